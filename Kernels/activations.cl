@@ -1,0 +1,68 @@
+// activations.cl -- pointwise activations. Forward: y = f(x). Backward accumulates:
+// dx += dy * f'(x) (x is the forward input). Global size: n.
+//
+//   relu(x) = max(x, 0)                      relu'(x) = x > 0
+//   silu(x) = x * s(x), s = 1/(1+exp(-x))    silu'(x) = s(x) * (1 + x * (1 - s(x)))
+//   gelu(x) = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) * (x + 0.044715 x^3)   (tanh form)
+//   gelu'(x) = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2), t = tanh(u)
+
+#define GELU_SCALE 0.7978845608028654f
+#define GELU_CUBIC 0.044715f
+
+__kernel void relu_forward(const int n, __global const float* x, const int offX,
+                           __global float* y, const int offY)
+{
+    const int i = get_global_id(0);
+    if (i < n) y[offY + i] = fmax(x[offX + i], 0.0f);
+}
+
+__kernel void relu_backward(const int n, __global const float* x, const int offX,
+                            __global const float* dy, const int offDY,
+                            __global float* dx, const int offDX)
+{
+    const int i = get_global_id(0);
+    if (i < n && x[offX + i] > 0.0f) dx[offDX + i] += dy[offDY + i];
+}
+
+__kernel void silu_forward(const int n, __global const float* x, const int offX,
+                           __global float* y, const int offY)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = x[offX + i];
+    y[offY + i] = v / (1.0f + exp(-v));
+}
+
+__kernel void silu_backward(const int n, __global const float* x, const int offX,
+                            __global const float* dy, const int offDY,
+                            __global float* dx, const int offDX)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = x[offX + i];
+    const float s = 1.0f / (1.0f + exp(-v));
+    dx[offDX + i] += dy[offDY + i] * s * (1.0f + v * (1.0f - s));
+}
+
+__kernel void gelu_forward(const int n, __global const float* x, const int offX,
+                           __global float* y, const int offY)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = x[offX + i];
+    const float t = tanh(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
+    y[offY + i] = 0.5f * v * (1.0f + t);
+}
+
+__kernel void gelu_backward(const int n, __global const float* x, const int offX,
+                            __global const float* dy, const int offDY,
+                            __global float* dx, const int offDX)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float v = x[offX + i];
+    const float t = tanh(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
+    const float d = 0.5f * (1.0f + t)
+                  + 0.5f * v * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
+    dx[offDX + i] += dy[offDY + i] * d;
+}

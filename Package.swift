@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "bimt",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bimt", targets: ["bimt"]),
+        .library(name: "BIMTCompute", targets: ["BIMTCompute"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(
+            name: "COpenCL",
+            pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Kernel embedding (Kernels/*.cl -> Swift string constants at build time)
+        .executableTarget(name: "KernelEmbedder"),
+        .plugin(
+            name: "EmbedKernels",
+            capability: .buildTool(),
+            dependencies: ["KernelEmbedder"]
+        ),
+
+        // MARK: Compute: buffers, the device abstraction, CPU and OpenCL backends
+        .target(
+            name: "BIMTCompute",
+            dependencies: ["COpenCL", "COpenBLAS"],
+            plugins: ["EmbedKernels"]
+        ),
+
+        // MARK: Command-line tool
+        .executableTarget(
+            name: "bimt",
+            dependencies: [
+                "BIMTCompute",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,40 @@
+/// A float32 array owned by one device. Host memory on the CPU device, a `cl_mem` on an
+/// OpenCL device; the storage is released when the last reference goes.
+public final class Buffer: @unchecked Sendable {
+    /// Number of float32 elements.
+    public let count: Int
+    let storage: BufferStorage
+    let owner: ObjectIdentifier
+
+    init(count: Int, storage: BufferStorage, owner: ObjectIdentifier) {
+        self.count = count
+        self.storage = storage
+        self.owner = owner
+    }
+
+    deinit { storage.release() }
+
+    /// The whole buffer as a slice.
+    public var whole: BufferSlice { BufferSlice(buffer: self, offset: 0, count: count) }
+
+    /// `count` elements starting at `offset`. Out-of-range views are programmer errors.
+    public func slice(offset: Int, count: Int) -> BufferSlice {
+        precondition(offset >= 0 && count >= 0 && offset + count <= self.count,
+                     "slice [\(offset), \(offset + count)) outside a buffer of \(self.count) elements")
+        return BufferSlice(buffer: self, offset: offset, count: count)
+    }
+}
+
+/// A contiguous range of a buffer: the unit every device operation works on.
+public struct BufferSlice: @unchecked Sendable {
+    public let buffer: Buffer
+    public let offset: Int
+    public let count: Int
+
+    /// A sub-range of this slice.
+    public func slice(offset: Int, count: Int) -> BufferSlice {
+        precondition(offset >= 0 && count >= 0 && offset + count <= self.count,
+                     "slice [\(offset), \(offset + count)) outside a slice of \(self.count) elements")
+        return BufferSlice(buffer: buffer, offset: self.offset + offset, count: count)
+    }
+}

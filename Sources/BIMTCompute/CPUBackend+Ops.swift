@@ -1,0 +1,138 @@
+import Foundation
+
+// The CPU twins of Kernels/elementwise.cl, bias.cl, activations.cl, softmax.cl and
+// adamw.cl: the same formulas, loops the optimizer vectorizes, split over the cores.
+extension CPUBackend {
+    func fill(_ x: BufferSlice, value: Float) throws {
+        let px = pointer(x)
+        parallelChunks(x.count) { range in
+            (px + range.lowerBound).update(repeating: value, count: range.count)
+        }
+    }
+
+    func copy(_ x: BufferSlice, to y: BufferSlice) throws {
+        // `update(from:)` is memmove: overlapping slices of one buffer are fine.
+        pointer(y).update(from: pointer(x), count: x.count)
+    }
+
+    func scale(_ x: BufferSlice, by alpha: Float) throws {
+        let px = pointer(x)
+        parallelChunks(x.count) { range in
+            for i in range { px[i] *= alpha }
+        }
+    }
+
+    func axpy(alpha: Float, x: BufferSlice, y: BufferSlice) throws {
+        let px = pointer(x), py = pointer(y)
+        parallelChunks(x.count) { range in
+            for i in range { py[i] += alpha * px[i] }
+        }
+    }
+
+    func addBias(_ bias: BufferSlice, to x: BufferSlice, rows: Int, columns: Int) throws {
+        let pb = pointer(bias), px = pointer(x)
+        parallelChunks(rows, grain: max(1, (1 << 15) / columns)) { range in
+            for r in range {
+                let row = px + r * columns
+                for c in 0..<columns { row[c] += pb[c] }
+            }
+        }
+    }
+
+    func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws {
+        let px = pointer(x), po = pointer(out)
+        parallelChunks(columns, grain: max(1, (1 << 15) / rows)) { range in
+            let width = range.count
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: width)
+            defer { sums.deallocate() }
+            sums.update(repeating: 0, count: width)
+            for r in 0..<rows {
+                let row = px + r * columns + range.lowerBound
+                for c in 0..<width { sums[c] += row[c] }
+            }
+            let target = po + range.lowerBound
+            for c in 0..<width { target[c] = accumulate ? target[c] + sums[c] : sums[c] }
+        }
+    }
+
+    func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
+        let px = pointer(input), py = pointer(output)
+        parallelChunks(input.count, grain: 1 << 13) { range in
+            switch activation {
+            case .relu:
+                for i in range { py[i] = max(px[i], 0) }
+            case .silu:
+                for i in range { py[i] = px[i] / (1 + exp(-px[i])) }
+            case .gelu:
+                for i in range {
+                    let v = px[i]
+                    py[i] = 0.5 * v * (1 + tanh(geluScale * (v + geluCubic * v * v * v)))
+                }
+            }
+        }
+    }
+
+    func activationBackward(_ activation: Activation, input: BufferSlice,
+                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        let px = pointer(input), pdy = pointer(outputGradient), pdx = pointer(inputGradient)
+        parallelChunks(input.count, grain: 1 << 13) { range in
+            switch activation {
+            case .relu:
+                for i in range where px[i] > 0 { pdx[i] += pdy[i] }
+            case .silu:
+                for i in range {
+                    let v = px[i], s = 1 / (1 + exp(-v))
+                    pdx[i] += pdy[i] * s * (1 + v * (1 - s))
+                }
+            case .gelu:
+                for i in range {
+                    let v = px[i]
+                    let t = tanh(geluScale * (v + geluCubic * v * v * v))
+                    let d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * geluScale * (1 + 3 * geluCubic * v * v)
+                    pdx[i] += pdy[i] * d
+                }
+            }
+        }
+    }
+
+    func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws {
+        let px = pointer(x), py = pointer(output)
+        parallelChunks(rows, grain: max(1, (1 << 13) / columns)) { range in
+            for r in range {
+                let xr = px + r * columns, yr = py + r * columns
+                var largest = xr[0]
+                for c in 1..<max(1, columns) { largest = max(largest, xr[c]) }
+                var sum: Float = 0
+                for c in 0..<columns {
+                    let e = exp(xr[c] - largest)
+                    yr[c] = e
+                    sum += e
+                }
+                let inverse = 1 / sum
+                for c in 0..<columns { yr[c] *= inverse }
+            }
+        }
+    }
+
+    func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
+               firstMoments: BufferSlice, secondMoments: BufferSlice) throws {
+        let (c1, c2) = h.biasCorrections(step: step)
+        let p = pointer(parameters), g = pointer(gradients)
+        let m = pointer(firstMoments), v = pointer(secondMoments)
+        let lr = h.learningRate, b1 = h.beta1, b2 = h.beta2, eps = h.epsilon, decay = h.learningRate * h.weightDecay
+        parallelChunks(parameters.count) { range in
+            for i in range {
+                let grad = g[i]
+                let mi = b1 * m[i] + (1 - b1) * grad
+                let vi = b2 * v[i] + (1 - b2) * grad * grad
+                m[i] = mi
+                v[i] = vi
+                p[i] = (p[i] - decay * p[i]) - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
+            }
+        }
+    }
+}
+
+/// sqrt(2 / pi) and the cubic coefficient of GELU's tanh form (as in activations.cl).
+let geluScale: Float = 0.7978845608028654
+let geluCubic: Float = 0.044715

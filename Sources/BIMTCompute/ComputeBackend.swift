@@ -1,0 +1,55 @@
+/// What a device implementation provides. `Device` validates every argument before it
+/// calls a backend, so backends may assume sizes, offsets and ownership are correct.
+protocol ComputeBackend: AnyObject {
+    var name: String { get }
+    var kind: DeviceKind { get }
+
+    func makeStorage(count: Int) throws -> BufferStorage
+    func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws
+    func read(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws
+    func synchronize() throws
+
+    func gemm(_ operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws
+    func fill(_ x: BufferSlice, value: Float) throws
+    func copy(_ x: BufferSlice, to y: BufferSlice) throws
+    func scale(_ x: BufferSlice, by alpha: Float) throws
+    func axpy(alpha: Float, x: BufferSlice, y: BufferSlice) throws
+    func addBias(_ bias: BufferSlice, to x: BufferSlice, rows: Int, columns: Int) throws
+    func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws
+    func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws
+    func activationBackward(_ activation: Activation, input: BufferSlice,
+                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws
+    func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws
+    func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
+               gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice) throws
+}
+
+/// Where a buffer's elements live.
+enum BufferStorage {
+    case host(UnsafeMutablePointer<Float>)
+    case openCL(OpenCLMemory)
+
+    func release() {
+        switch self {
+        case let .host(pointer): pointer.deallocate()
+        case let .openCL(memory): memory.release()
+        }
+    }
+}
+
+/// What kind of device runs the work.
+public enum DeviceKind: Sendable, Equatable, CustomStringConvertible {
+    /// The vectorized, multi-threaded host path (OpenBLAS for GEMM).
+    case cpu
+    /// An OpenCL device; `type` is "GPU", "CPU", "accelerator" or "other".
+    case openCL(type: String)
+
+    public var isOpenCL: Bool { if case .openCL = self { true } else { false } }
+
+    public var description: String {
+        switch self {
+        case .cpu: "cpu"
+        case let .openCL(type): "OpenCL \(type)"
+        }
+    }
+}

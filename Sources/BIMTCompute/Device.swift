@@ -1,0 +1,174 @@
+/// A compute device: the CPU path or one OpenCL device. It allocates float32 buffers,
+/// copies data in and out, and runs typed operations on buffer slices. Operations are
+/// queued in order; `read` and `synchronize` wait for everything queued before them.
+///
+/// Every argument is validated here, once, so both backends see only well-formed calls:
+/// a bad size or a slice too small is a thrown `ComputeError`, never a crash.
+public final class Device {
+    let backend: any ComputeBackend
+
+    init(backend: any ComputeBackend) {
+        self.backend = backend
+    }
+
+    /// The CPU path: OpenBLAS GEMM and vectorized, multi-threaded pointwise operations.
+    public static func cpu() -> Device {
+        Device(backend: CPUBackend())
+    }
+
+    /// A human-readable name, e.g. `cpu (2 cores, OpenBLAS)` or the OpenCL device name.
+    public var name: String { backend.name }
+    public var kind: DeviceKind { backend.kind }
+
+    // MARK: Buffers
+
+    /// A new buffer of `count` float32 elements (contents undefined until written).
+    public func makeBuffer(count: Int) throws -> Buffer {
+        guard count >= 1 else {
+            throw ComputeError.invalidArgument("a buffer needs at least 1 element, got \(count)")
+        }
+        guard count <= Int(Int32.max) else {
+            throw ComputeError.invalidArgument("a buffer holds at most \(Int32.max) elements, got \(count)")
+        }
+        return Buffer(count: count, storage: try backend.makeStorage(count: count), owner: ObjectIdentifier(backend))
+    }
+
+    /// A new buffer holding `values`.
+    public func makeBuffer(_ values: [Float]) throws -> Buffer {
+        let buffer = try makeBuffer(count: values.count)
+        try write(values, to: buffer.whole)
+        return buffer
+    }
+
+    /// Copies `values` into `slice` (their counts must agree).
+    public func write(_ values: [Float], to slice: BufferSlice) throws {
+        try own(slice, "write destination")
+        try same(values.count, slice.count, "write of \(values.count) values into a slice of \(slice.count)")
+        try values.withUnsafeBufferPointer { try backend.write($0, to: slice) }
+    }
+
+    /// The elements of `slice`, after every operation queued before this call.
+    public func read(_ slice: BufferSlice) throws -> [Float] {
+        try own(slice, "read source")
+        return try [Float](unsafeUninitializedCapacity: slice.count) { values, initialized in
+            try backend.read(slice, into: values)
+            initialized = slice.count
+        }
+    }
+
+    /// Waits until every queued operation has finished.
+    public func synchronize() throws { try backend.synchronize() }
+
+    // MARK: Operations
+
+    /// `C = alpha * op(A) * op(B) + beta * C`, possibly strided-batched; see `GemmOperation`.
+    public func gemm(_ operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        try own(a, "GEMM A"); try own(b, "GEMM B"); try own(c, "GEMM C")
+        try operation.validate(a: a, b: b, c: c)
+        try backend.gemm(operation, a: a, b: b, c: c)
+    }
+
+    /// x = value
+    public func fill(_ x: BufferSlice, value: Float) throws {
+        try own(x, "fill")
+        try backend.fill(x, value: value)
+    }
+
+    /// y = x
+    public func copy(_ x: BufferSlice, to y: BufferSlice) throws {
+        try own(x, "copy source"); try own(y, "copy destination")
+        try same(x.count, y.count, "copy of \(x.count) elements into \(y.count)")
+        try backend.copy(x, to: y)
+    }
+
+    /// x = alpha * x
+    public func scale(_ x: BufferSlice, by alpha: Float) throws {
+        try own(x, "scale")
+        try backend.scale(x, by: alpha)
+    }
+
+    /// y = alpha * x + y
+    public func axpy(alpha: Float, x: BufferSlice, y: BufferSlice) throws {
+        try own(x, "axpy x"); try own(y, "axpy y")
+        try same(x.count, y.count, "axpy x has \(x.count) elements, y has \(y.count)")
+        try backend.axpy(alpha: alpha, x: x, y: y)
+    }
+
+    /// x[r, c] += bias[c] for a row-major [rows, columns] matrix x.
+    public func addBias(_ bias: BufferSlice, to x: BufferSlice, rows: Int, columns: Int) throws {
+        try own(bias, "bias"); try own(x, "bias target")
+        try matrix(x, rows: rows, columns: columns, "bias target")
+        try same(bias.count, columns, "bias has \(bias.count) elements for a [\(rows), \(columns)] matrix")
+        try backend.addBias(bias, to: x, rows: rows, columns: columns)
+    }
+
+    /// out[c] = sum over rows of x[r, c] (added to out when `accumulate`): the bias gradient.
+    public func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice,
+                           accumulate: Bool = false) throws {
+        try own(x, "column-sum input"); try own(out, "column-sum output")
+        try matrix(x, rows: rows, columns: columns, "column-sum input")
+        try same(out.count, columns, "column-sum output has \(out.count) elements for a [\(rows), \(columns)] matrix")
+        try backend.sumColumns(x, rows: rows, columns: columns, into: out, accumulate: accumulate)
+    }
+
+    /// output = f(input)
+    public func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
+        try own(input, "\(activation) input"); try own(output, "\(activation) output")
+        try same(input.count, output.count, "\(activation) input has \(input.count) elements, output \(output.count)")
+        try backend.activationForward(activation, input: input, output: output)
+    }
+
+    /// inputGradient += outputGradient * f'(input)
+    public func activationBackward(_ activation: Activation, input: BufferSlice,
+                                   outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        try own(input, "\(activation) input"); try own(outputGradient, "\(activation) output gradient")
+        try own(inputGradient, "\(activation) input gradient")
+        try same(input.count, outputGradient.count,
+                 "\(activation) input has \(input.count) elements, output gradient \(outputGradient.count)")
+        try same(input.count, inputGradient.count,
+                 "\(activation) input has \(input.count) elements, input gradient \(inputGradient.count)")
+        try backend.activationBackward(activation, input: input, outputGradient: outputGradient,
+                                       inputGradient: inputGradient)
+    }
+
+    /// output[r, :] = softmax(x[r, :]) for a row-major [rows, columns] matrix; x may be output.
+    public func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws {
+        try own(x, "softmax input"); try own(output, "softmax output")
+        try matrix(x, rows: rows, columns: columns, "softmax input")
+        try matrix(output, rows: rows, columns: columns, "softmax output")
+        try backend.softmaxRows(x, output: output, rows: rows, columns: columns)
+    }
+
+    /// One AdamW step (t = `step`, counted from 1) over a flat parameter slice.
+    public func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
+                      gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice) throws {
+        guard step >= 1 else { throw ComputeError.invalidArgument("AdamW step counts from 1, got \(step)") }
+        for (slice, label) in [(parameters, "parameters"), (gradients, "gradients"),
+                               (firstMoments, "first moments"), (secondMoments, "second moments")] {
+            try own(slice, "AdamW \(label)")
+            try same(slice.count, parameters.count,
+                     "AdamW \(label) have \(slice.count) elements, parameters \(parameters.count)")
+        }
+        try backend.adamW(hyperparameters, step: step, parameters: parameters, gradients: gradients,
+                          firstMoments: firstMoments, secondMoments: secondMoments)
+    }
+
+    // MARK: Validation
+
+    private func own(_ slice: BufferSlice, _ role: String) throws {
+        guard slice.buffer.owner == ObjectIdentifier(backend) else {
+            throw ComputeError.foreignBuffer("the \(role) buffer was not allocated by \(name)")
+        }
+    }
+
+    private func same(_ a: Int, _ b: Int, _ text: @autoclosure () -> String) throws {
+        guard a == b else { throw ComputeError.shapeMismatch(text()) }
+    }
+
+    private func matrix(_ slice: BufferSlice, rows: Int, columns: Int, _ role: String) throws {
+        guard rows >= 1, columns >= 1 else {
+            throw ComputeError.invalidArgument("\(role): rows and columns must be >= 1, got [\(rows), \(columns)]")
+        }
+        try same(slice.count, rows * columns, "\(role) is [\(rows), \(columns)] but the slice holds \(slice.count) elements")
+    }
+}

@@ -1,0 +1,94 @@
+/// What `--device` asks for: `auto`, `cpu`, `opencl` or `opencl:P:D`.
+public enum DeviceSpecifier: Equatable, Sendable, CustomStringConvertible {
+    /// An OpenCL GPU or accelerator if there is one, else the CPU path.
+    case automatic
+    case cpu
+    /// The first OpenCL device of any type (PoCL's CPU device on a machine without a GPU).
+    case anyOpenCL
+    case openCL(platform: Int, device: Int)
+
+    /// Parses a `--device` value; an unknown value is an error that lists the valid forms.
+    public init(parsing text: String) throws {
+        let lowered = text.lowercased()
+        switch lowered {
+        case "auto": self = .automatic
+        case "cpu": self = .cpu
+        case "opencl": self = .anyOpenCL
+        default:
+            let parts = lowered.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 3, parts[0] == "opencl", let p = Int(parts[1]), let d = Int(parts[2]), p >= 0, d >= 0 {
+                self = .openCL(platform: p, device: d)
+            } else {
+                throw ComputeError.unknownDevice(requested: text, available: DeviceSpecifier.availableNames())
+            }
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .automatic: "auto"
+        case .cpu: "cpu"
+        case .anyOpenCL: "opencl"
+        case let .openCL(p, d): "opencl:\(p):\(d)"
+        }
+    }
+
+    /// Every value `--device` accepts on this machine, with the device each one names.
+    public static func availableNames() -> [String] {
+        var names = ["auto", "cpu"]
+        let devices = (try? OpenCLDiscovery.devices()) ?? []
+        if !devices.isEmpty { names.append("opencl") }
+        names += devices.map { "\($0.specifier) (\($0.name), \($0.type))" }
+        return names
+    }
+}
+
+extension Device {
+    /// Opens the device `specifier` names. `auto` prefers an OpenCL GPU or accelerator and
+    /// falls back to the CPU path when OpenCL has none (or no platform at all);
+    /// `selectionNote` says in one line what was picked and why.
+    public static func open(_ specifier: DeviceSpecifier, gemmVariant: GemmVariant = .automatic) throws
+        -> (device: Device, selectionNote: String)
+    {
+        switch specifier {
+        case .cpu:
+            let device = Device.cpu()
+            return (device, "device: \(device.name)")
+        case .automatic:
+            let handles: [OpenCLDiscovery.Handle]
+            do { handles = try OpenCLDiscovery.handles() } catch {
+                let device = Device.cpu()
+                return (device, "device: \(device.name) (OpenCL unavailable: \(error))")
+            }
+            if let handle = handles.first(where: { $0.description.isAccelerator }) {
+                let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant))
+                return (device, "device: \(device.name) (auto: first OpenCL GPU/accelerator)")
+            }
+            let device = Device.cpu()
+            let others = handles.isEmpty
+                ? "no OpenCL platform with devices"
+                : "no OpenCL GPU; \(handles.count) OpenCL CPU-type device(s) available with --device opencl"
+            return (device, "device: \(device.name) (auto: \(others))")
+        case .anyOpenCL:
+            guard let handle = try OpenCLDiscovery.handles().first else {
+                throw ComputeError.unknownDevice(requested: "opencl", available: DeviceSpecifier.availableNames())
+            }
+            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant))
+            return (device, "device: \(device.name)")
+        case let .openCL(p, d):
+            guard let handle = try OpenCLDiscovery.handles().first(where: {
+                $0.description.platformIndex == p && $0.description.deviceIndex == d
+            }) else {
+                throw ComputeError.unknownDevice(requested: specifier.description,
+                                                 available: DeviceSpecifier.availableNames())
+            }
+            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant))
+            return (device, "device: \(device.name)")
+        }
+    }
+
+    /// The GEMM kernel variant an OpenCL device runs (nil on the CPU path).
+    public var gemmVariant: GemmVariant? {
+        (backend as? OpenCLBackend)?.gemmVariant
+    }
+}

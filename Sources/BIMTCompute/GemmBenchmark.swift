@@ -1,0 +1,90 @@
+import Foundation
+
+/// One measured GEMM: the median kernel time over the repeats (first build and a warm-up
+/// run excluded; each run is launch + synchronize) and the error against a reference.
+public struct GemmBenchmarkResult: Sendable, Codable, Equatable {
+    public let m: Int
+    public let n: Int
+    public let k: Int
+    public let trans: String
+    public let seconds: Double
+    public let gflops: Double
+    /// max |C - C_ref| / max |C_ref|. The reference is the CPU path for an OpenCL device,
+    /// and a double-precision dot product over 256 sampled entries for the CPU path.
+    public let maxRelError: Double
+
+    enum CodingKeys: String, CodingKey {
+        case m, n, k, trans, seconds, gflops
+        case maxRelError = "max_rel_error"
+    }
+}
+
+/// Times `Device.gemm` on random operands of given shapes.
+public enum GemmBenchmark {
+    public static func run(device: Device, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+                           repeats: Int, seed: UInt64 = 1) throws -> GemmBenchmarkResult {
+        guard repeats >= 1 else { throw ComputeError.invalidArgument("repeats must be >= 1, got \(repeats)") }
+        var generator = SeededGenerator(seed: seed)
+        let hostA = generator.uniform(m * k), hostB = generator.uniform(k * n)
+        let operation = GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+        let a = try device.makeBuffer(hostA), b = try device.makeBuffer(hostB)
+        let c = try device.makeBuffer(count: m * n)
+        try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole)  // build + warm-up
+        try device.synchronize()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole)
+            try device.synchronize()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let result = try device.read(c.whole)
+        let error: Double
+        if device.kind.isOpenCL {
+            let cpu = Device.cpu()
+            let ca = try cpu.makeBuffer(hostA), cb = try cpu.makeBuffer(hostB), cc = try cpu.makeBuffer(count: m * n)
+            try cpu.gemm(operation, a: ca.whole, b: cb.whole, c: cc.whole)
+            error = maxRelativeError(result, try cpu.read(cc.whole))
+        } else {
+            error = sampledError(result, hostA, hostB, operation, generator: &generator)
+        }
+        let seconds = median(times)
+        return GemmBenchmarkResult(m: m, n: n, k: k, trans: (transposeA ? "T" : "N") + (transposeB ? "T" : "N"),
+                                   seconds: seconds, gflops: 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9,
+                                   maxRelError: error)
+    }
+
+    static func sampledError(_ c: [Float], _ a: [Float], _ b: [Float], _ op: GemmOperation,
+                             generator: inout SeededGenerator) -> Double {
+        var worst = 0.0, largest = 0.0
+        for _ in 0..<256 {
+            let i = Int.random(in: 0..<op.m, using: &generator), j = Int.random(in: 0..<op.n, using: &generator)
+            var sum = 0.0
+            for p in 0..<op.k {
+                let av = op.transposeA ? a[p * op.m + i] : a[i * op.k + p]
+                let bv = op.transposeB ? b[j * op.k + p] : b[p * op.n + j]
+                sum += Double(av) * Double(bv)
+            }
+            worst = max(worst, abs(Double(c[i * op.n + j]) - sum))
+            largest = max(largest, abs(sum))
+        }
+        return largest > 0 ? worst / largest : worst
+    }
+}
+
+/// max |x - reference| / max |reference| (the absolute error when the reference is all zero).
+public func maxRelativeError(_ x: [Float], _ reference: [Float]) -> Double {
+    var worst = 0.0, largest = 0.0
+    for (value, expected) in zip(x, reference) {
+        worst = max(worst, abs(Double(value) - Double(expected)))
+        largest = max(largest, abs(Double(expected)))
+    }
+    return largest > 0 ? worst / largest : worst
+}
+
+/// The median of a non-empty array.
+public func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}

@@ -1,0 +1,86 @@
+/// A (strided-batched) row-major matrix product:
+///
+/// ```
+/// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]     for b in 0 ..< batchCount
+/// op(X) = X or X^T;  op(A): M x K,  op(B): K x N,  C: M x N
+/// ```
+///
+/// Leading dimensions default to the packed ones; batch strides default to the packed
+/// matrix sizes. `beta == 0` never reads C.
+public struct GemmOperation: Sendable, Equatable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var transposeA: Bool
+    public var transposeB: Bool
+    public var alpha: Float
+    public var beta: Float
+    public var lda: Int
+    public var ldb: Int
+    public var ldc: Int
+    public var batchCount: Int
+    public var strideA: Int
+    public var strideB: Int
+    public var strideC: Int
+
+    public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
+                alpha: Float = 1, beta: Float = 0,
+                lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil,
+                batchCount: Int = 1, strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil) {
+        self.m = m
+        self.n = n
+        self.k = k
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        self.alpha = alpha
+        self.beta = beta
+        self.lda = lda ?? (transposeA ? m : k)
+        self.ldb = ldb ?? (transposeB ? k : n)
+        self.ldc = ldc ?? n
+        self.batchCount = batchCount
+        self.strideA = strideA ?? m * k
+        self.strideB = strideB ?? k * n
+        self.strideC = strideC ?? m * n
+    }
+
+    /// Rows and columns of A, B and C as stored (before `op`).
+    var storedA: (rows: Int, columns: Int) { transposeA ? (k, m) : (m, k) }
+    var storedB: (rows: Int, columns: Int) { transposeB ? (n, k) : (k, n) }
+
+    /// Elements a slice must hold for a stored matrix of `rows` x `columns` with leading
+    /// dimension `ld`, repeated `batchCount` times `stride` apart.
+    func extent(rows: Int, columns: Int, ld: Int, stride: Int) -> Int {
+        (batchCount - 1) * stride + (rows - 1) * ld + columns
+    }
+
+    /// A short legend, e.g. `128x64x32 NT batch 4`.
+    public var summary: String {
+        "\(m)x\(n)x\(k) \(transposeA ? "T" : "N")\(transposeB ? "T" : "N")"
+            + (batchCount > 1 ? " batch \(batchCount)" : "")
+    }
+
+    /// Checks sizes, leading dimensions and that the slices hold every element touched.
+    func validate(a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        for (name, value) in [("M", m), ("N", n), ("K", k), ("batchCount", batchCount)] where value < 1 {
+            throw ComputeError.invalidArgument("GEMM \(name) must be >= 1, got \(value)")
+        }
+        let (ar, ac) = storedA, (br, bc) = storedB
+        for (name, ld, columns) in [("lda", lda, ac), ("ldb", ldb, bc), ("ldc", ldc, n)] where ld < columns {
+            throw ComputeError.invalidArgument("GEMM \(summary): \(name) = \(ld) is less than the \(columns) columns it spans")
+        }
+        for (name, stride) in [("strideA", strideA), ("strideB", strideB), ("strideC", strideC)]
+        where stride < 0 || (batchCount > 1 && stride == 0 && name == "strideC") {
+            throw ComputeError.invalidArgument("GEMM \(summary): \(name) = \(stride) is invalid")
+        }
+        let needs = [
+            ("A", a, ar, ac, extent(rows: ar, columns: ac, ld: lda, stride: strideA)),
+            ("B", b, br, bc, extent(rows: br, columns: bc, ld: ldb, stride: strideB)),
+            ("C", c, m, n, extent(rows: m, columns: n, ld: ldc, stride: strideC)),
+        ]
+        for (name, slice, rows, columns, required) in needs where slice.count < required {
+            throw ComputeError.shapeMismatch(
+                "GEMM \(summary) needs \(name) as \(batchCount > 1 ? "\(batchCount) x " : "")\(rows) x \(columns) "
+                    + "(\(required) elements), but the slice holds \(slice.count)")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+/// The OpenCL launches of every device operation: argument lists and work sizes only;
+/// the math lives in `Kernels/*.cl`.
+extension OpenCLBackend {
+    func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        // op(A)(m, k) = A[m * sAm + k * sAk]
+        let sAm = op.transposeA ? 1 : op.lda, sAk = op.transposeA ? op.lda : 1
+        let head: [Argument] = [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta),
+                                .slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
+        let tail: [Argument] = [.slice(c), .int(op.ldc), .int(op.strideC)]
+        switch gemmVariant {
+        case .tiled, .automatic:
+            let sBk = op.transposeB ? 1 : op.ldb, sBn = op.transposeB ? op.ldb : 1
+            let t = tuning
+            let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
+            let global = [(op.n + t.tsn - 1) / t.tsn * local[0], (op.m + t.tsm - 1) / t.tsm * local[1], op.batchCount]
+            try launch("matmul", "gemm_tiled",
+                       head + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)] + tail,
+                       global: global, local: local)
+        case .vector:
+            var packedB = b, ldb = op.ldb, strideB = op.strideB
+            if op.transposeB {
+                // B is stored N x K; gemm_vector wants K x N rows: transpose into scratch.
+                packedB = try scratchSlice(count: op.batchCount * op.k * op.n)
+                try launch("matmul", "transpose",
+                           [.int(op.n), .int(op.k), .slice(b), .int(op.ldb), .int(op.strideB),
+                            .slice(packedB), .int(op.k * op.n)],
+                           global: [op.k, op.n, op.batchCount], local: [1, 1, 1])
+                ldb = op.n
+                strideB = op.k * op.n
+            }
+            let t = tuning
+            let blocks = [(op.n + t.vw * t.nv - 1) / (t.vw * t.nv), (op.m + t.rm - 1) / t.rm]
+            let local = [min(t.lx, blocks[0]), min(t.ly, blocks[1]), 1]
+            try launch("matmul", "gemm_vector",
+                       head + [.slice(packedB), .int(ldb), .int(strideB)] + tail,
+                       global: [blocks[0], blocks[1], op.batchCount], local: local)
+        }
+    }
+
+    func fill(_ x: BufferSlice, value: Float) throws {
+        try launch("elementwise", "fill", [.int(x.count), .float(value), .slice(x)],
+                   global: [x.count], local: pointwiseLocal)
+    }
+
+    func copy(_ x: BufferSlice, to y: BufferSlice) throws {
+        if x.buffer === y.buffer && x.offset < y.offset + y.count && y.offset < x.offset + x.count {
+            guard x.offset != y.offset else { return }
+            // Overlapping ranges of one buffer: go through scratch, as memmove would.
+            let staging = try scratchSlice(count: x.count)
+            try launch("elementwise", "copy", [.int(x.count), .slice(x), .slice(staging)],
+                       global: [x.count], local: pointwiseLocal)
+            try launch("elementwise", "copy", [.int(x.count), .slice(staging), .slice(y)],
+                       global: [x.count], local: pointwiseLocal)
+            return
+        }
+        try launch("elementwise", "copy", [.int(x.count), .slice(x), .slice(y)],
+                   global: [x.count], local: pointwiseLocal)
+    }
+
+    func scale(_ x: BufferSlice, by alpha: Float) throws {
+        try launch("elementwise", "scale", [.int(x.count), .float(alpha), .slice(x)],
+                   global: [x.count], local: pointwiseLocal)
+    }
+
+    func axpy(alpha: Float, x: BufferSlice, y: BufferSlice) throws {
+        try launch("elementwise", "axpy", [.int(x.count), .float(alpha), .slice(x), .slice(y)],
+                   global: [x.count], local: pointwiseLocal)
+    }
+
+    func addBias(_ bias: BufferSlice, to x: BufferSlice, rows: Int, columns: Int) throws {
+        let lx = min(64, device.maxWorkGroupSize)
+        try launch("bias", "bias_add", [.int(rows), .int(columns), .slice(bias), .slice(x)],
+                   global: [columns, rows], local: [lx, 1])
+    }
+
+    func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws {
+        try launch("bias", "column_sum",
+                   [.int(rows), .int(columns), .int(accumulate ? 1 : 0), .slice(x), .slice(out)],
+                   global: [columns], local: pointwiseLocal)
+    }
+
+    func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
+        try launch("activations", "\(activation.rawValue)_forward",
+                   [.int(input.count), .slice(input), .slice(output)],
+                   global: [input.count], local: pointwiseLocal)
+    }
+
+    func activationBackward(_ activation: Activation, input: BufferSlice,
+                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        try launch("activations", "\(activation.rawValue)_backward",
+                   [.int(input.count), .slice(input), .slice(outputGradient), .slice(inputGradient)],
+                   global: [input.count], local: pointwiseLocal)
+    }
+
+    func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws {
+        try launch("softmax", "softmax_rows", [.int(rows), .int(columns), .slice(x), .slice(output)],
+                   global: [rows], local: [min(16, device.maxWorkGroupSize)])
+    }
+
+    func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
+               firstMoments: BufferSlice, secondMoments: BufferSlice) throws {
+        let (c1, c2) = h.biasCorrections(step: step)
+        try launch("adamw", "adamw_step",
+                   [.int(parameters.count), .float(h.learningRate), .float(h.beta1), .float(h.beta2),
+                    .float(h.epsilon), .float(h.weightDecay), .float(c1), .float(c2),
+                    .slice(parameters), .slice(gradients), .slice(firstMoments), .slice(secondMoments)],
+                   global: [parameters.count], local: pointwiseLocal)
+    }
+}

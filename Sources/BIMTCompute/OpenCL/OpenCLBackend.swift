@@ -1,0 +1,252 @@
+import Foundation
+internal import COpenCL
+
+/// One OpenCL device: its context, an in-order queue, and the programs of `Kernels/`,
+/// each built once per process (and cached on disk across processes).
+final class OpenCLBackend: ComputeBackend {
+    let device: OpenCLDeviceDescription
+    let deviceID: cl_device_id
+    let context: cl_context
+    let queue: cl_command_queue
+    let gemmVariant: GemmVariant
+    let tuning: GemmTuning
+    private let cache = KernelBinaryCache.fromEnvironment
+    private var programs: [String: cl_program] = [:]
+    private var kernels: [String: cl_kernel] = [:]
+    /// Scratch for the packed copy of a transposed B (gemm_vector reads B row-major).
+    private var scratch: Buffer?
+
+    var name: String { "\(device.name) (\(device.platformName), \(device.specifier))" }
+    var kind: DeviceKind { .openCL(type: device.type) }
+
+    init(handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant) throws {
+        device = handle.description
+        deviceID = handle.device
+        tuning = GemmTuning(for: device, environment: ProcessInfo.processInfo.environment)
+        self.gemmVariant = gemmVariant != .automatic ? gemmVariant : (device.type == "CPU" ? .vector : .tiled)
+        var status: cl_int = 0
+        var id: cl_device_id? = handle.device
+        guard let context = clCreateContext(nil, 1, &id, nil, nil, &status) else {
+            throw ComputeError.openCL(call: "clCreateContext(\(device.name))", code: status)
+        }
+        self.context = context
+        guard let queue = clCreateCommandQueue(context, handle.device, 0, &status) else {
+            clReleaseContext(context)
+            throw ComputeError.openCL(call: "clCreateCommandQueue(\(device.name))", code: status)
+        }
+        self.queue = queue
+    }
+
+    deinit {
+        clFinish(queue)
+        scratch = nil
+        kernels.values.forEach { clReleaseKernel($0) }
+        programs.values.forEach { clReleaseProgram($0) }
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    // MARK: Memory
+
+    func makeStorage(count: Int) throws -> BufferStorage {
+        var status: cl_int = 0
+        let bytes = count * MemoryLayout<Float>.size
+        guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
+              status == CL_SUCCESS
+        else {
+            throw ComputeError.allocationFailed(
+                device: name, bytes: bytes,
+                reason: "clCreateBuffer returned \(OpenCLStatus.name(status)); the device has "
+                    + "\(device.globalMemoryBytes / (1 << 20)) MiB of global memory")
+        }
+        return .openCL(OpenCLMemory(handle: memory))
+    }
+
+    func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws {
+        guard let base = values.baseAddress, slice.count > 0 else { return }
+        try OpenCLStatus.check(
+            clEnqueueWriteBuffer(queue, memory(slice), cl_bool(CL_TRUE), slice.offset * 4, slice.count * 4,
+                                 base, 0, nil, nil),
+            "clEnqueueWriteBuffer")
+    }
+
+    func read(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = values.baseAddress, slice.count > 0 else { return }
+        try OpenCLStatus.check(
+            clEnqueueReadBuffer(queue, memory(slice), cl_bool(CL_TRUE), slice.offset * 4, slice.count * 4,
+                                base, 0, nil, nil),
+            "clEnqueueReadBuffer")
+    }
+
+    func synchronize() throws {
+        try OpenCLStatus.check(clFinish(queue), "clFinish")
+    }
+
+    func memory(_ slice: BufferSlice) -> cl_mem {
+        guard case let .openCL(memory) = slice.buffer.storage else {
+            preconditionFailure("OpenCL backend given a host buffer")
+        }
+        return memory.handle
+    }
+
+    /// A device buffer of at least `count` elements reused across calls.
+    func scratchSlice(count: Int) throws -> BufferSlice {
+        if let scratch, scratch.count >= count { return scratch.slice(offset: 0, count: count) }
+        let buffer = Buffer(count: count, storage: try makeStorage(count: count), owner: ObjectIdentifier(self))
+        scratch = buffer
+        return buffer.slice(offset: 0, count: count)
+    }
+
+    // MARK: Programs and launches
+
+    /// Build options for a kernel file: the language level, the GEMM tunables, and
+    /// `BIMT_OPENCL_OPTIONS` from the environment.
+    func buildOptions(for file: String) -> String {
+        var options = "-cl-std=CL1.2 -cl-mad-enable"
+        if file == "matmul" { options += " " + tuning.defines }
+        if let extra = ProcessInfo.processInfo.environment["BIMT_OPENCL_OPTIONS"] { options += " " + extra }
+        return options
+    }
+
+    func program(_ file: String) throws -> cl_program {
+        if let program = programs[file] { return program }
+        guard let source = EmbeddedKernels.sources[file] else {
+            preconditionFailure("no kernel file Kernels/\(file).cl")
+        }
+        let options = buildOptions(for: file)
+        let key = [device.name, device.vendor, device.deviceVersion, device.driverVersion,
+                   device.platformVersion, options, source].joined(separator: "\u{1F}")
+        if let binary = cache.load(key: key) {
+            if let program = try? buildFromBinary(binary, options: options) {
+                programs[file] = program
+                return program
+            }
+            cache.remove(key: key)  // stale or corrupt: rebuild from source below
+        }
+        let program = try buildFromSource(file, source: source, options: options)
+        if let binary = try? binary(of: program) { cache.store(key: key, binary: binary) }
+        programs[file] = program
+        return program
+    }
+
+    private func buildFromSource(_ file: String, source: String, options: String) throws -> cl_program {
+        var status: cl_int = 0
+        let program: cl_program? = source.withCString { text in
+            var pointer: UnsafePointer<CChar>? = text
+            var length = strlen(text)
+            return clCreateProgramWithSource(context, 1, &pointer, &length, &status)
+        }
+        guard let program, status == CL_SUCCESS else {
+            throw ComputeError.openCL(call: "clCreateProgramWithSource(\(file).cl)", code: status)
+        }
+        var id: cl_device_id? = deviceID
+        let buildStatus = clBuildProgram(program, 1, &id, options, nil, nil)
+        guard buildStatus == CL_SUCCESS else {
+            let log = buildLog(program)
+            clReleaseProgram(program)
+            if buildStatus == CL_BUILD_PROGRAM_FAILURE || !log.isEmpty {
+                throw ComputeError.kernelBuildFailed(program: file, device: device.name, log: log)
+            }
+            throw ComputeError.openCL(call: "clBuildProgram(\(file).cl)", code: buildStatus)
+        }
+        return program
+    }
+
+    private func buildFromBinary(_ binary: [UInt8], options: String) throws -> cl_program {
+        var status: cl_int = 0, binaryStatus: cl_int = 0
+        var id: cl_device_id? = deviceID
+        var length = binary.count
+        let program: cl_program? = binary.withUnsafeBufferPointer { bytes in
+            var pointer: UnsafePointer<UInt8>? = bytes.baseAddress
+            return clCreateProgramWithBinary(context, 1, &id, &length, &pointer, &binaryStatus, &status)
+        }
+        guard let program, status == CL_SUCCESS, binaryStatus == CL_SUCCESS else {
+            throw ComputeError.openCL(call: "clCreateProgramWithBinary", code: status != 0 ? status : binaryStatus)
+        }
+        let buildStatus = clBuildProgram(program, 1, &id, options, nil, nil)
+        guard buildStatus == CL_SUCCESS else {
+            clReleaseProgram(program)
+            throw ComputeError.openCL(call: "clBuildProgram(binary)", code: buildStatus)
+        }
+        return program
+    }
+
+    private func binary(of program: cl_program) throws -> [UInt8] {
+        var size = 0
+        try OpenCLStatus.check(
+            clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+            "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
+        guard size > 0 else { return [] }
+        var binary = [UInt8](repeating: 0, count: size)
+        try binary.withUnsafeMutableBufferPointer { bytes in
+            var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
+            try OpenCLStatus.check(
+                clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES),
+                                 MemoryLayout<UnsafeMutablePointer<UInt8>>.size, &pointer, nil),
+                "clGetProgramInfo(CL_PROGRAM_BINARIES)")
+        }
+        return binary
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        var size = 0
+        let info = cl_program_build_info(CL_PROGRAM_BUILD_LOG)
+        guard clGetProgramBuildInfo(program, deviceID, info, 0, nil, &size) == CL_SUCCESS, size > 1 else { return "" }
+        var bytes = [CChar](repeating: 0, count: size)
+        guard clGetProgramBuildInfo(program, deviceID, info, size, &bytes, nil) == CL_SUCCESS else { return "" }
+        return bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func kernel(_ file: String, _ name: String) throws -> cl_kernel {
+        let key = file + "/" + name
+        if let kernel = kernels[key] { return kernel }
+        var status: cl_int = 0
+        guard let kernel = clCreateKernel(try program(file), name, &status), status == CL_SUCCESS else {
+            throw ComputeError.openCL(call: "clCreateKernel(\(name))", code: status)
+        }
+        kernels[key] = kernel
+        return kernel
+    }
+
+    /// A kernel argument. A buffer slice passes two arguments, the `cl_mem` and the
+    /// element offset, matching the `(buffer, offset)` pairs of every kernel signature.
+    enum Argument {
+        case slice(BufferSlice)
+        case int(Int)
+        case float(Float)
+    }
+
+    /// Sets `arguments` in order and enqueues `name` over `global` work-items (rounded up
+    /// to a multiple of `local`, which the kernels guard against).
+    func launch(_ file: String, _ name: String, _ arguments: [Argument], global: [Int], local: [Int]) throws {
+        let kernel = try kernel(file, name)
+        var index: cl_uint = 0
+        func set<T: BitwiseCopyable>(_ value: T) throws {
+            let status = withUnsafeBytes(of: value) { clSetKernelArg(kernel, index, $0.count, $0.baseAddress) }
+            try OpenCLStatus.check(status, "clSetKernelArg(\(name), \(index))")
+            index += 1
+        }
+        for argument in arguments {
+            switch argument {
+            case let .slice(slice):
+                try set(memory(slice))
+                try set(cl_int(slice.offset))
+            case let .int(value):
+                guard let narrow = cl_int(exactly: value) else {
+                    throw ComputeError.invalidArgument("\(name): \(value) does not fit a 32-bit kernel argument")
+                }
+                try set(narrow)
+            case let .float(value):
+                try set(value)
+            }
+        }
+        let rounded = zip(global, local).map { g, l in max(l, (g + l - 1) / l * l) }
+        try OpenCLStatus.check(
+            clEnqueueNDRangeKernel(queue, kernel, cl_uint(rounded.count), nil, rounded, local, 0, nil, nil),
+            "clEnqueueNDRangeKernel(\(name), global \(rounded), local \(local))")
+    }
+
+    /// Local size for one-dimensional pointwise kernels.
+    var pointwiseLocal: [Int] { [min(64, device.maxWorkGroupSize)] }
+}

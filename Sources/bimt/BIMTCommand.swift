@@ -1,0 +1,55 @@
+import ArgumentParser
+import BIMTCompute
+
+@main
+struct BIMTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bimt",
+        abstract: "Brain-Inspired Modular Training on OpenCL devices and a fast CPU path.",
+        subcommands: [DevicesCommand.self, BenchCommand.self]
+    )
+}
+
+/// `--device` for every subcommand that computes.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "auto (an OpenCL GPU if present, else cpu), cpu, opencl (first OpenCL device), or opencl:P:D.")
+    var device: String = "auto"
+
+    @Option(help: "GEMM kernel on an OpenCL device: automatic, tiled (GPU shape) or vector (CPU-device shape).")
+    var gemmVariant: String = "automatic"
+
+    func validate() throws {
+        _ = try specifier()
+        guard GemmVariant(rawValue: gemmVariant) != nil else {
+            throw ValidationError("unknown --gemm-variant '\(gemmVariant)'; use automatic, tiled or vector")
+        }
+    }
+
+    func specifier() throws -> DeviceSpecifier {
+        do { return try DeviceSpecifier(parsing: device) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Opens the device, printing the one-line selection note to standard error.
+    func open() throws -> Device {
+        do {
+            let (device, note) = try Device.open(try specifier(), gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
+            printError(note)
+            return device
+        } catch let error as ComputeError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var standardError = StandardError()
+    print(text, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}
+
+import Foundation

@@ -1,0 +1,106 @@
+import BIMTCompute
+import Testing
+
+/// Shapes (M, N, K) built from the sizes 1, 7, 33, 129, 257, 1000: none a multiple of any tile.
+let gemmShapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (7, 33, 129), (33, 7, 257), (129, 257, 33), (257, 129, 7), (1000, 7, 33), (7, 1000, 129),
+    (33, 1, 1000), (1, 257, 7),
+]
+let transposeCases: [(Bool, Bool)] = [(false, false), (false, true), (true, false), (true, true)]
+
+/// Runs one GEMM on `device` with C pre-filled, returning (result, a, b, c-before).
+func runGemm(_ device: Device, _ op: GemmOperation, seed: UInt64) throws -> ([Float], [Float], [Float], [Float]) {
+    var generator = SeededGenerator(seed: seed)
+    let aCount = (op.batchCount - 1) * op.strideA + (op.transposeA ? op.k : op.m) * op.lda
+    let bCount = (op.batchCount - 1) * op.strideB + (op.transposeB ? op.n : op.k) * op.ldb
+    let cCount = (op.batchCount - 1) * op.strideC + op.m * op.ldc
+    let a = generator.uniform(aCount), b = generator.uniform(bCount), c = generator.uniform(cCount)
+    let da = try device.makeBuffer(a), db = try device.makeBuffer(b), dc = try device.makeBuffer(c)
+    try device.gemm(op, a: da.whole, b: db.whole, c: dc.whole)
+    return (try device.read(dc.whole), a, b, c)
+}
+
+@Suite("GEMM")
+struct GemmTests {
+    @Test("CPU path matches a double-precision reference", arguments: transposeCases)
+    func cpuMatchesReference(transposes: (Bool, Bool)) throws {
+        let device = TestDevices.cpu()
+        for (index, (m, n, k)) in gemmShapes.enumerated() {
+            for (alpha, beta) in [(Float(1), Float(0)), (Float(-0.75), Float(1.5))] {
+                let op = GemmOperation(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
+                                       alpha: alpha, beta: beta)
+                let (result, a, b, c) = try runGemm(device, op, seed: UInt64(index))
+                expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
+                            "cpu \(op.summary) alpha \(alpha) beta \(beta)", columns: n)
+            }
+        }
+    }
+
+    @Test("OpenCL matches the CPU path (both variants)",
+          .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"),
+          arguments: [GemmVariant.tiled, .vector], transposeCases)
+    func openCLMatchesCPU(variant: GemmVariant, transposes: (Bool, Bool)) throws {
+        let device = try TestDevices.openCL(variant), cpu = TestDevices.cpu()
+        for (index, (m, n, k)) in (gemmShapes + [(257, 1000, 129), (129, 33, 1000)]).enumerated() {
+            let op = GemmOperation(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
+                                   alpha: 1.25, beta: -0.5)
+            let (result, _, _, _) = try runGemm(device, op, seed: UInt64(100 + index))
+            let (expected, _, _, _) = try runGemm(cpu, op, seed: UInt64(100 + index))
+            expectClose(result, expected, tolerance: 1e-5, "\(variant) \(op.summary)", columns: n)
+        }
+    }
+
+    @Test("strided-batched GEMM with padded leading dimensions", arguments: [false, true])
+    func batched(openCL: Bool) throws {
+        guard !openCL || TestDevices.openCLAvailable else { return }
+        let devices = openCL ? [try TestDevices.openCL(.tiled), try TestDevices.openCL(.vector)] : [TestDevices.cpu()]
+        for device in devices {
+            for (ta, tb) in transposeCases {
+                let (m, n, k) = (13, 37, 21)
+                let lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2
+                let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
+                                       lda: lda, ldb: ldb, ldc: ldc, batchCount: 4,
+                                       strideA: (ta ? k : m) * lda + 7, strideB: (tb ? n : k) * ldb + 1,
+                                       strideC: m * ldc + 3)
+                let (result, a, b, c) = try runGemm(device, op, seed: 7)
+                expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
+                            "\(device.name) \(op.summary)")
+            }
+        }
+    }
+
+    @Test("beta = 0 never reads C (NaN in C does not leak)",
+          arguments: [GemmVariant.automatic, .tiled, .vector])
+    func betaZeroIgnoresC(variant: GemmVariant) throws {
+        let device = variant == .automatic ? TestDevices.cpu() : try TestDevices.openCL(variant)
+        let op = GemmOperation(m: 9, n: 35, k: 4)
+        let a = try device.makeBuffer([Float](repeating: 1, count: 36))
+        let b = try device.makeBuffer([Float](repeating: 2, count: 140))
+        let c = try device.makeBuffer([Float](repeating: .nan, count: 315))
+        try device.gemm(op, a: a.whole, b: b.whole, c: c.whole)
+        #expect(try device.read(c.whole).allSatisfy { $0 == 8 })
+    }
+
+    @Test("bad shapes are thrown errors naming both shapes")
+    func badShapes() throws {
+        let device = TestDevices.cpu()
+        let small = try device.makeBuffer(count: 10), big = try device.makeBuffer(count: 100)
+        #expect(throws: ComputeError.self) {
+            try device.gemm(GemmOperation(m: 0, n: 3, k: 3), a: big.whole, b: big.whole, c: big.whole)
+        }
+        do {
+            try device.gemm(GemmOperation(m: 5, n: 5, k: 5), a: small.whole, b: big.whole, c: big.whole)
+            Issue.record("expected a shape mismatch")
+        } catch let error as ComputeError {
+            #expect(error.description.contains("5 x 5"))
+            #expect(error.description.contains("holds 10"))
+        }
+        #expect(throws: ComputeError.self) {
+            try device.gemm(GemmOperation(m: 5, n: 5, k: 5, lda: 3), a: big.whole, b: big.whole, c: big.whole)
+        }
+        let other = try Device.cpu().makeBuffer(count: 100)
+        #expect(throws: ComputeError.self) {
+            try device.gemm(GemmOperation(m: 5, n: 5, k: 5), a: other.whole, b: big.whole, c: big.whole)
+        }
+    }
+}
