@@ -10,7 +10,7 @@ final class OpenCLBackend: ComputeBackend {
     let queue: cl_command_queue
     let gemmVariant: GemmVariant
     let tuning: GemmTuning
-    private let cache = KernelBinaryCache.fromEnvironment
+    let cache: KernelBinaryCache
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
     /// Scratch for the packed copy of a transposed B (gemm_vector reads B row-major).
@@ -19,8 +19,10 @@ final class OpenCLBackend: ComputeBackend {
     var name: String { "\(device.name) (\(device.platformName), \(device.specifier))" }
     var kind: DeviceKind { .openCL(type: device.type) }
 
-    init(handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant) throws {
+    init(handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant,
+         cache: KernelBinaryCache = .fromEnvironment) throws {
         device = handle.description
+        self.cache = cache
         deviceID = handle.device
         tuning = GemmTuning(for: device, environment: ProcessInfo.processInfo.environment)
         self.gemmVariant = gemmVariant != .automatic ? gemmVariant : (device.type == "CPU" ? .vector : .tiled)
@@ -113,19 +115,27 @@ final class OpenCLBackend: ComputeBackend {
         guard let source = EmbeddedKernels.sources[file] else {
             preconditionFailure("no kernel file Kernels/\(file).cl")
         }
+        let program = try buildProgram(file, source: source)
+        programs[file] = program
+        return program
+    }
+
+    /// The cache key of a program: device, versions, build options and the source itself.
+    func cacheKey(source: String, options: String) -> String {
+        [device.name, device.vendor, device.deviceVersion, device.driverVersion,
+         device.platformVersion, options, source].joined(separator: "\u{1F}")
+    }
+
+    /// Builds `source` (named `file` in errors), through the binary cache.
+    func buildProgram(_ file: String, source: String) throws -> cl_program {
         let options = buildOptions(for: file)
-        let key = [device.name, device.vendor, device.deviceVersion, device.driverVersion,
-                   device.platformVersion, options, source].joined(separator: "\u{1F}")
+        let key = cacheKey(source: source, options: options)
         if let binary = cache.load(key: key) {
-            if let program = try? buildFromBinary(binary, options: options) {
-                programs[file] = program
-                return program
-            }
+            if let program = try? buildFromBinary(binary, options: options) { return program }
             cache.remove(key: key)  // stale or corrupt: rebuild from source below
         }
         let program = try buildFromSource(file, source: source, options: options)
         if let binary = try? binary(of: program) { cache.store(key: key, binary: binary) }
-        programs[file] = program
         return program
     }
 

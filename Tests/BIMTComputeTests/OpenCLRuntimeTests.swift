@@ -1,0 +1,88 @@
+@testable import BIMTCompute
+import Foundation
+import Testing
+
+@Suite("OpenCL runtime", .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"))
+struct OpenCLRuntimeTests {
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appending(path: "bimt-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func backend(cache: KernelBinaryCache) throws -> OpenCLBackend {
+        let handle = try #require(try OpenCLDiscovery.handles().first)
+        return try OpenCLBackend(handle: handle, gemmVariant: .automatic, cache: cache)
+    }
+
+    @Test("a kernel that fails to build throws an error carrying the compiler log")
+    func buildErrorCarriesLog() throws {
+        let backend = try backend(cache: KernelBinaryCache(directory: nil))
+        do {
+            _ = try backend.buildProgram("broken", source: "__kernel void k(__global float* x) { x[0] = undefined_name; }")
+            Issue.record("a broken kernel built")
+        } catch let ComputeError.kernelBuildFailed(program, _, log) {
+            #expect(program == "broken")
+            #expect(log.contains("undefined_name"), "log: \(log)")
+        }
+    }
+
+    @Test("compiled programs are cached on disk and a corrupt entry is rebuilt, not trusted")
+    func binaryCache() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cache = KernelBinaryCache(directory: directory)
+        let first = try backend(cache: cache)
+        let source = try #require(EmbeddedKernels.sources["elementwise"])
+        let key = first.cacheKey(source: source, options: first.buildOptions(for: "elementwise"))
+
+        let device = Device(backend: first)
+        let x = try device.makeBuffer([1, 2, 3])
+        try device.scale(x.whole, by: 2)
+        #expect(try device.read(x.whole) == [2, 4, 6])
+        #expect(cache.load(key: key) != nil, "the built program was not stored")
+
+        // A well-formed entry whose binary is garbage: the loader must reject it and rebuild.
+        cache.store(key: key, binary: Array(repeating: 0xAB, count: 4096))
+        let second = Device(backend: try backend(cache: cache))
+        let y = try second.makeBuffer([1, 2, 3])
+        try second.scale(y.whole, by: 3)
+        #expect(try second.read(y.whole) == [3, 6, 9])
+        #expect(cache.load(key: key)?.starts(with: Array(repeating: 0xAB, count: 16)) == false,
+                "the corrupt entry was not replaced")
+
+        // A truncated file is ignored.
+        let file = try #require(cache.url(for: key))
+        let bytes = try Data(contentsOf: file)
+        try bytes.prefix(bytes.count / 2).write(to: file)
+        #expect(cache.load(key: key) == nil)
+    }
+
+    @Test("device specifiers parse, and unknown devices list the available ones")
+    func deviceSelection() throws {
+        #expect(try DeviceSpecifier(parsing: "auto") == .automatic)
+        #expect(try DeviceSpecifier(parsing: "CPU") == .cpu)
+        #expect(try DeviceSpecifier(parsing: "opencl") == .anyOpenCL)
+        #expect(try DeviceSpecifier(parsing: "opencl:0:1") == .openCL(platform: 0, device: 1))
+        for bad in ["gpu", "opencl:0", "opencl:x:0", "opencl:-1:0", ""] {
+            do {
+                _ = try DeviceSpecifier(parsing: bad)
+                Issue.record("'\(bad)' parsed")
+            } catch let ComputeError.unknownDevice(_, available) {
+                #expect(available.contains("cpu") && available.contains { $0.hasPrefix("opencl:0:0") })
+            }
+        }
+        do {
+            _ = try Device.open(.openCL(platform: 0, device: 99))
+            Issue.record("a missing device opened")
+        } catch let error as ComputeError {
+            #expect(error.description.contains("opencl:0:99") && error.description.contains("cpu"))
+        }
+        // PoCL is a CPU-type device, so `auto` keeps the CPU path and says why.
+        let (device, note) = try Device.open(.automatic)
+        if try OpenCLDiscovery.devices().allSatisfy({ !$0.isAccelerator }) {
+            #expect(device.kind == .cpu)
+            #expect(note.contains("no OpenCL GPU"))
+        }
+    }
+}
