@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "bimt", targets: ["bimt"]),
         .library(name: "BIMTCompute", targets: ["BIMTCompute"]),
+        .library(name: "BIMT", targets: ["BIMT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,23 +34,29 @@ let package = Package(
         ),
 
         // MARK: Compute: buffers, the device abstraction, CPU and OpenCL backends
+        .target(name: "CBIMTKernels"),
         .target(
             name: "BIMTCompute",
-            dependencies: ["COpenCL", "COpenBLAS"],
+            dependencies: ["COpenCL", "COpenBLAS", "CBIMTKernels"],
             plugins: ["EmbedKernels"]
         ),
+
+        // MARK: BIMT: layouts, connection cost, swap scores, relocation
+        .target(name: "BIMT", dependencies: ["BIMTCompute"]),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "bimt",
             dependencies: [
                 "BIMTCompute",
+                "BIMT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: Tests
         .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute"]),
+        .testTarget(name: "BIMTTests", dependencies: ["BIMT", "BIMTCompute"]),
     ],
     swiftLanguageModes: [.v6]
 )

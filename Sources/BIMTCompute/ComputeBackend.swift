@@ -22,6 +22,17 @@ protocol ComputeBackend: AnyObject {
     func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws
     func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
                gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice) throws
+
+    // BIMT (see Device+BIMT.swift for the math)
+    func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
+                        outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws
+    func l1Cost(values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
+                cost: BufferSlice) throws
+    func swapScores(_ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
+                    otherCoordinates: BufferSlice, scores: BufferSlice) throws
+    func unitAbsoluteSums(_ pass: SwapScorePass, weights: BufferSlice, sums: BufferSlice) throws
+    func swapDeltas(scores: BufferSlice, units: Int, deltas: BufferSlice) throws
+    func permute(_ x: BufferSlice, rows: Int, columns: Int, permutation: [Int], alongRows: Bool) throws
 }
 
 /// Where a buffer's elements live.

@@ -20,7 +20,7 @@ extension OpenCLBackend {
             var packedB = b, ldb = op.ldb, strideB = op.strideB
             if op.transposeB {
                 // B is stored N x K; gemm_vector wants K x N rows: transpose into scratch.
-                packedB = try scratchSlice(count: op.batchCount * op.k * op.n)
+                packedB = try scratchSlice(.transposedB, count: op.batchCount * op.k * op.n)
                 try launch("matmul", "transpose",
                            [.int(op.n), .int(op.k), .slice(b), .int(op.ldb), .int(op.strideB),
                             .slice(packedB), .int(op.k * op.n)],
@@ -46,7 +46,7 @@ extension OpenCLBackend {
         if x.buffer === y.buffer && x.offset < y.offset + y.count && y.offset < x.offset + x.count {
             guard x.offset != y.offset else { return }
             // Overlapping ranges of one buffer: go through scratch, as memmove would.
-            let staging = try scratchSlice(count: x.count)
+            let staging = try scratchSlice(.staging, count: x.count)
             try launch("elementwise", "copy", [.int(x.count), .slice(x), .slice(staging)],
                        global: [x.count], local: pointwiseLocal)
             try launch("elementwise", "copy", [.int(x.count), .slice(staging), .slice(y)],

@@ -13,8 +13,14 @@ final class OpenCLBackend: ComputeBackend {
     let cache: KernelBinaryCache
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
-    /// Scratch for the packed copy of a transposed B (gemm_vector reads B row-major).
-    private var scratch: Buffer?
+    /// Device scratch buffers, one per purpose, grown on demand and reused across calls.
+    enum ScratchPurpose: Hashable {
+        case transposedB    // packed copy of a transposed B (gemm_vector reads B row-major)
+        case staging        // copies (overlapping copy, permutation source)
+        case partialSums    // per-row or per-group partial costs
+        case permutation    // float-encoded permutation indices
+    }
+    private var scratch: [ScratchPurpose: Buffer] = [:]
 
     var name: String { "\(device.name) (\(device.platformName), \(device.specifier))" }
     var kind: DeviceKind { .openCL(type: device.type) }
@@ -41,7 +47,7 @@ final class OpenCLBackend: ComputeBackend {
 
     deinit {
         clFinish(queue)
-        scratch = nil
+        scratch = [:]
         kernels.values.forEach { clReleaseKernel($0) }
         programs.values.forEach { clReleaseProgram($0) }
         clReleaseCommandQueue(queue)
@@ -91,11 +97,12 @@ final class OpenCLBackend: ComputeBackend {
         return memory.handle
     }
 
-    /// A device buffer of at least `count` elements reused across calls.
-    func scratchSlice(count: Int) throws -> BufferSlice {
-        if let scratch, scratch.count >= count { return scratch.slice(offset: 0, count: count) }
-        let buffer = Buffer(count: count, storage: try makeStorage(count: count), owner: ObjectIdentifier(self))
-        scratch = buffer
+    /// The first `count` elements of the scratch buffer for `purpose`, grown on demand.
+    func scratchSlice(_ purpose: ScratchPurpose, count: Int) throws -> BufferSlice {
+        if let buffer = scratch[purpose], buffer.count >= count { return buffer.slice(offset: 0, count: count) }
+        let size = max(count, (scratch[purpose]?.count ?? 0) * 2)
+        let buffer = Buffer(count: size, storage: try makeStorage(count: size), owner: ObjectIdentifier(self))
+        scratch[purpose] = buffer
         return buffer.slice(offset: 0, count: count)
     }
 

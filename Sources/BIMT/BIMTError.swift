@@ -1,0 +1,17 @@
+/// Errors of the BIMT layer: each names the layer, connection or setting at fault.
+public enum BIMTError: Error, Equatable, CustomStringConvertible {
+    /// A layout that cannot be built (bad size, folds that do not divide, non-square grid).
+    case invalidLayout(layer: String, reason: String)
+    /// A connection, parameter or group whose shape disagrees with its layers.
+    case shapeMismatch(String)
+    /// A setting outside its valid range.
+    case invalidSetting(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidLayout(layer, reason): "layer '\(layer)': \(reason)"
+        case let .shapeMismatch(text): "shape mismatch: \(text)"
+        case let .invalidSetting(text): "invalid setting: \(text)"
+        }
+    }
+}

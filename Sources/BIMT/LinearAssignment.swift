@@ -1,0 +1,43 @@
+/// Minimum-cost perfect matching of an n x n cost matrix: the Hungarian method in its
+/// shortest-augmenting-path form (Jonker-Volgenant style potentials), O(n^3) worst case.
+public enum LinearAssignment {
+    /// slot[row] for the assignment minimizing sum_row costs[row * size + slot[row]].
+    public static func solve(costs: [Double], size n: Int) -> [Int] {
+        precondition(costs.count == n * n, "costs must be n x n")
+        guard n > 0 else { return [] }
+        // 1-based potentials u (rows), v (columns); p[j] = row matched to column j (0: none).
+        var u = [Double](repeating: 0, count: n + 1), v = u
+        var p = [Int](repeating: 0, count: n + 1), way = p
+        var minv = [Double](repeating: 0, count: n + 1)
+        var used = [Bool](repeating: false, count: n + 1)
+        costs.withUnsafeBufferPointer { a in
+            for i in 1...n {
+                p[0] = i
+                var j0 = 0
+                for j in 0...n { minv[j] = .infinity; used[j] = false }
+                repeat {
+                    used[j0] = true
+                    let i0 = p[j0], row = (i0 - 1) * n - 1, ui0 = u[i0]
+                    var delta = Double.infinity, j1 = 0
+                    for j in 1...n where !used[j] {
+                        let current = a[row + j] - ui0 - v[j]
+                        if current < minv[j] { minv[j] = current; way[j] = j0 }
+                        if minv[j] < delta { delta = minv[j]; j1 = j }
+                    }
+                    for j in 0...n {
+                        if used[j] { u[p[j]] += delta; v[j] -= delta } else { minv[j] -= delta }
+                    }
+                    j0 = j1
+                } while p[j0] != 0
+                repeat {
+                    let j1 = way[j0]
+                    p[j0] = p[j1]
+                    j0 = j1
+                } while j0 != 0
+            }
+        }
+        var slot = [Int](repeating: 0, count: n)
+        for j in 1...n where p[j] > 0 { slot[p[j] - 1] = j }
+        return slot.map { $0 - 1 }
+    }
+}

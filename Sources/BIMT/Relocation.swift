@@ -1,0 +1,123 @@
+import BIMTCompute
+
+/// How neurons are rearranged every `swap_every` steps.
+public enum RelocationMethod: String, Sendable, Codable, CaseIterable {
+    /// The paper's: the top_k most important units of each layer in turn take their best swap.
+    case greedy
+    /// The best arrangement of each layer given the others: a linear assignment problem.
+    case assignment
+    case off
+}
+
+public struct RelocationSettings: Sendable, Equatable, Codable {
+    public var method: RelocationMethod
+    public var topK: Int
+    /// Move AdamW moments with their neurons (the paper forgot to; false reproduces it).
+    public var moveOptimizerState: Bool
+
+    public init(method: RelocationMethod = .greedy, topK: Int = 5, moveOptimizerState: Bool = true) {
+        self.method = method
+        self.topK = topK
+        self.moveOptimizerState = moveOptimizerState
+    }
+}
+
+/// What a relocation did: units that changed place, per swap group.
+public struct RelocationReport: Sendable, Equatable {
+    public var movedUnits: [Int]
+    public var totalMoved: Int { movedUnits.reduce(0, +) }
+}
+
+extension SpatialGeometry {
+    /// Rearranges every swappable group in order (inputs first): scores the group on the
+    /// device, decides on the host, then permutes the weights of `parameters` and, with
+    /// `moveOptimizerState`, of every buffer in `optimizerState` (AdamW moments share the
+    /// parameters' layout) on the device. The network computes the same function after.
+    public func relocate(parameters: BufferSlice, optimizerState: [BufferSlice] = [],
+                         settings relocation: RelocationSettings) throws -> RelocationReport {
+        try checkParameters(parameters, "parameters")
+        guard relocation.method != .off else { return RelocationReport(movedUnits: []) }
+        guard relocation.topK >= 1 || relocation.method == .assignment else {
+            throw BIMTError.invalidSetting("top_k must be >= 1 for greedy relocation, got \(relocation.topK)")
+        }
+        for state in optimizerState { try checkParameters(state, "optimizer state") }
+        var moved: [Int] = []
+        let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
+        for g in order where network.groups[g].swappable {
+            let group = network.groups[g]
+            guard let (scoreMatrix, importance) = try scoreGroup(group, parameters: parameters) else { continue }
+            let m = network.layers[group.layers[0]].layout.slots
+            let units = RelocationPlanner.plan(scores: scoreMatrix, importance: importance, units: m,
+                                               blockSize: group.blockSize, method: relocation.method,
+                                               topK: relocation.topK)
+            let count = units.enumerated().filter { $0.offset != $0.element }.count
+            moved.append(count)
+            if count > 0 {
+                let buffers = [parameters] + (relocation.moveOptimizerState ? optimizerState : [])
+                try apply(units: units, group: group, buffers: buffers)
+            }
+        }
+        return RelocationReport(movedUnits: moved)
+    }
+
+    /// The group's m x m swap-score matrix C[u, p] and unit importances, or nil when no
+    /// matrix touches the group.
+    func scoreGroup(_ group: SwapGroup, parameters: BufferSlice) throws -> (scores: [Double], importance: [Double])? {
+        let layout = network.layers[group.layers[0]].layout
+        let m = layout.slots, f = layout.folds
+        let scoreSlice = scores.slice(offset: 0, count: m * m), sumSlice = sums.slice(offset: 0, count: m)
+        var first = true
+        for layer in group.layers {
+            for c in network.connections where c.output == layer || c.input == layer {
+                let incoming = c.output == layer
+                let other = incoming ? c.input : c.output
+                let otherCount = network.layers[other].layout.neuronCount
+                let scale = weightFactor(c) * settings.scale(count: c.weight.count)
+                var pass = SwapScorePass(units: m, folds: f, otherCount: otherCount,
+                                         rowStride: incoming ? c.weight.columns : 1,
+                                         otherStride: incoming ? 1 : c.weight.columns,
+                                         scale: scale, metric: settings.metric, accumulate: !first)
+                let weights = view(parameters, c.weight)
+                try device.swapScores(pass, weights: weights, slotCoordinates: slotCoordinates[layer].whole,
+                                      otherCoordinates: neuronCoordinates[other].whole, scores: scoreSlice)
+                pass.scale = 1
+                try device.unitAbsoluteSums(pass, weights: weights, sums: sumSlice)
+                first = false
+            }
+        }
+        if first { return nil }
+        return (try device.read(scoreSlice).map(Double.init), try device.read(sumSlice).map(Double.init))
+    }
+
+    /// Applies a unit permutation (new slot s <- old unit units[s]) to every layer of the
+    /// group: rows of incoming weights and biases, columns of outgoing weights, per-neuron
+    /// parameters, in every buffer; and records it in `network.permutations`.
+    func apply(units: [Int], group: SwapGroup, buffers: [BufferSlice]) throws {
+        for layer in group.layers {
+            let neurons = network.neuronPermutation(layer: layer, units: units)
+            for buffer in buffers {
+                for c in network.connections {
+                    if c.output == layer {
+                        try device.permute(view(buffer, c.weight), rows: c.weight.rows, columns: c.weight.columns,
+                                           permutation: neurons, alongRows: true)
+                        if let bias = c.bias {
+                            try device.permute(view(buffer, bias), rows: bias.count, columns: 1,
+                                               permutation: neurons, alongRows: true)
+                        }
+                    }
+                    if c.input == layer {
+                        try device.permute(view(buffer, c.weight), rows: c.weight.rows, columns: c.weight.columns,
+                                           permutation: neurons, alongRows: false)
+                    }
+                }
+                for p in network.neuronParameters where p.layer == layer {
+                    let length = p.alongRows ? p.view.rows : p.view.columns
+                    try device.permute(view(buffer, p.view), rows: p.view.rows, columns: p.view.columns,
+                                       permutation: length == neurons.count ? neurons : units, alongRows: p.alongRows)
+                }
+            }
+            let old = network.permutations[layer]
+            network.permutations[layer] = neurons.map { old[$0] }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+/// A rectangular view into a model's flat parameter buffer: `rows x columns` floats,
+/// row-major, starting at `offset`.
+public struct ParameterView: Sendable, Equatable, Codable {
+    public var offset: Int
+    public var rows: Int
+    public var columns: Int
+
+    public init(offset: Int, rows: Int, columns: Int = 1) {
+        self.offset = offset
+        self.rows = rows
+        self.columns = columns
+    }
+
+    public var count: Int { rows * columns }
+}
+
+/// One neuron layer: a name and a layout.
+public struct NeuronLayer: Sendable, Equatable {
+    public var name: String
+    public var layout: NeuronLayout
+
+    public init(name: String, layout: NeuronLayout) {
+        self.name = name
+        self.layout = layout
+    }
+}
+
+/// A weight matrix between two neuron layers: weight [output neurons, input neurons] as in
+/// PyTorch's `nn.Linear`, and an optional bias [output neurons].
+public struct SpatialConnection: Sendable, Equatable {
+    public var name: String
+    public var input: Int
+    public var output: Int
+    public var weight: ParameterView
+    public var bias: ParameterView?
+    /// Overrides the settings' weight factor for this matrix (0 for `no_penalize_last`).
+    public var weightFactor: Float?
+
+    public init(name: String, input: Int, output: Int, weight: ParameterView, bias: ParameterView? = nil,
+                weightFactor: Float? = nil) {
+        self.name = name
+        self.input = input
+        self.output = output
+        self.weight = weight
+        self.bias = bias
+        self.weightFactor = weightFactor
+    }
+}
+
+/// A parameter whose rows (or columns) belong to the neurons of a layer and move with
+/// them: LayerNorm gains and biases, an embedding table's columns. The permuted axis has
+/// the layer's neuron count (moved per neuron) or its slot count (moved per unit).
+public struct NeuronParameter: Sendable, Equatable {
+    public var name: String
+    public var layer: Int
+    public var view: ParameterView
+    public var alongRows: Bool
+
+    public init(name: String, layer: Int, view: ParameterView, alongRows: Bool = true) {
+        self.name = name
+        self.layer = layer
+        self.view = view
+        self.alongRows = alongRows
+    }
+}
+
+/// Neuron layers that share ONE arrangement (the residual stream of a transformer), and
+/// how they move: unit by unit, or with `blockSize` b first as whole blocks of b slots
+/// (attention heads) and then unit by unit inside each block.
+public struct SwapGroup: Sendable, Equatable {
+    public var layers: [Int]
+    public var blockSize: Int?
+    /// False freezes the group (the pixels of an image input stay on their grid).
+    public var swappable: Bool
+
+    public init(layers: [Int], blockSize: Int? = nil, swappable: Bool = true) {
+        self.layers = layers
+        self.blockSize = blockSize
+        self.swappable = swappable
+    }
+}
+
+/// The spatial side of a model: its neuron layers with layouts, the weight matrices
+/// between them (as views into one flat parameter buffer), per-neuron parameters, and the
+/// swap groups. It also records, for every layer, which logical neuron each physical
+/// position holds: `permutations[0]` is `in_perm`, the last layer's is `out_perm`.
+public struct SpatialNetwork: Sendable, Equatable {
+    public let layers: [NeuronLayer]
+    public let connections: [SpatialConnection]
+    public let neuronParameters: [NeuronParameter]
+    /// Tables that pay reduce |E| * l0 (token embeddings); they move only through
+    /// `neuronParameters`.
+    public let embeddingTables: [ParameterView]
+    public let groups: [SwapGroup]
+    /// permutations[l][s] = the logical neuron of layer l at physical position s.
+    public internal(set) var permutations: [[Int]]
+
+    /// Validates every shape; layers in no group get a swappable group of their own.
+    public init(layers: [NeuronLayer], connections: [SpatialConnection], neuronParameters: [NeuronParameter] = [],
+                embeddingTables: [ParameterView] = [], groups: [SwapGroup] = []) throws {
+        self.layers = layers
+        self.connections = connections
+        self.neuronParameters = neuronParameters
+        self.embeddingTables = embeddingTables
+        var claimed = [Bool](repeating: false, count: layers.count)
+        for group in groups {
+            guard let first = group.layers.first else { throw BIMTError.invalidSetting("a swap group with no layers") }
+            for l in group.layers {
+                guard layers.indices.contains(l) else { throw BIMTError.invalidSetting("swap group names layer \(l) of \(layers.count)") }
+                guard !claimed[l] else { throw BIMTError.invalidSetting("layer '\(layers[l].name)' is in two swap groups") }
+                claimed[l] = true
+                guard layers[l].layout.slots == layers[first].layout.slots, layers[l].layout.folds == layers[first].layout.folds else {
+                    throw BIMTError.shapeMismatch("swap group joins '\(layers[first].name)' and '\(layers[l].name)' of different layouts")
+                }
+            }
+            if let b = group.blockSize, b < 1 || layers[first].layout.slots % b != 0 {
+                throw BIMTError.invalidSetting("block size \(b) does not divide the \(layers[first].layout.slots) slots of '\(layers[first].name)'")
+            }
+        }
+        self.groups = groups + layers.indices.filter { !claimed[$0] }.map { SwapGroup(layers: [$0]) }
+        for c in connections {
+            guard layers.indices.contains(c.input), layers.indices.contains(c.output) else {
+                throw BIMTError.shapeMismatch("connection '\(c.name)' joins layers \(c.input) -> \(c.output) of \(layers.count)")
+            }
+            guard self.groups.first(where: { $0.layers.contains(c.input) }) != self.groups.first(where: { $0.layers.contains(c.output) }) else {
+                throw BIMTError.shapeMismatch("connection '\(c.name)' joins two layers of one swap group; its swap scores would not separate")
+            }
+            let rows = layers[c.output].layout.neuronCount, columns = layers[c.input].layout.neuronCount
+            guard c.weight.rows == rows, c.weight.columns == columns else {
+                throw BIMTError.shapeMismatch(
+                    "connection '\(c.name)' weight is [\(c.weight.rows), \(c.weight.columns)] but layers "
+                        + "'\(layers[c.output].name)' x '\(layers[c.input].name)' need [\(rows), \(columns)]")
+            }
+            if let bias = c.bias, bias.count != rows {
+                throw BIMTError.shapeMismatch("connection '\(c.name)' bias has \(bias.count) elements for \(rows) neurons")
+            }
+        }
+        for p in neuronParameters {
+            guard layers.indices.contains(p.layer) else { throw BIMTError.shapeMismatch("parameter '\(p.name)' names layer \(p.layer)") }
+            let length = p.alongRows ? p.view.rows : p.view.columns, layout = layers[p.layer].layout
+            guard length == layout.neuronCount || length == layout.slots else {
+                throw BIMTError.shapeMismatch(
+                    "parameter '\(p.name)' moves along an axis of \(length), but layer '\(layers[p.layer].name)' has "
+                        + "\(layout.neuronCount) neurons in \(layout.slots) slots")
+            }
+        }
+        permutations = layers.map { Array(0..<$0.layout.neuronCount) }
+    }
+
+    /// `in_perm`: physical input slot s holds logical input inputPermutation[s].
+    public var inputPermutation: [Int] { permutations.first ?? [] }
+    /// `out_perm`: physical output slot s is logical output outputPermutation[s].
+    public var outputPermutation: [Int] { permutations.last ?? [] }
+
+    /// Extent of the parameter buffer the network refers to.
+    public var parameterExtent: Int {
+        let views = connections.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) } + neuronParameters.map(\.view)
+            + embeddingTables
+        return views.map { $0.offset + $0.count }.max() ?? 0
+    }
+
+    /// Expands a permutation of slots (new slot s <- old slot units[s]) to the layer's neurons.
+    func neuronPermutation(layer: Int, units: [Int]) -> [Int] {
+        let m = layers[layer].layout.slots, f = layers[layer].layout.folds
+        return (0..<(m * f)).map { j in units[j % m] + (j / m) * m }
+    }
+}

@@ -1,0 +1,124 @@
+#include "CBIMTKernels.h"
+#include <math.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+#define VW 16
+typedef float floatv __attribute__((ext_vector_type(VW)));
+
+// Helpers are macros, not functions: a function taking a 16-float vector would change its
+// ABI between the AVX-512, AVX2 and baseline clones.
+typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
+#define LOADV(p) ({ floatv v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define STOREV(p, v) do { floatv s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define ABSV(v) ({ floatv a_ = (v); uintv b_; __builtin_memcpy(&b_, &a_, sizeof a_); b_ &= 0x7fffffffu; \
+                   __builtin_memcpy(&a_, &b_, sizeof a_); a_; })
+#define HSUM(v) ({ floatv h_ = (v); float s_ = 0; for (int l_ = 0; l_ < VW; l_++) s_ += h_[l_]; s_; })
+
+static inline float distance1(float dx, float dy, int metric) {
+    return metric == 0 ? fabsf(dx) + fabsf(dy) : sqrtf(dx * dx + dy * dy);
+}
+
+MULTIVERSION
+double bimt_penalty_rows(int R, int Q, int r0, int r1, float wf, float l0, float gradScale, int metric,
+                         const float* W, float* G, const float* co, const float* ci) {
+    const float* cx = ci;
+    const float* cy = ci + Q;
+    double total = 0;
+    for (int r = r0; r < r1; r++) {
+        const float ox = co[r], oy = co[R + r];
+        const float* w = W + (size_t)r * Q;
+        float* g = G ? G + (size_t)r * Q : 0;
+        floatv acc = 0;
+        int q = 0;
+        for (; q + VW <= Q; q += VW) {
+            floatv dx = (floatv)ox - LOADV(cx + q), dy = (floatv)oy - LOADV(cy + q);
+            floatv d = metric == 0 ? ABSV(dx) + ABSV(dy) : __builtin_elementwise_sqrt(dx * dx + dy * dy);
+            floatv f = (floatv)wf * d + (floatv)l0;
+            floatv value = LOADV(w + q);
+            acc += ABSV(value) * f;
+            if (g) {
+                floatv sign = __builtin_convertvector(value > 0, floatv) * -1.0f
+                            - __builtin_convertvector(value < 0, floatv) * -1.0f;
+                STOREV(g + q, LOADV(g + q) + (floatv)gradScale * f * sign);
+            }
+        }
+        float sum = HSUM(acc);
+        for (; q < Q; q++) {
+            float f = wf * distance1(ox - cx[q], oy - cy[q], metric) + l0;
+            float value = w[q];
+            sum += fabsf(value) * f;
+            if (g) g[q] += gradScale * f * (value > 0 ? 1.0f : (value < 0 ? -1.0f : 0.0f));
+        }
+        total += sum;
+    }
+    return total;
+}
+
+MULTIVERSION
+void bimt_swap_scores(int m, int I, int F, int sJ, int sI, float wscale, int metric, int accumulate,
+                      int u0, int u1, const float* W, const float* slots, const float* other, float* C) {
+    const float* px = slots;
+    const float* py = slots + m;
+    const float* ox = other;
+    const float* oy = other + I;
+    // Register block: RU units x VW slots; the distance vector for (slots p..p+VW, neuron i)
+    // is computed once and reused by the RU units.
+    enum { RU = 8 };
+    for (int ub = u0; ub < u1; ub += RU) {
+        const int units = ub + RU <= u1 ? RU : u1 - ub;
+        for (int p = 0; p < m; p += VW) {
+            const int width = p + VW <= m ? VW : m - p;
+            floatv sx = 0, sy = 0;
+            for (int l = 0; l < width; l++) { sx[l] = px[p + l]; sy[l] = py[p + l]; }
+            floatv acc[RU];
+            for (int a = 0; a < RU; a++) acc[a] = 0;
+            for (int t = 0; t < F; t++) {
+                for (int i = 0; i < I; i++) {
+                    floatv dx = sx - (floatv)ox[i], dy = sy - (floatv)oy[i];
+                    floatv d = metric == 0 ? ABSV(dx) + ABSV(dy) : __builtin_elementwise_sqrt(dx * dx + dy * dy);
+                    const float* w = W + (size_t)(ub + t * m) * sJ + (size_t)i * sI;
+                    for (int a = 0; a < units; a++) acc[a] += (floatv)fabsf(w[(size_t)a * sJ]) * d;
+                }
+            }
+            for (int a = 0; a < units; a++) {
+                float* c = C + (size_t)(ub + a) * m + p;
+                for (int l = 0; l < width; l++) {
+                    float value = wscale * acc[a][l];
+                    c[l] = accumulate ? c[l] + value : value;
+                }
+            }
+        }
+    }
+}
+
+MULTIVERSION
+double bimt_abs_sum(size_t n, const float* x) {
+    floatv acc = 0;
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) acc += ABSV(LOADV(x + i));
+    float sum = HSUM(acc);
+    for (; i < n; i++) sum += fabsf(x[i]);
+    return sum;
+}
+
+MULTIVERSION
+void bimt_unit_abs_sums(int m, int I, int F, int sJ, int sI, float wscale, int accumulate,
+                        const float* W, float* S) {
+    for (int u = 0; u < m; u++) {
+        double sum = 0;
+        for (int t = 0; t < F; t++) {
+            const float* w = W + (size_t)(u + t * m) * sJ;
+            if (sI == 1) {
+                sum += bimt_abs_sum((size_t)I, w);
+            } else {
+                for (int i = 0; i < I; i++) sum += fabsf(w[(size_t)i * sI]);
+            }
+        }
+        S[u] = accumulate ? S[u] + wscale * (float)sum : wscale * (float)sum;
+    }
+}

@@ -1,0 +1,29 @@
+// CPU twins of Kernels/bimt_penalty.cl and Kernels/swap_scores.cl: the same formulas,
+// written with clang vector types and compiled for AVX-512, AVX2 and baseline x86-64,
+// chosen at run time (a default Swift release build targets SSE2 only). Each function
+// works on a range of rows so the caller can split the work over threads.
+#ifndef CBIMT_KERNELS_H
+#define CBIMT_KERNELS_H
+
+#include <stddef.h>
+
+/// Rows [r0, r1) of the fused penalty pass over W (R x Q, row-major):
+///   returns sum_rq |W[r,q]| * (wf * dist(co_r, ci_q) + l0)     (unscaled)
+///   and, if G is not NULL, G[r,q] += gradScale * (wf * dist + l0) * sign(W[r,q]).
+/// co: R out-coordinates SoA (x[R], y[R]); ci: Q in-coordinates SoA. metric 0: L1, 1: L2.
+double bimt_penalty_rows(int R, int Q, int r0, int r1, float wf, float l0, float gradScale, int metric,
+                         const float* W, float* G, const float* co, const float* ci);
+
+/// Units [u0, u1) of C[u, p] (+)= wscale * sum_t sum_i |W[(u + t*m)*sJ + i*sI]| * dist(slot p, other i)
+/// for p in [0, m). slots: m slot coordinates SoA; other: I coordinates SoA.
+void bimt_swap_scores(int m, int I, int F, int sJ, int sI, float wscale, int metric, int accumulate,
+                      int u0, int u1, const float* W, const float* slots, const float* other, float* C);
+
+/// S[u] (+)= wscale * sum_t sum_i |W[(u + t*m)*sJ + i*sI]| for u in [0, m): unit importance.
+void bimt_unit_abs_sums(int m, int I, int F, int sJ, int sI, float wscale, int accumulate,
+                        const float* W, float* S);
+
+/// sum_i |x[i]|: one read of a buffer, the baseline the penalty pass is measured against.
+double bimt_abs_sum(size_t n, const float* x);
+
+#endif
