@@ -72,3 +72,61 @@ __kernel void unit_abs_sums(const int m, const int I, const int F, const int sJ,
     }
     S[offS + u] = accumulate ? S[offS + u] + wscale * sum : wscale * sum;
 }
+
+// swap_scores_vector: the same C[u, p] for CPU-type devices (PoCL). Each work-item keeps
+// an SWAP_RU x SWAP_VW block (units x slots) in float-SWAP_VW registers, computes the
+// distance vector for its SWAP_VW slots once per other-side neuron and reuses it for its
+// SWAP_RU units: like gemm_vector with the distance operand generated on the fly.
+// Global size: (ceil(m / SWAP_VW), ceil(m / SWAP_RU)).
+#ifndef SWAP_VW
+#define SWAP_VW 16      // slots per work-item (vector width)
+#endif
+#ifndef SWAP_RU
+#define SWAP_RU 8       // units per work-item
+#endif
+#define SCAT_(a, b) a##b
+#define SCAT(a, b) SCAT_(a, b)
+#define sfloatV SCAT(float, SWAP_VW)
+#define svloadV SCAT(vload, SWAP_VW)
+
+__kernel void swap_scores_vector(const int m, const int I, const int F, const int sJ, const int sI,
+                                 const float wscale, const int metric, const int accumulate,
+                                 __global const float* W, const int offW,
+                                 __global const float* slots, const int offSlots,
+                                 __global const float* other, const int offOther,
+                                 __global float* C, const int offC)
+{
+    const int p0 = get_global_id(0) * SWAP_VW;
+    const int u0 = get_global_id(1) * SWAP_RU;
+    if (p0 >= m || u0 >= m) return;
+    const int width = min(SWAP_VW, m - p0);
+    const int units = min(SWAP_RU, m - u0);
+    float xs[SWAP_VW], ys[SWAP_VW];
+    for (int l = 0; l < SWAP_VW; l++) {
+        const int p = p0 + min(l, width - 1);   // lanes past the edge repeat the last slot
+        xs[l] = slots[offSlots + p];
+        ys[l] = slots[offSlots + m + p];
+    }
+    const sfloatV sx = svloadV(0, xs), sy = svloadV(0, ys);
+    __global const float* ox = other + offOther;
+    __global const float* oy = other + offOther + I;
+    int rowOffset[SWAP_RU];
+    for (int a = 0; a < SWAP_RU; a++) rowOffset[a] = min(a, units - 1) * sJ;   // clamped: extra rows are discarded
+    sfloatV acc[SWAP_RU];
+    for (int a = 0; a < SWAP_RU; a++) acc[a] = (sfloatV)(0.0f);
+    for (int t = 0; t < F; t++) {
+        __global const float* w = W + offW + (u0 + t * m) * sJ;
+        for (int i = 0; i < I; i++) {
+            const sfloatV dx = sx - (sfloatV)(ox[i]), dy = sy - (sfloatV)(oy[i]);
+            const sfloatV d = metric == 0 ? fabs(dx) + fabs(dy) : sqrt(dx * dx + dy * dy);
+            __global const float* wi = w + i * sI;
+            for (int a = 0; a < SWAP_RU; a++) acc[a] = fma((sfloatV)(fabs(wi[rowOffset[a]])), d, acc[a]);
+        }
+    }
+    for (int a = 0; a < units; a++) {
+        float out[SWAP_VW];
+        SCAT(vstore, SWAP_VW)(acc[a], 0, out);
+        __global float* c = C + offC + (u0 + a) * m + p0;
+        for (int l = 0; l < width; l++) c[l] = accumulate ? c[l] + wscale * out[l] : wscale * out[l];
+    }
+}

@@ -6,10 +6,16 @@ public enum LinearAssignment {
         precondition(costs.count == n * n, "costs must be n x n")
         guard n > 0 else { return [] }
         // 1-based potentials u (rows), v (columns); p[j] = row matched to column j (0: none).
-        var u = [Double](repeating: 0, count: n + 1), v = u
-        var p = [Int](repeating: 0, count: n + 1), way = p
-        var minv = [Double](repeating: 0, count: n + 1)
-        var used = [Bool](repeating: false, count: n + 1)
+        // Raw buffers: the inner loop runs n^2 to n^3 times and must not pay array checks.
+        let u = UnsafeMutableBufferPointer<Double>.allocate(capacity: n + 1)
+        let v = UnsafeMutableBufferPointer<Double>.allocate(capacity: n + 1)
+        let minv = UnsafeMutableBufferPointer<Double>.allocate(capacity: n + 1)
+        let p = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
+        let way = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
+        let used = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n + 1)
+        defer { [u, v, minv].forEach { $0.deallocate() }; [p, way].forEach { $0.deallocate() }; used.deallocate() }
+        u.initialize(repeating: 0); v.initialize(repeating: 0); minv.initialize(repeating: 0)
+        p.initialize(repeating: 0); way.initialize(repeating: 0); used.initialize(repeating: false)
         costs.withUnsafeBufferPointer { a in
             for i in 1...n {
                 p[0] = i

@@ -77,7 +77,14 @@ struct PenaltyTests {
     @Test("OpenCL penalty and swap scores match the CPU path on odd sizes",
           .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"))
     func openCLMatchesCPU() throws {
-        let cpu = Device.cpu(), opencl = try Device.open(.anyOpenCL).device
+        let cpu = Device.cpu()
+        // tiled: the GPU-shaped kernels (simple swap_scores); vector: the CPU-device ones.
+        for variant in [GemmVariant.tiled, .vector] {
+            try compare(cpu, try Device.open(.anyOpenCL, gemmVariant: variant).device)
+        }
+    }
+
+    func compare(_ cpu: Device, _ opencl: Device) throws {
         var generator = SeededGenerator(seed: 8)
         let (rows, columns) = (37, 129)
         let weights = generator.uniform(rows * columns), prior = generator.uniform(rows * columns)

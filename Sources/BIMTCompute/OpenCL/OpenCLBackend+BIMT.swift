@@ -30,6 +30,19 @@ extension OpenCLBackend {
 
     func swapScores(_ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
                     otherCoordinates: BufferSlice, scores: BufferSlice) throws {
+        let arguments: [Argument] = [
+            .int(pass.units), .int(pass.otherCount), .int(pass.folds), .int(pass.rowStride),
+            .int(pass.otherStride), .float(pass.scale), .int(Int(pass.metric.code)),
+            .int(pass.accumulate ? 1 : 0), .slice(weights), .slice(slotCoordinates),
+            .slice(otherCoordinates), .slice(scores),
+        ]
+        if gemmVariant == .vector {
+            // CPU-type device: register-blocked (SWAP_VW slots x SWAP_RU units per work-item).
+            let blocks = [(pass.units + 15) / 16, (pass.units + 7) / 8]
+            try launch("swap_scores", "swap_scores_vector", arguments, global: blocks,
+                       local: [min(2, blocks[0]), min(4, blocks[1])])
+            return
+        }
         try launch("swap_scores", "swap_scores",
                    [.int(pass.units), .int(pass.otherCount), .int(pass.folds), .int(pass.rowStride),
                     .int(pass.otherStride), .float(pass.scale), .int(Int(pass.metric.code)),
