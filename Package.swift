@@ -57,6 +57,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute"]),
         .testTarget(name: "BIMTTests", dependencies: ["BIMT", "BIMTCompute"]),
+        .testTarget(name: "CLITests", dependencies: ["bimt"]),
     ],
     swiftLanguageModes: [.v6]
 )
