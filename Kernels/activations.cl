@@ -5,6 +5,7 @@
 //   silu(x) = x * s(x), s = 1/(1+exp(-x))    silu'(x) = s(x) * (1 + x * (1 - s(x)))
 //   gelu(x) = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) * (x + 0.044715 x^3)   (tanh form)
 //   gelu'(x) = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2), t = tanh(u)
+//   tanh'(x) = 1 - tanh(x)^2
 
 #define GELU_SCALE 0.7978845608028654f
 #define GELU_CUBIC 0.044715f
@@ -65,4 +66,21 @@ __kernel void gelu_backward(const int n, __global const float* x, const int offX
     const float d = 0.5f * (1.0f + t)
                   + 0.5f * v * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
     dx[offDX + i] += dy[offDY + i] * d;
+}
+
+__kernel void tanh_forward(const int n, __global const float* x, const int offX,
+                           __global float* y, const int offY)
+{
+    const int i = get_global_id(0);
+    if (i < n) y[offY + i] = tanh(x[offX + i]);
+}
+
+__kernel void tanh_backward(const int n, __global const float* x, const int offX,
+                            __global const float* dy, const int offDY,
+                            __global float* dx, const int offDX)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float t = tanh(x[offX + i]);
+    dx[offDX + i] += dy[offDY + i] * (1.0f - t * t);
 }

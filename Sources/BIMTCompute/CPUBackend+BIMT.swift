@@ -72,20 +72,27 @@ extension CPUBackend {
 /// Sums `body` over contiguous chunks of `0 ..< count`, in parallel like `parallelChunks`;
 /// the chunk results are added in chunk order, so the total does not depend on timing.
 func parallelSum(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Double) -> Double {
+    parallelResults(count, grain: grain, body).reduce(0, +)
+}
+
+/// `body` over contiguous chunks of `0 ..< count` (in parallel when large enough), its
+/// results in chunk order.
+func parallelResults<T>(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> T) -> [T] {
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let chunks = max(1, min(cores, count / max(1, grain)))
-    guard chunks > 1 else { return body(0..<count) }
+    guard chunks > 1 else { return [body(0..<count)] }
     let size = (count + chunks - 1) / chunks
-    let results = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunks)
-    defer { results.deallocate() }
-    let shared = UncheckedSendable(results)
-    parallelChunks(chunks, grain: 1) { range in
-        for chunk in range {
-            let start = chunk * size
-            shared.value[chunk] = body(start..<min(count, start + size))
+    var results = [T?](repeating: nil, count: chunks)
+    results.withUnsafeMutableBufferPointer { slots in
+        let shared = UncheckedSendable(slots)
+        parallelChunks(chunks, grain: 1) { range in
+            for chunk in range {
+                let start = chunk * size
+                shared.value[chunk] = body(start..<min(count, start + size))
+            }
         }
     }
-    return results.reduce(0, +)
+    return results.map { $0! }
 }
 
 import Foundation

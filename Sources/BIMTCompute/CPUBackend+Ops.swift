@@ -66,8 +66,10 @@ extension CPUBackend {
             case .gelu:
                 for i in range {
                     let v = px[i]
-                    py[i] = 0.5 * v * (1 + tanh(geluScale * (v + geluCubic * v * v * v)))
+                    py[i] = 0.5 * v * (1 + Foundation.tanh(geluScale * (v + geluCubic * v * v * v)))
                 }
+            case .tanh:
+                for i in range { py[i] = Foundation.tanh(px[i]) }
             }
         }
     }
@@ -87,9 +89,14 @@ extension CPUBackend {
             case .gelu:
                 for i in range {
                     let v = px[i]
-                    let t = tanh(geluScale * (v + geluCubic * v * v * v))
+                    let t = Foundation.tanh(geluScale * (v + geluCubic * v * v * v))
                     let d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * geluScale * (1 + 3 * geluCubic * v * v)
                     pdx[i] += pdy[i] * d
+                }
+            case .tanh:
+                for i in range {
+                    let t = Foundation.tanh(px[i])
+                    pdx[i] += pdy[i] * (1 - t * t)
                 }
             }
         }

@@ -23,6 +23,16 @@ protocol ComputeBackend: AnyObject {
     func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
                gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice) throws
 
+    // Training (see Device+Training.swift)
+    func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws
+    func crossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int, logitGradient: BufferSlice,
+                      loss: BufferSlice, correct: BufferSlice) throws
+    func embeddingForward(tokens: BufferSlice, table: BufferSlice, rows: Int, folds: Int, dimension: Int,
+                          output: BufferSlice) throws
+    func embeddingBackward(tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
+                           vocabulary: Int, tableGradient: BufferSlice) throws
+    func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws
+
     // BIMT (see Device+BIMT.swift for the math)
     func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
                         outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws

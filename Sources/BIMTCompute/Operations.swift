@@ -6,6 +6,7 @@ public enum Activation: String, Sendable, CaseIterable {
     case silu
     /// GELU, tanh form: x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))
     case gelu
+    case tanh
 }
 
 /// AdamW hyperparameters (PyTorch's defaults but for weight decay, which BIMT keeps at 0).

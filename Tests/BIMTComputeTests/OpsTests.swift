@@ -22,6 +22,9 @@ func reference(_ activation: Activation, _ x: Double) -> (value: Double, derivat
     case .gelu:
         let c = (2 / Double.pi).squareRoot(), u = c * (x + 0.044715 * x * x * x), t = tanh(u)
         return (0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
+    case .tanh:
+        let t = tanh(x)
+        return (t, 1 - t * t)
     }
 }
 

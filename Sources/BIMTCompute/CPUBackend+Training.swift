@@ -1,0 +1,68 @@
+import Foundation
+
+// CPU twins of Kernels/losses.cl, embedding.cl and the batch gather of permute.cl.
+extension CPUBackend {
+    func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws {
+        let y = pointer(output), t = pointer(target), dy = pointer(outputGradient), n = output.count
+        let scale = 1 / Float(n)
+        let total = parallelSum(n) { range in
+            var sum: Double = 0
+            for i in range {
+                let diff = y[i] - t[i]
+                dy[i] = 2 * diff * scale
+                sum += Double(diff * diff * scale)
+            }
+            return sum
+        }
+        pointer(loss)[0] += Float(total)
+    }
+
+    func crossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int, logitGradient: BufferSlice,
+                      loss: BufferSlice, correct: BufferSlice) throws {
+        let z = pointer(logits), l = pointer(labels), dz = pointer(logitGradient)
+        let scale = 1 / Float(rows)
+        let chunks = parallelResults(rows, grain: max(1, (1 << 13) / columns)) { range -> (loss: Double, hits: Int) in
+            var sum = 0.0, hits = 0
+            for r in range {
+                let zr = z + r * columns, dr = dz + r * columns, label = Int(l[r])
+                var largest = zr[0], best = 0
+                for c in 1..<max(1, columns) where zr[c] > largest { largest = zr[c]; best = c }
+                var total: Float = 0
+                for c in 0..<columns { total += exp(zr[c] - largest) }
+                let inverse = 1 / total
+                for c in 0..<columns { dr[c] = (exp(zr[c] - largest) * inverse - (c == label ? 1 : 0)) * scale }
+                sum += Double(log(total) + largest - zr[label])
+                if best == label { hits += 1 }
+            }
+            return (sum, hits)
+        }
+        pointer(loss)[0] += Float(chunks.reduce(0) { $0 + $1.loss } / Double(rows))
+        pointer(correct)[0] += Float(chunks.reduce(0) { $0 + $1.hits })
+    }
+
+    func embeddingForward(tokens: BufferSlice, table: BufferSlice, rows: Int, folds: Int, dimension: Int,
+                          output: BufferSlice) throws {
+        let tok = pointer(tokens), e = pointer(table), out = pointer(output)
+        for r in 0..<rows {
+            for t in 0..<folds {
+                (out + (r * folds + t) * dimension).update(from: e + Int(tok[r * folds + t]) * dimension, count: dimension)
+            }
+        }
+    }
+
+    func embeddingBackward(tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
+                           vocabulary: Int, tableGradient: BufferSlice) throws {
+        let tok = pointer(tokens), dout = pointer(outputGradient), de = pointer(tableGradient)
+        for r in 0..<rows {
+            for t in 0..<folds {
+                let target = de + Int(tok[r * folds + t]) * dimension, source = dout + (r * folds + t) * dimension
+                for c in 0..<dimension { target[c] += source[c] }
+            }
+        }
+    }
+
+    func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws {
+        let src = pointer(source), dst = pointer(destination)
+        for (i, row) in indices.enumerated() { (dst + i * columns).update(from: src + row * columns, count: columns) }
+    }
+}
