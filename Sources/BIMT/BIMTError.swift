@@ -6,12 +6,15 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(String)
     /// A setting outside its valid range.
     case invalidSetting(String)
+    /// A file that cannot be read as what it claims to be (safetensors, IDX, JSON).
+    case invalidFile(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .invalidLayout(layer, reason): "layer '\(layer)': \(reason)"
         case let .shapeMismatch(text): "shape mismatch: \(text)"
         case let .invalidSetting(text): "invalid setting: \(text)"
+        case let .invalidFile(path, reason): "\(path): \(reason)"
         }
     }
 }

@@ -78,8 +78,7 @@ func parallelSum(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Dou
 /// `body` over contiguous chunks of `0 ..< count` (in parallel when large enough), its
 /// results in chunk order.
 func parallelResults<T>(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> T) -> [T] {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    let chunks = max(1, min(cores, count / max(1, grain)))
+    let chunks = max(1, min(processorCount, count / max(1, grain)))
     guard chunks > 1 else { return [body(0..<count)] }
     let size = (count + chunks - 1) / chunks
     var results = [T?](repeating: nil, count: chunks)

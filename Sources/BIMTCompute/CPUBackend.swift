@@ -6,7 +6,7 @@ import Foundation
 /// operations as plain loops over raw pointers that the optimizer vectorizes, split over
 /// the cores when they are large enough to pay for it.
 final class CPUBackend: ComputeBackend {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let cores = processorCount
     var kind: DeviceKind { .cpu }
     var name: String { "cpu (\(cores) cores, OpenBLAS \(CPUBackend.blasCore))" }
 
@@ -57,8 +57,7 @@ final class CPUBackend: ComputeBackend {
 /// Runs `body` over `0 ..< count` in contiguous chunks, in parallel over the cores when
 /// `count` is at least `grain` per core, else on the calling thread.
 func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    let chunks = min(cores, count / grain)
+    let chunks = min(processorCount, count / grain)
     guard chunks > 1 else {
         body(0..<count)
         return
@@ -74,6 +73,10 @@ func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> 
         }
     }
 }
+
+/// The cores the CPU path splits work over, read once: Foundation re-reads cgroup files on
+/// every `activeProcessorCount` call, which cost ~40 file opens per training step.
+let processorCount = ProcessInfo.processInfo.activeProcessorCount
 
 /// Carries a value into a `@Sendable` closure where the caller guarantees safety.
 struct UncheckedSendable<Value>: @unchecked Sendable {

@@ -1,5 +1,5 @@
 /// Pointwise activation functions with a forward and an accumulating backward pass.
-public enum Activation: String, Sendable, CaseIterable {
+public enum Activation: String, Sendable, CaseIterable, Codable {
     /// max(x, 0)
     case relu
     /// x * sigmoid(x)

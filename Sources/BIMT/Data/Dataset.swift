@@ -1,0 +1,81 @@
+/// Examples on the host: inputs [count, inputWidth] (features, or float-encoded tokens)
+/// and targets. Made once per run, validated here so no kernel ever sees a bad label.
+public struct Dataset: Sendable, Equatable {
+    public enum Targets: Sendable, Equatable {
+        /// [count, width] real targets (MSE).
+        case regression(values: [Float], width: Int)
+        /// class indices in 0 ..< classes.
+        case classification(labels: [Int], classes: Int)
+    }
+
+    public let inputs: [Float]
+    public let inputWidth: Int
+    public let targets: Targets
+    public var count: Int { inputs.count / max(1, inputWidth) }
+
+    /// `vocabulary` marks token inputs: every input must be an integer in 0 ..< vocabulary.
+    public init(inputs: [Float], inputWidth: Int, targets: Targets, vocabulary: Int? = nil, name: String = "data") throws {
+        guard inputWidth >= 1, !inputs.isEmpty, inputs.count % inputWidth == 0 else {
+            throw BIMTError.shapeMismatch("\(name): \(inputs.count) input values are not rows of \(inputWidth)")
+        }
+        let rows = inputs.count / inputWidth
+        guard inputs.allSatisfy({ $0.isFinite }) else { throw BIMTError.invalidSetting("\(name): inputs contain NaN or Inf") }
+        if let vocabulary {
+            guard inputs.allSatisfy({ $0 >= 0 && $0 < Float(vocabulary) && $0.rounded() == $0 }) else {
+                throw BIMTError.invalidSetting("\(name): tokens must be integers in 0..<\(vocabulary)")
+            }
+        }
+        switch targets {
+        case let .regression(values, width):
+            guard width >= 1, values.count == rows * width else {
+                throw BIMTError.shapeMismatch("\(name): \(values.count) target values for \(rows) examples of width \(width)")
+            }
+            guard values.allSatisfy({ $0.isFinite }) else { throw BIMTError.invalidSetting("\(name): targets contain NaN or Inf") }
+        case let .classification(labels, classes):
+            guard labels.count == rows else {
+                throw BIMTError.shapeMismatch("\(name): \(labels.count) labels for \(rows) examples")
+            }
+            guard classes >= 1, labels.allSatisfy({ $0 >= 0 && $0 < classes }) else {
+                throw BIMTError.invalidSetting("\(name): labels must lie in 0..<\(classes)")
+            }
+        }
+        self.inputs = inputs
+        self.inputWidth = inputWidth
+        self.targets = targets
+    }
+
+    /// The output width a model needs: the regression width or the class count.
+    public var outputWidth: Int {
+        switch targets {
+        case let .regression(_, width): width
+        case let .classification(_, classes): classes
+        }
+    }
+
+    public var isClassification: Bool { if case .classification = targets { true } else { false } }
+}
+
+/// A task's train and test split (and, for token inputs, the vocabulary size).
+public struct TaskData: Sendable, Equatable {
+    public var name: String
+    public var train: Dataset
+    public var test: Dataset
+    public var vocabulary: Int?
+    /// Names of the inputs and outputs in logical order, for pictures and module reports.
+    public var inputNames: [String]
+    public var outputNames: [String]
+
+    public init(name: String, train: Dataset, test: Dataset, vocabulary: Int? = nil,
+                inputNames: [String]? = nil, outputNames: [String]? = nil) throws {
+        guard train.inputWidth == test.inputWidth, train.outputWidth == test.outputWidth,
+              train.isClassification == test.isClassification else {
+            throw BIMTError.shapeMismatch("\(name): train and test splits differ in shape")
+        }
+        self.name = name
+        self.train = train
+        self.test = test
+        self.vocabulary = vocabulary
+        self.inputNames = inputNames ?? (1...train.inputWidth).map { "x\($0)" }
+        self.outputNames = outputNames ?? (1...train.outputWidth).map { "y\($0)" }
+    }
+}

@@ -1,0 +1,139 @@
+import BIMTCompute
+
+/// A multilayer perceptron whose parameters, gradients and AdamW moments each live in ONE
+/// flat device buffer (layout: `embedding` [V, D] if any, then per layer `weight` [out, in]
+/// and `bias` [out]). Forward and backward are explicit; backward accumulates into the
+/// gradient buffer, which the caller zeroes.
+///
+/// Shapes: B = batch rows, n_l = widths[l]. x: [B, n_0] (or tokens [B, folds]).
+public final class MLP {
+    public let device: Device
+    public let architecture: MLPArchitecture
+    public let geometry: SpatialGeometry
+    public let parameters: Buffer
+    public let gradients: Buffer
+    public let firstMoments: Buffer
+    public let secondMoments: Buffer
+    var workspaces: [Int: Workspace] = [:]
+
+    /// Activations for one batch size, allocated once and reused every step.
+    final class Workspace {
+        let rows: Int
+        let activations: [Buffer]    // a_l: [B, n_l]; a_0 is the (embedded) input when there is an embedding
+        let preactivations: [Buffer] // z_l: [B, n_l] for l >= 1
+        let gradients: [Buffer]      // dz_l / da_l scratch: [B, n_l]
+        let activationGradients: [Buffer]
+
+        init(device: Device, widths: [Int], rows: Int) throws {
+            self.rows = rows
+            activations = try widths.map { try device.makeBuffer(count: rows * $0) }
+            preactivations = try widths.map { try device.makeBuffer(count: rows * $0) }
+            gradients = try widths.map { try device.makeBuffer(count: rows * $0) }
+            activationGradients = try widths.map { try device.makeBuffer(count: rows * $0) }
+        }
+    }
+
+    public init(architecture: MLPArchitecture, costSettings: CostSettings, device: Device, swapInputs: Bool = true,
+                noPenalizeLast: Bool = false) throws {
+        self.architecture = architecture
+        self.device = device
+        let network = try architecture.spatialNetwork(swapInputs: swapInputs, lastWeightFactor: noPenalizeLast ? 0 : nil)
+        geometry = try SpatialGeometry(network: network, settings: costSettings, device: device)
+        let count = network.parameterExtent
+        parameters = try device.makeBuffer(count: count)
+        gradients = try device.makeBuffer(count: count)
+        firstMoments = try device.makeBuffer(count: count)
+        secondMoments = try device.makeBuffer(count: count)
+        try device.fill(gradients.whole, value: 0)
+        try device.fill(firstMoments.whole, value: 0)
+        try device.fill(secondMoments.whole, value: 0)
+    }
+
+    public var network: SpatialNetwork { geometry.network }
+    public var parameterCount: Int { parameters.count }
+    public var outputWidth: Int { architecture.widths.last! }
+
+    /// PyTorch's default initialization (Linear: U(±1/sqrt(fan_in)); Embedding: N(0, 1)).
+    public func initialize(seed: UInt64) throws {
+        var values = network.initialParameters(seed: seed)
+        if let table = network.embeddingTables.first {
+            var generator = SeededGenerator(seed: seed ^ 0x5EED_E3B0)
+            for i in 0..<table.count {
+                // Box-Muller: a standard normal from two uniforms.
+                let u1 = Float.random(in: Float.ulpOfOne..<1, using: &generator), u2 = Float.random(in: 0..<1, using: &generator)
+                values[table.offset + i] = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+            }
+        }
+        try device.write(values, to: parameters.whole)
+    }
+
+    func workspace(rows: Int) throws -> Workspace {
+        if let workspace = workspaces[rows] { return workspace }
+        let workspace = try Workspace(device: device, widths: architecture.widths, rows: rows)
+        workspaces[rows] = workspace
+        return workspace
+    }
+
+    func view(_ v: ParameterView, in buffer: Buffer) -> BufferSlice { buffer.slice(offset: v.offset, count: v.count) }
+
+    /// Runs the network on `rows` examples; returns the output slice [rows, n_L] (valid
+    /// until the next call with the same row count).
+    public func forward(input: BufferSlice, rows: Int) throws -> BufferSlice {
+        let ws = try workspace(rows: rows)
+        let widths = architecture.widths
+        var x = input
+        if let e = architecture.embedding, let table = network.embeddingTables.first {
+            try device.embeddingForward(tokens: input, table: view(table, in: parameters), rows: rows, folds: e.folds,
+                                        dimension: e.dimension, output: ws.activations[0].whole)
+            x = ws.activations[0].whole
+        } else {
+            guard input.count == rows * widths[0] else {
+                throw BIMTError.shapeMismatch("MLP input holds \(input.count) values for [\(rows), \(widths[0])]")
+            }
+        }
+        for (l, c) in network.connections.enumerated() {
+            let z = ws.preactivations[l + 1].whole
+            // z = x W^T + b
+            try device.gemm(GemmOperation(m: rows, n: c.weight.rows, k: c.weight.columns, transposeB: true),
+                            a: x, b: view(c.weight, in: parameters), c: z)
+            try device.addBias(view(c.bias!, in: parameters), to: z, rows: rows, columns: c.weight.rows)
+            if l == network.connections.count - 1 { return z }
+            try device.activationForward(architecture.activation, input: z, output: ws.activations[l + 1].whole)
+            x = ws.activations[l + 1].whole
+        }
+        preconditionFailure("an MLP has at least one connection")
+    }
+
+    /// Backward pass, the reverse of `forward`, given dLoss/dOutput in `outputGradient`
+    /// ([rows, n_L]); accumulates every parameter's gradient into `gradients`.
+    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws {
+        let ws = try workspace(rows: rows)
+        var dz = outputGradient
+        for l in stride(from: network.connections.count - 1, through: 0, by: -1) {
+            let c = network.connections[l]
+            let x = (l == 0 && architecture.embedding == nil) ? input : ws.activations[l].whole
+            // dW += dz^T x;  db += sum_rows dz
+            try device.gemm(GemmOperation(m: c.weight.rows, n: c.weight.columns, k: rows, transposeA: true, beta: 1),
+                            a: dz, b: x, c: view(c.weight, in: gradients))
+            try device.sumColumns(dz, rows: rows, columns: c.weight.rows, into: view(c.bias!, in: gradients), accumulate: true)
+            if l == 0 && architecture.embedding == nil { break }
+            // dx = dz W
+            let dx = ws.activationGradients[l].whole
+            try device.gemm(GemmOperation(m: rows, n: c.weight.columns, k: c.weight.rows), a: dz, b: view(c.weight, in: parameters), c: dx)
+            if l == 0 {
+                let e = architecture.embedding!, table = network.embeddingTables[0]
+                try device.embeddingBackward(tokens: input, outputGradient: dx, rows: rows, folds: e.folds, dimension: e.dimension,
+                                             vocabulary: e.vocabulary, tableGradient: view(table, in: gradients))
+                break
+            }
+            // dz_{l} = dx * f'(z_l)
+            let next = ws.gradients[l].whole
+            try device.fill(next, value: 0)
+            try device.activationBackward(architecture.activation, input: ws.preactivations[l].whole,
+                                          outputGradient: dx, inputGradient: next)
+            dz = next
+        }
+    }
+}
+
+import Foundation

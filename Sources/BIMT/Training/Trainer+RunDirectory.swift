@@ -1,0 +1,167 @@
+import BIMTCompute
+import Foundation
+
+/// The run directory: `config.json` (the resolved configuration), `metrics.csv`, and
+/// `checkpoint.safetensors` (replaced atomically, so a crash never loses the last good one).
+extension Trainer {
+    public static let checkpointName = "checkpoint.safetensors"
+    static let checkpointFormat = "bimt-mlp-checkpoint/1"
+
+    func prepare(_ directory: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let config = directory.appending(path: "config.json")
+            try Self.encoder.encode(configuration).write(to: config, options: .atomic)
+            let metrics = directory.appending(path: "metrics.csv")
+            try Data((TrainingMetrics.csvHeader + "\n").utf8).write(to: metrics, options: .atomic)
+        } catch let error as BIMTError {
+            throw error
+        } catch {
+            throw BIMTError.invalidFile(path: directory.path, reason: "cannot be written (\(error.localizedDescription))")
+        }
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    func record(_ metrics: TrainingMetrics) throws {
+        guard let runDirectory else { return }
+        if metricsFile == nil {
+            metricsFile = try FileHandle(forWritingTo: runDirectory.appending(path: "metrics.csv"))
+            try metricsFile?.seekToEnd()
+        }
+        try metricsFile?.write(contentsOf: Data((metrics.csvRow + "\n").utf8))
+    }
+
+    /// The checkpoint's tensors: PyTorch `nn.Linear` names, `in_perm` / `out_perm`, and the
+    /// AdamW moments over the flat parameter buffer.
+    public func checkpointTensors() throws -> [SafeTensors.Tensor] {
+        let values = try device.read(model.parameters.whole)
+        func slice(_ v: ParameterView) -> [Float] { Array(values[v.offset..<(v.offset + v.count)]) }
+        var tensors: [SafeTensors.Tensor] = []
+        if let table = model.network.embeddingTables.first {
+            tensors.append(.float32("embedding", shape: [table.rows, table.columns], slice(table)))
+        }
+        for (i, c) in model.network.connections.enumerated() {
+            tensors.append(.float32("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
+            tensors.append(.float32("layers.\(i).bias", shape: [c.bias!.count], slice(c.bias!)))
+        }
+        tensors.append(.int64("in_perm", shape: [model.network.inputPermutation.count], model.network.inputPermutation))
+        tensors.append(.int64("out_perm", shape: [model.network.outputPermutation.count], model.network.outputPermutation))
+        tensors.append(.float32("optimizer.exp_avg", shape: [values.count], try device.read(model.firstMoments.whole)))
+        tensors.append(.float32("optimizer.exp_avg_sq", shape: [values.count], try device.read(model.secondMoments.whole)))
+        return tensors
+    }
+
+    public func checkpointMetadata() throws -> [String: String] {
+        func json<T: Encodable>(_ value: T) throws -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        }
+        var metadata = [
+            "format": Self.checkpointFormat, "step": String(step), "elapsed_seconds": String(elapsed),
+            "config": try json(configuration), "permutations": try json(model.network.permutations),
+        ]
+        if let sampler { metadata["sampler"] = try json(sampler) }
+        return metadata
+    }
+
+    /// Writes `checkpoint.safetensors` atomically (temporary file + rename).
+    public func saveCheckpoint(to url: URL? = nil) throws {
+        guard let target = url ?? runDirectory?.appending(path: Self.checkpointName) else { return }
+        try SafeTensors.write(try checkpointTensors(), metadata: try checkpointMetadata(), to: target)
+    }
+
+    /// Continues the run in `directory` from its checkpoint. On the CPU path the result is
+    /// bit-identical to an uninterrupted run with the same configuration.
+    public static func resume(directory: URL, device: Device) throws -> Trainer {
+        let configURL = directory.appending(path: "config.json")
+        let configuration: TrainingConfiguration
+        do {
+            configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(contentsOf: configURL))
+        } catch {
+            throw BIMTError.invalidFile(path: configURL.path, reason: "is not a bimt training configuration (\(error))")
+        }
+        let checkpoint = try SafeTensors(contentsOf: directory.appending(path: checkpointName))
+        guard checkpoint.metadata["format"] == checkpointFormat, let step = checkpoint.metadata["step"].flatMap(Int.init) else {
+            throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt MLP checkpoint (no format/step metadata)")
+        }
+        let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
+        try trainer.load(checkpoint, includeOptimizer: true)
+        trainer.step = step
+        trainer.elapsed = checkpoint.metadata["elapsed_seconds"].flatMap(Double.init) ?? 0
+        if let text = checkpoint.metadata["sampler"] {
+            trainer.sampler = try JSONDecoder().decode(BatchSampler.self, from: Data(text.utf8))
+        }
+        try trainer.adopt(directory: directory, keepingMetricsThrough: step)
+        return trainer
+    }
+
+    /// Starts from the weights in a safetensors file (`--init`): `layers.{i}.weight`,
+    /// `layers.{i}.bias`, `embedding` when the model has one, and `in_perm` / `out_perm` if present.
+    public func initialize(from url: URL) throws {
+        try load(try SafeTensors(contentsOf: url), includeOptimizer: false)
+    }
+
+    func load(_ file: SafeTensors, includeOptimizer: Bool) throws {
+        var values = try device.read(model.parameters.whole)
+        func fill(_ name: String, _ view: ParameterView, shape: [Int]) throws {
+            let (found, data) = try file.floats(name)
+            guard found == shape else {
+                throw BIMTError.shapeMismatch("\(file.path): tensor '\(name)' has shape \(found), the model needs \(shape)")
+            }
+            guard data.allSatisfy({ $0.isFinite }) else {
+                throw BIMTError.invalidFile(path: file.path, reason: "tensor '\(name)' holds NaN or Inf")
+            }
+            values.replaceSubrange(view.offset..<(view.offset + view.count), with: data)
+        }
+        if let table = model.network.embeddingTables.first { try fill("embedding", table, shape: [table.rows, table.columns]) }
+        for (i, c) in model.network.connections.enumerated() {
+            try fill("layers.\(i).weight", c.weight, shape: [c.weight.rows, c.weight.columns])
+            try fill("layers.\(i).bias", c.bias!, shape: [c.bias!.count])
+        }
+        try device.write(values, to: model.parameters.whole)
+        if includeOptimizer {
+            for (name, buffer) in [("optimizer.exp_avg", model.firstMoments), ("optimizer.exp_avg_sq", model.secondMoments)] {
+                let (shape, data) = try file.floats(name)
+                guard shape == [buffer.count] else {
+                    throw BIMTError.shapeMismatch("\(file.path): '\(name)' has shape \(shape), the model needs [\(buffer.count)]")
+                }
+                try device.write(data, to: buffer.whole)
+            }
+        }
+        var permutations = model.network.permutations
+        if let text = file.metadata["permutations"],
+           let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)),
+           stored.map(\.count) == permutations.map(\.count) {
+            permutations = stored
+        }
+        for (name, layer) in [("in_perm", 0), ("out_perm", permutations.count - 1)] where file.tensors[name] != nil {
+            let (_, perm) = try file.integers(name)
+            guard perm.sorted() == Array(0..<permutations[layer].count) else {
+                throw BIMTError.invalidFile(path: file.path, reason: "'\(name)' is not a permutation of 0..<\(permutations[layer].count)")
+            }
+            permutations[layer] = perm
+        }
+        let identity = model.network.permutations
+        model.geometry.network.permutations = permutations
+        try moveData(inputDelta: Self.delta(from: identity.first!, to: permutations.first!),
+                     outputDelta: Self.delta(from: identity.last!, to: permutations.last!))
+    }
+
+    /// Takes over `directory` as the run directory, keeping metrics rows up to `step`.
+    func adopt(directory: URL, keepingMetricsThrough step: Int) throws {
+        let metrics = directory.appending(path: "metrics.csv")
+        let text = (try? String(contentsOf: metrics, encoding: .utf8)) ?? TrainingMetrics.csvHeader + "\n"
+        let kept = text.split(separator: "\n").filter { line in
+            guard let first = line.split(separator: ",").first, let row = Int(first) else { return true }
+            return row <= step
+        }
+        try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: metrics, options: .atomic)
+        resumedDirectory = directory
+    }
+}

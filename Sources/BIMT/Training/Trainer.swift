@@ -1,0 +1,275 @@
+import BIMTCompute
+import Foundation
+
+/// One logged point of a run (a row of `metrics.csv`).
+public struct TrainingMetrics: Sendable, Equatable {
+    public var step: Int
+    public var trainLoss: Double
+    public var testLoss: Double
+    public var trainAccuracy: Double?
+    public var testAccuracy: Double?
+    public var cost: Double
+    public var lambda: Double
+    public var seconds: Double
+
+    public static let csvHeader = "step,train_loss,test_loss,train_accuracy,test_accuracy,cost,lambda,seconds"
+
+    public var csvRow: String {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.9g", $0) } ?? "" }
+        return "\(step),\(f(trainLoss)),\(f(testLoss)),\(f(trainAccuracy)),\(f(testAccuracy)),\(f(cost)),\(f(lambda)),\(String(format: "%.3f", seconds))"
+    }
+}
+
+/// Trains an MLP with BIMT: forward, loss, backward, the fused penalty, AdamW, and a
+/// relocation every `swapEvery` steps, all on the model's device. Only losses and metrics
+/// come back to the host, at log intervals.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let task: TaskData
+    public let model: MLP
+    public let device: Device
+    public var runDirectory: URL? { resumedDirectory ?? initialDirectory }
+    let initialDirectory: URL?
+    var resumedDirectory: URL?
+    public internal(set) var step = 0
+    var sampler: BatchSampler?
+    var elapsed = 0.0
+    let train: DeviceSplit
+    let test: DeviceSplit
+    let accumulators: Buffer   // [loss, correct, cost, scratch loss]
+    var batch: DeviceSplit?
+    var outputGradients: [Int: Buffer] = [:]
+    var scratchGradients: [Int: Buffer] = [:]
+    var metricsFile: FileHandle?
+
+    /// A split on the device, in the model's physical input/output order.
+    struct DeviceSplit {
+        let count: Int
+        let inputs: Buffer          // [N, input width]
+        let targets: Buffer?        // [N, outputs]: regression values, or one-hot for MSE on classes
+        let labels: Buffer?         // [N] float-encoded physical class indices
+        let logicalLabels: [Int]?
+    }
+
+    /// A fresh run: builds the task, the model (seeded PyTorch-style initialization) and,
+    /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
+    public init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.device = device
+        self.initialDirectory = runDirectory
+        task = try configuration.makeTask()
+        try Self.checkShapes(configuration, task)
+        model = try MLP(architecture: configuration.architecture, costSettings: configuration.cost, device: device,
+                        swapInputs: configuration.swapInputs, noPenalizeLast: configuration.noPenalizeLast)
+        try model.initialize(seed: configuration.seed)
+        let oneHot = configuration.loss == .mse
+        train = try Self.upload(task.train, device: device, oneHot: oneHot)
+        test = try Self.upload(task.test, device: device, oneHot: oneHot)
+        accumulators = try device.makeBuffer([0, 0, 0, 0])
+        if let size = configuration.batchSize, size < task.train.count {
+            sampler = BatchSampler(count: task.train.count, batchSize: size, seed: configuration.seed &+ 0xBA7C)
+            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
+                                targets: train.targets == nil ? nil : try device.makeBuffer(count: size * task.train.outputWidth),
+                                labels: train.labels == nil ? nil : try device.makeBuffer(count: size), logicalLabels: nil)
+        }
+        if let runDirectory { try prepare(runDirectory) }
+    }
+
+    static func checkShapes(_ configuration: TrainingConfiguration, _ task: TaskData) throws {
+        let widths = configuration.architecture.widths
+        if let e = configuration.architecture.embedding {
+            guard task.vocabulary != nil, task.train.inputWidth == e.folds, (task.vocabulary ?? 0) <= e.vocabulary else {
+                throw BIMTError.shapeMismatch(
+                    "the embedding takes \(e.folds) tokens from a vocabulary of \(e.vocabulary); task '\(task.name)' gives "
+                        + "\(task.train.inputWidth) inputs" + (task.vocabulary.map { " from a vocabulary of \($0)" } ?? " of real features"))
+            }
+        } else {
+            guard task.vocabulary == nil else { throw BIMTError.shapeMismatch("task '\(task.name)' has token inputs; the model needs an embedding") }
+            guard widths[0] == task.train.inputWidth else {
+                throw BIMTError.shapeMismatch("the model's input width \(widths[0]) differs from the data's \(task.train.inputWidth) features")
+            }
+        }
+        guard widths.last! == task.train.outputWidth else {
+            throw BIMTError.shapeMismatch(
+                "the model's output width \(widths.last!) differs from the task's \(task.train.outputWidth) "
+                    + (task.train.isClassification ? "classes" : "targets"))
+        }
+        if configuration.loss == .crossEntropy && !task.train.isClassification {
+            throw BIMTError.invalidSetting("cross-entropy needs class labels; task '\(task.name)' is a regression (use mse)")
+        }
+    }
+
+    static func upload(_ data: Dataset, device: Device, oneHot: Bool) throws -> DeviceSplit {
+        let inputs = try device.makeBuffer(data.inputs)
+        switch data.targets {
+        case let .regression(values, _):
+            return DeviceSplit(count: data.count, inputs: inputs, targets: try device.makeBuffer(values), labels: nil, logicalLabels: nil)
+        case let .classification(labels, classes):
+            var targets: Buffer?
+            if oneHot {
+                var hot = [Float](repeating: 0, count: labels.count * classes)
+                for (i, label) in labels.enumerated() { hot[i * classes + label] = 1 }
+                targets = try device.makeBuffer(hot)
+            }
+            return DeviceSplit(count: data.count, inputs: inputs, targets: targets,
+                               labels: try device.makeBuffer(labels.map(Float.init)), logicalLabels: labels)
+        }
+    }
+
+    // MARK: Steps
+
+    func outputGradient(rows: Int) throws -> Buffer {
+        if let buffer = outputGradients[rows] { return buffer }
+        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
+        outputGradients[rows] = buffer
+        return buffer
+    }
+
+    func scratchGradient(rows: Int) throws -> Buffer {
+        if let buffer = scratchGradients[rows] { return buffer }
+        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
+        scratchGradients[rows] = buffer
+        return buffer
+    }
+
+    /// Loss (and accuracy count) of `output` into accumulators[lossIndex], [1]; leaves
+    /// dLoss/dOutput in the returned buffer.
+    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, lossIndex: Int, countCorrect: Bool) throws -> Buffer {
+        let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
+        let loss = accumulators.slice(offset: lossIndex, count: 1), correct = accumulators.slice(offset: 1, count: 1)
+        switch configuration.loss {
+        case .mse:
+            try device.mseLoss(output: output, target: split.targets!.whole, outputGradient: gradient.whole, loss: loss)
+            if countCorrect, let labels = split.labels {
+                // Accuracy of an MSE-to-one-hot classifier: argmax against the labels, through the
+                // cross-entropy kernel into scratch (its gradient is not used).
+                let scratch = try scratchGradient(rows: rows)
+                try device.crossEntropy(logits: output, labels: labels.whole, rows: rows, columns: outputs,
+                                        logitGradient: scratch.whole, loss: accumulators.slice(offset: 3, count: 1), correct: correct)
+            }
+        case .crossEntropy:
+            try device.crossEntropy(logits: output, labels: split.labels!.whole, rows: rows, columns: outputs,
+                                    logitGradient: gradient.whole, loss: loss, correct: correct)
+        }
+        return gradient
+    }
+
+    /// One training step; returns the metrics when the step is a log step.
+    @discardableResult
+    public func trainStep() throws -> TrainingMetrics? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let logging = (step + 1) % configuration.logEvery == 0 || step + 1 == configuration.steps
+        var split = train
+        if let batch, var sampler {
+            let indices = sampler.next()
+            self.sampler = sampler
+            try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, indices: indices, into: batch.inputs.whole)
+            if let targets = train.targets {
+                try device.gatherRows(source: targets.whole, columns: model.outputWidth, indices: indices, into: batch.targets!.whole)
+            }
+            if let labels = train.labels {
+                try device.gatherRows(source: labels.whole, columns: 1, indices: indices, into: batch.labels!.whole)
+            }
+            split = batch
+        }
+        if logging { try device.fill(accumulators.whole, value: 0) }
+        try device.fill(model.gradients.whole, value: 0)
+        let output = try model.forward(input: split.inputs.whole, rows: split.count)
+        let gradient = try loss(output, split: split, rows: split.count, lossIndex: 0, countCorrect: logging)
+        try model.backward(input: split.inputs.whole, rows: split.count, outputGradient: gradient.whole)
+        let lambda = configuration.lambda(at: step)
+        model.geometry.settings.penalizeBiases = configuration.penalizesBiases(at: step)
+        let cost = accumulators.slice(offset: 2, count: 1)
+        if lambda > 0 || logging {
+            try model.geometry.penalty(parameters: model.parameters.whole, gradient: lambda > 0 ? model.gradients.whole : nil,
+                                       lambda: lambda, cost: cost)
+        }
+        try device.adamW(AdamWHyperparameters(learningRate: configuration.learningRate, weightDecay: configuration.weightDecay),
+                         step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
+                         firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
+        step += 1
+        var metrics: TrainingMetrics?
+        if logging {
+            let values = try device.read(accumulators.whole)
+            let (testLoss, testAccuracy) = try evaluate()
+            elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
+                                      trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count),
+                                      testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed)
+        }
+        if configuration.relocation.method != .off && step % configuration.swapEvery == 0 && step < configuration.steps {
+            try relocate()
+        }
+        if !logging { elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return metrics
+    }
+
+    /// Test loss and accuracy over the whole test split.
+    public func evaluate() throws -> (loss: Double, accuracy: Double?) {
+        let saved = try device.read(accumulators.whole)
+        try device.fill(accumulators.whole, value: 0)
+        let output = try model.forward(input: test.inputs.whole, rows: test.count)
+        _ = try loss(output, split: test, rows: test.count, lossIndex: 0, countCorrect: true)
+        let values = try device.read(accumulators.whole)
+        try device.write(saved, to: accumulators.whole)
+        return (Double(values[0]), test.labels == nil ? nil : Double(values[1]) / Double(test.count))
+    }
+
+    /// Relocates, then moves the data's columns (and relabels classes) with any input or
+    /// output neurons that moved, so the network keeps seeing the same examples.
+    public func relocate() throws {
+        let before = model.network.permutations
+        _ = try model.geometry.relocate(parameters: model.parameters.whole,
+                                        optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
+                                        settings: configuration.relocation)
+        let after = model.network.permutations
+        try moveData(inputDelta: Self.delta(from: before.first!, to: after.first!),
+                     outputDelta: Self.delta(from: before.last!, to: after.last!))
+    }
+
+    /// The gather (new position s <- old position delta[s]) that turns `old` into `new`; nil if equal.
+    static func delta(from old: [Int], to new: [Int]) -> [Int]? {
+        guard old != new else { return nil }
+        var position = [Int](repeating: 0, count: old.count)
+        for (s, logical) in old.enumerated() { position[logical] = s }
+        return new.map { position[$0] }
+    }
+
+    func moveData(inputDelta: [Int]?, outputDelta: [Int]?) throws {
+        for split in [train, test] {
+            if let inputDelta, model.architecture.embedding == nil {
+                try device.permute(split.inputs.whole, rows: split.count, columns: inputDelta.count, permutation: inputDelta, alongRows: false)
+            }
+            if let outputDelta {
+                if let targets = split.targets {
+                    try device.permute(targets.whole, rows: split.count, columns: outputDelta.count, permutation: outputDelta, alongRows: false)
+                }
+                if let labels = split.labels, let logical = split.logicalLabels {
+                    var physical = [Int](repeating: 0, count: outputDelta.count)
+                    for (s, logicalClass) in model.network.outputPermutation.enumerated() { physical[logicalClass] = s }
+                    try device.write(logical.map { Float(physical[$0]) }, to: labels.whole)
+                }
+            }
+        }
+    }
+
+    /// Runs to the configured step count (or `until`), reporting every log point; writes
+    /// metrics rows and checkpoints when the run has a directory.
+    @discardableResult
+    public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in }) throws -> TrainingMetrics? {
+        var latest: TrainingMetrics?
+        let end = min(last ?? configuration.steps, configuration.steps)
+        while step < end {
+            if let metrics = try trainStep() {
+                latest = metrics
+                try record(metrics)
+                progress(metrics)
+            }
+            if runDirectory != nil && (step % configuration.checkpointEvery == 0 || step == configuration.steps) {
+                try saveCheckpoint()
+            }
+        }
+        return latest
+    }
+}

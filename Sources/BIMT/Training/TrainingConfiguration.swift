@@ -1,0 +1,161 @@
+import BIMTCompute
+
+/// Which data a run trains on.
+public struct TaskSpec: Sendable, Equatable, Codable {
+    /// independence | feature-sharing | compositionality | two-moons | modadd | permutations | safetensors
+    public var kind: String
+    /// modadd: the modulus p.
+    public var modulus: Int?
+    /// permutations: n of S_n.
+    public var groupSize: Int?
+    /// safetensors: the file holding train.inputs, train.labels, test.inputs, test.labels.
+    public var path: String?
+
+    public init(kind: String, modulus: Int? = nil, groupSize: Int? = nil, path: String? = nil) {
+        self.kind = kind
+        self.modulus = modulus
+        self.groupSize = groupSize
+        self.path = path
+    }
+}
+
+/// lambda is multiplied by `factor` from step Int(fraction * steps) on (cumulatively).
+public struct LambdaChange: Sendable, Equatable, Codable {
+    public var fraction: Double
+    public var factor: Float
+
+    public init(fraction: Double, factor: Float) {
+        self.fraction = fraction
+        self.factor = factor
+    }
+}
+
+public enum LossKind: String, Sendable, Codable, CaseIterable {
+    case mse
+    case crossEntropy = "cross-entropy"
+}
+
+/// Everything that defines a training run; saved as `config.json` in the run directory.
+public struct TrainingConfiguration: Sendable, Equatable, Codable {
+    public var preset: String?
+    public var task: TaskSpec
+    public var architecture: MLPArchitecture
+    public var loss: LossKind
+    public var steps: Int
+    public var learningRate: Float
+    public var weightDecay: Float
+    /// nil: full batch.
+    public var batchSize: Int?
+    public var seed: UInt64
+    public var lambda: Float
+    public var lambdaSchedule: [LambdaChange]
+    public var cost: CostSettings
+    /// Biases pay l0 * |b| from this fraction of the steps on (nil: `cost.penalizeBiases` throughout).
+    public var biasPenaltyFrom: Double?
+    /// wf = 0 for the last matrix (the image model's setting).
+    public var noPenalizeLast: Bool
+    public var relocation: RelocationSettings
+    public var swapEvery: Int
+    public var swapInputs: Bool
+    public var logEvery: Int
+    public var checkpointEvery: Int
+
+    /// lambda at `step`.
+    public func lambda(at step: Int) -> Float {
+        lambdaSchedule.reduce(lambda) { step >= Int($1.fraction * Double(steps)) ? $0 * $1.factor : $0 }
+    }
+
+    /// Whether biases pay the penalty at `step`.
+    public func penalizesBiases(at step: Int) -> Bool {
+        guard let from = biasPenaltyFrom else { return cost.penalizeBiases }
+        return step >= Int(from * Double(steps))
+    }
+
+    /// Checks every field; the message names the field.
+    public func validate() throws {
+        try architecture.validate()
+        func require(_ condition: Bool, _ text: String) throws {
+            guard condition else { throw BIMTError.invalidSetting(text) }
+        }
+        try require(steps >= 1, "steps must be >= 1, got \(steps)")
+        try require(learningRate > 0 && learningRate.isFinite, "learningRate must be > 0, got \(learningRate)")
+        try require(weightDecay >= 0, "weightDecay must be >= 0, got \(weightDecay)")
+        try require(batchSize.map { $0 >= 1 } ?? true, "batchSize must be >= 1, got \(batchSize ?? 0)")
+        try require(lambda >= 0 && lambda.isFinite, "lambda must be >= 0, got \(lambda)")
+        try require(lambdaSchedule.allSatisfy { (0...1).contains($0.fraction) && $0.factor >= 0 },
+                    "lambdaSchedule fractions must lie in [0, 1] and factors be >= 0")
+        try require(cost.l0 >= 0 && cost.weightFactor >= 0, "cost l0 and weightFactor must be >= 0")
+        try require(swapEvery >= 1, "swapEvery must be >= 1, got \(swapEvery)")
+        try require(relocation.topK >= 1, "topK must be >= 1, got \(relocation.topK)")
+        try require(logEvery >= 1, "logEvery must be >= 1, got \(logEvery)")
+        try require(checkpointEvery >= 1, "checkpointEvery must be >= 1, got \(checkpointEvery)")
+        try require(biasPenaltyFrom.map { (0...1).contains($0) } ?? true, "biasPenaltyFrom must lie in [0, 1]")
+    }
+}
+
+extension TrainingConfiguration {
+    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4"]
+
+    /// The paper's settings for each MLP experiment (`../shared/BIMT.md` section 6).
+    public static func preset(_ name: String) throws -> TrainingConfiguration {
+        let symbolicCost = CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum)
+        let symbolicSchedule = [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.75, factor: 0.1)]
+        func symbolic(_ formula: Tasks.Formula, widths: [Int], schedule: [LambdaChange] = symbolicSchedule) -> TrainingConfiguration {
+            TrainingConfiguration(
+                preset: name, task: TaskSpec(kind: formula.rawValue),
+                architecture: MLPArchitecture(widths: widths, activation: .silu), loss: .mse, steps: 20000,
+                learningRate: 2e-3, weightDecay: 0, batchSize: nil, seed: 1, lambda: 1e-3, lambdaSchedule: schedule,
+                cost: symbolicCost, biasPenaltyFrom: 0.75, noPenalizeLast: false,
+                relocation: RelocationSettings(method: .greedy, topK: 5), swapEvery: 200, swapInputs: true,
+                logEvery: 200, checkpointEvery: 2000)
+        }
+        func tokens(_ task: TaskSpec, vocabulary: Int, lr: Float, lambda: Float, schedule: [LambdaChange]) -> TrainingConfiguration {
+            TrainingConfiguration(
+                preset: name, task: task,
+                architecture: MLPArchitecture(widths: [64, 50, 50, vocabulary], activation: .silu,
+                                              embedding: EmbeddingSpec(vocabulary: vocabulary, dimension: 32, folds: 2)),
+                loss: .crossEntropy, steps: 20000, learningRate: lr, weightDecay: 0, batchSize: nil, seed: 1, lambda: lambda,
+                lambdaSchedule: schedule, cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
+                biasPenaltyFrom: nil, noPenalizeLast: false, relocation: RelocationSettings(method: .greedy, topK: 30),
+                swapEvery: 200, swapInputs: true, logEvery: 200, checkpointEvery: 2000)
+        }
+        switch name {
+        case "independence": return symbolic(.independence, widths: [4, 20, 20, 2])
+        case "feature-sharing": return symbolic(.featureSharing, widths: [3, 20, 20, 3])
+        case "compositionality":
+            return symbolic(.compositionality, widths: [4, 20, 20, 20, 20, 1],
+                            schedule: [LambdaChange(fraction: 0.25, factor: 3), LambdaChange(fraction: 0.75, factor: 1)])
+        case "two-moons":
+            var c = symbolic(.independence, widths: [2, 20, 20, 2])
+            c.task = TaskSpec(kind: "two-moons")
+            c.loss = .crossEntropy
+            c.steps = 10000
+            c.cost.l0 = 0.2
+            return c
+        case "modadd":
+            return tokens(TaskSpec(kind: "modadd", modulus: 59), vocabulary: 59, lr: 1e-3, lambda: 0.1,
+                          schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.75, factor: 0.1)])
+        case "s4":
+            return tokens(TaskSpec(kind: "permutations", groupSize: 4), vocabulary: 24, lr: 2e-3, lambda: 1, schedule: [])
+        default:
+            throw BIMTError.invalidSetting("unknown preset '\(name)'; presets: \(presetNames.joined(separator: ", "))")
+        }
+    }
+
+    /// Builds the task's data.
+    public func makeTask() throws -> TaskData {
+        switch task.kind {
+        case "independence", "feature-sharing", "compositionality":
+            return try Tasks.symbolic(Tasks.Formula(rawValue: task.kind)!, seed: seed)
+        case "two-moons": return try Tasks.twoMoons(seed: seed)
+        case "modadd": return try Tasks.modularAddition(modulus: task.modulus ?? 59, seed: seed)
+        case "permutations": return try Tasks.permutationComposition(n: task.groupSize ?? 4, seed: seed)
+        case "safetensors":
+            guard let path = task.path else { throw BIMTError.invalidSetting("a safetensors task needs a data path") }
+            return try UserData.load(path: path)
+        default:
+            throw BIMTError.invalidSetting(
+                "unknown task '\(task.kind)'; tasks: independence, feature-sharing, compositionality, two-moons, modadd, permutations, safetensors")
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import ArgumentParser
+import BIMT
+import BIMTCompute
+import Foundation
+
+/// Hyperparameter flags shared by `train` and `bench train`; each overrides the preset
+/// (and the --config file).
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Preset: \(TrainingConfiguration.presetNames.joined(separator: ", ")).")
+    var preset: String?
+
+    @Option(help: "A JSON file of configuration fields (any subset) to apply over the preset.")
+    var config: String?
+
+    @Option(help: "Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels.")
+    var data: String?
+
+    @Option(help: "Layer widths, comma-separated, e.g. 4,20,20,2.")
+    var shape: String?
+
+    @Option(help: "Random seed (data split, initialization, batches).") var seed: UInt64?
+    @Option(help: "Training steps.") var steps: Int?
+    @Option(help: "greedy, assignment or off.") var relocation: String?
+    @Option(help: "AdamW learning rate.") var lr: Float?
+    @Option(help: "Initial lambda (the schedule's multipliers still apply).") var lambda: Float?
+    @Option(help: "Neurons per layer that try a swap.") var topK: Int?
+    @Option(help: "Relocate every N steps.") var swapEvery: Int?
+    @Option(help: "Mini-batch size (default: the preset's; full batch if none).") var batchSize: Int?
+    @Option(help: "AdamW weight decay.") var weightDecay: Float?
+    @Option(help: "Connection cost l0.") var l0: Float?
+    @Option(help: "Connection cost weight factor wf.") var weightFactor: Float?
+    @Option(help: "Cost reduction: sum or mean.") var reduction: String?
+    @Option(help: "Activation: relu, silu, gelu or tanh.") var activation: String?
+    @Option(help: "Log (and evaluate) every N steps.") var logEvery: Int?
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
+    @Option(help: "Modulus p for the modadd task.") var modulus: Int?
+    @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
+
+    /// The resolved configuration: preset, then --config, then flags.
+    func resolve() throws -> TrainingConfiguration {
+        do {
+            var configuration = try TrainingConfiguration.preset(preset ?? (data == nil ? "independence" : "independence"))
+            if let config { configuration = try ConfigurationFile.apply(path: config, over: configuration) }
+            if let data {
+                configuration.preset = nil
+                configuration.task = TaskSpec(kind: "safetensors", path: data)
+                let task = try UserData.load(path: data)
+                configuration.loss = task.train.isClassification ? .crossEntropy : .mse
+                configuration.architecture.embedding = nil
+                if shape == nil {
+                    configuration.architecture.widths = [task.train.inputWidth, 20, 20, task.train.outputWidth]
+                }
+            }
+            if let shape {
+                let widths = shape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard widths.count >= 2, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                    throw ValidationError("--shape must be positive widths separated by commas, e.g. 4,20,20,2; got '\(shape)'")
+                }
+                configuration.architecture.widths = widths.compactMap { $0 }
+            }
+            if let seed { configuration.seed = seed }
+            if let steps { configuration.steps = steps }
+            if let relocation {
+                guard let method = RelocationMethod(rawValue: relocation) else {
+                    throw ValidationError("--relocation must be greedy, assignment or off; got '\(relocation)'")
+                }
+                configuration.relocation.method = method
+            }
+            if let lr { configuration.learningRate = lr }
+            if let lambda { configuration.lambda = lambda }
+            if let topK { configuration.relocation.topK = topK }
+            if let swapEvery { configuration.swapEvery = swapEvery }
+            if let batchSize { configuration.batchSize = batchSize }
+            if let weightDecay { configuration.weightDecay = weightDecay }
+            if let l0 { configuration.cost.l0 = l0 }
+            if let weightFactor { configuration.cost.weightFactor = weightFactor }
+            if let reduction {
+                guard let value = CostReduction(rawValue: reduction) else { throw ValidationError("--reduction must be sum or mean") }
+                configuration.cost.reduction = value
+            }
+            if let activation {
+                guard let value = Activation(rawValue: activation) else {
+                    throw ValidationError("--activation must be relu, silu, gelu or tanh; got '\(activation)'")
+                }
+                configuration.architecture.activation = value
+            }
+            if let logEvery { configuration.logEvery = logEvery }
+            if let checkpointEvery { configuration.checkpointEvery = checkpointEvery }
+            if let modulus {
+                configuration.task.modulus = modulus
+                if configuration.task.kind == "modadd", var e = configuration.architecture.embedding {
+                    e.vocabulary = modulus
+                    configuration.architecture.embedding = e
+                    configuration.architecture.widths[configuration.architecture.widths.count - 1] = modulus
+                }
+            }
+            if paperOptimizerState { configuration.relocation.moveOptimizerState = false }
+            try configuration.validate()
+            return configuration
+        } catch let error as BIMTError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an MLP with BIMT (default: the paper's independence experiment).",
+        discussion: """
+            The run directory (--out, default runs/PRESET-TIME) receives config.json, metrics.csv and \
+            checkpoint.safetensors (PyTorch-readable: layers.{i}.weight, layers.{i}.bias, embedding, \
+            in_perm, out_perm). --resume DIR continues a run; --init FILE starts from given weights.
+            """
+    )
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var options: TrainingOptions
+
+    @Option(help: "Run directory.") var out: String?
+    @Option(help: "Continue the run in this directory.") var resume: String?
+    @Option(help: "Start from the weights in this safetensors file.") var initFrom: String?
+    @Flag(help: "Print only the summary.") var quiet = false
+
+    func validate() throws {
+        if resume == nil { _ = try options.resolve() }
+        if let initFrom, !FileManager.default.fileExists(atPath: initFrom) {
+            throw ValidationError("--init-from: no file at \(initFrom)")
+        }
+    }
+
+    func run() throws {
+        let device = try deviceOptions.open()
+        let trainer: Trainer
+        do {
+            if let resume {
+                trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), device: device)
+                printError("resuming \(resume) at step \(trainer.step) of \(trainer.configuration.steps)")
+            } else {
+                let configuration = try options.resolve()
+                let directory = URL(fileURLWithPath: out ?? defaultDirectory(configuration))
+                if FileManager.default.fileExists(atPath: directory.appending(path: Trainer.checkpointName).path) {
+                    throw ValidationError("\(directory.path) already holds a run; use --resume \(directory.path) or another --out")
+                }
+                trainer = try Trainer(configuration: configuration, device: device, runDirectory: directory)
+                if let initFrom { try trainer.initialize(from: URL(fileURLWithPath: initFrom)) }
+                printError("run directory: \(directory.path)")
+            }
+        } catch let error as BIMTError {
+            throw ValidationError(error.description)
+        }
+        let progress = ProgressLine(total: trainer.configuration.steps, quiet: quiet)
+        let final: TrainingMetrics?
+        do {
+            final = try trainer.run { progress.report($0) }
+        } catch let error as BIMTError {
+            throw ValidationError(error.description)
+        }
+        progress.finish()
+        if let final { print(summary(final, trainer)) }
+    }
+
+    func defaultDirectory(_ configuration: TrainingConfiguration) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return "runs/\(configuration.preset ?? configuration.task.kind)-\(formatter.string(from: Date()))"
+    }
+
+    func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
+        var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "test loss %.4g", m.testLoss)]
+        if let a = m.testAccuracy { parts.append(String(format: "test accuracy %.2f%%", 100 * a)) }
+        parts.append(String(format: "cost %.4g", m.cost))
+        parts.append(String(format: "%.1f s (%.0f steps/s)", m.seconds, Double(m.step) / max(m.seconds, 1e-9)))
+        if let directory = trainer.runDirectory { parts.append("run: \(directory.path)") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// One live line on a terminal (step/total, loss, cost, steps/s, ETA); plain periodic lines otherwise.
+final class ProgressLine {
+    let total: Int
+    let quiet: Bool
+    let live = isatty(STDERR_FILENO) != 0
+
+    init(total: Int, quiet: Bool) {
+        self.total = total
+        self.quiet = quiet
+    }
+
+    func report(_ m: TrainingMetrics) {
+        guard !quiet else { return }
+        let rate = Double(m.step) / max(m.seconds, 1e-9)
+        let eta = Double(total - m.step) / max(rate, 1e-9)
+        var text = String(format: "step %d/%d  loss %.4g  test %.4g", m.step, total, m.trainLoss, m.testLoss)
+        if let a = m.testAccuracy { text += String(format: "  acc %.1f%%", 100 * a) }
+        text += String(format: "  cost %.4g  %.0f steps/s  ETA %.0fs", m.cost, rate, eta)
+        if live {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+        } else {
+            printError(text)
+        }
+    }
+
+    func finish() {
+        if live && !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
