@@ -205,3 +205,57 @@ final class ProgressLine {
         if live && !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Seconds per training step of a preset (forward, backward, penalty, AdamW).",
+        discussion: """
+            Times --steps steps after --warmup steps, twice: the bare step (no relocation, no \
+            evaluation) and the preset's full loop (its relocations every swapEvery steps and its \
+            evaluations every logEvery steps included). Median of --repeat rounds.
+            """
+    )
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var options: TrainingOptions
+    @Option(help: "Timed steps per round.") var timedSteps: Int = 500
+    @Option(help: "Untimed steps first.") var warmup: Int = 50
+    @Option(help: "Rounds; the median is reported.") var `repeat`: Int = 3
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let device = try deviceOptions.open()
+        var configuration = try options.resolve()
+        configuration.steps = max(configuration.steps, warmup + timedSteps * (`repeat` + 1) + 1)
+        func measure(_ configuration: TrainingConfiguration) throws -> Double {
+            let trainer: Trainer
+            do { trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil) } catch let error as BIMTError {
+                throw ValidationError(error.description)
+            }
+            for _ in 0..<warmup { try trainer.trainStep() }
+            var rounds: [Double] = []
+            for _ in 0..<`repeat` {
+                try device.synchronize()
+                let start = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<timedSteps { try trainer.trainStep() }
+                try device.synchronize()
+                rounds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(timedSteps))
+            }
+            return median(rounds)
+        }
+        var bare = configuration
+        bare.relocation.method = .off
+        bare.logEvery = Int.max / 2
+        let bareSeconds = try measure(bare), fullSeconds = try measure(configuration)
+        let name = configuration.preset ?? configuration.task.kind
+        if json {
+            print("{\"device\": \"\(device.name)\", \"preset\": \"\(name)\", \"seconds_per_step\": \(bareSeconds), "
+                  + "\"seconds_per_step_with_swaps_and_eval\": \(fullSeconds)}")
+        } else {
+            print("device: \(device.name); preset \(name)")
+            print(String(format: "step: %.4f ms (%.0f steps/s); with relocation every %d and evaluation every %d steps: %.4f ms",
+                         bareSeconds * 1000, 1 / bareSeconds, configuration.swapEvery, configuration.logEvery, fullSeconds * 1000))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import BIMTCompute
+import Foundation
+
+extension Trainer {
+    /// A trainer (no run directory) holding the model and data of a checkpoint, with its
+    /// weights and arrangement: what `analyze`, `render` and evaluation start from.
+    public static func load(checkpoint url: URL, device: Device) throws -> Trainer {
+        let file = try SafeTensors(contentsOf: url)
+        guard file.metadata["format"] == checkpointFormat, let text = file.metadata["config"] else {
+            throw BIMTError.invalidFile(path: url.path, reason: "is not a bimt MLP checkpoint (no format/config metadata)")
+        }
+        let configuration: TrainingConfiguration
+        do { configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) } catch {
+            throw BIMTError.invalidFile(path: url.path, reason: "holds an unreadable configuration (\(error))")
+        }
+        let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
+        try trainer.load(file, includeOptimizer: false)
+        trainer.step = file.metadata["step"].flatMap(Int.init) ?? 0
+        return trainer
+    }
+
+    /// Display names of every neuron of layer 0 (physical order): the task's input names
+    /// through `in_perm`, or token/dimension names for an embedded input.
+    public var inputNeuronNames: [String] {
+        let network = model.network, layout = network.layers[0].layout
+        return network.inputPermutation.map { logical in
+            if model.architecture.embedding != nil {
+                let token = logical / layout.slots, dimension = logical % layout.slots
+                let name = token < task.inputNames.count ? task.inputNames[token] : "t\(token)"
+                return "\(name).\(dimension)"
+            }
+            return logical < task.inputNames.count ? task.inputNames[logical] : "x\(logical + 1)"
+        }
+    }
+
+    /// Display names of the output neurons (physical order), through `out_perm`.
+    public var outputNeuronNames: [String] {
+        model.network.outputPermutation.map { $0 < task.outputNames.count ? task.outputNames[$0] : "y\($0 + 1)" }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import BIMT
+import BIMTCompute
+import Foundation
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Prune a checkpoint's weights below T x max|w| per matrix and report its modules."
+    )
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @Argument(help: "A checkpoint.safetensors written by bimt train (or its run directory).") var checkpoint: String
+    @Option(help: "Pruning threshold relative to each matrix's largest |w|.") var threshold: Float = Analysis.defaultThreshold
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must lie in [0, 1], got \(threshold)") }
+    }
+
+    func run() throws {
+        let device = try deviceOptions.open()
+        let report: AnalysisReport
+        do {
+            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device)
+            report = try Analysis.analyze(trainer, threshold: threshold)
+        } catch let error as BIMTError {
+            throw ValidationError(error.description)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(String(format: "threshold %.3g: %.1f%% of weights kept; wiring cost %.5g -> %.5g", report.threshold,
+                     100 * report.fractionKept, report.wiringCost, report.wiringCostAfterPruning))
+        var loss = String(format: "test loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
+        if let a = report.accuracyBefore, let b = report.accuracyAfter { loss += String(format: ", test accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b) }
+        print(loss)
+        print("\(report.modules.count) module(s) joining inputs to outputs:")
+        for (i, m) in report.modules.enumerated() {
+            print("  module \(i + 1): {\(m.inputs.joined(separator: ", "))} -> {\(m.outputs.joined(separator: ", "))}, hidden neurons per layer \(m.hiddenNeurons)")
+        }
+    }
+}
+
+/// A checkpoint path, or a run directory holding one.
+func checkpointURL(_ path: String) -> URL {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        return URL(fileURLWithPath: path).appending(path: Trainer.checkpointName)
+    }
+    return URL(fileURLWithPath: path)
+}
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Draw a checkpoint's network as an SVG (neurons at their coordinates, blue + / red - weights)."
+    )
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @Argument(help: "A checkpoint.safetensors written by bimt train (or its run directory).") var checkpoint: String
+    @Option(name: .shortAndLong, help: "Output SVG file.") var output: String = "graph.svg"
+    @Option(help: "Leave out weights below T x max|w| of their matrix.") var threshold: Float = 0.01
+
+    func run() throws {
+        let device = try deviceOptions.open()
+        do {
+            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device)
+            let svg = try NetworkRenderer.svg(trainer, threshold: threshold)
+            try Data(svg.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            printError("wrote \(output)")
+        } catch let error as BIMTError {
+            throw ValidationError(error.description)
+        }
+    }
+}
