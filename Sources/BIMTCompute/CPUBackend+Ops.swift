@@ -1,3 +1,4 @@
+import CBIMTKernels
 import Foundation
 
 // The CPU twins of Kernels/elementwise.cl, bias.cl, activations.cl, softmax.cl and
@@ -56,49 +57,18 @@ extension CPUBackend {
     }
 
     func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
-        let px = pointer(input), py = pointer(output)
-        parallelChunks(input.count, grain: 1 << 13) { range in
-            switch activation {
-            case .relu:
-                for i in range { py[i] = max(px[i], 0) }
-            case .silu:
-                for i in range { py[i] = px[i] / (1 + exp(-px[i])) }
-            case .gelu:
-                for i in range {
-                    let v = px[i]
-                    py[i] = 0.5 * v * (1 + Foundation.tanh(geluScale * (v + geluCubic * v * v * v)))
-                }
-            case .tanh:
-                for i in range { py[i] = Foundation.tanh(px[i]) }
-            }
+        let px = pointer(input), py = pointer(output), kind = activation.kernelCode
+        parallelChunks(input.count, grain: 1 << 14) { range in
+            bimt_activation_forward(kind, range.count, px + range.lowerBound, py + range.lowerBound)
         }
     }
 
     func activationBackward(_ activation: Activation, input: BufferSlice,
                             outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
-        let px = pointer(input), pdy = pointer(outputGradient), pdx = pointer(inputGradient)
-        parallelChunks(input.count, grain: 1 << 13) { range in
-            switch activation {
-            case .relu:
-                for i in range where px[i] > 0 { pdx[i] += pdy[i] }
-            case .silu:
-                for i in range {
-                    let v = px[i], s = 1 / (1 + exp(-v))
-                    pdx[i] += pdy[i] * s * (1 + v * (1 - s))
-                }
-            case .gelu:
-                for i in range {
-                    let v = px[i]
-                    let t = Foundation.tanh(geluScale * (v + geluCubic * v * v * v))
-                    let d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * geluScale * (1 + 3 * geluCubic * v * v)
-                    pdx[i] += pdy[i] * d
-                }
-            case .tanh:
-                for i in range {
-                    let t = Foundation.tanh(px[i])
-                    pdx[i] += pdy[i] * (1 - t * t)
-                }
-            }
+        let px = pointer(input), pdy = pointer(outputGradient), pdx = pointer(inputGradient), kind = activation.kernelCode
+        parallelChunks(input.count, grain: 1 << 14) { range in
+            let start = range.lowerBound
+            bimt_activation_backward(kind, range.count, px + start, pdy + start, pdx + start)
         }
     }
 
@@ -136,6 +106,18 @@ extension CPUBackend {
                 v[i] = vi
                 p[i] = (p[i] - decay * p[i]) - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
             }
+        }
+    }
+}
+
+extension Activation {
+    /// The `kind` argument of the C twins.
+    var kernelCode: Int32 {
+        switch self {
+        case .relu: 0
+        case .silu: 1
+        case .gelu: 2
+        case .tanh: 3
         }
     }
 }

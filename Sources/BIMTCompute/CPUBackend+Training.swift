@@ -1,3 +1,4 @@
+import CBIMTKernels
 import Foundation
 
 // CPU twins of Kernels/losses.cl, embedding.cl and the batch gather of permute.cl.
@@ -21,23 +22,14 @@ extension CPUBackend {
                       loss: BufferSlice, correct: BufferSlice) throws {
         let z = pointer(logits), l = pointer(labels), dz = pointer(logitGradient)
         let scale = 1 / Float(rows)
-        let chunks = parallelResults(rows, grain: max(1, (1 << 13) / columns)) { range -> (loss: Double, hits: Int) in
-            var sum = 0.0, hits = 0
-            for r in range {
-                let zr = z + r * columns, dr = dz + r * columns, label = Int(l[r])
-                var largest = zr[0], best = 0
-                for c in 1..<max(1, columns) where zr[c] > largest { largest = zr[c]; best = c }
-                var total: Float = 0
-                for c in 0..<columns { total += exp(zr[c] - largest) }
-                let inverse = 1 / total
-                for c in 0..<columns { dr[c] = (exp(zr[c] - largest) * inverse - (c == label ? 1 : 0)) * scale }
-                sum += Double(log(total) + largest - zr[label])
-                if best == label { hits += 1 }
-            }
+        let chunks = parallelResults(rows, grain: max(1, (1 << 14) / columns)) { range -> (loss: Double, hits: Int32) in
+            var hits: Int32 = 0
+            let sum = bimt_cross_entropy_rows(Int32(columns), Int32(range.lowerBound), Int32(range.upperBound), scale,
+                                              z, l, dz, &hits)
             return (sum, hits)
         }
         pointer(loss)[0] += Float(chunks.reduce(0) { $0 + $1.loss } / Double(rows))
-        pointer(correct)[0] += Float(chunks.reduce(0) { $0 + $1.hits })
+        pointer(correct)[0] += Float(chunks.reduce(0) { $0 + Int($1.hits) })
     }
 
     func embeddingForward(tokens: BufferSlice, table: BufferSlice, rows: Int, folds: Int, dimension: Int,

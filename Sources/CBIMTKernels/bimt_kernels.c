@@ -122,3 +122,110 @@ void bimt_unit_abs_sums(int m, int I, int F, int sJ, int sI, float wscale, int a
         S[u] = accumulate ? S[u] + wscale * (float)sum : wscale * (float)sum;
     }
 }
+
+// exp(v) for a vector: v = n ln2 + r, |r| <= ln2/2; e^r by a degree-6 polynomial; 2^n
+// through the exponent bits. Inputs are clamped to [-87.3, 88.7] (no overflow to Inf, no
+// denormals), which every caller here tolerates (softmax subtracts the row max first).
+#define EXPV(v) ({ \
+    floatv x_ = __builtin_elementwise_min(__builtin_elementwise_max((v), (floatv)-87.3f), (floatv)88.7f); \
+    floatv n_ = __builtin_elementwise_round(x_ * 1.44269504088896341f); \
+    floatv r_ = x_ - n_ * 0.693359375f + n_ * 2.12194440e-4f; \
+    floatv p_ = (floatv)1.9875691500e-4f; \
+    p_ = p_ * r_ + 1.3981999507e-3f; p_ = p_ * r_ + 8.3334519073e-3f; p_ = p_ * r_ + 4.1665795894e-2f; \
+    p_ = p_ * r_ + 1.6666665459e-1f; p_ = p_ * r_ + 5.0000001201e-1f; \
+    p_ = p_ * r_ * r_ + r_ + 1.0f; \
+    typedef int intv_ __attribute__((ext_vector_type(VW))); \
+    intv_ e_ = (__builtin_convertvector(n_, intv_) + 127) << 23; \
+    floatv s_; __builtin_memcpy(&s_, &e_, sizeof s_); \
+    p_ * s_; })
+
+#define GELU_C 0.7978845608028654f
+#define GELU_K 0.044715f
+
+MULTIVERSION
+void bimt_activation_forward(int kind, size_t n, const float* x, float* y) {
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        floatv v = LOADV(x + i), out;
+        switch (kind) {
+        case 0: out = __builtin_elementwise_max(v, (floatv)0.0f); break;
+        case 1: out = v / (1.0f + EXPV(-v)); break;
+        case 2: { floatv t = 1.0f - 2.0f / (EXPV(2.0f * GELU_C * (v + GELU_K * v * v * v)) + 1.0f); out = 0.5f * v * (1.0f + t); break; }
+        default: out = 1.0f - 2.0f / (EXPV(2.0f * v) + 1.0f); break;
+        }
+        STOREV(y + i, out);
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        switch (kind) {
+        case 0: y[i] = v > 0 ? v : 0; break;
+        case 1: y[i] = v / (1.0f + expf(-v)); break;
+        case 2: y[i] = 0.5f * v * (1.0f + tanhf(GELU_C * (v + GELU_K * v * v * v))); break;
+        default: y[i] = tanhf(v); break;
+        }
+    }
+}
+
+MULTIVERSION
+void bimt_activation_backward(int kind, size_t n, const float* x, const float* dy, float* dx) {
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        floatv v = LOADV(x + i), d;
+        switch (kind) {
+        case 0: d = __builtin_convertvector(v > 0, floatv) * -1.0f; break;
+        case 1: { floatv s = 1.0f / (1.0f + EXPV(-v)); d = s * (1.0f + v * (1.0f - s)); break; }
+        case 2: {
+            floatv t = 1.0f - 2.0f / (EXPV(2.0f * GELU_C * (v + GELU_K * v * v * v)) + 1.0f);
+            d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_K * v * v);
+            break;
+        }
+        default: { floatv t = 1.0f - 2.0f / (EXPV(2.0f * v) + 1.0f); d = 1.0f - t * t; break; }
+        }
+        STOREV(dx + i, LOADV(dx + i) + LOADV(dy + i) * d);
+    }
+    for (; i < n; i++) {
+        float v = x[i], d;
+        switch (kind) {
+        case 0: d = v > 0 ? 1.0f : 0.0f; break;
+        case 1: { float s = 1.0f / (1.0f + expf(-v)); d = s * (1.0f + v * (1.0f - s)); break; }
+        case 2: {
+            float t = tanhf(GELU_C * (v + GELU_K * v * v * v));
+            d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_K * v * v);
+            break;
+        }
+        default: { float t = tanhf(v); d = 1.0f - t * t; break; }
+        }
+        dx[i] += dy[i] * d;
+    }
+}
+
+MULTIVERSION
+double bimt_cross_entropy_rows(int cols, int r0, int r1, float scale, const float* z, const float* labels,
+                               float* dz, int* hits) {
+    double total = 0;
+    for (int r = r0; r < r1; r++) {
+        const float* zr = z + (size_t)r * cols;
+        float* dr = dz + (size_t)r * cols;
+        const int label = (int)labels[r];
+        float largest = zr[0];
+        int best = 0;
+        for (int c = 1; c < cols; c++) if (zr[c] > largest) { largest = zr[c]; best = c; }
+        // exp(z - max) into dr, summed.
+        floatv acc = 0;
+        int c = 0;
+        for (; c + VW <= cols; c += VW) {
+            floatv e = EXPV(LOADV(zr + c) - largest);
+            STOREV(dr + c, e);
+            acc += e;
+        }
+        float sum = HSUM(acc);
+        for (; c < cols; c++) { dr[c] = expf(zr[c] - largest); sum += dr[c]; }
+        const float inverse = scale / sum;
+        for (c = 0; c + VW <= cols; c += VW) STOREV(dr + c, LOADV(dr + c) * inverse);
+        for (; c < cols; c++) dr[c] *= inverse;
+        dr[label] -= scale;
+        total += (double)(logf(sum) + largest - zr[label]);
+        if (best == label) *hits += 1;
+    }
+    return total;
+}

@@ -27,3 +27,15 @@ void bimt_unit_abs_sums(int m, int I, int F, int sJ, int sI, float wscale, int a
 double bimt_abs_sum(size_t n, const float* x);
 
 #endif
+
+// ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
+// with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
+// 1 silu, 2 gelu (tanh form), 3 tanh. Backward accumulates: dx += dy * f'(x).
+void bimt_activation_forward(int kind, size_t n, const float* x, float* y);
+void bimt_activation_backward(int kind, size_t n, const float* x, const float* dy, float* dx);
+
+/// Rows [r0, r1) of softmax cross-entropy over [rows, cols] logits z with float-encoded
+/// labels: dz = (softmax - onehot) * scale; returns the summed row losses and adds the
+/// rows whose first argmax equals the label to *hits.
+double bimt_cross_entropy_rows(int cols, int r0, int r1, float scale, const float* z, const float* labels,
+                               float* dz, int* hits);
