@@ -25,6 +25,12 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
         // MARK: Kernel embedding (Kernels/*.cl -> Swift string constants at build time)
         .executableTarget(name: "KernelEmbedder"),
         .plugin(
@@ -42,7 +48,7 @@ let package = Package(
         ),
 
         // MARK: BIMT: layouts, connection cost, swap scores, relocation
-        .target(name: "BIMT", dependencies: ["BIMTCompute"]),
+        .target(name: "BIMT", dependencies: ["BIMTCompute", "CZlib"]),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -57,7 +63,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute"]),
         .testTarget(name: "BIMTTests", dependencies: ["BIMT", "BIMTCompute"]),
-        .testTarget(name: "CLITests", dependencies: ["bimt"]),
+        .testTarget(name: "CLITests", dependencies: ["bimt", "BIMT"]),
     ],
     swiftLanguageModes: [.v6]
 )
