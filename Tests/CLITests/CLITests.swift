@@ -1,3 +1,4 @@
+import BIMT
 import Foundation
 import Testing
 
@@ -71,5 +72,90 @@ struct CLITests {
         #expect(result.status != 0 && result.status < 128, "exit \(result.status) for \(arguments)")
         #expect(result.error.contains(mentions), "\(arguments): \(result.error)")
         #expect(!result.error.contains("Fatal error"))
+    }
+}
+
+@Suite("bimt train, analyze and render")
+struct TrainCLITests {
+    func directory(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appending(path: "bimt-cli-\(name)-\(UUID().uuidString)")
+    }
+
+    @Test("a short run writes config, metrics and a checkpoint; analyze and render read it; resume continues it")
+    func trainAnalyzeRender() throws {
+        let run = directory("run")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let result = try bimt(["train", "--device", "cpu", "--steps", "400", "--log-every", "100", "--checkpoint-every", "200",
+                               "--out", run.path, "--quiet"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("step 400") && result.output.contains("test loss"))
+        for file in ["config.json", "metrics.csv", "checkpoint.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: run.appending(path: file).path), "\(file) missing")
+        }
+        let analysis = try bimt(["analyze", run.path, "--device", "cpu", "--json"])
+        #expect(analysis.status == 0, "\(analysis.error)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(analysis.output.utf8)) as? [String: Any])
+        #expect(report["modules"] is [Any] && report["fraction_kept"] is Double)
+        let svg = run.appending(path: "graph.svg")
+        #expect(try bimt(["render", run.path, "-o", svg.path, "--device", "cpu"]).status == 0)
+        #expect(try String(contentsOf: svg, encoding: .utf8).contains("<line"))
+        // The same --out again must not overwrite the run.
+        let again = try bimt(["train", "--device", "cpu", "--steps", "10", "--out", run.path])
+        #expect(again.status != 0 && again.error.contains("--resume"))
+    }
+
+    @Test("bimt train --data FILE.safetensors trains on a user's own table")
+    func userData() throws {
+        let folder = directory("data")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appending(path: "table.safetensors")
+        var x: [Float] = [], labels: [Int] = []
+        for i in 0..<120 {
+            let a = Float(i % 11) / 5 - 1, b = Float(i % 7) / 3 - 1
+            x += [a, b, a * b]
+            labels.append(a + b > 0 ? 1 : 0)
+        }
+        let tensors: [SafeTensors.Tensor] = [
+            .float32("train.inputs", shape: [100, 3], Array(x[..<300])),
+            .int64("train.labels", shape: [100], Array(labels[..<100])),
+            .float32("test.inputs", shape: [20, 3], Array(x[300...])),
+            .int64("test.labels", shape: [20], Array(labels[100...])),
+        ]
+        try SafeTensors.write(tensors, metadata: [:], to: file)
+        let run = folder.appending(path: "run")
+        let result = try bimt(["train", "--data", file.path, "--shape", "3,8,2", "--steps", "300", "--device", "cpu", "--out", run.path, "--quiet"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("test accuracy"))
+    }
+
+    @Test("bad training input is a one-line error", arguments: [
+        (["train", "--preset", "nonsense"], "unknown preset"),
+        (["train", "--steps", "0"], "steps"),
+        (["train", "--relocation", "random"], "--relocation"),
+        (["train", "--shape", "4,20,3"], "output width"),
+        (["train", "--data", "/nonexistent.safetensors"], "does not exist"),
+        (["analyze", "/nonexistent.safetensors"], "cannot be read"),
+        (["train", "--config", "/nonexistent.json"], "cannot be read"),
+    ])
+    func badInput(arguments: [String], mentions: String) throws {
+        let result = try bimt(arguments + ["--device", "cpu"])
+        #expect(result.status != 0 && result.status < 128, "exit \(result.status)")
+        #expect(result.error.contains(mentions), "\(arguments): \(result.error)")
+    }
+
+    @Test("a truncated checkpoint is refused by analyze and by --resume, and is not overwritten")
+    func truncatedCheckpoint() throws {
+        let run = directory("trunc")
+        defer { try? FileManager.default.removeItem(at: run) }
+        #expect(try bimt(["train", "--device", "cpu", "--steps", "100", "--out", run.path, "--quiet"]).status == 0)
+        let checkpoint = run.appending(path: "checkpoint.safetensors")
+        let bytes = try Data(contentsOf: checkpoint)
+        try bytes.prefix(bytes.count / 2).write(to: checkpoint)
+        let analysis = try bimt(["analyze", checkpoint.path, "--device", "cpu"])
+        #expect(analysis.status != 0 && analysis.error.contains("safetensors"), "\(analysis.error)")
+        let resume = try bimt(["train", "--resume", run.path, "--device", "cpu"])
+        #expect(resume.status != 0 && resume.error.contains("safetensors"), "\(resume.error)")
+        #expect(try Data(contentsOf: checkpoint).count == bytes.count / 2)
     }
 }
