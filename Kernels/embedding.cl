@@ -36,3 +36,16 @@ __kernel void embedding_backward(const int rows, const int folds, const int dim,
             if ((int)tokens[offT + r * folds + t] == v) sum += dout[offDOut + r * folds * dim + t * dim + c];
     dtable[offDTable + v * dim + c] += sum;
 }
+
+// one_hot: out[r, v] = (tokens[r, fold] == v) for one fold of a [rows, folds] token
+// matrix: the left operand of the GEMM form of embedding_backward on devices where the
+// scan above is slow (dtable += one_hot^T * dout_fold). Global size: (vocab, rows).
+__kernel void one_hot(const int rows, const int folds, const int fold, const int vocab,
+                      __global const float* tokens, const int offT,
+                      __global float* out, const int offOut)
+{
+    const int v = get_global_id(0);
+    const int r = get_global_id(1);
+    if (v >= vocab || r >= rows) return;
+    out[offOut + r * vocab + v] = (int)tokens[offT + r * folds + fold] == v ? 1.0f : 0.0f;
+}

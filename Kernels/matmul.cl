@@ -16,8 +16,8 @@
 //   Local size: (TSN/WPTN, TSM/WPTM, 1).
 // - gemm_vector: CPU-type devices (PoCL). No local memory and no barriers: each
 //   work-item keeps an RM x (VW*NV) block of C in float-VW registers, streams one
-//   vector row of B per k and broadcasts RM scalars of A. Edge blocks take a guarded
-//   scalar path. Global size: (ceil(N/(VW*NV)), ceil(M/RM), batch).
+//   vector row of B per k and broadcasts RM scalars of A. Edge blocks stay vectorized
+//   (clamped rows, zero-padded columns). Global size: (ceil(N/(VW*NV)), ceil(M/RM), batch).
 
 // ---- gemm_tiled tunables -----------------------------------------------------------
 #ifndef TSM
@@ -134,15 +134,21 @@ __kernel void gemm_vector(const int M, const int N, const int K,
     B += offB + batch * strideB;
     C += offC + batch * strideC;
 
-    if (n0 + BW <= N && m0 + RM <= M) {
-        floatV acc[RM][NV];
+    // Rows past M repeat row M-1 (computed, never stored); columns past N read as zero
+    // through a padded private copy, so edge blocks keep the vector FMAs.
+    const int rows = min(RM, M - m0);
+    const int cols = min(BW, N - n0);
+    int rowOffset[RM];
+    #pragma unroll
+    for (int r = 0; r < RM; r++) rowOffset[r] = (m0 + min(r, rows - 1)) * sAm;
+    floatV acc[RM][NV];
+    #pragma unroll
+    for (int r = 0; r < RM; r++)
         #pragma unroll
-        for (int r = 0; r < RM; r++)
-            #pragma unroll
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = (floatV)(0.0f);
-        __global const float* a = A + m0 * sAm;
-        __global const float* b = B + n0;
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = (floatV)(0.0f);
+    __global const float* b = B + n0;
+    if (cols == BW) {
         for (int k = 0; k < K; k++) {
             floatV bv[NV];
             #pragma unroll
@@ -150,39 +156,47 @@ __kernel void gemm_vector(const int M, const int N, const int K,
                 bv[v] = vloadV(0, b + v * VW);
             #pragma unroll
             for (int r = 0; r < RM; r++) {
-                const floatV ar = (floatV)(a[r * sAm]);
+                const floatV ar = (floatV)(A[rowOffset[r] + k * sAk]);
                 #pragma unroll
                 for (int v = 0; v < NV; v++)
                     acc[r][v] = fma(ar, bv[v], acc[r][v]);
             }
-            a += sAk;
             b += ldb;
         }
-        #pragma unroll
-        for (int r = 0; r < RM; r++) {
-            __global float* c = C + (m0 + r) * ldc + n0;
+    } else {
+        float padded[BW];
+        for (int k = 0; k < K; k++) {
+            for (int j = 0; j < BW; j++) padded[j] = j < cols ? b[j] : 0.0f;
+            floatV bv[NV];
             #pragma unroll
-            for (int v = 0; v < NV; v++) {
-                floatV result = (floatV)(alpha) * acc[r][v];
-                if (beta != 0.0f)
-                    result = fma((floatV)(beta), vloadV(0, c + v * VW), result);
-                vstoreV(result, 0, c + v * VW);
+            for (int v = 0; v < NV; v++)
+                bv[v] = vloadV(0, padded + v * VW);
+            #pragma unroll
+            for (int r = 0; r < RM; r++) {
+                const floatV ar = (floatV)(A[rowOffset[r] + k * sAk]);
+                #pragma unroll
+                for (int v = 0; v < NV; v++)
+                    acc[r][v] = fma(ar, bv[v], acc[r][v]);
             }
+            b += ldb;
         }
-        return;
     }
-
-    // Edge block: guarded scalar path.
-    const int rows = min(RM, M - m0);
-    const int cols = min(BW, N - n0);
     for (int r = 0; r < rows; r++) {
-        __global const float* a = A + (m0 + r) * sAm;
-        for (int j = 0; j < cols; j++) {
-            float sum = 0.0f;
-            for (int k = 0; k < K; k++)
-                sum = fma(a[k * sAk], B[k * ldb + n0 + j], sum);
-            __global float* c = C + (m0 + r) * ldc + n0 + j;
-            *c = alpha * sum + (beta == 0.0f ? 0.0f : beta * *c);
+        __global float* c = C + (m0 + r) * ldc + n0;
+        #pragma unroll
+        for (int v = 0; v < NV; v++) {
+            floatV result = (floatV)(alpha) * acc[r][v];
+            if ((v + 1) * VW <= cols) {
+                if (beta != 0.0f) result = fma((floatV)(beta), vloadV(0, c + v * VW), result);
+                vstoreV(result, 0, c + v * VW);
+            } else {
+                float out[VW];
+                vstoreV(result, 0, out);
+                for (int l = 0; l < VW && v * VW + l < cols; l++) {
+                    const int j = v * VW + l;
+                    c[j] = out[l] + (beta == 0.0f ? 0.0f : beta * c[j]);
+                }
+            }
         }
     }
 }

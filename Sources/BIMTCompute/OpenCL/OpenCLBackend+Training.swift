@@ -35,10 +35,18 @@ extension OpenCLBackend {
 
     func embeddingBackward(tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
                            vocabulary: Int, tableGradient: BufferSlice) throws {
-        try launch("embedding", "embedding_backward",
-                   [.int(rows), .int(folds), .int(dimension), .int(vocabulary), .slice(tokens),
-                    .slice(outputGradient), .slice(tableGradient)],
-                   global: [dimension, vocabulary], local: [min(16, dimension), 1])
+        // Per fold: dtable += onehot(tokens[:, t])^T * dout[:, t*D ..< (t+1)*D], a GEMM,
+        // instead of every table entry scanning the whole batch.
+        let oneHot = try scratchSlice(.staging, count: rows * vocabulary)
+        for fold in 0..<folds {
+            try launch("embedding", "one_hot",
+                       [.int(rows), .int(folds), .int(fold), .int(vocabulary), .slice(tokens), .slice(oneHot)],
+                       global: [vocabulary, rows], local: [min(16, vocabulary), 1])
+            try gemm(GemmOperation(m: vocabulary, n: dimension, k: rows, transposeA: true, beta: 1,
+                                   lda: vocabulary, ldb: folds * dimension, ldc: dimension),
+                     a: oneHot, b: outputGradient.slice(offset: fold * dimension, count: outputGradient.count - fold * dimension),
+                     c: tableGradient)
+        }
     }
 
     func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws {
