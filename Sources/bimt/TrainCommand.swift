@@ -12,7 +12,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "A JSON file of configuration fields (any subset) to apply over the preset.")
     var config: String?
 
-    @Option(help: "Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels.")
+    @Option(help: "Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels; or, for image presets, a folder of MNIST-format IDX files.")
     var data: String?
 
     @Option(help: "Layer widths, comma-separated, e.g. 4,20,20,2.")
@@ -39,9 +39,15 @@ struct TrainingOptions: ParsableArguments {
     /// The resolved configuration: preset, then --config, then flags.
     func resolve() throws -> TrainingConfiguration {
         do {
-            var configuration = try TrainingConfiguration.preset(preset ?? (data == nil ? "independence" : "independence"))
+            var configuration = try TrainingConfiguration.preset(preset ?? "independence")
             if let config { configuration = try ConfigurationFile.apply(path: config, over: configuration) }
-            if let data {
+            var isFolder: ObjCBool = false
+            if let data, configuration.task.kind == "images" {
+                guard FileManager.default.fileExists(atPath: data, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ValidationError("--data for an image preset must be a folder of MNIST-format IDX files; \(data) is not a folder")
+                }
+                configuration.task.path = data
+            } else if let data {
                 configuration.preset = nil
                 configuration.task = TaskSpec(kind: "safetensors", path: data)
                 let task = try UserData.load(path: data)

@@ -119,6 +119,9 @@ struct TrainingTests {
         try trainer.run()
         let loaded = try Trainer.load(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
         #expect(loaded.model.network.permutations == trainer.model.network.permutations)
+        let metadata = try SafeTensors(contentsOf: directory.appending(path: Trainer.checkpointName)).metadata
+        let layouts = try #require(try JSONSerialization.jsonObject(with: Data((metadata["layouts"] ?? "").utf8)) as? [[String: Any]])
+        #expect(layouts.count == 4 && (layouts[0]["name"] as? String) == "input")
         expectClose(try loaded.evaluate().loss, try trainer.evaluate().loss, relative: 1e-6, "reloaded test loss")
     }
 

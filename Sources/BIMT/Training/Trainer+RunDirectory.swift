@@ -65,6 +65,7 @@ extension Trainer {
         var metadata = [
             "format": Self.checkpointFormat, "step": String(step), "elapsed_seconds": String(elapsed),
             "config": try json(configuration), "permutations": try json(model.network.permutations),
+            "layouts": try json(model.network.layers.map { LayerLayoutRecord(name: $0.name, layout: $0.layout) }),
         ]
         if let sampler { metadata["sampler"] = try json(sampler) }
         return metadata
@@ -164,4 +165,11 @@ extension Trainer {
         try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: metrics, options: .atomic)
         resumedDirectory = directory
     }
+}
+
+/// How a checkpoint's metadata records each layer's layout (`layouts`): name, kind, slots,
+/// folds, grid width and every slot's (x, y).
+struct LayerLayoutRecord: Encodable {
+    let name: String
+    let layout: NeuronLayout
 }

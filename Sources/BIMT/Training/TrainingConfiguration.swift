@@ -2,13 +2,14 @@ import BIMTCompute
 
 /// Which data a run trains on.
 public struct TaskSpec: Sendable, Equatable, Codable {
-    /// independence | feature-sharing | compositionality | two-moons | modadd | permutations | safetensors
+    /// independence | feature-sharing | compositionality | two-moons | modadd | permutations | images | safetensors
     public var kind: String
     /// modadd: the modulus p.
     public var modulus: Int?
     /// permutations: n of S_n.
     public var groupSize: Int?
-    /// safetensors: the file holding train.inputs, train.labels, test.inputs, test.labels.
+    /// safetensors: the file holding train.inputs, train.labels, test.inputs, test.labels;
+    /// images: a folder of MNIST-format IDX files (nil: Debian's Fashion-MNIST).
     public var path: String?
 
     public init(kind: String, modulus: Int? = nil, groupSize: Int? = nil, path: String? = nil) {
@@ -94,7 +95,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
 }
 
 extension TrainingConfiguration {
-    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4"]
+    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist"]
 
     /// The paper's settings for each MLP experiment (`../shared/BIMT.md` section 6).
     public static func preset(_ name: String) throws -> TrainingConfiguration {
@@ -137,6 +138,16 @@ extension TrainingConfiguration {
                           schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.75, factor: 0.1)])
         case "s4":
             return tokens(TaskSpec(kind: "permutations", groupSize: 4), vocabulary: 24, lr: 2e-3, lambda: 1, schedule: [])
+        case "mnist":
+            // The paper's image model: grids 28x28, 10x10, 10x10 and a ring of 10 outputs.
+            return TrainingConfiguration(
+                preset: name, task: TaskSpec(kind: "images"),
+                architecture: MLPArchitecture(widths: [784, 100, 100, 10], activation: .silu, layout: .grid),
+                loss: .mse, steps: 40000, learningRate: 1e-3, weightDecay: 0, batchSize: 100, seed: 1, lambda: 0.01,
+                lambdaSchedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.5, factor: 10)],
+                cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), biasPenaltyFrom: nil, noPenalizeLast: true,
+                relocation: RelocationSettings(method: .greedy, topK: 30), swapEvery: 500, swapInputs: false,
+                logEvery: 1000, checkpointEvery: 5000)
         default:
             throw BIMTError.invalidSetting("unknown preset '\(name)'; presets: \(presetNames.joined(separator: ", "))")
         }
@@ -150,12 +161,13 @@ extension TrainingConfiguration {
         case "two-moons": return try Tasks.twoMoons(seed: seed)
         case "modadd": return try Tasks.modularAddition(modulus: task.modulus ?? 59, seed: seed)
         case "permutations": return try Tasks.permutationComposition(n: task.groupSize ?? 4, seed: seed)
+        case "images": return try ImageData.load(directory: task.path)
         case "safetensors":
             guard let path = task.path else { throw BIMTError.invalidSetting("a safetensors task needs a data path") }
             return try UserData.load(path: path)
         default:
             throw BIMTError.invalidSetting(
-                "unknown task '\(task.kind)'; tasks: independence, feature-sharing, compositionality, two-moons, modadd, permutations, safetensors")
+                "unknown task '\(task.kind)'; tasks: independence, feature-sharing, compositionality, two-moons, modadd, permutations, images, safetensors")
         }
     }
 }
