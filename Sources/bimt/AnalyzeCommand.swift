@@ -39,8 +39,12 @@ struct AnalyzeCommand: ParsableCommand {
         if let a = report.accuracyBefore, let b = report.accuracyAfter { loss += String(format: ", test accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b) }
         print(loss)
         print("\(report.modules.count) module(s) joining inputs to outputs:")
+        func list(_ names: [String]) -> String {
+            names.count <= 16 ? "{\(names.joined(separator: ", "))}"
+                : "{\(names.prefix(8).joined(separator: ", ")), ... (\(names.count) in all; --json lists them)}"
+        }
         for (i, m) in report.modules.enumerated() {
-            print("  module \(i + 1): {\(m.inputs.joined(separator: ", "))} -> {\(m.outputs.joined(separator: ", "))}, hidden neurons per layer \(m.hiddenNeurons)")
+            print("  module \(i + 1): \(list(m.inputs)) -> \(list(m.outputs)), hidden neurons per layer \(m.hiddenNeurons)")
         }
     }
 }
