@@ -33,6 +33,12 @@ protocol ComputeBackend: AnyObject {
                            vocabulary: Int, tableGradient: BufferSlice) throws
     func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws
 
+    // Convolution and pooling (see Device+Convolution.swift)
+    func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws
+    func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws
+    func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws
+    func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice) throws
+
     // BIMT (see Device+BIMT.swift for the math)
     func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
                         outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws

@@ -1,0 +1,110 @@
+/// The geometry of a 2-D convolution over NHWC activations (see Kernels/conv.cl).
+public struct ConvolutionShape: Sendable, Equatable, Codable {
+    public var batch: Int
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var stride: Int
+    public var padding: Int
+
+    public init(batch: Int, height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int,
+                stride: Int = 1, padding: Int = 0) {
+        self.batch = batch
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// Rows of the im2col matrix: N * Ho * Wo.
+    public var patchCount: Int { batch * outputHeight * outputWidth }
+    /// Columns of the im2col matrix: kh * kw * C.
+    public var patchSize: Int { kernelHeight * kernelWidth * channels }
+    public var inputCount: Int { batch * height * width * channels }
+
+    func validate() throws {
+        guard batch >= 1, height >= 1, width >= 1, channels >= 1, kernelHeight >= 1, kernelWidth >= 1, stride >= 1, padding >= 0
+        else { throw ComputeError.invalidArgument("convolution sizes must be positive (padding >= 0): \(self)") }
+        guard outputHeight >= 1, outputWidth >= 1 else {
+            throw ComputeError.invalidArgument("a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input with padding \(padding)")
+        }
+    }
+}
+
+/// Non-overlapping K x K pooling with stride K over NHWC activations.
+public struct PoolShape: Sendable, Equatable, Codable {
+    public var batch: Int
+    public var height: Int
+    public var width: Int
+    public var channels: Int
+    public var size: Int
+    public var isMax: Bool
+
+    public init(batch: Int, height: Int, width: Int, channels: Int, size: Int, isMax: Bool) {
+        self.batch = batch
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.size = size
+        self.isMax = isMax
+    }
+
+    public var inputCount: Int { batch * height * width * channels }
+    public var outputCount: Int { batch * (height / size) * (width / size) * channels }
+
+    func validate() throws {
+        guard batch >= 1, channels >= 1, size >= 1, height >= size, width >= size, height % size == 0, width % size == 0 else {
+            throw ComputeError.invalidArgument("pooling needs a \(height)x\(width) input divisible by the window \(size)")
+        }
+    }
+}
+
+extension Device {
+    /// columns = im2col(input): [N*Ho*Wo, kh*kw*C] from NHWC input [N, H, W, C].
+    public func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws {
+        try shape.validate()
+        try conv(input.count == shape.inputCount && columns.count == shape.patchCount * shape.patchSize,
+                 "im2col: input \(input.count) (needs \(shape.inputCount)), columns \(columns.count) (needs \(shape.patchCount * shape.patchSize))",
+                 input, columns)
+        try backend.im2col(shape, input: input, columns: columns)
+    }
+
+    /// inputGradient += col2im(columnGradient): the backward of `im2col`.
+    public func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        try shape.validate()
+        try conv(inputGradient.count == shape.inputCount && columnGradient.count == shape.patchCount * shape.patchSize,
+                 "col2im: input gradient \(inputGradient.count), column gradient \(columnGradient.count)", columnGradient, inputGradient)
+        try backend.col2im(shape, columnGradient: columnGradient, inputGradient: inputGradient)
+    }
+
+    /// output = pool(input) over NHWC [N, H, W, C] -> [N, H/K, W/K, C].
+    public func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws {
+        try shape.validate()
+        try conv(input.count == shape.inputCount && output.count == shape.outputCount,
+                 "pool: input \(input.count) (needs \(shape.inputCount)), output \(output.count) (needs \(shape.outputCount))", input, output)
+        try backend.poolForward(shape, input: input, output: output)
+    }
+
+    /// inputGradient += the pooling backward of outputGradient (input is the forward input).
+    public func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        try shape.validate()
+        try conv(input.count == shape.inputCount && inputGradient.count == shape.inputCount && outputGradient.count == shape.outputCount,
+                 "pool backward: input \(input.count), output gradient \(outputGradient.count), input gradient \(inputGradient.count)",
+                 input, outputGradient, inputGradient)
+        try backend.poolBackward(shape, input: input, outputGradient: outputGradient, inputGradient: inputGradient)
+    }
+
+    private func conv(_ condition: Bool, _ text: @autoclosure () -> String, _ slices: BufferSlice...) throws {
+        for slice in slices where slice.buffer.owner != ObjectIdentifier(backend) {
+            throw ComputeError.foreignBuffer("a convolution operand was not allocated by \(name)")
+        }
+        guard condition else { throw ComputeError.shapeMismatch(text()) }
+    }
+}

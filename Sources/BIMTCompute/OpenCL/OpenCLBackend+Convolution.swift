@@ -1,0 +1,31 @@
+/// OpenCL launches of Kernels/conv.cl and pool.cl.
+extension OpenCLBackend {
+    private func convolutionArguments(_ s: ConvolutionShape) -> [Argument] {
+        [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.kernelHeight), .int(s.kernelWidth),
+         .int(s.stride), .int(s.padding), .int(s.outputHeight), .int(s.outputWidth)]
+    }
+
+    func im2col(_ s: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws {
+        try launch("conv", "im2col", convolutionArguments(s) + [.slice(input), .slice(columns)],
+                   global: [s.patchSize, s.patchCount], local: [min(16, s.patchSize), 1])
+    }
+
+    func col2im(_ s: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        try launch("conv", "col2im", convolutionArguments(s) + [.slice(columnGradient), .slice(inputGradient)],
+                   global: [s.channels, s.batch * s.height * s.width], local: [min(16, s.channels), 1])
+    }
+
+    func poolForward(_ s: PoolShape, input: BufferSlice, output: BufferSlice) throws {
+        try launch("pool", "pool_forward",
+                   [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.size), .int(s.isMax ? 1 : 0),
+                    .slice(input), .slice(output)],
+                   global: [s.channels, s.outputCount / s.channels], local: [min(16, s.channels), 1])
+    }
+
+    func poolBackward(_ s: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+        try launch("pool", "pool_backward",
+                   [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.size), .int(s.isMax ? 1 : 0),
+                    .slice(input), .slice(outputGradient), .slice(inputGradient)],
+                   global: [s.channels, s.inputCount / s.channels], local: [min(16, s.channels), 1])
+    }
+}
