@@ -63,11 +63,11 @@ extension SpatialGeometry {
     /// The group's m x m swap-score matrix C[u, p] and unit importances, or nil when no
     /// matrix touches the group.
     func scoreGroup(_ group: SwapGroup, parameters: BufferSlice) throws -> (scores: [Double], importance: [Double])? {
-        let layout = network.layers[group.layers[0]].layout
-        let m = layout.slots, f = layout.folds
+        let m = network.layers[group.layers[0]].layout.slots
         let scoreSlice = scores.slice(offset: 0, count: m * m), sumSlice = sums.slice(offset: 0, count: m)
         var first = true
         for layer in group.layers {
+            let f = network.layers[layer].layout.folds
             for c in network.connections where c.output == layer || c.input == layer {
                 let incoming = c.output == layer
                 let other = incoming ? c.input : c.output

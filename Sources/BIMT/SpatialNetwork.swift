@@ -109,8 +109,10 @@ public struct SpatialNetwork: Sendable, Equatable {
                 guard layers.indices.contains(l) else { throw BIMTError.invalidSetting("swap group names layer \(l) of \(layers.count)") }
                 guard !claimed[l] else { throw BIMTError.invalidSetting("layer '\(layers[l].name)' is in two swap groups") }
                 claimed[l] = true
-                guard layers[l].layout.slots == layers[first].layout.slots, layers[l].layout.folds == layers[first].layout.folds else {
-                    throw BIMTError.shapeMismatch("swap group joins '\(layers[first].name)' and '\(layers[l].name)' of different layouts")
+                // Members share slots (and their coordinates); folds may differ: a conv layer's channels
+                // are one sheet, seen unfolded by its own kernel and folded by the next layer's.
+                guard layers[l].layout.slotCoordinates == layers[first].layout.slotCoordinates else {
+                    throw BIMTError.shapeMismatch("swap group joins '\(layers[first].name)' and '\(layers[l].name)', whose slots differ")
                 }
             }
             if let b = group.blockSize, b < 1 || layers[first].layout.slots % b != 0 {

@@ -69,24 +69,26 @@ extension CPUBackend {
         let x = pointer(input), dy = pointer(outputGradient), dx = pointer(inputGradient)
         let (H, W, C, K) = (s.height, s.width, s.channels, s.size), Ho = H / K, Wo = W / K
         parallelChunks(s.batch * Ho * Wo, grain: max(1, (1 << 13) / C)) { range in
-            for cell in range {
-                let ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho)
-                let g = dy + cell * C
-                for c in 0..<C {
-                    if !s.isMax {
-                        for ky in 0..<K {
-                            for kx in 0..<K { dx[((n * H + oy * K + ky) * W + ox * K + kx) * C + c] += g[c] / Float(K * K) }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: C) { largest in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: C) { best in
+                    for cell in range {
+                        let ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho)
+                        let g = dy + cell * C
+                        func pixel(_ ky: Int, _ kx: Int) -> Int { ((n * H + oy * K + ky) * W + ox * K + kx) * C }
+                        if !s.isMax {
+                            let scale = 1 / Float(K * K)
+                            for ky in 0..<K { for kx in 0..<K { let t = dx + pixel(ky, kx); for c in 0..<C { t[c] += g[c] * scale } } }
+                            continue
                         }
-                        continue
-                    }
-                    var best = -1, largest = -Float.infinity
-                    for ky in 0..<K {
-                        for kx in 0..<K {
-                            let v = x[((n * H + oy * K + ky) * W + ox * K + kx) * C + c]
-                            if v > largest || best < 0 { largest = v; best = ky * K + kx }
+                        // The window's first maximum (row-major) per channel, channels contiguous.
+                        let first = x + pixel(0, 0)
+                        for c in 0..<C { largest[c] = first[c]; best[c] = 0 }
+                        for w in 1..<(K * K) {
+                            let v = x + pixel(w / K, w % K)
+                            for c in 0..<C where v[c] > largest[c] { largest[c] = v[c]; best[c] = w }
                         }
+                        for c in 0..<C { dx[pixel(best[c] / K, best[c] % K) + c] += g[c] }
                     }
-                    dx[((n * H + oy * K + best / K) * W + ox * K + best % K) * C + c] += g[c]
                 }
             }
         }

@@ -7,6 +7,12 @@ import Foundation
 /// the cores when they are large enough to pay for it.
 final class CPUBackend: ComputeBackend {
     let cores = processorCount
+    /// M*N*K from which a GEMM is split over the cores (see `gemm`).
+    let blasSplitThreshold = 1 << 20
+
+    init() {
+        openblas_set_num_threads(1)
+    }
     var kind: DeviceKind { .cpu }
     var name: String { "cpu (\(cores) cores, OpenBLAS \(CPUBackend.blasCore))" }
 
@@ -32,16 +38,37 @@ final class CPUBackend: ComputeBackend {
 
     func synchronize() throws {}
 
+    /// GEMM through single-threaded OpenBLAS calls. Large products are split into one slab
+    /// of C per core (rows of C, or columns when N is larger) on Dispatch threads: OpenBLAS's
+    /// own thread pool spins (sched_yield) between calls and fought the cores the rest of a
+    /// training step needs.
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
         let pa = pointer(a), pb = pointer(b), pc = pointer(c)
+        let parts = op.m * op.n * op.k >= blasSplitThreshold ? min(cores, max(op.m, op.n)) : 1
+        let splitRows = op.m >= op.n
         for batch in 0..<op.batchCount {
-            cblas_sgemm(CblasRowMajor,
-                        op.transposeA ? CblasTrans : CblasNoTrans,
-                        op.transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(op.m), Int32(op.n), Int32(op.k), op.alpha,
-                        pa + batch * op.strideA, Int32(op.lda),
-                        pb + batch * op.strideB, Int32(op.ldb), op.beta,
-                        pc + batch * op.strideC, Int32(op.ldc))
+            let a0 = pa + batch * op.strideA, b0 = pb + batch * op.strideB, c0 = pc + batch * op.strideC
+            let shared = UncheckedSendable((a0, b0, c0))
+            let extent = splitRows ? op.m : op.n, size = (extent + parts - 1) / parts
+            let run: @Sendable (Int) -> Void = { part in
+                let (a0, b0, c0) = shared.value
+                let start = part * size, count = min(extent, start + size) - start
+                guard count > 0 else { return }
+                if splitRows {
+                    // Rows [start, start+count) of C read rows of op(A).
+                    let aPart = op.transposeA ? a0 + start : a0 + start * op.lda
+                    cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(count), Int32(op.n), Int32(op.k), op.alpha, aPart, Int32(op.lda), b0, Int32(op.ldb),
+                                op.beta, c0 + start * op.ldc, Int32(op.ldc))
+                } else {
+                    // Columns [start, start+count) of C read columns of op(B).
+                    let bPart = op.transposeB ? b0 + start * op.ldb : b0 + start
+                    cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(op.m), Int32(count), Int32(op.k), op.alpha, a0, Int32(op.lda), bPart, Int32(op.ldb),
+                                op.beta, c0 + start, Int32(op.ldc))
+                }
+            }
+            if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
         }
     }
 

@@ -6,7 +6,7 @@ import BIMTCompute
 /// gradient buffer, which the caller zeroes.
 ///
 /// Shapes: B = batch rows, n_l = widths[l]. x: [B, n_0] (or tokens [B, folds]).
-public final class MLP {
+public final class MLP: TrainableModel {
     public let device: Device
     public let architecture: MLPArchitecture
     public let geometry: SpatialGeometry
@@ -49,9 +49,32 @@ public final class MLP {
         try device.fill(secondMoments.whole, value: 0)
     }
 
-    public var network: SpatialNetwork { geometry.network }
-    public var parameterCount: Int { parameters.count }
     public var outputWidth: Int { architecture.widths.last! }
+    public var embedding: EmbeddingSpec? { architecture.embedding }
+    public var maximumRows: Int { 1 << 16 }
+
+    public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
+        func slice(_ v: ParameterView) -> [Float] { Array(values[v.offset..<(v.offset + v.count)]) }
+        var tensors: [SafeTensors.Tensor] = []
+        if let table = network.embeddingTables.first {
+            tensors.append(.float32("embedding", shape: [table.rows, table.columns], slice(table)))
+        }
+        for (i, c) in network.connections.enumerated() {
+            tensors.append(.float32("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
+            tensors.append(.float32("layers.\(i).bias", shape: [c.bias!.count], slice(c.bias!)))
+        }
+        return tensors
+    }
+
+    public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
+        if let table = network.embeddingTables.first {
+            try importTensor(file, "embedding", shape: [table.rows, table.columns], into: &values, at: table.offset)
+        }
+        for (i, c) in network.connections.enumerated() {
+            try importTensor(file, "layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], into: &values, at: c.weight.offset)
+            try importTensor(file, "layers.\(i).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
+        }
+    }
 
     /// PyTorch's default initialization (Linear: U(±1/sqrt(fan_in)); Embedding: N(0, 1)).
     public func initialize(seed: UInt64) throws {

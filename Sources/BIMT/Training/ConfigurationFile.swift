@@ -32,6 +32,8 @@ public enum ConfigurationFile {
     static let optionalFields: Set<String> = [
         "preset", "batchSize", "biasPenaltyFrom", "architecture.embedding", "task.modulus", "task.groupSize", "task.path",
         "architecture.embedding.vocabulary", "architecture.embedding.dimension", "architecture.embedding.folds",
+        "convolution", "convolution.imageHeight", "convolution.imageWidth", "convolution.imageChannels", "convolution.channels",
+        "convolution.kernelSize", "convolution.pool", "convolution.poolSize",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

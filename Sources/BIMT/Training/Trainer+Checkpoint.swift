@@ -24,7 +24,7 @@ extension Trainer {
     public var inputNeuronNames: [String] {
         let network = model.network, layout = network.layers[0].layout
         return network.inputPermutation.map { logical in
-            if model.architecture.embedding != nil {
+            if model.embedding != nil {
                 let token = logical / layout.slots, dimension = logical % layout.slots
                 let name = token < task.inputNames.count ? task.inputNames[token] : "t\(token)"
                 return "\(name).\(dimension)"

@@ -40,15 +40,7 @@ extension Trainer {
     /// AdamW moments over the flat parameter buffer.
     public func checkpointTensors() throws -> [SafeTensors.Tensor] {
         let values = try device.read(model.parameters.whole)
-        func slice(_ v: ParameterView) -> [Float] { Array(values[v.offset..<(v.offset + v.count)]) }
-        var tensors: [SafeTensors.Tensor] = []
-        if let table = model.network.embeddingTables.first {
-            tensors.append(.float32("embedding", shape: [table.rows, table.columns], slice(table)))
-        }
-        for (i, c) in model.network.connections.enumerated() {
-            tensors.append(.float32("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
-            tensors.append(.float32("layers.\(i).bias", shape: [c.bias!.count], slice(c.bias!)))
-        }
+        var tensors = model.exportTensors(values)
         tensors.append(.int64("in_perm", shape: [model.network.inputPermutation.count], model.network.inputPermutation))
         tensors.append(.int64("out_perm", shape: [model.network.outputPermutation.count], model.network.outputPermutation))
         tensors.append(.float32("optimizer.exp_avg", shape: [values.count], try device.read(model.firstMoments.whole)))
@@ -110,21 +102,7 @@ extension Trainer {
 
     func load(_ file: SafeTensors, includeOptimizer: Bool) throws {
         var values = try device.read(model.parameters.whole)
-        func fill(_ name: String, _ view: ParameterView, shape: [Int]) throws {
-            let (found, data) = try file.floats(name)
-            guard found == shape else {
-                throw BIMTError.shapeMismatch("\(file.path): tensor '\(name)' has shape \(found), the model needs \(shape)")
-            }
-            guard data.allSatisfy({ $0.isFinite }) else {
-                throw BIMTError.invalidFile(path: file.path, reason: "tensor '\(name)' holds NaN or Inf")
-            }
-            values.replaceSubrange(view.offset..<(view.offset + view.count), with: data)
-        }
-        if let table = model.network.embeddingTables.first { try fill("embedding", table, shape: [table.rows, table.columns]) }
-        for (i, c) in model.network.connections.enumerated() {
-            try fill("layers.\(i).weight", c.weight, shape: [c.weight.rows, c.weight.columns])
-            try fill("layers.\(i).bias", c.bias!, shape: [c.bias!.count])
-        }
+        try model.importTensors(from: file, into: &values)
         try device.write(values, to: model.parameters.whole)
         if includeOptimizer {
             for (name, buffer) in [("optimizer.exp_avg", model.firstMoments), ("optimizer.exp_avg_sq", model.secondMoments)] {

@@ -26,7 +26,7 @@ public struct TrainingMetrics: Sendable, Equatable {
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let task: TaskData
-    public let model: MLP
+    public let model: any TrainableModel
     public let device: Device
     public var runDirectory: URL? { resumedDirectory ?? initialDirectory }
     let initialDirectory: URL?
@@ -60,8 +60,13 @@ public final class Trainer {
         self.initialDirectory = runDirectory
         task = try configuration.makeTask()
         try Self.checkShapes(configuration, task)
-        model = try MLP(architecture: configuration.architecture, costSettings: configuration.cost, device: device,
-                        swapInputs: configuration.swapInputs, noPenalizeLast: configuration.noPenalizeLast)
+        if let convolution = configuration.convolution {
+            model = try ConvNet(convolution: convolution, head: configuration.architecture, costSettings: configuration.cost,
+                                device: device, noPenalizeLast: configuration.noPenalizeLast)
+        } else {
+            model = try MLP(architecture: configuration.architecture, costSettings: configuration.cost, device: device,
+                            swapInputs: configuration.swapInputs, noPenalizeLast: configuration.noPenalizeLast)
+        }
         try model.initialize(seed: configuration.seed)
         let oneHot = configuration.loss == .mse
         train = try Self.upload(task.train, device: device, oneHot: oneHot)
@@ -83,6 +88,11 @@ public final class Trainer {
                 throw BIMTError.shapeMismatch(
                     "the embedding takes \(e.folds) tokens from a vocabulary of \(e.vocabulary); task '\(task.name)' gives "
                         + "\(task.train.inputWidth) inputs" + (task.vocabulary.map { " from a vocabulary of \($0)" } ?? " of real features"))
+            }
+        } else if let convolution = configuration.convolution {
+            let pixels = convolution.imageHeight * convolution.imageWidth * convolution.imageChannels
+            guard task.vocabulary == nil, task.train.inputWidth == pixels else {
+                throw BIMTError.shapeMismatch("the conv net takes \(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels) images; task '\(task.name)' gives \(task.train.inputWidth) inputs")
             }
         } else {
             guard task.vocabulary == nil else { throw BIMTError.shapeMismatch("task '\(task.name)' has token inputs; the model needs an embedding") }
@@ -135,21 +145,23 @@ public final class Trainer {
 
     /// Loss (and accuracy count) of `output` into accumulators[lossIndex], [1]; leaves
     /// dLoss/dOutput in the returned buffer.
-    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, lossIndex: Int, countCorrect: Bool) throws -> Buffer {
+    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, lossIndex: Int, countCorrect: Bool, first: Int = 0) throws -> Buffer {
         let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
+        let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
+        let labels = split.labels.map { $0.slice(offset: first, count: rows) }
         let loss = accumulators.slice(offset: lossIndex, count: 1), correct = accumulators.slice(offset: 1, count: 1)
         switch configuration.loss {
         case .mse:
-            try device.mseLoss(output: output, target: split.targets!.whole, outputGradient: gradient.whole, loss: loss)
-            if countCorrect, let labels = split.labels {
+            try device.mseLoss(output: output, target: targets!, outputGradient: gradient.whole, loss: loss)
+            if countCorrect, let labels {
                 // Accuracy of an MSE-to-one-hot classifier: argmax against the labels, through the
                 // cross-entropy kernel into scratch (its gradient is not used).
                 let scratch = try scratchGradient(rows: rows)
-                try device.crossEntropy(logits: output, labels: labels.whole, rows: rows, columns: outputs,
+                try device.crossEntropy(logits: output, labels: labels, rows: rows, columns: outputs,
                                         logitGradient: scratch.whole, loss: accumulators.slice(offset: 3, count: 1), correct: correct)
             }
         case .crossEntropy:
-            try device.crossEntropy(logits: output, labels: split.labels!.whole, rows: rows, columns: outputs,
+            try device.crossEntropy(logits: output, labels: labels!, rows: rows, columns: outputs,
                                     logitGradient: gradient.whole, loss: loss, correct: correct)
         }
         return gradient
@@ -205,15 +217,26 @@ public final class Trainer {
         return metrics
     }
 
-    /// Test loss and accuracy over the whole test split.
+    /// Test loss and accuracy over the whole test split, in chunks of at most the model's
+    /// `maximumRows` rows (a conv net's activations for 10000 images would not fit).
     public func evaluate() throws -> (loss: Double, accuracy: Double?) {
         let saved = try device.read(accumulators.whole)
-        try device.fill(accumulators.whole, value: 0)
-        let output = try model.forward(input: test.inputs.whole, rows: test.count)
-        _ = try loss(output, split: test, rows: test.count, lossIndex: 0, countCorrect: true)
-        let values = try device.read(accumulators.whole)
+        var loss = 0.0, correct = 0.0
+        var start = 0
+        while start < test.count {
+            let rows = min(model.maximumRows, test.count - start)
+            try device.fill(accumulators.whole, value: 0)
+            let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
+            let inputs = test.inputs.slice(offset: start * task.test.inputWidth, count: rows * task.test.inputWidth)
+            let output = try model.forward(input: inputs, rows: rows)
+            _ = try self.loss(output, split: chunk, rows: rows, lossIndex: 0, countCorrect: true, first: start)
+            let values = try device.read(accumulators.whole)
+            loss += Double(values[0]) * Double(rows)
+            correct += Double(values[1])
+            start += rows
+        }
         try device.write(saved, to: accumulators.whole)
-        return (Double(values[0]), test.labels == nil ? nil : Double(values[1]) / Double(test.count))
+        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count))
     }
 
     /// Relocates, then moves the data's columns (and relabels classes) with any input or
@@ -238,7 +261,7 @@ public final class Trainer {
 
     func moveData(inputDelta: [Int]?, outputDelta: [Int]?) throws {
         for split in [train, test] {
-            if let inputDelta, model.architecture.embedding == nil {
+            if let inputDelta, model.embedding == nil {
                 try device.permute(split.inputs.whole, rows: split.count, columns: inputDelta.count, permutation: inputDelta, alongRows: false)
             }
             if let outputDelta {

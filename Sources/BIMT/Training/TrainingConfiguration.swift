@@ -40,7 +40,10 @@ public enum LossKind: String, Sendable, Codable, CaseIterable {
 public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var preset: String?
     public var task: TaskSpec
+    /// The MLP, or with `convolution` the conv net's dense head (first width = flattened size).
     public var architecture: MLPArchitecture
+    /// Conv blocks before `architecture` (nil: a plain MLP).
+    public var convolution: ConvNetArchitecture?
     public var loss: LossKind
     public var steps: Int
     public var learningRate: Float
@@ -75,6 +78,12 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     /// Checks every field; the message names the field.
     public func validate() throws {
         try architecture.validate()
+        if let convolution {
+            try convolution.validate()
+            guard architecture.widths[0] == convolution.flattenedWidth else {
+                throw BIMTError.invalidSetting("architecture.widths[0] must be the conv blocks' flattened size \(convolution.flattenedWidth), got \(architecture.widths[0])")
+            }
+        }
         func require(_ condition: Bool, _ text: String) throws {
             guard condition else { throw BIMTError.invalidSetting(text) }
         }
@@ -95,7 +104,7 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
 }
 
 extension TrainingConfiguration {
-    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist"]
+    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet"]
 
     /// The paper's settings for each MLP experiment (`../shared/BIMT.md` section 6).
     public static func preset(_ name: String) throws -> TrainingConfiguration {
@@ -104,7 +113,7 @@ extension TrainingConfiguration {
         func symbolic(_ formula: Tasks.Formula, widths: [Int], schedule: [LambdaChange] = symbolicSchedule) -> TrainingConfiguration {
             TrainingConfiguration(
                 preset: name, task: TaskSpec(kind: formula.rawValue),
-                architecture: MLPArchitecture(widths: widths, activation: .silu), loss: .mse, steps: 20000,
+                architecture: MLPArchitecture(widths: widths, activation: .silu), convolution: nil, loss: .mse, steps: 20000,
                 learningRate: 2e-3, weightDecay: 0, batchSize: nil, seed: 1, lambda: 1e-3, lambdaSchedule: schedule,
                 cost: symbolicCost, biasPenaltyFrom: 0.75, noPenalizeLast: false,
                 relocation: RelocationSettings(method: .greedy, topK: 5), swapEvery: 200, swapInputs: true,
@@ -115,7 +124,7 @@ extension TrainingConfiguration {
                 preset: name, task: task,
                 architecture: MLPArchitecture(widths: [64, 50, 50, vocabulary], activation: .silu,
                                               embedding: EmbeddingSpec(vocabulary: vocabulary, dimension: 32, folds: 2)),
-                loss: .crossEntropy, steps: 20000, learningRate: lr, weightDecay: 0, batchSize: nil, seed: 1, lambda: lambda,
+                convolution: nil, loss: .crossEntropy, steps: 20000, learningRate: lr, weightDecay: 0, batchSize: nil, seed: 1, lambda: lambda,
                 lambdaSchedule: schedule, cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
                 biasPenaltyFrom: nil, noPenalizeLast: false, relocation: RelocationSettings(method: .greedy, topK: 30),
                 swapEvery: 200, swapInputs: true, logEvery: 200, checkpointEvery: 2000)
@@ -143,11 +152,22 @@ extension TrainingConfiguration {
             return TrainingConfiguration(
                 preset: name, task: TaskSpec(kind: "images"),
                 architecture: MLPArchitecture(widths: [784, 100, 100, 10], activation: .silu, layout: .grid),
-                loss: .mse, steps: 40000, learningRate: 1e-3, weightDecay: 0, batchSize: 100, seed: 1, lambda: 0.01,
+                convolution: nil, loss: .mse, steps: 40000, learningRate: 1e-3, weightDecay: 0, batchSize: 100, seed: 1, lambda: 0.01,
                 lambdaSchedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.5, factor: 10)],
                 cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), biasPenaltyFrom: nil, noPenalizeLast: true,
                 relocation: RelocationSettings(method: .greedy, topK: 30), swapEvery: 500, swapInputs: false,
                 logEvery: 1000, checkpointEvery: 5000)
+        case "convnet":
+            // Conv(1->16, 3x3) + max-pool, conv(16->32, 3x3) + max-pool, dense 7*7*32 -> 10 (ring).
+            let convolution = ConvNetArchitecture(imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [16, 32])
+            return TrainingConfiguration(
+                preset: name, task: TaskSpec(kind: "images"),
+                architecture: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid),
+                convolution: convolution, loss: .crossEntropy, steps: 10000, learningRate: 1e-3, weightDecay: 0, batchSize: 100,
+                seed: 1, lambda: 1e-3, lambdaSchedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
+                cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), biasPenaltyFrom: nil, noPenalizeLast: true,
+                relocation: RelocationSettings(method: .greedy, topK: 8), swapEvery: 500, swapInputs: false,
+                logEvery: 500, checkpointEvery: 2500)
         default:
             throw BIMTError.invalidSetting("unknown preset '\(name)'; presets: \(presetNames.joined(separator: ", "))")
         }

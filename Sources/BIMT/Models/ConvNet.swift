@@ -1,0 +1,268 @@
+import BIMTCompute
+import Foundation
+
+/// A convolutional net with BIMT: each conv layer's channels are neurons on a 2-D sheet.
+/// Activations are NHWC, so the flattened last block is that sheet folded over the spatial
+/// positions, and a conv kernel W[o, ky, kx, c] is a matrix [O, k*k*C] whose columns are the
+/// input sheet folded k*k times: the cost of W[o, c, :, :] is sum |W| (wf dist(o, c) + l0).
+///
+/// Parameters, one flat buffer: per block `weight` [O, k, k, C] and `bias` [O], then the
+/// head's `weight` [out, in] and `bias` [out] per dense layer. Checkpoints export PyTorch's
+/// layouts (conv [O, C, k, k]; the head's first matrix with NCHW-flattened columns).
+public final class ConvNet: TrainableModel {
+    public let device: Device
+    public let convolution: ConvNetArchitecture
+    public let head: MLPArchitecture
+    public let geometry: SpatialGeometry
+    public let parameters: Buffer
+    public let gradients: Buffer
+    public let firstMoments: Buffer
+    public let secondMoments: Buffer
+    let blockCount: Int
+    var workspaces: [Int: Workspace] = [:]
+
+    public var outputWidth: Int { head.widths.last! }
+    public var embedding: EmbeddingSpec? { nil }
+    public var maximumRows: Int { 500 }
+
+    final class Workspace {
+        let columns: [Buffer], preactivations: [Buffer], activations: [Buffer], pooled: [Buffer]
+        let pooledGradient: [Buffer], activationGradient: [Buffer], preactivationGradient: [Buffer], columnGradient: [Buffer]
+        let headPre: [Buffer], headPost: [Buffer], headGradient: [Buffer], headInputGradient: [Buffer]
+
+        init(device: Device, net: ConvNet, rows: Int) throws {
+            let sizes = net.convolution.sizes, k = net.convolution.kernelSize
+            func make(_ count: Int) throws -> Buffer { try device.makeBuffer(count: count) }
+            var columns: [Buffer] = [], pre: [Buffer] = [], post: [Buffer] = [], pooled: [Buffer] = []
+            var dPooled: [Buffer] = [], dPost: [Buffer] = [], dPre: [Buffer] = [], dColumns: [Buffer] = []
+            for b in 0..<net.blockCount {
+                let (h, w, c) = sizes[b], o = net.convolution.channels[b], pixels = rows * h * w
+                columns.append(try make(pixels * k * k * c))
+                dColumns.append(try make(pixels * k * k * c))
+                pre.append(try make(pixels * o)); post.append(try make(pixels * o))
+                dPre.append(try make(pixels * o)); dPost.append(try make(pixels * o))
+                pooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))
+                dPooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))
+            }
+            self.columns = columns; preactivations = pre; activations = post; self.pooled = pooled
+            pooledGradient = dPooled; activationGradient = dPost; preactivationGradient = dPre; columnGradient = dColumns
+            headPre = try net.head.widths.map { try make(rows * $0) }
+            headPost = try net.head.widths.map { try make(rows * $0) }
+            headGradient = try net.head.widths.map { try make(rows * $0) }
+            headInputGradient = try net.head.widths.map { try make(rows * $0) }
+        }
+    }
+
+    public init(convolution: ConvNetArchitecture, head: MLPArchitecture, costSettings: CostSettings, device: Device,
+                noPenalizeLast: Bool = false) throws {
+        try convolution.validate()
+        try head.validate()
+        guard head.widths[0] == convolution.flattenedWidth else {
+            throw BIMTError.invalidSetting("the head's first width must be the flattened size \(convolution.flattenedWidth), got \(head.widths[0])")
+        }
+        self.convolution = convolution
+        self.head = head
+        self.device = device
+        blockCount = convolution.channels.count
+        let network = try Self.spatialNetwork(convolution, head: head, lastWeightFactor: noPenalizeLast ? 0 : nil)
+        geometry = try SpatialGeometry(network: network, settings: costSettings, device: device)
+        let count = network.parameterExtent
+        parameters = try device.makeBuffer(count: count)
+        gradients = try device.makeBuffer(count: count)
+        firstMoments = try device.makeBuffer(count: count)
+        secondMoments = try device.makeBuffer(count: count)
+        for buffer in [gradients, firstMoments, secondMoments] { try device.fill(buffer.whole, value: 0) }
+    }
+
+    /// Layers: the input sheet folded k*k; per block its channel sheet twice (rows of its own
+    /// kernel, and folded as the next layer reads it) in one swap group; the head's layers.
+    static func spatialNetwork(_ conv: ConvNetArchitecture, head: MLPArchitecture, lastWeightFactor: Float?) throws -> SpatialNetwork {
+        let kk = conv.kernelSize * conv.kernelSize, sizes = conv.sizes
+        var layers = [NeuronLayer(name: "input channels",
+                                  layout: try ConvNetArchitecture.channelSheet(conv.imageChannels, folds: kk, name: "input channels"))]
+        var groups = [SwapGroup(layers: [0], swappable: false)]
+        var connections: [SpatialConnection] = [], offset = 0, reads = 0
+        for (b, channels) in conv.channels.enumerated() {
+            let own = layers.count
+            layers.append(NeuronLayer(name: "conv\(b)", layout: try ConvNetArchitecture.channelSheet(channels, folds: 1, name: "conv\(b)")))
+            let nextFolds = b + 1 < conv.channels.count ? kk : sizes[b + 1].height * sizes[b + 1].width
+            layers.append(NeuronLayer(name: "conv\(b) (as read next)",
+                                      layout: try ConvNetArchitecture.channelSheet(channels, folds: nextFolds, name: "conv\(b)")))
+            groups.append(SwapGroup(layers: [own, own + 1]))
+            let columns = layers[reads].layout.neuronCount
+            let weight = ParameterView(offset: offset, rows: channels, columns: columns)
+            connections.append(SpatialConnection(name: "convs.\(b)", input: reads, output: own, weight: weight,
+                                                 bias: ParameterView(offset: offset + weight.count, rows: channels)))
+            offset += weight.count + channels
+            reads = own + 1
+        }
+        let headLayouts = try head.layout.layouts(sizes: Array(head.widths.dropFirst()))
+        for (i, layout) in headLayouts.enumerated() {
+            let index = layers.count
+            layers.append(NeuronLayer(name: i == headLayouts.count - 1 ? "output" : "head\(i)", layout: layout))
+            let weight = ParameterView(offset: offset, rows: layout.neuronCount, columns: layers[reads].layout.neuronCount)
+            connections.append(SpatialConnection(name: "head.\(i)", input: reads, output: index, weight: weight,
+                                                 bias: ParameterView(offset: offset + weight.count, rows: layout.neuronCount),
+                                                 weightFactor: i == headLayouts.count - 1 ? lastWeightFactor : nil))
+            offset += weight.count + layout.neuronCount
+            reads = index
+        }
+        return try SpatialNetwork(layers: layers, connections: connections, groups: groups)
+    }
+
+    public func initialize(seed: UInt64) throws {
+        // PyTorch's default for Conv2d and Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        try device.write(network.initialParameters(seed: seed), to: parameters.whole)
+    }
+
+    func workspace(rows: Int) throws -> Workspace {
+        if let workspace = workspaces[rows] { return workspace }
+        let workspace = try Workspace(device: device, net: self, rows: rows)
+        workspaces[rows] = workspace
+        return workspace
+    }
+
+    func view(_ v: ParameterView, in buffer: Buffer) -> BufferSlice { buffer.slice(offset: v.offset, count: v.count) }
+
+    func convolutionShape(_ b: Int, rows: Int) -> ConvolutionShape {
+        let (h, w, c) = convolution.sizes[b], k = convolution.kernelSize
+        return ConvolutionShape(batch: rows, height: h, width: w, channels: c, kernelHeight: k, kernelWidth: k, stride: 1, padding: k / 2)
+    }
+
+    func poolShape(_ b: Int, rows: Int) -> PoolShape {
+        let (h, w, _) = convolution.sizes[b]
+        return PoolShape(batch: rows, height: h, width: w, channels: convolution.channels[b], size: convolution.poolSize,
+                         isMax: convolution.pool == "max")
+    }
+
+    public func forward(input: BufferSlice, rows: Int) throws -> BufferSlice {
+        guard input.count == rows * convolution.imageHeight * convolution.imageWidth * convolution.imageChannels else {
+            throw BIMTError.shapeMismatch("conv net input holds \(input.count) values for \(rows) images of "
+                                          + "\(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels)")
+        }
+        let ws = try workspace(rows: rows)
+        var x = input
+        for b in 0..<blockCount {
+            let shape = convolutionShape(b, rows: rows), c = network.connections[b]
+            try device.im2col(shape, input: x, columns: ws.columns[b].whole)
+            try device.gemm(GemmOperation(m: shape.patchCount, n: c.weight.rows, k: shape.patchSize, transposeB: true),
+                            a: ws.columns[b].whole, b: view(c.weight, in: parameters), c: ws.preactivations[b].whole)
+            try device.addBias(view(c.bias!, in: parameters), to: ws.preactivations[b].whole, rows: shape.patchCount, columns: c.weight.rows)
+            try device.activationForward(head.activation, input: ws.preactivations[b].whole, output: ws.activations[b].whole)
+            try device.poolForward(poolShape(b, rows: rows), input: ws.activations[b].whole, output: ws.pooled[b].whole)
+            x = ws.pooled[b].whole
+        }
+        let dense = network.connections[blockCount...]
+        for (i, c) in dense.enumerated() {
+            let z = ws.headPre[i + 1].whole
+            try device.gemm(GemmOperation(m: rows, n: c.weight.rows, k: c.weight.columns, transposeB: true),
+                            a: x, b: view(c.weight, in: parameters), c: z)
+            try device.addBias(view(c.bias!, in: parameters), to: z, rows: rows, columns: c.weight.rows)
+            if i == dense.count - 1 { return z }
+            try device.activationForward(head.activation, input: z, output: ws.headPost[i + 1].whole)
+            x = ws.headPost[i + 1].whole
+        }
+        preconditionFailure("a conv net has a head")
+    }
+
+    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws {
+        let ws = try workspace(rows: rows)
+        let dense = Array(network.connections[blockCount...])
+        // Head, in reverse.
+        var dz = outputGradient
+        for i in stride(from: dense.count - 1, through: 0, by: -1) {
+            let c = dense[i]
+            let x = i == 0 ? ws.pooled[blockCount - 1].whole : ws.headPost[i].whole
+            try device.gemm(GemmOperation(m: c.weight.rows, n: c.weight.columns, k: rows, transposeA: true, beta: 1),
+                            a: dz, b: x, c: view(c.weight, in: gradients))
+            try device.sumColumns(dz, rows: rows, columns: c.weight.rows, into: view(c.bias!, in: gradients), accumulate: true)
+            let dx = i == 0 ? ws.pooledGradient[blockCount - 1].whole : ws.headInputGradient[i].whole
+            try device.gemm(GemmOperation(m: rows, n: c.weight.columns, k: c.weight.rows), a: dz, b: view(c.weight, in: parameters), c: dx)
+            if i == 0 { break }
+            let next = ws.headGradient[i].whole
+            try device.fill(next, value: 0)
+            try device.activationBackward(head.activation, input: ws.headPre[i].whole, outputGradient: dx, inputGradient: next)
+            dz = next
+        }
+        // Conv blocks, in reverse.
+        for b in stride(from: blockCount - 1, through: 0, by: -1) {
+            let shape = convolutionShape(b, rows: rows), c = network.connections[b]
+            try device.fill(ws.activationGradient[b].whole, value: 0)
+            try device.poolBackward(poolShape(b, rows: rows), input: ws.activations[b].whole,
+                                    outputGradient: ws.pooledGradient[b].whole, inputGradient: ws.activationGradient[b].whole)
+            try device.fill(ws.preactivationGradient[b].whole, value: 0)
+            try device.activationBackward(head.activation, input: ws.preactivations[b].whole,
+                                          outputGradient: ws.activationGradient[b].whole, inputGradient: ws.preactivationGradient[b].whole)
+            let dPre = ws.preactivationGradient[b].whole
+            try device.gemm(GemmOperation(m: c.weight.rows, n: shape.patchSize, k: shape.patchCount, transposeA: true, beta: 1),
+                            a: dPre, b: ws.columns[b].whole, c: view(c.weight, in: gradients))
+            try device.sumColumns(dPre, rows: shape.patchCount, columns: c.weight.rows, into: view(c.bias!, in: gradients), accumulate: true)
+            if b == 0 { break }
+            try device.gemm(GemmOperation(m: shape.patchCount, n: shape.patchSize, k: c.weight.rows),
+                            a: dPre, b: view(c.weight, in: parameters), c: ws.columnGradient[b].whole)
+            try device.fill(ws.pooledGradient[b - 1].whole, value: 0)
+            try device.col2im(shape, columnGradient: ws.columnGradient[b].whole, inputGradient: ws.pooledGradient[b - 1].whole)
+        }
+    }
+
+    // MARK: PyTorch layouts
+
+    /// Internal [O, k, k, C] <-> PyTorch [O, C, k, k]; the head's first matrix: internal
+    /// columns p*C + c (NHWC flatten) <-> PyTorch c*P + p (NCHW flatten).
+    func reorder(_ values: [Float], connection index: Int, toPyTorch: Bool) -> [Float] {
+        let c = network.connections[index]
+        var out = values
+        if index < blockCount {
+            let k = convolution.kernelSize, channels = convolution.sizes[index].channels
+            for o in 0..<c.weight.rows {
+                for s in 0..<(k * k) {
+                    for ch in 0..<channels {
+                        let internalIndex = (o * k * k + s) * channels + ch, torch = (o * channels + ch) * k * k + s
+                        if toPyTorch { out[torch] = values[internalIndex] } else { out[internalIndex] = values[torch] }
+                    }
+                }
+            }
+        } else if index == blockCount {
+            let last = convolution.sizes.last!, positions = last.height * last.width, channels = last.channels
+            for r in 0..<c.weight.rows {
+                for p in 0..<positions {
+                    for ch in 0..<channels {
+                        let internalIndex = r * c.weight.columns + p * channels + ch, torch = r * c.weight.columns + ch * positions + p
+                        if toPyTorch { out[torch] = values[internalIndex] } else { out[internalIndex] = values[torch] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    func tensorName(_ index: Int) -> String { index < blockCount ? "convs.\(index)" : "head.\(index - blockCount)" }
+
+    func tensorShape(_ index: Int) -> [Int] {
+        let c = network.connections[index]
+        if index < blockCount {
+            let k = convolution.kernelSize
+            return [c.weight.rows, convolution.sizes[index].channels, k, k]
+        }
+        return [c.weight.rows, c.weight.columns]
+    }
+
+    public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
+        network.connections.indices.flatMap { i -> [SafeTensors.Tensor] in
+            let c = network.connections[i]
+            let weight = Array(values[c.weight.offset..<(c.weight.offset + c.weight.count)])
+            return [.float32("\(tensorName(i)).weight", shape: tensorShape(i), reorder(weight, connection: i, toPyTorch: true)),
+                    .float32("\(tensorName(i)).bias", shape: [c.bias!.count], Array(values[c.bias!.offset..<(c.bias!.offset + c.bias!.count)]))]
+        }
+    }
+
+    public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
+        for i in network.connections.indices {
+            let c = network.connections[i]
+            try importTensor(file, "\(tensorName(i)).weight", shape: tensorShape(i), into: &values, at: c.weight.offset) {
+                self.reorder($0, connection: i, toPyTorch: false)
+            }
+            try importTensor(file, "\(tensorName(i)).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
+        }
+    }
+}

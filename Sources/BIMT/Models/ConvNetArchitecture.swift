@@ -1,0 +1,58 @@
+import BIMTCompute
+
+/// A small convolutional net over NHWC images: blocks of (Conv2d k x k, stride 1, "same"
+/// padding; activation; K x K pooling), then the dense head of
+/// `TrainingConfiguration.architecture` (its first width is the flattened size).
+public struct ConvNetArchitecture: Sendable, Equatable, Codable {
+    public var imageHeight: Int
+    public var imageWidth: Int
+    public var imageChannels: Int
+    /// Output channels of each conv block.
+    public var channels: [Int]
+    public var kernelSize: Int
+    /// "max" or "avg".
+    public var pool: String
+    public var poolSize: Int
+
+    public init(imageHeight: Int, imageWidth: Int, imageChannels: Int, channels: [Int], kernelSize: Int = 3,
+                pool: String = "max", poolSize: Int = 2) {
+        self.imageHeight = imageHeight
+        self.imageWidth = imageWidth
+        self.imageChannels = imageChannels
+        self.channels = channels
+        self.kernelSize = kernelSize
+        self.pool = pool
+        self.poolSize = poolSize
+    }
+
+    /// (height, width, channels) entering each block, and after the last one.
+    public var sizes: [(height: Int, width: Int, channels: Int)] {
+        var result = [(imageHeight, imageWidth, imageChannels)]
+        for c in channels {
+            let last = result.last!
+            result.append((last.0 / poolSize, last.1 / poolSize, c))
+        }
+        return result
+    }
+
+    /// The flattened width the dense head receives.
+    public var flattenedWidth: Int { sizes.last!.height * sizes.last!.width * sizes.last!.channels }
+
+    public func validate() throws {
+        guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
+            throw BIMTError.invalidSetting("a conv net needs a positive image size and at least one block of channels")
+        }
+        guard kernelSize >= 1, kernelSize % 2 == 1 else { throw BIMTError.invalidSetting("kernelSize must be odd (same padding), got \(kernelSize)") }
+        guard pool == "max" || pool == "avg" else { throw BIMTError.invalidSetting("pool must be max or avg, got \(pool)") }
+        for (index, size) in sizes.dropLast().enumerated() where size.height % poolSize != 0 || size.width % poolSize != 0 {
+            throw BIMTError.invalidSetting("block \(index) input \(size.height)x\(size.width) is not divisible by the pool size \(poolSize)")
+        }
+    }
+
+    /// A sheet for `count` channels: a square grid, else the most square grid it tiles.
+    static func channelSheet(_ count: Int, folds: Int, name: String) throws -> NeuronLayout {
+        var width = Int(Double(count).squareRoot().rounded(.up))
+        while count % width != 0 { width += 1 }
+        return try .grid(neurons: count * folds, width: width, folds: folds, name: name)
+    }
+}

@@ -1,0 +1,44 @@
+import BIMTCompute
+
+/// What the trainer needs of a model: one flat parameter buffer (and its gradient and AdamW
+/// moments), its spatial network on the device, forward and backward, and its
+/// PyTorch-named checkpoint tensors.
+public protocol TrainableModel: AnyObject {
+    var device: Device { get }
+    var geometry: SpatialGeometry { get }
+    var parameters: Buffer { get }
+    var gradients: Buffer { get }
+    var firstMoments: Buffer { get }
+    var secondMoments: Buffer { get }
+    var outputWidth: Int { get }
+    /// Token inputs (the input layer's moves then permute the table, not the data).
+    var embedding: EmbeddingSpec? { get }
+    /// Largest number of rows one forward pass should take (evaluation goes in chunks).
+    var maximumRows: Int { get }
+
+    func initialize(seed: UInt64) throws
+    func forward(input: BufferSlice, rows: Int) throws -> BufferSlice
+    func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws
+    /// The parameters as named tensors in PyTorch's layout.
+    func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor]
+    /// Reads the named tensors of `file` into flat parameter values (shapes checked).
+    func importTensors(from file: SafeTensors, into values: inout [Float]) throws
+}
+
+extension TrainableModel {
+    public var network: SpatialNetwork { geometry.network }
+    public var parameterCount: Int { parameters.count }
+}
+
+/// Reads one named float tensor of the expected shape into `values` at `offset`.
+func importTensor(_ file: SafeTensors, _ name: String, shape: [Int], into values: inout [Float], at offset: Int,
+                  transform: ([Float]) -> [Float] = { $0 }) throws {
+    let (found, data) = try file.floats(name)
+    guard found == shape else {
+        throw BIMTError.shapeMismatch("\(file.path): tensor '\(name)' has shape \(found), the model needs \(shape)")
+    }
+    guard data.allSatisfy({ $0.isFinite }) else {
+        throw BIMTError.invalidFile(path: file.path, reason: "tensor '\(name)' holds NaN or Inf")
+    }
+    values.replaceSubrange(offset..<(offset + data.count), with: transform(data))
+}
