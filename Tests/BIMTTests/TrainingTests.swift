@@ -195,11 +195,13 @@ struct DataTests {
 
     @Test("safetensors: round trip, and every corruption is a clear error")
     func safetensors() throws {
-        let tensors: [SafeTensors.Tensor] = [.float32("a", shape: [2, 3], [1, 2, 3, 4, 5, 6]), .int64("b", shape: [3], [7, -1, 2])]
+        let tensors: [SafeTensors.Tensor] = [.float32("a", shape: [2, 3], [1, 2, 3, 4, 5, 6]), .int64("b", shape: [3], [7, -1, 2]),
+                                             .float32("one", shape: [1, 1], [5]), .float32("empty", shape: [0, 4], [])]
         let bytes = try SafeTensors.encode(tensors, metadata: ["k": "v"])
         let file = try SafeTensors(bytes: bytes)
         #expect(try file.floats("a").values == [1, 2, 3, 4, 5, 6] && file.floats("a").shape == [2, 3])
         #expect(try file.integers("b").values == [7, -1, 2] && file.metadata["k"] == "v")
+        #expect(try file.floats("one").values == [5] && file.floats("empty").shape == [0, 4])
         #expect((8 + Int(bytes[0]) + Int(bytes[1]) << 8) % 8 == 0, "header not padded to 8 bytes")
 
         func header(_ json: String, data: Int) -> Data {
@@ -216,6 +218,7 @@ struct DataTests {
             (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"y\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", data: 12), "overlap"),
             (header("{\"x\": {\"dtype\": \"Q7\", \"shape\": [1], \"data_offsets\": [0, 4]}}", data: 4), "unsupported dtype"),
             (header("[1, 2]", data: 0), "not a JSON object"),
+            (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 4]}}", data: 4), "bad shape"),
             (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]}}", data: 8), "needs 12 bytes"),
             ({ var d = Data(); withUnsafeBytes(of: UInt64.max.littleEndian) { d.append(contentsOf: $0) }; return d }(), "header claims"),
         ]

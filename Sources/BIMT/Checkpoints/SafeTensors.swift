@@ -94,8 +94,11 @@ public struct SafeTensors: Sendable {
             }
             var shape: [Int] = [], count = 1
             for dimension in shapeValues {
-                guard let number = dimension as? NSNumber, let value = Int(exactly: number.doubleValue), value >= 0,
-                      !(number is Bool) else { throw fail("tensor '\(name)' has a bad shape \(shapeValues)") }
+                // A JSON boolean decodes as an NSNumber of objCType "c"; on Linux `is Bool` also
+                // matches the integers 0 and 1, so the type code is what tells them apart.
+                guard let number = dimension as? NSNumber, String(cString: number.objCType) != "c",
+                      let value = Int(exactly: number.doubleValue), value >= 0
+                else { throw fail("tensor '\(name)' has a bad shape \(shapeValues)") }
                 let (product, overflow) = count.multipliedReportingOverflow(by: value)
                 guard !overflow, product <= dataSize else {
                     throw fail("tensor '\(name)' claims shape \(shapeValues), larger than the file")
