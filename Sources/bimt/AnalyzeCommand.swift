@@ -35,10 +35,13 @@ struct AnalyzeCommand: ParsableCommand {
         }
         print(String(format: "threshold %.3g: %.1f%% of weights kept; wiring cost %.5g -> %.5g", report.threshold,
                      100 * report.fractionKept, report.wiringCost, report.wiringCostAfterPruning))
+        if let conv = report.convolutionFractionKept {
+            print(String(format: "convolution kernels: %.1f%% of weights kept (%.1f%% pruned)", 100 * conv, 100 * (1 - conv)))
+        }
         var loss = String(format: "test loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
         if let a = report.accuracyBefore, let b = report.accuracyAfter { loss += String(format: ", test accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b) }
         print(loss)
-        print("\(report.modules.count) module(s) joining inputs to outputs:")
+        print("\(report.modules.count) module(s) joining inputs to outputs (hidden neurons per hidden layer or channel sheet):")
         func list(_ names: [String]) -> String {
             names.count <= 16 ? "{\(names.joined(separator: ", "))}"
                 : "{\(names.prefix(8).joined(separator: ", ")), ... (\(names.count) in all; --json lists them)}"
@@ -68,13 +71,22 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: "A checkpoint.safetensors written by bimt train (or its run directory).") var checkpoint: String
     @Option(name: .shortAndLong, help: "Output SVG file.") var output: String = "graph.svg"
     @Option(help: "Leave out weights below T x max|w| of their matrix.") var threshold: Float = 0.01
+    @Flag(help: "Draw each first-layer neuron's receptive field (its incoming weights as an image) as a PNG grid.")
+    var fields = false
 
     func run() throws {
         let device = try deviceOptions.open()
         do {
             let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device)
-            let svg = try NetworkRenderer.svg(trainer, threshold: threshold)
-            try Data(svg.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            if fields {
+                let (width, height, rgb) = try NetworkRenderer.receptiveFields(trainer)
+                try PNG.encode(width: width, height: height, rgb: rgb).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } else if output.lowercased().hasSuffix(".png") {
+                throw ValidationError("the network graph is drawn as SVG; use -o FILE.svg, or --fields for a PNG of receptive fields")
+            } else {
+                let svg = try NetworkRenderer.svg(trainer, threshold: threshold)
+                try Data(svg.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            }
             printError("wrote \(output)")
         } catch let error as BIMTError {
             throw ValidationError(error.description)

@@ -16,6 +16,8 @@ public struct AnalysisReport: Sendable, Codable {
     public var wiringCost: Double
     public var wiringCostAfterPruning: Double
     public var fractionKept: Double
+    /// Of the convolution kernels' weights only (nil for an MLP).
+    public var convolutionFractionKept: Double?
     public var lossBefore: Double
     public var lossAfter: Double
     public var accuracyBefore: Double?
@@ -26,6 +28,7 @@ public struct AnalysisReport: Sendable, Codable {
         case wiringCost = "wiring_cost"
         case wiringCostAfterPruning = "wiring_cost_after_pruning"
         case fractionKept = "fraction_kept"
+        case convolutionFractionKept = "convolution_fraction_kept"
         case lossBefore = "test_loss_before"
         case lossAfter = "test_loss_after"
         case accuracyBefore = "test_accuracy_before"
@@ -47,20 +50,24 @@ public enum Analysis {
         let (lossBefore, accuracyBefore) = try trainer.evaluate()
         var values = try trainer.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
-        var kept = 0, total = 0
-        for c in network.connections {
+        var kept = 0, total = 0, convKept = 0, convTotal = 0
+        let convolutions = (trainer.model as? ConvNet)?.blockCount ?? 0
+        for (index, c) in network.connections.enumerated() {
+            let before = kept
             let range = c.weight.offset..<(c.weight.offset + c.weight.count)
             let largest = values[range].map(abs).max() ?? 0
             for i in range {
                 if abs(values[i]) < threshold * largest { values[i] = 0 } else { kept += 1 }
             }
             total += c.weight.count
+            if index < convolutions { convKept += kept - before; convTotal += c.weight.count }
         }
         try trainer.device.write(values, to: model.parameters.whole)
         let (lossAfter, accuracyAfter) = try trainer.evaluate()
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         return AnalysisReport(threshold: threshold, modules: modules(trainer, values), wiringCost: costBefore,
                               wiringCostAfterPruning: costAfter, fractionKept: Double(kept) / Double(max(1, total)),
+                              convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
                               lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
                               accuracyAfter: accuracyAfter)
     }
@@ -68,9 +75,18 @@ public enum Analysis {
     /// Connected components over the non-zero weights, keeping those that join at least
     /// one input to at least one output.
     static func modules(_ trainer: Trainer, _ values: [Float]) -> [ModuleReport] {
+        // A node is a slot of a swap group: the layers of one group (a conv layer's channel sheet
+        // seen unfolded and folded) are one set of neurons.
         let network = trainer.model.network
-        let offsets = network.layers.reduce(into: [0]) { $0.append($0.last! + $1.layout.neuronCount) }
-        var parent = Array(0..<offsets.last!)
+        let groupOf = Dictionary(uniqueKeysWithValues: network.groups.enumerated().flatMap { g, group in group.layers.map { ($0, g) } })
+        let groupOffsets = network.groups.reduce(into: [0]) { $0.append($0.last! + network.layers[$1.layers[0]].layout.slots) }
+        func node(_ layer: Int, _ neuron: Int) -> Int {
+            let slots = network.layers[layer].layout.slots
+            let folds = network.layers[layer].layout.folds
+            // Unfolded input/output layers keep one node per neuron (their names are per neuron).
+            return groupOffsets[groupOf[layer]!] + (folds == 1 ? neuron : neuron % slots)
+        }
+        var parent = Array(0..<groupOffsets.last!)
         func find(_ x: Int) -> Int {
             var x = x
             while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
@@ -79,22 +95,29 @@ public enum Analysis {
         for c in network.connections {
             for i in 0..<c.weight.rows {
                 for j in 0..<c.weight.columns where values[c.weight.offset + i * c.weight.columns + j] != 0 {
-                    let a = find(offsets[c.output] + i), b = find(offsets[c.input] + j)
+                    let a = find(node(c.output, i)), b = find(node(c.input, j))
                     if a != b { parent[a] = b }
                 }
             }
         }
         let last = network.layers.count - 1
         let inputNames = trainer.inputNeuronNames, outputNames = trainer.outputNeuronNames
+        let hiddenGroups = network.groups.indices.filter { g in !network.groups[g].layers.contains(0) && !network.groups[g].layers.contains(last) }
         var groups: [Int: ModuleReport] = [:]
-        for layer in 0...last {
-            for j in 0..<network.layers[layer].layout.neuronCount {
-                let root = find(offsets[layer] + j)
-                var module = groups[root] ?? ModuleReport(inputs: [], outputs: [], hiddenNeurons: [Int](repeating: 0, count: max(0, last - 1)))
-                if layer == 0 { module.inputs.append(inputNames[j]) }
-                else if layer == last { module.outputs.append(outputNames[j]) }
-                else { module.hiddenNeurons[layer - 1] += 1 }
-                groups[root] = module
+        func visit(_ root: Int, _ update: (inout ModuleReport) -> Void) {
+            var module = groups[root] ?? ModuleReport(inputs: [], outputs: [], hiddenNeurons: [Int](repeating: 0, count: hiddenGroups.count))
+            update(&module)
+            groups[root] = module
+        }
+        let inputSlots = network.layers[0].layout.folds == 1 ? network.layers[0].layout.neuronCount : network.layers[0].layout.slots
+        for j in 0..<inputSlots {
+            let name = network.layers[0].layout.folds == 1 ? inputNames[j] : (trainer.model.embedding != nil ? "dim \(j)" : "channel \(j)")
+            visit(find(node(0, j))) { $0.inputs.append(name) }
+        }
+        for j in 0..<network.layers[last].layout.neuronCount { visit(find(node(last, j))) { $0.outputs.append(outputNames[j]) } }
+        for (h, g) in hiddenGroups.enumerated() {
+            for slot in 0..<network.layers[network.groups[g].layers[0]].layout.slots {
+                visit(find(groupOffsets[g] + slot)) { $0.hiddenNeurons[h] += 1 }
             }
         }
         return groups.values.filter { !$0.inputs.isEmpty && !$0.outputs.isEmpty }
