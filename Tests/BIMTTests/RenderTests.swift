@@ -1,0 +1,71 @@
+@testable import BIMT
+import BIMTCompute
+import Foundation
+import Testing
+
+/// Writes a synthetic MNIST-format folder of `side` x `side` images whose label is the
+/// brightest quadrant-ish stripe, so a model can learn something.
+func writeSyntheticImages(to folder: URL, side: Int, train: Int, test: Int) throws {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    var generator = SeededGenerator(seed: 99)
+    func write(_ prefix: String, _ count: Int) throws {
+        var images: [UInt8] = [0, 0, 8, 3], labels: [UInt8] = [0, 0, 8, 1]
+        for d in [count, side, side] { images += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+        labels += [UInt8(count >> 24 & 255), UInt8(count >> 16 & 255), UInt8(count >> 8 & 255), UInt8(count & 255)]
+        for _ in 0..<count {
+            let label = Int.random(in: 0..<10, using: &generator)
+            for y in 0..<side { for x in 0..<side { images.append((x + y) % 10 == label ? 255 : UInt8.random(in: 0..<40, using: &generator)) } }
+            labels.append(UInt8(label))
+        }
+        try Data(images).write(to: folder.appending(path: "\(prefix)-images-idx3-ubyte"))
+        try Data(labels).write(to: folder.appending(path: "\(prefix)-labels-idx1-ubyte"))
+    }
+    try write("train", train)
+    try write("t10k", test)
+}
+
+@Suite("Pictures")
+struct RenderTests {
+    @Test("a conv net renders as sheets; an image MLP's receptive fields render as a PNG")
+    func pictures() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "bimt-images-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try writeSyntheticImages(to: folder, side: 8, train: 200, test: 50)
+
+        var conv = try TrainingConfiguration.preset("convnet")
+        conv.task.path = folder.path
+        conv.convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4, 9])
+        conv.architecture.widths = [conv.convolution!.flattenedWidth, 10]
+        conv.steps = 30
+        let convTrainer = try Trainer(configuration: conv, device: Device.cpu(), runDirectory: nil)
+        try convTrainer.run()
+        let svg = try NetworkRenderer.svg(convTrainer)
+        #expect(svg.hasPrefix("<svg") && svg.contains("<line") && svg.hasSuffix("</svg>\n"))
+        // One band per swap group: input sheet, two channel sheets, the output ring.
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 1 + 4 + 9 + 10)
+        #expect(throws: BIMTError.self) { try NetworkRenderer.receptiveFields(convTrainer) }
+        let report = try Analysis.analyze(convTrainer, threshold: 0.1)
+        #expect(report.convolutionFractionKept != nil && report.modules.allSatisfy { $0.hiddenNeurons.count == 2 })
+
+        var mlp = try TrainingConfiguration.preset("mnist")
+        mlp.task.path = folder.path
+        mlp.architecture.widths = [64, 16, 10]
+        mlp.steps = 30
+        let mlpTrainer = try Trainer(configuration: mlp, device: Device.cpu(), runDirectory: nil)
+        try mlpTrainer.run()
+        let (width, height, rgb) = try NetworkRenderer.receptiveFields(mlpTrainer)
+        let png = try PNG.encode(width: width, height: height, rgb: rgb)
+        #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        #expect(width == 4 * (8 * 3 + 2) && height == 4 * (8 * 3 + 2))   // a 4 x 4 grid of 8 x 8 fields, 3x scaled
+    }
+
+    @Test("a missing image folder says how to get the data")
+    func missingImages() throws {
+        do {
+            _ = try ImageData.load(directory: "/nonexistent-images")
+            Issue.record("loaded a missing folder")
+        } catch let BIMTError.invalidFile(_, reason) {
+            #expect(reason.contains("--data") && reason.contains("train-images-idx3-ubyte"))
+        }
+    }
+}
