@@ -148,39 +148,28 @@ __kernel void gemm_vector(const int M, const int N, const int K,
         for (int v = 0; v < NV; v++)
             acc[r][v] = (floatV)(0.0f);
     __global const float* b = B + n0;
+    // One k step: load NV vectors of B's row from `source`, broadcast RM scalars of A.
+    #define GEMM_VECTOR_STEP(source) {                                          \
+        floatV bv[NV];                                                          \
+        _Pragma("unroll") for (int v = 0; v < NV; v++)                          \
+            bv[v] = vloadV(0, (source) + v * VW);                               \
+        _Pragma("unroll") for (int r = 0; r < RM; r++) {                        \
+            const floatV ar = (floatV)(A[rowOffset[r] + k * sAk]);              \
+            _Pragma("unroll") for (int v = 0; v < NV; v++)                      \
+                acc[r][v] = fma(ar, bv[v], acc[r][v]);                          \
+        }                                                                       \
+        b += ldb;                                                               \
+    }
     if (cols == BW) {
-        for (int k = 0; k < K; k++) {
-            floatV bv[NV];
-            #pragma unroll
-            for (int v = 0; v < NV; v++)
-                bv[v] = vloadV(0, b + v * VW);
-            #pragma unroll
-            for (int r = 0; r < RM; r++) {
-                const floatV ar = (floatV)(A[rowOffset[r] + k * sAk]);
-                #pragma unroll
-                for (int v = 0; v < NV; v++)
-                    acc[r][v] = fma(ar, bv[v], acc[r][v]);
-            }
-            b += ldb;
-        }
+        for (int k = 0; k < K; k++) GEMM_VECTOR_STEP(b)
     } else {
         float padded[BW];
         for (int k = 0; k < K; k++) {
             for (int j = 0; j < BW; j++) padded[j] = j < cols ? b[j] : 0.0f;
-            floatV bv[NV];
-            #pragma unroll
-            for (int v = 0; v < NV; v++)
-                bv[v] = vloadV(0, padded + v * VW);
-            #pragma unroll
-            for (int r = 0; r < RM; r++) {
-                const floatV ar = (floatV)(A[rowOffset[r] + k * sAk]);
-                #pragma unroll
-                for (int v = 0; v < NV; v++)
-                    acc[r][v] = fma(ar, bv[v], acc[r][v]);
-            }
-            b += ldb;
+            GEMM_VECTOR_STEP(padded)
         }
     }
+    #undef GEMM_VECTOR_STEP
     for (int r = 0; r < rows; r++) {
         __global float* c = C + (m0 + r) * ldc + n0;
         #pragma unroll

@@ -66,12 +66,8 @@ public final class ConvNet: TrainableModel {
         blockCount = convolution.channels.count
         let network = try Self.spatialNetwork(convolution, head: head, lastWeightFactor: noPenalizeLast ? 0 : nil)
         geometry = try SpatialGeometry(network: network, settings: costSettings, device: device)
-        let count = network.parameterExtent
-        parameters = try device.makeBuffer(count: count)
-        gradients = try device.makeBuffer(count: count)
-        firstMoments = try device.makeBuffer(count: count)
-        secondMoments = try device.makeBuffer(count: count)
-        for buffer in [gradients, firstMoments, secondMoments] { try device.fill(buffer.whole, value: 0) }
+        let buffers = try ParameterBuffers(count: network.parameterExtent, device: device)
+        (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
     }
 
     /// Layers: the input sheet folded k*k; per block its channel sheet twice (rows of its own

@@ -39,14 +39,8 @@ public final class MLP: TrainableModel {
         self.device = device
         let network = try architecture.spatialNetwork(swapInputs: swapInputs, lastWeightFactor: noPenalizeLast ? 0 : nil)
         geometry = try SpatialGeometry(network: network, settings: costSettings, device: device)
-        let count = network.parameterExtent
-        parameters = try device.makeBuffer(count: count)
-        gradients = try device.makeBuffer(count: count)
-        firstMoments = try device.makeBuffer(count: count)
-        secondMoments = try device.makeBuffer(count: count)
-        try device.fill(gradients.whole, value: 0)
-        try device.fill(firstMoments.whole, value: 0)
-        try device.fill(secondMoments.whole, value: 0)
+        let buffers = try ParameterBuffers(count: network.parameterExtent, device: device)
+        (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
     }
 
     public var outputWidth: Int { architecture.widths.last! }

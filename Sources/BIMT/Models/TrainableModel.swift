@@ -42,3 +42,17 @@ func importTensor(_ file: SafeTensors, _ name: String, shape: [Int], into values
     }
     values.replaceSubrange(offset..<(offset + data.count), with: transform(data))
 }
+
+/// A model's four flat buffers of one size: parameters, their gradient and AdamW's two
+/// moments (the gradient and moments start at zero).
+struct ParameterBuffers {
+    let parameters: Buffer, gradients: Buffer, firstMoments: Buffer, secondMoments: Buffer
+
+    init(count: Int, device: Device) throws {
+        parameters = try device.makeBuffer(count: count)
+        gradients = try device.makeBuffer(count: count)
+        firstMoments = try device.makeBuffer(count: count)
+        secondMoments = try device.makeBuffer(count: count)
+        for buffer in [gradients, firstMoments, secondMoments] { try device.fill(buffer.whole, value: 0) }
+    }
+}

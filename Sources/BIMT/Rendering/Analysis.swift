@@ -38,7 +38,10 @@ public struct AnalysisReport: Sendable, Codable {
 
 public enum Analysis {
     /// The default pruning threshold, relative to each matrix's largest |w|.
-    public static let defaultThreshold: Float = 0.1
+    /// 0.02: with AdamW and an L1 penalty, penalized weights hover around +-lr instead of
+    /// reaching 0; this cuts those and keeps weights that still carry signal (at 0.1 a
+    /// conv net lost 6-8 points of accuracy; an MLP's modules are the same at 0.02 and 0.1).
+    public static let defaultThreshold: Float = 0.02
 
     /// Prunes the trainer's model in place (on its device) and reports modules, wiring
     /// cost, the fraction of weights kept and the test loss before and after.
