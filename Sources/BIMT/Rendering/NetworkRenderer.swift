@@ -84,7 +84,7 @@ public enum NetworkRenderer {
 
     /// Receptive fields: each neuron of the first hidden layer as a small image of its
     /// incoming weights (the input must be a grid), tiles arranged as that layer's own grid
-    /// (or a square), blue positive, red negative, all tiles on the layer's max |w|.
+    /// (or a square), blue positive, red negative, all tiles on one scale for the layer.
     public static func receptiveFields(_ trainer: Trainer, scale: Int = 3) throws -> (width: Int, height: Int, rgb: [UInt8]) {
         let network = trainer.model.network
         guard trainer.model is MLP, let first = network.connections.first,
@@ -94,8 +94,10 @@ public enum NetworkRenderer {
         let rowsIn = network.layers[0].layout.slots / side
         let values = try trainer.device.read(trainer.model.parameters.whole)
         let neurons = first.weight.rows
-        // One scale for the whole layer, so pruned-away neurons show blank.
-        let layerLargest = values[first.weight.offset..<(first.weight.offset + first.weight.count)].map(abs).max() ?? 0
+        // One scale for the whole layer (its 99.5th percentile of |w|, clamped above), so pruned-away
+        // neurons show blank and a few large weights do not wash out the rest.
+        let magnitudes = values[first.weight.offset..<(first.weight.offset + first.weight.count)].map(abs).sorted()
+        let layerLargest = magnitudes[min(magnitudes.count - 1, Int(Double(magnitudes.count) * 0.995))]
         let tilesAcross = network.layers[1].layout.gridWidth ?? Int(Double(neurons).squareRoot().rounded(.up))
         let tilesDown = (neurons + tilesAcross - 1) / tilesAcross
         let tileW = side * scale + 2, tileH = rowsIn * scale + 2
@@ -108,7 +110,7 @@ public enum NetworkRenderer {
             for pixel in 0..<first.weight.columns {
                 // The physical input neuron at slot s shows the pixel in_perm[s] (inputs do not move for images).
                 let logical = network.inputPermutation[pixel]
-                let v = largest > 0 ? row[pixel] / largest : 0
+                let v = largest > 0 ? max(-1, min(1, row[pixel] / largest)) : 0
                 let shade = UInt8(max(0, min(255, 255 * (1 - abs(v)))))
                 let color: (UInt8, UInt8, UInt8) = v >= 0 ? (shade, shade, 255) : (255, shade, shade)
                 for dy in 0..<scale {
