@@ -1,4 +1,5 @@
 import ArgumentParser
+import Synchronization
 import BIMT
 import BIMTCompute
 import Foundation
@@ -157,12 +158,17 @@ struct TrainCommand: ParsableCommand {
         }
         let progress = ProgressLine(total: trainer.configuration.steps, quiet: quiet)
         let final: TrainingMetrics?
+        let signals = StopSignals()
         do {
-            final = try trainer.run { progress.report($0) }
+            final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested })
         } catch let error as BIMTError {
             throw ValidationError(error.description)
         }
         progress.finish()
+        if trainer.interrupted, let directory = trainer.runDirectory {
+            printError("stopped at step \(trainer.step) by a signal; checkpoint written. Continue with: bimt train --resume \(directory.path)")
+            return
+        }
         if let final { print(summary(final, trainer)) }
     }
 
@@ -264,4 +270,22 @@ struct BenchTrainCommand: ParsableCommand {
                          bareSeconds * 1000, 1 / bareSeconds, configuration.swapEvery, configuration.logEvery, fullSeconds * 1000))
         }
     }
+}
+
+/// SIGINT and SIGTERM ask a run to stop after its current step (it then writes a checkpoint).
+final class StopSignals: @unchecked Sendable {
+    private let flag = Mutex(false)
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { self.flag.withLock { $0 = true } }   // lives as long as the process
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var requested: Bool { flag.withLock { $0 } }
 }

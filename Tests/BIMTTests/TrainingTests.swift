@@ -149,6 +149,26 @@ struct TrainingTests {
         }
     }
 
+    @Test("a diverging run stops naming the step and keeps the last good checkpoint")
+    func divergenceStops() throws {
+        let directory = temporaryDirectory("nan")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = try smallConfiguration(steps: 300)
+        configuration.checkpointEvery = 100
+        let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
+        try trainer.run(until: 100)
+        let good = try Data(contentsOf: directory.appending(path: Trainer.checkpointName))
+        // Poison one weight: the next log step or checkpoint must refuse to go on.
+        try trainer.device.write([.nan], to: trainer.model.parameters.slice(offset: 3, count: 1))
+        do {
+            try trainer.run()
+            Issue.record("a NaN run finished")
+        } catch let BIMTError.invalidSetting(text) {
+            #expect(text.contains("step") && (text.contains("NaN") || text.contains("nan")), "\(text)")
+        }
+        #expect(try Data(contentsOf: directory.appending(path: Trainer.checkpointName)) == good)
+    }
+
     @Test("training on OpenCL reaches the CPU path's quality",
           .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"))
     func openCLTrains() throws {

@@ -159,3 +159,32 @@ struct TrainCLITests {
         #expect(try Data(contentsOf: checkpoint).count == bytes.count / 2)
     }
 }
+
+@Suite("Signals")
+struct SignalTests {
+    @Test("SIGINT writes a checkpoint and exits cleanly; --resume continues")
+    func interrupt() throws {
+        let run = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-signal-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let buildDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build/debug/bimt")
+        let process = Process()
+        process.executableURL = buildDirectory
+        process.arguments = ["train", "--device", "cpu", "--steps", "100000000", "--log-every", "1000000",
+                             "--checkpoint-every", "100000000", "--out", run.path, "--quiet"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        // Wait until the run directory exists and training has begun, then interrupt.
+        let configFile = run.appending(path: "config.json").path
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: configFile) { usleep(50_000) }
+        usleep(500_000)
+        process.interrupt()
+        process.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(message)")
+        #expect(message.contains("--resume"))
+        #expect(FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path))
+    }
+}

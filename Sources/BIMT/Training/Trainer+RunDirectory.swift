@@ -41,6 +41,14 @@ extension Trainer {
     public func checkpointTensors() throws -> [SafeTensors.Tensor] {
         let values = try device.read(model.parameters.whole)
         var tensors = model.exportTensors(values)
+        // Never replace a good checkpoint with a diverged one: name the first bad tensor.
+        for tensor in tensors where tensor.dtype == .f32 {
+            let bad = tensor.bytes.withUnsafeBytes { $0.bindMemory(to: Float.self).contains { !$0.isFinite } }
+            if bad {
+                throw BIMTError.invalidSetting(
+                    "tensor '\(tensor.name)' holds NaN or Inf at step \(step); stopping without overwriting the last checkpoint")
+            }
+        }
         tensors.append(.int64("in_perm", shape: [model.network.inputPermutation.count], model.network.inputPermutation))
         tensors.append(.int64("out_perm", shape: [model.network.outputPermutation.count], model.network.outputPermutation))
         tensors.append(.float32("optimizer.exp_avg", shape: [values.count], try device.read(model.firstMoments.whole)))

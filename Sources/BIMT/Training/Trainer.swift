@@ -41,6 +41,8 @@ public final class Trainer {
     var outputGradients: [Int: Buffer] = [:]
     var scratchGradients: [Int: Buffer] = [:]
     var metricsFile: FileHandle?
+    /// Whether the last `run` stopped early on `shouldStop`.
+    public private(set) var interrupted = false
 
     /// A split on the device, in the model's physical input/output order.
     struct DeviceSplit {
@@ -206,6 +208,11 @@ public final class Trainer {
             let values = try device.read(accumulators.whole)
             let (testLoss, testAccuracy) = try evaluate()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]
+            where !value.isFinite {
+                throw BIMTError.invalidSetting(
+                    "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower --lr or --lambda.")
+            }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
                                       trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count),
                                       testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed)
@@ -278,12 +285,19 @@ public final class Trainer {
     }
 
     /// Runs to the configured step count (or `until`), reporting every log point; writes
-    /// metrics rows and checkpoints when the run has a directory.
+    /// metrics rows and checkpoints when the run has a directory. When `shouldStop` turns
+    /// true (a signal), it writes a checkpoint after the current step and returns.
     @discardableResult
-    public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in }) throws -> TrainingMetrics? {
+    public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in },
+                    shouldStop: () -> Bool = { false }) throws -> TrainingMetrics? {
         var latest: TrainingMetrics?
         let end = min(last ?? configuration.steps, configuration.steps)
         while step < end {
+            if shouldStop() {
+                if runDirectory != nil { try saveCheckpoint() }
+                interrupted = true
+                break
+            }
             if let metrics = try trainStep() {
                 latest = metrics
                 try record(metrics)
