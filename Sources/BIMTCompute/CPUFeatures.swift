@@ -17,9 +17,6 @@ public enum CPUFeatures {
         return "unknown"
         #endif
     }
-
-    /// OpenBLAS's kernel family for this processor and its thread count.
-    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
 }
 
 import Foundation

@@ -66,7 +66,7 @@ extension Device {
             }
             let device = Device.cpu()
             let others = handles.isEmpty
-                ? "no OpenCL platform with devices"
+                ? (OpenCLDiscovery.unavailableReason.map { "OpenCL unavailable: \($0)" } ?? "no OpenCL platform with devices")
                 : "no OpenCL GPU; \(handles.count) OpenCL CPU-type device(s) available with --device opencl"
             return (device, "device: \(device.name) (auto: \(others))")
         case .anyOpenCL:

@@ -16,7 +16,11 @@ struct DevicesCommand: ParsableCommand {
             print("OpenCL: unavailable (\(error))")
             devices = []
         }
-        if devices.isEmpty { print("OpenCL: no platform with devices") }
+        if let reason = OpenCLDiscovery.unavailableReason {
+            print("OpenCL: unavailable (\(reason)); everything runs on the CPU path")
+        } else if devices.isEmpty {
+            print("OpenCL: no platform with devices")
+        }
         var lastPlatform = -1
         for d in devices {
             if d.platformIndex != lastPlatform {
@@ -32,7 +36,7 @@ struct DevicesCommand: ParsableCommand {
         let cpu = Device.cpu()
         print("cpu: \(cpu.name)")
         print("      \(ProcessInfo.processInfo.activeProcessorCount) cores, SIMD: \(CPUFeatures.simdSummary), "
-              + "BLAS: OpenBLAS (\(CPUFeatures.blasThreads) threads)")
+              + "BLAS: OpenBLAS, single-threaded calls split over the cores")
     }
 
     private func mebibytes(_ bytes: Int) -> String { "\(bytes / (1 << 20)) MiB" }

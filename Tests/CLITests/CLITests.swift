@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Runs the `bimt` binary that `swift test` built next to the test bundle.
-func bimt(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+func bimt(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
     let buildDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build")
     let candidates = ["debug", "release"].map { buildDirectory.appending(path: "\($0)/bimt") }
@@ -13,6 +13,9 @@ func bimt(_ arguments: [String]) throws -> (status: Int32, output: String, error
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -29,6 +32,20 @@ struct CLITests {
         let result = try bimt(["devices"])
         #expect(result.status == 0)
         #expect(result.output.contains("cpu:") && result.output.contains("BLAS"))
+    }
+
+    @Test("without any OpenCL library the binary starts, says so, and trains on the CPU path")
+    func noOpenCL() throws {
+        let missing = ["BIMT_OPENCL_LIBRARY": "libNoSuchOpenCL.so.1"]
+        let devices = try bimt(["devices"], environment: missing)
+        #expect(devices.status == 0 && devices.output.contains("OpenCL: unavailable") && devices.output.contains("cpu:"))
+        let run = FileManager.default.temporaryDirectory.appending(path: "bimt-noopencl-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let train = try bimt(["train", "--steps", "50", "--out", run.path, "--quiet"], environment: missing)
+        #expect(train.status == 0, "\(train.error)")
+        #expect(train.error.contains("OpenCL unavailable"), "\(train.error)")
+        let opencl = try bimt(["bench", "gemm", "--device", "opencl", "--size", "8"], environment: missing)
+        #expect(opencl.status != 0 && opencl.error.contains("available: auto, cpu"), "\(opencl.error)")
     }
 
     @Test("bench gemm --json prints the documented object")

@@ -40,7 +40,13 @@ public enum OpenCLDiscovery {
         let description: OpenCLDeviceDescription
     }
 
+    /// Nil when the OpenCL library is loaded, else why it is not (e.g. no libOpenCL.so.1).
+    public static var unavailableReason: String? {
+        bimt_opencl_available() != 0 ? nil : String(cString: bimt_opencl_error())
+    }
+
     static func handles() throws -> [Handle] {
+        guard bimt_opencl_available() != 0 else { return [] }
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)
         if status == -1001 || platformCount == 0 { return [] }  // CL_PLATFORM_NOT_FOUND_KHR: no ICD
