@@ -158,13 +158,15 @@ extension TrainingConfiguration {
                 relocation: RelocationSettings(method: .greedy, topK: 30), swapEvery: 500, swapInputs: false,
                 logEvery: 1000, checkpointEvery: 5000)
         case "convnet":
-            // Conv(1->16, 3x3) + max-pool, conv(16->32, 3x3) + max-pool, dense 7*7*32 -> 10 (ring).
-            let convolution = ConvNetArchitecture(imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [16, 32])
+            // Conv(1->32, 3x3) + max-pool, conv(32->64, 3x3) + max-pool, dense 7*7*64 -> 10 (ring).
+            // lambda 0.2 (x10 at 1/4, x0.1 at 9/10): tuned on Fashion-MNIST for >= 90 % accuracy with
+            // >= 90 % of the conv weights prunable; [16, 32] channels could not reach both.
+            let convolution = ConvNetArchitecture(imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [32, 64])
             return TrainingConfiguration(
                 preset: name, task: TaskSpec(kind: "images"),
                 architecture: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid),
                 convolution: convolution, loss: .crossEntropy, steps: 10000, learningRate: 1e-3, weightDecay: 0, batchSize: 100,
-                seed: 1, lambda: 1e-3, lambdaSchedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
+                seed: 1, lambda: 0.2, lambdaSchedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
                 cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), biasPenaltyFrom: nil, noPenalizeLast: true,
                 relocation: RelocationSettings(method: .greedy, topK: 8), swapEvery: 500, swapInputs: false,
                 logEvery: 500, checkpointEvery: 2500)
