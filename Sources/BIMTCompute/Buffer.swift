@@ -1,6 +1,13 @@
+import Synchronization
+
+private let liveBuffers = Atomic<Int>(0)
+
 /// A float32 array owned by one device. Host memory on the CPU device, a `cl_mem` on an
 /// OpenCL device; the storage is released when the last reference goes.
 public final class Buffer: @unchecked Sendable {
+    /// Buffers alive in this process, on every device (a soak test watches it stay flat).
+    public static var liveCount: Int { liveBuffers.load(ordering: .relaxed) }
+
     /// Number of float32 elements.
     public let count: Int
     let storage: BufferStorage
@@ -10,9 +17,13 @@ public final class Buffer: @unchecked Sendable {
         self.count = count
         self.storage = storage
         self.owner = owner
+        liveBuffers.add(1, ordering: .relaxed)
     }
 
-    deinit { storage.release() }
+    deinit {
+        storage.release()
+        liveBuffers.subtract(1, ordering: .relaxed)
+    }
 
     /// The whole buffer as a slice.
     public var whole: BufferSlice { BufferSlice(buffer: self, offset: 0, count: count) }

@@ -205,3 +205,16 @@ struct SignalTests {
         #expect(FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path))
     }
 }
+
+@Suite("Soak")
+struct SoakTests {
+    @Test("a test-sized soak on the OpenCL device keeps buffers and resident memory flat")
+    func soak() throws {
+        let devices = try bimt(["devices"])
+        let device = devices.output.contains("opencl:0:0") ? "opencl" : "cpu"
+        let result = try bimt(["soak", "--device", device, "--warmup", "1000", "--steps", "12000", "--json"])
+        #expect(result.status == 0, "\(result.output) \(result.error)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(report["buffersAfterWarmup"] as? Int == report["buffersAtEnd"] as? Int)
+    }
+}
