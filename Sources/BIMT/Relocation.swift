@@ -62,7 +62,7 @@ extension SpatialGeometry {
 
     /// The group's m x m swap-score matrix C[u, p] and unit importances, or nil when no
     /// matrix touches the group.
-    func scoreGroup(_ group: SwapGroup, parameters: BufferSlice) throws -> (scores: [Double], importance: [Double])? {
+    public func scoreGroup(_ group: SwapGroup, parameters: BufferSlice) throws -> (scores: [Double], importance: [Double])? {
         let m = network.layers[group.layers[0]].layout.slots
         let scoreSlice = scores.slice(offset: 0, count: m * m), sumSlice = sums.slice(offset: 0, count: m)
         var first = true

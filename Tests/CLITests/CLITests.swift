@@ -212,9 +212,14 @@ struct SoakTests {
     func soak() throws {
         let devices = try bimt(["devices"])
         let device = devices.output.contains("opencl:0:0") ? "opencl" : "cpu"
+        // `bimt soak` itself holds a run to < 1 % growth (the 20-minute soak in the README). This
+        // test-sized run of the debug binary allows 3 %: enough to catch the ~0.4 KiB-per-step
+        // PoCL command leak (~4.4 % here) without flaking on allocator noise.
         let result = try bimt(["soak", "--device", device, "--warmup", "1000", "--steps", "12000", "--json"])
-        #expect(result.status == 0, "\(result.output) \(result.error)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
+                                  "\(result.output) \(result.error)")
         #expect(report["buffersAfterWarmup"] as? Int == report["buffersAtEnd"] as? Int)
+        let before = try #require(report["residentBytesAfterWarmup"] as? Int), after = try #require(report["residentBytesAtEnd"] as? Int)
+        #expect(Double(after - before) / Double(before) < 0.03, "resident memory \(before) -> \(after)")
     }
 }
