@@ -7,7 +7,6 @@ import Foundation
 
 nonisolated(unsafe) let target = ProcessInfo.processInfo.environment["BIMT_FUZZ_TARGET"] ?? "safetensors"
 nonisolated(unsafe) let base = try! TrainingConfiguration.preset("independence")
-nonisolated(unsafe) let scratch = FileManager.default.temporaryDirectory.appending(path: "bimt-fuzz-\(getpid()).json")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -16,8 +15,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "idx":
         _ = try? IDX.parse(bytes, path: "fuzz")
     case "config":
-        try? bytes.write(to: scratch)
-        if let configuration = try? ConfigurationFile.apply(path: scratch.path, over: base) { _ = try? configuration.validate() }
+        if let configuration = try? ConfigurationFile.apply(data: bytes, path: "fuzz", over: base) { _ = try? configuration.validate() }
     default:
         if let file = try? SafeTensors(bytes: bytes, path: "fuzz") {
             for (name, info) in file.tensors {

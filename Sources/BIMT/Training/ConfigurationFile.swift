@@ -9,6 +9,11 @@ public enum ConfigurationFile {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw BIMTError.invalidFile(path: path, reason: "cannot be read")
         }
+        return try apply(data: data, path: path, over: base)
+    }
+
+    /// The same, for bytes already in memory (`path` names them in errors).
+    public static func apply(data: Data, path: String, over base: TrainingConfiguration) throws -> TrainingConfiguration {
         guard let overrides = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw BIMTError.invalidFile(path: path, reason: "is not a JSON object")
         }
