@@ -1,7 +1,13 @@
 #include "CBIMTKernels.h"
 #include <math.h>
 
-#if defined(__x86_64__) && defined(__clang__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BIMT_NO_MULTIVERSION 1   // TSan instruments ifunc resolvers, which run before its runtime exists
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__clang__) && !defined(BIMT_NO_MULTIVERSION)
 #define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MULTIVERSION
