@@ -126,13 +126,14 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Run directory.") var out: String?
     @Option(help: "Continue the run in this directory.") var resume: String?
-    @Option(help: "Start from the weights in this safetensors file.") var initFrom: String?
+    @Option(name: .customLong("init"), help: "Start from the weights in this safetensors file (layers.{i}.weight/bias, embedding, in_perm/out_perm).")
+    var initFrom: String?
     @Flag(help: "Print only the summary.") var quiet = false
 
     func validate() throws {
         if resume == nil { _ = try options.resolve() }
         if let initFrom, !FileManager.default.fileExists(atPath: initFrom) {
-            throw ValidationError("--init-from: no file at \(initFrom)")
+            throw ValidationError("--init: no file at \(initFrom)")
         }
     }
 

@@ -154,6 +154,7 @@ struct TrainCLITests {
         (["train", "--data", "/nonexistent.safetensors"], "does not exist"),
         (["analyze", "/nonexistent.safetensors"], "cannot be read"),
         (["train", "--config", "/nonexistent.json"], "cannot be read"),
+        (["train", "--init", "/nonexistent.safetensors"], "--init"),
     ])
     func badInput(arguments: [String], mentions: String) throws {
         let result = try bimt(arguments + ["--device", "cpu"])
