@@ -33,6 +33,16 @@ protocol ComputeBackend: AnyObject {
                            vocabulary: Int, tableGradient: BufferSlice) throws
     func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws
 
+    // Transformer pieces (see Device+Transformer.swift)
+    func layerNormForward(_ x: BufferSlice, gamma: BufferSlice, beta: BufferSlice, rows: Int, columns: Int, epsilon: Float,
+                          output: BufferSlice, mean: BufferSlice, rstd: BufferSlice) throws
+    func layerNormBackward(_ x: BufferSlice, gamma: BufferSlice, outputGradient: BufferSlice, mean: BufferSlice,
+                           rstd: BufferSlice, rows: Int, columns: Int, inputGradient: BufferSlice,
+                           gammaGradient: BufferSlice, betaGradient: BufferSlice) throws
+    func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws
+    func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
+                         inputGradient: BufferSlice) throws
+
     // Convolution and pooling (see Device+Convolution.swift)
     func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws
     func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws
