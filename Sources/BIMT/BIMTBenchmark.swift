@@ -49,8 +49,7 @@ public enum BIMTBenchmark {
                            naive: Bool, seed: UInt64 = 1) throws -> BIMTBenchmarkResult {
         guard repeats >= 1 else { throw BIMTError.invalidSetting("repeats must be >= 1, got \(repeats)") }
         guard topK >= 1 else { throw BIMTError.invalidSetting("top_k must be >= 1, got \(topK)") }
-        let network = try SpatialNetwork.multilayerPerceptron(layouts: try layout.layouts(sizes: shape),
-                                                              swapInputs: layout == .line)
+        let network = try MLPArchitecture(widths: shape, layout: layout).spatialNetwork(swapInputs: layout == .line)
         let initial = network.initialParameters(seed: seed)
         let parameters = try device.makeBuffer(initial)
         let gradient = try device.makeBuffer([Float](repeating: 0, count: initial.count))

@@ -91,11 +91,10 @@ public struct NeuronLayout: Sendable, Equatable, Codable {
     public var slotCoordinatesSoA: [Float] { slotCoordinates.map(\.x) + slotCoordinates.map(\.y) }
 
     /// Distance between two points under `metric`.
-    public static func distance(_ a: SIMD2<Float>, _ b: SIMD2<Float>, metric: DistanceMetricKind) -> Double {
+    public static func distance(_ a: SIMD2<Float>, _ b: SIMD2<Float>, metric: DistanceMetric) -> Double {
         let dx = Double(a.x) - Double(b.x), dy = Double(a.y) - Double(b.y)
         return metric == .manhattan ? abs(dx) + abs(dy) : (dx * dx + dy * dy).squareRoot()
     }
 }
 
 import BIMTCompute
-public typealias DistanceMetricKind = DistanceMetric

@@ -122,6 +122,3 @@ extension Activation {
     }
 }
 
-/// sqrt(2 / pi) and the cubic coefficient of GELU's tanh form (as in activations.cl).
-let geluScale: Float = 0.7978845608028654
-let geluCubic: Float = 0.044715

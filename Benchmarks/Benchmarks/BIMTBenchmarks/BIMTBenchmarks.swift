@@ -40,8 +40,7 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
 
     // BIMT kernels on the paper's image network.
     for (label, device) in devices {
-        let network = try! SpatialNetwork.multilayerPerceptron(layouts: try! LayoutFamily.grid.layouts(sizes: [784, 100, 100, 10]),
-                                                               swapInputs: false)
+        let network = try! MLPArchitecture(widths: [784, 100, 100, 10], layout: .grid).spatialNetwork(swapInputs: false)
         let initial = network.initialParameters(seed: 1)
         let parameters = try! device.makeBuffer(initial)
         let gradient = try! device.makeBuffer([Float](repeating: 0, count: initial.count)), cost = try! device.makeBuffer([0])

@@ -46,10 +46,12 @@ public final class ConvNet: TrainableModel {
             }
             self.columns = columns; preactivations = pre; activations = post; self.pooled = pooled
             pooledGradient = dPooled; activationGradient = dPost; preactivationGradient = dPre; columnGradient = dColumns
-            headPre = try net.head.widths.map { try make(rows * $0) }
-            headPost = try net.head.widths.map { try make(rows * $0) }
-            headGradient = try net.head.widths.map { try make(rows * $0) }
-            headInputGradient = try net.head.widths.map { try make(rows * $0) }
+            // Index 0 is the flattened input, held by pooled/pooledGradient: keep a 1-element placeholder.
+            func perLayer() throws -> [Buffer] { try net.head.widths.enumerated().map { try make($0.offset == 0 ? 1 : rows * $0.element) } }
+            headPre = try perLayer()
+            headPost = try perLayer()
+            headGradient = try perLayer()
+            headInputGradient = try perLayer()
         }
     }
 

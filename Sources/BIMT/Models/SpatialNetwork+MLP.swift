@@ -1,27 +1,6 @@
 import BIMTCompute
 
 extension SpatialNetwork {
-    /// A multilayer perceptron over the given layouts: connection l maps layer l to l+1 with
-    /// `layers.{l}.weight` [n_{l+1}, n_l] then `layers.{l}.bias` [n_{l+1}], laid out in that
-    /// order in one flat parameter buffer (PyTorch's `nn.Linear` convention).
-    /// `swapInputs: false` freezes the input layer (image pixels stay on their grid).
-    public static func multilayerPerceptron(layouts: [NeuronLayout], swapInputs: Bool = true,
-                                            lastWeightFactor: Float? = nil) throws -> SpatialNetwork {
-        guard layouts.count >= 2 else { throw BIMTError.invalidSetting("an MLP needs at least 2 layers, got \(layouts.count)") }
-        let layers = layouts.enumerated().map { NeuronLayer(name: $0.offset == 0 ? "input" : ($0.offset == layouts.count - 1 ? "output" : "hidden\($0.offset)"), layout: $0.element) }
-        var connections: [SpatialConnection] = [], offset = 0
-        for l in 0..<(layouts.count - 1) {
-            let rows = layouts[l + 1].neuronCount, columns = layouts[l].neuronCount
-            let weight = ParameterView(offset: offset, rows: rows, columns: columns)
-            let bias = ParameterView(offset: offset + rows * columns, rows: rows)
-            offset += rows * columns + rows
-            connections.append(SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias,
-                                                 weightFactor: l == layouts.count - 2 ? lastWeightFactor : nil))
-        }
-        return try SpatialNetwork(layers: layers, connections: connections,
-                                  groups: swapInputs ? [] : [SwapGroup(layers: [0], swappable: false)])
-    }
-
     /// PyTorch's default `nn.Linear` initialization: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
     /// weights and biases, from a seeded generator.
     public func initialParameters(seed: UInt64) -> [Float] {

@@ -145,13 +145,13 @@ public final class Trainer {
         return buffer
     }
 
-    /// Loss (and accuracy count) of `output` into accumulators[lossIndex], [1]; leaves
+    /// Loss (and accuracy count) of `output` into accumulators[0], [1]; leaves
     /// dLoss/dOutput in the returned buffer.
-    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, lossIndex: Int, countCorrect: Bool, first: Int = 0) throws -> Buffer {
+    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, countCorrect: Bool, first: Int = 0) throws -> Buffer {
         let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
         let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
         let labels = split.labels.map { $0.slice(offset: first, count: rows) }
-        let loss = accumulators.slice(offset: lossIndex, count: 1), correct = accumulators.slice(offset: 1, count: 1)
+        let loss = accumulators.slice(offset: 0, count: 1), correct = accumulators.slice(offset: 1, count: 1)
         switch configuration.loss {
         case .mse:
             try device.mseLoss(output: output, target: targets!, outputGradient: gradient.whole, loss: loss)
@@ -190,7 +190,7 @@ public final class Trainer {
         if logging { try device.fill(accumulators.whole, value: 0) }
         try device.fill(model.gradients.whole, value: 0)
         let output = try model.forward(input: split.inputs.whole, rows: split.count)
-        let gradient = try loss(output, split: split, rows: split.count, lossIndex: 0, countCorrect: logging)
+        let gradient = try loss(output, split: split, rows: split.count, countCorrect: logging)
         try model.backward(input: split.inputs.whole, rows: split.count, outputGradient: gradient.whole)
         let lambda = configuration.lambda(at: step)
         model.geometry.settings.penalizeBiases = configuration.penalizesBiases(at: step)
@@ -236,7 +236,7 @@ public final class Trainer {
             let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
             let inputs = test.inputs.slice(offset: start * task.test.inputWidth, count: rows * task.test.inputWidth)
             let output = try model.forward(input: inputs, rows: rows)
-            _ = try self.loss(output, split: chunk, rows: rows, lossIndex: 0, countCorrect: true, first: start)
+            _ = try self.loss(output, split: chunk, rows: rows, countCorrect: true, first: start)
             let values = try device.read(accumulators.whole)
             loss += Double(values[0]) * Double(rows)
             correct += Double(values[1])
