@@ -35,6 +35,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Log (and evaluate) every N steps.") var logEvery: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
     @Option(help: "Modulus p for the modadd task.") var modulus: Int?
+    @Option(help: "A UTF-8 text file for --preset charlm (character vocabulary from the file, 90/10 split).") var text: String?
+    @Option(help: "Transformer blocks.") var layers: Int?
+    @Option(help: "Transformer width (residual stream).") var width: Int?
+    @Option(help: "Attention heads (must divide the width).") var heads: Int?
+    @Option(help: "Transformer context length.") var context: Int?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
 
     /// The resolved configuration: preset, then --config, then flags.
@@ -57,6 +62,23 @@ struct TrainingOptions: ParsableArguments {
                 if shape == nil {
                     configuration.architecture.widths = [task.train.inputWidth, 20, 20, task.train.outputWidth]
                 }
+            }
+            if let text {
+                guard configuration.transformer != nil else {
+                    throw ValidationError("--text trains a character-level transformer: use it with --preset charlm")
+                }
+                configuration.task = TaskSpec(kind: "text", path: text)
+            }
+            if var t = configuration.transformer {
+                if shape != nil { throw ValidationError("--shape sets MLP widths; for a transformer use --layers, --width, --heads, --context") }
+                if let layers { t.layers = layers }
+                if let width { t.width = width }
+                if let heads { t.heads = heads }
+                if let context { t.context = context }
+                if let modulus, configuration.task.kind == "modadd-seq" { t.vocabulary = modulus + 1; t.outputs = modulus }
+                configuration.transformer = t
+            } else if layers != nil || width != nil || heads != nil || context != nil {
+                throw ValidationError("--layers, --width, --heads and --context shape a transformer preset (incontext, modadd-seq, charlm, gpt-bench)")
             }
             if let shape {
                 let widths = shape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -103,6 +125,10 @@ struct TrainingOptions: ParsableArguments {
             }
             if paperOptimizerState { configuration.relocation.moveOptimizerState = false }
             try configuration.validate()
+            if configuration.task.kind == "text", let path = configuration.task.path {
+                // Read the file now: a bad text is a clear error before anything trains.
+                _ = try CharacterText.read(path: path)
+            }
             return configuration
         } catch let error as BIMTError {
             throw ValidationError(error.description)

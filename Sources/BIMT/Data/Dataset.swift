@@ -11,14 +11,19 @@ public struct Dataset: Sendable, Equatable {
     public let inputs: [Float]
     public let inputWidth: Int
     public let targets: Targets
+    /// Targets per example: 1, or one per position of a sequence (a language model).
+    public let targetsPerExample: Int
     public var count: Int { inputs.count / max(1, inputWidth) }
 
     /// `vocabulary` marks token inputs: every input must be an integer in 0 ..< vocabulary.
-    public init(inputs: [Float], inputWidth: Int, targets: Targets, vocabulary: Int? = nil, name: String = "data") throws {
+    /// Targets hold `targetsPerExample` labels (or regression rows) per example.
+    public init(inputs: [Float], inputWidth: Int, targets: Targets, vocabulary: Int? = nil, targetsPerExample: Int = 1,
+                name: String = "data") throws {
         guard inputWidth >= 1, !inputs.isEmpty, inputs.count % inputWidth == 0 else {
             throw BIMTError.shapeMismatch("\(name): \(inputs.count) input values are not rows of \(inputWidth)")
         }
-        let rows = inputs.count / inputWidth
+        guard targetsPerExample >= 1 else { throw BIMTError.invalidSetting("\(name): targetsPerExample must be >= 1") }
+        let rows = inputs.count / inputWidth * targetsPerExample
         guard inputs.allSatisfy({ $0.isFinite }) else { throw BIMTError.invalidSetting("\(name): inputs contain NaN or Inf") }
         if let vocabulary {
             guard inputs.allSatisfy({ $0 >= 0 && $0 < Float(vocabulary) && $0.rounded() == $0 }) else {
@@ -28,12 +33,12 @@ public struct Dataset: Sendable, Equatable {
         switch targets {
         case let .regression(values, width):
             guard width >= 1, values.count == rows * width else {
-                throw BIMTError.shapeMismatch("\(name): \(values.count) target values for \(rows) examples of width \(width)")
+                throw BIMTError.shapeMismatch("\(name): \(values.count) target values for \(rows) target rows of width \(width)")
             }
             guard values.allSatisfy({ $0.isFinite }) else { throw BIMTError.invalidSetting("\(name): targets contain NaN or Inf") }
         case let .classification(labels, classes):
             guard labels.count == rows else {
-                throw BIMTError.shapeMismatch("\(name): \(labels.count) labels for \(rows) examples")
+                throw BIMTError.shapeMismatch("\(name): \(labels.count) labels for \(rows) target rows")
             }
             guard classes >= 1, labels.allSatisfy({ $0 >= 0 && $0 < classes }) else {
                 throw BIMTError.invalidSetting("\(name): labels must lie in 0..<\(classes)")
@@ -42,6 +47,7 @@ public struct Dataset: Sendable, Equatable {
         self.inputs = inputs
         self.inputWidth = inputWidth
         self.targets = targets
+        self.targetsPerExample = targetsPerExample
     }
 
     /// The output width a model needs: the regression width or the class count.

@@ -39,6 +39,8 @@ public enum ConfigurationFile {
         "architecture.embedding.vocabulary", "architecture.embedding.dimension", "architecture.embedding.folds",
         "convolution", "convolution.imageHeight", "convolution.imageWidth", "convolution.imageChannels", "convolution.channels",
         "convolution.kernelSize", "convolution.pool", "convolution.poolSize",
+        "transformer", "transformer.layers", "transformer.width", "transformer.heads", "transformer.context", "transformer.vocabulary",
+        "transformer.inputFeatures", "transformer.outputs", "transformer.mlpRatio", "transformer.lastPositionOnly",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

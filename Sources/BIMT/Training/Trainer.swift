@@ -57,12 +57,15 @@ public final class Trainer {
     /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
     public init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?) throws {
         try configuration.validate()
-        self.configuration = configuration
         self.device = device
         self.initialDirectory = runDirectory
         task = try configuration.makeTask()
+        let configuration = configuration.fitted(to: task)
+        self.configuration = configuration
         try Self.checkShapes(configuration, task)
-        if let convolution = configuration.convolution {
+        if let transformer = configuration.transformer {
+            model = try GPT(architecture: transformer, costSettings: configuration.cost, device: device)
+        } else if let convolution = configuration.convolution {
             model = try ConvNet(convolution: convolution, head: configuration.architecture, costSettings: configuration.cost,
                                 device: device, noPenalizeLast: configuration.noPenalizeLast)
         } else {
@@ -76,15 +79,20 @@ public final class Trainer {
         accumulators = try device.makeBuffer([0, 0, 0, 0])
         if let size = configuration.batchSize, size < task.train.count {
             sampler = BatchSampler(count: task.train.count, batchSize: size, seed: configuration.seed &+ 0xBA7C)
+            let perExample = task.train.targetsPerExample
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
-                                targets: train.targets == nil ? nil : try device.makeBuffer(count: size * task.train.outputWidth),
-                                labels: train.labels == nil ? nil : try device.makeBuffer(count: size), logicalLabels: nil)
+                                targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
+                                labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
         }
         if let runDirectory { try prepare(runDirectory) }
     }
 
     static func checkShapes(_ configuration: TrainingConfiguration, _ task: TaskData) throws {
         let widths = configuration.architecture.widths
+        if let t = configuration.transformer {
+            try checkShapes(t, task)
+            return
+        }
         if let e = configuration.architecture.embedding {
             guard task.vocabulary != nil, task.train.inputWidth == e.folds, (task.vocabulary ?? 0) <= e.vocabulary else {
                 throw BIMTError.shapeMismatch(
@@ -109,6 +117,34 @@ public final class Trainer {
         }
         if configuration.loss == .crossEntropy && !task.train.isClassification {
             throw BIMTError.invalidSetting("cross-entropy needs class labels; task '\(task.name)' is a regression (use mse)")
+        }
+    }
+
+    static func checkShapes(_ t: TransformerArchitecture, _ task: TaskData) throws {
+        let data = task.train, perPosition = t.valuesPerPosition
+        if let vocabulary = t.vocabulary {
+            guard let taskVocabulary = task.vocabulary, taskVocabulary <= vocabulary else {
+                throw BIMTError.shapeMismatch("the transformer takes tokens from a vocabulary of \(vocabulary); task '\(task.name)' gives "
+                                              + (task.vocabulary.map { "tokens from a vocabulary of \($0)" } ?? "real features"))
+            }
+        } else {
+            guard task.vocabulary == nil, data.inputWidth % perPosition == 0 else {
+                throw BIMTError.shapeMismatch("the transformer takes \(perPosition) real features per position; task '\(task.name)' gives "
+                                              + (task.vocabulary != nil ? "tokens" : "\(data.inputWidth) values per example"))
+            }
+        }
+        let length = data.inputWidth / perPosition
+        guard length <= t.context else {
+            throw BIMTError.shapeMismatch("task '\(task.name)' has sequences of \(length) positions, longer than the model's context of \(t.context)")
+        }
+        let expected = t.lastPositionOnly ? 1 : length
+        guard data.targetsPerExample == expected else {
+            throw BIMTError.shapeMismatch("task '\(task.name)' has \(data.targetsPerExample) targets per sequence; the model predicts \(expected)"
+                                          + (t.lastPositionOnly ? " (the last position)" : " (one per position)"))
+        }
+        guard data.outputWidth == t.outputs else {
+            throw BIMTError.shapeMismatch("the transformer's \(t.outputs) outputs differ from the task's \(data.outputWidth) "
+                                          + (data.isClassification ? "classes" : "targets"))
         }
     }
 
@@ -173,6 +209,7 @@ public final class Trainer {
     @discardableResult
     public func trainStep() throws -> TrainingMetrics? {
         let start = DispatchTime.now().uptimeNanoseconds
+        let perExample = task.train.targetsPerExample
         let logging = (step + 1) % configuration.logEvery == 0 || step + 1 == configuration.steps
         var split = train
         if let batch, var sampler {
@@ -180,17 +217,18 @@ public final class Trainer {
             self.sampler = sampler
             try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, indices: indices, into: batch.inputs.whole)
             if let targets = train.targets {
-                try device.gatherRows(source: targets.whole, columns: model.outputWidth, indices: indices, into: batch.targets!.whole)
+                try device.gatherRows(source: targets.whole, columns: perExample * model.outputWidth, indices: indices,
+                                      into: batch.targets!.whole)
             }
             if let labels = train.labels {
-                try device.gatherRows(source: labels.whole, columns: 1, indices: indices, into: batch.labels!.whole)
+                try device.gatherRows(source: labels.whole, columns: perExample, indices: indices, into: batch.labels!.whole)
             }
             split = batch
         }
         if logging { try device.fill(accumulators.whole, value: 0) }
         try device.fill(model.gradients.whole, value: 0)
         let output = try model.forward(input: split.inputs.whole, rows: split.count)
-        let gradient = try loss(output, split: split, rows: split.count, countCorrect: logging)
+        let gradient = try loss(output, split: split, rows: split.count * perExample, countCorrect: logging)
         try model.backward(input: split.inputs.whole, rows: split.count, outputGradient: gradient.whole)
         let lambda = configuration.lambda(at: step)
         model.geometry.settings.penalizeBiases = configuration.penalizesBiases(at: step)
@@ -214,7 +252,7 @@ public final class Trainer {
                     "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower --lr or --lambda.")
             }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
-                                      trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count),
+                                      trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count * perExample),
                                       testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed)
         }
         if configuration.relocation.method != .off && step % configuration.swapEvery == 0 && step < configuration.steps {
@@ -230,20 +268,21 @@ public final class Trainer {
         let saved = try device.read(accumulators.whole)
         var loss = 0.0, correct = 0.0
         var start = 0
+        let perExample = task.test.targetsPerExample
         while start < test.count {
             let rows = min(model.maximumRows, test.count - start)
             try device.fill(accumulators.whole, value: 0)
             let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
             let inputs = test.inputs.slice(offset: start * task.test.inputWidth, count: rows * task.test.inputWidth)
             let output = try model.forward(input: inputs, rows: rows)
-            _ = try self.loss(output, split: chunk, rows: rows, countCorrect: true, first: start)
+            _ = try self.loss(output, split: chunk, rows: rows * perExample, countCorrect: true, first: start * perExample)
             let values = try device.read(accumulators.whole)
             loss += Double(values[0]) * Double(rows)
             correct += Double(values[1])
             start += rows
         }
         try device.write(saved, to: accumulators.whole)
-        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count))
+        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample))
     }
 
     /// Relocates, then moves the data's columns (and relabels classes) with any input or

@@ -3,13 +3,14 @@ import BIMTCompute
 /// Which data a run trains on.
 public struct TaskSpec: Sendable, Equatable, Codable {
     /// independence | feature-sharing | compositionality | two-moons | modadd | permutations | images | safetensors
+    /// | modadd-seq | incontext | text | random-tokens (the last four are sequence tasks for a transformer)
     public var kind: String
     /// modadd: the modulus p.
     public var modulus: Int?
     /// permutations: n of S_n.
     public var groupSize: Int?
     /// safetensors: the file holding train.inputs, train.labels, test.inputs, test.labels;
-    /// images: a folder of MNIST-format IDX files (nil: Debian's Fashion-MNIST).
+    /// images: a folder of MNIST-format IDX files (nil: Debian's Fashion-MNIST); text: a UTF-8 file.
     public var path: String?
 
     public init(kind: String, modulus: Int? = nil, groupSize: Int? = nil, path: String? = nil) {
@@ -44,6 +45,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     public var architecture: MLPArchitecture
     /// Conv blocks before `architecture` (nil: a plain MLP).
     public var convolution: ConvNetArchitecture?
+    /// A GPT-style transformer instead of the MLP (`architecture` is then unused).
+    public var transformer: TransformerArchitecture? = nil
     public var loss: LossKind
     public var steps: Int
     public var learningRate: Float
@@ -78,6 +81,10 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
     /// Checks every field; the message names the field.
     public func validate() throws {
         try architecture.validate()
+        if let transformer {
+            try transformer.validate()
+            guard convolution == nil else { throw BIMTError.invalidSetting("a configuration has either transformer or convolution, not both") }
+        }
         if let convolution {
             try convolution.validate()
             guard architecture.widths[0] == convolution.flattenedWidth else {
@@ -104,7 +111,8 @@ public struct TrainingConfiguration: Sendable, Equatable, Codable {
 }
 
 extension TrainingConfiguration {
-    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet"]
+    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
+                                     "incontext", "modadd-seq", "charlm", "gpt-bench"]
 
     /// The paper's settings for each MLP experiment (`../shared/BIMT.md` section 6).
     public static func preset(_ name: String) throws -> TrainingConfiguration {
@@ -170,6 +178,8 @@ extension TrainingConfiguration {
                 cost: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), biasPenaltyFrom: nil, noPenalizeLast: true,
                 relocation: RelocationSettings(method: .greedy, topK: 8), swapEvery: 500, swapInputs: false,
                 logEvery: 500, checkpointEvery: 2500)
+        case "incontext", "modadd-seq", "charlm", "gpt-bench":
+            return transformerPreset(name)
         default:
             throw BIMTError.invalidSetting("unknown preset '\(name)'; presets: \(presetNames.joined(separator: ", "))")
         }
@@ -184,12 +194,14 @@ extension TrainingConfiguration {
         case "modadd": return try Tasks.modularAddition(modulus: task.modulus ?? 59, seed: seed)
         case "permutations": return try Tasks.permutationComposition(n: task.groupSize ?? 4, seed: seed)
         case "images": return try ImageData.load(directory: task.path)
+        case "modadd-seq", "incontext", "text", "random-tokens":
+            return try makeSequenceTask()
         case "safetensors":
             guard let path = task.path else { throw BIMTError.invalidSetting("a safetensors task needs a data path") }
             return try UserData.load(path: path)
         default:
             throw BIMTError.invalidSetting(
-                "unknown task '\(task.kind)'; tasks: independence, feature-sharing, compositionality, two-moons, modadd, permutations, images, safetensors")
+                "unknown task '\(task.kind)'; tasks: independence, feature-sharing, compositionality, two-moons, modadd, permutations, images, safetensors, modadd-seq, incontext, text, random-tokens")
         }
     }
 }

@@ -1,0 +1,121 @@
+import BIMTCompute
+import Foundation
+
+/// Sequence tasks for the transformer: inputs are [examples, positions] tokens (float
+/// encoded) or [examples, positions * features] reals.
+extension Tasks {
+    /// "a b =" -> (a + b) mod p over all p^2 pairs (tokens 0 ..< p, "=" is token p); the
+    /// answer is predicted at the last position.
+    public static func modularAdditionSequence(modulus p: Int, trainFraction: Double = 0.5, seed: UInt64) throws -> TaskData {
+        guard p >= 2, p <= 4096 else { throw BIMTError.invalidSetting("modular addition needs 2 <= p <= 4096, got \(p)") }
+        guard trainFraction > 0, trainFraction < 1 else {
+            throw BIMTError.invalidSetting("the train fraction must lie in (0, 1), got \(trainFraction)")
+        }
+        var generator = SeededGenerator(seed: seed)
+        let order = Array(0..<(p * p)).shuffled(using: &generator)
+        let cut = max(1, min(p * p - 1, Int((Double(p * p) * trainFraction).rounded())))
+        func split(_ indices: ArraySlice<Int>, _ name: String) throws -> Dataset {
+            try Dataset(inputs: indices.flatMap { [Float($0 / p), Float($0 % p), Float(p)] }, inputWidth: 3,
+                        targets: .classification(labels: indices.map { ($0 / p + $0 % p) % p }, classes: p),
+                        vocabulary: p + 1, name: name)
+        }
+        return try TaskData(name: "modadd-seq-\(p)", train: try split(order[..<cut], "train"), test: try split(order[cut...], "test"),
+                            vocabulary: p + 1, inputNames: (0..<p).map(String.init) + ["="], outputNames: (0..<p).map(String.init))
+    }
+
+    /// The paper's in-context linear regression: per sequence a random w ~ N(0, I_d) and
+    /// x_t ~ N(0, I_d), y_t = w . x_t; the sequence (x1, y1, ..., xT) interleaves x tokens
+    /// [x, 0] and y tokens [0, y] (d + 1 features each), and y_T is predicted at x_T.
+    public static func inContextRegression(dimension d: Int, pairs: Int, count: Int = 10000, trainFraction: Double = 0.8,
+                                           seed: UInt64) throws -> TaskData {
+        guard d >= 1, pairs >= 1, count >= 2 else {
+            throw BIMTError.invalidSetting("in-context regression needs dimension, pairs >= 1 and >= 2 sequences")
+        }
+        var generator = SeededGenerator(seed: seed)
+        let features = d + 1, positions = 2 * pairs - 1
+        var inputs = [Float](), targets = [Float]()
+        inputs.reserveCapacity(count * positions * features)
+        for _ in 0..<count {
+            let w = (0..<d).map { _ in normal(&generator) }
+            for t in 0..<pairs {
+                let x = (0..<d).map { _ in normal(&generator) }
+                let y = zip(w, x).reduce(0) { $0 + $1.0 * $1.1 }
+                inputs += x + [0]
+                if t < pairs - 1 { inputs += [Float](repeating: 0, count: d) + [y] } else { targets.append(y) }
+            }
+        }
+        let cut = max(1, min(count - 1, Int(Double(count) * trainFraction)))
+        let width = positions * features
+        func split(_ range: Range<Int>, _ name: String) throws -> Dataset {
+            try Dataset(inputs: Array(inputs[(range.lowerBound * width)..<(range.upperBound * width)]), inputWidth: width,
+                        targets: .regression(values: Array(targets[range]), width: 1), name: name)
+        }
+        return try TaskData(name: "incontext-d\(d)-t\(pairs)", train: try split(0..<cut, "train"), test: try split(cut..<count, "test"),
+                            inputNames: (1...features).map { $0 <= d ? "x\($0)" : "y" }, outputNames: ["y\(pairs)"])
+    }
+
+    /// Random tokens (next-token targets): a stand-in corpus for timing a language model.
+    public static func randomTokens(vocabulary: Int, length: Int, trainCount: Int = 512, testCount: Int = 64, seed: UInt64) throws -> TaskData {
+        var generator = SeededGenerator(seed: seed)
+        func split(_ count: Int, _ name: String) throws -> Dataset {
+            let stream = (0..<(count * (length + 1))).map { _ in Int.random(in: 0..<vocabulary, using: &generator) }
+            var inputs = [Float](), labels = [Int]()
+            for s in 0..<count {
+                let window = stream[(s * (length + 1))..<((s + 1) * (length + 1))]
+                inputs += window.dropLast().map(Float.init)
+                labels += window.dropFirst()
+            }
+            return try Dataset(inputs: inputs, inputWidth: length, targets: .classification(labels: labels, classes: vocabulary),
+                               vocabulary: vocabulary, targetsPerExample: length, name: name)
+        }
+        return try TaskData(name: "random-tokens", train: try split(trainCount, "train"), test: try split(testCount, "test"),
+                            vocabulary: vocabulary)
+    }
+}
+
+/// A character-level corpus: any UTF-8 text file; the vocabulary is its distinct Unicode
+/// scalars (sorted); the first 90 % is for training, the rest for testing.
+public enum CharacterText {
+    /// The file's text and sorted vocabulary, with clear errors for an unreadable, empty or non-UTF-8 file.
+    public static func read(path: String) throws -> (scalars: [Unicode.Scalar], vocabulary: [Unicode.Scalar]) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw BIMTError.invalidFile(path: path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+        guard !data.isEmpty else { throw BIMTError.invalidFile(path: path, reason: "is empty; give a UTF-8 text of at least a few kB") }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw BIMTError.invalidFile(path: path, reason: "is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) or pick another file")
+        }
+        let scalars = Array(text.unicodeScalars)
+        return (scalars, Array(Set(scalars)).sorted { $0.value < $1.value })
+    }
+
+    /// Windows of `context` tokens (targets: the next tokens): training windows start every
+    /// context / 2 tokens, test windows every `context` tokens.
+    public static func task(path: String, context: Int, trainFraction: Double = 0.9) throws -> TaskData {
+        let (scalars, vocabulary) = try read(path: path)
+        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
+        let tokens = scalars.map { index[$0]! }
+        let cut = Int(Double(tokens.count) * trainFraction)
+        guard cut >= context + 1, tokens.count - cut >= context + 1 else {
+            throw BIMTError.invalidFile(path: path, reason: "holds \(tokens.count) characters; a context of \(context) needs at least "
+                                        + "\(Int(Double(context + 1) / min(trainFraction, 1 - trainFraction)) + 1)")
+        }
+        func split(_ part: ArraySlice<Int>, stride step: Int, _ name: String) throws -> Dataset {
+            var inputs = [Float](), labels = [Int]()
+            var start = part.startIndex
+            while start + context < part.endIndex {
+                inputs += part[start..<(start + context)].map(Float.init)
+                labels += part[(start + 1)...(start + context)]
+                start += step
+            }
+            return try Dataset(inputs: inputs, inputWidth: context, targets: .classification(labels: labels, classes: vocabulary.count),
+                               vocabulary: vocabulary.count, targetsPerExample: context, name: name)
+        }
+        let names = vocabulary.map { String($0) }
+        return try TaskData(name: URL(fileURLWithPath: path).lastPathComponent,
+                            train: try split(tokens[..<cut], stride: max(1, context / 2), "train"),
+                            test: try split(tokens[cut...], stride: context, "test"),
+                            vocabulary: vocabulary.count, inputNames: names, outputNames: names)
+    }
+}

@@ -1,0 +1,55 @@
+/// A GPT-style decoder's shape: pre-LN blocks of causal multi-head self-attention and a
+/// GELU MLP (`mlpRatio` x width), learned positional embeddings, a final LayerNorm and a
+/// head. Inputs are tokens (`vocabulary` set: an embedding table) or real vectors of
+/// `inputFeatures` per position (a linear input projection, the paper's in-context model).
+public struct TransformerArchitecture: Sendable, Equatable, Codable {
+    public var layers: Int
+    public var width: Int
+    public var heads: Int
+    /// The longest sequence the model takes (rows of the positional embedding).
+    public var context: Int
+    /// Token inputs from 0 ..< vocabulary (nil: real vectors).
+    public var vocabulary: Int?
+    /// Features per position for real-vector inputs.
+    public var inputFeatures: Int?
+    /// Logits (classes) or regression outputs per predicted position.
+    public var outputs: Int
+    public var mlpRatio: Int
+    /// Predict at the last position only ("a b =" -> c, in-context regression) instead of
+    /// at every position (a language model).
+    public var lastPositionOnly: Bool
+
+    public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
+                outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false) {
+        self.layers = layers
+        self.width = width
+        self.heads = heads
+        self.context = context
+        self.vocabulary = vocabulary
+        self.inputFeatures = inputFeatures
+        self.outputs = outputs
+        self.mlpRatio = mlpRatio
+        self.lastPositionOnly = lastPositionOnly
+    }
+
+    public var headDimension: Int { width / max(1, heads) }
+    /// Input values per position: 1 token, or `inputFeatures` reals.
+    public var valuesPerPosition: Int { vocabulary != nil ? 1 : (inputFeatures ?? 1) }
+    /// Width of the input layer: the vocabulary or the features.
+    public var inputWidth: Int { vocabulary ?? inputFeatures ?? 0 }
+
+    public func validate() throws {
+        func require(_ condition: Bool, _ text: String) throws {
+            guard condition else { throw BIMTError.invalidSetting("transformer: " + text) }
+        }
+        try require(layers >= 1, "layers must be >= 1, got \(layers)")
+        try require(width >= 1 && heads >= 1, "width and heads must be >= 1, got width \(width), heads \(heads)")
+        try require(width % heads == 0, "\(heads) heads do not divide the width \(width); pick a width that is a multiple of the heads")
+        try require(context >= 1, "context must be >= 1, got \(context)")
+        try require(outputs >= 1, "outputs must be >= 1, got \(outputs)")
+        try require(mlpRatio >= 1, "mlpRatio must be >= 1, got \(mlpRatio)")
+        try require((vocabulary != nil) != (inputFeatures != nil),
+                    "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
+        try require((vocabulary ?? 1) >= 1 && (inputFeatures ?? 1) >= 1, "vocabulary and inputFeatures must be >= 1")
+    }
+}

@@ -1,0 +1,218 @@
+@testable import BIMT
+import BIMTCompute
+import Foundation
+import Testing
+
+/// The GPT against PyTorch golden files (Tests/Golden, made by scripts/golden/gpt_golden.py
+/// in float64), finite differences, and the function invariance of every transformer move.
+@Suite struct GPTTests {
+    struct Golden {
+        let file: SafeTensors
+        let architecture: TransformerArchitecture
+        let adamW: AdamWHyperparameters
+        let crossEntropy: Bool
+
+        init(_ name: String) throws {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appending(path: "Golden/\(name)")
+            file = try SafeTensors(contentsOf: url)
+            let config = try JSONSerialization.jsonObject(with: Data(file.metadata["config"]!.utf8)) as! [String: Any]
+            architecture = TransformerArchitecture(
+                layers: config["layers"] as! Int, width: config["width"] as! Int, heads: config["heads"] as! Int,
+                context: config["context"] as! Int, vocabulary: config["vocabulary"] as? Int, inputFeatures: config["features"] as? Int,
+                outputs: config["outputs"] as! Int, mlpRatio: config["ratio"] as? Int ?? 4,
+                lastPositionOnly: config["last"] as? Bool ?? false)
+            let adam = try JSONSerialization.jsonObject(with: Data(file.metadata["adamw"]!.utf8)) as! [String: Double]
+            adamW = AdamWHyperparameters(learningRate: Float(adam["lr"]!), beta1: Float(adam["beta1"]!), beta2: Float(adam["beta2"]!),
+                                         epsilon: Float(adam["eps"]!), weightDecay: Float(adam["weight_decay"]!))
+            crossEntropy = file.metadata["loss"] == "ce"
+        }
+
+        func tensor(_ name: String) throws -> [Float] { try file.floats(name).1 }
+        func shape(_ name: String) throws -> [Int] { try file.floats(name).0 }
+
+        /// Flat parameter values from the "PREFIX.NAME" tensors, in the model's layout.
+        func values(_ model: GPT, prefix: String) throws -> [Float] {
+            var values = [Float](repeating: 0, count: model.parameterCount)
+            for (name, view, shape) in model.views.named(architecture) {
+                #expect(try self.shape("\(prefix).\(name)") == shape, "\(name)")
+                values.replaceSubrange(view.offset..<(view.offset + view.count), with: try tensor("\(prefix).\(name)"))
+            }
+            return values
+        }
+    }
+
+    /// Loss into accumulator[0] and dLoss/dOutput into `gradient`.
+    static func loss(_ device: Device, _ golden: Golden, output: BufferSlice, targets: Buffer, gradient: Buffer, accumulator: Buffer) throws {
+        try device.fill(accumulator.whole, value: 0)
+        if golden.crossEntropy {
+            let columns = golden.architecture.outputs
+            try device.crossEntropy(logits: output, labels: targets.whole, rows: output.count / columns, columns: columns,
+                                    logitGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1),
+                                    correct: accumulator.slice(offset: 1, count: 1))
+        } else {
+            try device.mseLoss(output: output, target: targets.whole, outputGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1))
+        }
+    }
+
+    static func relativeError(_ x: [Float], _ reference: [Float]) -> Double { maxRelativeError(x, reference) }
+
+    @Test("logits, loss, every gradient and 3 AdamW steps match PyTorch (float64) on every device",
+          arguments: ["gpt-tokens.safetensors", "gpt-real.safetensors"])
+    func matchesPyTorch(name: String) throws {
+        let golden = try Golden(name)
+        for device in try TestDevices.all() {
+            let model = try GPT(architecture: golden.architecture, costSettings: CostSettings(), device: device)
+            try device.write(try golden.values(model, prefix: "param"), to: model.parameters.whole)
+            let inputShape = try golden.shape("input")
+            let input = try device.makeBuffer(try golden.tensor("input"))
+            let targets = try device.makeBuffer(try golden.tensor("targets"))
+            let rows = inputShape[0]
+            let output = try model.forward(input: input.whole, rows: rows)
+            let expected = try golden.tensor("output")
+            #expect(Self.relativeError(try device.read(output), expected) < 2e-5, "\(name) output on \(device.name)")
+            let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer(count: 2)
+            try Self.loss(device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+            let loss = try device.read(accumulator.whole)[0], expectedLoss = try golden.tensor("loss")[0]
+            #expect(abs(loss - expectedLoss) < 1e-5 * max(1, abs(expectedLoss)), "\(name) loss \(loss) vs \(expectedLoss)")
+            try device.fill(model.gradients.whole, value: 0)
+            try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
+            let gradients = try device.read(model.gradients.whole)
+            for (tensor, view, _) in model.views.named(golden.architecture) {
+                let reference = try golden.tensor("grad.\(tensor)")
+                let error = Self.relativeError(Array(gradients[view.offset..<(view.offset + view.count)]), reference)
+                #expect(error < 1e-4, "\(name) grad.\(tensor) on \(device.name): relative error \(error)")
+            }
+            // Three AdamW steps; the first uses the gradient above.
+            for step in 1...3 {
+                if step > 1 {
+                    let output = try model.forward(input: input.whole, rows: rows)
+                    try Self.loss(device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+                    try device.fill(model.gradients.whole, value: 0)
+                    try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
+                }
+                try device.adamW(golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
+                                 firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
+            }
+            // Entries whose true gradient is 0 (the key bias: softmax ignores a per-row constant)
+            // carry rounding noise of either sign, which Adam scales to a full step: skip them.
+            let after = try device.read(model.parameters.whole), expectedAfter = try golden.values(model, prefix: "step3")
+            let firstGradient = try golden.values(model, prefix: "grad")
+            var worst = 0.0, compared = 0
+            for i in after.indices where abs(firstGradient[i]) >= 1e-5 {
+                worst = max(worst, abs(Double(after[i]) - Double(expectedAfter[i])))
+                compared += 1
+            }
+            #expect(compared > after.count * 3 / 4)
+            #expect(worst < 1e-4, "\(name) parameters after 3 AdamW steps on \(device.name): largest difference \(worst)")
+        }
+    }
+
+    /// A small random GPT (tokens, every position) with its data on `device`.
+    static func randomModel(_ device: Device, heads: Int = 2, last: Bool = false, seed: UInt64 = 5) throws -> (GPT, Buffer, Int) {
+        let architecture = TransformerArchitecture(layers: 2, width: 8, heads: heads, context: 6, vocabulary: 5, outputs: 5,
+                                                   mlpRatio: 2, lastPositionOnly: last)
+        let model = try GPT(architecture: architecture, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), device: device)
+        var generator = SeededGenerator(seed: seed)
+        try device.write(generator.uniform(model.parameterCount, -0.6, 0.6), to: model.parameters.whole)
+        let rows = 3
+        let tokens = (0..<(rows * 5)).map { _ in Float(Int.random(in: 0..<5, using: &generator)) }
+        return (model, try device.makeBuffer(tokens), rows)
+    }
+
+    @Test("the whole 2-layer model's gradient matches central differences along random directions")
+    func finiteDifferences() throws {
+        let device = Device.cpu()
+        let (model, input, rows) = try Self.randomModel(device)
+        let base = try device.read(model.parameters.whole)
+        // Loss: a fixed random linear functional of the logits, summed in double precision.
+        let output = try model.forward(input: input.whole, rows: rows)
+        var generator = SeededGenerator(seed: 77)
+        let weights = generator.uniform(output.count)
+        func loss(_ values: [Float]) throws -> Double {
+            try device.write(values, to: model.parameters.whole)
+            let out = try device.read(try model.forward(input: input.whole, rows: rows))
+            return zip(out, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        _ = try loss(base)
+        try device.fill(model.gradients.whole, value: 0)
+        try model.backward(input: input.whole, rows: rows, outputGradient: try device.makeBuffer(weights).whole)
+        let gradient = try device.read(model.gradients.whole)
+        for trial in 0..<4 {
+            // Directions over all parameters, then over each tensor group of interest alone.
+            var direction = generator.uniform(base.count)
+            if trial > 0 {
+                let block = model.views.blocks[trial % 2]
+                let keep = [block.qkvWeight, block.ln1Gain, block.projWeight][trial - 1]
+                for i in direction.indices where !(keep.offset..<(keep.offset + keep.count)).contains(i) { direction[i] = 0 }
+            }
+            let epsilon: Float = 1e-2
+            let plus = zip(base, direction).map { $0 + epsilon * $1 }, minus = zip(base, direction).map { $0 - epsilon * $1 }
+            let numeric = (try loss(plus) - loss(minus)) / (2 * Double(epsilon))
+            let analytic = zip(gradient, direction).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            #expect(abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)), "trial \(trial): \(numeric) vs \(analytic)")
+        }
+    }
+
+    /// A random permutation of m units that moves whole blocks of b and then units inside each block.
+    static func blockPermutation(_ m: Int, block b: Int?, _ generator: inout SeededGenerator) -> [Int] {
+        guard let b else { return Array(0..<m).shuffled(using: &generator) }
+        let blocks = Array(0..<(m / b)).shuffled(using: &generator)
+        return blocks.flatMap { block in Array(0..<b).shuffled(using: &generator).map { block * b + $0 } }
+    }
+
+    @Test("moving the residual stream, whole heads, dimensions within heads and MLP neurons keeps the function",
+          arguments: [1, 2, 4])
+    func relocationInvariance(heads: Int) throws {
+        for device in try TestDevices.all() {
+            let (model, input, rows) = try Self.randomModel(device, heads: heads)
+            let before = try device.read(try model.forward(input: input.whole, rows: rows))
+            var generator = SeededGenerator(seed: UInt64(heads))
+            let network = model.network
+            for group in network.groups where group.swappable {
+                let m = network.layers[group.layers[0]].layout.slots
+                let units = Self.blockPermutation(m, block: group.blockSize, &generator)
+                try model.geometry.apply(units: units, group: group, buffers: [model.parameters.whole])
+            }
+            #expect(model.network.permutations[GPT.residualLayer(0)] != Array(0..<8), "the residual stream should have moved")
+            let after = try device.read(try model.forward(input: input.whole, rows: rows))
+            #expect(Self.relativeError(after, before) < 1e-5, "heads \(heads) on \(device.name)")
+            // And the planner's own moves (greedy, then assignment) lower the cost and keep the function.
+            for method in [RelocationMethod.greedy, .assignment] {
+                let cost = try model.geometry.cost(parameters: model.parameters.whole)
+                _ = try model.geometry.relocate(parameters: model.parameters.whole, settings: RelocationSettings(method: method, topK: 8))
+                #expect(try model.geometry.cost(parameters: model.parameters.whole) <= cost + 1e-6)
+                let moved = try device.read(try model.forward(input: input.whole, rows: rows))
+                #expect(Self.relativeError(moved, before) < 1e-5, "\(method), heads \(heads) on \(device.name)")
+            }
+        }
+    }
+
+    @Test("the residual stream is one swap group; q/k/v (folded 3 ways) and the attention output move by heads")
+    func geometry() throws {
+        let (model, _, _) = try Self.randomModel(Device.cpu(), heads: 2)
+        let network = model.network
+        let residual = network.groups.first { $0.layers.contains(GPT.residualLayer(0)) }!
+        #expect(residual.layers == [1, 4, 6, 9, 11])
+        #expect(residual.layers.map { network.layers[$0].name } == ["residual 0", "residual 1", "residual 2", "residual 3", "residual 4"])
+        let attention = network.groups.first { $0.layers.contains(2) }!
+        #expect(attention.layers == [2, 3] && attention.blockSize == 4)
+        #expect(network.layers[2].layout.folds == 3 && network.layers[2].layout.slots == 8)
+        #expect(!network.groups.first { $0.layers == [0] }!.swappable)
+        #expect(!network.groups.first { $0.layers == [network.layers.count - 1] }!.swappable)
+    }
+
+    @Test("bad input: heads that do not divide the width, sequences longer than the context, wrong sizes")
+    func badInput() throws {
+        let bad = TransformerArchitecture(layers: 1, width: 10, heads: 4, context: 4, vocabulary: 5, outputs: 5)
+        #expect { try bad.validate() } throws: { "\($0)".contains("4 heads do not divide the width 10") }
+        let both = TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 4, vocabulary: 5, inputFeatures: 2, outputs: 5)
+        #expect { try both.validate() } throws: { "\($0)".contains("exactly one of vocabulary") }
+        let device = Device.cpu()
+        let (model, _, _) = try Self.randomModel(device)
+        let long = try device.makeBuffer([Float](repeating: 1, count: 2 * 7))
+        #expect { _ = try model.forward(input: long.whole, rows: 2) } throws: { "\($0)".contains("longer than the model's context of 6") }
+        let ragged = try device.makeBuffer([Float](repeating: 1, count: 7))
+        #expect { _ = try model.forward(input: ragged.whole, rows: 2) } throws: { "\($0)".contains("not 2 sequences") }
+    }
+}
