@@ -46,6 +46,20 @@ final class CPUBackend: ComputeBackend {
         let pa = pointer(a), pb = pointer(b), pc = pointer(c)
         let parts = op.m * op.n * op.k >= blasSplitThreshold ? min(cores, max(op.m, op.n)) : 1
         let splitRows = op.m >= op.n
+        if parts == 1 && op.batchCount > 1 && op.batchCount * op.m * op.n * op.k >= blasSplitThreshold {
+            // Many small products (attention heads over a batch): whole products per core.
+            let shared = UncheckedSendable((pa, pb, pc))
+            let chunks = min(cores, op.batchCount), size = (op.batchCount + chunks - 1) / chunks
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let (pa, pb, pc) = shared.value
+                for batch in (chunk * size)..<min(op.batchCount, (chunk + 1) * size) {
+                    cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(op.m), Int32(op.n), Int32(op.k), op.alpha, pa + batch * op.strideA, Int32(op.lda),
+                                pb + batch * op.strideB, Int32(op.ldb), op.beta, pc + batch * op.strideC, Int32(op.ldc))
+                }
+            }
+            return
+        }
         for batch in 0..<op.batchCount {
             let a0 = pa + batch * op.strideA, b0 = pb + batch * op.strideB, c0 = pc + batch * op.strideC
             let shared = UncheckedSendable((a0, b0, c0))

@@ -235,3 +235,109 @@ double bimt_cross_entropy_rows(int cols, int r0, int r1, float scale, const floa
     }
     return total;
 }
+
+// ---- Transformer pieces (twins of layernorm.cl and the causal kernels of softmax.cl).
+
+/// Sum of x[0..n) with VW-wide partial sums.
+static inline float vsum(const float* x, int n) {
+    floatv acc = 0;
+    int c = 0;
+    for (; c + VW <= n; c += VW) acc += LOADV(x + c);
+    float s = HSUM(acc);
+    for (; c < n; c++) s += x[c];
+    return s;
+}
+
+MULTIVERSION
+void bimt_layernorm_forward_rows(int cols, int r0, int r1, float eps, const float* x, const float* g, const float* b,
+                                 float* y, float* mean, float* rstd) {
+    for (int r = r0; r < r1; r++) {
+        const float* xr = x + (size_t)r * cols;
+        float* yr = y + (size_t)r * cols;
+        const float m = vsum(xr, cols) / cols;
+        floatv acc = 0;
+        int c = 0;
+        for (; c + VW <= cols; c += VW) { floatv d = LOADV(xr + c) - m; acc += d * d; }
+        float var = HSUM(acc);
+        for (; c < cols; c++) var += (xr[c] - m) * (xr[c] - m);
+        const float s = 1.0f / sqrtf(var / cols + eps);
+        for (c = 0; c + VW <= cols; c += VW) STOREV(yr + c, (LOADV(xr + c) - m) * s * LOADV(g + c) + LOADV(b + c));
+        for (; c < cols; c++) yr[c] = (xr[c] - m) * s * g[c] + b[c];
+        mean[r] = m;
+        rstd[r] = s;
+    }
+}
+
+MULTIVERSION
+void bimt_layernorm_backward_rows(int cols, int r0, int r1, const float* x, const float* g, const float* dy,
+                                  const float* mean, const float* rstd, float* dx, float* dg, float* db) {
+    const float n = (float)cols;
+    for (int r = r0; r < r1; r++) {
+        const float* xr = x + (size_t)r * cols;
+        const float* dyr = dy + (size_t)r * cols;
+        float* dxr = dx + (size_t)r * cols;
+        const float m = mean[r], s = rstd[r];
+        floatv sg = 0, sgx = 0;
+        int c = 0;
+        for (; c + VW <= cols; c += VW) {
+            floatv d = LOADV(dyr + c), xhat = (LOADV(xr + c) - m) * s, gc = d * LOADV(g + c);
+            sg += gc;
+            sgx += gc * xhat;
+            STOREV(dg + c, LOADV(dg + c) + d * xhat);
+            STOREV(db + c, LOADV(db + c) + d);
+        }
+        float sumG = HSUM(sg), sumGX = HSUM(sgx);
+        for (; c < cols; c++) {
+            float xhat = (xr[c] - m) * s, gc = dyr[c] * g[c];
+            sumG += gc;
+            sumGX += gc * xhat;
+            dg[c] += dyr[c] * xhat;
+            db[c] += dyr[c];
+        }
+        const float k = s / n;
+        for (c = 0; c + VW <= cols; c += VW) {
+            floatv xhat = (LOADV(xr + c) - m) * s, gc = LOADV(dyr + c) * LOADV(g + c);
+            STOREV(dxr + c, LOADV(dxr + c) + k * (n * gc - sumG - xhat * sumGX));
+        }
+        for (; c < cols; c++) {
+            float xhat = (xr[c] - m) * s, gc = dyr[c] * g[c];
+            dxr[c] += k * (n * gc - sumG - xhat * sumGX);
+        }
+    }
+}
+
+MULTIVERSION
+void bimt_softmax_causal_rows(int T, int r0, int r1, const float* x, float* y) {
+    for (int r = r0; r < r1; r++) {
+        const int count = r % T + 1;
+        const float* xr = x + (size_t)r * T;
+        float* yr = y + (size_t)r * T;
+        float largest = xr[0];
+        for (int c = 1; c < count; c++) largest = xr[c] > largest ? xr[c] : largest;
+        floatv acc = 0;
+        int c = 0;
+        for (; c + VW <= count; c += VW) { floatv e = EXPV(LOADV(xr + c) - largest); STOREV(yr + c, e); acc += e; }
+        float sum = HSUM(acc);
+        for (; c < count; c++) { yr[c] = expf(xr[c] - largest); sum += yr[c]; }
+        const float inverse = 1.0f / sum;
+        for (c = 0; c + VW <= count; c += VW) STOREV(yr + c, LOADV(yr + c) * inverse);
+        for (; c < count; c++) yr[c] *= inverse;
+        for (c = count; c < T; c++) yr[c] = 0.0f;
+    }
+}
+
+MULTIVERSION
+void bimt_softmax_backward_rows(int cols, int r0, int r1, const float* y, const float* dy, float* dx) {
+    for (int r = r0; r < r1; r++) {
+        const float* yr = y + (size_t)r * cols;
+        const float* dyr = dy + (size_t)r * cols;
+        float* dxr = dx + (size_t)r * cols;
+        floatv acc = 0;
+        int c = 0;
+        for (; c + VW <= cols; c += VW) acc += LOADV(dyr + c) * LOADV(yr + c);
+        float dot = HSUM(acc);
+        for (; c < cols; c++) dot += dyr[c] * yr[c];
+        for (c = 0; c + VW <= cols; c += VW) STOREV(dxr + c, LOADV(yr + c) * (LOADV(dyr + c) - dot));
+        for (; c < cols; c++) dxr[c] = yr[c] * (dyr[c] - dot);
+    }
+}

@@ -11,7 +11,6 @@ import json, math, os
 import torch
 from safetensors.torch import save_file
 
-torch.set_default_dtype(torch.float64)
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "..", "Tests", "Golden")
 
@@ -97,13 +96,15 @@ def make(name, config, x, targets, loss_kind, seed):
                                                                "eps": 1e-8, "weight_decay": adam["weight_decay"]}),
             "loss": loss_kind}
     save_file(tensors, os.path.join(OUT, name), metadata=meta)
-    print(name, "loss", float(loss))
+    print(name, "loss", float(loss.detach()))
 
 
-torch.manual_seed(0)
-tokens = torch.randint(0, 7, (3, 5))
-make("gpt-tokens.safetensors", dict(layers=2, width=8, heads=2, context=6, outputs=7, vocabulary=7),
-     tokens, torch.randint(0, 7, (3, 5)), "ce", seed=1)
-real = torch.randn(4, 3, 3)
-make("gpt-real.safetensors", dict(layers=1, width=6, heads=3, context=3, outputs=2, features=3, last=True),
-     real, torch.randn(4, 2), "mse", seed=2)
+if __name__ == "__main__":
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    tokens = torch.randint(0, 7, (3, 5))
+    make("gpt-tokens.safetensors", dict(layers=2, width=8, heads=2, context=6, outputs=7, vocabulary=7),
+         tokens, torch.randint(0, 7, (3, 5)), "ce", seed=1)
+    real = torch.randn(4, 3, 3)
+    make("gpt-real.safetensors", dict(layers=1, width=6, heads=3, context=3, outputs=2, features=3, last=True),
+         real, torch.randn(4, 2), "mse", seed=2)

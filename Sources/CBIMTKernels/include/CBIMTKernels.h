@@ -26,7 +26,19 @@ void bimt_unit_abs_sums(int m, int I, int F, int sJ, int sI, float wscale, int a
 /// sum_i |x[i]|: one read of a buffer, the baseline the penalty pass is measured against.
 double bimt_abs_sum(size_t n, const float* x);
 
-#endif
+// ---- Transformer pieces (twins of layernorm.cl and softmax.cl's causal kernels), rows [r0, r1).
+/// y = (x - mean) * rstd * g + b per row; saves mean and rstd.
+void bimt_layernorm_forward_rows(int cols, int r0, int r1, float eps, const float* x, const float* g, const float* b,
+                                 float* y, float* mean, float* rstd);
+/// dx += LayerNorm input gradient; dg += dy * xhat and db += dy summed over the rows given
+/// (the caller gives each thread its own dg/db partials).
+void bimt_layernorm_backward_rows(int cols, int r0, int r1, const float* x, const float* g, const float* dy,
+                                  const float* mean, const float* rstd, float* dx, float* dg, float* db);
+/// Row r of [rows, T] attends to columns 0 ... r % T; the rest is set to 0.
+void bimt_softmax_causal_rows(int T, int r0, int r1, const float* x, float* y);
+/// dx = y * (dy - sum_c dy * y) per row.
+void bimt_softmax_backward_rows(int cols, int r0, int r1, const float* y, const float* dy, float* dx);
+
 
 // ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
@@ -39,3 +51,5 @@ void bimt_activation_backward(int kind, size_t n, const float* x, const float* d
 /// rows whose first argmax equals the label to *hits.
 double bimt_cross_entropy_rows(int cols, int r0, int r1, float scale, const float* z, const float* labels,
                                float* dz, int* hits);
+
+#endif
