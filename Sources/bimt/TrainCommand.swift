@@ -208,6 +208,7 @@ struct TrainCommand: ParsableCommand {
     func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
         var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "test loss %.4g", m.testLoss)]
         if let a = m.testAccuracy { parts.append(String(format: "test accuracy %.2f%%", 100 * a)) }
+        if trainer.configuration.task.kind == "text" { parts.append(String(format: "test perplexity %.3f", exp(m.testLoss))) }
         parts.append(String(format: "cost %.4g", m.cost))
         parts.append(String(format: "%.1f s (%.0f steps/s)", m.seconds, Double(m.step) / max(m.seconds, 1e-9)))
         if let directory = trainer.runDirectory { parts.append("run: \(directory.path)") }
@@ -267,6 +268,7 @@ struct BenchTrainCommand: ParsableCommand {
         let device = try deviceOptions.open()
         var configuration = try options.resolve()
         configuration.steps = max(configuration.steps, warmup + timedSteps * (`repeat` + 1) + 1)
+        var relocationSeconds: Double?
         func measure(_ configuration: TrainingConfiguration) throws -> Double {
             let trainer: Trainer
             do { trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil) } catch let error as BIMTError {
@@ -281,6 +283,18 @@ struct BenchTrainCommand: ParsableCommand {
                 try device.synchronize()
                 rounds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(timedSteps))
             }
+            if configuration.relocation.method != .off {
+                // One relocation alone (scores, decisions, permuting weights and moments), median of --repeat.
+                var times: [Double] = []
+                for _ in 0..<`repeat` {
+                    try device.synchronize()
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try trainer.relocate()
+                    try device.synchronize()
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+                relocationSeconds = median(times)
+            }
             return median(rounds)
         }
         var bare = configuration
@@ -288,13 +302,23 @@ struct BenchTrainCommand: ParsableCommand {
         bare.logEvery = Int.max / 2
         let bareSeconds = try measure(bare), fullSeconds = try measure(configuration)
         let name = configuration.preset ?? configuration.task.kind
+        // Tokens per step for a transformer: every position of every sequence in the batch.
+        let tokens = configuration.transformer.map { Double((configuration.batchSize ?? 1) * $0.context) }
         if json {
             print("{\"device\": \"\(device.name)\", \"preset\": \"\(name)\", \"seconds_per_step\": \(bareSeconds), "
-                  + "\"seconds_per_step_with_swaps_and_eval\": \(fullSeconds)}")
+                  + "\"seconds_per_step_with_swaps_and_eval\": \(fullSeconds)"
+                  + (tokens.map { ", \"tokens_per_second\": \($0 / bareSeconds)" } ?? "")
+                  + (relocationSeconds.map { ", \"seconds_per_relocation\": \($0)" } ?? "") + "}")
         } else {
             print("device: \(device.name); preset \(name)")
             print(String(format: "step: %.4f ms (%.0f steps/s); with relocation every %d and evaluation every %d steps: %.4f ms",
                          bareSeconds * 1000, 1 / bareSeconds, configuration.swapEvery, configuration.logEvery, fullSeconds * 1000))
+            if let tokens { print(String(format: "tokens/s: %.0f (%d tokens per step)", tokens / bareSeconds, Int(tokens))) }
+            if let relocationSeconds {
+                print(String(format: "one %@ relocation: %.2f ms = %.2f%% of the %d steps between relocations",
+                             configuration.relocation.method.rawValue, relocationSeconds * 1000,
+                             100 * relocationSeconds / (bareSeconds * Double(configuration.swapEvery)), configuration.swapEvery))
+            }
         }
     }
 }

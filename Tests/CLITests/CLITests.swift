@@ -223,4 +223,32 @@ struct SoakTests {
         let before = try #require(report["residentBytesAfterWarmup"] as? Int), after = try #require(report["residentBytesAtEnd"] as? Int)
         #expect(Double(after - before) / Double(before) < 0.03, "resident memory \(before) -> \(after)")
     }
+
+    @Test("transformer bad input: no or bad --text, heads that do not divide the width, sequences beyond the context")
+    func transformerBadInput() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-gpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let empty = directory.appending(path: "empty.txt"), binary = directory.appending(path: "binary.txt")
+        try Data().write(to: empty)
+        try Data([0xC3, 0x28, 0xFF]).write(to: binary)
+        let out = directory.appending(path: "run").path
+        let cases: [([String], String)] = [
+            (["--preset", "charlm"], "needs a file: --text FILE"),
+            (["--preset", "charlm", "--text", empty.path], "is empty"),
+            (["--preset", "charlm", "--text", binary.path], "is not valid UTF-8"),
+            (["--preset", "independence", "--text", empty.path], "use it with --preset charlm"),
+            (["--preset", "modadd-seq", "--heads", "3"], "3 heads do not divide the width 128"),
+            (["--preset", "modadd-seq", "--context", "2"], "longer than the model's context of 2"),
+            (["--preset", "modadd-seq", "--shape", "4,4"], "for a transformer use --layers"),
+        ]
+        for (arguments, message) in cases {
+            let result = try bimt(["train"] + arguments + ["--steps", "1", "--out", out, "--quiet"])
+            #expect(result.status != 0 && result.error.contains(message), "\(arguments): \(result.error)")
+        }
+        let mlp = directory.appending(path: "mlp").path
+        #expect(try bimt(["train", "--steps", "10", "--out", mlp, "--quiet"]).status == 0)
+        let sample = try bimt(["sample", mlp, "--prompt", "x"])
+        #expect(sample.status != 0 && sample.error.contains("is not a character language model"), "\(sample.error)")
+    }
 }

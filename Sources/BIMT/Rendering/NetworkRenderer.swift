@@ -2,7 +2,9 @@ import BIMTCompute
 import Foundation
 
 /// Draws a network as the paper does: every neuron at its coordinates (inputs at the
-/// bottom, one band per swap group, so a conv layer's channel sheet is drawn once), one line
+/// bottom, one band per swap group, so a conv layer's channel sheet is drawn once; a
+/// transformer gets one labelled band per layer, bottom to top: embedding, then per block
+/// q/k/v, attention output, MLP, with the residual stream shaded between), one line
 /// per connection with width proportional to |w| / max|w| of its matrix (summed over the
 /// folds of a folded layer: a conv kernel's k*k taps, a flattened sheet's positions), blue
 /// for positive and red for negative, inputs and outputs labelled in their permuted order.
@@ -13,13 +15,17 @@ public enum NetworkRenderer {
         let network = trainer.model.network
         let values = try trainer.device.read(trainer.model.parameters.whole)
         let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
-        let band = Dictionary(uniqueKeysWithValues: order.enumerated().flatMap { b, g in network.groups[g].layers.map { ($0, b) } })
-        let width = 900.0, bandHeight = 170.0, margin = 50.0
-        let height = Double(order.count - 1) * bandHeight + 2 * margin
+        let perLayer = trainer.model is GPT
+        let band = perLayer ? Dictionary(uniqueKeysWithValues: network.layers.indices.map { ($0, $0) })
+            : Dictionary(uniqueKeysWithValues: order.enumerated().flatMap { b, g in network.groups[g].layers.map { ($0, b) } })
+        let drawn = perLayer ? Array(network.layers.indices) : order.map { network.groups[$0].layers.min()! }
+        let width = perLayer ? 1000.0 : 900.0, bandHeight = perLayer ? 110.0 : 170.0, margin = 50.0
+        let left = perLayer ? 150.0 : margin
+        let height = Double(drawn.count - 1) * bandHeight + 2 * margin
         func position(_ layer: Int, _ slot: Int) -> (Double, Double) {
             let layout = network.layers[layer].layout, point = layout.slotCoordinates[slot]
             let base = height - margin - Double(band[layer]!) * bandHeight
-            guard layout.kind != .line else { return (margin + (width - 2 * margin) * Double(point.x), base) }
+            guard layout.kind != .line else { return (left + (width - left - margin) * Double(point.x), base) }
             // A 2-D sheet in oblique projection: depth (y) shifts right and up.
             let x = margin + (width - 2 * margin) * (0.72 * Double(point.x) + 0.28 * Double(point.y))
             return (x, base - bandHeight * 0.55 * (Double(point.y) - 0.5))
@@ -55,6 +61,27 @@ public enum NetworkRenderer {
             <rect width="100%" height="100%" fill="white"/>
 
             """
+        if perLayer {
+            for layer in drawn {
+                let (_, y) = position(layer, 0)
+                if network.layers[layer].name.hasPrefix("residual") {
+                    svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"#e8e8e8\"/>\n",
+                                  left - 8, y - 7, width - left - margin + 16)
+                }
+                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
+                              left - 14, y + 4, escape(network.layers[layer].name))
+            }
+            // Attention mixes positions, not neurons: q/k/v slot i feeds attention-output dimension i.
+            // Grey lines join them, one shade per head.
+            for group in network.groups where group.layers.count == 2 && !network.layers[group.layers[0]].name.hasPrefix("residual") {
+                let slots = network.layers[group.layers[0]].layout.slots, head = group.blockSize ?? slots
+                for slot in 0..<slots {
+                    let (x1, y1) = position(group.layers[0], slot), (x2, y2) = position(group.layers[1], slot)
+                    svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"0.8\"/>\n",
+                                  x1, y1, x2, y2, (slot / head) % 2 == 0 ? "#9a9a9a" : "#c8c8c8")
+                }
+            }
+        }
         for line in lines.prefix(maximumLines).reversed() {
             svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
                           line.x1, line.y1, line.x2, line.y2, line.positive ? "#1f4fd1" : "#d11f1f", 3 * line.strength,
@@ -62,8 +89,8 @@ public enum NetworkRenderer {
         }
         let inputNames = trainer.inputNeuronNames, outputNames = trainer.outputNeuronNames
         let last = network.layers.count - 1
-        for g in order {
-            let layer = network.groups[g].layers.min()!, layout = network.layers[layer].layout
+        for layer in drawn {
+            let layout = network.layers[layer].layout
             let radius = layout.slots > 200 ? 1.2 : 3.5
             for slot in 0..<layout.slots {
                 let (x, y) = position(layer, slot)

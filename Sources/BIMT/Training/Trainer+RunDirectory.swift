@@ -68,6 +68,8 @@ extension Trainer {
             "layouts": try json(model.network.layers.map { LayerLayoutRecord(name: $0.name, layout: $0.layout) }),
         ]
         if let sampler { metadata["sampler"] = try json(sampler) }
+        // A character model's vocabulary, so `bimt sample` needs no text file.
+        if configuration.task.kind == "text" { metadata["vocabulary"] = try json(task.inputNames) }
         return metadata
     }
 

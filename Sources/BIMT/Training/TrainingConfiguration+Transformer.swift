@@ -28,7 +28,7 @@ extension TrainingConfiguration {
             return make(TaskSpec(kind: "modadd-seq", modulus: 113),
                         TransformerArchitecture(layers: 1, width: 128, heads: 4, context: 3, vocabulary: 114, outputs: 113,
                                                 lastPositionOnly: true),
-                        loss: .crossEntropy, steps: 3000, lr: 3e-3, weightDecay: 1, batch: 512, lambda: 1e-3,
+                        loss: .crossEntropy, steps: 3000, lr: 1e-3, weightDecay: 1, batch: 512, lambda: 1e-3,
                         schedule: [LambdaChange(fraction: 0.5, factor: 10)], swapEvery: 200, logEvery: 100)
         case "charlm", "gpt-bench":
             return make(TaskSpec(kind: name == "charlm" ? "text" : "random-tokens"),

@@ -1,0 +1,71 @@
+import BIMTCompute
+import Foundation
+
+/// Generates text from a character-level transformer checkpoint (`--preset charlm`): the
+/// prompt's characters are encoded with the vocabulary stored in the checkpoint, and each
+/// next character is drawn from softmax(logits / temperature) at the last position of the
+/// latest `context` characters.
+public final class TextGenerator {
+    public let model: GPT
+    public let vocabulary: [String]
+    let index: [String: Int]
+
+    public init(checkpoint url: URL, device: Device) throws {
+        let file = try SafeTensors(contentsOf: url)
+        guard file.metadata["format"] == Trainer.checkpointFormat, let text = file.metadata["config"] else {
+            throw BIMTError.invalidFile(path: url.path, reason: "is not a bimt checkpoint (no format/config metadata)")
+        }
+        let configuration: TrainingConfiguration
+        do { configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) } catch {
+            throw BIMTError.invalidFile(path: url.path, reason: "holds an unreadable configuration (\(error))")
+        }
+        guard let architecture = configuration.transformer, architecture.vocabulary != nil, !architecture.lastPositionOnly,
+              let names = file.metadata["vocabulary"],
+              let vocabulary = try? JSONDecoder().decode([String].self, from: Data(names.utf8)) else {
+            throw BIMTError.invalidSetting("\(url.path) is not a character language model (train one with --preset charlm --text FILE)")
+        }
+        guard vocabulary.count == architecture.vocabulary, architecture.outputs == vocabulary.count else {
+            throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary of \(vocabulary.count) does not match the model's \(architecture.vocabulary ?? 0)")
+        }
+        model = try GPT(architecture: architecture, costSettings: configuration.cost, device: device)
+        var values = [Float](repeating: 0, count: model.parameterCount)
+        try model.importTensors(from: file, into: &values)
+        try device.write(values, to: model.parameters.whole)
+        self.vocabulary = vocabulary
+        index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
+    }
+
+    /// The prompt followed by `length` generated characters.
+    public func generate(prompt: String, length: Int, temperature: Float = 1, seed: UInt64 = 1) throws -> String {
+        guard length >= 0 else { throw BIMTError.invalidSetting("--length must be >= 0, got \(length)") }
+        guard temperature > 0, temperature.isFinite else { throw BIMTError.invalidSetting("--temperature must be > 0, got \(temperature)") }
+        guard !prompt.isEmpty else { throw BIMTError.invalidSetting("the prompt is empty; give at least one character the model knows") }
+        let scalars = prompt.unicodeScalars.map { String($0) }
+        let unknown = Set(scalars.filter { index[$0] == nil })
+        guard unknown.isEmpty else {
+            throw BIMTError.invalidSetting("the prompt holds characters the model never saw in training: "
+                                           + unknown.sorted().map { "'\($0)'" }.joined(separator: ", "))
+        }
+        var tokens = scalars.map { index[$0]! }
+        var generator = SeededGenerator(seed: seed)
+        let device = model.device, context = model.architecture.context, classes = vocabulary.count
+        var output = prompt
+        for _ in 0..<length {
+            let window = Array(tokens.suffix(context))
+            let input = try device.makeBuffer(window.map(Float.init))
+            let logits = try device.read(try model.forward(input: input.whole, rows: 1))
+            let last = logits[((window.count - 1) * classes)..<(window.count * classes)].map { Double($0 / temperature) }
+            let largest = last.max()!
+            let weights = last.map { exp($0 - largest) }
+            var draw = Double.random(in: 0..<weights.reduce(0, +), using: &generator)
+            var choice = classes - 1
+            for (i, w) in weights.enumerated() {
+                if draw < w { choice = i; break }
+                draw -= w
+            }
+            tokens.append(choice)
+            output += vocabulary[choice]
+        }
+        return output
+    }
+}

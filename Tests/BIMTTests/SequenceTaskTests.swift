@@ -1,0 +1,125 @@
+@testable import BIMT
+import BIMTCompute
+import Foundation
+import Testing
+
+@Suite struct SequenceTaskTests {
+    static func temporaryFile(_ bytes: [UInt8]) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appending(path: "bimt-text-\(UUID().uuidString).txt")
+        try Data(bytes).write(to: url)
+        return url
+    }
+
+    @Test("modadd-seq holds every pair once as \"a b =\" with label (a + b) mod p")
+    func modularAdditionSequence() throws {
+        let task = try Tasks.modularAdditionSequence(modulus: 7, seed: 3)
+        var seen = Set<Int>()
+        for split in [task.train, task.test] {
+            #expect(split.inputWidth == 3 && split.targetsPerExample == 1)
+            guard case let .classification(labels, classes) = split.targets else { Issue.record("not classification"); return }
+            #expect(classes == 7)
+            for e in 0..<split.count {
+                let a = Int(split.inputs[3 * e]), b = Int(split.inputs[3 * e + 1])
+                #expect(split.inputs[3 * e + 2] == 7 && labels[e] == (a + b) % 7)
+                seen.insert(a * 7 + b)
+            }
+        }
+        #expect(seen.count == 49 && task.vocabulary == 8)
+    }
+
+    @Test("in-context regression: y tokens carry w . x, the target is w . x_T")
+    func inContext() throws {
+        let task = try Tasks.inContextRegression(dimension: 2, pairs: 3, count: 50, seed: 4)
+        let data = task.train, width = 5 * 3
+        #expect(data.inputWidth == width)
+        guard case let .regression(values, _) = data.targets else { Issue.record("not regression"); return }
+        for e in 0..<data.count {
+            let x = Array(data.inputs[(e * width)..<((e + 1) * width)])
+            // Solve w from the two (x, y) context pairs, then predict y_3.
+            let (x1, y1, x2, y2, x3) = ((x[0], x[1]), x[5], (x[6], x[7]), x[11], (x[12], x[13]))
+            #expect(x[2] == 0 && x[3] == 0 && x[4] == 0 && x[14] == 0)
+            let det = x1.0 * x2.1 - x1.1 * x2.0
+            guard abs(det) > 0.1 else { continue }
+            let w0 = (y1 * x2.1 - y2 * x1.1) / det, w1 = (x1.0 * y2 - x2.0 * y1) / det
+            #expect(abs(w0 * x3.0 + w1 * x3.1 - values[e]) < 1e-3 * max(1, abs(values[e])))
+        }
+    }
+
+    @Test("character text: sorted scalar vocabulary, next-character targets at every position, 90/10 split")
+    func characterText() throws {
+        let text = String(repeating: "abcabd é\n", count: 40)
+        let url = try Self.temporaryFile(Array(text.utf8))
+        defer { try? FileManager.default.removeItem(at: url) }
+        let task = try CharacterText.task(path: url.path, context: 8)
+        #expect(task.inputNames == ["\n", " ", "a", "b", "c", "d", "é"] && task.vocabulary == 7)
+        let data = task.train
+        #expect(data.inputWidth == 8 && data.targetsPerExample == 8)
+        guard case let .classification(labels, _) = data.targets else { Issue.record("not classification"); return }
+        for e in 0..<data.count {
+            for t in 0..<7 { #expect(labels[e * 8 + t] == Int(data.inputs[e * 8 + t + 1])) }
+        }
+        #expect(data.count == (Int(Double(text.unicodeScalars.count) * 0.9) - 1 - 8) / 4 + 1)
+    }
+
+    @Test("bad text files: missing, empty, not UTF-8, too short for the context")
+    func badText() throws {
+        #expect { _ = try CharacterText.read(path: "/no/such/file.txt") } throws: { "\($0)".contains("cannot be read") }
+        let empty = try Self.temporaryFile([]), invalid = try Self.temporaryFile([0x61, 0xff, 0xfe, 0x62]), short = try Self.temporaryFile(Array("hello".utf8))
+        defer { for url in [empty, invalid, short] { try? FileManager.default.removeItem(at: url) } }
+        #expect { _ = try CharacterText.read(path: empty.path) } throws: { "\($0)".contains("is empty") }
+        #expect { _ = try CharacterText.read(path: invalid.path) } throws: { "\($0)".contains("not valid UTF-8") }
+        #expect { _ = try CharacterText.task(path: short.path, context: 64) } throws: { "\($0)".contains("holds 5 characters") }
+    }
+
+    @Test("a tiny transformer learns modadd-seq, relocates with greedy and assignment, and resumes bit for bit")
+    func trainResume() throws {
+        var configuration = try TrainingConfiguration.preset("modadd-seq")
+        configuration.task.modulus = 11
+        configuration.transformer = TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12, outputs: 11,
+                                                            lastPositionOnly: true)
+        configuration.steps = 60
+        configuration.batchSize = 32
+        configuration.swapEvery = 20
+        configuration.logEvery = 20
+        configuration.checkpointEvery = 30
+        for method in [RelocationMethod.greedy, .assignment] {
+            configuration.relocation.method = method
+            let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-gpt-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let full = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil)
+            let reference = try full.run()
+            #expect(full.model.network.permutations[1] != Array(0..<16), "the residual stream should have moved")
+            var stopAt = 30
+            let first = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
+            _ = try first.run(shouldStop: { stopAt -= 1; return stopAt < 0 })
+            let resumed = try Trainer.resume(directory: directory, device: Device.cpu())
+            let final = try resumed.run()
+            #expect(final?.testLoss == reference?.testLoss && final?.trainLoss == reference?.trainLoss, "\(method)")
+            #expect(try resumed.device.read(resumed.model.parameters.whole) == full.device.read(full.model.parameters.whole))
+        }
+    }
+
+    @Test("a character model trains, is sampled from its checkpoint alone, and rejects unknown prompt characters")
+    func sampleText() throws {
+        let url = try Self.temporaryFile(Array(String(repeating: "the cat sat on the mat. ", count: 60).utf8))
+        defer { try? FileManager.default.removeItem(at: url) }
+        var configuration = try TrainingConfiguration.preset("charlm")
+        configuration.task.path = url.path
+        configuration.transformer = TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 16, vocabulary: 65, outputs: 65)
+        configuration.steps = 150
+        configuration.learningRate = 1e-2
+        configuration.logEvery = 150
+        let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-lm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
+        #expect(trainer.configuration.transformer?.vocabulary == 11)   // " .acehmnost": counted from the file
+        let final = try #require(try trainer.run())
+        #expect(final.testLoss < 1.0, "a repeated sentence should be easy: test loss \(final.testLoss)")
+        try FileManager.default.removeItem(at: url)   // sampling needs only the checkpoint
+        let generator = try TextGenerator(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
+        let text = try generator.generate(prompt: "the c", length: 40, temperature: 0.5, seed: 2)
+        #expect(text.hasPrefix("the c") && text.unicodeScalars.count == 45)
+        #expect(text.contains("sat on the"), "\(text)")
+        #expect { _ = try generator.generate(prompt: "the dog", length: 5) } throws: { "\($0)".contains("'d'") && "\($0)".contains("'g'") }
+    }
+}
