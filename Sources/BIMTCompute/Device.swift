@@ -28,7 +28,10 @@ public final class Device {
             throw ComputeError.invalidArgument("a buffer needs at least 1 element, got \(count)")
         }
         guard count <= Int(Int32.max) else {
-            throw ComputeError.invalidArgument("a buffer holds at most \(Int32.max) elements, got \(count)")
+            throw ComputeError.allocationFailed(
+                device: name, bytes: count.multipliedReportingOverflow(by: 4).partialValue,
+                reason: "one buffer holds at most \(Int32.max) floats (kernels index with 32-bit offsets), "
+                    + "and this one needs \(count); use a smaller model or batch")
         }
         return Buffer(count: count, storage: try backend.makeStorage(count: count), owner: ObjectIdentifier(backend))
     }

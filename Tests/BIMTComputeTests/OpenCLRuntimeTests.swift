@@ -85,4 +85,24 @@ struct OpenCLRuntimeTests {
             #expect(note.contains("no OpenCL GPU"))
         }
     }
+
+    @Test("an allocation beyond what a buffer can hold is a clear error naming the device and the size, on both devices")
+    func allocationFailure() throws {
+        for device in [Device.cpu(), try Device.open(.anyOpenCL).device] {
+            let count = Int(Int32.max) + 1
+            #expect { _ = try device.makeBuffer(count: count) } throws: { error in
+                let text = "\(error)"
+                return text.contains("could not allocate \(4 * count) bytes on \(device.name)") && text.contains("smaller model")
+            }
+        }
+        // Beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE (when that is below the 32-bit element limit).
+        let (device, _) = try Device.open(.anyOpenCL)
+        let description = try #require(try OpenCLDiscovery.devices().first)
+        if description.maxAllocationBytes / 4 < Int(Int32.max) {
+            #expect { _ = try device.makeBuffer(count: description.maxAllocationBytes / 4 + 1) } throws: {
+                "\($0)".contains("CL_DEVICE_MAX_MEM_ALLOC_SIZE")
+            }
+        }
+    }
 }
+

@@ -122,4 +122,19 @@ import Testing
         #expect(text.contains("sat on the"), "\(text)")
         #expect { _ = try generator.generate(prompt: "the dog", length: 5) } throws: { "\($0)".contains("'d'") && "\($0)".contains("'g'") }
     }
+
+    @Test("a JSON config sets transformer fields over a preset (or adds a transformer to an MLP preset); unknown fields are named")
+    func configurationFile() throws {
+        let base = try TrainingConfiguration.preset("modadd-seq")
+        let changed = try ConfigurationFile.apply(data: Data(#"{"transformer": {"layers": 2, "heads": 8}}"#.utf8), path: "c.json", over: base)
+        #expect(changed.transformer?.layers == 2 && changed.transformer?.heads == 8 && changed.transformer?.width == 128)
+        let added = try ConfigurationFile.apply(
+            data: Data(#"{"task": {"kind": "incontext"}, "loss": "mse", "transformer": {"layers": 1, "width": 8, "heads": 2, "context": 3, "inputFeatures": 2, "outputs": 1, "mlpRatio": 4, "lastPositionOnly": true}}"#.utf8),
+            path: "c.json", over: try TrainingConfiguration.preset("independence"))
+        try added.validate()
+        #expect(try added.makeTask().train.inputWidth == 6)
+        #expect { _ = try ConfigurationFile.apply(data: Data(#"{"transformer": {"depth": 2}}"#.utf8), path: "c.json", over: base) }
+            throws: { "\($0)".contains("unknown field 'transformer.depth'") }
+    }
 }
+

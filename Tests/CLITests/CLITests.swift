@@ -241,6 +241,7 @@ struct SoakTests {
             (["--preset", "modadd-seq", "--heads", "3"], "3 heads do not divide the width 128"),
             (["--preset", "modadd-seq", "--context", "2"], "longer than the model's context of 2"),
             (["--preset", "modadd-seq", "--shape", "4,4"], "for a transformer use --layers"),
+            (["--preset", "gpt-bench", "--width", "32768", "--device", "opencl"], "could not allocate"),
         ]
         for (arguments, message) in cases {
             let result = try bimt(["train"] + arguments + ["--steps", "1", "--out", out, "--quiet"])

@@ -61,6 +61,12 @@ final class OpenCLBackend: ComputeBackend {
     func makeStorage(count: Int) throws -> BufferStorage {
         var status: cl_int = 0
         let bytes = count * MemoryLayout<Float>.size
+        guard bytes <= device.maxAllocationBytes else {
+            throw ComputeError.allocationFailed(
+                device: name, bytes: bytes,
+                reason: "the device allows at most \(device.maxAllocationBytes / (1 << 20)) MiB per buffer "
+                    + "(CL_DEVICE_MAX_MEM_ALLOC_SIZE) of its \(device.globalMemoryBytes / (1 << 20)) MiB; use a smaller model or batch, or --device cpu")
+        }
         guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
               status == CL_SUCCESS
         else {

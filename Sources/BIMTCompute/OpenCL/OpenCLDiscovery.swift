@@ -16,6 +16,8 @@ public struct OpenCLDeviceDescription: Sendable, Equatable {
     public let computeUnits: Int
     public let clockMHz: Int
     public let globalMemoryBytes: Int
+    /// CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer.
+    public let maxAllocationBytes: Int
     public let localMemoryBytes: Int
     public let maxWorkGroupSize: Int
     public let preferredFloatVectorWidth: Int
@@ -82,6 +84,7 @@ public enum OpenCLDiscovery {
                     computeUnits: Int(try deviceScalar(device, CL_DEVICE_MAX_COMPUTE_UNITS) as cl_uint),
                     clockMHz: Int(try deviceScalar(device, CL_DEVICE_MAX_CLOCK_FREQUENCY) as cl_uint),
                     globalMemoryBytes: Int(try deviceScalar(device, CL_DEVICE_GLOBAL_MEM_SIZE) as cl_ulong),
+                    maxAllocationBytes: Int(try deviceScalar(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE) as cl_ulong),
                     localMemoryBytes: Int(try deviceScalar(device, CL_DEVICE_LOCAL_MEM_SIZE) as cl_ulong),
                     maxWorkGroupSize: try deviceScalar(device, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int,
                     preferredFloatVectorWidth: Int(
