@@ -17,6 +17,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBaselineBLAS", path: "Sources/CBaselineBLAS", pkgConfig: "openblas"),
+        // CLBlast (Debian libclblast-dev) on the same OpenCL device: the OpenCL GEMM baseline.
+        .target(name: "CBaselineCLBlast", path: "Sources/CBaselineCLBlast",
+                linkerSettings: [.linkedLibrary("clblast"), .linkedLibrary("OpenCL")]),
         .executableTarget(
             name: "BIMTBenchmarks",
             dependencies: [
@@ -24,6 +27,7 @@ let package = Package(
                 .product(name: "BIMT", package: root.lowercased()),
                 .product(name: "BIMTCompute", package: root.lowercased()),
                 "CBaselineBLAS",
+                "CBaselineCLBlast",
             ],
             path: "Benchmarks/BIMTBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -139,7 +139,7 @@ struct TrainingOptions: ParsableArguments {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an MLP with BIMT (default: the paper's independence experiment).",
+        abstract: "Train an MLP, conv net or transformer with BIMT (default: the paper's independence experiment).",
         discussion: """
             The run directory (--out, default runs/PRESET-TIME) receives config.json, metrics.csv and \
             checkpoint.safetensors (PyTorch-readable: layers.{i}.weight, layers.{i}.bias, embedding, \

@@ -136,5 +136,19 @@ import Testing
         #expect { _ = try ConfigurationFile.apply(data: Data(#"{"transformer": {"depth": 2}}"#.utf8), path: "c.json", over: base) }
             throws: { "\($0)".contains("unknown field 'transformer.depth'") }
     }
+
+    @Test("a transformer whose vocabulary is smaller than the task's tokens is refused before training")
+    func vocabularyTooSmall() throws {
+        var configuration = try TrainingConfiguration.preset("modadd-seq")
+        configuration.transformer?.vocabulary = 50
+        #expect { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } throws: {
+            "\($0)".contains("vocabulary of 50") && "\($0)".contains("vocabulary of 114")
+        }
+        configuration = try TrainingConfiguration.preset("incontext")
+        configuration.transformer?.lastPositionOnly = false
+        #expect { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } throws: {
+            "\($0)".contains("1 targets per sequence; the model predicts 3")
+        }
+    }
 }
 

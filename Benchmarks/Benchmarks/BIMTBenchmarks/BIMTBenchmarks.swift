@@ -1,10 +1,12 @@
-// bimt's benchmark suite: GEMM per device against OpenBLAS called directly, the BIMT
-// penalty pass, swap scores, greedy and assignment relocation, and one training step per
-// preset family. Pairs named "... bimt" and "... OpenBLAS" are the figure and its baseline.
+// bimt's benchmark suite: GEMM per device against OpenBLAS called directly (and CLBlast on
+// the OpenCL device), the BIMT penalty pass, swap scores, greedy and assignment relocation,
+// and one training step per preset family. Pairs named "... bimt" and "... OpenBLAS" /
+// "... CLBlast" are the figure and its baselines.
 import BIMT
 import BIMTCompute
 import Benchmark
 import CBaselineBLAS
+import CBaselineCLBlast
 import Foundation
 
 nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
@@ -24,6 +26,14 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
                 for _ in benchmark.scaledIterations {
                     try device.gemm(GemmOperation(m: n, n: n, k: n), a: da.whole, b: db.whole, c: dc.whole)
                     try device.synchronize()
+                }
+            }
+        }
+        if opencl != nil, let baseline = clblast_baseline_create(Int32(n)) {
+            let shared = UncheckedBaseline(baseline)
+            Benchmark("GEMM \(n) opencl CLBlast") { benchmark in
+                for _ in benchmark.scaledIterations {
+                    guard clblast_baseline_run(shared.pointer) == 0 else { fatalError("CLBlastSgemm failed") }
                 }
             }
         }
@@ -70,8 +80,8 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // One training step per preset family (MLP, image MLP, conv net).
-    for preset in ["independence", "modadd", "mnist", "convnet"] {
+    // One training step per preset family (MLP, image MLP, conv net, transformer).
+    for preset in ["independence", "modadd", "mnist", "convnet", "modadd-seq", "gpt-bench"] {
         for (label, device) in devices {
             guard let trainer = try? Trainer(configuration: try! TrainingConfiguration.preset(preset), device: device, runDirectory: nil)
             else { continue }   // mnist/convnet need dataset-fashion-mnist
@@ -83,4 +93,10 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+}
+
+/// The CLBlast baseline's handle, used by one benchmark at a time (it lives to the process's end).
+struct UncheckedBaseline: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }
