@@ -3,7 +3,7 @@
 cross-entropy at every position, AdamW (lr 1e-3, weight decay 0.1), and the BIMT connection
 cost on every matrix (mean reduction, wf 2, l0 0.5, line layouts, lambda 1e-4) added to the
 loss. Prints the median seconds per step over --steps steps after a warm-up.
-Usage: python3 Benchmarks/baselines/gpt_bench_torch.py [--threads 2] [--steps 20]
+Usage: python3 Benchmarks/baselines/gpt_bench_torch.py [--threads 2] [--steps 20] [--device cuda]
 """
 import argparse, math, statistics, sys, time
 import torch
@@ -15,17 +15,18 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--steps", type=int, default=20)
 parser.add_argument("--warmup", type=int, default=5)
+parser.add_argument("--device", default="cpu", help="cpu or cuda")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.set_default_dtype(torch.float32)
 torch.manual_seed(0)
 B, L, V = 32, 64, 65
-model = GPT(layers=4, width=128, heads=4, context=L, outputs=V, vocabulary=V)
+model = GPT(layers=4, width=128, heads=4, context=L, outputs=V, vocabulary=V).to(args.device)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
 
 
 def line(n):
-    return (torch.arange(n, dtype=torch.float32) + 0.5) / n
+    return (torch.arange(n, dtype=torch.float32, device=args.device) + 0.5) / n
 
 
 distances = {}
@@ -34,8 +35,8 @@ for name, p in model.named_parameters():
         rows, cols = p.shape
         distances[name] = (line(rows)[:, None] - line(cols)[None, :]).abs() * 2 + 0.5
 params = dict(model.named_parameters())
-x = torch.randint(0, V, (B, L))
-y = torch.randint(0, V, (B, L))
+x = torch.randint(0, V, (B, L), device=args.device)
+y = torch.randint(0, V, (B, L), device=args.device)
 times = []
 for step in range(args.warmup + args.steps):
     start = time.perf_counter()
@@ -45,7 +46,9 @@ for step in range(args.warmup + args.steps):
     cost = sum((params[n].abs() * d).mean() for n, d in distances.items())
     (loss + 1e-4 * cost).backward()
     opt.step()
+    if args.device != "cpu":
+        torch.cuda.synchronize()
     if step >= args.warmup:
         times.append(time.perf_counter() - start)
 t = statistics.median(times)
-print(f"pytorch {torch.__version__} threads {args.threads}: {t * 1e3:.2f} ms/step, {B * L / t:.0f} tokens/s")
+print(f"pytorch {torch.__version__} {args.device} threads {args.threads}: {t * 1e3:.2f} ms/step, {B * L / t:.0f} tokens/s")

@@ -41,7 +41,7 @@ class GPT(torch.nn.Module):
         h = self.embed(x) + self.pos[:L]
         d = h.shape[-1]
         hd = d // self.heads
-        mask = torch.tril(torch.ones(L, L, dtype=torch.bool))
+        mask = torch.tril(torch.ones(L, L, dtype=torch.bool, device=h.device))
         for b in self.blocks:
             q, k, v = b.attn.qkv(b.ln1(h)).split(d, dim=-1)
             q, k, v = (t.view(B, L, self.heads, hd).transpose(1, 2) for t in (q, k, v))
