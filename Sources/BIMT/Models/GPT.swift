@@ -31,8 +31,9 @@ public final class GPT: TrainableModel {
     public let secondMoments: Buffer
     public var outputWidth: Int { architecture.outputs }
     public var embedding: EmbeddingSpec? { nil }
-    /// Sequences per evaluation chunk: about 16k positions.
-    public var maximumRows: Int { max(1, 16384 / architecture.context) }
+    /// Sequences per evaluation chunk: about 8k positions (charlm's evaluation workspace is
+    /// then about 200 MB: every layer's activations are kept for a backward).
+    public var maximumRows: Int { max(1, 8192 / architecture.context) }
     let views: Views
     var workspaces: [Int: Workspace] = [:]
 
