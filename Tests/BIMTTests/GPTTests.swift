@@ -215,4 +215,91 @@ import Testing
         let ragged = try device.makeBuffer([Float](repeating: 1, count: 7))
         #expect { _ = try model.forward(input: ragged.whole, rows: 2) } throws: { "\($0)".contains("not 2 sequences") }
     }
+
+    /// The GPT's cross-entropy loss (mean over positions) in double precision, written
+    /// independently of the model's kernels: host loops over the flat parameter layout.
+    static func referenceLoss(_ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], tokens: [Int], labels: [Int],
+                              rows: Int) -> Double {
+        let d = a.width, length = tokens.count / rows, heads = a.heads, hd = d / heads, hidden = a.mlpRatio * d
+        func at(_ v: ParameterView, _ i: Int) -> Double { p[v.offset + i] }
+        func linear(_ x: [Double], _ w: ParameterView, _ b: ParameterView?) -> [Double] {
+            (0..<w.rows).map { o in (0..<w.columns).reduce(b.map { at($0, o) } ?? 0) { $0 + at(w, o * w.columns + $1) * x[$1] } }
+        }
+        func norm(_ x: [Double], _ g: ParameterView, _ b: ParameterView) -> [Double] {
+            let mean = x.reduce(0, +) / Double(x.count)
+            let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count)
+            return x.indices.map { (x[$0] - mean) / (variance + 1e-5).squareRoot() * at(g, $0) + at(b, $0) }
+        }
+        func gelu(_ x: Double) -> Double { 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }
+        var loss = 0.0
+        for r in 0..<rows {
+            var h = (0..<length).map { t in (0..<d).map { at(views.embedWeight, tokens[r * length + t] * d + $0) + at(views.positions, t * d + $0) } }
+            for b in views.blocks {
+                let qkv = h.map { linear(norm($0, b.ln1Gain, b.ln1Bias), b.qkvWeight, b.qkvBias) }
+                var attended = [[Double]](repeating: [Double](repeating: 0, count: d), count: length)
+                for head in 0..<heads {
+                    for t in 0..<length {
+                        let scores = (0...t).map { s in (0..<hd).reduce(0.0) { $0 + qkv[t][head * hd + $1] * qkv[s][d + head * hd + $1] } / Double(hd).squareRoot() }
+                        let largest = scores.max()!, weights = scores.map { exp($0 - largest) }, total = weights.reduce(0, +)
+                        for s in 0...t { for i in 0..<hd { attended[t][head * hd + i] += weights[s] / total * qkv[s][2 * d + head * hd + i] } }
+                    }
+                }
+                h = h.indices.map { t in zip(h[t], linear(attended[t], b.projWeight, b.projBias)).map { $0 + $1 } }
+                h = h.map { x in
+                    let inner = linear(norm(x, b.ln2Gain, b.ln2Bias), b.fcWeight, b.fcBias).map(gelu)
+                    precondition(inner.count == hidden)
+                    return zip(x, linear(inner, b.mlpProjWeight, b.mlpProjBias)).map { $0 + $1 }
+                }
+            }
+            for t in 0..<length {
+                let logits = linear(norm(h[t], views.finalGain, views.finalBias), views.headWeight, views.headBias)
+                let largest = logits.max()!
+                loss += log(logits.reduce(0) { $0 + exp($1 - largest) }) + largest - logits[labels[r * length + t]]
+            }
+        }
+        return loss / Double(rows * length)
+    }
+
+    @Test("attention, LayerNorm and the whole 2-layer model: gradients match double-precision central differences")
+    func doublePrecisionFiniteDifferences() throws {
+        for device in try TestDevices.all() {
+            let (model, input, rows) = try Self.randomModel(device, heads: 2)
+            let tokens = try device.read(input.whole).map { Int($0) }
+            var generator = SeededGenerator(seed: 31)
+            let labels = tokens.map { _ in Int.random(in: 0..<5, using: &generator) }
+            let output = try model.forward(input: input.whole, rows: rows)
+            let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer([0, 0])
+            try device.crossEntropy(logits: output, labels: try device.makeBuffer(labels.map(Float.init)).whole, rows: output.count / 5,
+                                    columns: 5, logitGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1),
+                                    correct: accumulator.slice(offset: 1, count: 1))
+            try device.fill(model.gradients.whole, value: 0)
+            try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
+            let analytic = try device.read(model.gradients.whole)
+            var parameters = try device.read(model.parameters.whole).map(Double.init)
+            let a = model.architecture, views = model.views
+            let reference = Self.referenceLoss(a, views, parameters, tokens: tokens, labels: labels, rows: rows)
+            let loss = Double(try device.read(accumulator.whole)[0])
+            #expect(abs(reference - loss) < 1e-5 * max(1, reference), "loss on \(device.name): \(loss) vs \(reference)")
+            // Entries from every kind of tensor: embeddings, LN gains/biases, q/k/v (attention), projections, MLP, head.
+            let block = views.blocks[0], last = views.blocks[1]
+            let tensors = [views.embedWeight, views.positions, block.ln1Gain, block.ln1Bias, block.qkvWeight, block.qkvBias,
+                           block.projWeight, block.ln2Gain, block.fcWeight, block.mlpProjWeight, last.qkvWeight, last.fcBias,
+                           views.finalGain, views.finalBias, views.headWeight, views.headBias]
+            for tensor in tensors {
+                for _ in 0..<3 {
+                    let i = tensor.offset + Int.random(in: 0..<tensor.count, using: &generator)
+                    let saved = parameters[i], h = 1e-5
+                    parameters[i] = saved + h
+                    let plus = Self.referenceLoss(a, views, parameters, tokens: tokens, labels: labels, rows: rows)
+                    parameters[i] = saved - h
+                    let minus = Self.referenceLoss(a, views, parameters, tokens: tokens, labels: labels, rows: rows)
+                    parameters[i] = saved
+                    let numeric = (plus - minus) / (2 * h)
+                    #expect(abs(numeric - Double(analytic[i])) < 2e-4 + 1e-3 * abs(numeric),
+                            "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
+                }
+            }
+        }
+    }
 }
+
