@@ -41,6 +41,14 @@ struct AnalyzeCommand: ParsableCommand {
         var loss = String(format: "test loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
         if let a = report.accuracyBefore, let b = report.accuracyAfter { loss += String(format: ", test accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b) }
         print(loss)
+        if let blocks = report.blocks, let used = report.residualDimensionsUsed {
+            print("transformer: \(used) residual dimensions in use")
+            for (l, block) in blocks.enumerated() {
+                let heads = block.headFractionKept.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: ", ")
+                print("  block \(l): \(block.headsAlive) of \(block.headFractionKept.count) heads alive (weights kept per head: \(heads)); "
+                      + "MLP neurons alive \(block.mlpNeuronsAlive) of \(block.mlpNeurons)")
+            }
+        }
         print("\(report.modules.count) module(s) joining inputs to outputs (hidden neurons per hidden layer or channel sheet):")
         func list(_ names: [String]) -> String {
             names.count <= 16 ? "{\(names.joined(separator: ", "))}"

@@ -150,5 +150,28 @@ import Testing
             "\($0)".contains("1 targets per sequence; the model predicts 3")
         }
     }
+
+    @Test("analyze reports a transformer's live heads, MLP neurons and residual dimensions")
+    func transformerAnalysis() throws {
+        var configuration = try TrainingConfiguration.preset("modadd-seq")
+        configuration.task.modulus = 7
+        configuration.transformer = TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 3, vocabulary: 8, outputs: 7,
+                                                            mlpRatio: 2, lastPositionOnly: true)
+        let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil)
+        let gpt = try #require(trainer.model as? GPT)
+        var values = try trainer.device.read(gpt.parameters.whole)
+        let block = gpt.views.blocks[0]
+        // Head 1 loses its keys (k rows 12..<16 of qkv); MLP neurons 0 and 3 lose their inputs; residual dimension 5 is cut everywhere.
+        for row in 12..<16 { for c in 0..<8 { values[block.qkvWeight.offset + row * 8 + c] = 0 } }
+        for n in [0, 3] { for c in 0..<8 { values[block.fcWeight.offset + n * 8 + c] = 0 } }
+        for v in [block.qkvWeight, block.fcWeight, gpt.views.headWeight] { for r in 0..<v.rows { values[v.offset + r * v.columns + 5] = 0 } }
+        for v in [block.projWeight, block.mlpProjWeight] { for c in 0..<v.columns { values[v.offset + 5 * v.columns + c] = 0 } }
+        for t in 0..<8 { values[gpt.views.embedWeight.offset + t * 8 + 5] = 0 }
+        try trainer.device.write(values, to: gpt.parameters.whole)
+        let report = try Analysis.analyze(trainer, threshold: 0)
+        let blocks = try #require(report.blocks)
+        #expect(blocks[0].headsAlive == 1 && blocks[0].mlpNeuronsAlive == 14 && blocks[0].mlpNeurons == 16)
+        #expect(report.residualDimensionsUsed == 7)
+    }
 }
 

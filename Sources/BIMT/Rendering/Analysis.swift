@@ -9,6 +9,17 @@ public struct ModuleReport: Sendable, Codable, Equatable {
     public var hiddenNeurons: [Int]
 }
 
+/// What is left of one transformer block after pruning.
+public struct BlockReport: Sendable, Codable, Equatable {
+    /// Per head: the fraction of its q/k/v rows' and output-projection columns' weights kept.
+    public var headFractionKept: [Double]
+    /// Heads that still read the stream (q and k), carry values (v) and write back (proj).
+    public var headsAlive: Int
+    /// MLP hidden neurons with both an incoming and an outgoing kept weight.
+    public var mlpNeuronsAlive: Int
+    public var mlpNeurons: Int
+}
+
 /// `bimt analyze`: what is left after pruning weights below threshold x max|w| per matrix.
 public struct AnalysisReport: Sendable, Codable {
     public var threshold: Float
@@ -22,6 +33,9 @@ public struct AnalysisReport: Sendable, Codable {
     public var lossAfter: Double
     public var accuracyBefore: Double?
     public var accuracyAfter: Double?
+    /// A transformer's blocks (nil otherwise), and its residual dimensions still touched by a kept weight.
+    public var blocks: [BlockReport]?
+    public var residualDimensionsUsed: Int?
 
     enum CodingKeys: String, CodingKey {
         case threshold, modules
@@ -33,6 +47,8 @@ public struct AnalysisReport: Sendable, Codable {
         case lossAfter = "test_loss_after"
         case accuracyBefore = "test_accuracy_before"
         case accuracyAfter = "test_accuracy_after"
+        case blocks
+        case residualDimensionsUsed = "residual_dimensions_used"
     }
 }
 
@@ -68,11 +84,58 @@ public enum Analysis {
         try trainer.device.write(values, to: model.parameters.whole)
         let (lossAfter, accuracyAfter) = try trainer.evaluate()
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
-        return AnalysisReport(threshold: threshold, modules: modules(trainer, values), wiringCost: costBefore,
-                              wiringCostAfterPruning: costAfter, fractionKept: Double(kept) / Double(max(1, total)),
-                              convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
-                              lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
-                              accuracyAfter: accuracyAfter)
+        var report = AnalysisReport(threshold: threshold, modules: modules(trainer, values), wiringCost: costBefore,
+                                    wiringCostAfterPruning: costAfter, fractionKept: Double(kept) / Double(max(1, total)),
+                                    convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
+                                    lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
+                                    accuracyAfter: accuracyAfter)
+        if let gpt = model as? GPT { (report.blocks, report.residualDimensionsUsed) = transformer(gpt, values) }
+        return report
+    }
+
+    /// Heads and MLP neurons that survive pruning, per block, and the residual dimensions in use
+    /// (physical positions: heads and dimensions as the relocations left them).
+    static func transformer(_ gpt: GPT, _ values: [Float]) -> ([BlockReport], Int) {
+        let a = gpt.architecture, d = a.width, hd = a.headDimension, hidden = a.mlpRatio * d
+        func weight(_ v: ParameterView, _ row: Int, _ column: Int) -> Float { values[v.offset + row * v.columns + column] }
+        var residualUsed = [Bool](repeating: false, count: d)
+        func touch(_ v: ParameterView, residualAlongRows: Bool) {
+            for r in 0..<v.rows { for c in 0..<v.columns where weight(v, r, c) != 0 { residualUsed[residualAlongRows ? r : c] = true } }
+        }
+        let views = gpt.views
+        touch(views.embedWeight, residualAlongRows: a.vocabulary == nil)
+        touch(views.headWeight, residualAlongRows: false)
+        let blocks = views.blocks.map { b -> BlockReport in
+            for (v, rows) in [(b.qkvWeight, false), (b.projWeight, true), (b.fcWeight, false), (b.mlpProjWeight, true)] {
+                touch(v, residualAlongRows: rows)
+            }
+            var fractions: [Double] = [], alive = 0
+            for head in 0..<a.heads {
+                var kept = 0, count = 0
+                var reads = [false, false, false], writes = false
+                for part in 0..<3 {
+                    for i in 0..<hd {
+                        for c in 0..<d {
+                            count += 1
+                            if weight(b.qkvWeight, part * d + head * hd + i, c) != 0 { kept += 1; reads[part] = true }
+                        }
+                    }
+                }
+                for r in 0..<d {
+                    for i in 0..<hd {
+                        count += 1
+                        if weight(b.projWeight, r, head * hd + i) != 0 { kept += 1; writes = true }
+                    }
+                }
+                fractions.append(Double(kept) / Double(count))
+                if reads.allSatisfy({ $0 }) && writes { alive += 1 }
+            }
+            let mlpAlive = (0..<hidden).filter { n in
+                (0..<d).contains { weight(b.fcWeight, n, $0) != 0 } && (0..<d).contains { weight(b.mlpProjWeight, $0, n) != 0 }
+            }.count
+            return BlockReport(headFractionKept: fractions, headsAlive: alive, mlpNeuronsAlive: mlpAlive, mlpNeurons: hidden)
+        }
+        return (blocks, residualUsed.filter { $0 }.count)
     }
 
     /// Connected components over the non-zero weights, keeping those that join at least
