@@ -34,6 +34,7 @@ struct DeviceOptions: ParsableArguments {
         do {
             let (device, note) = try Device.open(try specifier(), gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
             printError(note)
+            if device.kind == .cpu, let hint = CPUFeatures.blasKernelHint { printError("note: " + hint) }
             return device
         } catch let error as ComputeError {
             throw ValidationError(error.description)

@@ -37,6 +37,7 @@ struct DevicesCommand: ParsableCommand {
         print("cpu: \(cpu.name)")
         print("      \(ProcessInfo.processInfo.activeProcessorCount) cores, SIMD: \(CPUFeatures.simdSummary), "
               + "BLAS: OpenBLAS, single-threaded calls split over the cores")
+        if let hint = CPUFeatures.blasKernelHint { print("      note: \(hint)") }
     }
 
     private func mebibytes(_ bytes: Int) -> String { "\(bytes / (1 << 20)) MiB" }

@@ -252,4 +252,16 @@ struct SoakTests {
         let sample = try bimt(["sample", mlp, "--prompt", "x"])
         #expect(sample.status != 0 && sample.error.contains("is not a character language model"), "\(sample.error)")
     }
+
+    @Test("devices warns when OpenBLAS runs kernels older than the processor supports")
+    func oldBLASKernels() throws {
+        let fine = try bimt(["devices"])
+        #expect(fine.status == 0 && !fine.output.contains("OPENBLAS_CORETYPE"))
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        guard cpuinfo.contains(" avx2") else { return }   // only a processor newer than the forced kernels can be warned about
+        let forced = try bimt(["devices"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(forced.status == 0 && forced.output.contains("OpenBLAS chose its Prescott kernels") && forced.output.contains("OPENBLAS_CORETYPE="),
+                "\(forced.output)")
+    }
 }
+
