@@ -173,5 +173,16 @@ import Testing
         #expect(blocks[0].headsAlive == 1 && blocks[0].mlpNeuronsAlive == 14 && blocks[0].mlpNeurons == 16)
         #expect(report.residualDimensionsUsed == 7)
     }
+
+    @Test("a transformer's config.json has no MLP architecture; configurations round-trip through JSON")
+    func configurationJSON() throws {
+        for name in TrainingConfiguration.presetNames {
+            let preset = try TrainingConfiguration.preset(name)
+            let data = try JSONEncoder().encode(preset)
+            let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect((object["architecture"] == nil) == (preset.transformer != nil), "\(name)")
+            #expect(try JSONDecoder().decode(TrainingConfiguration.self, from: data) == preset, "\(name)")
+        }
+    }
 }
 

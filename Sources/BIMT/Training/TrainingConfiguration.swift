@@ -205,3 +205,67 @@ extension TrainingConfiguration {
         }
     }
 }
+
+extension TrainingConfiguration {
+    enum CodingKeys: String, CodingKey {
+        case preset, task, architecture, convolution, transformer, loss, steps, learningRate, weightDecay, batchSize, seed
+        case lambda, lambdaSchedule, cost, biasPenaltyFrom, noPenalizeLast, relocation, swapEvery, swapInputs, logEvery
+        case checkpointEvery
+    }
+
+    /// A transformer's configuration carries no `architecture` (the MLP shape it does not use):
+    /// it is left out of config.json and, when absent, set to a placeholder of [inputs, outputs].
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        preset = try c.decodeIfPresent(String.self, forKey: .preset)
+        task = try c.decode(TaskSpec.self, forKey: .task)
+        convolution = try c.decodeIfPresent(ConvNetArchitecture.self, forKey: .convolution)
+        transformer = try c.decodeIfPresent(TransformerArchitecture.self, forKey: .transformer)
+        if let transformer, !c.contains(.architecture) {
+            architecture = MLPArchitecture(widths: [max(1, transformer.inputWidth), max(1, transformer.outputs)])
+        } else {
+            architecture = try c.decode(MLPArchitecture.self, forKey: .architecture)
+        }
+        loss = try c.decode(LossKind.self, forKey: .loss)
+        steps = try c.decode(Int.self, forKey: .steps)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        weightDecay = try c.decode(Float.self, forKey: .weightDecay)
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        lambda = try c.decode(Float.self, forKey: .lambda)
+        lambdaSchedule = try c.decode([LambdaChange].self, forKey: .lambdaSchedule)
+        cost = try c.decode(CostSettings.self, forKey: .cost)
+        biasPenaltyFrom = try c.decodeIfPresent(Double.self, forKey: .biasPenaltyFrom)
+        noPenalizeLast = try c.decode(Bool.self, forKey: .noPenalizeLast)
+        relocation = try c.decode(RelocationSettings.self, forKey: .relocation)
+        swapEvery = try c.decode(Int.self, forKey: .swapEvery)
+        swapInputs = try c.decode(Bool.self, forKey: .swapInputs)
+        logEvery = try c.decode(Int.self, forKey: .logEvery)
+        checkpointEvery = try c.decode(Int.self, forKey: .checkpointEvery)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(preset, forKey: .preset)
+        try c.encode(task, forKey: .task)
+        if transformer == nil { try c.encode(architecture, forKey: .architecture) }
+        try c.encodeIfPresent(convolution, forKey: .convolution)
+        try c.encodeIfPresent(transformer, forKey: .transformer)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encodeIfPresent(batchSize, forKey: .batchSize)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(lambda, forKey: .lambda)
+        try c.encode(lambdaSchedule, forKey: .lambdaSchedule)
+        try c.encode(cost, forKey: .cost)
+        try c.encodeIfPresent(biasPenaltyFrom, forKey: .biasPenaltyFrom)
+        try c.encode(noPenalizeLast, forKey: .noPenalizeLast)
+        try c.encode(relocation, forKey: .relocation)
+        try c.encode(swapEvery, forKey: .swapEvery)
+        try c.encode(swapInputs, forKey: .swapInputs)
+        try c.encode(logEvery, forKey: .logEvery)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+    }
+}
