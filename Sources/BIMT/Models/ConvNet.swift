@@ -143,9 +143,9 @@ public final class ConvNet: TrainableModel {
         for b in 0..<blockCount {
             let shape = convolutionShape(b, rows: rows), c = network.connections[b]
             try device.im2col(shape, input: x, columns: ws.columns[b].whole)
-            try device.gemm(GemmOperation(m: shape.patchCount, n: c.weight.rows, k: shape.patchSize, transposeB: true),
-                            a: ws.columns[b].whole, b: view(c.weight, in: parameters), c: ws.preactivations[b].whole)
-            try device.addBias(view(c.bias!, in: parameters), to: ws.preactivations[b].whole, rows: shape.patchCount, columns: c.weight.rows)
+            // A convolution is a linear map of the im2col columns, one row per output pixel.
+            try device.linear(ws.columns[b].whole, weight: c.weight, bias: c.bias, parameters: parameters, rows: shape.patchCount,
+                              into: ws.preactivations[b].whole)
             try device.activationForward(head.activation, input: ws.preactivations[b].whole, output: ws.activations[b].whole)
             try device.poolForward(poolShape(b, rows: rows), input: ws.activations[b].whole, output: ws.pooled[b].whole)
             x = ws.pooled[b].whole
@@ -153,9 +153,7 @@ public final class ConvNet: TrainableModel {
         let dense = network.connections[blockCount...]
         for (i, c) in dense.enumerated() {
             let z = ws.headPre[i + 1].whole
-            try device.gemm(GemmOperation(m: rows, n: c.weight.rows, k: c.weight.columns, transposeB: true),
-                            a: x, b: view(c.weight, in: parameters), c: z)
-            try device.addBias(view(c.bias!, in: parameters), to: z, rows: rows, columns: c.weight.rows)
+            try device.linear(x, weight: c.weight, bias: c.bias, parameters: parameters, rows: rows, into: z)
             if i == dense.count - 1 { return z }
             try device.activationForward(head.activation, input: z, output: ws.headPost[i + 1].whole)
             x = ws.headPost[i + 1].whole
@@ -171,11 +169,9 @@ public final class ConvNet: TrainableModel {
         for i in stride(from: dense.count - 1, through: 0, by: -1) {
             let c = dense[i]
             let x = i == 0 ? ws.pooled[blockCount - 1].whole : ws.headPost[i].whole
-            try device.gemm(GemmOperation(m: c.weight.rows, n: c.weight.columns, k: rows, transposeA: true, beta: 1),
-                            a: dz, b: x, c: view(c.weight, in: gradients))
-            try device.sumColumns(dz, rows: rows, columns: c.weight.rows, into: view(c.bias!, in: gradients), accumulate: true)
             let dx = i == 0 ? ws.pooledGradient[blockCount - 1].whole : ws.headInputGradient[i].whole
-            try device.gemm(GemmOperation(m: rows, n: c.weight.columns, k: c.weight.rows), a: dz, b: view(c.weight, in: parameters), c: dx)
+            try device.linearBackward(x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
+                                      outputGradient: dz, inputGradient: dx)
             if i == 0 { break }
             let next = ws.headGradient[i].whole
             try device.fill(next, value: 0)
@@ -191,13 +187,10 @@ public final class ConvNet: TrainableModel {
             try device.fill(ws.preactivationGradient[b].whole, value: 0)
             try device.activationBackward(head.activation, input: ws.preactivations[b].whole,
                                           outputGradient: ws.activationGradient[b].whole, inputGradient: ws.preactivationGradient[b].whole)
-            let dPre = ws.preactivationGradient[b].whole
-            try device.gemm(GemmOperation(m: c.weight.rows, n: shape.patchSize, k: shape.patchCount, transposeA: true, beta: 1),
-                            a: dPre, b: ws.columns[b].whole, c: view(c.weight, in: gradients))
-            try device.sumColumns(dPre, rows: shape.patchCount, columns: c.weight.rows, into: view(c.bias!, in: gradients), accumulate: true)
+            try device.linearBackward(ws.columns[b].whole, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients,
+                                      rows: shape.patchCount, outputGradient: ws.preactivationGradient[b].whole,
+                                      inputGradient: b == 0 ? nil : ws.columnGradient[b].whole)
             if b == 0 { break }
-            try device.gemm(GemmOperation(m: shape.patchCount, n: shape.patchSize, k: c.weight.rows),
-                            a: dPre, b: view(c.weight, in: parameters), c: ws.columnGradient[b].whole)
             try device.fill(ws.pooledGradient[b - 1].whole, value: 0)
             try device.col2im(shape, columnGradient: ws.columnGradient[b].whole, inputGradient: ws.pooledGradient[b - 1].whole)
         }

@@ -261,23 +261,15 @@ public final class GPT: TrainableModel {
                                      gammaGradient: slice(gain, gradients), betaGradient: slice(bias, gradients))
     }
 
-    /// y = x W^T + b for x [rows, in] (W [out, in]); `accumulate` adds into y.
     func linear(_ x: BufferSlice, _ weight: ParameterView, _ bias: ParameterView?, rows: Int, into y: BufferSlice,
                 accumulate: Bool = false) throws {
-        try device.gemm(GemmOperation(m: rows, n: weight.rows, k: weight.columns, transposeB: true, beta: accumulate ? 1 : 0),
-                        a: x, b: slice(weight, parameters), c: y)
-        if let bias { try device.addBias(slice(bias, parameters), to: y, rows: rows, columns: weight.rows) }
+        try device.linear(x, weight: weight, bias: bias, parameters: parameters, rows: rows, into: y, accumulate: accumulate)
     }
 
-    /// dW += dy^T x, db += column sums of dy, and (when `inputGradient` is given) dx = dy W.
     func linearBackward(_ x: BufferSlice, _ weight: ParameterView, _ bias: ParameterView?, rows: Int, outputGradient dy: BufferSlice,
                         inputGradient dx: BufferSlice?) throws {
-        try device.gemm(GemmOperation(m: weight.rows, n: weight.columns, k: rows, transposeA: true, beta: 1),
-                        a: dy, b: x, c: slice(weight, gradients))
-        if let bias { try device.sumColumns(dy, rows: rows, columns: weight.rows, into: slice(bias, gradients), accumulate: true) }
-        if let dx {
-            try device.gemm(GemmOperation(m: rows, n: weight.columns, k: weight.rows), a: dy, b: slice(weight, parameters), c: dx)
-        }
+        try device.linearBackward(x, weight: weight, bias: bias, parameters: parameters, gradients: gradients, rows: rows,
+                                  outputGradient: dy, inputGradient: dx)
     }
 
     /// A strided-batched GEMM over the sequences of the batch for one head.

@@ -110,10 +110,7 @@ public final class MLP: TrainableModel {
         }
         for (l, c) in network.connections.enumerated() {
             let z = ws.preactivations[l + 1].whole
-            // z = x W^T + b
-            try device.gemm(GemmOperation(m: rows, n: c.weight.rows, k: c.weight.columns, transposeB: true),
-                            a: x, b: view(c.weight, in: parameters), c: z)
-            try device.addBias(view(c.bias!, in: parameters), to: z, rows: rows, columns: c.weight.rows)
+            try device.linear(x, weight: c.weight, bias: c.bias, parameters: parameters, rows: rows, into: z)
             if l == network.connections.count - 1 { return z }
             try device.activationForward(architecture.activation, input: z, output: ws.activations[l + 1].whole)
             x = ws.activations[l + 1].whole
@@ -129,14 +126,12 @@ public final class MLP: TrainableModel {
         for l in stride(from: network.connections.count - 1, through: 0, by: -1) {
             let c = network.connections[l]
             let x = (l == 0 && architecture.embedding == nil) ? input : ws.activations[l].whole
-            // dW += dz^T x;  db += sum_rows dz
-            try device.gemm(GemmOperation(m: c.weight.rows, n: c.weight.columns, k: rows, transposeA: true, beta: 1),
-                            a: dz, b: x, c: view(c.weight, in: gradients))
-            try device.sumColumns(dz, rows: rows, columns: c.weight.rows, into: view(c.bias!, in: gradients), accumulate: true)
-            if l == 0 && architecture.embedding == nil { break }
-            // dx = dz W
+            // dW += dz^T x;  db += sum_rows dz;  dx = dz W (not needed for real-valued inputs)
+            let firstOnRealInputs = l == 0 && architecture.embedding == nil
             let dx = ws.activationGradients[l].whole
-            try device.gemm(GemmOperation(m: rows, n: c.weight.columns, k: c.weight.rows), a: dz, b: view(c.weight, in: parameters), c: dx)
+            try device.linearBackward(x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
+                                      outputGradient: dz, inputGradient: firstOnRealInputs ? nil : dx)
+            if firstOnRealInputs { break }
             if l == 0 {
                 let e = architecture.embedding!, table = network.embeddingTables[0]
                 try device.embeddingBackward(tokens: input, outputGradient: dx, rows: rows, folds: e.folds, dimension: e.dimension,

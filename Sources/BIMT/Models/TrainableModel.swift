@@ -56,3 +56,35 @@ struct ParameterBuffers {
         for buffer in [gradients, firstMoments, secondMoments] { try device.fill(buffer.whole, value: 0) }
     }
 }
+
+/// PyTorch's `nn.Linear` over a flat parameter buffer: the forward and backward every model
+/// here is built from (MLP layers, conv layers over im2col columns, transformer projections).
+extension Device {
+    /// y = x W^T + b for x [rows, in] and W [out, in] (`weight` and `bias` views into
+    /// `parameters`); `accumulate` adds x W^T into y instead of overwriting it.
+    func linear(_ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, rows: Int,
+                into y: BufferSlice, accumulate: Bool = false) throws {
+        try gemm(GemmOperation(m: rows, n: weight.rows, k: weight.columns, transposeB: true, beta: accumulate ? 1 : 0),
+                 a: x, b: parameters.slice(offset: weight.offset, count: weight.count), c: y)
+        if let bias {
+            try addBias(parameters.slice(offset: bias.offset, count: bias.count), to: y, rows: rows, columns: weight.rows)
+        }
+    }
+
+    /// dW += dy^T x and db += the column sums of dy (into `gradients`); dx = dy W when
+    /// `inputGradient` is given (overwritten).
+    func linearBackward(_ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, gradients: Buffer,
+                        rows: Int, outputGradient dy: BufferSlice, inputGradient dx: BufferSlice?) throws {
+        try gemm(GemmOperation(m: weight.rows, n: weight.columns, k: rows, transposeA: true, beta: 1),
+                 a: dy, b: x, c: gradients.slice(offset: weight.offset, count: weight.count))
+        if let bias {
+            try sumColumns(dy, rows: rows, columns: weight.rows, into: gradients.slice(offset: bias.offset, count: bias.count),
+                           accumulate: true)
+        }
+        if let dx {
+            try gemm(GemmOperation(m: rows, n: weight.columns, k: weight.rows), a: dy,
+                     b: parameters.slice(offset: weight.offset, count: weight.count), c: dx)
+        }
+    }
+}
+
