@@ -45,17 +45,11 @@ void penalty_rows(const int R, const int Q, const float wf, const float l0,
         const float value = w[q];
         sum += fabs(value) * f;
         if (withGradient) {
-            const float s = value > 0.0f ? 1.0f : (value < 0.0f ? -1.0f : 0.0f);
-            g[q] += gradScale * f * s;
+            g[q] += gradScale * f * sign(value);
         }
     }
-    sums[lid] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int stride = PENALTY_LOCAL / 2; stride > 0; stride >>= 1) {
-        if (lid < stride) sums[lid] += sums[lid + stride];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) partial[offPartial + r] = sums[0] * costScale;
+    const float total = group_sum(sums, sum, PENALTY_LOCAL);
+    if (lid == 0) partial[offPartial + r] = total * costScale;
 }
 
 // L1 cost of a bias or embedding table: cost = costScale * l0 * sum |b|;
@@ -74,15 +68,10 @@ void penalty_l1(const int n, const float l0, const float costScale, const float 
     if (i < n) {
         const float value = x[offX + i];
         sum = fabs(value) * l0;
-        if (withGradient) G[offG + i] += gradScale * l0 * (value > 0.0f ? 1.0f : (value < 0.0f ? -1.0f : 0.0f));
+        if (withGradient) G[offG + i] += gradScale * l0 * sign(value);
     }
-    sums[lid] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int stride = PENALTY_LOCAL / 2; stride > 0; stride >>= 1) {
-        if (lid < stride) sums[lid] += sums[lid + stride];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) partial[offPartial + get_group_id(0)] = sums[0] * costScale;
+    const float total = group_sum(sums, sum, PENALTY_LOCAL);
+    if (lid == 0) partial[offPartial + get_group_id(0)] = total * costScale;
 }
 
 // out[0] (+)= sum of x[0..n). One work-group. Global size: PENALTY_LOCAL.
@@ -95,11 +84,6 @@ void reduce_sum(const int n, const int accumulate,
     const int lid = get_local_id(0);
     float sum = 0.0f;
     for (int i = lid; i < n; i += PENALTY_LOCAL) sum += x[offX + i];
-    sums[lid] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int stride = PENALTY_LOCAL / 2; stride > 0; stride >>= 1) {
-        if (lid < stride) sums[lid] += sums[lid + stride];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) out[offOut] = accumulate ? out[offOut] + sums[0] : sums[0];
+    const float total = group_sum(sums, sum, PENALTY_LOCAL);
+    if (lid == 0) out[offOut] = accumulate ? out[offOut] + total : total;
 }

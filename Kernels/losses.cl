@@ -30,13 +30,8 @@ void mse_loss(const int n, __global const float* y, const int offY,
         dy[offDY + i] = 2.0f * diff / (float)n;
         value = diff * diff / (float)n;
     }
-    sums[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int stride = LOSS_LOCAL / 2; stride > 0; stride >>= 1) {
-        if (lid < stride) sums[lid] += sums[lid + stride];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) partial[offPartial + get_group_id(0)] = sums[0];
+    const float total = group_sum(sums, value, LOSS_LOCAL);
+    if (lid == 0) partial[offPartial + get_group_id(0)] = total;
 }
 
 __kernel void cross_entropy(const int rows, const int cols,

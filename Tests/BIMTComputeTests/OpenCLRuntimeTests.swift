@@ -33,7 +33,7 @@ struct OpenCLRuntimeTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let cache = KernelBinaryCache(directory: directory)
         let first = try backend(cache: cache)
-        let source = try #require(EmbeddedKernels.sources["elementwise"])
+        let source = OpenCLBackend.programSource("elementwise")
         let key = first.cacheKey(source: source, options: first.buildOptions(for: "elementwise"))
 
         let device = Device(backend: first)

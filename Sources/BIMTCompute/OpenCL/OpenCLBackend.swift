@@ -126,12 +126,18 @@ final class OpenCLBackend: ComputeBackend {
         return options
     }
 
+    /// The source built for Kernels/FILE.cl: Kernels/common.cl's helpers, then the file
+    /// (`#line` keeps build-log line numbers the file's own).
+    static func programSource(_ file: String) -> String {
+        guard let source = EmbeddedKernels.sources[file], let common = EmbeddedKernels.sources["common"] else {
+            preconditionFailure("no kernel file Kernels/\(file).cl or Kernels/common.cl")
+        }
+        return common + "\n#line 1\n" + source
+    }
+
     func program(_ file: String) throws -> cl_program {
         if let program = programs[file] { return program }
-        guard let source = EmbeddedKernels.sources[file] else {
-            preconditionFailure("no kernel file Kernels/\(file).cl")
-        }
-        let program = try buildProgram(file, source: source)
+        let program = try buildProgram(file, source: Self.programSource(file))
         programs[file] = program
         return program
     }
