@@ -12,13 +12,7 @@ public final class TextGenerator {
 
     public init(checkpoint url: URL, device: Device) throws {
         let file = try SafeTensors(contentsOf: url)
-        guard file.metadata["format"] == Trainer.checkpointFormat, let text = file.metadata["config"] else {
-            throw BIMTError.invalidFile(path: url.path, reason: "is not a bimt checkpoint (no format/config metadata)")
-        }
-        let configuration: TrainingConfiguration
-        do { configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) } catch {
-            throw BIMTError.invalidFile(path: url.path, reason: "holds an unreadable configuration (\(error))")
-        }
+        let configuration = try Trainer.configuration(of: file)
         guard let architecture = configuration.transformer, architecture.vocabulary != nil, !architecture.lastPositionOnly,
               let names = file.metadata["vocabulary"],
               let vocabulary = try? JSONDecoder().decode([String].self, from: Data(names.utf8)) else {
@@ -50,10 +44,12 @@ public final class TextGenerator {
         var generator = SeededGenerator(seed: seed)
         let device = model.device, context = model.architecture.context, classes = vocabulary.count
         var output = prompt
+        let input = try device.makeBuffer(count: context)
         for _ in 0..<length {
             let window = Array(tokens.suffix(context))
-            let input = try device.makeBuffer(window.map(Float.init))
-            let logits = try device.read(try model.forward(input: input.whole, rows: 1))
+            let slice = input.slice(offset: 0, count: window.count)
+            try device.write(window.map(Float.init), to: slice)
+            let logits = try device.read(try model.forward(input: slice, rows: 1))
             let last = logits[((window.count - 1) * classes)..<(window.count * classes)].map { Double($0 / temperature) }
             let largest = last.max()!
             let weights = last.map { exp($0 - largest) }

@@ -6,17 +6,21 @@ extension Trainer {
     /// weights and arrangement: what `analyze`, `render` and evaluation start from.
     public static func load(checkpoint url: URL, device: Device) throws -> Trainer {
         let file = try SafeTensors(contentsOf: url)
-        guard file.metadata["format"] == checkpointFormat, let text = file.metadata["config"] else {
-            throw BIMTError.invalidFile(path: url.path, reason: "is not a bimt MLP checkpoint (no format/config metadata)")
-        }
-        let configuration: TrainingConfiguration
-        do { configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) } catch {
-            throw BIMTError.invalidFile(path: url.path, reason: "holds an unreadable configuration (\(error))")
-        }
+        let configuration = try Self.configuration(of: file)
         let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
         try trainer.load(file, includeOptimizer: false)
         trainer.step = file.metadata["step"].flatMap(Int.init) ?? 0
         return trainer
+    }
+
+    /// The training configuration a bimt checkpoint was written with.
+    static func configuration(of file: SafeTensors) throws -> TrainingConfiguration {
+        guard file.metadata["format"] == checkpointFormat, let text = file.metadata["config"] else {
+            throw BIMTError.invalidFile(path: file.path, reason: "is not a bimt checkpoint (no format/config metadata)")
+        }
+        do { return try JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) } catch {
+            throw BIMTError.invalidFile(path: file.path, reason: "holds an unreadable configuration (\(error))")
+        }
     }
 
     /// Display names of every neuron of layer 0 (physical order): the task's input names

@@ -91,7 +91,7 @@ extension Trainer {
         }
         let checkpoint = try SafeTensors(contentsOf: directory.appending(path: checkpointName))
         guard checkpoint.metadata["format"] == checkpointFormat, let step = checkpoint.metadata["step"].flatMap(Int.init) else {
-            throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt MLP checkpoint (no format/step metadata)")
+            throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
         }
         let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
         try trainer.load(checkpoint, includeOptimizer: true)
