@@ -8,19 +8,11 @@ extension Tasks {
     /// answer is predicted at the last position.
     public static func modularAdditionSequence(modulus p: Int, trainFraction: Double = 0.5, seed: UInt64) throws -> TaskData {
         guard p >= 2, p <= 4096 else { throw BIMTError.invalidSetting("modular addition needs 2 <= p <= 4096, got \(p)") }
-        guard trainFraction > 0, trainFraction < 1 else {
-            throw BIMTError.invalidSetting("the train fraction must lie in (0, 1), got \(trainFraction)")
+        let names = (0..<p).map(String.init)
+        return try tokenTask(name: "modadd-seq-\(p)", pairs: (0..<(p * p)).map { ($0 / p, $0 % p) }, vocabulary: p + 1, classes: p,
+                             trainFraction: trainFraction, seed: seed, suffix: [p], inputNames: names + ["="], outputNames: names) {
+            ($0 + $1) % p
         }
-        var generator = SeededGenerator(seed: seed)
-        let order = Array(0..<(p * p)).shuffled(using: &generator)
-        let cut = max(1, min(p * p - 1, Int((Double(p * p) * trainFraction).rounded())))
-        func split(_ indices: ArraySlice<Int>, _ name: String) throws -> Dataset {
-            try Dataset(inputs: indices.flatMap { [Float($0 / p), Float($0 % p), Float(p)] }, inputWidth: 3,
-                        targets: .classification(labels: indices.map { ($0 / p + $0 % p) % p }, classes: p),
-                        vocabulary: p + 1, name: name)
-        }
-        return try TaskData(name: "modadd-seq-\(p)", train: try split(order[..<cut], "train"), test: try split(order[cut...], "test"),
-                            vocabulary: p + 1, inputNames: (0..<p).map(String.init) + ["="], outputNames: (0..<p).map(String.init))
     }
 
     /// The paper's in-context linear regression: per sequence a random w ~ N(0, I_d) and

@@ -84,8 +84,11 @@ public enum Tasks {
                              seed: seed) { s, t in index[elements[t].map { elements[s][$0] }]! }
     }
 
+    /// (a, b) -> label(a, b) over `pairs`, shuffled by `seed` and split `trainFraction` for
+    /// training; each example's tokens are a, b, then `suffix` (e.g. an "=" token).
     static func tokenTask(name: String, pairs: [(Int, Int)], vocabulary: Int, classes: Int, trainFraction: Double,
-                          seed: UInt64, label: (Int, Int) -> Int) throws -> TaskData {
+                          seed: UInt64, suffix: [Int] = [], inputNames: [String] = ["a", "b"], outputNames: [String]? = nil,
+                          label: (Int, Int) -> Int) throws -> TaskData {
         guard trainFraction > 0, trainFraction < 1 else {
             throw BIMTError.invalidSetting("the train fraction must lie in (0, 1), got \(trainFraction)")
         }
@@ -93,12 +96,12 @@ public enum Tasks {
         let order = Array(pairs.indices).shuffled(using: &generator)
         let cut = max(1, min(pairs.count - 1, Int((Double(pairs.count) * trainFraction).rounded())))
         func split(_ indices: ArraySlice<Int>, _ part: String) throws -> Dataset {
-            try Dataset(inputs: indices.flatMap { [Float(pairs[$0].0), Float(pairs[$0].1)] }, inputWidth: 2,
+            try Dataset(inputs: indices.flatMap { [pairs[$0].0, pairs[$0].1] + suffix }.map(Float.init), inputWidth: 2 + suffix.count,
                         targets: .classification(labels: indices.map { label(pairs[$0].0, pairs[$0].1) }, classes: classes),
                         vocabulary: vocabulary, name: part)
         }
         return try TaskData(name: name, train: try split(order[..<cut], "train"), test: try split(order[cut...], "test"),
-                            vocabulary: vocabulary, inputNames: ["a", "b"])
+                            vocabulary: vocabulary, inputNames: inputNames, outputNames: outputNames)
     }
 
     /// A standard normal sample (Box-Muller).
