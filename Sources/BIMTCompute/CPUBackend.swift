@@ -53,9 +53,7 @@ final class CPUBackend: ComputeBackend {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let (pa, pb, pc) = shared.value
                 for batch in (chunk * size)..<min(op.batchCount, (chunk + 1) * size) {
-                    cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(op.m), Int32(op.n), Int32(op.k), op.alpha, pa + batch * op.strideA, Int32(op.lda),
-                                pb + batch * op.strideB, Int32(op.ldb), op.beta, pc + batch * op.strideC, Int32(op.ldc))
+                    CPUBackend.sgemm(op, m: op.m, n: op.n, pa + batch * op.strideA, pb + batch * op.strideB, pc + batch * op.strideC)
                 }
             }
             return
@@ -70,20 +68,22 @@ final class CPUBackend: ComputeBackend {
                 guard count > 0 else { return }
                 if splitRows {
                     // Rows [start, start+count) of C read rows of op(A).
-                    let aPart = op.transposeA ? a0 + start : a0 + start * op.lda
-                    cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(count), Int32(op.n), Int32(op.k), op.alpha, aPart, Int32(op.lda), b0, Int32(op.ldb),
-                                op.beta, c0 + start * op.ldc, Int32(op.ldc))
+                    CPUBackend.sgemm(op, m: count, n: op.n, op.transposeA ? a0 + start : a0 + start * op.lda, b0, c0 + start * op.ldc)
                 } else {
                     // Columns [start, start+count) of C read columns of op(B).
-                    let bPart = op.transposeB ? b0 + start * op.ldb : b0 + start
-                    cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(op.m), Int32(count), Int32(op.k), op.alpha, a0, Int32(op.lda), bPart, Int32(op.ldb),
-                                op.beta, c0 + start, Int32(op.ldc))
+                    CPUBackend.sgemm(op, m: op.m, n: count, a0, op.transposeB ? b0 + start * op.ldb : b0 + start, c0 + start)
                 }
             }
             if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
         }
+    }
+
+    /// One single-threaded OpenBLAS call: an m x n block of `op`'s C (its transposes, K,
+    /// alpha, beta and leading dimensions) from the given corners of A, B and C.
+    static func sgemm(_ op: GemmOperation, m: Int, n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+               _ c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(op.k), op.alpha, a, Int32(op.lda), b, Int32(op.ldb), op.beta, c, Int32(op.ldc))
     }
 
     /// The host pointer of a slice's first element.
