@@ -125,10 +125,6 @@ struct TrainingOptions: ParsableArguments {
             }
             if paperOptimizerState { configuration.relocation.moveOptimizerState = false }
             try configuration.validate()
-            if configuration.task.kind == "text", let path = configuration.task.path {
-                // Read the file now: a bad text is a clear error before anything trains.
-                _ = try CharacterText.read(path: path)
-            }
             return configuration
         } catch let error as BIMTError {
             throw ValidationError(error.description)
