@@ -38,6 +38,10 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     /// Width of the input layer: the vocabulary or the features.
     public var inputWidth: Int { vocabulary ?? inputFeatures ?? 0 }
 
+    /// The MLP shape a transformer's configuration carries unused (the configuration type is
+    /// shared with MLPs; it is left out of config.json): [inputs, outputs].
+    var placeholderMLP: MLPArchitecture { MLPArchitecture(widths: [max(1, inputWidth), max(1, outputs)]) }
+
     public func validate() throws {
         func require(_ condition: Bool, _ text: String) throws {
             guard condition else { throw BIMTError.invalidSetting("transformer: " + text) }

@@ -10,7 +10,7 @@ extension TrainingConfiguration {
         func make(_ task: TaskSpec, _ t: TransformerArchitecture, loss: LossKind, steps: Int, lr: Float, weightDecay: Float,
                   batch: Int?, lambda: Float, schedule: [LambdaChange], swapEvery: Int, logEvery: Int) -> TrainingConfiguration {
             TrainingConfiguration(
-                preset: name, task: task, architecture: MLPArchitecture(widths: [t.inputWidth, t.outputs]), convolution: nil,
+                preset: name, task: task, architecture: t.placeholderMLP, convolution: nil,
                 transformer: t, loss: loss, steps: steps, learningRate: lr, weightDecay: weightDecay, batchSize: batch, seed: 1,
                 lambda: lambda, lambdaSchedule: schedule, cost: cost, biasPenaltyFrom: nil, noPenalizeLast: false,
                 relocation: RelocationSettings(method: .greedy, topK: 16), swapEvery: swapEvery, swapInputs: false,
@@ -66,7 +66,7 @@ extension TrainingConfiguration {
         t.outputs = vocabulary
         var result = self
         result.transformer = t
-        result.architecture = MLPArchitecture(widths: [vocabulary, vocabulary])
+        result.architecture = t.placeholderMLP
         return result
     }
 }

@@ -222,7 +222,7 @@ extension TrainingConfiguration {
         convolution = try c.decodeIfPresent(ConvNetArchitecture.self, forKey: .convolution)
         transformer = try c.decodeIfPresent(TransformerArchitecture.self, forKey: .transformer)
         if let transformer, !c.contains(.architecture) {
-            architecture = MLPArchitecture(widths: [max(1, transformer.inputWidth), max(1, transformer.outputs)])
+            architecture = transformer.placeholderMLP
         } else {
             architecture = try c.decode(MLPArchitecture.self, forKey: .architecture)
         }
