@@ -72,11 +72,11 @@ extension SpatialGeometry {
                 let incoming = c.output == layer
                 let other = incoming ? c.input : c.output
                 let otherCount = network.layers[other].layout.neuronCount
-                let scale = weightFactor(c) * settings.scale(count: c.weight.count)
+                let scale = weightFactor(c, relocationSettings) * relocationSettings.scale(count: c.weight.count)
                 var pass = SwapScorePass(units: m, folds: f, otherCount: otherCount,
                                          rowStride: incoming ? c.weight.columns : 1,
                                          otherStride: incoming ? 1 : c.weight.columns,
-                                         scale: scale, metric: settings.metric, accumulate: !first)
+                                         scale: scale, metric: relocationSettings.metric, accumulate: !first)
                 let weights = view(parameters, c.weight)
                 try device.swapScores(pass, weights: weights, slotCoordinates: slotCoordinates[layer].whole,
                                       otherCoordinates: neuronCoordinates[other].whole, scores: scoreSlice)

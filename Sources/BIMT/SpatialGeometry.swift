@@ -6,7 +6,11 @@ import BIMTCompute
 public final class SpatialGeometry {
     public let device: Device
     public internal(set) var network: SpatialNetwork
+    /// The cost training adds to the loss (`penalty`, `cost`).
     public var settings: CostSettings
+    /// The cost the swap search minimizes (`relocate`); by default `settings` with wf on
+    /// every matrix, as the paper scores swaps.
+    public var relocationSettings: CostSettings
     /// Per layer: neuron coordinates, SoA [x of n neurons, y of n neurons].
     let neuronCoordinates: [Buffer]
     /// Per layer: slot coordinates, SoA [x of m slots, y of m slots].
@@ -16,9 +20,10 @@ public final class SpatialGeometry {
     let sums: Buffer
     let costAccumulator: Buffer
 
-    public init(network: SpatialNetwork, settings: CostSettings, device: Device) throws {
+    public init(network: SpatialNetwork, settings: CostSettings, relocationSettings: CostSettings? = nil, device: Device) throws {
         self.network = network
         self.settings = settings
+        self.relocationSettings = relocationSettings ?? settings.penalizingLast
         self.device = device
         neuronCoordinates = try network.layers.map { try device.makeBuffer($0.layout.neuronCoordinatesSoA) }
         slotCoordinates = try network.layers.map { try device.makeBuffer($0.layout.slotCoordinatesSoA) }
@@ -39,9 +44,12 @@ public final class SpatialGeometry {
         parameters.slice(offset: view.offset, count: view.count)
     }
 
-    /// The weight factor of a connection (its override, else the settings').
-    func weightFactor(_ connection: SpatialConnection) -> Float {
-        connection.weightFactor ?? settings.weightFactor
+    /// The weight factor of a connection under `settings`: its own override, else the
+    /// settings' last-matrix factor for a matrix into the last layer, else theirs.
+    func weightFactor(_ connection: SpatialConnection, _ settings: CostSettings) -> Float {
+        if let own = connection.weightFactor { return own }
+        if connection.output == network.layers.count - 1, let last = settings.lastWeightFactor { return last }
+        return settings.weightFactor
     }
 
     /// The fused penalty pass over every matrix (and biases when `settings.penalizeBiases`,
@@ -52,7 +60,7 @@ public final class SpatialGeometry {
         if let gradient { try checkParameters(gradient, "gradient") }
         for c in network.connections {
             let scale = settings.scale(count: c.weight.count)
-            let pass = ConnectionCostPass(rows: c.weight.rows, columns: c.weight.columns, weightFactor: weightFactor(c),
+            let pass = ConnectionCostPass(rows: c.weight.rows, columns: c.weight.columns, weightFactor: weightFactor(c, settings),
                                           l0: settings.l0, costScale: scale, gradientScale: lambda * scale,
                                           metric: settings.metric)
             try device.connectionCost(pass, weights: view(parameters, c.weight), gradient: gradient.map { view($0, c.weight) },

@@ -28,9 +28,14 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Relocate every N steps.") var swapEvery: Int?
     @Option(help: "Mini-batch size (default: the preset's; full batch if none).") var batchSize: Int?
     @Option(help: "AdamW weight decay.") var weightDecay: Float?
-    @Option(help: "Connection cost l0.") var l0: Float?
-    @Option(help: "Connection cost weight factor wf.") var weightFactor: Float?
-    @Option(help: "Cost reduction: sum or mean.") var reduction: String?
+    @Option(help: "Connection cost l0 (training and swap search).") var l0: Float?
+    @Option(help: "Connection cost weight factor wf (training and swap search).") var weightFactor: Float?
+    @Option(help: "Cost reduction: sum or mean (training and swap search).") var reduction: String?
+    @Option(help: "Training cost: wf of the last matrix (0: the image model's no_penalize_last).") var lastWeightFactor: Float?
+    @Option(help: "Training cost: whether biases pay l0 |b| (true or false), throughout the run.") var penalizeBiases: Bool?
+    @Option(help: "Swap search cost: weight factor wf (default: the training cost's).") var relocationWeightFactor: Float?
+    @Option(help: "Swap search cost: wf of the last matrix (default: wf, as the paper scores swaps).") var relocationLastWeightFactor: Float?
+    @Option(help: "Swap search cost: reduction, sum or mean (default: the training cost's).") var relocationReduction: String?
     @Option(help: "Activation: relu, silu, gelu or tanh.") var activation: String?
     @Option(help: "Log (and evaluate) every N steps.") var logEvery: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
@@ -101,11 +106,25 @@ struct TrainingOptions: ParsableArguments {
             if let swapEvery { configuration.swapEvery = swapEvery }
             if let batchSize { configuration.batchSize = batchSize }
             if let weightDecay { configuration.weightDecay = weightDecay }
-            if let l0 { configuration.cost.l0 = l0 }
-            if let weightFactor { configuration.cost.weightFactor = weightFactor }
+            if let l0 { configuration.cost.l0 = l0; configuration.relocationCost.l0 = l0 }
+            if let weightFactor { configuration.cost.weightFactor = weightFactor; configuration.relocationCost.weightFactor = weightFactor }
             if let reduction {
-                guard let value = CostReduction(rawValue: reduction) else { throw ValidationError("--reduction must be sum or mean") }
+                guard let value = CostReduction(rawValue: reduction) else { throw ValidationError("--reduction must be sum or mean; got '\(reduction)'") }
                 configuration.cost.reduction = value
+                configuration.relocationCost.reduction = value
+            }
+            if let lastWeightFactor { configuration.cost.lastWeightFactor = lastWeightFactor }
+            if let penalizeBiases {
+                configuration.cost.penalizeBiases = penalizeBiases
+                configuration.biasPenaltyFrom = nil
+            }
+            if let relocationWeightFactor { configuration.relocationCost.weightFactor = relocationWeightFactor }
+            if let relocationLastWeightFactor { configuration.relocationCost.lastWeightFactor = relocationLastWeightFactor }
+            if let relocationReduction {
+                guard let value = CostReduction(rawValue: relocationReduction) else {
+                    throw ValidationError("--relocation-reduction must be sum or mean; got '\(relocationReduction)'")
+                }
+                configuration.relocationCost.reduction = value
             }
             if let activation {
                 guard let value = Activation(rawValue: activation) else {
@@ -203,6 +222,7 @@ struct TrainCommand: ParsableCommand {
 
     func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
         var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "test loss %.4g", m.testLoss)]
+        if let last = m.testLastLoss { parts.append(String(format: "test loss at the last position %.4g", last)) }
         if let a = m.testAccuracy { parts.append(String(format: "test accuracy %.2f%%", 100 * a)) }
         if trainer.configuration.task.kind == "text" { parts.append(String(format: "test perplexity %.3f", exp(m.testLoss))) }
         parts.append(String(format: "cost %.4g", m.cost))

@@ -143,7 +143,7 @@ import Testing
             var direction = generator.uniform(base.count)
             if trial > 0 {
                 let block = model.views.blocks[trial % 2]
-                let keep = [block.qkvWeight, block.ln1Gain, block.projWeight][trial - 1]
+                let keep = [block.qkvWeight, block.ln1Gain!, block.projWeight][trial - 1]
                 for i in direction.indices where !(keep.offset..<(keep.offset + keep.count)).contains(i) { direction[i] = 0 }
             }
             let epsilon: Float = 1e-2
@@ -216,24 +216,35 @@ import Testing
         #expect { _ = try model.forward(input: ragged.whole, rows: 2) } throws: { "\($0)".contains("not 2 sequences") }
     }
 
-    /// The GPT's cross-entropy loss (mean over positions) in double precision, written
-    /// independently of the model's kernels: host loops over the flat parameter layout.
-    static func referenceLoss(_ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], tokens: [Int], labels: [Int],
-                              rows: Int) -> Double {
-        let d = a.width, length = tokens.count / rows, heads = a.heads, hd = d / heads, hidden = a.mlpRatio * d
+    /// The GPT's outputs at the predicted positions ([rows * predicted][scored outputs]) in
+    /// double precision, written independently of the model's kernels: host loops over the
+    /// flat parameter layout. `input` holds token ids or real features.
+    static func referenceOutputs(_ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], input: [Double], rows: Int) -> [[Double]] {
+        let d = a.width, length = input.count / rows / a.valuesPerPosition, heads = a.heads, hd = d / heads, hidden = a.mlpRatio * d
         func at(_ v: ParameterView, _ i: Int) -> Double { p[v.offset + i] }
-        func linear(_ x: [Double], _ w: ParameterView, _ b: ParameterView?) -> [Double] {
-            (0..<w.rows).map { o in (0..<w.columns).reduce(b.map { at($0, o) } ?? 0) { $0 + at(w, o * w.columns + $1) * x[$1] } }
+        func linear(_ x: [Double], _ w: ParameterView, _ b: ParameterView?, rows count: Int? = nil) -> [Double] {
+            (0..<(count ?? w.rows)).map { o in (0..<w.columns).reduce(b.map { at($0, o) } ?? 0) { $0 + at(w, o * w.columns + $1) * x[$1] } }
         }
-        func norm(_ x: [Double], _ g: ParameterView, _ b: ParameterView) -> [Double] {
+        func norm(_ x: [Double], _ g: ParameterView?, _ b: ParameterView?) -> [Double] {
+            guard let g, let b else { return x }
             let mean = x.reduce(0, +) / Double(x.count)
             let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count)
             return x.indices.map { (x[$0] - mean) / (variance + 1e-5).squareRoot() * at(g, $0) + at(b, $0) }
         }
         func gelu(_ x: Double) -> Double { 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }
-        var loss = 0.0
+        var outputs: [[Double]] = []
         for r in 0..<rows {
-            var h = (0..<length).map { t in (0..<d).map { at(views.embedWeight, tokens[r * length + t] * d + $0) + at(views.positions, t * d + $0) } }
+            var h = (0..<length).map { t -> [Double] in
+                let embedded: [Double]
+                if a.vocabulary != nil {
+                    embedded = (0..<d).map { at(views.embedWeight, Int(input[r * length + t]) * d + $0) }
+                } else {
+                    let f = a.valuesPerPosition, start = (r * length + t) * f
+                    embedded = linear(Array(input[start..<(start + f)]), views.embedWeight, views.embedBias)
+                }
+                guard let positions = views.positions else { return embedded }
+                return (0..<d).map { embedded[$0] + at(positions, t * d + $0) }
+            }
             for b in views.blocks {
                 let qkv = h.map { linear(norm($0, b.ln1Gain, b.ln1Bias), b.qkvWeight, b.qkvBias) }
                 var attended = [[Double]](repeating: [Double](repeating: 0, count: d), count: length)
@@ -251,13 +262,21 @@ import Testing
                     return zip(x, linear(inner, b.mlpProjWeight, b.mlpProjBias)).map { $0 + $1 }
                 }
             }
-            for t in 0..<length {
-                let logits = linear(norm(h[t], views.finalGain, views.finalBias), views.headWeight, views.headBias)
-                let largest = logits.max()!
-                loss += log(logits.reduce(0) { $0 + exp($1 - largest) }) + largest - logits[labels[r * length + t]]
+            for t in a.predictedPositions(length: length) {
+                outputs.append(linear(norm(h[t], views.finalGain, views.finalBias), views.headWeight, views.headBias, rows: a.scoredOutputs))
             }
         }
-        return loss / Double(rows * length)
+        return outputs
+    }
+
+    /// The mean cross-entropy of the reference outputs against `labels`.
+    static func referenceLoss(_ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], tokens: [Int], labels: [Int],
+                              rows: Int) -> Double {
+        let outputs = referenceOutputs(a, views, p, input: tokens.map(Double.init), rows: rows)
+        return zip(outputs, labels).reduce(0.0) { total, pair in
+            let (logits, label) = pair, largest = logits.max()!
+            return total + log(logits.reduce(0) { $0 + exp($1 - largest) }) + largest - logits[label]
+        } / Double(outputs.count)
     }
 
     @Test("attention, LayerNorm and the whole 2-layer model: gradients match double-precision central differences")
@@ -282,9 +301,9 @@ import Testing
             #expect(abs(reference - loss) < 1e-5 * max(1, reference), "loss on \(device.name): \(loss) vs \(reference)")
             // Entries from every kind of tensor: embeddings, LN gains/biases, q/k/v (attention), projections, MLP, head.
             let block = views.blocks[0], last = views.blocks[1]
-            let tensors = [views.embedWeight, views.positions, block.ln1Gain, block.ln1Bias, block.qkvWeight, block.qkvBias,
-                           block.projWeight, block.ln2Gain, block.fcWeight, block.mlpProjWeight, last.qkvWeight, last.fcBias,
-                           views.finalGain, views.finalBias, views.headWeight, views.headBias]
+            let tensors = [views.embedWeight, views.positions!, block.ln1Gain!, block.ln1Bias!, block.qkvWeight, block.qkvBias,
+                           block.projWeight, block.ln2Gain!, block.fcWeight, block.mlpProjWeight, last.qkvWeight, last.fcBias,
+                           views.finalGain!, views.finalBias!, views.headWeight, views.headBias]
             for tensor in tensors {
                 for _ in 0..<3 {
                     let i = tensor.offset + Int.random(in: 0..<tensor.count, using: &generator)
@@ -299,6 +318,58 @@ import Testing
                             "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
                 }
             }
+        }
+    }
+
+    @Test("the in-context shape (real inputs, no LayerNorm, no positions, every other position, 1 of 2 outputs): MSE gradients match double-precision central differences")
+    func inContextShapeFiniteDifferences() throws {
+        let architecture = TransformerArchitecture(layers: 2, width: 8, heads: 1, context: 5, inputFeatures: 2, outputs: 2, mlpRatio: 2,
+                                                   predictionStride: 2, predictedOutputs: 1, layerNorm: false, positionalEmbedding: false)
+        for device in try TestDevices.all() {
+            let model = try GPT(architecture: architecture, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
+                                device: device)
+            let views = model.views
+            #expect(views.positions == nil && views.finalGain == nil && views.blocks[0].ln1Gain == nil)
+            #expect(model.network.neuronParameters.isEmpty && model.network.embeddingTables.isEmpty)
+            var generator = SeededGenerator(seed: 8)
+            try device.write(generator.uniform(model.parameterCount, -0.6, 0.6), to: model.parameters.whole)
+            let rows = 3, length = 5
+            let input = generator.uniform(rows * length * 2, -1, 1)
+            let targets = generator.uniform(rows * 3, -1, 1)   // positions 0, 2, 4
+            let output = try model.forward(input: try device.makeBuffer(input).whole, rows: rows)
+            #expect(output.count == rows * 3)
+            let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer([0])
+            try device.mseLoss(output: output, target: try device.makeBuffer(targets).whole, outputGradient: gradient.whole,
+                               loss: accumulator.whole)
+            try device.fill(model.gradients.whole, value: 0)
+            try model.backward(input: try device.makeBuffer(input).whole, rows: rows, outputGradient: gradient.whole)
+            let analytic = try device.read(model.gradients.whole)
+            var parameters = try device.read(model.parameters.whole).map(Double.init)
+            func loss() -> Double {
+                let outputs = Self.referenceOutputs(architecture, views, parameters, input: input.map(Double.init), rows: rows)
+                return zip(outputs, targets).reduce(0.0) { $0 + pow($1.0[0] - Double($1.1), 2) } / Double(targets.count)
+            }
+            let reference = loss()
+            expectClose(Double(try device.read(accumulator.whole)[0]), reference, relative: 1e-5, "loss on \(device.name)")
+            let block = views.blocks[0], last = views.blocks[1]
+            for tensor in [views.embedWeight, views.embedBias!, block.qkvWeight, block.qkvBias, block.projWeight, block.fcWeight,
+                           block.mlpProjBias, last.qkvWeight, last.mlpProjWeight, views.headWeight, views.headBias] {
+                for _ in 0..<3 {
+                    let i = tensor.offset + Int.random(in: 0..<tensor.count, using: &generator)
+                    let saved = parameters[i], h = 1e-5
+                    parameters[i] = saved + h
+                    let plus = loss()
+                    parameters[i] = saved - h
+                    let minus = loss()
+                    parameters[i] = saved
+                    let numeric = (plus - minus) / (2 * h)
+                    #expect(abs(numeric - Double(analytic[i])) < 2e-4 + 1e-3 * abs(numeric),
+                            "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
+                }
+            }
+            // The unscored output's head row gets no task gradient.
+            let unscored = views.headWeight.offset + views.headWeight.columns
+            #expect(analytic[unscored..<(unscored + views.headWeight.columns)].allSatisfy { $0 == 0 } && analytic[views.headBias.offset + 1] == 0)
         }
     }
 }

@@ -27,21 +27,25 @@ import Testing
         #expect(seen.count == 49 && task.vocabulary == 8)
     }
 
-    @Test("in-context regression: y tokens carry w . x, the target is w . x_T")
+    @Test("in-context regression as the reference: x tokens [0, x], y tokens [y, 0], w ~ U[-1,1], x ~ U[1,3], every y a target")
     func inContext() throws {
         let task = try Tasks.inContextRegression(dimension: 2, pairs: 3, count: 50, seed: 4)
         let data = task.train, width = 5 * 3
-        #expect(data.inputWidth == width)
+        #expect(data.inputWidth == width && data.targetsPerExample == 3 && data.count == 40 && task.test.count == 10)
         guard case let .regression(values, _) = data.targets else { Issue.record("not regression"); return }
         for e in 0..<data.count {
-            let x = Array(data.inputs[(e * width)..<((e + 1) * width)])
-            // Solve w from the two (x, y) context pairs, then predict y_3.
-            let (x1, y1, x2, y2, x3) = ((x[0], x[1]), x[5], (x[6], x[7]), x[11], (x[12], x[13]))
-            #expect(x[2] == 0 && x[3] == 0 && x[4] == 0 && x[14] == 0)
-            let det = x1.0 * x2.1 - x1.1 * x2.0
-            guard abs(det) > 0.1 else { continue }
-            let w0 = (y1 * x2.1 - y2 * x1.1) / det, w1 = (x1.0 * y2 - x2.0 * y1) / det
-            #expect(abs(w0 * x3.0 + w1 * x3.1 - values[e]) < 1e-3 * max(1, abs(values[e])))
+            let x = Array(data.inputs[(e * width)..<((e + 1) * width)]), y = Array(values[(e * 3)..<(e * 3 + 3)])
+            // x tokens at positions 0, 2, 4 ([0, x1, x2]); y tokens at 1, 3 ([y, 0, 0]) carry the targets of the x before them.
+            #expect(x[0] == 0 && x[6] == 0 && x[12] == 0 && x[4] == 0 && x[5] == 0 && x[10] == 0 && x[11] == 0)
+            #expect(x[3] == y[0] && x[9] == y[1])
+            let xs = [(x[1], x[2]), (x[7], x[8]), (x[13], x[14])]
+            #expect(xs.allSatisfy { (1...3).contains($0.0) && (1...3).contains($0.1) })
+            // Solve w from the first two pairs: it lies in [-1, 1]^2 and predicts y_3.
+            let det = xs[0].0 * xs[1].1 - xs[0].1 * xs[1].0
+            guard abs(det) > 0.2 else { continue }
+            let w0 = (y[0] * xs[1].1 - y[1] * xs[0].1) / det, w1 = (xs[0].0 * y[1] - xs[1].0 * y[0]) / det
+            #expect(abs(w0) <= 1.001 && abs(w1) <= 1.001)
+            #expect(abs(w0 * xs[2].0 + w1 * xs[2].1 - y[2]) < 1e-3 * max(1, abs(y[2])))
         }
     }
 
@@ -145,9 +149,9 @@ import Testing
             "\($0)".contains("vocabulary of 50") && "\($0)".contains("vocabulary of 114")
         }
         configuration = try TrainingConfiguration.preset("incontext")
-        configuration.transformer?.lastPositionOnly = false
+        configuration.transformer?.predictionStride = 1
         #expect { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } throws: {
-            "\($0)".contains("1 targets per sequence; the model predicts 3")
+            "\($0)".contains("2 targets per sequence; the model predicts 3")
         }
     }
 

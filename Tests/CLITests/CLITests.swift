@@ -255,10 +255,12 @@ struct SoakTests {
 
     @Test("devices warns when OpenBLAS runs kernels older than the processor supports")
     func oldBLASKernels() throws {
-        let fine = try bimt(["devices"])
-        #expect(fine.status == 0 && !fine.output.contains("OPENBLAS_CORETYPE"))
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         guard cpuinfo.contains(" avx2") else { return }   // only a processor newer than the forced kernels can be warned about
+        // OpenBLAS's own choice may be old on some machines (a CPUID model it does not know):
+        // kernels that fit this processor must not be warned about.
+        let fine = try bimt(["devices"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(fine.status == 0 && !fine.output.contains("OPENBLAS_CORETYPE"), "\(fine.output)")
         let forced = try bimt(["devices"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
         #expect(forced.status == 0 && forced.output.contains("OpenBLAS chose its Prescott kernels") && forced.output.contains("OPENBLAS_CORETYPE="),
                 "\(forced.output)")

@@ -15,35 +15,40 @@ extension Tasks {
         }
     }
 
-    /// The paper's in-context linear regression: per sequence a random w ~ N(0, I_d) and
-    /// x_t ~ N(0, I_d), y_t = w . x_t; the sequence (x1, y1, ..., xT) interleaves x tokens
-    /// [x, 0] and y tokens [0, y] (d + 1 features each), and y_T is predicted at x_T.
+    /// The paper's in-context linear regression, as its reference runs it: per sequence a
+    /// random w ~ U[-1, 1]^d and x_t ~ U[1, 3]^d, y_t = w . x_t. A token has d + 1 features:
+    /// an x token is [0, x_t], a y token [y_t, 0]. The input (x1, y1, ..., xT) has 2T - 1
+    /// tokens, and every y_t is the target at its x token (T targets per sequence, y1
+    /// included). `trainFraction` of the sequences, chosen at random, train.
     public static func inContextRegression(dimension d: Int, pairs: Int, count: Int = 10000, trainFraction: Double = 0.8,
                                            seed: UInt64) throws -> TaskData {
         guard d >= 1, pairs >= 1, count >= 2 else {
             throw BIMTError.invalidSetting("in-context regression needs dimension, pairs >= 1 and >= 2 sequences")
         }
         var generator = SeededGenerator(seed: seed)
-        let features = d + 1, positions = 2 * pairs - 1
+        let features = d + 1, positions = 2 * pairs - 1, width = positions * features
         var inputs = [Float](), targets = [Float]()
-        inputs.reserveCapacity(count * positions * features)
+        inputs.reserveCapacity(count * width)
         for _ in 0..<count {
-            let w = (0..<d).map { _ in normal(&generator) }
+            let w = (0..<d).map { _ in Float.random(in: -1...1, using: &generator) }
             for t in 0..<pairs {
-                let x = (0..<d).map { _ in normal(&generator) }
+                let x = (0..<d).map { _ in Float.random(in: 1...3, using: &generator) }
                 let y = zip(w, x).reduce(0) { $0 + $1.0 * $1.1 }
-                inputs += x + [0]
-                if t < pairs - 1 { inputs += [Float](repeating: 0, count: d) + [y] } else { targets.append(y) }
+                inputs += [0] + x
+                if t < pairs - 1 { inputs += [y] + [Float](repeating: 0, count: d) }
+                targets.append(y)
             }
         }
+        let order = Array(0..<count).shuffled(using: &generator)
         let cut = max(1, min(count - 1, Int(Double(count) * trainFraction)))
-        let width = positions * features
-        func split(_ range: Range<Int>, _ name: String) throws -> Dataset {
-            try Dataset(inputs: Array(inputs[(range.lowerBound * width)..<(range.upperBound * width)]), inputWidth: width,
-                        targets: .regression(values: Array(targets[range]), width: 1), name: name)
+        func split(_ part: ArraySlice<Int>, _ name: String) throws -> Dataset {
+            try Dataset(inputs: part.flatMap { inputs[($0 * width)..<(($0 + 1) * width)] }, inputWidth: width,
+                        targets: .regression(values: part.flatMap { targets[($0 * pairs)..<(($0 + 1) * pairs)] }, width: 1),
+                        targetsPerExample: pairs, name: name)
         }
-        return try TaskData(name: "incontext-d\(d)-t\(pairs)", train: try split(0..<cut, "train"), test: try split(cut..<count, "test"),
-                            inputNames: (1...features).map { $0 <= d ? "x\($0)" : "y" }, outputNames: ["y\(pairs)"])
+        return try TaskData(name: "incontext-d\(d)-t\(pairs)", train: try split(order[..<cut], "train"),
+                            test: try split(order[cut...], "test"),
+                            inputNames: ["y"] + (1...d).map { "x\($0)" }, outputNames: ["y"])
     }
 
     /// Random tokens (next-token targets): a stand-in corpus for timing a language model.

@@ -1,7 +1,7 @@
 import BIMTCompute
 import Foundation
 
-/// The paper's built-in tasks (`../shared/BIMT.md` section 6), generated from a seed.
+/// The paper's built-in tasks (docs/METHOD.md, "The paper's experiments"), generated from a seed.
 public enum Tasks {
     /// The symbolic formulas of the paper.
     public enum Formula: String, Sendable, Codable, CaseIterable {

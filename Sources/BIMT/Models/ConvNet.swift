@@ -55,8 +55,10 @@ public final class ConvNet: TrainableModel {
         }
     }
 
-    public init(convolution: ConvNetArchitecture, head: MLPArchitecture, costSettings: CostSettings, device: Device,
-                noPenalizeLast: Bool = false) throws {
+    /// `costSettings` is the training cost; `relocationCostSettings` the cost swaps minimize
+    /// (nil: the training cost with wf on every matrix).
+    public init(convolution: ConvNetArchitecture, head: MLPArchitecture, costSettings: CostSettings,
+                relocationCostSettings: CostSettings? = nil, device: Device) throws {
         try convolution.validate()
         try head.validate()
         guard head.widths[0] == convolution.flattenedWidth else {
@@ -66,15 +68,16 @@ public final class ConvNet: TrainableModel {
         self.head = head
         self.device = device
         blockCount = convolution.channels.count
-        let network = try Self.spatialNetwork(convolution, head: head, lastWeightFactor: noPenalizeLast ? 0 : nil)
-        geometry = try SpatialGeometry(network: network, settings: costSettings, device: device)
+        let network = try Self.spatialNetwork(convolution, head: head)
+        geometry = try SpatialGeometry(network: network, settings: costSettings, relocationSettings: relocationCostSettings,
+                                       device: device)
         let buffers = try ParameterBuffers(count: network.parameterExtent, device: device)
         (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
     }
 
     /// Layers: the input sheet folded k*k; per block its channel sheet twice (rows of its own
     /// kernel, and folded as the next layer reads it) in one swap group; the head's layers.
-    static func spatialNetwork(_ conv: ConvNetArchitecture, head: MLPArchitecture, lastWeightFactor: Float?) throws -> SpatialNetwork {
+    static func spatialNetwork(_ conv: ConvNetArchitecture, head: MLPArchitecture) throws -> SpatialNetwork {
         let kk = conv.kernelSize * conv.kernelSize, sizes = conv.sizes
         var layers = [NeuronLayer(name: "input channels",
                                   layout: try ConvNetArchitecture.channelSheet(conv.imageChannels, folds: kk, name: "input channels"))]
@@ -100,8 +103,7 @@ public final class ConvNet: TrainableModel {
             layers.append(NeuronLayer(name: i == headLayouts.count - 1 ? "output" : "head\(i)", layout: layout))
             let weight = ParameterView(offset: offset, rows: layout.neuronCount, columns: layers[reads].layout.neuronCount)
             connections.append(SpatialConnection(name: "head.\(i)", input: reads, output: index, weight: weight,
-                                                 bias: ParameterView(offset: offset + weight.count, rows: layout.neuronCount),
-                                                 weightFactor: i == headLayouts.count - 1 ? lastWeightFactor : nil))
+                                                 bias: ParameterView(offset: offset + weight.count, rows: layout.neuronCount)))
             offset += weight.count + layout.neuronCount
             reads = index
         }

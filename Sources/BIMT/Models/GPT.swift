@@ -1,8 +1,9 @@
 import BIMTCompute
 import Foundation
 
-/// A GPT-style decoder trained with BIMT (`../shared/BIMT.md` section 5), all parameters in
-/// one flat device buffer, in this order (PyTorch names and shapes):
+/// A GPT-style decoder trained with BIMT (docs/METHOD.md, "Transformers"), all parameters in
+/// one flat device buffer, in this order (PyTorch names and shapes; `pos` only with
+/// positional embeddings, the LayerNorm tensors only with LayerNorm):
 ///
 /// ```
 /// embed.weight     [vocabulary, width]  (tokens; nn.Embedding)  or  [width, features] + embed.bias (nn.Linear)
@@ -29,7 +30,7 @@ public final class GPT: TrainableModel {
     public let gradients: Buffer
     public let firstMoments: Buffer
     public let secondMoments: Buffer
-    public var outputWidth: Int { architecture.outputs }
+    public var outputWidth: Int { architecture.scoredOutputs }
     public var embedding: EmbeddingSpec? { nil }
     /// Sequences per evaluation chunk: about 8k positions (charlm's evaluation workspace is
     /// then about 200 MB: every layer's activations are kept for a backward).
@@ -40,14 +41,19 @@ public final class GPT: TrainableModel {
     /// Where each tensor lives in the flat buffer.
     struct Views {
         struct Block {
-            let ln1Gain, ln1Bias, qkvWeight, qkvBias, projWeight, projBias: ParameterView
-            let ln2Gain, ln2Bias, fcWeight, fcBias, mlpProjWeight, mlpProjBias: ParameterView
+            let ln1Gain, ln1Bias: ParameterView?
+            let qkvWeight, qkvBias, projWeight, projBias: ParameterView
+            let ln2Gain, ln2Bias: ParameterView?
+            let fcWeight, fcBias, mlpProjWeight, mlpProjBias: ParameterView
         }
         let embedWeight: ParameterView
         let embedBias: ParameterView?
-        let positions: ParameterView
+        let positions: ParameterView?
         let blocks: [Block]
-        let finalGain, finalBias, headWeight, headBias: ParameterView
+        let finalGain, finalBias: ParameterView?
+        let headWeight, headBias: ParameterView
+        /// The rows of the head the model predicts with (the first `scoredOutputs`).
+        let scoredHeadWeight, scoredHeadBias: ParameterView
         let count: Int
 
         init(_ a: TransformerArchitecture) {
@@ -64,16 +70,19 @@ public final class GPT: TrainableModel {
                 embedWeight = take(d, a.inputWidth)
                 embedBias = take(d)
             }
-            positions = take(a.context, d)
+            positions = a.positionalEmbedding ? take(a.context, d) : nil
+            func norm() -> ParameterView? { a.layerNorm ? take(d) : nil }
             blocks = (0..<a.layers).map { _ in
-                Block(ln1Gain: take(d), ln1Bias: take(d), qkvWeight: take(3 * d, d), qkvBias: take(3 * d),
-                      projWeight: take(d, d), projBias: take(d), ln2Gain: take(d), ln2Bias: take(d),
+                Block(ln1Gain: norm(), ln1Bias: norm(), qkvWeight: take(3 * d, d), qkvBias: take(3 * d),
+                      projWeight: take(d, d), projBias: take(d), ln2Gain: norm(), ln2Bias: norm(),
                       fcWeight: take(hidden, d), fcBias: take(hidden), mlpProjWeight: take(d, hidden), mlpProjBias: take(d))
             }
-            finalGain = take(d)
-            finalBias = take(d)
+            finalGain = norm()
+            finalBias = norm()
             headWeight = take(a.outputs, d)
             headBias = take(a.outputs)
+            scoredHeadWeight = ParameterView(offset: headWeight.offset, rows: a.scoredOutputs, columns: d)
+            scoredHeadBias = ParameterView(offset: headBias.offset, rows: a.scoredOutputs)
             count = offset
         }
 
@@ -82,17 +91,17 @@ public final class GPT: TrainableModel {
             func shape(_ v: ParameterView) -> [Int] { v.columns == 1 ? [v.rows] : [v.rows, v.columns] }
             var list: [(String, ParameterView, [Int])] = [("embed.weight", embedWeight, shape(embedWeight))]
             if let embedBias { list.append(("embed.bias", embedBias, shape(embedBias))) }
-            list.append(("pos", positions, shape(positions)))
+            if let positions { list.append(("pos", positions, shape(positions))) }
             for (l, b) in blocks.enumerated() {
-                for (name, v) in [("ln1.weight", b.ln1Gain), ("ln1.bias", b.ln1Bias), ("attn.qkv.weight", b.qkvWeight),
-                                  ("attn.qkv.bias", b.qkvBias), ("attn.proj.weight", b.projWeight), ("attn.proj.bias", b.projBias),
-                                  ("ln2.weight", b.ln2Gain), ("ln2.bias", b.ln2Bias), ("mlp.fc.weight", b.fcWeight),
-                                  ("mlp.fc.bias", b.fcBias), ("mlp.proj.weight", b.mlpProjWeight), ("mlp.proj.bias", b.mlpProjBias)] {
-                    list.append(("blocks.\(l).\(name)", v, shape(v)))
-                }
+                let tensors: [(String, ParameterView?)] = [
+                    ("ln1.weight", b.ln1Gain), ("ln1.bias", b.ln1Bias), ("attn.qkv.weight", b.qkvWeight),
+                    ("attn.qkv.bias", b.qkvBias), ("attn.proj.weight", b.projWeight), ("attn.proj.bias", b.projBias),
+                    ("ln2.weight", b.ln2Gain), ("ln2.bias", b.ln2Bias), ("mlp.fc.weight", b.fcWeight),
+                    ("mlp.fc.bias", b.fcBias), ("mlp.proj.weight", b.mlpProjWeight), ("mlp.proj.bias", b.mlpProjBias)]
+                for case let (name, v?) in tensors { list.append(("blocks.\(l).\(name)", v, shape(v))) }
             }
-            list += [("ln_f.weight", finalGain, shape(finalGain)), ("ln_f.bias", finalBias, shape(finalBias)),
-                     ("head.weight", headWeight, shape(headWeight)), ("head.bias", headBias, shape(headBias))]
+            for case let (name, v?) in [("ln_f.weight", finalGain), ("ln_f.bias", finalBias)] { list.append((name, v, shape(v))) }
+            list += [("head.weight", headWeight, shape(headWeight)), ("head.bias", headBias, shape(headBias))]
             return list
         }
     }
@@ -108,6 +117,9 @@ public final class GPT: TrainableModel {
         let attention: [Buffer]                // [N, d]
         let hiddenPre: [Buffer], hiddenPost: [Buffer]     // [N, r d]
         let finalNorm: Buffer, finalStatistics: Buffer, logits: Buffer
+        /// The head's input rows at the predicted positions [rows * predicted, d], and their
+        /// row indices (nil: every position is predicted, the head reads its input in place).
+        let selected: Buffer?, selectedRows: [Int]?
         // Backward scratch.
         let dResidual: Buffer, dNorm: Buffer, dQKV: Buffer, dProbabilities: Buffer, dScores: Buffer
         let dAttention: Buffer, dHiddenPost: Buffer, dHiddenPre: Buffer
@@ -118,28 +130,39 @@ public final class GPT: TrainableModel {
             let n = rows * length, d = a.width, hidden = a.mlpRatio * d, scores = rows * a.heads * length * length
             func make(_ count: Int) throws -> Buffer { try device.makeBuffer(count: count) }
             func perLayer(_ count: Int) throws -> [Buffer] { try (0..<a.layers).map { _ in try make(count) } }
+            func normLayer(_ count: Int) throws -> [Buffer] { a.layerNorm ? try perLayer(count) : [] }
             residual = try (0...(2 * a.layers)).map { _ in try make(n * d) }
-            norm1 = try perLayer(n * d); norm2 = try perLayer(n * d)
-            statistics1 = try perLayer(2 * n); statistics2 = try perLayer(2 * n)
+            norm1 = try normLayer(n * d); norm2 = try normLayer(n * d)
+            statistics1 = try normLayer(2 * n); statistics2 = try normLayer(2 * n)
             qkv = try perLayer(3 * n * d)
             probabilities = try perLayer(scores)
             attention = try perLayer(n * d)
             hiddenPre = try perLayer(n * hidden); hiddenPost = try perLayer(n * hidden)
-            finalNorm = try make(n * d); finalStatistics = try make(2 * n)
-            logits = try make((a.lastPositionOnly ? rows : n) * a.outputs)
+            finalNorm = try make(a.layerNorm ? n * d : 1); finalStatistics = try make(a.layerNorm ? 2 * n : 1)
+            let positions = a.predictedPositions(length: length)
+            if positions.count == length {
+                (selected, selectedRows) = (nil, nil)
+            } else {
+                selectedRows = (0..<rows).flatMap { r in positions.map { r * length + $0 } }
+                selected = try make(rows * positions.count * d)
+            }
+            logits = try make(rows * positions.count * a.scoredOutputs)
             dResidual = try make(n * d); dNorm = try make(n * d); dQKV = try make(3 * n * d)
             dProbabilities = try make(scores); dScores = try make(scores)
             dAttention = try make(n * d); dHiddenPost = try make(n * hidden); dHiddenPre = try make(n * hidden)
         }
     }
 
-    public init(architecture: TransformerArchitecture, costSettings: CostSettings, device: Device) throws {
+    /// `costSettings` is the training cost; `relocationCostSettings` the cost swaps minimize
+    /// (nil: the training cost with wf on every matrix).
+    public init(architecture: TransformerArchitecture, costSettings: CostSettings, relocationCostSettings: CostSettings? = nil,
+                device: Device) throws {
         try architecture.validate()
         self.architecture = architecture
         self.device = device
         views = Views(architecture)
         geometry = try SpatialGeometry(network: try Self.spatialNetwork(architecture, views: views), settings: costSettings,
-                                       device: device)
+                                       relocationSettings: relocationCostSettings, device: device)
         let buffers = try ParameterBuffers(count: views.count, device: device)
         (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
     }
@@ -153,7 +176,7 @@ public final class GPT: TrainableModel {
         var layers = [NeuronLayer(name: a.vocabulary != nil ? "tokens" : "inputs", layout: try .line(neurons: a.inputWidth, name: "inputs")),
                       NeuronLayer(name: "residual 0", layout: try .line(neurons: d, name: "residual"))]
         var connections: [SpatialConnection] = []
-        var parameters: [NeuronParameter] = [NeuronParameter(name: "pos", layer: 1, view: views.positions, alongRows: false)]
+        var parameters: [NeuronParameter] = views.positions.map { [NeuronParameter(name: "pos", layer: 1, view: $0, alongRows: false)] } ?? []
         var groups = [SwapGroup(layers: [0], swappable: false)]
         if a.vocabulary != nil {
             // nn.Embedding's [vocabulary, width]: a matrix whose rows are the token layer's neurons.
@@ -177,22 +200,23 @@ public final class GPT: TrainableModel {
                 SpatialConnection(name: "blocks.\(l).mlp.proj", input: hiddenLayer, output: after, weight: b.mlpProjWeight,
                                   bias: b.mlpProjBias),
             ]
-            parameters += [NeuronParameter(name: "blocks.\(l).ln1.weight", layer: before, view: b.ln1Gain),
-                           NeuronParameter(name: "blocks.\(l).ln1.bias", layer: before, view: b.ln1Bias),
-                           NeuronParameter(name: "blocks.\(l).ln2.weight", layer: middle, view: b.ln2Gain),
-                           NeuronParameter(name: "blocks.\(l).ln2.bias", layer: middle, view: b.ln2Bias)]
+            for case let (name, layer, view?) in [("ln1.weight", before, b.ln1Gain), ("ln1.bias", before, b.ln1Bias),
+                                                  ("ln2.weight", middle, b.ln2Gain), ("ln2.bias", middle, b.ln2Bias)] {
+                parameters.append(NeuronParameter(name: "blocks.\(l).\(name)", layer: layer, view: view))
+            }
             attentionGroups.append(SwapGroup(layers: [qkv, attention], blockSize: a.heads > 1 ? a.headDimension : nil))
         }
         let last = residualLayer(2 * a.layers), output = layers.count
         layers.append(NeuronLayer(name: "output", layout: try .line(neurons: a.outputs, name: "output")))
         connections.append(SpatialConnection(name: "head", input: last, output: output, weight: views.headWeight, bias: views.headBias))
-        parameters += [NeuronParameter(name: "ln_f.weight", layer: last, view: views.finalGain),
-                       NeuronParameter(name: "ln_f.bias", layer: last, view: views.finalBias)]
+        for case let (name, view?) in [("ln_f.weight", views.finalGain), ("ln_f.bias", views.finalBias)] {
+            parameters.append(NeuronParameter(name: name, layer: last, view: view))
+        }
         groups.append(SwapGroup(layers: (0...(2 * a.layers)).map(residualLayer)))
         groups += attentionGroups
         groups.append(SwapGroup(layers: [output], swappable: false))
         return try SpatialNetwork(layers: layers, connections: connections, neuronParameters: parameters,
-                                  embeddingTables: [views.positions], groups: groups)
+                                  embeddingTables: views.positions.map { [$0] } ?? [], groups: groups)
     }
 
     /// nanoGPT's initialization: N(0, 0.02) for every matrix and embedding (the residual
@@ -203,10 +227,10 @@ public final class GPT: TrainableModel {
         func normal(_ v: ParameterView, _ std: Float) {
             for i in v.offset..<(v.offset + v.count) { values[i] = std * Tasks.normal(&generator) }
         }
-        func ones(_ v: ParameterView) { for i in v.offset..<(v.offset + v.count) { values[i] = 1 } }
+        func ones(_ v: ParameterView?) { if let v { for i in v.offset..<(v.offset + v.count) { values[i] = 1 } } }
         let projection = 0.02 / Float(2 * architecture.layers).squareRoot()
         normal(views.embedWeight, 0.02)
-        normal(views.positions, 0.02)
+        if let positions = views.positions { normal(positions, 0.02) }
         for b in views.blocks {
             ones(b.ln1Gain); ones(b.ln2Gain)
             normal(b.qkvWeight, 0.02); normal(b.projWeight, projection)
@@ -247,6 +271,15 @@ public final class GPT: TrainableModel {
     /// From `offset` to the end of `buffer` (a strided GEMM operand).
     func tail(_ buffer: Buffer, _ offset: Int) -> BufferSlice { buffer.slice(offset: offset, count: buffer.count - offset) }
 
+    /// LayerNorm of x into `output`, or x itself without LayerNorm: the buffer the next
+    /// layer reads.
+    func layerNorm(_ x: Buffer, gain: ParameterView?, bias: ParameterView?, rows: Int, output: [Buffer], layer: Int,
+                   statistics: [Buffer]) throws -> Buffer {
+        guard let gain, let bias else { return x }
+        try layerNorm(x, gain: gain, bias: bias, rows: rows, output: output[layer], statistics: statistics[layer])
+        return output[layer]
+    }
+
     func layerNorm(_ x: Buffer, gain: ParameterView, bias: ParameterView, rows: Int, output: Buffer, statistics: Buffer) throws {
         try device.layerNormForward(x.whole, gamma: slice(gain, parameters), beta: slice(bias, parameters), rows: rows,
                                     columns: architecture.width, output: output.whole,
@@ -267,9 +300,25 @@ public final class GPT: TrainableModel {
     }
 
     func linearBackward(_ x: BufferSlice, _ weight: ParameterView, _ bias: ParameterView?, rows: Int, outputGradient dy: BufferSlice,
-                        inputGradient dx: BufferSlice?) throws {
+                        inputGradient dx: BufferSlice?, accumulateInput: Bool = false) throws {
         try device.linearBackward(x, weight: weight, bias: bias, parameters: parameters, gradients: gradients, rows: rows,
-                                  outputGradient: dy, inputGradient: dx)
+                                  outputGradient: dy, inputGradient: dx, accumulateInput: accumulateInput)
+    }
+
+    /// The backward of a linear map that reads `x` through an optional LayerNorm (`normed` is
+    /// what the map read): adds dLoss/dx into `dR`, through the LayerNorm's backward (dNorm
+    /// as scratch) or directly.
+    func normedLinearBackward(_ x: Buffer, normed: Buffer, gain: ParameterView?, bias: ParameterView?, statistics: Buffer?,
+                              weight: ParameterView, weightBias: ParameterView?, rows: Int, outputGradient dy: BufferSlice,
+                              ws: Workspace) throws {
+        guard let gain, let bias, let statistics else {
+            try linearBackward(x.whole, weight, weightBias, rows: rows, outputGradient: dy, inputGradient: ws.dResidual.whole,
+                               accumulateInput: true)
+            return
+        }
+        try linearBackward(normed.whole, weight, weightBias, rows: rows, outputGradient: dy, inputGradient: ws.dNorm.whole)
+        try layerNormBackward(x, gain: gain, bias: bias, rows: rows, statistics: statistics, outputGradient: ws.dNorm,
+                              inputGradient: ws.dResidual)
     }
 
     /// A strided-batched GEMM over the sequences of the batch for one head.
@@ -323,8 +372,8 @@ public final class GPT: TrainableModel {
         }
     }
 
-    /// Logits (or regression outputs) [rows, outputs] at the last position of each
-    /// sequence, or [rows * length, outputs] at every position.
+    /// Logits (or regression outputs) [rows * predicted positions, scored outputs] at the
+    /// predicted positions of each sequence (every position, the last, or every s-th).
     public func forward(input: BufferSlice, rows: Int) throws -> BufferSlice {
         let a = architecture, length = try sequenceLength(input.count, rows: rows)
         let ws = try workspace(rows: rows, length: length), n = rows * length, d = a.width
@@ -335,74 +384,97 @@ public final class GPT: TrainableModel {
         } else {
             try linear(input, views.embedWeight, views.embedBias, rows: n, into: x0)
         }
-        try device.addBias(parameters.slice(offset: views.positions.offset, count: length * d), to: x0, rows: rows, columns: length * d)
+        if let positions = views.positions {
+            try device.addBias(parameters.slice(offset: positions.offset, count: length * d), to: x0, rows: rows, columns: length * d)
+        }
         for (l, b) in views.blocks.enumerated() {
             let x = ws.residual[2 * l], middle = ws.residual[2 * l + 1], after = ws.residual[2 * l + 2]
-            try layerNorm(x, gain: b.ln1Gain, bias: b.ln1Bias, rows: n, output: ws.norm1[l], statistics: ws.statistics1[l])
-            try linear(ws.norm1[l].whole, b.qkvWeight, b.qkvBias, rows: n, into: ws.qkv[l].whole)
+            let normed1 = try layerNorm(x, gain: b.ln1Gain, bias: b.ln1Bias, rows: n, output: ws.norm1, layer: l, statistics: ws.statistics1)
+            try linear(normed1.whole, b.qkvWeight, b.qkvBias, rows: n, into: ws.qkv[l].whole)
             try attentionForward(ws, layer: l)
             try device.copy(x.whole, to: middle.whole)
             try linear(ws.attention[l].whole, b.projWeight, b.projBias, rows: n, into: middle.whole, accumulate: true)
-            try layerNorm(middle, gain: b.ln2Gain, bias: b.ln2Bias, rows: n, output: ws.norm2[l], statistics: ws.statistics2[l])
-            try linear(ws.norm2[l].whole, b.fcWeight, b.fcBias, rows: n, into: ws.hiddenPre[l].whole)
+            let normed2 = try layerNorm(middle, gain: b.ln2Gain, bias: b.ln2Bias, rows: n, output: ws.norm2, layer: l,
+                                        statistics: ws.statistics2)
+            try linear(normed2.whole, b.fcWeight, b.fcBias, rows: n, into: ws.hiddenPre[l].whole)
             try device.activationForward(.gelu, input: ws.hiddenPre[l].whole, output: ws.hiddenPost[l].whole)
             try device.copy(middle.whole, to: after.whole)
             try linear(ws.hiddenPost[l].whole, b.mlpProjWeight, b.mlpProjBias, rows: n, into: after.whole, accumulate: true)
         }
-        try layerNorm(ws.residual[2 * a.layers], gain: views.finalGain, bias: views.finalBias, rows: n, output: ws.finalNorm,
-                      statistics: ws.finalStatistics)
-        if a.lastPositionOnly {
-            try device.gemm(GemmOperation(m: rows, n: a.outputs, k: d, transposeB: true, lda: length * d),
-                            a: tail(ws.finalNorm, (length - 1) * d), b: slice(views.headWeight, parameters), c: ws.logits.whole)
-            try device.addBias(slice(views.headBias, parameters), to: ws.logits.whole, rows: rows, columns: a.outputs)
-        } else {
-            try linear(ws.finalNorm.whole, views.headWeight, views.headBias, rows: n, into: ws.logits.whole)
-        }
+        let final = try headInput(ws)
+        let head = try headRows(ws, final)
+        try linear(head.input, views.scoredHeadWeight, views.scoredHeadBias, rows: head.rows, into: ws.logits.whole)
         return ws.logits.whole
     }
 
-    /// Accumulates the gradient of every parameter given dLoss/dOutput (after `forward` on the same input).
+    /// The final LayerNorm's output, or the last residual point without LayerNorm.
+    func headInput(_ ws: Workspace) throws -> Buffer {
+        let last = ws.residual[2 * architecture.layers]
+        guard let gain = views.finalGain, let bias = views.finalBias else { return last }
+        try layerNorm(last, gain: gain, bias: bias, rows: ws.rows * ws.length, output: ws.finalNorm, statistics: ws.finalStatistics)
+        return ws.finalNorm
+    }
+
+    /// What the head reads: `final` in place when every position is predicted, else its
+    /// rows at the predicted positions gathered into `ws.selected`.
+    func headRows(_ ws: Workspace, _ final: Buffer) throws -> (input: BufferSlice, rows: Int) {
+        guard let selected = ws.selected, let indices = ws.selectedRows else { return (final.whole, ws.rows * ws.length) }
+        try device.gatherRows(source: final.whole, columns: architecture.width, indices: indices, into: selected.whole)
+        return (selected.whole, indices.count)
+    }
+
+    /// Accumulates the gradient of every parameter given dLoss/dOutput (after `forward` on the
+    /// same input), in the reverse order of `forward`.
     public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws {
         let a = architecture, length = try sequenceLength(input.count, rows: rows)
         let ws = try workspace(rows: rows, length: length), n = rows * length, d = a.width
         let dR = ws.dResidual
-        try device.fill(dR.whole, value: 0)
-        if a.lastPositionOnly {
-            try device.gemm(GemmOperation(m: a.outputs, n: d, k: rows, transposeA: true, beta: 1, ldb: length * d),
-                            a: outputGradient, b: tail(ws.finalNorm, (length - 1) * d), c: slice(views.headWeight, gradients))
-            try device.sumColumns(outputGradient, rows: rows, columns: a.outputs, into: slice(views.headBias, gradients), accumulate: true)
-            try device.fill(ws.dNorm.whole, value: 0)
-            try device.gemm(GemmOperation(m: rows, n: d, k: a.outputs, ldc: length * d),
-                            a: outputGradient, b: slice(views.headWeight, parameters), c: tail(ws.dNorm, (length - 1) * d))
+        // Head: dFinal at the predicted rows (zero elsewhere), into dNorm with a final
+        // LayerNorm, else straight into the residual gradient.
+        let dFinal = views.finalGain != nil ? ws.dNorm : dR
+        let final = views.finalGain != nil ? ws.finalNorm : ws.residual[2 * a.layers]
+        if let selected = ws.selected, let indices = ws.selectedRows {
+            try linearBackward(selected.whole, views.scoredHeadWeight, views.scoredHeadBias, rows: indices.count,
+                               outputGradient: outputGradient, inputGradient: nil)
+            // The predicted rows sit at a fixed stride in every sequence: one strided GEMM
+            // per sequence writes their gradients in place.
+            let positions = a.predictedPositions(length: length), step = positions.count > 1 ? positions[1] - positions[0] : 1
+            try device.fill(dFinal.whole, value: 0)
+            try device.gemm(GemmOperation(m: positions.count, n: d, k: a.scoredOutputs, ldc: step * d, batchCount: rows,
+                                          strideA: positions.count * a.scoredOutputs, strideB: 0, strideC: length * d),
+                            a: outputGradient, b: slice(views.scoredHeadWeight, parameters), c: tail(dFinal, positions[0] * d))
         } else {
-            try linearBackward(ws.finalNorm.whole, views.headWeight, views.headBias, rows: n, outputGradient: outputGradient,
-                               inputGradient: ws.dNorm.whole)
+            try linearBackward(final.whole, views.scoredHeadWeight, views.scoredHeadBias, rows: n, outputGradient: outputGradient,
+                               inputGradient: dFinal.whole)
         }
-        try layerNormBackward(ws.residual[2 * a.layers], gain: views.finalGain, bias: views.finalBias, rows: n,
-                              statistics: ws.finalStatistics, outputGradient: ws.dNorm, inputGradient: dR)
+        if let gain = views.finalGain, let bias = views.finalBias {
+            try device.fill(dR.whole, value: 0)
+            try layerNormBackward(ws.residual[2 * a.layers], gain: gain, bias: bias, rows: n, statistics: ws.finalStatistics,
+                                  outputGradient: ws.dNorm, inputGradient: dR)
+        }
         for l in stride(from: a.layers - 1, through: 0, by: -1) {
-            let b = views.blocks[l]
+            let b = views.blocks[l], middle = ws.residual[2 * l + 1], x = ws.residual[2 * l]
             // MLP: after = middle + proj(gelu(fc(ln2(middle)))).
             try linearBackward(ws.hiddenPost[l].whole, b.mlpProjWeight, b.mlpProjBias, rows: n, outputGradient: dR.whole,
                                inputGradient: ws.dHiddenPost.whole)
             try device.fill(ws.dHiddenPre.whole, value: 0)
             try device.activationBackward(.gelu, input: ws.hiddenPre[l].whole, outputGradient: ws.dHiddenPost.whole,
                                           inputGradient: ws.dHiddenPre.whole)
-            try linearBackward(ws.norm2[l].whole, b.fcWeight, b.fcBias, rows: n, outputGradient: ws.dHiddenPre.whole,
-                               inputGradient: ws.dNorm.whole)
-            try layerNormBackward(ws.residual[2 * l + 1], gain: b.ln2Gain, bias: b.ln2Bias, rows: n, statistics: ws.statistics2[l],
-                                  outputGradient: ws.dNorm, inputGradient: dR)
+            try normedLinearBackward(middle, normed: a.layerNorm ? ws.norm2[l] : middle, gain: b.ln2Gain, bias: b.ln2Bias,
+                                     statistics: a.layerNorm ? ws.statistics2[l] : nil, weight: b.fcWeight, weightBias: b.fcBias,
+                                     rows: n, outputGradient: ws.dHiddenPre.whole, ws: ws)
             // Attention: middle = x + proj(attention(ln1(x))).
             try linearBackward(ws.attention[l].whole, b.projWeight, b.projBias, rows: n, outputGradient: dR.whole,
                                inputGradient: ws.dAttention.whole)
             try attentionBackward(ws, layer: l)
-            try linearBackward(ws.norm1[l].whole, b.qkvWeight, b.qkvBias, rows: n, outputGradient: ws.dQKV.whole,
-                               inputGradient: ws.dNorm.whole)
-            try layerNormBackward(ws.residual[2 * l], gain: b.ln1Gain, bias: b.ln1Bias, rows: n, statistics: ws.statistics1[l],
-                                  outputGradient: ws.dNorm, inputGradient: dR)
+            try normedLinearBackward(x, normed: a.layerNorm ? ws.norm1[l] : x, gain: b.ln1Gain, bias: b.ln1Bias,
+                                     statistics: a.layerNorm ? ws.statistics1[l] : nil, weight: b.qkvWeight, weightBias: b.qkvBias,
+                                     rows: n, outputGradient: ws.dQKV.whole, ws: ws)
         }
-        try device.sumColumns(dR.whole, rows: rows, columns: length * d,
-                              into: gradients.slice(offset: views.positions.offset, count: length * d), accumulate: true)
+        if let positions = views.positions {
+            try device.sumColumns(dR.whole, rows: rows, columns: length * d,
+                                  into: gradients.slice(offset: positions.offset, count: length * d), accumulate: true)
+        }
         if let vocabulary = a.vocabulary {
             try device.embeddingBackward(tokens: input, outputGradient: dR.whole, rows: rows, folds: length, dimension: d,
                                          vocabulary: vocabulary, tableGradient: slice(views.embedWeight, gradients))

@@ -33,12 +33,15 @@ public final class MLP: TrainableModel {
         }
     }
 
-    public init(architecture: MLPArchitecture, costSettings: CostSettings, device: Device, swapInputs: Bool = true,
-                noPenalizeLast: Bool = false) throws {
+    /// `costSettings` is the training cost; `relocationCostSettings` the cost swaps minimize
+    /// (nil: the training cost with wf on every matrix).
+    public init(architecture: MLPArchitecture, costSettings: CostSettings, relocationCostSettings: CostSettings? = nil,
+                device: Device, swapInputs: Bool = true) throws {
         self.architecture = architecture
         self.device = device
-        let network = try architecture.spatialNetwork(swapInputs: swapInputs, lastWeightFactor: noPenalizeLast ? 0 : nil)
-        geometry = try SpatialGeometry(network: network, settings: costSettings, device: device)
+        let network = try architecture.spatialNetwork(swapInputs: swapInputs)
+        geometry = try SpatialGeometry(network: network, settings: costSettings, relocationSettings: relocationCostSettings,
+                                       device: device)
         let buffers = try ParameterBuffers(count: network.parameterExtent, device: device)
         (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
     }

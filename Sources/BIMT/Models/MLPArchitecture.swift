@@ -48,7 +48,7 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
 
     /// The spatial network: the input layer is folded by the embedding's token count, and
     /// the embedding table's columns move with the input layer's slots.
-    public func spatialNetwork(swapInputs: Bool = true, lastWeightFactor: Float? = nil) throws -> SpatialNetwork {
+    public func spatialNetwork(swapInputs: Bool = true) throws -> SpatialNetwork {
         try validate()
         var layouts = try layout.layouts(sizes: widths)
         var offset = 0
@@ -69,8 +69,7 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
             let weight = ParameterView(offset: offset, rows: widths[l + 1], columns: widths[l])
             let bias = ParameterView(offset: offset + weight.count, rows: widths[l + 1])
             offset += weight.count + bias.count
-            connections.append(SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias,
-                                                 weightFactor: l == widths.count - 2 ? lastWeightFactor : nil))
+            connections.append(SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias))
         }
         return try SpatialNetwork(layers: layers, connections: connections, neuronParameters: neuronParameters,
                                   embeddingTables: tables,

@@ -72,9 +72,10 @@ extension Device {
     }
 
     /// dW += dy^T x and db += the column sums of dy (into `gradients`); dx = dy W when
-    /// `inputGradient` is given (overwritten).
+    /// `inputGradient` is given (overwritten, or added to with `accumulateInput`).
     func linearBackward(_ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, gradients: Buffer,
-                        rows: Int, outputGradient dy: BufferSlice, inputGradient dx: BufferSlice?) throws {
+                        rows: Int, outputGradient dy: BufferSlice, inputGradient dx: BufferSlice?,
+                        accumulateInput: Bool = false) throws {
         try gemm(GemmOperation(m: weight.rows, n: weight.columns, k: rows, transposeA: true, beta: 1),
                  a: dy, b: x, c: gradients.slice(offset: weight.offset, count: weight.count))
         if let bias {
@@ -82,7 +83,7 @@ extension Device {
                            accumulate: true)
         }
         if let dx {
-            try gemm(GemmOperation(m: rows, n: weight.columns, k: weight.rows), a: dy,
+            try gemm(GemmOperation(m: rows, n: weight.columns, k: weight.rows, beta: accumulateInput ? 1 : 0), a: dy,
                      b: parameters.slice(offset: weight.offset, count: weight.count), c: dx)
         }
     }

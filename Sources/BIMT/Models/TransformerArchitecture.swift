@@ -2,6 +2,8 @@
 /// GELU MLP (`mlpRatio` x width), learned positional embeddings, a final LayerNorm and a
 /// head. Inputs are tokens (`vocabulary` set: an embedding table) or real vectors of
 /// `inputFeatures` per position (a linear input projection, the paper's in-context model).
+/// `layerNorm` false drops every LayerNorm (blocks are x + attn(x), x + mlp(x)) and
+/// `positionalEmbedding` false drops the positions, as the paper's in-context model does.
 public struct TransformerArchitecture: Sendable, Equatable, Codable {
     public var layers: Int
     public var width: Int
@@ -15,12 +17,22 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     /// Logits (classes) or regression outputs per predicted position.
     public var outputs: Int
     public var mlpRatio: Int
-    /// Predict at the last position only ("a b =" -> c, in-context regression) instead of
-    /// at every position (a language model).
+    /// Predict at the last position only ("a b =" -> c) instead of at every position (a
+    /// language model).
     public var lastPositionOnly: Bool
+    /// Without `lastPositionOnly`: predict at positions 0, s, 2s, ... (s = 2: the x tokens of
+    /// the in-context task, each predicting the y that follows it).
+    public var predictionStride: Int
+    /// How many of the `outputs` the model predicts (the first ones; nil: all). The others
+    /// are neurons of the output layer that no loss reads (the in-context model's output
+    /// map has d + 1 outputs, of which feature 0 is scored).
+    public var predictedOutputs: Int?
+    public var layerNorm: Bool
+    public var positionalEmbedding: Bool
 
     public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
-                outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false) {
+                outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false, predictionStride: Int = 1,
+                predictedOutputs: Int? = nil, layerNorm: Bool = true, positionalEmbedding: Bool = true) {
         self.layers = layers
         self.width = width
         self.heads = heads
@@ -30,6 +42,37 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         self.outputs = outputs
         self.mlpRatio = mlpRatio
         self.lastPositionOnly = lastPositionOnly
+        self.predictionStride = predictionStride
+        self.predictedOutputs = predictedOutputs
+        self.layerNorm = layerNorm
+        self.positionalEmbedding = positionalEmbedding
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case layers, width, heads, context, vocabulary, inputFeatures, outputs, mlpRatio, lastPositionOnly, predictionStride
+        case predictedOutputs, layerNorm, positionalEmbedding
+    }
+
+    /// Fields added after the first version default to that version's behaviour.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(layers: try c.decode(Int.self, forKey: .layers), width: try c.decode(Int.self, forKey: .width),
+                  heads: try c.decode(Int.self, forKey: .heads), context: try c.decode(Int.self, forKey: .context),
+                  vocabulary: try c.decodeIfPresent(Int.self, forKey: .vocabulary),
+                  inputFeatures: try c.decodeIfPresent(Int.self, forKey: .inputFeatures), outputs: try c.decode(Int.self, forKey: .outputs),
+                  mlpRatio: try c.decode(Int.self, forKey: .mlpRatio), lastPositionOnly: try c.decode(Bool.self, forKey: .lastPositionOnly),
+                  predictionStride: try c.decodeIfPresent(Int.self, forKey: .predictionStride) ?? 1,
+                  predictedOutputs: try c.decodeIfPresent(Int.self, forKey: .predictedOutputs),
+                  layerNorm: try c.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? true,
+                  positionalEmbedding: try c.decodeIfPresent(Bool.self, forKey: .positionalEmbedding) ?? true)
+    }
+
+    /// The outputs the model returns per predicted position.
+    public var scoredOutputs: Int { predictedOutputs ?? outputs }
+
+    /// The positions predicted in a sequence of `length`.
+    public func predictedPositions(length: Int) -> [Int] {
+        lastPositionOnly ? [length - 1] : Array(stride(from: 0, to: length, by: predictionStride))
     }
 
     public var headDimension: Int { width / max(1, heads) }
@@ -52,6 +95,9 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         try require(context >= 1, "context must be >= 1, got \(context)")
         try require(outputs >= 1, "outputs must be >= 1, got \(outputs)")
         try require(mlpRatio >= 1, "mlpRatio must be >= 1, got \(mlpRatio)")
+        try require(predictionStride >= 1, "predictionStride must be >= 1, got \(predictionStride)")
+        try require((1...outputs).contains(predictedOutputs ?? outputs),
+                    "predictedOutputs must lie in 1...\(outputs) (the outputs), got \(predictedOutputs ?? 0)")
         try require((vocabulary != nil) != (inputFeatures != nil),
                     "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
         try require((vocabulary ?? 1) >= 1 && (inputFeatures ?? 1) >= 1, "vocabulary and inputFeatures must be >= 1")

@@ -35,12 +35,13 @@ public enum ConfigurationFile {
 
     /// Known optional fields absent from an encoded preset (nil values are not encoded).
     static let optionalFields: Set<String> = [
-        "preset", "batchSize", "biasPenaltyFrom", "architecture.embedding", "task.modulus", "task.groupSize", "task.path",
+        "preset", "batchSize", "biasPenaltyFrom", "cost.lastWeightFactor", "relocationCost.lastWeightFactor", "noPenalizeLast", "architecture.embedding", "task.modulus", "task.groupSize", "task.path",
         "architecture.embedding.vocabulary", "architecture.embedding.dimension", "architecture.embedding.folds",
         "convolution", "convolution.imageHeight", "convolution.imageWidth", "convolution.imageChannels", "convolution.channels",
         "convolution.kernelSize", "convolution.pool", "convolution.poolSize",
         "transformer", "transformer.layers", "transformer.width", "transformer.heads", "transformer.context", "transformer.vocabulary",
         "transformer.inputFeatures", "transformer.outputs", "transformer.mlpRatio", "transformer.lastPositionOnly",
+        "transformer.predictedOutputs",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

@@ -146,9 +146,12 @@ extension Trainer {
     func adopt(directory: URL, keepingMetricsThrough step: Int) throws {
         let metrics = directory.appending(path: "metrics.csv")
         let text = (try? String(contentsOf: metrics, encoding: .utf8)) ?? TrainingMetrics.csvHeader + "\n"
-        let kept = text.split(separator: "\n").filter { line in
-            guard let first = line.split(separator: ",").first, let row = Int(first) else { return true }
-            return row <= step
+        let columns = TrainingMetrics.csvHeader.split(separator: ",").count
+        // Rows up to `step`, under today's header (an earlier version's rows gain empty cells).
+        let kept = [TrainingMetrics.csvHeader] + text.split(separator: "\n").compactMap { line -> String? in
+            guard let first = line.split(separator: ",").first, let row = Int(first), row <= step else { return nil }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).count
+            return String(line) + String(repeating: ",", count: max(0, columns - cells))
         }
         try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: metrics, options: .atomic)
         resumedDirectory = directory

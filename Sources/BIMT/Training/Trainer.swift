@@ -11,12 +11,16 @@ public struct TrainingMetrics: Sendable, Equatable {
     public var cost: Double
     public var lambda: Double
     public var seconds: Double
+    /// A sequence model predicting several positions with MSE: the test loss at the last
+    /// predicted position alone (the in-context task's y_T).
+    public var testLastLoss: Double? = nil
 
-    public static let csvHeader = "step,train_loss,test_loss,train_accuracy,test_accuracy,cost,lambda,seconds"
+    public static let csvHeader = "step,train_loss,test_loss,train_accuracy,test_accuracy,cost,lambda,seconds,test_last_loss"
 
     public var csvRow: String {
         func f(_ x: Double?) -> String { x.map { String(format: "%.9g", $0) } ?? "" }
-        return "\(step),\(f(trainLoss)),\(f(testLoss)),\(f(trainAccuracy)),\(f(testAccuracy)),\(f(cost)),\(f(lambda)),\(String(format: "%.3f", seconds))"
+        return "\(step),\(f(trainLoss)),\(f(testLoss)),\(f(trainAccuracy)),\(f(testAccuracy)),\(f(cost)),\(f(lambda)),"
+            + "\(String(format: "%.3f", seconds)),\(f(testLastLoss))"
     }
 }
 
@@ -64,13 +68,14 @@ public final class Trainer {
         self.configuration = configuration
         try Self.checkShapes(configuration, task)
         if let transformer = configuration.transformer {
-            model = try GPT(architecture: transformer, costSettings: configuration.cost, device: device)
+            model = try GPT(architecture: transformer, costSettings: configuration.cost,
+                            relocationCostSettings: configuration.relocationCost, device: device)
         } else if let convolution = configuration.convolution {
             model = try ConvNet(convolution: convolution, head: configuration.architecture, costSettings: configuration.cost,
-                                device: device, noPenalizeLast: configuration.noPenalizeLast)
+                                relocationCostSettings: configuration.relocationCost, device: device)
         } else {
-            model = try MLP(architecture: configuration.architecture, costSettings: configuration.cost, device: device,
-                            swapInputs: configuration.swapInputs, noPenalizeLast: configuration.noPenalizeLast)
+            model = try MLP(architecture: configuration.architecture, costSettings: configuration.cost,
+                            relocationCostSettings: configuration.relocationCost, device: device, swapInputs: configuration.swapInputs)
         }
         try model.initialize(seed: configuration.seed)
         let oneHot = configuration.loss == .mse
@@ -137,13 +142,14 @@ public final class Trainer {
         guard length <= t.context else {
             throw BIMTError.shapeMismatch("task '\(task.name)' has sequences of \(length) positions, longer than the model's context of \(t.context)")
         }
-        let expected = t.lastPositionOnly ? 1 : length
+        let expected = t.predictedPositions(length: length).count
         guard data.targetsPerExample == expected else {
             throw BIMTError.shapeMismatch("task '\(task.name)' has \(data.targetsPerExample) targets per sequence; the model predicts \(expected)"
-                                          + (t.lastPositionOnly ? " (the last position)" : " (one per position)"))
+                                          + (t.lastPositionOnly ? " (the last position)"
+                                             : t.predictionStride == 1 ? " (one per position)" : " (every \(t.predictionStride)th position)"))
         }
-        guard data.outputWidth == t.outputs else {
-            throw BIMTError.shapeMismatch("the transformer's \(t.outputs) outputs differ from the task's \(data.outputWidth) "
+        guard data.outputWidth == t.scoredOutputs else {
+            throw BIMTError.shapeMismatch("the transformer's \(t.scoredOutputs) predicted outputs differ from the task's \(data.outputWidth) "
                                           + (data.isClassification ? "classes" : "targets"))
         }
     }
@@ -244,7 +250,7 @@ public final class Trainer {
         var metrics: TrainingMetrics?
         if logging {
             let values = try device.read(accumulators.whole)
-            let (testLoss, testAccuracy) = try evaluate()
+            let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]
             where !value.isFinite {
@@ -253,7 +259,8 @@ public final class Trainer {
             }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
                                       trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count * perExample),
-                                      testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed)
+                                      testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
+                                      testLastLoss: testLastLoss)
         }
         if configuration.relocation.method != .off && step % configuration.swapEvery == 0 && step < configuration.steps {
             try relocate()
@@ -265,10 +272,21 @@ public final class Trainer {
     /// Test loss and accuracy over the whole test split, in chunks of at most the model's
     /// `maximumRows` rows (a conv net's activations for 10000 images would not fit).
     public func evaluate() throws -> (loss: Double, accuracy: Double?) {
+        let result = try evaluateWithLast()
+        return (result.loss, result.accuracy)
+    }
+
+    /// `evaluate`, and for MSE with several targets per sequence the MSE of the last one.
+    public func evaluateWithLast() throws -> (loss: Double, accuracy: Double?, lastLoss: Double?) {
         let saved = try device.read(accumulators.whole)
-        var loss = 0.0, correct = 0.0
+        var loss = 0.0, correct = 0.0, lastSquares = 0.0
         var start = 0
-        let perExample = task.test.targetsPerExample
+        let perExample = task.test.targetsPerExample, outputs = model.outputWidth
+        let lastValues: [Float]? = if configuration.loss == .mse, perExample > 1, case let .regression(values, _) = task.test.targets {
+            values
+        } else {
+            nil
+        }
         while start < test.count {
             let rows = min(model.maximumRows, test.count - start)
             try device.fill(accumulators.whole, value: 0)
@@ -279,10 +297,20 @@ public final class Trainer {
             let values = try device.read(accumulators.whole)
             loss += Double(values[0]) * Double(rows)
             correct += Double(values[1])
+            if let lastValues {
+                // Sequence models keep their outputs in place (no output swaps): compare the last
+                // predicted position's outputs with its targets on the host.
+                let predicted = try device.read(output)
+                for r in 0..<rows {
+                    let at = ((r + 1) * perExample - 1) * outputs, target = ((start + r + 1) * perExample - 1) * outputs
+                    for o in 0..<outputs { lastSquares += pow(Double(predicted[at + o] - lastValues[target + o]), 2) }
+                }
+            }
             start += rows
         }
         try device.write(saved, to: accumulators.whole)
-        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample))
+        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
+                lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
     }
 
     /// Relocates, then moves the data's columns (and relabels classes) with any input or

@@ -1,29 +1,35 @@
-/// The transformer presets and sequence tasks (`../shared/BIMT.md` section 5).
+/// The transformer presets and sequence tasks (docs/METHOD.md, "Transformers").
 extension TrainingConfiguration {
-    /// incontext: the paper's in-context linear regression model (d = 1, T = 2, width 32,
-    /// 2 layers, 1 head), with swaps on. modadd-seq: "a b =" -> (a + b) mod 113 with one
+    /// incontext: the paper's in-context linear regression exactly as its reference runs it
+    /// (d = 1, T = 2; width 32, 2 blocks of 1-head attention and a GELU MLP of 128, no
+    /// LayerNorm, no positions; every y predicted at its x token from feature 0 of a 2-output
+    /// map; biases penalized; swaps off as published, `--relocation greedy` swaps every
+    /// 1000 steps, the reference's alternative). modadd-seq: "a b =" -> (a + b) mod 113 with one
     /// layer of width 128 and 4 heads. charlm: a character-level GPT (4 layers, width 128,
     /// 4 heads, context 64) on `task.path`. gpt-bench: charlm's model on random tokens from
     /// a vocabulary of 65 (for timing).
     static func transformerPreset(_ name: String) -> TrainingConfiguration {
         let cost = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean)
         func make(_ task: TaskSpec, _ t: TransformerArchitecture, loss: LossKind, steps: Int, lr: Float, weightDecay: Float,
-                  batch: Int?, lambda: Float, schedule: [LambdaChange], swapEvery: Int, logEvery: Int) -> TrainingConfiguration {
+                  batch: Int?, lambda: Float, schedule: [LambdaChange], swapEvery: Int, logEvery: Int,
+                  cost: CostSettings = cost, relocation: RelocationMethod = .greedy) -> TrainingConfiguration {
             TrainingConfiguration(
                 preset: name, task: task, architecture: t.placeholderMLP, convolution: nil,
                 transformer: t, loss: loss, steps: steps, learningRate: lr, weightDecay: weightDecay, batchSize: batch, seed: 1,
-                lambda: lambda, lambdaSchedule: schedule, cost: cost, biasPenaltyFrom: nil, noPenalizeLast: false,
-                relocation: RelocationSettings(method: .greedy, topK: 16), swapEvery: swapEvery, swapInputs: false,
+                lambda: lambda, lambdaSchedule: schedule, cost: cost, biasPenaltyFrom: nil, relocationCost: cost,
+                relocation: RelocationSettings(method: relocation, topK: 16), swapEvery: swapEvery, swapInputs: false,
                 logEvery: logEvery, checkpointEvery: logEvery * 10)
         }
         switch name {
         case "incontext":
+            var paperCost = cost
+            paperCost.penalizeBiases = true
             return make(TaskSpec(kind: "incontext"),
-                        TransformerArchitecture(layers: 2, width: 32, heads: 1, context: 3, inputFeatures: 2, outputs: 1,
-                                                lastPositionOnly: true),
+                        TransformerArchitecture(layers: 2, width: 32, heads: 1, context: 3, inputFeatures: 2, outputs: 2,
+                                                predictionStride: 2, predictedOutputs: 1, layerNorm: false, positionalEmbedding: false),
                         loss: .mse, steps: 40000, lr: 1e-3, weightDecay: 0, batch: 64, lambda: 1e-3,
                         schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.75, factor: 10)],
-                        swapEvery: 200, logEvery: 500)
+                        swapEvery: 1000, logEvery: 500, cost: paperCost, relocation: .off)
         case "modadd-seq":
             return make(TaskSpec(kind: "modadd-seq", modulus: 113),
                         TransformerArchitecture(layers: 1, width: 128, heads: 4, context: 3, vocabulary: 114, outputs: 113,
