@@ -59,8 +59,10 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute"]),
-        .testTarget(name: "BIMTTests", dependencies: ["BIMT", "BIMTCompute"]),
+        // Devices (with the OpenCL policy: required in CI) and comparisons, shared by every suite.
+        .target(name: "TestSupport", dependencies: ["BIMTCompute"], path: "Tests/TestSupport"),
+        .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute", "TestSupport"]),
+        .testTarget(name: "BIMTTests", dependencies: ["BIMT", "BIMTCompute", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["bimt", "BIMT"]),
     ],
     swiftLanguageModes: [.v6]

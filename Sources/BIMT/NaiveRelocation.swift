@@ -45,7 +45,7 @@ public enum NaiveRelocation {
             guard network.connections.contains(where: { group.layers.contains($0.input) || group.layers.contains($0.output) })
             else { continue }
             let importance = unitImportance(network: network, group: group, parameters: parameters)
-            let ranked = (0..<m).sorted { importance[$0] != importance[$1] ? importance[$0] > importance[$1] : $0 < $1 }
+            let ranked = RelocationPlanner.rankedByImportance(importance)
             for j in ranked.prefix(topK) {
                 var best = 0, bestCost = Double.infinity
                 for k in 0..<m {

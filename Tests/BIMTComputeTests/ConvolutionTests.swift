@@ -1,6 +1,7 @@
 import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
 /// Direct double-precision NHWC convolution: out[n, oy, ox, o] = sum W[o, ky, kx, c] x[n, iy, ix, c].
 func referenceConvolution(_ s: ConvolutionShape, x: [Double], weights: [Double], outputs: Int) -> [Double] {

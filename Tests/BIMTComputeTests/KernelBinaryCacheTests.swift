@@ -1,6 +1,7 @@
 @testable import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Kernel binary cache files")
 struct KernelBinaryCacheTests {

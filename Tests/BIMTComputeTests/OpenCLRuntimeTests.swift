@@ -1,8 +1,9 @@
 @testable import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
-@Suite("OpenCL runtime", .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"))
+@Suite("OpenCL runtime", requiresOpenCL)
 struct OpenCLRuntimeTests {
     func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appending(path: "bimt-test-\(UUID().uuidString)")

@@ -1,15 +1,14 @@
 import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
 /// Each pointwise op: the CPU path against a double-precision formula, and the OpenCL
 /// device against the CPU path, on seeded inputs of sizes that fit no work-group.
 let opSizes = [1, 7, 33, 129, 257, 1000, 70_001]
 
-/// The devices under test for pointwise ops: the CPU path, plus OpenCL where present.
-func opDevices() throws -> [Device] {
-    [TestDevices.cpu()] + (TestDevices.openCLAvailable ? [try TestDevices.openCL()] : [])
-}
+/// The devices under test for pointwise ops: the CPU path, plus OpenCL (see `TestDevices`).
+func opDevices() throws -> [Device] { try TestDevices.all() }
 
 /// The double-precision reference of each activation and its derivative.
 func reference(_ activation: Activation, _ x: Double) -> (value: Double, derivative: Double) {

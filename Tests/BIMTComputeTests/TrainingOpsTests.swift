@@ -1,6 +1,7 @@
 import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Training operations")
 struct TrainingOpsTests {

@@ -1,6 +1,7 @@
 import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
 /// Double-precision LayerNorm of one [rows, columns] matrix.
 func referenceLayerNorm(_ x: [Double], _ gamma: [Double], _ beta: [Double], rows: Int, columns: Int) -> [Double] {

@@ -75,7 +75,7 @@ struct PenaltyTests {
     }
 
     @Test("OpenCL penalty and swap scores match the CPU path on odd sizes",
-          .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"))
+          requiresOpenCL)
     func openCLMatchesCPU() throws {
         let cpu = Device.cpu()
         // tiled: the GPU-shaped kernels (simple swap_scores); vector: the CPU-device ones.

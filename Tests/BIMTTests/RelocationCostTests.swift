@@ -113,3 +113,65 @@ struct RelocationCostTests {
         #expect(throws: BIMTError.self) { try bad.validate() }
     }
 }
+
+/// bimt's greedy relocation against golden decisions from an independent float64 PyTorch
+/// implementation of the paper's procedure (scripts/golden/relocation_golden.py): trial
+/// swaps that recompute the whole network's cost, the reference's candidate ranking and
+/// ties (dead neurons), folded inputs, grids and a ring.
+@Suite("Relocation golden decisions")
+struct RelocationGoldenTests {
+    struct Golden: Decodable {
+        struct Case: Decodable {
+            struct Settings: Decodable {
+                let weightFactor: Float, l0: Float, reduction: String, penalizeBiases: Bool, lastWeightFactor: Float?
+            }
+            struct Initial: Decodable { let weights: [[Double]], biases: [[Double]] }
+            let name: String, sizes: [Int], layouts: [String], folds: [Int], settings: Settings, topK: Int, swapInputs: Bool
+            let initial: Initial, permutations: [[Int]], finalWeights: [[Double]], finalBiases: [[Double]]
+        }
+        let cases: [Case]
+    }
+
+    static func load() throws -> Golden {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "Golden/relocation-greedy.json")
+        return try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+    }
+
+    @Test("greedy relocation makes the reference's moves (PyTorch float64 golden decisions)")
+    func goldenDecisions() throws {
+        let golden = try Self.load()
+        #expect(golden.cases.count == 4)
+        for device in try TestDevices.all() {
+            for g in golden.cases {
+                let layers = try g.sizes.indices.map { l -> NeuronLayer in
+                    let n = g.sizes[l], f = g.folds[l]
+                    let layout: NeuronLayout = switch g.layouts[l] {
+                    case "grid": try .grid(neurons: n, folds: f)
+                    case "ring": try .ring(neurons: n, folds: f)
+                    default: try .line(neurons: n, folds: f)
+                    }
+                    return NeuronLayer(name: "layer \(l)", layout: layout)
+                }
+                var connections: [SpatialConnection] = [], values: [Float] = []
+                for l in 0..<(g.sizes.count - 1) {
+                    let weight = ParameterView(offset: values.count, rows: g.sizes[l + 1], columns: g.sizes[l])
+                    values += g.initial.weights[l].map(Float.init)
+                    let bias = ParameterView(offset: values.count, rows: g.sizes[l + 1])
+                    values += g.initial.biases[l].map(Float.init)
+                    connections.append(SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias))
+                }
+                let network = try SpatialNetwork(layers: layers, connections: connections,
+                                                 groups: g.swapInputs ? [] : [SwapGroup(layers: [0], swappable: false)])
+                let s = g.settings
+                let settings = CostSettings(weightFactor: s.weightFactor, l0: s.l0, reduction: CostReduction(rawValue: s.reduction)!,
+                                            penalizeBiases: s.penalizeBiases, lastWeightFactor: s.lastWeightFactor)
+                let (relocated, parameters, _) = try relocateOnDevice(network, values, settings: settings, device: device,
+                                                                      relocation: RelocationSettings(method: .greedy, topK: g.topK))
+                #expect(relocated.permutations == g.permutations, "\(device.name), \(g.name)")
+                let expected = zip(g.finalWeights, g.finalBiases).flatMap { $0 + $1 }.map(Float.init)
+                #expect(parameters == expected, "\(device.name), \(g.name): parameters differ from the reference's")
+            }
+        }
+    }
+}

@@ -1,15 +1,7 @@
 @testable import BIMT
 import BIMTCompute
 import Testing
-
-enum TestDevices {
-    static let openCLAvailable: Bool = !((try? OpenCLDiscovery.devices()) ?? []).isEmpty
-
-    /// The CPU path, plus the first OpenCL device when there is one.
-    static func all() throws -> [Device] {
-        [Device.cpu()] + (openCLAvailable ? [try Device.open(.anyOpenCL).device] : [])
-    }
-}
+@_exported import TestSupport
 
 enum LayoutKind: CaseIterable { case line, grid, ring, custom }
 
@@ -66,9 +58,3 @@ func forward(_ network: SpatialNetwork, _ parameters: [Float], _ input: [Double]
     return logical
 }
 
-func expectClose(_ a: Double, _ b: Double, relative: Double, _ label: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    let bound = relative * max(1, abs(a), abs(b))
-    #expect(abs(a - b) <= bound, "\(label): \(a) vs \(b) (difference \(abs(a - b)), bound \(bound))",
-            sourceLocation: sourceLocation)
-}

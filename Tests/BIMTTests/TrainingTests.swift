@@ -170,7 +170,7 @@ struct TrainingTests {
     }
 
     @Test("training on OpenCL reaches the CPU path's quality",
-          .enabled(if: TestDevices.openCLAvailable, "no OpenCL device on this machine"))
+          requiresOpenCL)
     func openCLTrains() throws {
         var configuration = try TrainingConfiguration.preset("two-moons")
         configuration.steps = 1000

@@ -1,23 +1,9 @@
 import BIMTCompute
 import Testing
 
-/// The devices every op is tested on: the CPU path and, when an OpenCL device exists
-/// (PoCL here and in CI), that device with each GEMM variant.
-enum TestDevices {
-    static let openCLAvailable: Bool = !((try? OpenCLDiscovery.devices()) ?? []).isEmpty
-
-    static func cpu() -> Device { Device.cpu() }
-
-    /// The first OpenCL device with the given GEMM variant. Only called by tests that are
-    /// enabled when `openCLAvailable`.
-    static func openCL(_ variant: GemmVariant = .automatic) throws -> Device {
-        try Device.open(.anyOpenCL, gemmVariant: variant).device
-    }
-}
-
 /// Fails with the largest error and where it is when `actual` and `expected` differ by more
 /// than `tolerance * max(1, max|expected|)` anywhere.
-func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double, _ label: String,
+public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double, _ label: String,
                  columns: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.count == expected.count, "\(label): \(actual.count) values, expected \(expected.count)",
             sourceLocation: sourceLocation)
@@ -35,14 +21,14 @@ func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double, _ l
     Issue.record(Comment(rawValue: text), sourceLocation: sourceLocation)
 }
 
-func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Double, _ label: String,
+public func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Double, _ label: String,
                  columns: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     expectClose(actual, expected.map(Double.init), tolerance: tolerance, label, columns: columns,
                 sourceLocation: sourceLocation)
 }
 
 /// Plain double-precision GEMM over stored row-major operands with leading dimensions.
-func referenceGemm(_ op: GemmOperation, a: [Float], b: [Float], c: [Float]) -> [Double] {
+public func referenceGemm(_ op: GemmOperation, a: [Float], b: [Float], c: [Float]) -> [Double] {
     var result = c.map(Double.init)
     for batch in 0..<op.batchCount {
         for i in 0..<op.m {
@@ -60,4 +46,12 @@ func referenceGemm(_ op: GemmOperation, a: [Float], b: [Float], c: [Float]) -> [
         }
     }
     return result
+}
+
+/// Fails when a and b differ by more than `relative * max(1, |a|, |b|)`.
+public func expectClose(_ a: Double, _ b: Double, relative: Double, _ label: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    let bound = relative * max(1, abs(a), abs(b))
+    #expect(abs(a - b) <= bound, "\(label): \(a) vs \(b) (difference \(abs(a - b)), bound \(bound))",
+            sourceLocation: sourceLocation)
 }
