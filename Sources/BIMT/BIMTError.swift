@@ -8,6 +8,8 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
     case invalidSetting(String)
     /// A file that cannot be read as what it claims to be (safetensors, IDX, JSON).
     case invalidFile(path: String, reason: String)
+    /// Training produced NaN or infinity: what became non-finite, and the step.
+    case diverged(what: String, step: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +17,9 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
         case let .shapeMismatch(text): "shape mismatch: \(text)"
         case let .invalidSetting(text): "invalid setting: \(text)"
         case let .invalidFile(path, reason): "\(path): \(reason)"
+        case let .diverged(what, step):
+            "training diverged: \(what) became non-finite (NaN or infinity) by step \(step); stopped, and the last checkpoint is "
+                + "kept as it was. Lower the learning rate or lambda."
         }
     }
 }

@@ -47,7 +47,7 @@ extension SpatialGeometry {
             let group = network.groups[g]
             guard let (scoreMatrix, importance) = try scoreGroup(group, parameters: parameters) else { continue }
             let m = network.layers[group.layers[0]].layout.slots
-            let units = RelocationPlanner.plan(scores: scoreMatrix, importance: importance, units: m,
+            let units = try RelocationPlanner.plan(scores: scoreMatrix, importance: importance, units: m,
                                                blockSize: group.blockSize, method: relocation.method,
                                                topK: relocation.topK)
             let count = units.enumerated().filter { $0.offset != $0.element }.count

@@ -2,8 +2,13 @@
 /// now at slot u; column p: a slot). Every plan is a unit permutation: new slot s <- old
 /// unit units[s].
 public enum RelocationPlanner {
+    /// Refuses non-finite scores or importances (diverged weights): no plan is made from them,
+    /// and the assignment solver would not terminate on them.
     public static func plan(scores: [Double], importance: [Double], units m: Int, blockSize: Int?,
-                            method: RelocationMethod, topK: Int) -> [Int] {
+                            method: RelocationMethod, topK: Int) throws -> [Int] {
+        guard scores.allSatisfy(\.isFinite), importance.allSatisfy(\.isFinite) else {
+            throw BIMTError.invalidSetting("swap scores or importances are not finite (NaN or infinity): the weights have diverged")
+        }
         guard let b = blockSize, b < m else {
             return solve(scores, importance, m, method: method, topK: topK)
         }

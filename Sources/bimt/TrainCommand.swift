@@ -170,8 +170,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Start from the weights in this safetensors file (layers.{i}.weight/bias, embedding, in_perm/out_perm).")
     var initFrom: String?
     @Flag(help: "Print only the summary.") var quiet = false
+    @Option(help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
+    var stopTimeout: Double = 30
 
     func validate() throws {
+        guard stopTimeout > 0, stopTimeout.isFinite else { throw ValidationError("--stop-timeout must be a positive number of seconds") }
         if resume == nil { _ = try options.resolve() }
         if let initFrom, !FileManager.default.fileExists(atPath: initFrom) {
             throw ValidationError("--init: no file at \(initFrom)")
@@ -200,7 +203,7 @@ struct TrainCommand: ParsableCommand {
         }
         let progress = ProgressLine(total: trainer.configuration.steps, quiet: quiet)
         let final: TrainingMetrics?
-        let signals = StopSignals()
+        let signals = StopSignals(timeout: stopTimeout)
         do {
             final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested })
         } catch let error as BIMTError {
@@ -339,20 +342,37 @@ struct BenchTrainCommand: ParsableCommand {
     }
 }
 
-/// SIGINT and SIGTERM ask a run to stop after its current step (it then writes a checkpoint).
+/// The first SIGINT or SIGTERM asks a run to stop after its current step (it then writes a
+/// checkpoint). A second signal, or a stop that has not completed within `timeout` seconds
+/// (a step that never ends), ends the process at once with status 128 + the signal: the
+/// last checkpoint was written atomically and stays valid.
 final class StopSignals: @unchecked Sendable {
     private let flag = Mutex(false)
     private var sources: [DispatchSourceSignal] = []
 
-    init() {
+    init(timeout: Double = 30) {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { self.flag.withLock { $0 = true } }   // lives as long as the process
+            source.setEventHandler {   // lives as long as the process
+                let first = self.flag.withLock { requested in
+                    defer { requested = true }
+                    return !requested
+                }
+                guard first else { Self.exitNow("a second signal", number) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                    Self.exitNow("the stop did not complete within \(timeout) s", number)
+                }
+            }
             source.resume()
             sources.append(source)
         }
     }
 
     var requested: Bool { flag.withLock { $0 } }
+
+    private static func exitNow(_ reason: String, _ number: Int32) -> Never {
+        FileHandle.standardError.write(Data("\nbimt: \(reason): exiting now; the last checkpoint is intact\n".utf8))
+        _exit(128 + number)
+    }
 }

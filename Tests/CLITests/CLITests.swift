@@ -205,6 +205,45 @@ struct SignalTests {
         #expect(message.contains("--resume"))
         #expect(FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path))
     }
+
+    /// Starts a transformer run whose steps take long (so a signalled stop is still waiting
+    /// for its step), sends `signals` SIGTERMs, and returns the exit status, the seconds from
+    /// the first signal to the exit and standard error.
+    func slowRunSignalled(_ signals: Int, extra: [String] = []) throws -> (Int32, Double, String) {
+        let run = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-signal-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build/debug/bimt")
+        process.arguments = ["train", "--preset", "gpt-bench", "--device", "cpu", "--batch-size", "64", "--steps", "100000",
+                             "--out", run.path, "--quiet"] + extra
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let configFile = run.appending(path: "config.json").path
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: configFile) { usleep(50_000) }
+        usleep(300_000)
+        let start = Date()
+        for _ in 0..<signals { kill(process.processIdentifier, SIGTERM); usleep(20_000) }
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(start)
+        return (process.terminationStatus, seconds, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test("a second SIGTERM ends a run at once, without waiting for its step")
+    func secondSignal() throws {
+        let (status, seconds, message) = try slowRunSignalled(2)
+        #expect(status == 128 + SIGTERM && message.contains("a second signal"), "\(status): \(message)")
+        #expect(seconds < 5, "took \(seconds) s")
+    }
+
+    @Test("a stop that does not complete within --stop-timeout ends the process")
+    func stopTimeout() throws {
+        let (status, seconds, message) = try slowRunSignalled(1, extra: ["--stop-timeout", "0.01"])
+        #expect(status == 128 + SIGTERM && message.contains("did not complete within"), "\(status): \(message)")
+        #expect(seconds < 5, "took \(seconds) s")
+    }
 }
 
 @Suite("Soak")

@@ -73,9 +73,12 @@ extension Trainer {
         return metadata
     }
 
-    /// Writes `checkpoint.safetensors` atomically (temporary file + rename).
+    /// Writes `checkpoint.safetensors` atomically (temporary file + rename), after checking on
+    /// the device that parameters and AdamW moments are finite (a diverged run keeps its last
+    /// good checkpoint).
     public func saveCheckpoint(to url: URL? = nil) throws {
         guard let target = url ?? runDirectory?.appending(path: Self.checkpointName) else { return }
+        try requireFinite()
         try SafeTensors.write(try checkpointTensors(), metadata: try checkpointMetadata(), to: target)
     }
 

@@ -45,6 +45,8 @@ public final class Trainer {
     var outputGradients: [Int: Buffer] = [:]
     var scratchGradients: [Int: Buffer] = [:]
     var metricsFile: FileHandle?
+    /// Column sums of the finiteness check (`requireFinite`).
+    let finiteScratch: Buffer
     /// Whether the last `run` stopped early on `shouldStop`.
     public private(set) var interrupted = false
 
@@ -82,6 +84,7 @@ public final class Trainer {
         train = try Self.upload(task.train, device: device, oneHot: oneHot)
         test = try Self.upload(task.test, device: device, oneHot: oneHot)
         accumulators = try device.makeBuffer([0, 0, 0, 0])
+        finiteScratch = try device.makeBuffer(count: 2 * Self.finiteColumns)
         if let size = configuration.batchSize, size < task.train.count {
             sampler = BatchSampler(count: task.train.count, batchSize: size, seed: configuration.seed &+ 0xBA7C)
             let perExample = task.train.targetsPerExample
@@ -263,6 +266,7 @@ public final class Trainer {
                                       testLastLoss: testLastLoss)
         }
         if configuration.relocation.method != .off && step % configuration.swapEvery == 0 && step < configuration.steps {
+            try requireFinite()
             try relocate()
         }
         if !logging { elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -311,6 +315,31 @@ public final class Trainer {
         try device.write(saved, to: accumulators.whole)
         return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
                 lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
+    }
+
+    static let finiteColumns = 1024
+
+    /// Throws `BIMTError.diverged` when the parameters or AdamW moments hold a NaN or an
+    /// infinity. On the device: column sums of each buffer seen as [rows, 1024] (plus its
+    /// tail) propagate any non-finite value; only those sums come back.
+    public func requireFinite() throws {
+        let columns = Self.finiteColumns
+        for (name, buffer) in [("the parameters", model.parameters), ("AdamW's first moments", model.firstMoments),
+                               ("AdamW's second moments", model.secondMoments)] {
+            let rows = buffer.count / columns, tail = buffer.count - rows * columns
+            var sums: [Float] = []
+            if rows > 0 {
+                let out = finiteScratch.slice(offset: 0, count: columns)
+                try device.sumColumns(buffer.slice(offset: 0, count: rows * columns), rows: rows, columns: columns, into: out)
+                sums += try device.read(out)
+            }
+            if tail > 0 {
+                let out = finiteScratch.slice(offset: columns, count: tail)
+                try device.sumColumns(buffer.slice(offset: rows * columns, count: tail), rows: 1, columns: tail, into: out)
+                sums += try device.read(out)
+            }
+            guard sums.allSatisfy(\.isFinite) else { throw BIMTError.diverged(what: name, step: step) }
+        }
     }
 
     /// Relocates, then moves the data's columns (and relabels classes) with any input or
