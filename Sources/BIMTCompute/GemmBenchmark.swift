@@ -1,7 +1,8 @@
 import Foundation
 
-/// One measured GEMM: the median kernel time over the repeats (first build and a warm-up
-/// run excluded; each run is launch + synchronize) and the error against a reference.
+/// One measured GEMM: the median kernel time over the repeats (after the first build and a
+/// warm-up that lasts until the timings settle; each run is launch + synchronize) and the
+/// error against a reference.
 public struct GemmBenchmarkResult: Sendable, Codable, Equatable {
     public let m: Int
     public let n: Int
@@ -29,15 +30,15 @@ public enum GemmBenchmark {
         let operation = GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
         let a = try device.makeBuffer(hostA), b = try device.makeBuffer(hostB)
         let c = try device.makeBuffer(count: m * n)
-        try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole)  // build + warm-up
-        try device.synchronize()
-        var times: [Double] = []
-        for _ in 0..<repeats {
+        func timed() throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole)
             try device.synchronize()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
+        _ = try timed()   // kernel build
+        try Warmup.settle(timed)
+        let times = try (0..<repeats).map { _ in try timed() }
         let result = try device.read(c.whole)
         let error: Double
         if device.kind.isOpenCL {
@@ -87,4 +88,27 @@ public func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     let middle = sorted.count / 2
     return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// Warm-up that lasts until timings settle (thread pools started, caches and clocks
+/// warm): windows of `window` timed runs, until a window's median is within `tolerance`
+/// of the previous window's and `minimumSeconds` have passed, or `maximumSeconds` have.
+public enum Warmup {
+    /// Runs `body` (one timed run, returning its seconds); returns how many runs it took and
+    /// whether the timings settled within the time limit.
+    @discardableResult
+    public static func settle(window: Int = 3, tolerance: Double = 0.05, minimumSeconds: Double = 0.25,
+                              maximumSeconds: Double = 20, _ body: () throws -> Double) rethrows -> (runs: Int, settled: Bool) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        var previous: Double?, runs = 0
+        while true {
+            var times: [Double] = []
+            for _ in 0..<max(1, window) { times.append(try body()); runs += 1 }
+            let current = median(times)
+            if let previous, abs(current - previous) <= tolerance * previous, elapsed() >= minimumSeconds { return (runs, true) }
+            if elapsed() >= maximumSeconds { return (runs, false) }
+            previous = current
+        }
+    }
 }

@@ -25,7 +25,7 @@ struct AnalyzeCommand: ParsableCommand {
             let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device)
             report = try Analysis.analyze(trainer, threshold: threshold)
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
         if json {
             let encoder = JSONEncoder()
@@ -97,7 +97,7 @@ struct RenderCommand: ParsableCommand {
             }
             printError("wrote \(output)")
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
     }
 }

@@ -37,9 +37,17 @@ struct DeviceOptions: ParsableArguments {
             if device.kind == .cpu, let hint = CPUFeatures.blasKernelHint { printError("note: " + hint) }
             return device
         } catch let error as ComputeError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
     }
+}
+
+/// A failure while running (a file that cannot be read, a run that diverged, a device that
+/// cannot be opened): printed as "Error: ..." without the usage text, exit status 1. Bad
+/// flags and values are `ValidationError`s (usage text, exit status 64).
+struct RuntimeFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 func printError(_ text: String) {

@@ -147,7 +147,7 @@ struct BenchBIMTCommand: ParsableCommand {
             result = try BIMTBenchmark.run(device: device, shape: try sizes(), layout: LayoutFamily(rawValue: layout)!,
                                            topK: topK, repeats: `repeat`, naive: naive)
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
         if json {
             let encoder = JSONEncoder()

@@ -27,7 +27,7 @@ struct SampleCommand: ParsableCommand {
             let generator = try TextGenerator(checkpoint: checkpointURL(checkpoint), device: device)
             print(try generator.generate(prompt: prompt, length: length, temperature: temperature, seed: seed))
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
     }
 }

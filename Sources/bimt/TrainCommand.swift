@@ -47,6 +47,25 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Transformer context length.") var context: Int?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
 
+    /// The flags given (by name), for commands that take only some of them.
+    var givenSettings: [String] {
+        let values: [(String, Any?)] = [
+            ("--preset", preset), ("--config", config), ("--data", data), ("--shape", shape), ("--seed", seed), ("--steps", steps),
+            ("--relocation", relocation), ("--lr", lr), ("--lambda", lambda), ("--top-k", topK), ("--swap-every", swapEvery),
+            ("--batch-size", batchSize), ("--weight-decay", weightDecay), ("--l0", l0), ("--weight-factor", weightFactor),
+            ("--reduction", reduction), ("--last-weight-factor", lastWeightFactor), ("--penalize-biases", penalizeBiases),
+            ("--relocation-weight-factor", relocationWeightFactor), ("--relocation-last-weight-factor", relocationLastWeightFactor),
+            ("--relocation-reduction", relocationReduction), ("--activation", activation), ("--log-every", logEvery),
+            ("--checkpoint-every", checkpointEvery), ("--modulus", modulus), ("--text", text), ("--layers", layers),
+            ("--width", width), ("--heads", heads), ("--context", context),
+        ]
+        return values.compactMap { name, value in
+            guard let value else { return nil }
+            if case Optional<Any>.none = value { return nil }
+            return name
+        } + (paperOptimizerState ? ["--paper-optimizer-state"] : [])
+    }
+
     /// The resolved configuration: preset, then --config, then flags.
     func resolve() throws -> TrainingConfiguration {
         do {
@@ -127,6 +146,9 @@ struct TrainingOptions: ParsableArguments {
                 configuration.relocationCost.reduction = value
             }
             if let activation {
+                guard configuration.transformer == nil else {
+                    throw ValidationError("--activation sets an MLP's or conv net's activation; a transformer's MLP always uses GELU")
+                }
                 guard let value = Activation(rawValue: activation) else {
                     throw ValidationError("--activation must be relu, silu, gelu or tanh; got '\(activation)'")
                 }
@@ -175,7 +197,15 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard stopTimeout > 0, stopTimeout.isFinite else { throw ValidationError("--stop-timeout must be a positive number of seconds") }
-        if resume == nil { _ = try options.resolve() }
+        if resume == nil {
+            _ = try options.resolve()
+        } else {
+            let ignored = options.givenSettings.filter { $0 != "--steps" } + (out != nil ? ["--out"] : []) + (initFrom != nil ? ["--init"] : [])
+            guard ignored.isEmpty else {
+                throw ValidationError("--resume continues a run with its own configuration; only --steps (a new total) may be given with it, not \(ignored.joined(separator: ", "))")
+            }
+            if let steps = options.steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
+        }
         if let initFrom, !FileManager.default.fileExists(atPath: initFrom) {
             throw ValidationError("--init: no file at \(initFrom)")
         }
@@ -186,7 +216,7 @@ struct TrainCommand: ParsableCommand {
         let trainer: Trainer
         do {
             if let resume {
-                trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), device: device)
+                trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), device: device, steps: options.steps)
                 printError("resuming \(resume) at step \(trainer.step) of \(trainer.configuration.steps)")
             } else {
                 let configuration = try options.resolve()
@@ -199,7 +229,7 @@ struct TrainCommand: ParsableCommand {
                 printError("run directory: \(directory.path)")
             }
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
         let progress = ProgressLine(total: trainer.configuration.steps, quiet: quiet)
         let final: TrainingMetrics?
@@ -207,7 +237,7 @@ struct TrainCommand: ParsableCommand {
         do {
             final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested })
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw RuntimeFailure(error.description)
         }
         progress.finish()
         if trainer.interrupted, let directory = trainer.runDirectory {
@@ -270,37 +300,63 @@ struct BenchTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Seconds per training step of a preset (forward, backward, penalty, AdamW).",
         discussion: """
-            Times --steps steps after --warmup steps, twice: the bare step (no relocation, no \
-            evaluation) and the preset's full loop (its relocations every swapEvery steps and its \
-            evaluations every logEvery steps included). Median of --repeat rounds.
+            Times the training step twice: the bare step (no relocation, no evaluation) and the \
+            preset's full loop (its relocations every swapEvery steps and its evaluations every \
+            logEvery steps included). Each measurement first warms up until step times settle \
+            (or --warmup steps), then takes the median of --repeat rounds of --timed-steps steps \
+            (default: as many as fill --round-seconds, 3 to 500), so a large model finishes in \
+            bounded time.
             """
     )
 
     @OptionGroup var deviceOptions: DeviceOptions
     @OptionGroup var options: TrainingOptions
-    @Option(help: "Timed steps per round.") var timedSteps: Int = 500
-    @Option(help: "Untimed steps first.") var warmup: Int = 50
+    @Option(help: "Timed steps per round (default: enough for --round-seconds, 3 to 500).") var timedSteps: Int?
+    @Option(help: "Seconds a round should last when --timed-steps is not given.") var roundSeconds: Double = 2
+    @Option(help: "Untimed steps first (default: until step times settle, at most 20 s).") var warmup: Int?
     @Option(help: "Rounds; the median is reported.") var `repeat`: Int = 3
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard (timedSteps ?? 1) >= 1, (warmup ?? 0) >= 0, `repeat` >= 1, roundSeconds > 0 else {
+            throw ValidationError("--timed-steps and --repeat must be >= 1, --warmup >= 0 and --round-seconds > 0")
+        }
+    }
 
     func run() throws {
         let device = try deviceOptions.open()
         var configuration = try options.resolve()
-        configuration.steps = max(configuration.steps, warmup + timedSteps * (`repeat` + 1) + 1)
+        configuration.steps = Int.max / 4   // the loop never reaches its end; the schedule stays at its start
         var relocationSeconds: Double?
+        var chosenSteps = timedSteps
         func measure(_ configuration: TrainingConfiguration) throws -> Double {
             let trainer: Trainer
             do { trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil) } catch let error as BIMTError {
-                throw ValidationError(error.description)
+                throw RuntimeFailure(error.description)
             }
-            for _ in 0..<warmup { try trainer.trainStep() }
+            func timedStep() throws -> Double {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try trainer.trainStep()
+                try device.synchronize()
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+            var stepSeconds: Double
+            if let warmup {
+                for _ in 0..<warmup { try trainer.trainStep() }
+                stepSeconds = try timedStep()
+            } else {
+                try Warmup.settle(timedStep)
+                stepSeconds = try timedStep()
+            }
+            let steps = chosenSteps ?? min(500, max(3, Int(roundSeconds / max(stepSeconds, 1e-9))))
+            chosenSteps = steps   // the full loop runs as many steps per round as the bare one
             var rounds: [Double] = []
             for _ in 0..<`repeat` {
                 try device.synchronize()
                 let start = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<timedSteps { try trainer.trainStep() }
+                for _ in 0..<steps { try trainer.trainStep() }
                 try device.synchronize()
-                rounds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(timedSteps))
+                rounds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
             }
             if configuration.relocation.method != .off {
                 // One relocation alone (scores, decisions, permuting weights and moments), median of --repeat.
@@ -327,9 +383,10 @@ struct BenchTrainCommand: ParsableCommand {
             print("{\"device\": \"\(device.name)\", \"preset\": \"\(name)\", \"seconds_per_step\": \(bareSeconds), "
                   + "\"seconds_per_step_with_swaps_and_eval\": \(fullSeconds)"
                   + (tokens.map { ", \"tokens_per_second\": \($0 / bareSeconds)" } ?? "")
-                  + (relocationSeconds.map { ", \"seconds_per_relocation\": \($0)" } ?? "") + "}")
+                  + (relocationSeconds.map { ", \"seconds_per_relocation\": \($0)" } ?? "")
+                  + ", \"timed_steps_per_round\": \(chosenSteps ?? 0), \"rounds\": \(`repeat`)}")
         } else {
-            print("device: \(device.name); preset \(name)")
+            print("device: \(device.name); preset \(name); medians of \(`repeat`) rounds of \(chosenSteps ?? 0) steps")
             print(String(format: "step: %.4f ms (%.0f steps/s); with relocation every %d and evaluation every %d steps: %.4f ms",
                          bareSeconds * 1000, 1 / bareSeconds, configuration.swapEvery, configuration.logEvery, fullSeconds * 1000))
             if let tokens { print(String(format: "tokens/s: %.0f (%d tokens per step)", tokens / bareSeconds, Int(tokens))) }

@@ -306,3 +306,51 @@ struct SoakTests {
     }
 }
 
+
+@Suite("Command-line behaviour a user hits")
+struct CommandLineBehaviourTests {
+    static func temporaryRun() -> URL {
+        FileManager.default.temporaryDirectory.appending(path: "bimt-cli-\(UUID().uuidString)")
+    }
+
+    @Test("a usage error exits 64 with the usage text; a runtime failure exits 1 with its message alone")
+    func exitCodes() throws {
+        let usage = try bimt(["train", "--relocation", "sideways"])
+        #expect(usage.status == 64 && usage.error.contains("Usage:"), "\(usage.status): \(usage.error)")
+        let missing = try bimt(["analyze", "/no/such/run"])
+        #expect(missing.status == 1 && missing.error.contains("Error:") && !missing.error.contains("Usage:"),
+                "\(missing.status): \(missing.error)")
+    }
+
+    @Test("--resume DIR --steps N extends a finished run to N steps; other settings with --resume are refused")
+    func resumeExtends() throws {
+        let run = Self.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run) }
+        #expect(try bimt(["train", "--steps", "400", "--out", run.path, "--quiet", "--device", "cpu"]).status == 0)
+        let extended = try bimt(["train", "--resume", run.path, "--steps", "600", "--quiet", "--device", "cpu"])
+        #expect(extended.status == 0 && extended.output.contains("step 600"), "\(extended.error)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appending(path: "config.json"))) as? [String: Any]
+        #expect(config?["steps"] as? Int == 600)
+        let metrics = try String(contentsOf: run.appending(path: "metrics.csv"), encoding: .utf8)
+        #expect(metrics.contains("\n400,") && metrics.contains("\n600,"))
+        let shorter = try bimt(["train", "--resume", run.path, "--steps", "100", "--device", "cpu"])
+        #expect(shorter.status != 0 && shorter.error.contains("is at step 600"), "\(shorter.error)")
+        let other = try bimt(["train", "--resume", run.path, "--lr", "0.1", "--device", "cpu"])
+        #expect(other.status == 64 && other.error.contains("only --steps"), "\(other.error)")
+    }
+
+    @Test("--activation on a transformer preset is an error, not ignored")
+    func activationOnTransformer() throws {
+        let result = try bimt(["train", "--preset", "modadd-seq", "--activation", "relu", "--steps", "1"])
+        #expect(result.status == 64 && result.error.contains("always uses GELU"), "\(result.error)")
+    }
+
+    @Test("bench train on a transformer picks a bounded number of timed steps by default")
+    func benchTrainBounded() throws {
+        let result = try bimt(["bench", "train", "--preset", "gpt-bench", "--device", "cpu", "--repeat", "1", "--round-seconds", "0.2", "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let steps = try #require(object["timed_steps_per_round"] as? Int)
+        #expect(steps >= 3 && steps < 500, "\(steps) steps")
+    }
+}

@@ -83,10 +83,13 @@ extension Trainer {
     }
 
     /// Continues the run in `directory` from its checkpoint. On the CPU path the result is
-    /// bit-identical to an uninterrupted run with the same configuration.
-    public static func resume(directory: URL, device: Device) throws -> Trainer {
+    /// bit-identical to an uninterrupted run with the same configuration. `steps` sets a new
+    /// total (at least the checkpoint's step; a finished run is extended): the lambda
+    /// schedule and the bias-penalty start are fractions of the new total from then on, and
+    /// config.json records it.
+    public static func resume(directory: URL, device: Device, steps: Int? = nil) throws -> Trainer {
         let configURL = directory.appending(path: "config.json")
-        let configuration: TrainingConfiguration
+        var configuration: TrainingConfiguration
         do {
             configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(contentsOf: configURL))
         } catch {
@@ -96,6 +99,12 @@ extension Trainer {
         guard checkpoint.metadata["format"] == checkpointFormat, let step = checkpoint.metadata["step"].flatMap(Int.init) else {
             throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
         }
+        if let steps {
+            guard steps >= step else {
+                throw BIMTError.invalidSetting("the run in \(directory.path) is at step \(step); a new total of \(steps) steps would end before it")
+            }
+            configuration.steps = steps
+        }
         let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
         try trainer.load(checkpoint, includeOptimizer: true)
         trainer.step = step
@@ -104,6 +113,11 @@ extension Trainer {
             trainer.sampler = try JSONDecoder().decode(BatchSampler.self, from: Data(text.utf8))
         }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
+        if steps != nil {
+            do { try encoder.encode(trainer.configuration).write(to: configURL, options: .atomic) } catch {
+                throw BIMTError.invalidFile(path: configURL.path, reason: "cannot be written (\(error.localizedDescription))")
+            }
+        }
         return trainer
     }
 
