@@ -10,7 +10,9 @@ let package = Package(
         .library(name: "BIMT", targets: ["BIMT"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Pinned exactly (this project commits no Package.resolved: its revision ids would be the
+        // local package mirror's, not the upstream ones).
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
     ],
     targets: [
         // MARK: System libraries
