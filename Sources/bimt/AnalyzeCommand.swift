@@ -40,6 +40,7 @@ struct AnalyzeCommand: ParsableCommand {
         }
         var loss = String(format: "test loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
         if let a = report.accuracyBefore, let b = report.accuracyAfter { loss += String(format: ", test accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b) }
+        if let a = report.lastLossBefore, let b = report.lastLossAfter { loss += String(format: ", at the last position %.5g -> %.5g", a, b) }
         print(loss)
         if let blocks = report.blocks, let used = report.residualDimensionsUsed {
             print("transformer: \(used) residual dimensions in use")

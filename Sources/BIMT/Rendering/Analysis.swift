@@ -33,6 +33,9 @@ public struct AnalysisReport: Sendable, Codable {
     public var lossAfter: Double
     public var accuracyBefore: Double?
     public var accuracyAfter: Double?
+    /// A sequence model predicting several positions with MSE: the test loss at the last one.
+    public var lastLossBefore: Double?
+    public var lastLossAfter: Double?
     /// A transformer's blocks (nil otherwise), and its residual dimensions still touched by a kept weight.
     public var blocks: [BlockReport]?
     public var residualDimensionsUsed: Int?
@@ -47,6 +50,8 @@ public struct AnalysisReport: Sendable, Codable {
         case lossAfter = "test_loss_after"
         case accuracyBefore = "test_accuracy_before"
         case accuracyAfter = "test_accuracy_after"
+        case lastLossBefore = "test_last_loss_before"
+        case lastLossAfter = "test_last_loss_after"
         case blocks
         case residualDimensionsUsed = "residual_dimensions_used"
     }
@@ -66,7 +71,7 @@ public enum Analysis {
         let model = trainer.model, network = model.network
         var settings = trainer.configuration.cost
         settings.penalizeBiases = false
-        let (lossBefore, accuracyBefore) = try trainer.evaluate()
+        let (lossBefore, accuracyBefore, lastLossBefore) = try trainer.evaluateWithLast()
         var values = try trainer.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         var kept = 0, total = 0, convKept = 0, convTotal = 0
@@ -82,13 +87,13 @@ public enum Analysis {
             if index < convolutions { convKept += kept - before; convTotal += c.weight.count }
         }
         try trainer.device.write(values, to: model.parameters.whole)
-        let (lossAfter, accuracyAfter) = try trainer.evaluate()
+        let (lossAfter, accuracyAfter, lastLossAfter) = try trainer.evaluateWithLast()
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         var report = AnalysisReport(threshold: threshold, modules: modules(trainer, values), wiringCost: costBefore,
                                     wiringCostAfterPruning: costAfter, fractionKept: Double(kept) / Double(max(1, total)),
                                     convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
                                     lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
-                                    accuracyAfter: accuracyAfter)
+                                    accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore, lastLossAfter: lastLossAfter)
         if let gpt = model as? GPT { (report.blocks, report.residualDimensionsUsed) = transformer(gpt, values) }
         return report
     }

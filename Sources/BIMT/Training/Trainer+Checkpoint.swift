@@ -37,8 +37,13 @@ extension Trainer {
         }
     }
 
-    /// Display names of the output neurons (physical order), through `out_perm`.
+    /// Display names of the output neurons (physical order), through `out_perm`; an output
+    /// no loss reads (beyond a transformer's `predictedOutputs`) is "unscored".
     public var outputNeuronNames: [String] {
-        model.network.outputPermutation.map { $0 < task.outputNames.count ? task.outputNames[$0] : "y\($0 + 1)" }
+        let scored = model.outputWidth
+        return model.network.outputPermutation.map { logical in
+            if logical < task.outputNames.count { return task.outputNames[logical] }
+            return logical >= scored ? "unscored \(logical + 1)" : "y\(logical + 1)"
+        }
     }
 }
