@@ -1,0 +1,59 @@
+// Shared by the C twins of the OpenCL kernels (one .c file per Kernels/*.cl family):
+// function multiversioning and the 16-float vector helpers.
+#ifndef BIMT_VECTOR_H
+#define BIMT_VECTOR_H
+#include <math.h>
+#include <stddef.h>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BIMT_NO_MULTIVERSION 1   // TSan instruments ifunc resolvers, which run before its runtime exists
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__clang__) && !defined(BIMT_NO_MULTIVERSION)
+#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+#define VW 16
+typedef float floatv __attribute__((ext_vector_type(VW)));
+
+// Helpers are macros, not functions: a function taking a 16-float vector would change its
+// ABI between the AVX-512, AVX2 and baseline clones.
+typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
+#define LOADV(p) ({ floatv v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define STOREV(p, v) do { floatv s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); } while (0)
+#define ABSV(v) ({ floatv a_ = (v); uintv b_; __builtin_memcpy(&b_, &a_, sizeof a_); b_ &= 0x7fffffffu; \
+                   __builtin_memcpy(&a_, &b_, sizeof a_); a_; })
+#define HSUM(v) ({ floatv h_ = (v); float s_ = 0; for (int l_ = 0; l_ < VW; l_++) s_ += h_[l_]; s_; })
+
+
+// exp(v) for a vector: v = n ln2 + r, |r| <= ln2/2; e^r by a degree-6 polynomial; 2^n
+// through the exponent bits. Inputs are clamped to [-87.3, 88.7] (no overflow to Inf, no
+// denormals), which every caller here tolerates (softmax subtracts the row max first).
+#define EXPV(v) ({ \
+    floatv x_ = __builtin_elementwise_min(__builtin_elementwise_max((v), (floatv)-87.3f), (floatv)88.7f); \
+    floatv n_ = __builtin_elementwise_round(x_ * 1.44269504088896341f); \
+    floatv r_ = x_ - n_ * 0.693359375f + n_ * 2.12194440e-4f; \
+    floatv p_ = (floatv)1.9875691500e-4f; \
+    p_ = p_ * r_ + 1.3981999507e-3f; p_ = p_ * r_ + 8.3334519073e-3f; p_ = p_ * r_ + 4.1665795894e-2f; \
+    p_ = p_ * r_ + 1.6666665459e-1f; p_ = p_ * r_ + 5.0000001201e-1f; \
+    p_ = p_ * r_ * r_ + r_ + 1.0f; \
+    typedef int intv_ __attribute__((ext_vector_type(VW))); \
+    intv_ e_ = (__builtin_convertvector(n_, intv_) + 127) << 23; \
+    floatv s_; __builtin_memcpy(&s_, &e_, sizeof s_); \
+    p_ * s_; })
+
+/// Sum of x[0..n) with VW-wide partial sums.
+static inline float vsum(const float* x, int n) {
+    floatv acc = 0;
+    int c = 0;
+    for (; c + VW <= n; c += VW) acc += LOADV(x + c);
+    float s = HSUM(acc);
+    for (; c < n; c++) s += x[c];
+    return s;
+}
+
+#endif
