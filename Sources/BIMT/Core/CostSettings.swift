@@ -1,11 +1,5 @@
 import BIMTCompute
 
-/// How the connection cost reduces over a matrix's elements.
-public enum CostReduction: String, Sendable, Codable, CaseIterable {
-    case sum
-    case mean
-}
-
 /// The connection-cost hyperparameters of BIMT (docs/METHOD.md, "The connection cost"):
 ///
 /// ```

@@ -1,33 +1,5 @@
 import BIMTCompute
 
-/// How neurons are rearranged every `swap_every` steps.
-public enum RelocationMethod: String, Sendable, Codable, CaseIterable {
-    /// The paper's: the top_k most important units of each layer in turn take their best swap.
-    case greedy
-    /// The best arrangement of each layer given the others: a linear assignment problem.
-    case assignment
-    case off
-}
-
-public struct RelocationSettings: Sendable, Equatable, Codable {
-    public var method: RelocationMethod
-    public var topK: Int
-    /// Move AdamW moments with their neurons (the paper forgot to; false reproduces it).
-    public var moveOptimizerState: Bool
-
-    public init(method: RelocationMethod = .greedy, topK: Int = 5, moveOptimizerState: Bool = true) {
-        self.method = method
-        self.topK = topK
-        self.moveOptimizerState = moveOptimizerState
-    }
-}
-
-/// What a relocation did: units that changed place, per swap group.
-public struct RelocationReport: Sendable, Equatable {
-    public var movedUnits: [Int]
-    public var totalMoved: Int { movedUnits.reduce(0, +) }
-}
-
 extension SpatialGeometry {
     /// Rearranges every swappable group in order (inputs first): scores the group on the
     /// device, decides on the host, then permutes the weights of `parameters` and, with
