@@ -61,11 +61,19 @@ public final class Trainer {
 
     /// A fresh run: builds the task, the model (seeded PyTorch-style initialization) and,
     /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
-    public init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?) throws {
+    public convenience init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?) throws {
+        try configuration.validate()
+        try self.init(configuration: configuration, data: try configuration.makeTask(), device: device, runDirectory: runDirectory)
+    }
+
+    /// A fresh run on data a program holds in memory (the configuration's `task` is then
+    /// only a label): the model is built from the configuration and checked against the
+    /// data's widths, vocabulary and targets before anything is allocated on the device.
+    public init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?) throws {
         try configuration.validate()
         self.device = device
         self.initialDirectory = runDirectory
-        task = try configuration.makeTask()
+        task = data
         let configuration = configuration.fitted(to: task)
         self.configuration = configuration
         try Self.checkShapes(configuration, task)
