@@ -1,0 +1,74 @@
+import BIMTCompute
+import Foundation
+
+/// Evaluation on the test split, and the device-side check that training is still finite.
+extension Trainer {
+    /// Test loss and accuracy over the whole test split, in chunks of at most the model's
+    /// `maximumRows` rows (a conv net's activations for 10000 images would not fit).
+    public func evaluate() throws -> (loss: Double, accuracy: Double?) {
+        let result = try evaluateWithLast()
+        return (result.loss, result.accuracy)
+    }
+
+    /// `evaluate`, and for MSE with several targets per sequence the MSE of the last one.
+    public func evaluateWithLast() throws -> (loss: Double, accuracy: Double?, lastLoss: Double?) {
+        let saved = try device.read(accumulators.whole)
+        var loss = 0.0, correct = 0.0, lastSquares = 0.0
+        var start = 0
+        let perExample = task.test.targetsPerExample, outputs = model.outputWidth
+        let lastValues: [Float]? = if configuration.loss == .mse, perExample > 1, case let .regression(values, _) = task.test.targets {
+            values
+        } else {
+            nil
+        }
+        while start < test.count {
+            let rows = min(model.maximumRows, test.count - start)
+            try device.fill(accumulators.whole, value: 0)
+            let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
+            let inputs = test.inputs.slice(offset: start * task.test.inputWidth, count: rows * task.test.inputWidth)
+            let output = try model.forward(input: inputs, rows: rows)
+            _ = try self.loss(output, split: chunk, rows: rows * perExample, countCorrect: true, first: start * perExample)
+            let values = try device.read(accumulators.whole)
+            loss += Double(values[0]) * Double(rows)
+            correct += Double(values[1])
+            if let lastValues {
+                // Sequence models keep their outputs in place (no output swaps): compare the last
+                // predicted position's outputs with its targets on the host.
+                let predicted = try device.read(output)
+                for r in 0..<rows {
+                    let at = ((r + 1) * perExample - 1) * outputs, target = ((start + r + 1) * perExample - 1) * outputs
+                    for o in 0..<outputs { lastSquares += pow(Double(predicted[at + o] - lastValues[target + o]), 2) }
+                }
+            }
+            start += rows
+        }
+        try device.write(saved, to: accumulators.whole)
+        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
+                lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
+    }
+
+    static let finiteColumns = 1024
+
+    /// Throws `BIMTError.diverged` when the parameters or AdamW moments hold a NaN or an
+    /// infinity. On the device: column sums of each buffer seen as [rows, 1024] (plus its
+    /// tail) propagate any non-finite value; only those sums come back.
+    public func requireFinite() throws {
+        let columns = Self.finiteColumns
+        for (name, buffer) in [("the parameters", model.parameters), ("AdamW's first moments", model.firstMoments),
+                               ("AdamW's second moments", model.secondMoments)] {
+            let rows = buffer.count / columns, tail = buffer.count - rows * columns
+            var sums: [Float] = []
+            if rows > 0 {
+                let out = finiteScratch.slice(offset: 0, count: columns)
+                try device.sumColumns(buffer.slice(offset: 0, count: rows * columns), rows: rows, columns: columns, into: out)
+                sums += try device.read(out)
+            }
+            if tail > 0 {
+                let out = finiteScratch.slice(offset: columns, count: tail)
+                try device.sumColumns(buffer.slice(offset: rows * columns, count: tail), rows: 1, columns: tail, into: out)
+                sums += try device.read(out)
+            }
+            guard sums.allSatisfy(\.isFinite) else { throw BIMTError.diverged(what: name, step: step) }
+        }
+    }
+}
