@@ -180,55 +180,48 @@ struct TrainCLITests {
 
 @Suite("Signals")
 struct SignalTests {
-    @Test("SIGINT writes a checkpoint and exits cleanly; --resume continues")
-    func interrupt() throws {
-        let run = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-signal-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: run) }
-        let buildDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build/debug/bimt")
-        let process = Process()
-        process.executableURL = buildDirectory
-        process.arguments = ["train", "--device", "cpu", "--steps", "100000000", "--log-every", "1000000",
-                             "--checkpoint-every", "100000000", "--out", run.path, "--quiet"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        // Wait until the run directory exists and training has begun, then interrupt.
-        let configFile = run.appending(path: "config.json").path
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: configFile) { usleep(50_000) }
-        usleep(500_000)
-        process.interrupt()
-        process.waitUntilExit()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(message)")
-        #expect(message.contains("--resume"))
-        #expect(FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path))
-    }
-
-    /// Starts a transformer run whose steps take long (so a signalled stop is still waiting
-    /// for its step), sends `signals` SIGTERMs, and returns the exit status, the seconds from
-    /// the first signal to the exit and standard error.
-    func slowRunSignalled(_ signals: Int, extra: [String] = []) throws -> (Int32, Double, String) {
+    /// Starts `bimt train ARGUMENTS --out RUN --quiet`, waits until training has begun, sends
+    /// `signals` copies of `signal`, and returns the exit status, the seconds from the first
+    /// signal to the exit, standard error, and whether the run left a checkpoint.
+    func signalledRun(_ arguments: [String], signal: Int32, count signals: Int = 1, settle: useconds_t = 500_000)
+        throws -> (status: Int32, seconds: Double, message: String, checkpoint: Bool) {
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-signal-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: run) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build/debug/bimt")
-        process.arguments = ["train", "--preset", "gpt-bench", "--device", "cpu", "--batch-size", "64", "--steps", "100000",
-                             "--out", run.path, "--quiet"] + extra
+        process.arguments = ["train"] + arguments + ["--out", run.path, "--quiet"]
         let err = Pipe()
         process.standardError = err
         process.standardOutput = Pipe()
         try process.run()
         let configFile = run.appending(path: "config.json").path
         for _ in 0..<400 where !FileManager.default.fileExists(atPath: configFile) { usleep(50_000) }
-        usleep(300_000)
+        usleep(settle)
         let start = Date()
-        for _ in 0..<signals { kill(process.processIdentifier, SIGTERM); usleep(20_000) }
+        for _ in 0..<signals { kill(process.processIdentifier, signal); usleep(20_000) }
         process.waitUntilExit()
         let seconds = Date().timeIntervalSince(start)
-        return (process.terminationStatus, seconds, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (process.terminationStatus, seconds, message,
+                FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path))
+    }
+
+    @Test("SIGINT writes a checkpoint and exits cleanly; --resume continues")
+    func interrupt() throws {
+        let result = try signalledRun(["--device", "cpu", "--steps", "100000000", "--log-every", "1000000",
+                                       "--checkpoint-every", "100000000"], signal: SIGINT)
+        #expect(result.status == 0, "\(result.message)")
+        #expect(result.message.contains("--resume"))
+        #expect(result.checkpoint)
+    }
+
+    /// A transformer run whose steps take long (so a signalled stop is still waiting for its
+    /// step), sent `signals` SIGTERMs.
+    func slowRunSignalled(_ signals: Int, extra: [String] = []) throws -> (Int32, Double, String) {
+        let result = try signalledRun(["--preset", "gpt-bench", "--device", "cpu", "--batch-size", "64", "--steps", "100000"] + extra,
+                                      signal: SIGTERM, count: signals, settle: 300_000)
+        return (result.status, result.seconds, result.message)
     }
 
     @Test("a second SIGTERM ends a run at once, without waiting for its step")
