@@ -59,4 +59,18 @@ struct PaperResultsTests {
         #expect(final.trainAccuracy == 1 && (final.testAccuracy ?? 0) >= 0.995,
                 "\(name): train accuracy \(final.trainAccuracy ?? 0), test accuracy \(final.testAccuracy ?? 0)")
     }
+
+    /// The in-context task end to end: y_T is learned from the context, while y1 (no
+    /// context: its best MSE is E[y^2] = 13/9) keeps the loss over every y near half that.
+    @Test("in-context regression learns y_T from the context; y1 stays at its floor")
+    func inContext() throws {
+        var configuration = try TrainingConfiguration.preset("incontext")
+        configuration.steps = 2000
+        configuration.logEvery = 2000
+        let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil)
+        let final = try #require(try trainer.run())
+        let last = try #require(final.testLastLoss)
+        #expect(last < 0.1, "MSE at y_T \(last)")
+        #expect(final.testLoss > 0.55 && final.testLoss < 0.9, "MSE over every y \(final.testLoss)")
+    }
 }
