@@ -16,7 +16,9 @@ public struct CostSettings: Sendable, Equatable, Codable {
     public var weightFactor: Float
     /// The constant per-connection cost (the layer gap).
     public var l0: Float
+    /// Sum or mean over each matrix's elements.
     public var reduction: CostReduction
+    /// How distances are measured (the paper: Manhattan).
     public var metric: DistanceMetric
     /// Whether biases pay reduce |b| * l0.
     public var penalizeBiases: Bool
@@ -24,6 +26,7 @@ public struct CostSettings: Sendable, Equatable, Codable {
     /// paper's `no_penalize_last` for the image model.
     public var lastWeightFactor: Float?
 
+    /// Defaults: the paper's symbolic-formula settings (wf 1, l0 0.1, sum), biases free.
     public init(weightFactor: Float = 1, l0: Float = 0.1, reduction: CostReduction = .sum,
                 metric: DistanceMetric = .manhattan, penalizeBiases: Bool = false, lastWeightFactor: Float? = nil) {
         self.weightFactor = weightFactor

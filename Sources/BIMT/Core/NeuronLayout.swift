@@ -11,10 +11,14 @@ import Foundation
 /// ring:  (0.5, 0.5) + 0.25 (cos t, sin t),  t = 2 pi (i + 0.5) / m
 /// ```
 public struct NeuronLayout: Sendable, Equatable, Codable {
+    /// The coordinate family: line, square grid, ring, or given coordinates.
     public enum Kind: String, Sendable, Codable { case line, grid, ring, custom }
 
+    /// The family the coordinates come from.
     public let kind: Kind
+    /// Places in the layout (m); the layer has `slots * folds` neurons.
     public let slots: Int
+    /// Neurons per slot (f): neuron n sits at slot n % m, and a slot's neurons move together.
     public let folds: Int
     /// Columns of a grid layout.
     public let gridWidth: Int?

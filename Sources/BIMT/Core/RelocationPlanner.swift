@@ -50,17 +50,17 @@ public enum RelocationPlanner {
         }
     }
 
-    /// The paper's greedy procedure, with each candidate scored from C instead of by
-    /// recomputing the network: the top_k units by importance (ranked once, by physical
-    /// position, as the reference's flip(argsort(importance)) ranks them: equal importances
-    /// go to the higher index first) in turn take the swap with the lowest resulting cost,
-    /// the first such in slot order, "no swap" (delta 0) included.
     /// Unit indices by decreasing importance, equal importances by decreasing index (the
     /// reference's flip of a stable ascending argsort).
     public static func rankedByImportance(_ importance: [Double]) -> [Int] {
         importance.indices.sorted { importance[$0] != importance[$1] ? importance[$0] > importance[$1] : $0 > $1 }
     }
 
+    /// The paper's greedy procedure, with each candidate scored from C instead of by
+    /// recomputing the network: the top_k units by importance (ranked once, by physical
+    /// position, as the reference's flip(argsort(importance)) ranks them: equal importances
+    /// go to the higher index first) in turn take the swap with the lowest resulting cost,
+    /// the first such in slot order, "no swap" (delta 0) included.
     public static func greedy(_ c: [Double], _ importance: [Double], _ n: Int, topK: Int) -> [Int] {
         var rows = c
         var holder = Array(0..<n)

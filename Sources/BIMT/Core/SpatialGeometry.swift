@@ -4,7 +4,9 @@ import BIMTCompute
 /// slots in device buffers (uploaded once: swaps move weights, never coordinates), and
 /// the scratch that swap scoring needs. Runs the fused penalty pass and relocation.
 public final class SpatialGeometry {
+    /// Where the coordinates, scratch and every pass live.
     public let device: Device
+    /// The network, with its permutations as relocations leave them.
     public internal(set) var network: SpatialNetwork
     /// The cost training adds to the loss (`penalty`, `cost`).
     public var settings: CostSettings
@@ -20,6 +22,8 @@ public final class SpatialGeometry {
     let sums: Buffer
     let costAccumulator: Buffer
 
+    /// Uploads the coordinates of `network` to `device`. `relocationSettings` nil: the swap search
+    /// uses `settings` with wf on every matrix.
     public init(network: SpatialNetwork, settings: CostSettings, relocationSettings: CostSettings? = nil, device: Device) throws {
         self.network = network
         self.settings = settings

@@ -3,12 +3,16 @@
 /// swap groups. It also records, for every layer, which logical neuron each physical
 /// position holds: `permutations[0]` is `in_perm`, the last layer's is `out_perm`.
 public struct SpatialNetwork: Sendable, Equatable {
+    /// Neuron layers, inputs first.
     public let layers: [NeuronLayer]
+    /// Weight matrices between the layers.
     public let connections: [SpatialConnection]
+    /// Per-neuron parameters that move with their layer (LayerNorm gains, embedding columns).
     public let neuronParameters: [NeuronParameter]
     /// Tables that pay reduce |E| * l0 (token embeddings); they move only through
     /// `neuronParameters`.
     public let embeddingTables: [ParameterView]
+    /// Every layer's swap group (layers named in none get one of their own).
     public let groups: [SwapGroup]
     /// permutations[l][s] = the logical neuron of layer l at physical position s.
     public internal(set) var permutations: [[Int]]
