@@ -27,7 +27,9 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     /// are neurons of the output layer that no loss reads (the in-context model's output
     /// map has d + 1 outputs, of which feature 0 is scored).
     public var predictedOutputs: Int?
+    /// Pre-LN blocks and a final LayerNorm (false: x + attn(x), x + mlp(x), no final norm).
     public var layerNorm: Bool
+    /// Learned positions added to the embedded inputs (false: none, as in the in-context model).
     public var positionalEmbedding: Bool
 
     public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
