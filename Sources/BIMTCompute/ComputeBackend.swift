@@ -32,6 +32,7 @@ protocol ComputeBackend: AnyObject {
     func embeddingBackward(tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
                            vocabulary: Int, tableGradient: BufferSlice) throws
     func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws
+    func gatherRows(source: BufferSlice, columns: Int, deviceIndices: BufferSlice, into destination: BufferSlice) throws
 
     // Transformer pieces (see Device+Transformer.swift)
     func layerNormForward(_ x: BufferSlice, gamma: BufferSlice, beta: BufferSlice, rows: Int, columns: Int, epsilon: Float,

@@ -69,6 +69,18 @@ extension Device {
         try backend.gatherRows(source: source, columns: columns, indices: indices, into: destination)
     }
 
+    /// The same with the row indices already on the device (float-encoded, as labels are):
+    /// no upload, so a model can gather fixed rows every step. Their range is the caller's
+    /// to check once, when it makes them.
+    public func gatherRows(source: BufferSlice, columns: Int, deviceIndices: BufferSlice, into destination: BufferSlice) throws {
+        try require(source, deviceIndices, destination)
+        try check(columns >= 1 && source.count % columns == 0, "gather: a source of \(source.count) is not rows of \(columns)")
+        try check(destination.count == deviceIndices.count * columns,
+                  "gather: destination \(destination.count) for \(deviceIndices.count) rows of \(columns)")
+        guard deviceIndices.count > 0 else { return }
+        try backend.gatherRows(source: source, columns: columns, deviceIndices: deviceIndices, into: destination)
+    }
+
     private func require(_ slices: BufferSlice...) throws {
         for slice in slices where slice.buffer.owner != ObjectIdentifier(backend) {
             throw ComputeError.foreignBuffer("a training operand was not allocated by \(name)")

@@ -46,25 +46,6 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Transformer context length.") var context: Int?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
 
-    /// The flags given (by name), for commands that take only some of them.
-    var givenSettings: [String] {
-        let values: [(String, Any?)] = [
-            ("--preset", preset), ("--config", config), ("--data", data), ("--shape", shape), ("--seed", seed), ("--steps", steps),
-            ("--relocation", relocation), ("--lr", lr), ("--lambda", lambda), ("--top-k", topK), ("--swap-every", swapEvery),
-            ("--batch-size", batchSize), ("--weight-decay", weightDecay), ("--l0", l0), ("--weight-factor", weightFactor),
-            ("--reduction", reduction), ("--last-weight-factor", lastWeightFactor), ("--penalize-biases", penalizeBiases),
-            ("--relocation-weight-factor", relocationWeightFactor), ("--relocation-last-weight-factor", relocationLastWeightFactor),
-            ("--relocation-reduction", relocationReduction), ("--activation", activation), ("--log-every", logEvery),
-            ("--checkpoint-every", checkpointEvery), ("--modulus", modulus), ("--text", text), ("--layers", layers),
-            ("--width", width), ("--heads", heads), ("--context", context),
-        ]
-        return values.compactMap { name, value in
-            guard let value else { return nil }
-            if case Optional<Any>.none = value { return nil }
-            return name
-        } + (paperOptimizerState ? ["--paper-optimizer-state"] : [])
-    }
-
     /// The resolved configuration: preset, then --config, then flags.
     func resolve() throws -> TrainingConfiguration {
         do {
@@ -199,9 +180,13 @@ struct TrainCommand: ParsableCommand {
         if resume == nil {
             _ = try options.resolve()
         } else {
-            let ignored = options.givenSettings.filter { $0 != "--steps" } + (out != nil ? ["--out"] : []) + (initFrom != nil ? ["--init"] : [])
-            guard ignored.isEmpty else {
-                throw ValidationError("--resume continues a run with its own configuration; only --steps (a new total) may be given with it, not \(ignored.joined(separator: ", "))")
+            // Any setting that would change the configuration, other than the step count, is refused.
+            var given = try options.resolve()
+            let untouched = try TrainingOptions.parse([]).resolve()
+            given.steps = untouched.steps
+            guard given == untouched, out == nil, initFrom == nil else {
+                throw ValidationError("--resume continues a run with its own configuration (its config.json); only --steps (a new total) "
+                                      + "may be given with it, not other settings, --out or --init")
             }
             if let steps = options.steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
         }

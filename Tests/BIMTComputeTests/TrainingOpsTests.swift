@@ -78,6 +78,13 @@ struct TrainingOpsTests {
             try device.gatherRows(source: try device.makeBuffer(table).whole, columns: dimension, indices: indices,
                                   into: gathered.whole)
             #expect(try device.read(gathered.whole) == indices.flatMap { table[($0 * dimension)..<(($0 + 1) * dimension)] })
+            // The same rows with the indices already on the device, from an offset slice.
+            let deviceIndices = try device.makeBuffer([7] + indices.map(Float.init)).slice(offset: 1, count: indices.count)
+            try device.fill(gathered.whole, value: -1)
+            try device.gatherRows(source: try device.makeBuffer(table).whole, columns: dimension, deviceIndices: deviceIndices,
+                                  into: gathered.whole)
+            #expect(try device.read(gathered.whole) == indices.flatMap { table[($0 * dimension)..<(($0 + 1) * dimension)] },
+                    "\(device.name) gather with device indices")
             #expect(throws: ComputeError.self) {
                 try device.gatherRows(source: try device.makeBuffer(table).whole, columns: dimension, indices: [11],
                                       into: try device.makeBuffer(count: dimension).whole)

@@ -8,8 +8,7 @@ public enum NaiveRelocation {
         var total = 0.0
         for c in network.connections {
             let outs = network.layers[c.output].layout, ins = network.layers[c.input].layout
-            let lastFactor = c.output == network.layers.count - 1 ? settings.lastWeightFactor : nil
-            let wf = Double(c.weightFactor ?? lastFactor ?? settings.weightFactor), l0 = Double(settings.l0)
+            let wf = Double(network.weightFactor(of: c, under: settings)), l0 = Double(settings.l0)
             var sum = 0.0
             for i in 0..<c.weight.rows {
                 let a = outs.slotCoordinates[i % outs.slots]

@@ -44,7 +44,7 @@ extension SpatialGeometry {
                 let incoming = c.output == layer
                 let other = incoming ? c.input : c.output
                 let otherCount = network.layers[other].layout.neuronCount
-                let scale = weightFactor(c, relocationSettings) * relocationSettings.scale(count: c.weight.count)
+                let scale = network.weightFactor(of: c, under: relocationSettings) * relocationSettings.scale(count: c.weight.count)
                 var pass = SwapScorePass(units: m, folds: f, otherCount: otherCount,
                                          rowStride: incoming ? c.weight.columns : 1,
                                          otherStride: incoming ? 1 : c.weight.columns,

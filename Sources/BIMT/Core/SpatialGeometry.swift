@@ -48,14 +48,6 @@ public final class SpatialGeometry {
         parameters.slice(offset: view.offset, count: view.count)
     }
 
-    /// The weight factor of a connection under `settings`: its own override, else the
-    /// settings' last-matrix factor for a matrix into the last layer, else theirs.
-    func weightFactor(_ connection: SpatialConnection, _ settings: CostSettings) -> Float {
-        if let own = connection.weightFactor { return own }
-        if connection.output == network.layers.count - 1, let last = settings.lastWeightFactor { return last }
-        return settings.weightFactor
-    }
-
     /// The fused penalty pass over every matrix (and biases when `settings.penalizeBiases`,
     /// and embedding tables): adds the total connection cost into `cost[0]` on the device
     /// and, when `gradient` is given, lambda times its gradient into `gradient`.
@@ -64,7 +56,8 @@ public final class SpatialGeometry {
         if let gradient { try checkParameters(gradient, "gradient") }
         for c in network.connections {
             let scale = settings.scale(count: c.weight.count)
-            let pass = ConnectionCostPass(rows: c.weight.rows, columns: c.weight.columns, weightFactor: weightFactor(c, settings),
+            let pass = ConnectionCostPass(rows: c.weight.rows, columns: c.weight.columns,
+                                          weightFactor: network.weightFactor(of: c, under: settings),
                                           l0: settings.l0, costScale: scale, gradientScale: lambda * scale,
                                           metric: settings.metric)
             try device.connectionCost(pass, weights: view(parameters, c.weight), gradient: gradient.map { view($0, c.weight) },

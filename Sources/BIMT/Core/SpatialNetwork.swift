@@ -83,6 +83,14 @@ public struct SpatialNetwork: Sendable, Equatable {
         return views.map { $0.offset + $0.count }.max() ?? 0
     }
 
+    /// The wf a connection pays under `settings`: its own override, else the settings'
+    /// last-matrix factor for a matrix into the last layer, else the settings' wf.
+    public func weightFactor(of connection: SpatialConnection, under settings: CostSettings) -> Float {
+        if let own = connection.weightFactor { return own }
+        if connection.output == layers.count - 1, let last = settings.lastWeightFactor { return last }
+        return settings.weightFactor
+    }
+
     /// Expands a permutation of slots (new slot s <- old slot units[s]) to the layer's neurons.
     func neuronPermutation(layer: Int, units: [Int]) -> [Int] {
         let m = layers[layer].layout.slots, f = layers[layer].layout.folds

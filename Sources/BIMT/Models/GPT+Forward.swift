@@ -172,16 +172,17 @@ extension GPT {
     /// The final LayerNorm's output, or the last residual point without LayerNorm.
     func headInput(_ ws: Workspace) throws -> Buffer {
         let last = ws.residual[2 * architecture.layers]
-        guard let gain = views.finalGain, let bias = views.finalBias else { return last }
-        try layerNorm(last, gain: gain, bias: bias, rows: ws.rows * ws.length, output: ws.finalNorm, statistics: ws.finalStatistics)
-        return ws.finalNorm
+        guard let gain = views.finalGain, let bias = views.finalBias, let norm = ws.finalNorm, let statistics = ws.finalStatistics
+        else { return last }
+        try layerNorm(last, gain: gain, bias: bias, rows: ws.rows * ws.length, output: norm, statistics: statistics)
+        return norm
     }
 
     /// What the head reads: `final` in place when every position is predicted, else its
     /// rows at the predicted positions gathered into `ws.selected`.
     func headRows(_ ws: Workspace, _ final: Buffer) throws -> (input: BufferSlice, rows: Int) {
         guard let selected = ws.selected, let indices = ws.selectedRows else { return (final.whole, ws.rows * ws.length) }
-        try device.gatherRows(source: final.whole, columns: architecture.width, indices: indices, into: selected.whole)
+        try device.gatherRows(source: final.whole, columns: architecture.width, deviceIndices: indices.whole, into: selected.whole)
         return (selected.whole, indices.count)
     }
 
@@ -193,8 +194,8 @@ extension GPT {
         let dR = ws.dResidual
         // Head: dFinal at the predicted rows (zero elsewhere), into dNorm with a final
         // LayerNorm, else straight into the residual gradient.
-        let dFinal = views.finalGain != nil ? ws.dNorm : dR
-        let final = views.finalGain != nil ? ws.finalNorm : ws.residual[2 * a.layers]
+        let dFinal = ws.finalNorm != nil ? ws.dNorm : dR
+        let final = ws.finalNorm ?? ws.residual[2 * a.layers]
         if let selected = ws.selected, let indices = ws.selectedRows {
             try linearBackward(selected.whole, views.scoredHeadWeight, views.scoredHeadBias, rows: indices.count,
                                outputGradient: outputGradient, inputGradient: nil)
@@ -209,9 +210,9 @@ extension GPT {
             try linearBackward(final.whole, views.scoredHeadWeight, views.scoredHeadBias, rows: n, outputGradient: outputGradient,
                                inputGradient: dFinal.whole)
         }
-        if let gain = views.finalGain, let bias = views.finalBias {
+        if let gain = views.finalGain, let bias = views.finalBias, let statistics = ws.finalStatistics {
             try device.fill(dR.whole, value: 0)
-            try layerNormBackward(ws.residual[2 * a.layers], gain: gain, bias: bias, rows: n, statistics: ws.finalStatistics,
+            try layerNormBackward(ws.residual[2 * a.layers], gain: gain, bias: bias, rows: n, statistics: statistics,
                                   outputGradient: ws.dNorm, inputGradient: dR)
         }
         for l in stride(from: a.layers - 1, through: 0, by: -1) {

@@ -116,10 +116,12 @@ public final class GPT: TrainableModel {
         let probabilities: [Buffer]            // [B, H, L, L]
         let attention: [Buffer]                // [N, d]
         let hiddenPre: [Buffer], hiddenPost: [Buffer]     // [N, r d]
-        let finalNorm: Buffer, finalStatistics: Buffer, logits: Buffer
+        let finalNorm: Buffer?, finalStatistics: Buffer?   // with LayerNorm only
+        let logits: Buffer
         /// The head's input rows at the predicted positions [rows * predicted, d], and their
-        /// row indices (nil: every position is predicted, the head reads its input in place).
-        let selected: Buffer?, selectedRows: [Int]?
+        /// row indices on the device, uploaded once (nil: every position is predicted, the
+        /// head reads its input in place).
+        let selected: Buffer?, selectedRows: Buffer?
         // Backward scratch.
         let dResidual: Buffer, dNorm: Buffer, dQKV: Buffer, dProbabilities: Buffer, dScores: Buffer
         let dAttention: Buffer, dHiddenPost: Buffer, dHiddenPre: Buffer
@@ -138,12 +140,12 @@ public final class GPT: TrainableModel {
             probabilities = try perLayer(scores)
             attention = try perLayer(n * d)
             hiddenPre = try perLayer(n * hidden); hiddenPost = try perLayer(n * hidden)
-            finalNorm = try make(a.layerNorm ? n * d : 1); finalStatistics = try make(a.layerNorm ? 2 * n : 1)
+            finalNorm = a.layerNorm ? try make(n * d) : nil; finalStatistics = a.layerNorm ? try make(2 * n) : nil
             let positions = a.predictedPositions(length: length)
             if positions.count == length {
                 (selected, selectedRows) = (nil, nil)
             } else {
-                selectedRows = (0..<rows).flatMap { r in positions.map { r * length + $0 } }
+                selectedRows = try device.makeBuffer((0..<rows).flatMap { r in positions.map { Float(r * length + $0) } })
                 selected = try make(rows * positions.count * d)
             }
             logits = try make(rows * positions.count * a.scoredOutputs)

@@ -54,21 +54,24 @@ extension Trainer {
     /// tail) propagate any non-finite value; only those sums come back.
     public func requireFinite() throws {
         let columns = Self.finiteColumns
-        for (name, buffer) in [("the parameters", model.parameters), ("AdamW's first moments", model.firstMoments),
-                               ("AdamW's second moments", model.secondMoments)] {
-            let rows = buffer.count / columns, tail = buffer.count - rows * columns
-            var sums: [Float] = []
+        let tensors = [("the parameters", model.parameters), ("AdamW's first moments", model.firstMoments),
+                       ("AdamW's second moments", model.secondMoments)]
+        // Each buffer's column sums (and its tail's) into its own 2 x 1024 block; one read.
+        for (t, (_, buffer)) in tensors.enumerated() {
+            let rows = buffer.count / columns, tail = buffer.count - rows * columns, block = 2 * columns * t
+            try device.fill(finiteScratch.slice(offset: block, count: 2 * columns), value: 0)
             if rows > 0 {
-                let out = finiteScratch.slice(offset: 0, count: columns)
-                try device.sumColumns(buffer.slice(offset: 0, count: rows * columns), rows: rows, columns: columns, into: out)
-                sums += try device.read(out)
+                try device.sumColumns(buffer.slice(offset: 0, count: rows * columns), rows: rows, columns: columns,
+                                      into: finiteScratch.slice(offset: block, count: columns))
             }
             if tail > 0 {
-                let out = finiteScratch.slice(offset: columns, count: tail)
-                try device.sumColumns(buffer.slice(offset: rows * columns, count: tail), rows: 1, columns: tail, into: out)
-                sums += try device.read(out)
+                try device.sumColumns(buffer.slice(offset: rows * columns, count: tail), rows: 1, columns: tail,
+                                      into: finiteScratch.slice(offset: block + columns, count: tail))
             }
-            guard sums.allSatisfy(\.isFinite) else { throw BIMTError.diverged(what: name, step: step) }
+        }
+        let sums = try device.read(finiteScratch.whole)
+        for (t, (name, _)) in tensors.enumerated() where !sums[(2 * columns * t)..<(2 * columns * (t + 1))].allSatisfy(\.isFinite) {
+            throw BIMTError.diverged(what: name, step: step)
         }
     }
 }

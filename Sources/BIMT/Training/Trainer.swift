@@ -42,10 +42,13 @@ public final class Trainer {
     let test: DeviceSplit
     let accumulators: Buffer   // [loss, correct, cost, scratch loss]
     var batch: DeviceSplit?
+    /// The mini-batch's example indices on the device: uploaded once per step, read by
+    /// every gather of the batch.
+    var batchIndices: Buffer?
     var outputGradients: [Int: Buffer] = [:]
     var scratchGradients: [Int: Buffer] = [:]
     var metricsFile: FileHandle?
-    /// Column sums of the finiteness check (`requireFinite`).
+    /// Column sums of the finiteness check (`requireFinite`): 2 x 1024 per checked buffer.
     let finiteScratch: Buffer
     /// Whether the last `run` stopped early on `shouldStop`.
     public private(set) var interrupted = false
@@ -92,13 +95,14 @@ public final class Trainer {
         train = try Self.upload(task.train, device: device, oneHot: oneHot)
         test = try Self.upload(task.test, device: device, oneHot: oneHot)
         accumulators = try device.makeBuffer([0, 0, 0, 0])
-        finiteScratch = try device.makeBuffer(count: 2 * Self.finiteColumns)
+        finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
         if let size = configuration.batchSize, size < task.train.count {
             sampler = BatchSampler(count: task.train.count, batchSize: size, seed: configuration.seed &+ 0xBA7C)
             let perExample = task.train.targetsPerExample
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
                                 targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
                                 labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
+            batchIndices = try device.makeBuffer(count: size)
         }
         if let runDirectory { try prepare(runDirectory) }
     }
@@ -229,16 +233,19 @@ public final class Trainer {
         let perExample = task.train.targetsPerExample
         let logging = (step + 1) % configuration.logEvery == 0 || step + 1 == configuration.steps
         var split = train
-        if let batch, var sampler {
-            let indices = sampler.next()
+        if let batch, let batchIndices, var sampler {
+            let indices = sampler.next().map(Float.init)   // in range by construction
             self.sampler = sampler
-            try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, indices: indices, into: batch.inputs.whole)
+            try device.write(indices, to: batchIndices.whole)
+            try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, deviceIndices: batchIndices.whole,
+                                  into: batch.inputs.whole)
             if let targets = train.targets {
-                try device.gatherRows(source: targets.whole, columns: perExample * model.outputWidth, indices: indices,
+                try device.gatherRows(source: targets.whole, columns: perExample * model.outputWidth, deviceIndices: batchIndices.whole,
                                       into: batch.targets!.whole)
             }
             if let labels = train.labels {
-                try device.gatherRows(source: labels.whole, columns: perExample, indices: indices, into: batch.labels!.whole)
+                try device.gatherRows(source: labels.whole, columns: perExample, deviceIndices: batchIndices.whole,
+                                      into: batch.labels!.whole)
             }
             split = batch
         }

@@ -52,8 +52,12 @@ extension OpenCLBackend {
     func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws {
         let index = try scratchSlice(.permutation, count: indices.count)
         try indices.map(Float.init).withUnsafeBufferPointer { try write($0, to: index) }
+        try gatherRows(source: source, columns: columns, deviceIndices: index, into: destination)
+    }
+
+    func gatherRows(source: BufferSlice, columns: Int, deviceIndices index: BufferSlice, into destination: BufferSlice) throws {
         try launch("permute", "gather_rows",
-                   [.int(indices.count), .int(columns), .slice(source), .slice(index), .slice(destination)],
-                   global: [columns, indices.count], local: [min(16, columns), 1])
+                   [.int(index.count), .int(columns), .slice(source), .slice(index), .slice(destination)],
+                   global: [columns, index.count], local: [min(16, columns), 1])
     }
 }
