@@ -6,6 +6,9 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(String)
     /// A setting outside its valid range.
     case invalidSetting(String)
+    /// A configuration field (as `config.json` names it, e.g. `transformer.heads`) that
+    /// cannot work, and why.
+    case invalidField(field: String, reason: String)
     /// A file that cannot be read as what it claims to be (safetensors, IDX, JSON).
     case invalidFile(path: String, reason: String)
     /// Training produced NaN or infinity: what became non-finite, and the step.
@@ -16,6 +19,7 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
         case let .invalidLayout(layer, reason): "layer '\(layer)': \(reason)"
         case let .shapeMismatch(text): "shape mismatch: \(text)"
         case let .invalidSetting(text): "invalid setting: \(text)"
+        case let .invalidField(field, reason): "invalid \(field): \(reason)"
         case let .invalidFile(path, reason): "\(path): \(reason)"
         case let .diverged(what, step):
             "training diverged: \(what) became non-finite (NaN or infinity) by step \(step); stopped, and the last checkpoint is "

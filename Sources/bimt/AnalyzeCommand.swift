@@ -86,14 +86,15 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         let device = try deviceOptions.open()
         do {
-            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device)
+            // The model and its names alone: drawing needs no data.
+            let trained = try TrainedModel.load(checkpoint: checkpointURL(checkpoint), device: device)
             if fields {
-                let (width, height, rgb) = try NetworkRenderer.receptiveFields(trainer)
+                let (width, height, rgb) = try NetworkRenderer.receptiveFields(model: trained.model)
                 try PNG.encode(width: width, height: height, rgb: rgb).write(to: URL(fileURLWithPath: output), options: .atomic)
             } else if output.lowercased().hasSuffix(".png") {
                 throw ValidationError("the network graph is drawn as SVG; use -o FILE.svg, or --fields for a PNG of receptive fields")
             } else {
-                let svg = try NetworkRenderer.svg(trainer, threshold: threshold)
+                let svg = try NetworkRenderer.svg(model: trained.model, names: trained.names, threshold: threshold)
                 try Data(svg.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             }
             printError("wrote \(output)")

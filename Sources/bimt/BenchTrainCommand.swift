@@ -18,7 +18,7 @@ struct BenchTrainCommand: ParsableCommand {
     )
 
     @OptionGroup var deviceOptions: DeviceOptions
-    @OptionGroup var options: TrainingOptions
+    @OptionGroup var options: TrainingFlags
     @Option(help: "Timed steps per round (default: enough for --round-seconds, 3 to 500).") var timedSteps: Int?
     @Option(help: "Seconds a round should last when --timed-steps is not given.") var roundSeconds: Double = 2
     @Option(help: "Untimed steps first (default: until step times settle, at most 20 s).") var warmup: Int?
@@ -40,7 +40,7 @@ struct BenchTrainCommand: ParsableCommand {
         func measure(_ configuration: TrainingConfiguration) throws -> Double {
             let trainer: Trainer
             do { trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil) } catch let error as BIMTError {
-                throw RuntimeFailure(error.description)
+                throw RuntimeFailure(TrainingFlags.message(error))
             }
             func timedStep() throws -> Double {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -86,7 +86,8 @@ struct BenchTrainCommand: ParsableCommand {
         let bareSeconds = try measure(bare), fullSeconds = try measure(configuration)
         let name = configuration.preset ?? configuration.task.kind
         // Tokens per step for a transformer: every position of every sequence in the batch.
-        let tokens = configuration.transformer.map { Double((configuration.batchSize ?? 1) * $0.context) }
+        let batch = configuration.batchSize ?? 1
+        let tokens = configuration.model.transformerArchitecture.map { Double(batch * $0.context) }
         if json {
             print("{\"device\": \"\(device.name)\", \"preset\": \"\(name)\", \"seconds_per_step\": \(bareSeconds), "
                   + "\"seconds_per_step_with_swaps_and_eval\": \(fullSeconds)"

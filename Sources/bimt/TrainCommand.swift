@@ -3,9 +3,14 @@ import BIMT
 import BIMTCompute
 import Foundation
 
+extension RelocationMethod: ExpressibleByArgument {}
+extension CostReduction: ExpressibleByArgument {}
+extension Activation: ExpressibleByArgument {}
+
 /// Hyperparameter flags shared by `train` and `bench train`; each overrides the preset
-/// (and the --config file).
-struct TrainingOptions: ParsableArguments {
+/// (and the --config file). The library applies them (`TrainingConfiguration.applying`);
+/// this adds the flag names to its errors.
+struct TrainingFlags: ParsableArguments {
     @Option(help: "Preset: \(TrainingConfiguration.presetNames.joined(separator: ", ")).")
     var preset: String?
 
@@ -20,7 +25,7 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "Random seed (data split, initialization, batches).") var seed: UInt64?
     @Option(help: "Training steps.") var steps: Int?
-    @Option(help: "greedy, assignment or off.") var relocation: String?
+    @Option(help: "greedy, assignment or off.") var relocation: RelocationMethod?
     @Option(help: "AdamW learning rate.") var lr: Float?
     @Option(help: "Initial lambda (the schedule's multipliers still apply).") var lambda: Float?
     @Option(help: "Neurons per layer that try a swap.") var topK: Int?
@@ -29,16 +34,16 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "AdamW weight decay.") var weightDecay: Float?
     @Option(help: "Connection cost l0 (training and swap search).") var l0: Float?
     @Option(help: "Connection cost weight factor wf (training and swap search).") var weightFactor: Float?
-    @Option(help: "Cost reduction: sum or mean (training and swap search).") var reduction: String?
+    @Option(help: "Cost reduction: sum or mean (training and swap search).") var reduction: CostReduction?
     @Option(help: "Training cost: wf of the last matrix (0: the image model's no_penalize_last).") var lastWeightFactor: Float?
     @Option(help: "Training cost: whether biases pay l0 |b| (true or false), throughout the run.") var penalizeBiases: Bool?
     @Option(help: "Swap search cost: weight factor wf (default: the training cost's).") var relocationWeightFactor: Float?
     @Option(help: "Swap search cost: wf of the last matrix (default: wf, as the paper scores swaps).") var relocationLastWeightFactor: Float?
-    @Option(help: "Swap search cost: reduction, sum or mean (default: the training cost's).") var relocationReduction: String?
-    @Option(help: "Activation: relu, silu, gelu or tanh.") var activation: String?
+    @Option(help: "Swap search cost: reduction, sum or mean (default: the training cost's).") var relocationReduction: CostReduction?
+    @Option(help: "Activation: relu, silu, gelu or tanh.") var activation: Activation?
     @Option(help: "Log (and evaluate) every N steps.") var logEvery: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
-    @Option(help: "Modulus p for the modadd task.") var modulus: Int?
+    @Option(help: "Modulus p for the modadd and modadd-seq tasks.") var modulus: Int?
     @Option(help: "A UTF-8 text file for --preset charlm (character vocabulary from the file, 90/10 split).") var text: String?
     @Option(help: "Transformer blocks.") var layers: Int?
     @Option(help: "Transformer width (residual stream).") var width: Int?
@@ -46,109 +51,74 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Transformer context length.") var context: Int?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
 
-    /// The resolved configuration: preset, then --config, then flags.
-    func resolve() throws -> TrainingConfiguration {
-        do {
-            var configuration = try TrainingConfiguration.preset(preset ?? "independence")
-            if let config { configuration = try ConfigurationFile.apply(path: config, over: configuration) }
-            var isFolder: ObjCBool = false
-            if let data, configuration.task.kind == "images" {
-                guard FileManager.default.fileExists(atPath: data, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw ValidationError("--data for an image preset must be a folder of MNIST-format IDX files; \(data) is not a folder")
-                }
-                configuration.task.path = data
-            } else if let data {
-                configuration.preset = nil
-                configuration.task = TaskSpec(kind: "safetensors", path: data)
-                let task = try UserData.load(path: data)
-                configuration.loss = task.train.isClassification ? .crossEntropy : .mse
-                configuration.architecture.embedding = nil
-                if shape == nil {
-                    configuration.architecture.widths = [task.train.inputWidth, 20, 20, task.train.outputWidth]
-                }
-            }
-            if let text {
-                guard configuration.transformer != nil else {
-                    throw ValidationError("--text trains a character-level transformer: use it with --preset charlm")
-                }
-                configuration.task = TaskSpec(kind: "text", path: text)
-            }
-            if var t = configuration.transformer {
-                if shape != nil { throw ValidationError("--shape sets MLP widths; for a transformer use --layers, --width, --heads, --context") }
-                if let layers { t.layers = layers }
-                if let width { t.width = width }
-                if let heads { t.heads = heads }
-                if let context { t.context = context }
-                if let modulus, configuration.task.kind == "modadd-seq" { t.vocabulary = modulus + 1; t.outputs = modulus }
-                configuration.transformer = t
-            } else if layers != nil || width != nil || heads != nil || context != nil {
-                throw ValidationError("--layers, --width, --heads and --context shape a transformer preset (incontext, modadd-seq, charlm, gpt-bench)")
-            }
+    /// The flag that sets each configuration field, for the library's errors.
+    static let flagNames: [String: String] = [
+        "preset": "--preset", "task": "--preset/--data/--text", "task.path": "--data/--text", "task.modulus": "--modulus",
+        "architecture.widths": "--shape", "architecture.activation": "--activation", "architecture.embedding": "--shape",
+        "transformer.layers": "--layers", "transformer.width": "--width", "transformer.heads": "--heads", "transformer.context": "--context",
+        "steps": "--steps", "learningRate": "--lr", "weightDecay": "--weight-decay", "batchSize": "--batch-size", "lambda": "--lambda",
+        "relocation.topK": "--top-k", "swapEvery": "--swap-every", "logEvery": "--log-every", "checkpointEvery": "--checkpoint-every",
+        "cost": "--l0/--weight-factor/--last-weight-factor",
+        "relocationCost": "--l0/--weight-factor/--relocation-weight-factor/--relocation-last-weight-factor",
+        "loss": "--preset/--config",
+    ]
+
+    /// A library error with the flag that sets the field it names.
+    static func message(_ error: BIMTError) -> String {
+        guard case let .invalidField(field, reason) = error, let flag = flagNames[field] else { return error.description }
+        return "\(flag) (\(field)): \(reason)"
+    }
+
+    var overrides: TrainingConfiguration.Overrides {
+        get throws {
+            var o = TrainingConfiguration.Overrides()
             if let shape {
                 let widths = shape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard widths.count >= 2, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
                     throw ValidationError("--shape must be positive widths separated by commas, e.g. 4,20,20,2; got '\(shape)'")
                 }
-                configuration.architecture.widths = widths.compactMap { $0 }
+                o.widths = widths.compactMap { $0 }
             }
-            if let seed { configuration.seed = seed }
-            if let steps { configuration.steps = steps }
-            if let relocation {
-                guard let method = RelocationMethod(rawValue: relocation) else {
-                    throw ValidationError("--relocation must be greedy, assignment or off; got '\(relocation)'")
-                }
-                configuration.relocation.method = method
-            }
-            if let lr { configuration.learningRate = lr }
-            if let lambda { configuration.lambda = lambda }
-            if let topK { configuration.relocation.topK = topK }
-            if let swapEvery { configuration.swapEvery = swapEvery }
-            if let batchSize { configuration.batchSize = batchSize }
-            if let weightDecay { configuration.weightDecay = weightDecay }
-            if let l0 { configuration.cost.l0 = l0; configuration.relocationCost.l0 = l0 }
-            if let weightFactor { configuration.cost.weightFactor = weightFactor; configuration.relocationCost.weightFactor = weightFactor }
-            if let reduction {
-                guard let value = CostReduction(rawValue: reduction) else { throw ValidationError("--reduction must be sum or mean; got '\(reduction)'") }
-                configuration.cost.reduction = value
-                configuration.relocationCost.reduction = value
-            }
-            if let lastWeightFactor { configuration.cost.lastWeightFactor = lastWeightFactor }
-            if let penalizeBiases {
-                configuration.cost.penalizeBiases = penalizeBiases
-                configuration.biasPenaltyFrom = nil
-            }
-            if let relocationWeightFactor { configuration.relocationCost.weightFactor = relocationWeightFactor }
-            if let relocationLastWeightFactor { configuration.relocationCost.lastWeightFactor = relocationLastWeightFactor }
-            if let relocationReduction {
-                guard let value = CostReduction(rawValue: relocationReduction) else {
-                    throw ValidationError("--relocation-reduction must be sum or mean; got '\(relocationReduction)'")
-                }
-                configuration.relocationCost.reduction = value
-            }
-            if let activation {
-                guard configuration.transformer == nil else {
-                    throw ValidationError("--activation sets an MLP's or conv net's activation; a transformer's MLP always uses GELU")
-                }
-                guard let value = Activation(rawValue: activation) else {
-                    throw ValidationError("--activation must be relu, silu, gelu or tanh; got '\(activation)'")
-                }
-                configuration.architecture.activation = value
-            }
-            if let logEvery { configuration.logEvery = logEvery }
-            if let checkpointEvery { configuration.checkpointEvery = checkpointEvery }
-            if let modulus {
-                configuration.task.modulus = modulus
-                if configuration.task.kind == "modadd", var e = configuration.architecture.embedding {
-                    e.vocabulary = modulus
-                    configuration.architecture.embedding = e
-                    configuration.architecture.widths[configuration.architecture.widths.count - 1] = modulus
-                }
-            }
-            if paperOptimizerState { configuration.relocation.moveOptimizerState = false }
-            try configuration.validate()
-            return configuration
+            o.dataPath = data
+            o.textPath = text
+            o.seed = seed
+            o.steps = steps
+            o.relocationMethod = relocation
+            o.learningRate = lr
+            o.lambda = lambda
+            o.topK = topK
+            o.swapEvery = swapEvery
+            o.batchSize = batchSize
+            o.weightDecay = weightDecay
+            o.l0 = l0
+            o.weightFactor = weightFactor
+            o.reduction = reduction
+            o.lastWeightFactor = lastWeightFactor
+            o.penalizeBiases = penalizeBiases
+            o.relocationWeightFactor = relocationWeightFactor
+            o.relocationLastWeightFactor = relocationLastWeightFactor
+            o.relocationReduction = relocationReduction
+            o.activation = activation
+            o.logEvery = logEvery
+            o.checkpointEvery = checkpointEvery
+            o.modulus = modulus
+            o.layers = layers
+            o.width = width
+            o.heads = heads
+            o.context = context
+            if paperOptimizerState { o.moveOptimizerState = false }
+            return o
+        }
+    }
+
+    /// The resolved configuration: preset, then --config, then flags.
+    func resolve() throws -> TrainingConfiguration {
+        do {
+            var configuration = try TrainingConfiguration.preset(preset ?? "independence")
+            if let config { configuration = try ConfigurationFile.apply(path: config, over: configuration) }
+            return try configuration.applying(try overrides)
         } catch let error as BIMTError {
-            throw ValidationError(error.description)
+            throw ValidationError(Self.message(error))
         }
     }
 }
@@ -165,7 +135,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     @OptionGroup var deviceOptions: DeviceOptions
-    @OptionGroup var options: TrainingOptions
+    @OptionGroup var options: TrainingFlags
 
     @Option(help: "Run directory.") var out: String?
     @Option(help: "Continue the run in this directory.") var resume: String?
@@ -182,7 +152,7 @@ struct TrainCommand: ParsableCommand {
         } else {
             // Any setting that would change the configuration, other than the step count, is refused.
             var given = try options.resolve()
-            let untouched = try TrainingOptions.parse([]).resolve()
+            let untouched = try TrainingFlags.parse([]).resolve()
             given.steps = untouched.steps
             guard given == untouched, out == nil, initFrom == nil else {
                 throw ValidationError("--resume continues a run with its own configuration (its config.json); only --steps (a new total) "
@@ -201,7 +171,7 @@ struct TrainCommand: ParsableCommand {
         do {
             if let resume {
                 trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), device: device, steps: options.steps)
-                printError("resuming \(resume) at step \(trainer.step) of \(trainer.configuration.steps)")
+                printError("resuming \(resume) at step \(trainer.step) of \(trainer.options.steps)")
             } else {
                 let configuration = try options.resolve()
                 let directory = URL(fileURLWithPath: out ?? defaultDirectory(configuration))
@@ -213,15 +183,15 @@ struct TrainCommand: ParsableCommand {
                 printError("run directory: \(directory.path)")
             }
         } catch let error as BIMTError {
-            throw RuntimeFailure(error.description)
+            throw RuntimeFailure(TrainingFlags.message(error))
         }
-        let progress = ProgressLine(total: trainer.configuration.steps, quiet: quiet)
+        let progress = ProgressLine(total: trainer.options.steps, quiet: quiet)
         let final: TrainingMetrics?
         let signals = StopSignals(timeout: stopTimeout)
         do {
             final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested })
         } catch let error as BIMTError {
-            throw RuntimeFailure(error.description)
+            throw RuntimeFailure(TrainingFlags.message(error))
         }
         progress.finish()
         if trainer.interrupted, let directory = trainer.runDirectory {
@@ -241,7 +211,7 @@ struct TrainCommand: ParsableCommand {
         var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "test loss %.4g", m.testLoss)]
         if let last = m.testLastLoss { parts.append(String(format: "test loss at the last position %.4g", last)) }
         if let a = m.testAccuracy { parts.append(String(format: "test accuracy %.2f%%", 100 * a)) }
-        if trainer.configuration.task.kind == "text" { parts.append(String(format: "test perplexity %.3f", exp(m.testLoss))) }
+        if case .text = trainer.configuration?.task { parts.append(String(format: "test perplexity %.3f", exp(m.testLoss))) }
         parts.append(String(format: "cost %.4g", m.cost))
         parts.append(String(format: "%.1f s (%.0f steps/s)", m.seconds, Double(m.step) / max(m.seconds, 1e-9)))
         if let directory = trainer.runDirectory { parts.append("run: \(directory.path)") }

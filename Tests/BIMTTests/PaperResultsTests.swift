@@ -15,12 +15,12 @@ struct PaperResultsTests {
         let report = try Analysis.analyze(trainer)
         let network = trainer.model.network, values = try device.read(trainer.model.parameters.whole)
         var reach: [String: Set<String>] = [:]
-        for (slot, name) in trainer.inputNeuronNames.enumerated() {
+        for (slot, name) in trainer.neuronNames.inputs.enumerated() {
             var live: Set<Int> = [slot]
             for c in network.connections {
                 live = Set((0..<c.weight.rows).filter { i in live.contains { values[c.weight.offset + i * c.weight.columns + $0] != 0 } })
             }
-            reach[name] = Set(live.map { trainer.outputNeuronNames[$0] })
+            reach[name] = Set(live.map { trainer.neuronNames.outputs[$0] })
         }
         return (report, reach, final)
     }

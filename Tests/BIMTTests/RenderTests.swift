@@ -33,9 +33,9 @@ struct RenderTests {
         try writeSyntheticImages(to: folder, side: 8, train: 200, test: 50)
 
         var conv = try TrainingConfiguration.preset("convnet")
-        conv.task.path = folder.path
-        conv.convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4, 9])
-        conv.architecture.widths = [conv.convolution!.flattenedWidth, 10]
+        conv.task = .images(folder: folder.path)
+        let convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4, 9])
+        conv.model = .convNet(convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid))
         conv.steps = 30
         let convTrainer = try Trainer(configuration: conv, device: Device.cpu(), runDirectory: nil)
         try convTrainer.run()
@@ -43,17 +43,17 @@ struct RenderTests {
         #expect(svg.hasPrefix("<svg") && svg.contains("<line") && svg.hasSuffix("</svg>\n"))
         // One band per swap group: input sheet, two channel sheets, the output ring.
         #expect(svg.components(separatedBy: "<circle").count - 1 == 1 + 4 + 9 + 10)
-        #expect(throws: BIMTError.self) { try NetworkRenderer.receptiveFields(convTrainer) }
+        #expect(throws: BIMTError.self) { try NetworkRenderer.receptiveFields(model: convTrainer.model) }
         let report = try Analysis.analyze(convTrainer, threshold: 0.1)
         #expect(report.convolutionFractionKept != nil && report.modules.allSatisfy { $0.hiddenNeurons.count == 2 })
 
         var mlp = try TrainingConfiguration.preset("mnist")
-        mlp.task.path = folder.path
-        mlp.architecture.widths = [64, 16, 10]
+        mlp.task = .images(folder: folder.path)
+        mlp.model.denseArchitecture?.widths = [64, 16, 10]
         mlp.steps = 30
         let mlpTrainer = try Trainer(configuration: mlp, device: Device.cpu(), runDirectory: nil)
         try mlpTrainer.run()
-        let (width, height, rgb) = try NetworkRenderer.receptiveFields(mlpTrainer)
+        let (width, height, rgb) = try NetworkRenderer.receptiveFields(model: mlpTrainer.model)
         let png = try PNG.encode(width: width, height: height, rgb: rgb)
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         #expect(width == 4 * (8 * 3 + 2) && height == 4 * (8 * 3 + 2))   // a 4 x 4 grid of 8 x 8 fields, 3x scaled
@@ -65,7 +65,7 @@ struct RenderTests {
             _ = try ImageData.load(directory: "/nonexistent-images")
             Issue.record("loaded a missing folder")
         } catch let BIMTError.invalidFile(_, reason) {
-            #expect(reason.contains("--data") && reason.contains("train-images-idx3-ubyte"))
+            #expect(reason.contains("give a folder holding the four MNIST-format IDX files") && reason.contains("train-images-idx3-ubyte"))
         }
     }
 }

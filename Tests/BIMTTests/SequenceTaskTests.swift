@@ -78,9 +78,9 @@ import Testing
     @Test("a tiny transformer learns modadd-seq, relocates with greedy and assignment, and resumes bit for bit")
     func trainResume() throws {
         var configuration = try TrainingConfiguration.preset("modadd-seq")
-        configuration.task.modulus = 11
-        configuration.transformer = TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12, outputs: 11,
-                                                            lastPositionOnly: true)
+        configuration.task = .modularAdditionSequence(modulus: 11)
+        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12, outputs: 11,
+                                                                          lastPositionOnly: true))
         configuration.steps = 60
         configuration.batchSize = 32
         configuration.swapEvery = 20
@@ -108,15 +108,15 @@ import Testing
         let url = try Self.temporaryFile(Array(String(repeating: "the cat sat on the mat. ", count: 60).utf8))
         defer { try? FileManager.default.removeItem(at: url) }
         var configuration = try TrainingConfiguration.preset("charlm")
-        configuration.task.path = url.path
-        configuration.transformer = TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 16, vocabulary: 65, outputs: 65)
+        configuration.task = .text(path: url.path)
+        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 16, vocabulary: 65, outputs: 65))
         configuration.steps = 150
         configuration.learningRate = 1e-2
         configuration.logEvery = 150
         let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-lm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
-        #expect(trainer.configuration.transformer?.vocabulary == 11)   // " .acehmnost": counted from the file
+        #expect(trainer.configuration?.model.transformerArchitecture?.vocabulary == 11)   // " .acehmnost": counted from the file
         let final = try #require(try trainer.run())
         #expect(final.testLoss < 1.0, "a repeated sentence should be easy: test loss \(final.testLoss)")
         try FileManager.default.removeItem(at: url)   // sampling needs only the checkpoint
@@ -131,7 +131,8 @@ import Testing
     func configurationFile() throws {
         let base = try TrainingConfiguration.preset("modadd-seq")
         let changed = try ConfigurationFile.apply(data: Data(#"{"transformer": {"layers": 2, "heads": 8}}"#.utf8), path: "c.json", over: base)
-        #expect(changed.transformer?.layers == 2 && changed.transformer?.heads == 8 && changed.transformer?.width == 128)
+        let t = try #require(changed.model.transformerArchitecture)
+        #expect(t.layers == 2 && t.heads == 8 && t.width == 128)
         let added = try ConfigurationFile.apply(
             data: Data(#"{"task": {"kind": "incontext"}, "loss": "mse", "transformer": {"layers": 1, "width": 8, "heads": 2, "context": 3, "inputFeatures": 2, "outputs": 1, "mlpRatio": 4, "lastPositionOnly": true}}"#.utf8),
             path: "c.json", over: try TrainingConfiguration.preset("independence"))
@@ -144,12 +145,12 @@ import Testing
     @Test("a transformer whose vocabulary is smaller than the task's tokens is refused before training")
     func vocabularyTooSmall() throws {
         var configuration = try TrainingConfiguration.preset("modadd-seq")
-        configuration.transformer?.vocabulary = 50
+        configuration.model.transformerArchitecture?.vocabulary = 50
         #expect { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } throws: {
             "\($0)".contains("vocabulary of 50") && "\($0)".contains("vocabulary of 114")
         }
         configuration = try TrainingConfiguration.preset("incontext")
-        configuration.transformer?.predictionStride = 1
+        configuration.model.transformerArchitecture?.predictionStride = 1
         #expect { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } throws: {
             "\($0)".contains("2 targets per sequence; the model predicts 3")
         }
@@ -158,9 +159,9 @@ import Testing
     @Test("analyze reports a transformer's live heads, MLP neurons and residual dimensions")
     func transformerAnalysis() throws {
         var configuration = try TrainingConfiguration.preset("modadd-seq")
-        configuration.task.modulus = 7
-        configuration.transformer = TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 3, vocabulary: 8, outputs: 7,
-                                                            mlpRatio: 2, lastPositionOnly: true)
+        configuration.task = .modularAdditionSequence(modulus: 7)
+        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 3, vocabulary: 8, outputs: 7,
+                                                                   mlpRatio: 2, lastPositionOnly: true))
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil)
         let gpt = try #require(trainer.model as? GPT)
         var values = try trainer.device.read(gpt.parameters.whole)
@@ -184,7 +185,7 @@ import Testing
             let preset = try TrainingConfiguration.preset(name)
             let data = try JSONEncoder().encode(preset)
             let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-            #expect((object["architecture"] == nil) == (preset.transformer != nil), "\(name)")
+            #expect((object["architecture"] == nil) == (preset.model.transformerArchitecture != nil), "\(name)")
             #expect(try JSONDecoder().decode(TrainingConfiguration.self, from: data) == preset, "\(name)")
         }
     }

@@ -139,7 +139,7 @@ struct TrainingTests {
         try target.initialize(from: file)
         #expect(try target.device.read(target.model.parameters.whole) == source.device.read(source.model.parameters.whole))
         var wide = try smallConfiguration(steps: 100)
-        wide.architecture.widths = [4, 21, 20, 2]
+        wide.model.denseArchitecture?.widths = [4, 21, 20, 2]
         let mismatched = try Trainer(configuration: wide, device: Device.cpu(), runDirectory: nil)
         do {
             try mismatched.initialize(from: file)

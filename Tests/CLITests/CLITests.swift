@@ -144,6 +144,12 @@ struct TrainCLITests {
         let result = try bimt(["train", "--data", file.path, "--shape", "3,8,2", "--steps", "300", "--device", "cpu", "--out", run.path, "--quiet"])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("test accuracy"))
+        // Widths that disagree with the data: refused before the run directory exists, naming the flag and the field.
+        let wrong = folder.appending(path: "wrong")
+        let refused = try bimt(["train", "--data", file.path, "--shape", "4,8,2", "--device", "cpu", "--out", wrong.path, "--quiet"])
+        #expect(refused.status == 64 && refused.error.contains("--shape (architecture.widths): the model's input width 4 differs from the data's 3"),
+                "\(refused.error)")
+        #expect(!FileManager.default.fileExists(atPath: wrong.path))
     }
 
     @Test("bad training input is a one-line error", arguments: [
@@ -266,13 +272,13 @@ struct SoakTests {
         try Data([0xC3, 0x28, 0xFF]).write(to: binary)
         let out = directory.appending(path: "run").path
         let cases: [([String], String)] = [
-            (["--preset", "charlm"], "needs a file: --text FILE"),
+            (["--preset", "charlm"], "--data/--text (task.path): a text task needs a UTF-8 file"),
             (["--preset", "charlm", "--text", empty.path], "is empty"),
             (["--preset", "charlm", "--text", binary.path], "is not valid UTF-8"),
-            (["--preset", "independence", "--text", empty.path], "use it with --preset charlm"),
-            (["--preset", "modadd-seq", "--heads", "3"], "3 heads do not divide the width 128"),
+            (["--preset", "independence", "--text", empty.path], "--data/--text (task.path): a text file trains a character-level transformer (preset charlm), not an MLP"),
+            (["--preset", "modadd-seq", "--heads", "3"], "--heads (transformer.heads): 3 heads do not divide the width 128"),
             (["--preset", "modadd-seq", "--context", "2"], "longer than the model's context of 2"),
-            (["--preset", "modadd-seq", "--shape", "4,4"], "for a transformer use --layers"),
+            (["--preset", "modadd-seq", "--shape", "4,4"], "--shape (architecture.widths): widths shape an MLP"),
             (["--preset", "gpt-bench", "--width", "32768", "--device", "opencl"], "could not allocate"),
         ]
         for (arguments, message) in cases {

@@ -48,8 +48,8 @@ public struct CostSettings: Sendable, Equatable, Codable {
     public func validate(_ role: String) throws {
         guard l0 >= 0, l0.isFinite, weightFactor >= 0, weightFactor.isFinite, (lastWeightFactor ?? 0) >= 0,
               (lastWeightFactor ?? 0).isFinite else {
-            throw BIMTError.invalidSetting(
-                "\(role): l0, weightFactor and lastWeightFactor must be finite and >= 0; got l0 \(l0), weightFactor \(weightFactor), "
+            throw BIMTError.invalidField(
+                field: role, reason: "l0, weightFactor and lastWeightFactor must be finite and >= 0; got l0 \(l0), weightFactor \(weightFactor), "
                     + "lastWeightFactor \(lastWeightFactor.map { "\($0)" } ?? "nil")")
         }
     }

@@ -15,8 +15,8 @@ public enum ImageData {
                 if FileManager.default.fileExists(atPath: url.path) { return url }
             }
             let hint = directory == nil
-                ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR"
-                : "pass --data a folder holding the four MNIST-format IDX files"
+                ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or give a folder of MNIST-format IDX files"
+                : "give a folder holding the four MNIST-format IDX files"
             throw BIMTError.invalidFile(path: folder, reason: "has no \(stem)[.gz]; \(hint)")
         }
         func split(_ prefix: String) throws -> Dataset {

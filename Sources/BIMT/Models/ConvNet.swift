@@ -25,6 +25,11 @@ public final class ConvNet: TrainableModel {
     public var embedding: EmbeddingSpec? { nil }
     public var maximumRows: Int { 500 }
 
+    /// The model's kind and architecture.
+    public var specification: ModelSpec { .convNet(convolution, head: head) }
+
+    public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
+
     final class Workspace {
         let columns: [Buffer], preactivations: [Buffer], activations: [Buffer], pooled: [Buffer]
         let pooledGradient: [Buffer], activationGradient: [Buffer], preactivationGradient: [Buffer], columnGradient: [Buffer]

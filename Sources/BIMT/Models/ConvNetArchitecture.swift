@@ -40,12 +40,12 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
 
     public func validate() throws {
         guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
-            throw BIMTError.invalidSetting("a conv net needs a positive image size and at least one block of channels")
+            throw BIMTError.invalidField(field: "convolution", reason: "a conv net needs a positive image size and at least one block of channels")
         }
-        guard kernelSize >= 1, kernelSize % 2 == 1 else { throw BIMTError.invalidSetting("kernelSize must be odd (same padding), got \(kernelSize)") }
-        guard pool == "max" || pool == "avg" else { throw BIMTError.invalidSetting("pool must be max or avg, got \(pool)") }
+        guard kernelSize >= 1, kernelSize % 2 == 1 else { throw BIMTError.invalidField(field: "convolution.kernelSize", reason: "must be odd (same padding), got \(kernelSize)") }
+        guard pool == "max" || pool == "avg" else { throw BIMTError.invalidField(field: "convolution.pool", reason: "must be max or avg, got \(pool)") }
         for (index, size) in sizes.dropLast().enumerated() where size.height % poolSize != 0 || size.width % poolSize != 0 {
-            throw BIMTError.invalidSetting("block \(index) input \(size.height)x\(size.width) is not divisible by the pool size \(poolSize)")
+            throw BIMTError.invalidField(field: "convolution.poolSize", reason: "block \(index) input \(size.height)x\(size.width) is not divisible by the pool size \(poolSize)")
         }
     }
 

@@ -35,6 +35,11 @@ public final class GPT: TrainableModel {
     /// Sequences per evaluation chunk: about 8k positions (charlm's evaluation workspace is
     /// then about 200 MB: every layer's activations are kept for a backward).
     public var maximumRows: Int { max(1, 8192 / architecture.context) }
+
+    /// The model's kind and architecture.
+    public var specification: ModelSpec { .transformer(architecture) }
+
+    public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
     let views: Views
     var workspaces: [Int: Workspace] = [:]
 

@@ -50,6 +50,11 @@ public final class MLP: TrainableModel {
     public var embedding: EmbeddingSpec? { architecture.embedding }
     public var maximumRows: Int { 1 << 16 }
 
+    /// The model's kind and architecture.
+    public var specification: ModelSpec { .mlp(architecture) }
+
+    public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
+
     public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
         func slice(_ v: ParameterView) -> [Float] { Array(values[v.offset..<(v.offset + v.count)]) }
         var tensors: [SafeTensors.Tensor] = []

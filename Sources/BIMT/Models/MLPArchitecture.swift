@@ -33,15 +33,15 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
     /// Checks widths and the embedding against each other.
     public func validate() throws {
         guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else {
-            throw BIMTError.invalidSetting("an MLP needs at least two positive widths, got \(widths)")
+            throw BIMTError.invalidField(field: "architecture.widths", reason: "an MLP needs at least two positive widths, got \(widths)")
         }
         if let e = embedding {
             guard e.vocabulary >= 1, e.dimension >= 1, e.folds >= 1 else {
-                throw BIMTError.invalidSetting("embedding sizes must be >= 1, got \(e)")
+                throw BIMTError.invalidField(field: "architecture.embedding", reason: "sizes must be >= 1, got \(e)")
             }
             guard widths[0] == e.folds * e.dimension else {
-                throw BIMTError.invalidSetting(
-                    "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) embedding dimensions = \(e.folds * e.dimension)")
+                throw BIMTError.invalidField(
+                    field: "architecture.widths", reason: "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) embedding dimensions = \(e.folds * e.dimension)")
             }
         }
     }

@@ -11,28 +11,24 @@ public final class TextGenerator {
     let index: [String: Int]
 
     public init(checkpoint url: URL, device: Device) throws {
-        let file = try SafeTensors(contentsOf: url)
-        let configuration = try Trainer.configuration(of: file)
-        guard let architecture = configuration.transformer, architecture.vocabulary != nil, !architecture.lastPositionOnly,
-              let names = file.metadata["vocabulary"],
-              let vocabulary = try? JSONDecoder().decode([String].self, from: Data(names.utf8)) else {
-            throw BIMTError.invalidSetting("\(url.path) is not a character language model (train one with --preset charlm --text FILE)")
+        let trained = try TrainedModel.load(checkpoint: url, device: device)
+        guard case .text = trained.configuration.task, let gpt = trained.model as? GPT, gpt.architecture.vocabulary != nil,
+              !gpt.architecture.lastPositionOnly else {
+            throw BIMTError.invalidSetting("\(url.path) is not a character language model (one trained on a text task, as the charlm preset is)")
         }
-        guard vocabulary.count == architecture.vocabulary, architecture.outputs == vocabulary.count else {
-            throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary of \(vocabulary.count) does not match the model's \(architecture.vocabulary ?? 0)")
+        let vocabulary = trained.inputNames
+        guard vocabulary.count == gpt.architecture.vocabulary, gpt.architecture.outputs == vocabulary.count else {
+            throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary of \(vocabulary.count) does not match the model's \(gpt.architecture.vocabulary ?? 0)")
         }
-        model = try GPT(architecture: architecture, costSettings: configuration.cost, device: device)
-        var values = [Float](repeating: 0, count: model.parameterCount)
-        try model.importTensors(from: file, into: &values)
-        try device.write(values, to: model.parameters.whole)
+        model = gpt
         self.vocabulary = vocabulary
         index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
     }
 
     /// The prompt followed by `length` generated characters.
     public func generate(prompt: String, length: Int, temperature: Float = 1, seed: UInt64 = 1) throws -> String {
-        guard length >= 0 else { throw BIMTError.invalidSetting("--length must be >= 0, got \(length)") }
-        guard temperature > 0, temperature.isFinite else { throw BIMTError.invalidSetting("--temperature must be > 0, got \(temperature)") }
+        guard length >= 0 else { throw BIMTError.invalidSetting("the length must be >= 0, got \(length)") }
+        guard temperature > 0, temperature.isFinite else { throw BIMTError.invalidSetting("the temperature must be > 0, got \(temperature)") }
         guard !prompt.isEmpty else { throw BIMTError.invalidSetting("the prompt is empty; give at least one character the model knows") }
         let scalars = prompt.unicodeScalars.map { String($0) }
         let unknown = Set(scalars.filter { index[$0] == nil })

@@ -16,6 +16,9 @@ public protocol TrainableModel: AnyObject {
     /// Largest number of rows one forward pass should take (evaluation goes in chunks).
     var maximumRows: Int { get }
 
+    /// Throws when `data` do not fit the model (widths, token inputs, sequence lengths) or
+    /// `loss` cannot score them, naming what differs.
+    func check(_ data: TaskData, loss: LossKind) throws
     func initialize(seed: UInt64) throws
     func forward(input: BufferSlice, rows: Int) throws -> BufferSlice
     func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws

@@ -83,25 +83,24 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     /// Width of the input layer: the vocabulary or the features.
     public var inputWidth: Int { vocabulary ?? inputFeatures ?? 0 }
 
-    /// The MLP shape a transformer's configuration carries unused (the configuration type is
-    /// shared with MLPs; it is left out of config.json): [inputs, outputs].
-    var placeholderMLP: MLPArchitecture { MLPArchitecture(widths: [max(1, inputWidth), max(1, outputs)]) }
-
+    /// Checks every field; the error names it (`transformer.heads`, ...).
     public func validate() throws {
-        func require(_ condition: Bool, _ text: String) throws {
-            guard condition else { throw BIMTError.invalidSetting("transformer: " + text) }
+        func require(_ condition: Bool, _ field: String, _ text: String) throws {
+            guard condition else { throw BIMTError.invalidField(field: "transformer." + field, reason: text) }
         }
-        try require(layers >= 1, "layers must be >= 1, got \(layers)")
-        try require(width >= 1 && heads >= 1, "width and heads must be >= 1, got width \(width), heads \(heads)")
-        try require(width % heads == 0, "\(heads) heads do not divide the width \(width); pick a width that is a multiple of the heads")
-        try require(context >= 1, "context must be >= 1, got \(context)")
-        try require(outputs >= 1, "outputs must be >= 1, got \(outputs)")
-        try require(mlpRatio >= 1, "mlpRatio must be >= 1, got \(mlpRatio)")
-        try require(predictionStride >= 1, "predictionStride must be >= 1, got \(predictionStride)")
-        try require((1...outputs).contains(predictedOutputs ?? outputs),
-                    "predictedOutputs must lie in 1...\(outputs) (the outputs), got \(predictedOutputs ?? 0)")
-        try require((vocabulary != nil) != (inputFeatures != nil),
+        try require(layers >= 1, "layers", "must be >= 1, got \(layers)")
+        try require(width >= 1, "width", "must be >= 1, got \(width)")
+        try require(heads >= 1, "heads", "must be >= 1, got \(heads)")
+        try require(width % heads == 0, "heads", "\(heads) heads do not divide the width \(width); pick a width that is a multiple of the heads")
+        try require(context >= 1, "context", "must be >= 1, got \(context)")
+        try require(outputs >= 1, "outputs", "must be >= 1, got \(outputs)")
+        try require(mlpRatio >= 1, "mlpRatio", "must be >= 1, got \(mlpRatio)")
+        try require(predictionStride >= 1, "predictionStride", "must be >= 1, got \(predictionStride)")
+        try require((1...outputs).contains(predictedOutputs ?? outputs), "predictedOutputs",
+                    "must lie in 1...\(outputs) (the outputs), got \(predictedOutputs ?? 0)")
+        try require((vocabulary != nil) != (inputFeatures != nil), "vocabulary",
                     "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
-        try require((vocabulary ?? 1) >= 1 && (inputFeatures ?? 1) >= 1, "vocabulary and inputFeatures must be >= 1")
+        try require((vocabulary ?? 1) >= 1, "vocabulary", "must be >= 1")
+        try require((inputFeatures ?? 1) >= 1, "inputFeatures", "must be >= 1")
     }
 }

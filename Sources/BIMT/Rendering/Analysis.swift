@@ -67,15 +67,23 @@ public enum Analysis {
     /// Prunes the trainer's model in place (on its device) and reports modules, wiring
     /// cost, the fraction of weights kept and the test loss before and after.
     public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
+        try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold, evaluate: trainer.evaluateWithLast)
+    }
+
+    /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
+    /// wiring cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
+    public static func analyze(model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
+                               evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)) throws -> AnalysisReport {
         guard threshold >= 0, threshold <= 1 else { throw BIMTError.invalidSetting("the threshold must lie in [0, 1], got \(threshold)") }
-        let model = trainer.model, network = model.network
-        var settings = trainer.configuration.cost
+        let network = model.network
+        // The wiring cost of the training cost's geometry, weights only.
+        var settings = model.geometry.settings
         settings.penalizeBiases = false
-        let (lossBefore, accuracyBefore, lastLossBefore) = try trainer.evaluateWithLast()
-        var values = try trainer.device.read(model.parameters.whole)
+        let (lossBefore, accuracyBefore, lastLossBefore) = try evaluate()
+        var values = try model.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         var kept = 0, total = 0, convKept = 0, convTotal = 0
-        let convolutions = (trainer.model as? ConvNet)?.blockCount ?? 0
+        let convolutions = (model as? ConvNet)?.blockCount ?? 0
         for (index, c) in network.connections.enumerated() {
             let before = kept
             let range = c.weight.offset..<(c.weight.offset + c.weight.count)
@@ -86,10 +94,10 @@ public enum Analysis {
             total += c.weight.count
             if index < convolutions { convKept += kept - before; convTotal += c.weight.count }
         }
-        try trainer.device.write(values, to: model.parameters.whole)
-        let (lossAfter, accuracyAfter, lastLossAfter) = try trainer.evaluateWithLast()
+        try model.device.write(values, to: model.parameters.whole)
+        let (lossAfter, accuracyAfter, lastLossAfter) = try evaluate()
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
-        var report = AnalysisReport(threshold: threshold, modules: modules(trainer, values), wiringCost: costBefore,
+        var report = AnalysisReport(threshold: threshold, modules: modules(model, names, values), wiringCost: costBefore,
                                     wiringCostAfterPruning: costAfter, fractionKept: Double(kept) / Double(max(1, total)),
                                     convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
                                     lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
@@ -145,10 +153,10 @@ public enum Analysis {
 
     /// Connected components over the non-zero weights, keeping those that join at least
     /// one input to at least one output.
-    static func modules(_ trainer: Trainer, _ values: [Float]) -> [ModuleReport] {
+    static func modules(_ model: any TrainableModel, _ names: NeuronNames, _ values: [Float]) -> [ModuleReport] {
         // A node is a slot of a swap group: the layers of one group (a conv layer's channel sheet
         // seen unfolded and folded) are one set of neurons.
-        let network = trainer.model.network
+        let network = model.network
         let groupOf = Dictionary(uniqueKeysWithValues: network.groups.enumerated().flatMap { g, group in group.layers.map { ($0, g) } })
         let groupOffsets = network.groups.reduce(into: [0]) { $0.append($0.last! + network.layers[$1.layers[0]].layout.slots) }
         func node(_ layer: Int, _ neuron: Int) -> Int {
@@ -172,7 +180,7 @@ public enum Analysis {
             }
         }
         let last = network.layers.count - 1
-        let inputNames = trainer.inputNeuronNames, outputNames = trainer.outputNeuronNames
+        let inputNames = names.inputs, outputNames = names.outputs
         let hiddenGroups = network.groups.indices.filter { g in !network.groups[g].layers.contains(0) && !network.groups[g].layers.contains(last) }
         var groups: [Int: ModuleReport] = [:]
         func visit(_ root: Int, _ update: (inout ModuleReport) -> Void) {
@@ -182,7 +190,7 @@ public enum Analysis {
         }
         let inputSlots = network.layers[0].layout.folds == 1 ? network.layers[0].layout.neuronCount : network.layers[0].layout.slots
         for j in 0..<inputSlots {
-            let name = network.layers[0].layout.folds == 1 ? inputNames[j] : (trainer.model.embedding != nil ? "dim \(j)" : "channel \(j)")
+            let name = network.layers[0].layout.folds == 1 ? inputNames[j] : (model.embedding != nil ? "dim \(j)" : "channel \(j)")
             visit(find(node(0, j))) { $0.inputs.append(name) }
         }
         for j in 0..<network.layers[last].layout.neuronCount { visit(find(node(last, j))) { $0.outputs.append(outputNames[j]) } }

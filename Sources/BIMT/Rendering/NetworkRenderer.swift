@@ -11,11 +11,17 @@ import Foundation
 /// Connections below threshold x max of their matrix are left out; at most `maximumLines`
 /// of the strongest are drawn.
 public enum NetworkRenderer {
+    /// The trainer's model, named by its task.
     public static func svg(_ trainer: Trainer, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
-        let network = trainer.model.network
-        let values = try trainer.device.read(trainer.model.parameters.whole)
+        try svg(model: trainer.model, names: trainer.neuronNames, threshold: threshold, maximumLines: maximumLines)
+    }
+
+    /// `model` as an SVG document, its inputs and outputs labelled with `names`.
+    public static func svg(model: any TrainableModel, names: NeuronNames, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
+        let network = model.network
+        let values = try model.device.read(model.parameters.whole)
         let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
-        let perLayer = trainer.model is GPT
+        let perLayer = model is GPT
         let band = perLayer ? Dictionary(uniqueKeysWithValues: network.layers.indices.map { ($0, $0) })
             : Dictionary(uniqueKeysWithValues: order.enumerated().flatMap { b, g in network.groups[g].layers.map { ($0, b) } })
         let drawn = perLayer ? Array(network.layers.indices) : order.map { network.groups[$0].layers.min()! }
@@ -87,7 +93,7 @@ public enum NetworkRenderer {
                           line.x1, line.y1, line.x2, line.y2, line.positive ? "#1f4fd1" : "#d11f1f", 3 * line.strength,
                           min(1, 0.25 + line.strength))
         }
-        let inputNames = trainer.inputNeuronNames, outputNames = trainer.outputNeuronNames
+        let inputNames = names.inputs, outputNames = names.outputs
         let last = network.layers.count - 1
         for layer in drawn {
             let layout = network.layers[layer].layout
@@ -112,14 +118,14 @@ public enum NetworkRenderer {
     /// Receptive fields: each neuron of the first hidden layer as a small image of its
     /// incoming weights (the input must be a grid), tiles arranged as that layer's own grid
     /// (or a square), blue positive, red negative, all tiles on one scale for the layer.
-    public static func receptiveFields(_ trainer: Trainer, scale: Int = 3) throws -> (width: Int, height: Int, rgb: [UInt8]) {
-        let network = trainer.model.network
-        guard trainer.model is MLP, let first = network.connections.first,
+    public static func receptiveFields(model: any TrainableModel, scale: Int = 3) throws -> (width: Int, height: Int, rgb: [UInt8]) {
+        let network = model.network
+        guard model is MLP, let first = network.connections.first,
               network.layers[0].layout.kind == .grid, let side = network.layers[0].layout.gridWidth else {
-            throw BIMTError.invalidSetting("receptive fields need an MLP whose input is a grid (e.g. --preset mnist)")
+            throw BIMTError.invalidSetting("receptive fields need an MLP whose input is a grid (the mnist preset's model)")
         }
         let rowsIn = network.layers[0].layout.slots / side
-        let values = try trainer.device.read(trainer.model.parameters.whole)
+        let values = try model.device.read(model.parameters.whole)
         let neurons = first.weight.rows
         // One scale for the whole layer (its 99.5th percentile of |w|, clamped above), so pruned-away
         // neurons show blank and a few large weights do not wash out the rest.

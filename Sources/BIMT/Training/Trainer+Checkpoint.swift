@@ -23,27 +23,6 @@ extension Trainer {
         }
     }
 
-    /// Display names of every neuron of layer 0 (physical order): the task's input names
-    /// through `in_perm`, or token/dimension names for an embedded input.
-    public var inputNeuronNames: [String] {
-        let network = model.network, layout = network.layers[0].layout
-        return network.inputPermutation.map { logical in
-            if model.embedding != nil {
-                let token = logical / layout.slots, dimension = logical % layout.slots
-                let name = token < task.inputNames.count ? task.inputNames[token] : "t\(token)"
-                return "\(name).\(dimension)"
-            }
-            return logical < task.inputNames.count ? task.inputNames[logical] : "x\(logical + 1)"
-        }
-    }
-
-    /// Display names of the output neurons (physical order), through `out_perm`; an output
-    /// no loss reads (beyond a transformer's `predictedOutputs`) is "unscored".
-    public var outputNeuronNames: [String] {
-        let scored = model.outputWidth
-        return model.network.outputPermutation.map { logical in
-            if logical < task.outputNames.count { return task.outputNames[logical] }
-            return logical >= scored ? "unscored \(logical + 1)" : "y\(logical + 1)"
-        }
-    }
+    /// Display names of the model's input and output neurons (physical order).
+    public var neuronNames: NeuronNames { NeuronNames(model: model, inputNames: task.inputNames, outputNames: task.outputNames) }
 }

@@ -16,7 +16,7 @@ extension Trainer {
         var loss = 0.0, correct = 0.0, lastSquares = 0.0
         var start = 0
         let perExample = task.test.targetsPerExample, outputs = model.outputWidth
-        let lastValues: [Float]? = if configuration.loss == .mse, perExample > 1, case let .regression(values, _) = task.test.targets {
+        let lastValues: [Float]? = if options.loss == .mse, perExample > 1, case let .regression(values, _) = task.test.targets {
             values
         } else {
             nil

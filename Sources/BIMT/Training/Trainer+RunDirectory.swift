@@ -10,8 +10,9 @@ extension Trainer {
     func prepare(_ directory: URL) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let config = directory.appending(path: "config.json")
-            try Self.encoder.encode(configuration).write(to: config, options: .atomic)
+            if let configuration {
+                try Self.encoder.encode(configuration).write(to: directory.appending(path: "config.json"), options: .atomic)
+            }
             let metrics = directory.appending(path: "metrics.csv")
             try Data((TrainingMetrics.csvHeader + "\n").utf8).write(to: metrics, options: .atomic)
         } catch let error as BIMTError {
@@ -64,12 +65,15 @@ extension Trainer {
         }
         var metadata = [
             "format": Self.checkpointFormat, "step": String(step), "elapsed_seconds": String(elapsed),
-            "config": try json(configuration), "permutations": try json(model.network.permutations),
+            "permutations": try json(model.network.permutations),
             "layouts": try json(model.network.layers.map { LayerLayoutRecord(name: $0.name, layout: $0.layout) }),
+            // The task's names (logical order), so pictures need no data.
+            "input_names": try json(task.inputNames), "output_names": try json(task.outputNames),
         ]
+        if let configuration { metadata["config"] = try json(configuration) }
         if let sampler { metadata["sampler"] = try json(sampler) }
         // A character model's vocabulary, so `bimt sample` needs no text file.
-        if configuration.task.kind == "text" { metadata["vocabulary"] = try json(task.inputNames) }
+        if case .text = configuration?.task { metadata["vocabulary"] = try json(task.inputNames) }
         return metadata
     }
 
@@ -114,7 +118,7 @@ extension Trainer {
         }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
         if steps != nil {
-            do { try encoder.encode(trainer.configuration).write(to: configURL, options: .atomic) } catch {
+            do { try encoder.encode(trainer.configuration ?? configuration).write(to: configURL, options: .atomic) } catch {
                 throw BIMTError.invalidFile(path: configURL.path, reason: "cannot be written (\(error.localizedDescription))")
             }
         }
@@ -140,6 +144,16 @@ extension Trainer {
                 try device.write(data, to: buffer.whole)
             }
         }
+        let identity = model.network.permutations
+        let permutations = try Self.permutations(in: file, for: model)
+        model.geometry.network.permutations = permutations
+        try moveData(inputDelta: Self.delta(from: identity.first!, to: permutations.first!),
+                     outputDelta: Self.delta(from: identity.last!, to: permutations.last!))
+    }
+
+    /// The arrangement a checkpoint records for `model`'s layers: its `permutations`
+    /// metadata, with `in_perm` / `out_perm` tensors (checked) over the first and last.
+    static func permutations(in file: SafeTensors, for model: any TrainableModel) throws -> [[Int]] {
         var permutations = model.network.permutations
         if let text = file.metadata["permutations"],
            let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)),
@@ -153,10 +167,7 @@ extension Trainer {
             }
             permutations[layer] = perm
         }
-        let identity = model.network.permutations
-        model.geometry.network.permutations = permutations
-        try moveData(inputDelta: Self.delta(from: identity.first!, to: permutations.first!),
-                     outputDelta: Self.delta(from: identity.last!, to: permutations.last!))
+        return permutations
     }
 
     /// Takes over `directory` as the run directory, keeping metrics rows up to `step`.

@@ -24,11 +24,15 @@ public struct TrainingMetrics: Sendable, Equatable {
     }
 }
 
-/// Trains an MLP with BIMT: forward, loss, backward, the fused penalty, AdamW, and a
+/// Trains a model with BIMT: forward, loss, backward, the fused penalty, AdamW, and a
 /// relocation every `swapEvery` steps, all on the model's device. Only losses and metrics
 /// come back to the host, at log intervals.
 public final class Trainer {
-    public let configuration: TrainingConfiguration
+    /// How the model is trained.
+    public let options: TrainingOptions
+    /// The configuration the trainer was built from (nil when a program built it from a
+    /// model of its own: such a run writes no config.json and cannot be resumed by the CLI).
+    public let configuration: TrainingConfiguration?
     public let task: TaskData
     public let model: any TrainableModel
     public let device: Device
@@ -38,6 +42,8 @@ public final class Trainer {
     public internal(set) var step = 0
     var sampler: BatchSampler?
     var elapsed = 0.0
+    /// Whether biases pay the penalty when the options set no `biasPenaltyFrom` (the model's cost setting).
+    let penalizesBiasesByDefault: Bool
     let train: DeviceSplit
     let test: DeviceSplit
     let accumulators: Buffer   // [loss, correct, cost, scratch loss]
@@ -72,32 +78,42 @@ public final class Trainer {
     /// A fresh run on data a program holds in memory (the configuration's `task` is then
     /// only a label): the model is built from the configuration and checked against the
     /// data's widths, vocabulary and targets before anything is allocated on the device.
-    public init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?) throws {
+    public convenience init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?) throws {
         try configuration.validate()
-        self.device = device
+        let configuration = configuration.fitted(to: data)
+        try configuration.check(data)
+        let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
+                                                      swapInputs: configuration.swapInputs, device: device)
+        try model.initialize(seed: configuration.seed)
+        try self.init(model: model, data: data, options: configuration.options, configuration: configuration, runDirectory: runDirectory)
+    }
+
+    /// Trains a model a program built (any `TrainableModel`, initialized as it likes) on
+    /// in-memory data, on the model's device. The model's costs are those it was built with;
+    /// `options` say how to train. The data are checked against the model first. With a
+    /// `runDirectory` the run writes metrics.csv and checkpoints there (no config.json).
+    public convenience init(model: any TrainableModel, data: TaskData, options: TrainingOptions, runDirectory: URL? = nil) throws {
+        try options.validate()
+        try model.check(data, loss: options.loss)
+        try self.init(model: model, data: data, options: options, configuration: nil, runDirectory: runDirectory)
+    }
+
+    init(model: any TrainableModel, data: TaskData, options: TrainingOptions, configuration: TrainingConfiguration?,
+         runDirectory: URL?) throws {
+        self.model = model
+        self.device = model.device
+        self.options = options
+        self.configuration = configuration
         self.initialDirectory = runDirectory
         task = data
-        let configuration = configuration.fitted(to: task)
-        self.configuration = configuration
-        try Self.checkShapes(configuration, task)
-        if let transformer = configuration.transformer {
-            model = try GPT(architecture: transformer, costSettings: configuration.cost,
-                            relocationCostSettings: configuration.relocationCost, device: device)
-        } else if let convolution = configuration.convolution {
-            model = try ConvNet(convolution: convolution, head: configuration.architecture, costSettings: configuration.cost,
-                                relocationCostSettings: configuration.relocationCost, device: device)
-        } else {
-            model = try MLP(architecture: configuration.architecture, costSettings: configuration.cost,
-                            relocationCostSettings: configuration.relocationCost, device: device, swapInputs: configuration.swapInputs)
-        }
-        try model.initialize(seed: configuration.seed)
-        let oneHot = configuration.loss == .mse
+        penalizesBiasesByDefault = model.geometry.settings.penalizeBiases
+        let oneHot = options.loss == .mse
         train = try Self.upload(task.train, device: device, oneHot: oneHot)
         test = try Self.upload(task.test, device: device, oneHot: oneHot)
         accumulators = try device.makeBuffer([0, 0, 0, 0])
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
-        if let size = configuration.batchSize, size < task.train.count {
-            sampler = BatchSampler(count: task.train.count, batchSize: size, seed: configuration.seed &+ 0xBA7C)
+        if let size = options.batchSize, size < task.train.count {
+            sampler = BatchSampler(count: task.train.count, batchSize: size, seed: options.seed &+ 0xBA7C)
             let perExample = task.train.targetsPerExample
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
                                 targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
@@ -105,68 +121,6 @@ public final class Trainer {
             batchIndices = try device.makeBuffer(count: size)
         }
         if let runDirectory { try prepare(runDirectory) }
-    }
-
-    static func checkShapes(_ configuration: TrainingConfiguration, _ task: TaskData) throws {
-        let widths = configuration.architecture.widths
-        if let t = configuration.transformer {
-            try checkShapes(t, task)
-            return
-        }
-        if let e = configuration.architecture.embedding {
-            guard task.vocabulary != nil, task.train.inputWidth == e.folds, (task.vocabulary ?? 0) <= e.vocabulary else {
-                throw BIMTError.shapeMismatch(
-                    "the embedding takes \(e.folds) tokens from a vocabulary of \(e.vocabulary); task '\(task.name)' gives "
-                        + "\(task.train.inputWidth) inputs" + (task.vocabulary.map { " from a vocabulary of \($0)" } ?? " of real features"))
-            }
-        } else if let convolution = configuration.convolution {
-            let pixels = convolution.imageHeight * convolution.imageWidth * convolution.imageChannels
-            guard task.vocabulary == nil, task.train.inputWidth == pixels else {
-                throw BIMTError.shapeMismatch("the conv net takes \(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels) images; task '\(task.name)' gives \(task.train.inputWidth) inputs")
-            }
-        } else {
-            guard task.vocabulary == nil else { throw BIMTError.shapeMismatch("task '\(task.name)' has token inputs; the model needs an embedding") }
-            guard widths[0] == task.train.inputWidth else {
-                throw BIMTError.shapeMismatch("the model's input width \(widths[0]) differs from the data's \(task.train.inputWidth) features")
-            }
-        }
-        guard widths.last! == task.train.outputWidth else {
-            throw BIMTError.shapeMismatch(
-                "the model's output width \(widths.last!) differs from the task's \(task.train.outputWidth) "
-                    + (task.train.isClassification ? "classes" : "targets"))
-        }
-        if configuration.loss == .crossEntropy && !task.train.isClassification {
-            throw BIMTError.invalidSetting("cross-entropy needs class labels; task '\(task.name)' is a regression (use mse)")
-        }
-    }
-
-    static func checkShapes(_ t: TransformerArchitecture, _ task: TaskData) throws {
-        let data = task.train, perPosition = t.valuesPerPosition
-        if let vocabulary = t.vocabulary {
-            guard let taskVocabulary = task.vocabulary, taskVocabulary <= vocabulary else {
-                throw BIMTError.shapeMismatch("the transformer takes tokens from a vocabulary of \(vocabulary); task '\(task.name)' gives "
-                                              + (task.vocabulary.map { "tokens from a vocabulary of \($0)" } ?? "real features"))
-            }
-        } else {
-            guard task.vocabulary == nil, data.inputWidth % perPosition == 0 else {
-                throw BIMTError.shapeMismatch("the transformer takes \(perPosition) real features per position; task '\(task.name)' gives "
-                                              + (task.vocabulary != nil ? "tokens" : "\(data.inputWidth) values per example"))
-            }
-        }
-        let length = data.inputWidth / perPosition
-        guard length <= t.context else {
-            throw BIMTError.shapeMismatch("task '\(task.name)' has sequences of \(length) positions, longer than the model's context of \(t.context)")
-        }
-        let expected = t.predictedPositions(length: length).count
-        guard data.targetsPerExample == expected else {
-            throw BIMTError.shapeMismatch("task '\(task.name)' has \(data.targetsPerExample) targets per sequence; the model predicts \(expected)"
-                                          + (t.lastPositionOnly ? " (the last position)"
-                                             : t.predictionStride == 1 ? " (one per position)" : " (every \(t.predictionStride)th position)"))
-        }
-        guard data.outputWidth == t.scoredOutputs else {
-            throw BIMTError.shapeMismatch("the transformer's \(t.scoredOutputs) predicted outputs differ from the task's \(data.outputWidth) "
-                                          + (data.isClassification ? "classes" : "targets"))
-        }
     }
 
     static func upload(_ data: Dataset, device: Device, oneHot: Bool) throws -> DeviceSplit {
@@ -209,7 +163,7 @@ public final class Trainer {
         let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
         let labels = split.labels.map { $0.slice(offset: first, count: rows) }
         let loss = accumulators.slice(offset: 0, count: 1), correct = accumulators.slice(offset: 1, count: 1)
-        switch configuration.loss {
+        switch options.loss {
         case .mse:
             try device.mseLoss(output: output, target: targets!, outputGradient: gradient.whole, loss: loss)
             if countCorrect, let labels {
@@ -231,7 +185,7 @@ public final class Trainer {
     public func trainStep() throws -> TrainingMetrics? {
         let start = DispatchTime.now().uptimeNanoseconds
         let perExample = task.train.targetsPerExample
-        let logging = (step + 1) % configuration.logEvery == 0 || step + 1 == configuration.steps
+        let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
         var split = train
         if let batch, let batchIndices, var sampler {
             let indices = sampler.next().map(Float.init)   // in range by construction
@@ -254,14 +208,14 @@ public final class Trainer {
         let output = try model.forward(input: split.inputs.whole, rows: split.count)
         let gradient = try loss(output, split: split, rows: split.count * perExample, countCorrect: logging)
         try model.backward(input: split.inputs.whole, rows: split.count, outputGradient: gradient.whole)
-        let lambda = configuration.lambda(at: step)
-        model.geometry.settings.penalizeBiases = configuration.penalizesBiases(at: step)
+        let lambda = options.lambda(at: step)
+        model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
         let cost = accumulators.slice(offset: 2, count: 1)
         if lambda > 0 || logging {
             try model.geometry.penalty(parameters: model.parameters.whole, gradient: lambda > 0 ? model.gradients.whole : nil,
                                        lambda: lambda, cost: cost)
         }
-        try device.adamW(AdamWHyperparameters(learningRate: configuration.learningRate, weightDecay: configuration.weightDecay),
+        try device.adamW(AdamWHyperparameters(learningRate: options.learningRate, weightDecay: options.weightDecay),
                          step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
                          firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
         step += 1
@@ -273,14 +227,14 @@ public final class Trainer {
             for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]
             where !value.isFinite {
                 throw BIMTError.invalidSetting(
-                    "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower --lr or --lambda.")
+                    "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower learning rate or lambda.")
             }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
                                       trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count * perExample),
                                       testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
                                       testLastLoss: testLastLoss)
         }
-        if configuration.relocation.method != .off && step % configuration.swapEvery == 0 && step < configuration.steps {
+        if options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps {
             try requireFinite()
             try relocate()
         }
@@ -294,7 +248,7 @@ public final class Trainer {
         let before = model.network.permutations
         _ = try model.geometry.relocate(parameters: model.parameters.whole,
                                         optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
-                                        settings: configuration.relocation)
+                                        settings: options.relocation)
         let after = model.network.permutations
         try moveData(inputDelta: Self.delta(from: before.first!, to: after.first!),
                      outputDelta: Self.delta(from: before.last!, to: after.last!))
@@ -333,7 +287,7 @@ public final class Trainer {
     public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in },
                     shouldStop: () -> Bool = { false }) throws -> TrainingMetrics? {
         var latest: TrainingMetrics?
-        let end = min(last ?? configuration.steps, configuration.steps)
+        let end = min(last ?? options.steps, options.steps)
         while step < end {
             if shouldStop() {
                 if runDirectory != nil { try saveCheckpoint() }
@@ -345,7 +299,7 @@ public final class Trainer {
                 try record(metrics)
                 progress(metrics)
             }
-            if runDirectory != nil && (step % configuration.checkpointEvery == 0 || step == configuration.steps) {
+            if runDirectory != nil && (step % options.checkpointEvery == 0 || step == options.steps) {
                 try saveCheckpoint()
             }
         }

@@ -18,21 +18,24 @@ var generator = SeededGenerator(seed: 7)
 let data = try TaskData(name: "two products", train: try split(256, "train", &generator), test: try split(256, "test", &generator),
                         inputNames: ["x1", "x2", "x3", "x4"], outputNames: ["x1*x2", "cos(2x3)+x4"])
 
-// The paper's symbolic-formula settings (cost, lambda schedule, swaps), on our own shape.
-var configuration = try TrainingConfiguration.preset("independence")
-configuration.preset = nil
-configuration.architecture = MLPArchitecture(widths: [4, 16, 16, 2], activation: .silu)
-configuration.steps = 10000
+// The model: 4-16-16-2 on a line layout, with the paper's symbolic-formula connection cost.
+let device = try Device.open(.automatic).device
+let model = try MLP(architecture: MLPArchitecture(widths: [4, 16, 16, 2], activation: .silu),
+                    costSettings: CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum), device: device)
+try model.initialize(seed: 1)
 
-let trainer = try Trainer(configuration: configuration, data: data, device: try Device.open(.automatic).device, runDirectory: nil)
-try trainer.run(progress: { metrics in
-    if metrics.step % 2000 == 0 { print("step \(metrics.step): train loss \(metrics.trainLoss), test loss \(metrics.testLoss)") }
-})
+// How to train it: lambda 1e-3, x10 at a quarter of the run, x0.1 at three quarters; greedy swaps every 200 steps.
+let options = TrainingOptions(loss: .mse, steps: 10000, learningRate: 2e-3, lambda: 1e-3,
+                              lambdaSchedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.75, factor: 0.1)],
+                              relocation: RelocationSettings(method: .greedy, topK: 5), swapEvery: 200, logEvery: 2000)
+
+let trainer = try Trainer(model: model, data: data, options: options)
+try trainer.run(progress: { print("step \($0.step): train loss \($0.trainLoss), test loss \($0.testLoss)") })
 
 let report = try Analysis.analyze(trainer)
 print("after pruning: \(report.modules.count) module(s), test loss \(report.lossAfter)")
 for module in report.modules { print("  \(module.inputs) -> \(module.outputs)") }
 
 let picture = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "custom-mlp.svg")
-try NetworkRenderer.svg(trainer).write(to: picture, atomically: true, encoding: .utf8)
+try NetworkRenderer.svg(model: model, names: trainer.neuronNames).write(to: picture, atomically: true, encoding: .utf8)
 print("picture: \(picture.path)")

@@ -1,0 +1,28 @@
+/// Display names of a model's input and output neurons in physical order (as relocation left
+/// them), for pictures and module reports.
+public struct NeuronNames: Sendable, Equatable {
+    /// One per neuron of layer 0: the task's input names through `in_perm`, or token and
+    /// dimension names ("a.3") for an embedded input.
+    public var inputs: [String]
+    /// One per output neuron, through `out_perm`; an output no loss reads (beyond a
+    /// transformer's `predictedOutputs`) is "unscored".
+    public var outputs: [String]
+
+    /// The names of `model`'s neurons, given the task's input and output names in logical order.
+    public init(model: any TrainableModel, inputNames: [String], outputNames: [String]) {
+        let network = model.network, layout = network.layers[0].layout
+        inputs = network.inputPermutation.map { logical in
+            if model.embedding != nil {
+                let token = logical / layout.slots, dimension = logical % layout.slots
+                let name = token < inputNames.count ? inputNames[token] : "t\(token)"
+                return "\(name).\(dimension)"
+            }
+            return logical < inputNames.count ? inputNames[logical] : "x\(logical + 1)"
+        }
+        let scored = model.outputWidth
+        outputs = network.outputPermutation.map { logical in
+            if logical < outputNames.count { return outputNames[logical] }
+            return logical >= scored ? "unscored \(logical + 1)" : "y\(logical + 1)"
+        }
+    }
+}
