@@ -4,9 +4,13 @@ import Foundation
 /// `bimt bench bimt`: one penalty pass, one greedy relocation, one assignment relocation
 /// and the paper's naive procedure on the same network in the same run.
 public struct BIMTBenchmarkResult: Sendable, Codable {
+    /// The device's name.
     public var device: String
+    /// The MLP's widths.
     public var shape: [Int]
+    /// The layout family.
     public var layout: String
+    /// Greedy candidates per layer.
     public var topK: Int
     /// One fused penalty pass (cost + gradient over every matrix), median.
     public var penaltySeconds: Double
@@ -14,14 +18,21 @@ public struct BIMTBenchmarkResult: Sendable, Codable {
     public var readSeconds: Double
     /// Swap scores (C and unit importance, read back) of every swappable layer, median.
     public var scoresSeconds: Double
+    /// Median seconds of one greedy relocation.
     public var greedySeconds: Double
+    /// Median seconds of one assignment relocation.
     public var assignmentSeconds: Double
     /// The paper's procedure (trial swaps, full double-precision cost per candidate), one run; nil when skipped.
     public var naiveSeconds: Double?
+    /// How many times faster greedy is than the naive swap search (nil when that was not run).
     public var speedupVsNaive: Double?
+    /// The connection cost before relocating.
     public var costBefore: Double
+    /// The cost after one greedy relocation.
     public var costAfterGreedy: Double
+    /// The cost after one assignment relocation.
     public var costAfterAssignment: Double
+    /// The cost after the naive search (nil when not run).
     public var costAfterNaive: Double?
 
     enum CodingKeys: String, CodingKey {
@@ -41,10 +52,12 @@ public struct BIMTBenchmarkResult: Sendable, Codable {
     }
 }
 
+/// Times one relocation of a random MLP (`bimt bench relocate`).
 public enum BIMTBenchmark {
     /// The paper's image-model cost settings (mean, wf 2, l0 0.5).
     public static let settings = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean)
 
+    /// Relocates a randomly initialized MLP of `shape` `repeats` times per method and reports medians and costs.
     public static func run(device: Device, shape: [Int], layout: LayoutFamily, topK: Int, repeats: Int,
                            naive: Bool, seed: UInt64 = 1) throws -> BIMTBenchmarkResult {
         guard repeats >= 1 else { throw BIMTError.invalidSetting("repeats must be >= 1, got \(repeats)") }

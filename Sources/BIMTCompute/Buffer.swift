@@ -38,8 +38,11 @@ public final class Buffer: @unchecked Sendable {
 
 /// A contiguous range of a buffer: the unit every device operation works on.
 public struct BufferSlice: @unchecked Sendable {
+    /// The buffer viewed.
     public let buffer: Buffer
+    /// The first element, in floats.
     public let offset: Int
+    /// Elements in the view.
     public let count: Int
 
     /// A sub-range of this slice.

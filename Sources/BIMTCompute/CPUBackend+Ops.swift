@@ -92,21 +92,42 @@ extension CPUBackend {
     }
 
     func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
-               firstMoments: BufferSlice, secondMoments: BufferSlice) throws {
+               firstMoments: BufferSlice, secondMoments: BufferSlice, clipping: GradientClipping?, decayMask: BufferSlice?) throws {
         let (c1, c2) = h.biasCorrections(step: step)
         let p = pointer(parameters), g = pointer(gradients)
         let m = pointer(firstMoments), v = pointer(secondMoments)
         let lr = h.learningRate, b1 = h.beta1, b2 = h.beta2, eps = h.epsilon, decay = h.learningRate * h.weightDecay
+        let scale = clipping.map { GradientClipping.scale(maximumNorm: $0.maximumNorm, normSquared: pointer($0.normSquared)[0]) } ?? 1
+        // Without a mask every parameter decays (a mask of ones, not read).
+        let mask = decayMask.map(pointer), masked = mask != nil
         parallelChunks(parameters.count) { range in
             for i in range {
-                let grad = g[i]
+                let grad = g[i] * scale
                 let mi = b1 * m[i] + (1 - b1) * grad
                 let vi = b2 * v[i] + (1 - b2) * grad * grad
                 m[i] = mi
                 v[i] = vi
-                p[i] = (p[i] - decay * p[i]) - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
+                let rate = masked ? decay * mask.unsafelyUnwrapped[i] : decay
+                p[i] = (p[i] - rate * p[i]) - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
             }
         }
+    }
+
+    func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
+        // Blocks of 2^15 summed in double, in parallel; the block sums added in order (deterministic).
+        let values = pointer(x), count = x.count, block = 1 << 15, blocks = max(1, (count + block - 1) / block)
+        var partial = [Double](repeating: 0, count: blocks)
+        partial.withUnsafeMutableBufferPointer { sums in
+            let base = sums.baseAddress!
+            parallelChunks(blocks, grain: 1) { range in
+                for b in range {
+                    var sum: Double = 0
+                    for i in (b * block)..<min(count, (b + 1) * block) { sum += Double(values[i]) * Double(values[i]) }
+                    base[b] = sum
+                }
+            }
+        }
+        pointer(out)[0] = Float(partial.reduce(0, +))
     }
 }
 

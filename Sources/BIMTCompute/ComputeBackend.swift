@@ -21,7 +21,9 @@ protocol ComputeBackend: AnyObject {
                             outputGradient: BufferSlice, inputGradient: BufferSlice) throws
     func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws
     func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
-               gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice) throws
+               gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
+               clipping: GradientClipping?, decayMask: BufferSlice?) throws
+    func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws
 
     // Training (see Device+Training.swift)
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws
@@ -82,6 +84,7 @@ public enum DeviceKind: Sendable, Equatable, CustomStringConvertible {
     /// An OpenCL device; `type` is "GPU", "CPU", "accelerator" or "other".
     case openCL(type: String)
 
+    /// Whether this is an OpenCL backend.
     public var isOpenCL: Bool { if case .openCL = self { true } else { false } }
 
     public var description: String {

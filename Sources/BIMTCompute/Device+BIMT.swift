@@ -19,14 +19,22 @@ public enum DistanceMetric: String, Sendable, Codable, CaseIterable {
 /// With `sum` reduction costScale = 1; with `mean`, 1 / (rows * columns). gradientScale is
 /// lambda * costScale. Coordinates are SoA: x of every neuron, then y of every neuron.
 public struct ConnectionCostPass: Sendable, Equatable {
+    /// Rows of the weight matrix (output neurons).
     public var rows: Int
+    /// Columns (input neurons).
     public var columns: Int
+    /// wf: how much distance adds to a connection's cost.
     public var weightFactor: Float
+    /// The distance-free part of a connection's cost.
     public var l0: Float
+    /// Multiplies the cost (1, or 1 / count for a mean).
     public var costScale: Float
+    /// Multiplies the gradient (lambda x costScale).
     public var gradientScale: Float
+    /// How distance is measured.
     public var metric: DistanceMetric
 
+    /// One matrix's penalty settings.
     public init(rows: Int, columns: Int, weightFactor: Float, l0: Float, costScale: Float,
                 gradientScale: Float, metric: DistanceMetric = .manhattan) {
         self.rows = rows
@@ -50,15 +58,24 @@ public struct ConnectionCostPass: Sendable, Equatable {
 /// rowStride = fan-in and otherStride = 1; for its outgoing matrix rowStride = 1 and
 /// otherStride = units * folds. `scale` is wf times the matrix's reduction scale.
 public struct SwapScorePass: Sendable, Equatable {
+    /// Neurons of the layer being scored.
     public var units: Int
+    /// Folds per neuron (a folded layer's copies).
     public var folds: Int
+    /// Neurons on the other side of the connection.
     public var otherCount: Int
+    /// Floats between consecutive units' weights.
     public var rowStride: Int
+    /// Floats between consecutive other-side weights.
     public var otherStride: Int
+    /// Multiplies every score (the cost's scale and wf).
     public var scale: Float
+    /// How distance is measured.
     public var metric: DistanceMetric
+    /// Add to the scores instead of overwriting them.
     public var accumulate: Bool
 
+    /// One connection's part of a layer's swap scores.
     public init(units: Int, folds: Int, otherCount: Int, rowStride: Int, otherStride: Int, scale: Float,
                 metric: DistanceMetric = .manhattan, accumulate: Bool) {
         self.units = units

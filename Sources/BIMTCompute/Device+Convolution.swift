@@ -1,14 +1,23 @@
 /// The geometry of a 2-D convolution over NHWC activations (see Kernels/conv.cl).
 public struct ConvolutionShape: Sendable, Equatable, Codable {
+    /// Images.
     public var batch: Int
+    /// Rows per image.
     public var height: Int
+    /// Columns per image.
     public var width: Int
+    /// Channels per pixel.
     public var channels: Int
+    /// Kernel rows.
     public var kernelHeight: Int
+    /// Kernel columns.
     public var kernelWidth: Int
+    /// Step between kernel positions.
     public var stride: Int
+    /// Zero pixels added on each side.
     public var padding: Int
 
+    /// An im2col shape.
     public init(batch: Int, height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int,
                 stride: Int = 1, padding: Int = 0) {
         self.batch = batch
@@ -21,12 +30,15 @@ public struct ConvolutionShape: Sendable, Equatable, Codable {
         self.padding = padding
     }
 
+    /// Kernel positions down.
     public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    /// Kernel positions across.
     public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
     /// Rows of the im2col matrix: N * Ho * Wo.
     public var patchCount: Int { batch * outputHeight * outputWidth }
     /// Columns of the im2col matrix: kh * kw * C.
     public var patchSize: Int { kernelHeight * kernelWidth * channels }
+    /// Input elements.
     public var inputCount: Int { batch * height * width * channels }
 
     func validate() throws {
@@ -40,13 +52,20 @@ public struct ConvolutionShape: Sendable, Equatable, Codable {
 
 /// Non-overlapping K x K pooling with stride K over NHWC activations.
 public struct PoolShape: Sendable, Equatable, Codable {
+    /// Images.
     public var batch: Int
+    /// Rows per image.
     public var height: Int
+    /// Columns per image.
     public var width: Int
+    /// Channels per pixel.
     public var channels: Int
+    /// The pooling window's side and stride.
     public var size: Int
+    /// Max-pooling (false: average).
     public var isMax: Bool
 
+    /// A pooling shape.
     public init(batch: Int, height: Int, width: Int, channels: Int, size: Int, isMax: Bool) {
         self.batch = batch
         self.height = height
@@ -56,7 +75,9 @@ public struct PoolShape: Sendable, Equatable, Codable {
         self.isMax = isMax
     }
 
+    /// Input elements.
     public var inputCount: Int { batch * height * width * channels }
+    /// Output elements.
     public var outputCount: Int { batch * (height / size) * (width / size) * channels }
 
     func validate() throws {

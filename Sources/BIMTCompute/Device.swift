@@ -18,6 +18,7 @@ public final class Device {
 
     /// A human-readable name, e.g. `cpu (2 cores, OpenBLAS)` or the OpenCL device name.
     public var name: String { backend.name }
+    /// CPU or OpenCL.
     public var kind: DeviceKind { backend.kind }
 
     // MARK: Buffers
@@ -142,18 +143,37 @@ public final class Device {
         try backend.softmaxRows(x, output: output, rows: rows, columns: columns)
     }
 
-    /// One AdamW step (t = `step`, counted from 1) over a flat parameter slice.
+    /// One AdamW step (t = `step`, counted from 1) over a flat parameter slice. With
+    /// `clipping`, the gradient is first scaled down to its maximum norm (the squared norm read
+    /// on the device); with `decayMask` (one float per parameter, 1 or 0), weight decay applies
+    /// where the mask is 1 only.
     public func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
-                      gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice) throws {
+                      gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
+                      clipping: GradientClipping? = nil, decayMask: BufferSlice? = nil) throws {
         guard step >= 1 else { throw ComputeError.invalidArgument("AdamW step counts from 1, got \(step)") }
-        for (slice, label) in [(parameters, "parameters"), (gradients, "gradients"),
-                               (firstMoments, "first moments"), (secondMoments, "second moments")] {
+        var slices = [(parameters, "parameters"), (gradients, "gradients"), (firstMoments, "first moments"), (secondMoments, "second moments")]
+        if let decayMask { slices.append((decayMask, "weight decay mask")) }
+        for (slice, label) in slices {
             try own(slice, "AdamW \(label)")
             try same(slice.count, parameters.count,
                      "AdamW \(label) have \(slice.count) elements, parameters \(parameters.count)")
         }
+        if let clipping {
+            try own(clipping.normSquared, "AdamW squared gradient norm")
+            try same(clipping.normSquared.count, 1, "the squared gradient norm is one element, got \(clipping.normSquared.count)")
+            guard clipping.maximumNorm > 0, clipping.maximumNorm.isFinite else {
+                throw ComputeError.invalidArgument("the maximum gradient norm must be > 0, got \(clipping.maximumNorm)")
+            }
+        }
         try backend.adamW(hyperparameters, step: step, parameters: parameters, gradients: gradients,
-                          firstMoments: firstMoments, secondMoments: secondMoments)
+                          firstMoments: firstMoments, secondMoments: secondMoments, clipping: clipping, decayMask: decayMask)
+    }
+
+    /// out[0] = the sum of x's squares (its squared L2 norm), on the device.
+    public func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
+        try own(x, "squared norm input"); try own(out, "squared norm output")
+        try same(out.count, 1, "the squared norm is one element, got \(out.count)")
+        try backend.squaredNorm(x, into: out)
     }
 
     // MARK: Validation

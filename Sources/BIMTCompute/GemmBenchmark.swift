@@ -4,11 +4,17 @@ import Foundation
 /// warm-up that lasts until the timings settle; each run is launch + synchronize) and the
 /// error against a reference.
 public struct GemmBenchmarkResult: Sendable, Codable, Equatable {
+    /// Rows of C.
     public let m: Int
+    /// Columns of C.
     public let n: Int
+    /// The inner dimension.
     public let k: Int
+    /// Which operands are transposed ("NN", "NT", "TN", "TT").
     public let trans: String
+    /// Median seconds per GEMM.
     public let seconds: Double
+    /// 2mnk / seconds, in GFLOP/s.
     public let gflops: Double
     /// max |C - C_ref| / max |C_ref|. The reference is the CPU path for an OpenCL device,
     /// and a double-precision dot product over 256 sampled entries for the CPU path.
@@ -22,6 +28,7 @@ public struct GemmBenchmarkResult: Sendable, Codable, Equatable {
 
 /// Times `Device.gemm` on random operands of given shapes.
 public enum GemmBenchmark {
+    /// Times one GEMM shape after a warm-up and reports the median.
     public static func run(device: Device, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
                            repeats: Int, seed: UInt64 = 1) throws -> GemmBenchmarkResult {
         guard repeats >= 1 else { throw ComputeError.invalidArgument("repeats must be >= 1, got \(repeats)") }

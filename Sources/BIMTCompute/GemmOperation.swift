@@ -8,21 +8,36 @@
 /// Leading dimensions default to the packed ones; batch strides default to the packed
 /// matrix sizes. `beta == 0` never reads C.
 public struct GemmOperation: Sendable, Equatable {
+    /// Rows of op(A) and C.
     public var m: Int
+    /// Columns of op(B) and C.
     public var n: Int
+    /// Columns of op(A), rows of op(B).
     public var k: Int
+    /// op(A) = A^T.
     public var transposeA: Bool
+    /// op(B) = B^T.
     public var transposeB: Bool
+    /// Scales op(A) op(B).
     public var alpha: Float
+    /// Scales the C added (0: C is overwritten).
     public var beta: Float
+    /// A's leading dimension.
     public var lda: Int
+    /// B's leading dimension.
     public var ldb: Int
+    /// C's leading dimension.
     public var ldc: Int
+    /// Independent GEMMs in the batch.
     public var batchCount: Int
+    /// Floats between batch entries of A.
     public var strideA: Int
+    /// Floats between batch entries of B.
     public var strideB: Int
+    /// Floats between batch entries of C.
     public var strideC: Int
 
+    /// C = alpha op(A) op(B) + beta C; leading dimensions default to dense row-major, one batch entry.
     public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
                 alpha: Float = 1, beta: Float = 0,
                 lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil,

@@ -6,6 +6,7 @@ import Foundation
 extension RelocationMethod: ExpressibleByArgument {}
 extension CostReduction: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
+extension WeightDecayScope: ExpressibleByArgument {}
 
 /// Hyperparameter flags shared by `train` and `bench train`; each overrides the preset
 /// (and the --config file). The library applies them (`TrainingConfiguration.applying`);
@@ -50,6 +51,14 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Attention heads (must divide the width).") var heads: Int?
     @Option(help: "Transformer context length.") var context: Int?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
+    @Option(help: "Linear warmup steps, then cosine decay of the learning rate (nanoGPT's schedule).") var warmupSteps: Int?
+    @Option(help: "The rate the cosine decays to (default with a schedule: lr / 10).") var minLr: Float?
+    @Option(help: "The step the cosine decay ends at (default: the last).") var decaySteps: Int?
+    @Option(help: "Clip the gradient to this global L2 norm.") var gradClip: Float?
+    @Option(help: "AdamW beta1.") var beta1: Float?
+    @Option(help: "AdamW beta2.") var beta2: Float?
+    @Option(help: "Weight decay on all parameters, or on matrices only (nanoGPT: not biases or LayerNorm).") var weightDecayScope: WeightDecayScope?
+    @Option(help: "Micro-batches per step (must divide the batch size).") var accumulationSteps: Int?
 
     /// The flag that sets each configuration field, for the library's errors.
     static let flagNames: [String: String] = [
@@ -60,7 +69,9 @@ struct TrainingFlags: ParsableArguments {
         "relocation.topK": "--top-k", "swapEvery": "--swap-every", "logEvery": "--log-every", "checkpointEvery": "--checkpoint-every",
         "cost": "--l0/--weight-factor/--last-weight-factor",
         "relocationCost": "--l0/--weight-factor/--relocation-weight-factor/--relocation-last-weight-factor",
-        "loss": "--preset/--config",
+        "loss": "--preset/--config", "learningRateSchedule.warmupSteps": "--warmup-steps",
+        "learningRateSchedule.minimumLearningRate": "--min-lr", "learningRateSchedule.decaySteps": "--decay-steps",
+        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps",
     ]
 
     /// A library error with the flag that sets the field it names.
@@ -107,6 +118,14 @@ struct TrainingFlags: ParsableArguments {
             o.heads = heads
             o.context = context
             if paperOptimizerState { o.moveOptimizerState = false }
+            o.warmupSteps = warmupSteps
+            o.minimumLearningRate = minLr
+            o.decaySteps = decaySteps
+            o.gradientClip = gradClip
+            o.beta1 = beta1
+            o.beta2 = beta2
+            o.weightDecayScope = weightDecayScope
+            o.accumulationSteps = accumulationSteps
             return o
         }
     }

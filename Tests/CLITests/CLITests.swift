@@ -161,6 +161,9 @@ struct TrainCLITests {
         (["analyze", "/nonexistent.safetensors"], "cannot be read"),
         (["train", "--config", "/nonexistent.json"], "cannot be read"),
         (["train", "--init", "/nonexistent.safetensors"], "--init"),
+        (["train", "--warmup-steps", "50000"], "--warmup-steps (learningRateSchedule.warmupSteps)"),
+        (["train", "--preset", "modadd-seq", "--accumulation-steps", "3"], "--accumulation-steps (accumulationSteps): 3 micro-batches must divide the batch size 512"),
+        (["train", "--weight-decay-scope", "some"], "--weight-decay-scope"),
     ])
     func badInput(arguments: [String], mentions: String) throws {
         let result = try bimt(arguments + ["--device", "cpu"])

@@ -8,6 +8,7 @@ import Foundation
 /// not overlapping; nothing is allocated from a claimed size before it is checked against
 /// the real file.
 public struct SafeTensors: Sendable {
+    /// A tensor's element type, as safetensors names it.
     public enum DType: String, Sendable {
         case f32 = "F32", f64 = "F64", i64 = "I64", i32 = "I32", u8 = "U8"
 
@@ -20,27 +21,37 @@ public struct SafeTensors: Sendable {
         }
     }
 
+    /// Where a tensor lies in the file.
     public struct TensorInfo: Sendable, Equatable {
+        /// The element type.
         public let dtype: DType
+        /// The dimensions, outermost first.
         public let shape: [Int]
         let begin: Int
         let end: Int
+        /// Elements in all.
         public var count: Int { shape.reduce(1, *) }
     }
 
     /// A tensor to write.
     public struct Tensor: Sendable {
+        /// The tensor's name.
         public let name: String
+        /// The element type.
         public let dtype: DType
+        /// The dimensions, outermost first.
         public let shape: [Int]
+        /// The raw little-endian elements.
         public let bytes: Data
 
+        /// A float32 tensor of `values` (row-major).
         public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> Tensor {
             precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) for \(values.count) values")
             return Tensor(name: name, dtype: .f32, shape: shape,
                           bytes: values.withUnsafeBufferPointer { Data(buffer: $0) })
         }
 
+        /// An int64 tensor of `values` (row-major).
         public static func int64(_ name: String, shape: [Int], _ values: [Int]) -> Tensor {
             precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) for \(values.count) values")
             return Tensor(name: name, dtype: .i64, shape: shape,
@@ -48,14 +59,19 @@ public struct SafeTensors: Sendable {
         }
     }
 
+    /// The largest JSON header read (a larger one is refused as corrupt).
     public static let maximumHeaderBytes = 100 << 20
 
+    /// The file (or "<memory>") the tensors came from, for messages.
     public let path: String
+    /// The header's `__metadata__` strings.
     public let metadata: [String: String]
+    /// Every tensor by name.
     public let tensors: [String: TensorInfo]
     private let data: Data
     private let dataStart: Int
 
+    /// Reads and checks a safetensors file.
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
@@ -64,6 +80,7 @@ public struct SafeTensors: Sendable {
         try self.init(bytes: data, path: url.path)
     }
 
+    /// Parses safetensors bytes already in memory; `path` names them in errors.
     public init(bytes data: Data, path: String = "<memory>") throws {
         func fail(_ reason: String) -> BIMTError { .invalidFile(path: path, reason: "not a valid safetensors file: \(reason)") }
         guard data.count >= 8 else { throw fail("\(data.count) bytes, shorter than the 8-byte header length") }

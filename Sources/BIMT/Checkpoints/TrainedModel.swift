@@ -4,9 +4,11 @@ import Foundation
 /// A model read from a bimt checkpoint with its weights and arrangement, and the names of its
 /// inputs and outputs, without its data: what drawing and sampling start from.
 public struct TrainedModel {
+    /// The model on the device, weights and arrangement loaded.
     public let model: any TrainableModel
     /// The configuration it was trained with.
     public let configuration: TrainingConfiguration
+    /// Its input and output neurons' names in physical order.
     public let names: NeuronNames
     /// The step the checkpoint was written at.
     public let step: Int

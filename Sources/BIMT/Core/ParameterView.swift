@@ -17,4 +17,6 @@ public struct ParameterView: Sendable, Equatable, Codable {
 
     /// Elements in the view.
     public var count: Int { rows * columns }
+    /// The elements' indices in the flat buffer.
+    public var range: Range<Int> { offset..<(offset + count) }
 }

@@ -1,6 +1,7 @@
 /// Examples on the host: inputs [count, inputWidth] (features, or float-encoded tokens)
 /// and targets. Made once per run, validated here so no kernel ever sees a bad label.
 public struct Dataset: Sendable, Equatable {
+    /// What a split predicts.
     public enum Targets: Sendable, Equatable {
         /// [count, width] real targets (MSE).
         case regression(values: [Float], width: Int)
@@ -8,11 +9,15 @@ public struct Dataset: Sendable, Equatable {
         case classification(labels: [Int], classes: Int)
     }
 
+    /// Row-major [count, inputWidth] (tokens as float indices).
     public let inputs: [Float]
+    /// Values per example.
     public let inputWidth: Int
+    /// Regression values or class labels.
     public let targets: Targets
     /// Targets per example: 1, or one per position of a sequence (a language model).
     public let targetsPerExample: Int
+    /// Examples in the split.
     public var count: Int { inputs.count / max(1, inputWidth) }
 
     /// `vocabulary` marks token inputs: every input must be an integer in 0 ..< vocabulary.
@@ -58,19 +63,26 @@ public struct Dataset: Sendable, Equatable {
         }
     }
 
+    /// Whether the targets are class labels.
     public var isClassification: Bool { if case .classification = targets { true } else { false } }
 }
 
 /// A task's train and test split (and, for token inputs, the vocabulary size).
 public struct TaskData: Sendable, Equatable {
+    /// Shown in messages and reports.
     public var name: String
+    /// The training split.
     public var train: Dataset
+    /// The test split.
     public var test: Dataset
+    /// Token inputs come from 0 ..< vocabulary (nil: real features).
     public var vocabulary: Int?
     /// Names of the inputs and outputs in logical order, for pictures and module reports.
     public var inputNames: [String]
+    /// Names of the outputs (classes or targets) in logical order.
     public var outputNames: [String]
 
+    /// A task from two splits of the same shape; names default to x1... and y1....
     public init(name: String, train: Dataset, test: Dataset, vocabulary: Int? = nil,
                 inputNames: [String]? = nil, outputNames: [String]? = nil) throws {
         guard train.inputWidth == test.inputWidth, train.outputWidth == test.outputWidth,

@@ -4,8 +4,11 @@ import Foundation
 /// The IDX format of MNIST and Fashion-MNIST: a 4-byte magic (0, 0, type 0x08 = unsigned
 /// byte, rank), `rank` big-endian UInt32 dimensions, then the bytes. Files may be gzipped.
 public enum IDX {
+    /// An IDX file's unsigned-byte tensor.
     public struct Array: Sendable, Equatable {
+        /// The dimensions, outermost first.
         public let dimensions: [Int]
+        /// The elements, row-major.
         public let bytes: [UInt8]
     }
 
@@ -18,6 +21,7 @@ public enum IDX {
         return try parse(data, path: url.path)
     }
 
+    /// Parses IDX bytes (gzip-compressed or not); `path` names them in errors.
     public static func parse(_ data: Data, path: String) throws -> Array {
         let bytes = [UInt8](data)
         guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {

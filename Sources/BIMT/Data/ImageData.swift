@@ -5,8 +5,10 @@ import Foundation
 /// Images are kept as (N, 1, rows, cols) row-major tensors (the same bytes as [N, rows*cols]),
 /// scaled to [0, 1]. Default: Debian's Fashion-MNIST.
 public enum ImageData {
+    /// Where Debian's dataset-fashion-mnist installs Fashion-MNIST.
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
 
+    /// The four files of `directory` (nil: `defaultDirectory`) as a 10-class task of [0, 1] pixels.
     public static func load(directory: String?) throws -> TaskData {
         let folder = directory ?? defaultDirectory
         func file(_ stem: String) throws -> URL {

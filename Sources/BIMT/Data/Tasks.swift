@@ -12,7 +12,9 @@ public enum Tasks {
         /// y = sqrt((x1 - x2)^2 + (x3 - x4)^2)
         case compositionality
 
+        /// Input variables.
         public var inputs: Int { self == .featureSharing ? 3 : 4 }
+        /// Output values.
         public var outputs: Int { self == .independence ? 2 : (self == .featureSharing ? 3 : 1) }
 
         func evaluate(_ x: [Float]) -> [Float] {

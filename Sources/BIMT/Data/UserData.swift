@@ -5,6 +5,7 @@ import Foundation
 /// either float [N] or [N, d_out] (regression, MSE) or integer [N] (classification,
 /// cross-entropy, classes 0 ..< max label + 1).
 public enum UserData {
+    /// Reads and checks the file; the loss follows the labels' type.
     public static func load(path: String) throws -> TaskData {
         let url = URL(fileURLWithPath: path)
         guard FileManager.default.fileExists(atPath: path) else {

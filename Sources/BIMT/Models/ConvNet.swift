@@ -10,25 +10,40 @@ import Foundation
 /// head's `weight` [out, in] and `bias` [out] per dense layer. Checkpoints export PyTorch's
 /// layouts (conv [O, C, k, k]; the head's first matrix with NCHW-flattened columns).
 public final class ConvNet: TrainableModel {
+    /// The device holding the buffers.
     public let device: Device
+    /// The conv blocks.
     public let convolution: ConvNetArchitecture
+    /// The dense head over the flattened blocks.
     public let head: MLPArchitecture
+    /// The neurons' positions and the connection cost on the device.
     public let geometry: SpatialGeometry
+    /// Every parameter in one flat buffer.
     public let parameters: Buffer
+    /// The gradient of the loss (and penalty) with respect to `parameters`.
     public let gradients: Buffer
+    /// AdamW's first moments, one per parameter.
     public let firstMoments: Buffer
+    /// AdamW's second moments, one per parameter.
     public let secondMoments: Buffer
     let blockCount: Int
     var workspaces: [Int: Workspace] = [:]
 
+    /// Outputs per predicted row.
     public var outputWidth: Int { head.widths.last! }
+    /// The token embedding of the input, if any.
     public var embedding: EmbeddingSpec? { nil }
+    /// Rows one forward pass takes at most (evaluation goes in chunks of this).
     public var maximumRows: Int { 500 }
 
     /// The model's kind and architecture.
     public var specification: ModelSpec { .convNet(convolution, head: head) }
 
+    /// Checks `data` against the architecture (see `ModelSpec.check`).
     public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
+
+    /// The weight matrices and convolution kernels.
+    public var matrixRanges: [Range<Int>] { network.connections.map(\.weight.range) }
 
     final class Workspace {
         let columns: [Buffer], preactivations: [Buffer], activations: [Buffer], pooled: [Buffer]
@@ -115,6 +130,7 @@ public final class ConvNet: TrainableModel {
         return try SpatialNetwork(layers: layers, connections: connections, groups: groups)
     }
 
+    /// PyTorch's default initialization, seeded.
     public func initialize(seed: UInt64) throws {
         // PyTorch's default for Conv2d and Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
         try device.write(network.initialParameters(seed: seed), to: parameters.whole)
@@ -140,6 +156,7 @@ public final class ConvNet: TrainableModel {
                          isMax: convolution.pool == "max")
     }
 
+    /// The outputs for `rows` input rows (a view into the model's workspace).
     public func forward(input: BufferSlice, rows: Int) throws -> BufferSlice {
         guard input.count == rows * convolution.imageHeight * convolution.imageWidth * convolution.imageChannels else {
             throw BIMTError.shapeMismatch("conv net input holds \(input.count) values for \(rows) images of "
@@ -168,6 +185,7 @@ public final class ConvNet: TrainableModel {
         preconditionFailure("a conv net has a head")
     }
 
+    /// Adds the parameter gradients for `outputGradient` (after a `forward` of the same input) into `gradients`.
     public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws {
         let ws = try workspace(rows: rows)
         let dense = Array(network.connections[blockCount...])
@@ -245,6 +263,7 @@ public final class ConvNet: TrainableModel {
         return [c.weight.rows, c.weight.columns]
     }
 
+    /// The parameters as PyTorch-named tensors.
     public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
         network.connections.indices.flatMap { i -> [SafeTensors.Tensor] in
             let c = network.connections[i]
@@ -254,6 +273,7 @@ public final class ConvNet: TrainableModel {
         }
     }
 
+    /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
     public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
         for i in network.connections.indices {
             let c = network.connections[i]

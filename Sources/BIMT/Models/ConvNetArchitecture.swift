@@ -4,16 +4,22 @@ import BIMTCompute
 /// padding; activation; K x K pooling), then the dense head of
 /// `TrainingConfiguration.architecture` (its first width is the flattened size).
 public struct ConvNetArchitecture: Sendable, Equatable, Codable {
+    /// Input image rows.
     public var imageHeight: Int
+    /// Input image columns.
     public var imageWidth: Int
+    /// Input channels (1 for grey).
     public var imageChannels: Int
     /// Output channels of each conv block.
     public var channels: [Int]
+    /// The square kernel's side (odd: same padding).
     public var kernelSize: Int
     /// "max" or "avg".
     public var pool: String
+    /// The pooling window's side (and stride).
     public var poolSize: Int
 
+    /// A conv net's blocks; defaults: 3x3 kernels, 2x2 max-pooling.
     public init(imageHeight: Int, imageWidth: Int, imageChannels: Int, channels: [Int], kernelSize: Int = 3,
                 pool: String = "max", poolSize: Int = 2) {
         self.imageHeight = imageHeight
@@ -38,6 +44,7 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
     /// The flattened width the dense head receives.
     public var flattenedWidth: Int { sizes.last!.height * sizes.last!.width * sizes.last!.channels }
 
+    /// Checks sizes, kernel, pooling and that every block's input divides by the pool size; the error names the field.
     public func validate() throws {
         guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
             throw BIMTError.invalidField(field: "convolution", reason: "a conv net needs a positive image size and at least one block of channels")

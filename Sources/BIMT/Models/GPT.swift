@@ -23,14 +23,23 @@ import Foundation
 /// ways: q_i, k_i and v_i share slot i) and its attention-output layer form a group that
 /// moves whole heads and then dimensions within a head. The input and output layers stay.
 public final class GPT: TrainableModel {
+    /// The transformer's shape.
     public let architecture: TransformerArchitecture
+    /// The device holding the buffers.
     public let device: Device
+    /// The neurons' positions and the connection cost on the device.
     public let geometry: SpatialGeometry
+    /// Every parameter in one flat buffer.
     public let parameters: Buffer
+    /// The gradient of the loss (and penalty) with respect to `parameters`.
     public let gradients: Buffer
+    /// AdamW's first moments, one per parameter.
     public let firstMoments: Buffer
+    /// AdamW's second moments, one per parameter.
     public let secondMoments: Buffer
+    /// Outputs per predicted row.
     public var outputWidth: Int { architecture.scoredOutputs }
+    /// The token embedding of the input, if any.
     public var embedding: EmbeddingSpec? { nil }
     /// Sequences per evaluation chunk: about 8k positions (charlm's evaluation workspace is
     /// then about 200 MB: every layer's activations are kept for a backward).
@@ -39,7 +48,11 @@ public final class GPT: TrainableModel {
     /// The model's kind and architecture.
     public var specification: ModelSpec { .transformer(architecture) }
 
+    /// Checks `data` against the architecture (see `ModelSpec.check`).
     public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
+
+    /// The weight matrices, the embedding and the positions.
+    public var matrixRanges: [Range<Int>] { ([views.embedWeight] + (views.positions.map { [$0] } ?? []) + views.blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] } + [views.headWeight]).map(\.range) }
     let views: Views
     var workspaces: [Int: Workspace] = [:]
 
@@ -250,10 +263,12 @@ public final class GPT: TrainableModel {
 
     // MARK: Checkpoints
 
+    /// The parameters as PyTorch-named tensors.
     public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
         views.named(architecture).map { name, v, shape in .float32(name, shape: shape, Array(values[v.offset..<(v.offset + v.count)])) }
     }
 
+    /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
     public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
         for (name, v, shape) in views.named(architecture) {
             try importTensor(file, name, shape: shape, into: &values, at: v.offset)

@@ -7,12 +7,19 @@ import BIMTCompute
 ///
 /// Shapes: B = batch rows, n_l = widths[l]. x: [B, n_0] (or tokens [B, folds]).
 public final class MLP: TrainableModel {
+    /// The device holding the buffers.
     public let device: Device
+    /// The network's shape.
     public let architecture: MLPArchitecture
+    /// The neurons' positions and the connection cost on the device.
     public let geometry: SpatialGeometry
+    /// Every parameter in one flat buffer.
     public let parameters: Buffer
+    /// The gradient of the loss (and penalty) with respect to `parameters`.
     public let gradients: Buffer
+    /// AdamW's first moments, one per parameter.
     public let firstMoments: Buffer
+    /// AdamW's second moments, one per parameter.
     public let secondMoments: Buffer
     var workspaces: [Int: Workspace] = [:]
 
@@ -46,15 +53,23 @@ public final class MLP: TrainableModel {
         (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
     }
 
+    /// Outputs per predicted row.
     public var outputWidth: Int { architecture.widths.last! }
+    /// The token embedding of the input, if any.
     public var embedding: EmbeddingSpec? { architecture.embedding }
+    /// Rows one forward pass takes at most (evaluation goes in chunks of this).
     public var maximumRows: Int { 1 << 16 }
 
     /// The model's kind and architecture.
     public var specification: ModelSpec { .mlp(architecture) }
 
+    /// Checks `data` against the architecture (see `ModelSpec.check`).
     public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
 
+    /// The weight matrices and the embedding table.
+    public var matrixRanges: [Range<Int>] { network.connections.map(\.weight.range) + network.embeddingTables.map(\.range) }
+
+    /// The parameters as PyTorch-named tensors.
     public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
         func slice(_ v: ParameterView) -> [Float] { Array(values[v.offset..<(v.offset + v.count)]) }
         var tensors: [SafeTensors.Tensor] = []
@@ -68,6 +83,7 @@ public final class MLP: TrainableModel {
         return tensors
     }
 
+    /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
     public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
         if let table = network.embeddingTables.first {
             try importTensor(file, "embedding", shape: [table.rows, table.columns], into: &values, at: table.offset)

@@ -3,10 +3,14 @@ import BIMTCompute
 /// A token-embedding input: `folds` tokens per example, each looked up in a
 /// [vocabulary, dimension] table and concatenated (modular addition: 2 tokens).
 public struct EmbeddingSpec: Sendable, Equatable, Codable {
+    /// Tokens come from 0 ..< vocabulary.
     public var vocabulary: Int
+    /// Embedding dimensions per token.
     public var dimension: Int
+    /// Tokens per example (the input layer is folded this many times).
     public var folds: Int
 
+    /// An embedding of `folds` tokens, `dimension` each.
     public init(vocabulary: Int, dimension: Int, folds: Int) {
         self.vocabulary = vocabulary
         self.dimension = dimension
@@ -18,11 +22,16 @@ public struct EmbeddingSpec: Sendable, Equatable, Codable {
 /// folds x dimension), the activation between layers, each layer's layout family, and an
 /// optional embedding.
 public struct MLPArchitecture: Sendable, Equatable, Codable {
+    /// Neurons per layer, input first.
     public var widths: [Int]
+    /// The hidden layers' activation.
     public var activation: Activation
+    /// Where the neurons sit (lines, or grids with a ring of outputs).
     public var layout: LayoutFamily
+    /// A token embedding before the first layer (nil: real inputs).
     public var embedding: EmbeddingSpec?
 
+    /// An MLP of `widths` (defaults: SiLU, line layout, no embedding).
     public init(widths: [Int], activation: Activation = .silu, layout: LayoutFamily = .line, embedding: EmbeddingSpec? = nil) {
         self.widths = widths
         self.activation = activation

@@ -24,6 +24,7 @@ public enum LayoutFamily: String, Sendable, CaseIterable, Codable {
     /// paper's 10 image classes), else a line.
     case grid
 
+    /// One layout per layer of `sizes` in this family.
     public func layouts(sizes: [Int]) throws -> [NeuronLayout] {
         try sizes.enumerated().map { index, n in
             let name = "layer \(index) (\(n) neurons)"

@@ -6,10 +6,13 @@ import Foundation
 /// next character is drawn from softmax(logits / temperature) at the last position of the
 /// latest `context` characters.
 public final class TextGenerator {
+    /// The character model.
     public let model: GPT
+    /// The characters, in token order.
     public let vocabulary: [String]
     let index: [String: Int]
 
+    /// Loads a character model's checkpoint (no text file needed: the vocabulary is in it).
     public init(checkpoint url: URL, device: Device) throws {
         let trained = try TrainedModel.load(checkpoint: url, device: device)
         guard case .text = trained.configuration.task, let gpt = trained.model as? GPT, gpt.architecture.vocabulary != nil,

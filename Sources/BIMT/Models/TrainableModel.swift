@@ -16,6 +16,9 @@ public protocol TrainableModel: AnyObject {
     /// Largest number of rows one forward pass should take (evaluation goes in chunks).
     var maximumRows: Int { get }
 
+    /// The flat ranges of the tensors of rank 2 or more (weights, kernels, embedding and
+    /// position tables): where `WeightDecayScope.matrices` applies weight decay.
+    var matrixRanges: [Range<Int>] { get }
     /// Throws when `data` do not fit the model (widths, token inputs, sequence lengths) or
     /// `loss` cannot score them, naming what differs.
     func check(_ data: TaskData, loss: LossKind) throws
@@ -29,7 +32,9 @@ public protocol TrainableModel: AnyObject {
 }
 
 extension TrainableModel {
+    /// The layers, their layouts and connections.
     public var network: SpatialNetwork { geometry.network }
+    /// Parameters in all.
     public var parameterCount: Int { parameters.count }
 }
 

@@ -5,8 +5,11 @@
 /// `layerNorm` false drops every LayerNorm (blocks are x + attn(x), x + mlp(x)) and
 /// `positionalEmbedding` false drops the positions, as the paper's in-context model does.
 public struct TransformerArchitecture: Sendable, Equatable, Codable {
+    /// Transformer blocks.
     public var layers: Int
+    /// The residual stream's width.
     public var width: Int
+    /// Attention heads per block (they divide the width).
     public var heads: Int
     /// The longest sequence the model takes (rows of the positional embedding).
     public var context: Int
@@ -16,6 +19,7 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     public var inputFeatures: Int?
     /// Logits (classes) or regression outputs per predicted position.
     public var outputs: Int
+    /// The block MLP's hidden width over the residual width.
     public var mlpRatio: Int
     /// Predict at the last position only ("a b =" -> c) instead of at every position (a
     /// language model).
@@ -32,6 +36,7 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     /// Learned positions added to the embedded inputs (false: none, as in the in-context model).
     public var positionalEmbedding: Bool
 
+    /// A transformer's shape (defaults: MLP ratio 4, a prediction at every position, LayerNorm and positions on).
     public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
                 outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false, predictionStride: Int = 1,
                 predictedOutputs: Int? = nil, layerNorm: Bool = true, positionalEmbedding: Bool = true) {
@@ -77,6 +82,7 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         lastPositionOnly ? [length - 1] : Array(stride(from: 0, to: length, by: predictionStride))
     }
 
+    /// Dimensions per head.
     public var headDimension: Int { width / max(1, heads) }
     /// Input values per position: 1 token, or `inputFeatures` reals.
     public var valuesPerPosition: Int { vocabulary != nil ? 1 : (inputFeatures ?? 1) }

@@ -3,7 +3,9 @@ import Foundation
 
 /// One connected component of the pruned network.
 public struct ModuleReport: Sendable, Codable, Equatable {
+    /// Input neurons of the module.
     public var inputs: [String]
+    /// Output neurons of the module.
     public var outputs: [String]
     /// Hidden neurons of the module, per hidden layer.
     public var hiddenNeurons: [Int]
@@ -17,27 +19,39 @@ public struct BlockReport: Sendable, Codable, Equatable {
     public var headsAlive: Int
     /// MLP hidden neurons with both an incoming and an outgoing kept weight.
     public var mlpNeuronsAlive: Int
+    /// MLP hidden neurons of the block.
     public var mlpNeurons: Int
 }
 
 /// `bimt analyze`: what is left after pruning weights below threshold x max|w| per matrix.
 public struct AnalysisReport: Sendable, Codable {
+    /// The pruning threshold relative to each matrix's largest |w|.
     public var threshold: Float
+    /// Connected components joining inputs to outputs.
     public var modules: [ModuleReport]
+    /// The connection cost of the weights before pruning.
     public var wiringCost: Double
+    /// The same after pruning.
     public var wiringCostAfterPruning: Double
+    /// The fraction of weights kept.
     public var fractionKept: Double
     /// Of the convolution kernels' weights only (nil for an MLP).
     public var convolutionFractionKept: Double?
+    /// Test loss before pruning.
     public var lossBefore: Double
+    /// Test loss after pruning.
     public var lossAfter: Double
+    /// Test accuracy before pruning (classification).
     public var accuracyBefore: Double?
+    /// Test accuracy after pruning.
     public var accuracyAfter: Double?
     /// A sequence model predicting several positions with MSE: the test loss at the last one.
     public var lastLossBefore: Double?
+    /// The same after pruning.
     public var lastLossAfter: Double?
     /// A transformer's blocks (nil otherwise), and its residual dimensions still touched by a kept weight.
     public var blocks: [BlockReport]?
+    /// Residual dimensions touched by a kept weight.
     public var residualDimensionsUsed: Int?
 
     enum CodingKeys: String, CodingKey {
@@ -57,6 +71,7 @@ public struct AnalysisReport: Sendable, Codable {
     }
 }
 
+/// Pruning and module reports (`bimt analyze`).
 public enum Analysis {
     /// The default pruning threshold, relative to each matrix's largest |w|.
     /// 0.02: with AdamW and an L1 penalty, penalized weights hover around +-lr instead of

@@ -3,6 +3,7 @@ import Foundation
 
 /// A minimal PNG writer: 8-bit RGB, one IDAT chunk compressed by zlib.
 public enum PNG {
+    /// An 8-bit RGB PNG of `width` x `height` pixels (`rgb` row-major, 3 bytes per pixel).
     public static func encode(width: Int, height: Int, rgb: [UInt8]) throws -> Data {
         precondition(rgb.count == width * height * 3, "PNG: \(rgb.count) bytes for \(width)x\(height) RGB")
         var raw = [UInt8]()

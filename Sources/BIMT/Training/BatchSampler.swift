@@ -4,15 +4,21 @@ import BIMTCompute
 /// (seed, e); a batch takes the next `batchSize` positions, wrapping into the next epoch.
 /// Its whole state is (epoch, position), so a resumed run draws the same batches.
 public struct BatchSampler: Sendable, Equatable, Codable {
+    /// Examples to draw from.
     public let count: Int
+    /// Examples per batch.
     public let batchSize: Int
+    /// Seeds every epoch's shuffle.
     public let seed: UInt64
+    /// The current epoch (0 first).
     public private(set) var epoch = 0
+    /// The next index into this epoch's order.
     public private(set) var position = 0
     private var order: [Int] = []
 
     enum CodingKeys: String, CodingKey { case count, batchSize, seed, epoch, position }
 
+    /// A sampler at the start of its first epoch.
     public init(count: Int, batchSize: Int, seed: UInt64) {
         self.count = count
         self.batchSize = batchSize

@@ -4,6 +4,7 @@ import Foundation
 /// `config.json` may be given, nested objects included; an unknown field or a value of the
 /// wrong type is an error naming it.
 public enum ConfigurationFile {
+    /// Reads the JSON file at `path` and applies it over `base`.
     public static func apply(path: String, over base: TrainingConfiguration) throws -> TrainingConfiguration {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -42,6 +43,8 @@ public enum ConfigurationFile {
         "transformer", "transformer.layers", "transformer.width", "transformer.heads", "transformer.context", "transformer.vocabulary",
         "transformer.inputFeatures", "transformer.outputs", "transformer.mlpRatio", "transformer.lastPositionOnly",
         "transformer.predictedOutputs",
+        "learningRateSchedule", "learningRateSchedule.warmupSteps", "learningRateSchedule.minimumLearningRate",
+        "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

@@ -6,6 +6,7 @@ public struct LambdaChange: Sendable, Equatable, Codable {
     /// The multiplier.
     public var factor: Float
 
+    /// lambda x `factor` from `fraction` of the steps on.
     public init(fraction: Double, factor: Float) {
         self.fraction = fraction
         self.factor = factor

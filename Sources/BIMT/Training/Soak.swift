@@ -5,18 +5,27 @@ import Foundation
 /// count and the process's resident memory while training continues with relocations and
 /// checkpoints. Both must stay flat.
 public struct SoakReport: Sendable, Codable {
+    /// The device's name.
     public var device: String
+    /// Steps after the warm-up.
     public var steps: Int
+    /// Their wall-clock seconds.
     public var seconds: Double
+    /// Live device buffers after the warm-up.
     public var buffersAfterWarmup: Int
+    /// Live device buffers at the end.
     public var buffersAtEnd: Int
+    /// Resident memory after the warm-up.
     public var residentBytesAfterWarmup: Int
+    /// Resident memory at the end.
     public var residentBytesAtEnd: Int
+    /// Resident memory growth over the soak, as a fraction.
     public var residentGrowth: Double { Double(residentBytesAtEnd - residentBytesAfterWarmup) / Double(max(1, residentBytesAfterWarmup)) }
     /// Buffer count constant, resident growth under 1 %.
     public var passed: Bool { buffersAtEnd == buffersAfterWarmup && residentGrowth < 0.01 }
 }
 
+/// A long run that checks for leaks (`bimt soak`).
 public enum Soak {
     /// Resident memory of this process (Linux /proc/self/statm), in bytes.
     public static func residentBytes() -> Int {

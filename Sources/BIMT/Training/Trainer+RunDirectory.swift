@@ -4,6 +4,7 @@ import Foundation
 /// The run directory: `config.json` (the resolved configuration), `metrics.csv`, and
 /// `checkpoint.safetensors` (replaced atomically, so a crash never loses the last good one).
 extension Trainer {
+    /// The checkpoint's file name in a run directory.
     public static let checkpointName = "checkpoint.safetensors"
     static let checkpointFormat = "bimt-mlp-checkpoint/1"
 
@@ -57,6 +58,7 @@ extension Trainer {
         return tensors
     }
 
+    /// The checkpoint's metadata: format, step, configuration, arrangement, names, sampler state.
     public func checkpointMetadata() throws -> [String: String] {
         func json<T: Encodable>(_ value: T) throws -> String {
             let encoder = JSONEncoder()

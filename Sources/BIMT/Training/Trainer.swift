@@ -3,20 +3,30 @@ import Foundation
 
 /// One logged point of a run (a row of `metrics.csv`).
 public struct TrainingMetrics: Sendable, Equatable {
+    /// Steps done.
     public var step: Int
+    /// The loss of this step's batch.
     public var trainLoss: Double
+    /// The loss over the test split.
     public var testLoss: Double
+    /// Accuracy on this step's batch (classification).
     public var trainAccuracy: Double?
+    /// Accuracy over the test split (classification).
     public var testAccuracy: Double?
+    /// The connection cost (without lambda).
     public var cost: Double
+    /// lambda at this step.
     public var lambda: Double
+    /// Training seconds so far.
     public var seconds: Double
     /// A sequence model predicting several positions with MSE: the test loss at the last
     /// predicted position alone (the in-context task's y_T).
     public var testLastLoss: Double? = nil
 
+    /// The header of `metrics.csv`.
     public static let csvHeader = "step,train_loss,test_loss,train_accuracy,test_accuracy,cost,lambda,seconds,test_last_loss"
 
+    /// This point as a row of `metrics.csv`.
     public var csvRow: String {
         func f(_ x: Double?) -> String { x.map { String(format: "%.9g", $0) } ?? "" }
         return "\(step),\(f(trainLoss)),\(f(testLoss)),\(f(trainAccuracy)),\(f(testAccuracy)),\(f(cost)),\(f(lambda)),"
@@ -33,12 +43,17 @@ public final class Trainer {
     /// The configuration the trainer was built from (nil when a program built it from a
     /// model of its own: such a run writes no config.json and cannot be resumed by the CLI).
     public let configuration: TrainingConfiguration?
+    /// The data (on the host; the trainer holds a copy on the device).
     public let task: TaskData
+    /// The model being trained.
     public let model: any TrainableModel
+    /// The model's device.
     public let device: Device
+    /// Where metrics and checkpoints go (nil: nowhere).
     public var runDirectory: URL? { resumedDirectory ?? initialDirectory }
     let initialDirectory: URL?
     var resumedDirectory: URL?
+    /// Steps done.
     public internal(set) var step = 0
     var sampler: BatchSampler?
     var elapsed = 0.0
@@ -46,7 +61,9 @@ public final class Trainer {
     let penalizesBiasesByDefault: Bool
     let train: DeviceSplit
     let test: DeviceSplit
-    let accumulators: Buffer   // [loss, correct, cost, scratch loss]
+    let accumulators: Buffer   // [loss, correct, cost, scratch loss, micro-batch loss sum, hits sum, squared gradient norm]
+    /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
+    let decayMask: Buffer?
     var batch: DeviceSplit?
     /// The mini-batch's example indices on the device: uploaded once per step, read by
     /// every gather of the batch.
@@ -110,7 +127,14 @@ public final class Trainer {
         let oneHot = options.loss == .mse
         train = try Self.upload(task.train, device: device, oneHot: oneHot)
         test = try Self.upload(task.test, device: device, oneHot: oneHot)
-        accumulators = try device.makeBuffer([0, 0, 0, 0])
+        accumulators = try device.makeBuffer([Float](repeating: 0, count: 7))
+        if options.weightDecayScope == .matrices && options.weightDecay > 0 {
+            var mask = [Float](repeating: 0, count: model.parameterCount)
+            for range in model.matrixRanges { for i in range { mask[i] = 1 } }
+            decayMask = try device.makeBuffer(mask)
+        } else {
+            decayMask = nil
+        }
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
         if let size = options.batchSize, size < task.train.count {
             sampler = BatchSampler(count: task.train.count, batchSize: size, seed: options.seed &+ 0xBA7C)
@@ -205,9 +229,20 @@ public final class Trainer {
         }
         if logging { try device.fill(accumulators.whole, value: 0) }
         try device.fill(model.gradients.whole, value: 0)
-        let output = try model.forward(input: split.inputs.whole, rows: split.count)
-        let gradient = try loss(output, split: split, rows: split.count * perExample, countCorrect: logging)
-        try model.backward(input: split.inputs.whole, rows: split.count, outputGradient: gradient.whole)
+        let parts = options.accumulationSteps, rows = split.count / parts, width = task.train.inputWidth
+        for part in 0..<parts {
+            // Micro-batch `part`: its rows of the batch. Each loss is the mean over its rows, so the
+            // summed gradients are scaled by 1 / parts below, and the logged loss and hits summed.
+            let inputs = split.inputs.slice(offset: part * rows * width, count: rows * width)
+            let output = try model.forward(input: inputs, rows: rows)
+            let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging, first: part * rows * perExample)
+            try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole)
+            if parts > 1 && logging {
+                try device.axpy(alpha: 1 / Float(parts), x: accumulators.slice(offset: 0, count: 1), y: accumulators.slice(offset: 4, count: 1))
+                try device.axpy(alpha: 1, x: accumulators.slice(offset: 1, count: 1), y: accumulators.slice(offset: 5, count: 1))
+            }
+        }
+        if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
         model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
         let cost = accumulators.slice(offset: 2, count: 1)
@@ -215,13 +250,23 @@ public final class Trainer {
             try model.geometry.penalty(parameters: model.parameters.whole, gradient: lambda > 0 ? model.gradients.whole : nil,
                                        lambda: lambda, cost: cost)
         }
-        try device.adamW(AdamWHyperparameters(learningRate: options.learningRate, weightDecay: options.weightDecay),
+        var clipping: GradientClipping?
+        if let maximumNorm = options.gradientClip {
+            // The whole gradient's squared norm stays on the device, where AdamW reads it.
+            let normSquared = accumulators.slice(offset: 6, count: 1)
+            try device.squaredNorm(model.gradients.whole, into: normSquared)
+            clipping = GradientClipping(maximumNorm: maximumNorm, normSquared: normSquared)
+        }
+        try device.adamW(AdamWHyperparameters(learningRate: options.learningRate(at: step), beta1: options.beta1, beta2: options.beta2,
+                                              weightDecay: options.weightDecay),
                          step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                         firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
+                         firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole,
+                         clipping: clipping, decayMask: decayMask?.whole)
         step += 1
         var metrics: TrainingMetrics?
         if logging {
-            let values = try device.read(accumulators.whole)
+            var values = try device.read(accumulators.whole)
+            if parts > 1 { (values[0], values[1]) = (values[4], values[5]) }
             let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]

@@ -15,14 +15,23 @@ extension TrainingConfiguration {
         public var textPath: String?
         /// Layer widths of an MLP or of a conv net's dense head.
         public var widths: [Int]?
+        /// The seed.
         public var seed: UInt64?
+        /// Training steps.
         public var steps: Int?
+        /// greedy, assignment or off.
         public var relocationMethod: RelocationMethod?
+        /// AdamW's learning rate.
         public var learningRate: Float?
+        /// lambda at step 0 (the schedule's factors still apply).
         public var lambda: Float?
+        /// Greedy candidates per layer.
         public var topK: Int?
+        /// Steps between relocations.
         public var swapEvery: Int?
+        /// Examples per step.
         public var batchSize: Int?
+        /// AdamW's weight decay.
         public var weightDecay: Float?
         /// l0 of both costs (training and swap search).
         public var l0: Float?
@@ -34,22 +43,49 @@ extension TrainingConfiguration {
         public var lastWeightFactor: Float?
         /// Whether biases pay l0 |b| in training, throughout the run.
         public var penalizeBiases: Bool?
+        /// The swap search cost's wf.
         public var relocationWeightFactor: Float?
+        /// The swap search cost's wf on the last matrix.
         public var relocationLastWeightFactor: Float?
+        /// The swap search cost's reduction.
         public var relocationReduction: CostReduction?
         /// An MLP's or conv net's activation.
         public var activation: Activation?
+        /// Steps between evaluations.
         public var logEvery: Int?
+        /// Steps between checkpoints.
         public var checkpointEvery: Int?
         /// p of the modular-addition tasks (resizes the embedding or the transformer's vocabulary and outputs).
         public var modulus: Int?
+        /// A transformer's blocks.
         public var layers: Int?
+        /// A transformer's width.
         public var width: Int?
+        /// A transformer's heads.
         public var heads: Int?
+        /// A transformer's context length.
         public var context: Int?
         /// Whether AdamW's moments move with swapped neurons (false: the paper's behaviour).
         public var moveOptimizerState: Bool?
+        /// Linear warmup steps of a warmup-cosine schedule (any of these three sets one up;
+        /// the others default to 0 warmup, a tenth of the learning rate, the run's end).
+        public var warmupSteps: Int?
+        /// The rate the cosine decays to.
+        public var minimumLearningRate: Float?
+        /// The step the decay ends at.
+        public var decaySteps: Int?
+        /// The gradient's largest global L2 norm.
+        public var gradientClip: Float?
+        /// AdamW's beta1.
+        public var beta1: Float?
+        /// AdamW's beta2.
+        public var beta2: Float?
+        /// Which parameters weight decay applies to.
+        public var weightDecayScope: WeightDecayScope?
+        /// Micro-batches per step.
+        public var accumulationSteps: Int?
 
+        /// No changes.
         public init() {}
     }
 
@@ -144,6 +180,18 @@ extension TrainingConfiguration {
         if let logEvery = o.logEvery { c.logEvery = logEvery }
         if let checkpointEvery = o.checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let move = o.moveOptimizerState { c.relocation.moveOptimizerState = move }
+        if o.warmupSteps != nil || o.minimumLearningRate != nil || o.decaySteps != nil {
+            var schedule = c.learningRateSchedule ?? LearningRateSchedule(warmupSteps: 0, minimumLearningRate: c.learningRate / 10)
+            if let warmup = o.warmupSteps { schedule.warmupSteps = warmup }
+            if let minimum = o.minimumLearningRate { schedule.minimumLearningRate = minimum }
+            if let decay = o.decaySteps { schedule.decaySteps = decay }
+            c.learningRateSchedule = schedule
+        }
+        if let clip = o.gradientClip { c.gradientClip = clip }
+        if let beta1 = o.beta1 { c.beta1 = beta1 }
+        if let beta2 = o.beta2 { c.beta2 = beta2 }
+        if let scope = o.weightDecayScope { c.weightDecayScope = scope }
+        if let parts = o.accumulationSteps { c.accumulationSteps = parts }
         try c.validate()
         // The user's data against the model they will feed (widths, labels for the loss).
         if let userData { try c.check(userData) }

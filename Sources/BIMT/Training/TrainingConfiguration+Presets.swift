@@ -1,6 +1,7 @@
 /// The paper's experiments as configurations (docs/METHOD.md, "The paper's experiments"),
 /// training and relocation costs included.
 extension TrainingConfiguration {
+    /// Every preset's name.
     public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
                                      "incontext", "modadd-seq", "charlm", "gpt-bench"]
 

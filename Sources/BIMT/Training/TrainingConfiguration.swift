@@ -8,7 +8,9 @@ import Foundation
 public struct TrainingConfiguration: Sendable, Equatable {
     /// The preset this configuration started from (nil: changed beyond a preset's task).
     public var preset: String?
+    /// The data.
     public var task: TaskSpec
+    /// The network.
     public var model: ModelSpec
     /// The connection cost training adds to the loss (`cost.lastWeightFactor` 0 is the image
     /// model's `no_penalize_last`).
@@ -19,8 +21,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var relocationCost: CostSettings
     /// Whether an MLP's input neurons take part in swaps.
     public var swapInputs: Bool
+    /// How it is trained.
     public var options: TrainingOptions
 
+    /// A configuration; `relocationCost` defaults to `cost` with wf on every matrix.
     public init(preset: String? = nil, task: TaskSpec, model: ModelSpec, cost: CostSettings, relocationCost: CostSettings? = nil,
                 swapInputs: Bool = true, options: TrainingOptions) {
         self.preset = preset

@@ -3,7 +3,9 @@
 /// from a model takes these alone; a `TrainingConfiguration` holds them beside the model and
 /// task (in `config.json` they are top-level fields).
 public struct TrainingOptions: Sendable, Equatable, Codable {
+    /// The loss.
     public var loss: LossKind
+    /// Training steps.
     public var steps: Int
     /// AdamW's learning rate.
     public var learningRate: Float
@@ -27,11 +29,28 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var logEvery: Int
     /// Write a checkpoint every this many steps (and at the last), when the run has a directory.
     public var checkpointEvery: Int
+    /// Warmup and cosine decay of the learning rate (nil: `learningRate` throughout).
+    public var learningRateSchedule: LearningRateSchedule?
+    /// Clip the gradient (loss and connection cost together) to this global L2 norm before
+    /// AdamW (nil: no clipping).
+    public var gradientClip: Float?
+    /// AdamW's first-moment decay.
+    public var beta1: Float
+    /// AdamW's second-moment decay.
+    public var beta2: Float
+    /// Which parameters weight decay applies to.
+    public var weightDecayScope: WeightDecayScope
+    /// Micro-batches per step: each step's batch runs forward and backward in this many
+    /// equal parts whose gradients are averaged (the same step as one batch, in less memory).
+    public var accumulationSteps: Int
 
+    /// Options; the defaults are the paper's (seed 1, no weight decay, full batch, greedy top 30 every 200 steps).
     public init(loss: LossKind, steps: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int? = nil, seed: UInt64 = 1,
                 lambda: Float, lambdaSchedule: [LambdaChange] = [], biasPenaltyFrom: Double? = nil,
                 relocation: RelocationSettings = RelocationSettings(method: .greedy, topK: 30), swapEvery: Int = 200,
-                logEvery: Int = 200, checkpointEvery: Int = 2000) {
+                logEvery: Int = 200, checkpointEvery: Int = 2000, learningRateSchedule: LearningRateSchedule? = nil,
+                gradientClip: Float? = nil, beta1: Float = 0.9, beta2: Float = 0.999, weightDecayScope: WeightDecayScope = .all,
+                accumulationSteps: Int = 1) {
         self.loss = loss
         self.steps = steps
         self.learningRate = learningRate
@@ -45,6 +64,17 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         self.swapEvery = swapEvery
         self.logEvery = logEvery
         self.checkpointEvery = checkpointEvery
+        self.learningRateSchedule = learningRateSchedule
+        self.gradientClip = gradientClip
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.weightDecayScope = weightDecayScope
+        self.accumulationSteps = accumulationSteps
+    }
+
+    /// The learning rate of step index `step` (0 for the first).
+    public func learningRate(at step: Int) -> Float {
+        learningRateSchedule?.learningRate(at: step, peak: learningRate, steps: steps) ?? learningRate
     }
 
     /// lambda at `step`.
@@ -76,5 +106,82 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require(swapEvery >= 1, "swapEvery", "must be >= 1, got \(swapEvery)")
         try require(logEvery >= 1, "logEvery", "must be >= 1, got \(logEvery)")
         try require(checkpointEvery >= 1, "checkpointEvery", "must be >= 1, got \(checkpointEvery)")
+        if let schedule = learningRateSchedule {
+            let end = schedule.decaySteps ?? steps
+            try require(schedule.warmupSteps >= 0 && schedule.warmupSteps < end, "learningRateSchedule.warmupSteps",
+                        "must lie in 0 ..< \(end) (the decay's end), got \(schedule.warmupSteps): the warmup would outlast the run")
+            try require(end <= steps || schedule.decaySteps == nil, "learningRateSchedule.decaySteps", "must be <= steps (\(steps)), got \(end)")
+            try require(schedule.minimumLearningRate >= 0 && schedule.minimumLearningRate <= learningRate,
+                        "learningRateSchedule.minimumLearningRate", "must lie in [0, learningRate \(learningRate)], got \(schedule.minimumLearningRate)")
+        }
+        try require(gradientClip.map { $0 > 0 && $0.isFinite } ?? true, "gradientClip", "must be > 0, got \(gradientClip ?? 0)")
+        try require((0..<1).contains(beta1), "beta1", "must lie in [0, 1), got \(beta1)")
+        try require((0..<1).contains(beta2), "beta2", "must lie in [0, 1), got \(beta2)")
+        try require(accumulationSteps >= 1, "accumulationSteps", "must be >= 1, got \(accumulationSteps)")
+        if accumulationSteps > 1 {
+            guard let batchSize, batchSize % accumulationSteps == 0 else {
+                throw BIMTError.invalidField(field: "accumulationSteps", reason: "\(accumulationSteps) micro-batches must divide the batch size "
+                                             + (batchSize.map { "\($0)" } ?? "(none: a full-batch run)"))
+            }
+        }
+    }
+}
+
+/// Which parameters AdamW's weight decay applies to.
+public enum WeightDecayScope: String, Sendable, Codable, CaseIterable {
+    /// Every parameter (PyTorch's AdamW given `model.parameters()`).
+    case all
+    /// Tensors of rank 2 or more only: weight matrices, convolution kernels, embedding and
+    /// position tables; not biases or LayerNorm gains (nanoGPT's rule).
+    case matrices
+}
+
+extension TrainingOptions {
+    enum CodingKeys: String, CodingKey {
+        case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom, relocation, swapEvery
+        case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps
+    }
+
+    /// Fields added after the first version take their defaults when absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(loss: try c.decode(LossKind.self, forKey: .loss), steps: try c.decode(Int.self, forKey: .steps),
+                  learningRate: try c.decode(Float.self, forKey: .learningRate), weightDecay: try c.decode(Float.self, forKey: .weightDecay),
+                  batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize), seed: try c.decode(UInt64.self, forKey: .seed),
+                  lambda: try c.decode(Float.self, forKey: .lambda), lambdaSchedule: try c.decode([LambdaChange].self, forKey: .lambdaSchedule),
+                  biasPenaltyFrom: try c.decodeIfPresent(Double.self, forKey: .biasPenaltyFrom),
+                  relocation: try c.decode(RelocationSettings.self, forKey: .relocation), swapEvery: try c.decode(Int.self, forKey: .swapEvery),
+                  logEvery: try c.decode(Int.self, forKey: .logEvery), checkpointEvery: try c.decode(Int.self, forKey: .checkpointEvery),
+                  learningRateSchedule: try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule),
+                  gradientClip: try c.decodeIfPresent(Float.self, forKey: .gradientClip),
+                  beta1: try c.decodeIfPresent(Float.self, forKey: .beta1) ?? 0.9,
+                  beta2: try c.decodeIfPresent(Float.self, forKey: .beta2) ?? 0.999,
+                  weightDecayScope: try c.decodeIfPresent(WeightDecayScope.self, forKey: .weightDecayScope) ?? .all,
+                  accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1)
+    }
+
+    /// Fields at their defaults are left out, so a run that does not use them writes the
+    /// config.json it always did.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encodeIfPresent(batchSize, forKey: .batchSize)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(lambda, forKey: .lambda)
+        try c.encode(lambdaSchedule, forKey: .lambdaSchedule)
+        try c.encodeIfPresent(biasPenaltyFrom, forKey: .biasPenaltyFrom)
+        try c.encode(relocation, forKey: .relocation)
+        try c.encode(swapEvery, forKey: .swapEvery)
+        try c.encode(logEvery, forKey: .logEvery)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encodeIfPresent(learningRateSchedule, forKey: .learningRateSchedule)
+        try c.encodeIfPresent(gradientClip, forKey: .gradientClip)
+        if beta1 != 0.9 { try c.encode(beta1, forKey: .beta1) }
+        if beta2 != 0.999 { try c.encode(beta2, forKey: .beta2) }
+        if weightDecayScope != .all { try c.encode(weightDecayScope, forKey: .weightDecayScope) }
+        if accumulationSteps != 1 { try c.encode(accumulationSteps, forKey: .accumulationSteps) }
     }
 }

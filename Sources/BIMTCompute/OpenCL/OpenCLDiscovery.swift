@@ -2,24 +2,39 @@ internal import COpenCL
 
 /// One OpenCL device as `bimt devices` lists it.
 public struct OpenCLDeviceDescription: Sendable, Equatable {
+    /// The platform's index in clGetPlatformIDs.
     public let platformIndex: Int
+    /// The device's index on its platform.
     public let deviceIndex: Int
+    /// CL_PLATFORM_NAME.
     public let platformName: String
+    /// CL_PLATFORM_VERSION.
     public let platformVersion: String
+    /// CL_DEVICE_NAME.
     public let name: String
+    /// CL_DEVICE_VENDOR.
     public let vendor: String
     /// "GPU", "CPU", "accelerator" or "other".
     public let type: String
+    /// CL_DEVICE_VERSION.
     public let deviceVersion: String
+    /// CL_DRIVER_VERSION.
     public let driverVersion: String
+    /// CL_DEVICE_OPENCL_C_VERSION.
     public let openCLCVersion: String
+    /// CL_DEVICE_MAX_COMPUTE_UNITS.
     public let computeUnits: Int
+    /// CL_DEVICE_MAX_CLOCK_FREQUENCY.
     public let clockMHz: Int
+    /// CL_DEVICE_GLOBAL_MEM_SIZE.
     public let globalMemoryBytes: Int
     /// CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer.
     public let maxAllocationBytes: Int
+    /// CL_DEVICE_LOCAL_MEM_SIZE.
     public let localMemoryBytes: Int
+    /// CL_DEVICE_MAX_WORK_GROUP_SIZE.
     public let maxWorkGroupSize: Int
+    /// CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT.
     public let preferredFloatVectorWidth: Int
 
     /// The `--device` value that selects this device: `opencl:P:D`.
