@@ -46,6 +46,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
     @Option(help: "Modulus p for the modadd and modadd-seq tasks.") var modulus: Int?
     @Option(help: "A UTF-8 text file for --preset charlm (character vocabulary from the file, 90/10 split).") var text: String?
+    @Option(help: "A folder of nanoGPT token files (train.bin, val.bin: uint16 ids; meta.json with vocab_size) for a transformer preset.") var tokens: String?
+    @Option(help: "The token files' vocabulary size (default: meta.json's vocab_size).") var vocabSize: Int?
     @Option(help: "Transformer blocks.") var layers: Int?
     @Option(help: "Transformer width (residual stream).") var width: Int?
     @Option(help: "Attention heads (must divide the width).") var heads: Int?
@@ -59,10 +61,11 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "AdamW beta2.") var beta2: Float?
     @Option(help: "Weight decay on all parameters, or on matrices only (nanoGPT: not biases or LayerNorm).") var weightDecayScope: WeightDecayScope?
     @Option(help: "Micro-batches per step (must divide the batch size).") var accumulationSteps: Int?
+    @Option(help: "Evaluate on this many test batches (the same ones every time; default: the whole test split).") var evalBatches: Int?
 
     /// The flag that sets each configuration field, for the library's errors.
     static let flagNames: [String: String] = [
-        "preset": "--preset", "task": "--preset/--data/--text", "task.path": "--data/--text", "task.modulus": "--modulus",
+        "preset": "--preset", "task": "--preset/--data/--text", "task.path": "--data/--text/--tokens", "task.vocabulary": "--vocab-size", "task.modulus": "--modulus",
         "architecture.widths": "--shape", "architecture.activation": "--activation", "architecture.embedding": "--shape",
         "transformer.layers": "--layers", "transformer.width": "--width", "transformer.heads": "--heads", "transformer.context": "--context",
         "steps": "--steps", "learningRate": "--lr", "weightDecay": "--weight-decay", "batchSize": "--batch-size", "lambda": "--lambda",
@@ -71,7 +74,7 @@ struct TrainingFlags: ParsableArguments {
         "relocationCost": "--l0/--weight-factor/--relocation-weight-factor/--relocation-last-weight-factor",
         "loss": "--preset/--config", "learningRateSchedule.warmupSteps": "--warmup-steps",
         "learningRateSchedule.minimumLearningRate": "--min-lr", "learningRateSchedule.decaySteps": "--decay-steps",
-        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps",
+        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches",
     ]
 
     /// A library error with the flag that sets the field it names.
@@ -92,6 +95,8 @@ struct TrainingFlags: ParsableArguments {
             }
             o.dataPath = data
             o.textPath = text
+            o.tokensPath = tokens
+            o.vocabularySize = vocabSize
             o.seed = seed
             o.steps = steps
             o.relocationMethod = relocation
@@ -126,6 +131,7 @@ struct TrainingFlags: ParsableArguments {
             o.beta2 = beta2
             o.weightDecayScope = weightDecayScope
             o.accumulationSteps = accumulationSteps
+            o.evalBatches = evalBatches
             return o
         }
     }

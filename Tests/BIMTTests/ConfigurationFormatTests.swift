@@ -22,20 +22,21 @@ import Testing
         return encoder
     }
 
+    /// The fixtures' presets (those of the earlier version), and those whose settings changed since.
+    static let fixturePresets = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
+                                 "incontext", "modadd-seq", "charlm", "gpt-bench"]
+    static let changedSince: Set<String> = ["charlm"]   // now nanoGPT's recipe
+
     @Test("each preset's config.json of the earlier version decodes to today's preset and encodes to the same bytes",
-          arguments: TrainingConfiguration.presetNames)
+          arguments: fixturePresets)
     func presetFiles(name: String) throws {
         let bytes = try Data(contentsOf: Self.fixtures.appending(path: "presets/\(name).json"))
         let decoded = try JSONDecoder().decode(TrainingConfiguration.self, from: bytes)
-        var expected = try TrainingConfiguration.preset(name)
-        expected.steps = 1   // the files come from one-step runs
-        if name == "charlm" {
-            // Written with --text tiny.txt: the task names the file and the vocabulary was counted from it.
-            expected.task = .text(path: "tiny.txt")
-            expected.model.transformerArchitecture?.vocabulary = decoded.model.transformerArchitecture?.vocabulary
-            expected.model.transformerArchitecture?.outputs = decoded.model.transformerArchitecture?.outputs ?? 0
+        if !Self.changedSince.contains(name) {
+            var expected = try TrainingConfiguration.preset(name)
+            expected.steps = 1   // the files come from one-step runs
+            #expect(decoded == expected)
         }
-        #expect(decoded == expected)
         // Written back, byte for byte (a transformer's unused MLP placeholder aside, which is no longer written).
         var original = try #require(try JSONSerialization.jsonObject(with: bytes) as? [String: Any])
         if original["transformer"] != nil { original["architecture"] = nil }

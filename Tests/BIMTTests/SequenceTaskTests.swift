@@ -57,12 +57,17 @@ import Testing
         let task = try CharacterText.task(path: url.path, context: 8)
         #expect(task.inputNames == ["\n", " ", "a", "b", "c", "d", "é"] && task.vocabulary == 7)
         let data = task.train
-        #expect(data.inputWidth == 8 && data.targetsPerExample == 8)
-        guard case let .classification(labels, _) = data.targets else { Issue.record("not classification"); return }
-        for e in 0..<data.count {
-            for t in 0..<7 { #expect(labels[e * 8 + t] == Int(data.inputs[e * 8 + t + 1])) }
+        #expect(data.inputWidth == 8 && data.targetsPerExample == 8 && data.windows != nil)
+        // Every window of the first 90 % of the characters, each predicting its next characters.
+        let cut = Int(Double(text.unicodeScalars.count) * 0.9)
+        #expect(data.count == cut - 8 && task.test.count == text.unicodeScalars.count - cut - 8)
+        let tokens = text.unicodeScalars.map { task.inputNames.firstIndex(of: String($0))! }
+        let (inputs, labels) = data.windowBatch(at: [0, 5, data.count - 1])
+        for (w, offset) in [0, 5, data.count - 1].enumerated() {
+            #expect(inputs[(w * 8)..<(w * 8 + 8)].map { Int($0) } == Array(tokens[offset..<(offset + 8)]))
+            #expect(labels[(w * 8)..<(w * 8 + 8)].map { Int($0) } == Array(tokens[(offset + 1)...(offset + 8)]))
         }
-        #expect(data.count == (Int(Double(text.unicodeScalars.count) * 0.9) - 1 - 8) / 4 + 1)
+        #expect(data.windows!.token(at: cut - 1) == tokens[cut - 1])
     }
 
     @Test("bad text files: missing, empty, not UTF-8, too short for the context")
@@ -112,6 +117,8 @@ import Testing
         configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 16, vocabulary: 65, outputs: 65))
         configuration.steps = 150
         configuration.learningRate = 1e-2
+        configuration.learningRateSchedule = nil
+        configuration.batchSize = 32
         configuration.logEvery = 150
         let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-lm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,5 +1,8 @@
 /// Examples on the host: inputs [count, inputWidth] (features, or float-encoded tokens)
 /// and targets. Made once per run, validated here so no kernel ever sees a bad label.
+/// A language model's split can instead be the windows of a token sequence (`windows`):
+/// example i is tokens i ..< i + context, its targets the next tokens i + 1 ... i + context;
+/// the trainer draws them at random offsets per batch and never uploads the sequence.
 public struct Dataset: Sendable, Equatable {
     /// What a split predicts.
     public enum Targets: Sendable, Equatable {
@@ -9,16 +12,18 @@ public struct Dataset: Sendable, Equatable {
         case classification(labels: [Int], classes: Int)
     }
 
-    /// Row-major [count, inputWidth] (tokens as float indices).
+    /// Row-major [count, inputWidth] (tokens as float indices); empty for a windowed split.
     public let inputs: [Float]
     /// Values per example.
     public let inputWidth: Int
-    /// Regression values or class labels.
+    /// Regression values or class labels (a windowed split: its classes, no stored labels).
     public let targets: Targets
+    /// The token sequence a windowed split reads its examples from (nil: stored examples).
+    public let windows: TokenSequence?
     /// Targets per example: 1, or one per position of a sequence (a language model).
     public let targetsPerExample: Int
     /// Examples in the split.
-    public var count: Int { inputs.count / max(1, inputWidth) }
+    public var count: Int { windows.map { $0.count - inputWidth } ?? inputs.count / max(1, inputWidth) }
 
     /// `vocabulary` marks token inputs: every input must be an integer in 0 ..< vocabulary.
     /// Targets hold `targetsPerExample` labels (or regression rows) per example.
@@ -53,6 +58,53 @@ public struct Dataset: Sendable, Equatable {
         self.inputWidth = inputWidth
         self.targets = targets
         self.targetsPerExample = targetsPerExample
+        windows = nil
+    }
+
+    /// The windows of `context` tokens of `tokens` (ids in 0 ..< `vocabulary`, checked by
+    /// whoever made the sequence), each predicting its next tokens.
+    public init(windowsOf tokens: TokenSequence, context: Int, vocabulary: Int, name: String = "data") throws {
+        guard context >= 1, tokens.count >= context + 1 else {
+            throw BIMTError.invalidFile(path: tokens.source, reason: "holds \(tokens.count) tokens; a window of context \(context) needs at least \(context + 1)")
+        }
+        inputs = []
+        inputWidth = context
+        targets = .classification(labels: [], classes: vocabulary)
+        targetsPerExample = context
+        windows = tokens
+    }
+
+    /// Windows at `offsets` of a windowed split, as inputs [n, context] and next-token labels [n * context].
+    public func windowBatch(at offsets: [Int]) -> (inputs: [Float], labels: [Float]) {
+        guard let windows else { preconditionFailure("windowBatch of a split that is not windowed") }
+        var inputs = [Float](), labels = [Float]()
+        inputs.reserveCapacity(offsets.count * inputWidth)
+        labels.reserveCapacity(offsets.count * inputWidth)
+        for offset in offsets {
+            let span = windows.floats(from: offset, count: inputWidth + 1)
+            inputs += span.dropLast()
+            labels += span.dropFirst()
+        }
+        return (inputs, labels)
+    }
+
+    /// A windowed split's windows at `offsets` as a split of stored examples (a fixed evaluation set).
+    public func materialized(at offsets: [Int]) throws -> Dataset {
+        guard case let .classification(_, classes) = targets else { preconditionFailure("a windowed split has classes") }
+        let (inputs, labels) = windowBatch(at: offsets)
+        return try Dataset(inputs: inputs, inputWidth: inputWidth, targets: .classification(labels: labels.map { Int($0) }, classes: classes),
+                           vocabulary: classes, targetsPerExample: inputWidth, name: "windows")
+    }
+
+    /// The first `count` examples of a split of stored examples.
+    public func prefix(_ count: Int) throws -> Dataset {
+        guard windows == nil, count < self.count else { return self }
+        let targets: Targets = switch self.targets {
+        case let .regression(values, width): .regression(values: Array(values.prefix(count * targetsPerExample * width)), width: width)
+        case let .classification(labels, classes): .classification(labels: Array(labels.prefix(count * targetsPerExample)), classes: classes)
+        }
+        return try Dataset(inputs: Array(inputs.prefix(count * inputWidth)), inputWidth: inputWidth, targets: targets,
+                           targetsPerExample: targetsPerExample, name: "prefix")
     }
 
     /// The output width a model needs: the regression width or the class count.

@@ -87,8 +87,9 @@ public enum CharacterText {
         return (scalars, Array(Set(scalars)).sorted { $0.value < $1.value })
     }
 
-    /// Windows of `context` tokens (targets: the next tokens): training windows start every
-    /// context / 2 tokens, test windows every `context` tokens.
+    /// The first 90 % of the characters for training and the rest for testing, each read as
+    /// windows of `context` tokens (targets: the next tokens); training draws windows at random
+    /// offsets per batch.
     public static func task(path: String, context: Int, trainFraction: Double = 0.9) throws -> TaskData {
         let (scalars, vocabulary) = try read(path: path)
         let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
@@ -98,21 +99,56 @@ public enum CharacterText {
             throw BIMTError.invalidFile(path: path, reason: "holds \(tokens.count) characters; a context of \(context) needs at least "
                                         + "\(Int(Double(context + 1) / min(trainFraction, 1 - trainFraction)) + 1)")
         }
-        func split(_ part: ArraySlice<Int>, stride step: Int, _ name: String) throws -> Dataset {
-            var inputs = [Float](), labels = [Int]()
-            var start = part.startIndex
-            while start + context < part.endIndex {
-                inputs += part[start..<(start + context)].map(Float.init)
-                labels += part[(start + 1)...(start + context)]
-                start += step
-            }
-            return try Dataset(inputs: inputs, inputWidth: context, targets: .classification(labels: labels, classes: vocabulary.count),
-                               vocabulary: vocabulary.count, targetsPerExample: context, name: name)
-        }
         let names = vocabulary.map { String($0) }
         return try TaskData(name: URL(fileURLWithPath: path).lastPathComponent,
-                            train: try split(tokens[..<cut], stride: max(1, context / 2), "train"),
-                            test: try split(tokens[cut...], stride: context, "test"),
+                            train: try Dataset(windowsOf: TokenSequence(Array(tokens[..<cut]), source: path), context: context,
+                                               vocabulary: vocabulary.count, name: "train"),
+                            test: try Dataset(windowsOf: TokenSequence(Array(tokens[cut...]), source: path), context: context,
+                                              vocabulary: vocabulary.count, name: "test"),
                             vocabulary: vocabulary.count, inputNames: names, outputNames: names)
+    }
+}
+
+/// nanoGPT's token files: a folder holding `train.bin` and `val.bin` (little-endian uint16
+/// ids, as nanoGPT's `prepare.py` scripts write them) and optionally `meta.json` with
+/// `vocab_size` and, for a character vocabulary, `itos` (the string of every id). The files
+/// are memory-mapped and read as windows; nothing is loaded whole.
+public enum TokenFiles {
+    /// The vocabulary size and token names: `vocabulary` if given, else meta.json's.
+    public static func meta(folder: String, vocabulary: Int?) throws -> (vocabulary: Int, names: [String]?) {
+        let url = URL(fileURLWithPath: folder).appending(path: "meta.json")
+        var names: [String]?
+        var size = vocabulary
+        if FileManager.default.fileExists(atPath: url.path) {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] else {
+                throw BIMTError.invalidFile(path: url.path, reason: "is not a JSON object")
+            }
+            if size == nil { size = object["vocab_size"] as? Int }
+            names = object["itos"] as? [String]
+        }
+        guard let size, size >= 1, size <= 65536 else {
+            throw BIMTError.invalidField(field: "task.vocabulary", reason: size == nil
+                ? "give the vocabulary size of the token files in \(folder) (or a meta.json with vocab_size beside them)"
+                : "must lie in 1...65536 (uint16 ids), got \(size!)")
+        }
+        if let count = names?.count, count != size {
+            throw BIMTError.invalidFile(path: url.path, reason: "itos names \(count) tokens, the vocabulary is \(size)")
+        }
+        return (size, names)
+    }
+
+    /// The task: windows of `context` tokens over train.bin (training) and val.bin (test).
+    public static func task(folder: String, vocabulary: Int?, context: Int) throws -> TaskData {
+        let (size, names) = try meta(folder: folder, vocabulary: vocabulary)
+        func split(_ file: String, _ name: String) throws -> Dataset {
+            let path = URL(fileURLWithPath: folder).appending(path: file).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw BIMTError.invalidFile(path: path, reason: "does not exist; a token folder holds train.bin and val.bin")
+            }
+            return try Dataset(windowsOf: TokenSequence(uint16File: path, vocabulary: size), context: context, vocabulary: size, name: name)
+        }
+        let tokenNames = names ?? (0..<size).map { "t\($0)" }
+        return try TaskData(name: URL(fileURLWithPath: folder).lastPathComponent, train: try split("train.bin", "train"),
+                            test: try split("val.bin", "val"), vocabulary: size, inputNames: tokenNames, outputNames: tokenNames)
     }
 }

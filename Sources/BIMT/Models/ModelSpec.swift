@@ -88,6 +88,13 @@ public enum ModelSpec: Sendable, Equatable {
         case let .transformer(t):
             try Self.check(t, data)
             return
+        case .mlp, .convNet:
+            guard data.train.targetsPerExample == 1 else {
+                throw BIMTError.invalidField(field: "task", reason: "task '\(data.name)' has \(data.train.targetsPerExample) targets per example (a sequence); \(familyName) predicts one")
+            }
+        }
+        switch self {
+        case .transformer: return
         case let .convNet(convolution, head):
             let pixels = convolution.imageHeight * convolution.imageWidth * convolution.imageChannels
             guard data.vocabulary == nil, data.train.inputWidth == pixels else {

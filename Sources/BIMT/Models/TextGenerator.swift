@@ -15,9 +15,12 @@ public final class TextGenerator {
     /// Loads a character model's checkpoint (no text file needed: the vocabulary is in it).
     public init(checkpoint url: URL, device: Device) throws {
         let trained = try TrainedModel.load(checkpoint: url, device: device)
-        guard case .text = trained.configuration.task, let gpt = trained.model as? GPT, gpt.architecture.vocabulary != nil,
-              !gpt.architecture.lastPositionOnly else {
-            throw BIMTError.invalidSetting("\(url.path) is not a character language model (one trained on a text task, as the charlm preset is)")
+        let languageTask = switch trained.configuration.task {
+        case .text, .tokenFiles: true
+        default: false
+        }
+        guard languageTask, let gpt = trained.model as? GPT, gpt.architecture.vocabulary != nil, !gpt.architecture.lastPositionOnly else {
+            throw BIMTError.invalidSetting("\(url.path) is not a language model (one trained on a text task, as the charlm preset is, or on token files)")
         }
         let vocabulary = trained.inputNames
         guard vocabulary.count == gpt.architecture.vocabulary, gpt.architecture.outputs == vocabulary.count else {

@@ -36,7 +36,7 @@ public enum ConfigurationFile {
 
     /// Known optional fields absent from an encoded preset (nil values are not encoded).
     static let optionalFields: Set<String> = [
-        "preset", "batchSize", "biasPenaltyFrom", "cost.lastWeightFactor", "relocationCost.lastWeightFactor", "noPenalizeLast", "architecture.embedding", "task.modulus", "task.groupSize", "task.path",
+        "preset", "batchSize", "biasPenaltyFrom", "cost.lastWeightFactor", "relocationCost.lastWeightFactor", "noPenalizeLast", "architecture.embedding", "task.modulus", "task.groupSize", "task.path", "task.vocabulary",
         "architecture.embedding.vocabulary", "architecture.embedding.dimension", "architecture.embedding.folds",
         "convolution", "convolution.imageHeight", "convolution.imageWidth", "convolution.imageChannels", "convolution.channels",
         "convolution.kernelSize", "convolution.pool", "convolution.poolSize",
@@ -44,7 +44,7 @@ public enum ConfigurationFile {
         "transformer.inputFeatures", "transformer.outputs", "transformer.mlpRatio", "transformer.lastPositionOnly",
         "transformer.predictedOutputs",
         "learningRateSchedule", "learningRateSchedule.warmupSteps", "learningRateSchedule.minimumLearningRate",
-        "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps",
+        "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps", "evalBatches",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

@@ -26,6 +26,9 @@ public enum TaskSpec: Sendable, Equatable {
     case text(path: String?)
     /// Uniform random tokens of the transformer's vocabulary and context (for timing).
     case randomTokens
+    /// nanoGPT token files: a folder with train.bin and val.bin (uint16 ids) and optionally
+    /// meta.json; `vocabulary` nil: meta.json's `vocab_size`.
+    case tokenFiles(folder: String, vocabulary: Int?)
 
     /// The task's name in `config.json` and on the command line.
     public var kind: String {
@@ -40,17 +43,18 @@ public enum TaskSpec: Sendable, Equatable {
         case .inContextRegression: "incontext"
         case .text: "text"
         case .randomTokens: "random-tokens"
+        case .tokenFiles: "tokens"
         }
     }
 
     /// Every kind, as `kind` spells it.
     public static let kinds = Tasks.Formula.allCases.map(\.rawValue)
-        + ["two-moons", "modadd", "permutations", "images", "safetensors", "modadd-seq", "incontext", "text", "random-tokens"]
+        + ["two-moons", "modadd", "permutations", "images", "safetensors", "modadd-seq", "incontext", "text", "random-tokens", "tokens"]
 
     /// Sequences for a transformer (the others are tables for an MLP or images for a conv net).
     public var isSequenceTask: Bool {
         switch self {
-        case .modularAdditionSequence, .inContextRegression, .text, .randomTokens: true
+        case .modularAdditionSequence, .inContextRegression, .text, .randomTokens, .tokenFiles: true
         default: false
         }
     }
@@ -73,7 +77,7 @@ public enum TaskSpec: Sendable, Equatable {
         case let .permutationComposition(n): return try Tasks.permutationComposition(n: n, seed: seed)
         case let .images(folder): return try ImageData.load(directory: folder)
         case let .userData(path): return try UserData.load(path: path)
-        case .modularAdditionSequence, .inContextRegression, .text, .randomTokens:
+        case .modularAdditionSequence, .inContextRegression, .text, .randomTokens, .tokenFiles:
             guard case let .transformer(t) = model else {
                 throw BIMTError.invalidField(field: "task", reason: "'\(kind)' is a sequence task; it needs a transformer")
             }
@@ -86,6 +90,7 @@ public enum TaskSpec: Sendable, Equatable {
                 }
                 return try Tasks.inContextRegression(dimension: features - 1, pairs: (t.context + 1) / 2, seed: seed)
             case .randomTokens: return try Tasks.randomTokens(vocabulary: t.vocabulary ?? 65, length: t.context, seed: seed)
+            case let .tokenFiles(folder, vocabulary): return try TokenFiles.task(folder: folder, vocabulary: vocabulary, context: t.context)
             default:
                 guard case let .text(path?) = self else { throw Self.missingText }
                 return try CharacterText.task(path: path, context: t.context)
@@ -97,7 +102,7 @@ public enum TaskSpec: Sendable, Equatable {
 }
 
 extension TaskSpec: Codable {
-    enum CodingKeys: String, CodingKey { case kind, modulus, groupSize, path }
+    enum CodingKeys: String, CodingKey { case kind, modulus, groupSize, path, vocabulary }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -120,6 +125,7 @@ extension TaskSpec: Codable {
         case "incontext": self = .inContextRegression
         case "text": self = .text(path: path)
         case "random-tokens": self = .randomTokens
+        case "tokens": self = .tokenFiles(folder: try required(path), vocabulary: try c.decodeIfPresent(Int.self, forKey: .vocabulary))
         default:
             guard let formula = Tasks.Formula(rawValue: kind) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.kind],
@@ -138,6 +144,9 @@ extension TaskSpec: Codable {
         case let .images(folder): try c.encodeIfPresent(folder, forKey: .path)
         case let .userData(path): try c.encode(path, forKey: .path)
         case let .text(path): try c.encodeIfPresent(path, forKey: .path)
+        case let .tokenFiles(folder, vocabulary):
+            try c.encode(folder, forKey: .path)
+            try c.encodeIfPresent(vocabulary, forKey: .vocabulary)
         default: break
         }
     }

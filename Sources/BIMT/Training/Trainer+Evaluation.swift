@@ -15,8 +15,8 @@ extension Trainer {
         let saved = try device.read(accumulators.whole)
         var loss = 0.0, correct = 0.0, lastSquares = 0.0
         var start = 0
-        let perExample = task.test.targetsPerExample, outputs = model.outputWidth
-        let lastValues: [Float]? = if options.loss == .mse, perExample > 1, case let .regression(values, _) = task.test.targets {
+        let perExample = evaluationData.targetsPerExample, outputs = model.outputWidth
+        let lastValues: [Float]? = if options.loss == .mse, perExample > 1, case let .regression(values, _) = evaluationData.targets {
             values
         } else {
             nil
@@ -25,7 +25,7 @@ extension Trainer {
             let rows = min(model.maximumRows, test.count - start)
             try device.fill(accumulators.whole, value: 0)
             let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
-            let inputs = test.inputs.slice(offset: start * task.test.inputWidth, count: rows * task.test.inputWidth)
+            let inputs = test.inputs.slice(offset: start * evaluationData.inputWidth, count: rows * evaluationData.inputWidth)
             let output = try model.forward(input: inputs, rows: rows)
             _ = try self.loss(output, split: chunk, rows: rows * perExample, countCorrect: true, first: start * perExample)
             let values = try device.read(accumulators.whole)

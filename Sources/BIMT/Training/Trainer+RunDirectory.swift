@@ -6,6 +6,8 @@ import Foundation
 extension Trainer {
     /// The checkpoint's file name in a run directory.
     public static let checkpointName = "checkpoint.safetensors"
+    /// The checkpoint of the log step with the lowest test loss so far, beside the last one.
+    public static let bestCheckpointName = "best.safetensors"
     static let checkpointFormat = "bimt-mlp-checkpoint/1"
 
     func prepare(_ directory: URL) throws {
@@ -74,8 +76,13 @@ extension Trainer {
         ]
         if let configuration { metadata["config"] = try json(configuration) }
         if let sampler { metadata["sampler"] = try json(sampler) }
+        if let windowSampler { metadata["window_sampler"] = try json(windowSampler) }
+        if bestTestLoss.isFinite { metadata["best_test_loss"] = String(bestTestLoss) }
         // A character model's vocabulary, so `bimt sample` needs no text file.
-        if case .text = configuration?.task { metadata["vocabulary"] = try json(task.inputNames) }
+        switch configuration?.task {
+        case .text, .tokenFiles: metadata["vocabulary"] = try json(task.inputNames)
+        default: break
+        }
         return metadata
     }
 
@@ -118,6 +125,10 @@ extension Trainer {
         if let text = checkpoint.metadata["sampler"] {
             trainer.sampler = try JSONDecoder().decode(BatchSampler.self, from: Data(text.utf8))
         }
+        if let text = checkpoint.metadata["window_sampler"] {
+            trainer.windowSampler = try JSONDecoder().decode(WindowSampler.self, from: Data(text.utf8))
+        }
+        trainer.bestTestLoss = checkpoint.metadata["best_test_loss"].flatMap(Double.init) ?? .infinity
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
         if steps != nil {
             do { try encoder.encode(trainer.configuration ?? configuration).write(to: configURL, options: .atomic) } catch {

@@ -59,8 +59,15 @@ public final class Trainer {
     var elapsed = 0.0
     /// Whether biases pay the penalty when the options set no `biasPenaltyFrom` (the model's cost setting).
     let penalizesBiasesByDefault: Bool
-    let train: DeviceSplit
+    /// The training split on the device (nil for a token stream, whose windows are drawn per batch).
+    let train: DeviceSplit?
+    /// The evaluation split on the device, and on the host.
     let test: DeviceSplit
+    let evaluationData: Dataset
+    /// Random window offsets of a token stream's training batches.
+    var windowSampler: WindowSampler?
+    /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
+    var bestTestLoss = Double.infinity
     let accumulators: Buffer   // [loss, correct, cost, scratch loss, micro-batch loss sum, hits sum, squared gradient norm]
     /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
     let decayMask: Buffer?
@@ -125,8 +132,27 @@ public final class Trainer {
         task = data
         penalizesBiasesByDefault = model.geometry.settings.penalizeBiases
         let oneHot = options.loss == .mse
-        train = try Self.upload(task.train, device: device, oneHot: oneHot)
-        test = try Self.upload(task.test, device: device, oneHot: oneHot)
+        if task.train.windows != nil || task.test.windows != nil {
+            guard options.loss == .crossEntropy, options.batchSize != nil else {
+                throw BIMTError.invalidField(field: options.batchSize == nil ? "batchSize" : "loss",
+                                             reason: "a token stream trains with cross-entropy on batches of random windows; set a batch size")
+            }
+        }
+        // A token stream's training windows are drawn per batch (never uploaded whole); its test
+        // windows are fixed once: seeded offsets for `evalBatches`, else every context-th.
+        train = task.train.windows == nil ? try Self.upload(task.train, device: device, oneHot: oneHot) : nil
+        var evaluation = task.test
+        if evaluation.windows != nil {
+            let offsets = options.evalBatches.map { batches in
+                var sampler = WindowSampler(count: evaluation.count, seed: options.seed &+ 0xE7A1)
+                return sampler.next(batches * options.batchSize!)
+            } ?? Array(stride(from: 0, to: evaluation.count, by: evaluation.inputWidth))
+            evaluation = try evaluation.materialized(at: offsets)
+        } else if let batches = options.evalBatches, let size = options.batchSize {
+            evaluation = try evaluation.prefix(batches * size)
+        }
+        test = try Self.upload(evaluation, device: device, oneHot: oneHot)
+        evaluationData = evaluation
         accumulators = try device.makeBuffer([Float](repeating: 0, count: 7))
         if options.weightDecayScope == .matrices && options.weightDecay > 0 {
             var mask = [Float](repeating: 0, count: model.parameterCount)
@@ -136,9 +162,13 @@ public final class Trainer {
             decayMask = nil
         }
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
-        if let size = options.batchSize, size < task.train.count {
+        let perExample = task.train.targetsPerExample
+        if task.train.windows != nil, let size = options.batchSize {
+            windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
+            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth), targets: nil,
+                                labels: try device.makeBuffer(count: size * perExample), logicalLabels: nil)
+        } else if let train, let size = options.batchSize, size < task.train.count {
             sampler = BatchSampler(count: task.train.count, batchSize: size, seed: options.seed &+ 0xBA7C)
-            let perExample = task.train.targetsPerExample
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
                                 targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
                                 labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
@@ -210,8 +240,14 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         let perExample = task.train.targetsPerExample
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
-        var split = train
-        if let batch, let batchIndices, var sampler {
+        var split: DeviceSplit
+        if let batch, var windowSampler {
+            let (inputs, labels) = task.train.windowBatch(at: windowSampler.next(batch.count))
+            self.windowSampler = windowSampler
+            try device.write(inputs, to: batch.inputs.whole)
+            try device.write(labels, to: batch.labels!.whole)
+            split = batch
+        } else if let batch, let batchIndices, let train, var sampler {
             let indices = sampler.next().map(Float.init)   // in range by construction
             self.sampler = sampler
             try device.write(indices, to: batchIndices.whole)
@@ -226,6 +262,8 @@ public final class Trainer {
                                       into: batch.labels!.whole)
             }
             split = batch
+        } else {
+            split = train!
         }
         if logging { try device.fill(accumulators.whole, value: 0) }
         try device.fill(model.gradients.whole, value: 0)
@@ -275,7 +313,7 @@ public final class Trainer {
                     "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower learning rate or lambda.")
             }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
-                                      trainAccuracy: train.labels == nil ? nil : Double(values[1]) / Double(split.count * perExample),
+                                      trainAccuracy: split.labels == nil ? nil : Double(values[1]) / Double(split.count * perExample),
                                       testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
                                       testLastLoss: testLastLoss)
         }
@@ -308,7 +346,7 @@ public final class Trainer {
     }
 
     func moveData(inputDelta: [Int]?, outputDelta: [Int]?) throws {
-        for split in [train, test] {
+        for split in [train, test].compactMap({ $0 }) {
             if let inputDelta, model.embedding == nil {
                 try device.permute(split.inputs.whole, rows: split.count, columns: inputDelta.count, permutation: inputDelta, alongRows: false)
             }
@@ -326,7 +364,8 @@ public final class Trainer {
     }
 
     /// Runs to the configured step count (or `until`), reporting every log point; writes
-    /// metrics rows and checkpoints when the run has a directory. When `shouldStop` turns
+    /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
+    /// every `checkpointEvery` steps, `best.safetensors` whenever the test loss is the lowest yet). When `shouldStop` turns
     /// true (a signal), it writes a checkpoint after the current step and returns.
     @discardableResult
     public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in },
@@ -342,6 +381,10 @@ public final class Trainer {
             if let metrics = try trainStep() {
                 latest = metrics
                 try record(metrics)
+                if let runDirectory, metrics.testLoss < bestTestLoss {
+                    bestTestLoss = metrics.testLoss
+                    try saveCheckpoint(to: runDirectory.appending(path: Self.bestCheckpointName))
+                }
                 progress(metrics)
             }
             if runDirectory != nil && (step % options.checkpointEvery == 0 || step == options.steps) {

@@ -13,6 +13,10 @@ extension TrainingConfiguration {
         public var dataPath: String?
         /// A UTF-8 file for a character-level transformer.
         public var textPath: String?
+        /// A folder of nanoGPT token files (train.bin, val.bin, optionally meta.json) for a transformer.
+        public var tokensPath: String?
+        /// The token files' vocabulary size (default: meta.json's vocab_size).
+        public var vocabularySize: Int?
         /// Layer widths of an MLP or of a conv net's dense head.
         public var widths: [Int]?
         /// The seed.
@@ -84,6 +88,8 @@ extension TrainingConfiguration {
         public var weightDecayScope: WeightDecayScope?
         /// Micro-batches per step.
         public var accumulationSteps: Int?
+        /// Test batches per evaluation.
+        public var evalBatches: Int?
 
         /// No changes.
         public init() {}
@@ -120,6 +126,14 @@ extension TrainingConfiguration {
                 throw BIMTError.invalidField(field: "task.path", reason: "a text file trains a character-level transformer (preset charlm), not \(c.model.familyName)")
             }
             c.task = .text(path: path)
+        }
+        if let folder = o.tokensPath {
+            guard case .transformer = c.model else {
+                throw BIMTError.invalidField(field: "task.path", reason: "token files train a transformer (preset charlm or gpt-small), not \(c.model.familyName)")
+            }
+            c.task = .tokenFiles(folder: folder, vocabulary: o.vocabularySize)
+        } else if o.vocabularySize != nil {
+            throw BIMTError.invalidField(field: "task.vocabulary", reason: "a vocabulary size goes with token files")
         }
         switch c.model {
         case var .transformer(t):
@@ -192,6 +206,7 @@ extension TrainingConfiguration {
         if let beta2 = o.beta2 { c.beta2 = beta2 }
         if let scope = o.weightDecayScope { c.weightDecayScope = scope }
         if let parts = o.accumulationSteps { c.accumulationSteps = parts }
+        if let batches = o.evalBatches { c.evalBatches = batches }
         try c.validate()
         // The user's data against the model they will feed (widths, labels for the loss).
         if let userData { try c.check(userData) }

@@ -3,7 +3,7 @@
 extension TrainingConfiguration {
     /// Every preset's name.
     public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
-                                     "incontext", "modadd-seq", "charlm", "gpt-bench"]
+                                     "incontext", "modadd-seq", "charlm", "gpt-small", "gpt-bench"]
 
     /// The named preset; an unknown name is an error listing the presets.
     public static func preset(_ name: String) throws -> TrainingConfiguration {
@@ -84,7 +84,7 @@ extension TrainingConfiguration {
                           loss: .crossEntropy, steps: 10000, lambda: 0.2,
                           schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
                           topK: 8, logEvery: 500, checkpointEvery: 2500)
-        case "incontext", "modadd-seq", "charlm", "gpt-bench":
+        case "incontext", "modadd-seq", "charlm", "gpt-small", "gpt-bench":
             return transformerPreset(name)
         default:
             throw BIMTError.invalidField(field: "preset", reason: "unknown preset '\(name)'; presets: \(presetNames.joined(separator: ", "))")
@@ -96,9 +96,14 @@ extension TrainingConfiguration {
     /// LayerNorm, no positions; every y predicted at its x token from feature 0 of a 2-output
     /// map; biases penalized; swaps off as published, `relocation.method` greedy swaps every
     /// 1000 steps, the reference's alternative). modadd-seq: "a b =" -> (a + b) mod 113 with one
-    /// layer of width 128 and 4 heads. charlm: a character-level GPT (4 layers, width 128,
-    /// 4 heads, context 64) on a text file. gpt-bench: charlm's model on random tokens from
-    /// a vocabulary of 65 (for timing).
+    /// layer of width 128 and 4 heads. charlm: nanoGPT's CPU configuration of its
+    /// Shakespeare character model (4 layers, width 128, 4 heads, context 64, batch 12, 2000
+    /// steps, lr 1e-3 to 1e-4 cosine after 100 warmup steps, beta2 0.99, weight decay 0.1 on
+    /// matrices, clipping at norm 1, 20 evaluation batches every 250 steps) with the paper's
+    /// transformer cost. gpt-small: nanoGPT's GPU configuration of the same (6 layers, width
+    /// 384, 6 heads, context 256, batch 64, 5000 steps, 200 evaluation batches; nanoGPT's
+    /// dropout 0.2 is not there yet). gpt-bench: a 4-layer, width-128 model on random tokens
+    /// from a vocabulary of 65, batch 32 (for timing).
     static func transformerPreset(_ name: String) -> TrainingConfiguration {
         let cost = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean)
         func make(_ task: TaskSpec, _ t: TransformerArchitecture, loss: LossKind, steps: Int, lr: Float, weightDecay: Float,
@@ -126,9 +131,22 @@ extension TrainingConfiguration {
                                                 lastPositionOnly: true),
                         loss: .crossEntropy, steps: 3000, lr: 1e-3, weightDecay: 1, batch: 512, lambda: 1e-3,
                         schedule: [LambdaChange(fraction: 0.5, factor: 10)], swapEvery: 200, logEvery: 100)
-        case "charlm", "gpt-bench":
-            return make(name == "charlm" ? .text(path: nil) : .randomTokens,
-                        TransformerArchitecture(layers: 4, width: 128, heads: 4, context: 64, vocabulary: 65, outputs: 65),
+        case "charlm", "gpt-small":
+            let small = name == "gpt-small"
+            var c = make(.text(path: nil),
+                         small ? TransformerArchitecture(layers: 6, width: 384, heads: 6, context: 256, vocabulary: 65, outputs: 65)
+                               : TransformerArchitecture(layers: 4, width: 128, heads: 4, context: 64, vocabulary: 65, outputs: 65),
+                         loss: .crossEntropy, steps: small ? 5000 : 2000, lr: 1e-3, weightDecay: 0.1, batch: small ? 64 : 12, lambda: 1e-4,
+                         schedule: [], swapEvery: 500, logEvery: 250)
+            // nanoGPT's recipe (train_shakespeare_char.py; its README's CPU flags for charlm).
+            c.learningRateSchedule = LearningRateSchedule(warmupSteps: 100, minimumLearningRate: 1e-4)
+            c.beta2 = 0.99
+            c.gradientClip = 1
+            c.weightDecayScope = .matrices
+            c.evalBatches = small ? 200 : 20
+            return c
+        case "gpt-bench":
+            return make(.randomTokens, TransformerArchitecture(layers: 4, width: 128, heads: 4, context: 64, vocabulary: 65, outputs: 65),
                         loss: .crossEntropy, steps: 5000, lr: 1e-3, weightDecay: 0.1, batch: 32, lambda: 1e-4, schedule: [],
                         swapEvery: 500, logEvery: 250)
         default:

@@ -79,10 +79,14 @@ public struct TrainingConfiguration: Sendable, Equatable {
         try task.makeData(for: model, seed: options.seed)
     }
 
-    /// The configuration with what is known only once the data are read: a text task's
-    /// vocabulary as the transformer's input and output size.
+    /// The configuration with what is known only once the data are read: a text or token-file
+    /// task's vocabulary as the transformer's input and output size.
     public func fitted(to data: TaskData) -> TrainingConfiguration {
-        guard case .text = task, case var .transformer(t) = model, let vocabulary = data.vocabulary else { return self }
+        switch task {
+        case .text, .tokenFiles: break
+        default: return self
+        }
+        guard case var .transformer(t) = model, let vocabulary = data.vocabulary else { return self }
         t.vocabulary = vocabulary
         t.outputs = vocabulary
         var result = self
@@ -98,6 +102,7 @@ extension TaskSpec {
         case let .images(folder): folder
         case let .userData(path): path
         case let .text(path): path
+        case let .tokenFiles(folder, _): folder
         default: nil
         }
     }

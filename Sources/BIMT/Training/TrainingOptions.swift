@@ -43,6 +43,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// Micro-batches per step: each step's batch runs forward and backward in this many
     /// equal parts whose gradients are averaged (the same step as one batch, in less memory).
     public var accumulationSteps: Int
+    /// Evaluate on this many batches of `batchSize` test examples (the same ones at every log
+    /// step: the first of a stored split, windows at seeded offsets of a token stream); nil:
+    /// the whole test split (a token stream's non-overlapping windows).
+    public var evalBatches: Int?
 
     /// Options; the defaults are the paper's (seed 1, no weight decay, full batch, greedy top 30 every 200 steps).
     public init(loss: LossKind, steps: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int? = nil, seed: UInt64 = 1,
@@ -50,7 +54,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
                 relocation: RelocationSettings = RelocationSettings(method: .greedy, topK: 30), swapEvery: Int = 200,
                 logEvery: Int = 200, checkpointEvery: Int = 2000, learningRateSchedule: LearningRateSchedule? = nil,
                 gradientClip: Float? = nil, beta1: Float = 0.9, beta2: Float = 0.999, weightDecayScope: WeightDecayScope = .all,
-                accumulationSteps: Int = 1) {
+                accumulationSteps: Int = 1, evalBatches: Int? = nil) {
         self.loss = loss
         self.steps = steps
         self.learningRate = learningRate
@@ -70,6 +74,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         self.beta2 = beta2
         self.weightDecayScope = weightDecayScope
         self.accumulationSteps = accumulationSteps
+        self.evalBatches = evalBatches
     }
 
     /// The learning rate of step index `step` (0 for the first).
@@ -118,6 +123,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require((0..<1).contains(beta1), "beta1", "must lie in [0, 1), got \(beta1)")
         try require((0..<1).contains(beta2), "beta2", "must lie in [0, 1), got \(beta2)")
         try require(accumulationSteps >= 1, "accumulationSteps", "must be >= 1, got \(accumulationSteps)")
+        try require(evalBatches.map { $0 >= 1 } ?? true, "evalBatches", "must be >= 1, got \(evalBatches ?? 0)")
+        try require(evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
         if accumulationSteps > 1 {
             guard let batchSize, batchSize % accumulationSteps == 0 else {
                 throw BIMTError.invalidField(field: "accumulationSteps", reason: "\(accumulationSteps) micro-batches must divide the batch size "
@@ -139,7 +146,7 @@ public enum WeightDecayScope: String, Sendable, Codable, CaseIterable {
 extension TrainingOptions {
     enum CodingKeys: String, CodingKey {
         case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom, relocation, swapEvery
-        case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps
+        case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps, evalBatches
     }
 
     /// Fields added after the first version take their defaults when absent.
@@ -157,7 +164,8 @@ extension TrainingOptions {
                   beta1: try c.decodeIfPresent(Float.self, forKey: .beta1) ?? 0.9,
                   beta2: try c.decodeIfPresent(Float.self, forKey: .beta2) ?? 0.999,
                   weightDecayScope: try c.decodeIfPresent(WeightDecayScope.self, forKey: .weightDecayScope) ?? .all,
-                  accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1)
+                  accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1,
+                  evalBatches: try c.decodeIfPresent(Int.self, forKey: .evalBatches))
     }
 
     /// Fields at their defaults are left out, so a run that does not use them writes the
@@ -183,5 +191,6 @@ extension TrainingOptions {
         if beta2 != 0.999 { try c.encode(beta2, forKey: .beta2) }
         if weightDecayScope != .all { try c.encode(weightDecayScope, forKey: .weightDecayScope) }
         if accumulationSteps != 1 { try c.encode(accumulationSteps, forKey: .accumulationSteps) }
+        try c.encodeIfPresent(evalBatches, forKey: .evalBatches)
     }
 }
