@@ -31,10 +31,15 @@ public final class TextGenerator {
         index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
     }
 
-    /// The prompt followed by `length` generated characters.
-    public func generate(prompt: String, length: Int, temperature: Float = 1, seed: UInt64 = 1) throws -> String {
+    /// The prompt followed by `length` generated characters, each drawn from
+    /// softmax(logits / temperature), among the `topK` most likely only when given. Within the
+    /// model's context the prompt and each new character go through a key/value cache
+    /// (`GPT.Decoder`: O(context) per character); beyond it, as in nanoGPT, the window is the
+    /// last `context` characters, recomputed by a forward pass per character.
+    public func generate(prompt: String, length: Int, temperature: Float = 1, topK: Int? = nil, seed: UInt64 = 1) throws -> String {
         guard length >= 0 else { throw BIMTError.invalidSetting("the length must be >= 0, got \(length)") }
         guard temperature > 0, temperature.isFinite else { throw BIMTError.invalidSetting("the temperature must be > 0, got \(temperature)") }
+        guard topK.map({ $0 >= 1 }) ?? true else { throw BIMTError.invalidSetting("top-k must be >= 1, got \(topK ?? 0)") }
         guard !prompt.isEmpty else { throw BIMTError.invalidSetting("the prompt is empty; give at least one character the model knows") }
         let scalars = prompt.unicodeScalars.map { String($0) }
         let unknown = Set(scalars.filter { index[$0] == nil })
@@ -46,15 +51,24 @@ public final class TextGenerator {
         var generator = SeededGenerator(seed: seed)
         let device = model.device, context = model.architecture.context, classes = vocabulary.count
         var output = prompt
+        let decoder = try GPT.Decoder(model: model)
+        var logits: [Float] = []
+        for token in tokens.suffix(context) { logits = try decoder.append(token) }
         let input = try device.makeBuffer(count: context)
         for _ in 0..<length {
-            let window = Array(tokens.suffix(context))
-            let slice = input.slice(offset: 0, count: window.count)
-            try device.write(window.map(Float.init), to: slice)
-            let logits = try device.read(try model.forward(input: slice, rows: 1))
-            let last = logits[((window.count - 1) * classes)..<(window.count * classes)].map { Double($0 / temperature) }
-            let largest = last.max()!
-            let weights = last.map { exp($0 - largest) }
+            if tokens.count > context {
+                // Past the context: the last `context` tokens at positions 0 ..< context, as a whole window.
+                let window = Array(tokens.suffix(context))
+                try device.write(window.map(Float.init), to: input.whole)
+                logits = Array(try device.read(try model.forward(input: input.whole, rows: 1)).suffix(classes))
+            }
+            var scaled = logits.prefix(classes).map { Double($0 / temperature) }
+            if let topK, topK < classes {
+                let threshold = scaled.sorted(by: >)[topK - 1]
+                scaled = scaled.map { $0 < threshold ? -.infinity : $0 }
+            }
+            let largest = scaled.max()!
+            let weights = scaled.map { exp($0 - largest) }
             var draw = Double.random(in: 0..<weights.reduce(0, +), using: &generator)
             var choice = classes - 1
             for (i, w) in weights.enumerated() {
@@ -63,6 +77,7 @@ public final class TextGenerator {
             }
             tokens.append(choice)
             output += vocabulary[choice]
+            if tokens.count <= context { logits = try decoder.append(choice) }
         }
         return output
     }
