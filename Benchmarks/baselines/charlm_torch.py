@@ -99,4 +99,11 @@ for step in range(args.steps):
     optimizer.step()
     if (step + 1) % 250 == 0 or step + 1 == args.steps:
         print(f"step {step + 1}: train loss {loss.item():.4f}, val loss {evaluate():.4f}, {time.perf_counter() - start:.1f} s", flush=True)
-print(f"final val loss {evaluate():.4f}")
+print(f"final val loss {evaluate():.4f} (20 batches at seeded offsets)")
+# The whole validation split as non-overlapping windows (what bimt evaluates without --eval-batches).
+whole = list(range(0, len(val) - T, T))
+model.eval()
+with torch.no_grad():
+    total = sum(torch.nn.functional.cross_entropy(model(x).reshape(-1, V), y.reshape(-1), reduction="sum").item()
+                for x, y in (batch(val, whole[i:i + 64]) for i in range(0, len(whole), 64)))
+print(f"final val loss over all {len(whole)} non-overlapping windows {total / (len(whole) * T):.4f}")

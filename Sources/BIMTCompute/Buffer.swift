@@ -1,12 +1,15 @@
 import Synchronization
 
 private let liveBuffers = Atomic<Int>(0)
+private let liveElements = Atomic<Int>(0)
 
 /// A float32 array owned by one device. Host memory on the CPU device, a `cl_mem` on an
 /// OpenCL device; the storage is released when the last reference goes.
 public final class Buffer: @unchecked Sendable {
     /// Buffers alive in this process, on every device (a soak test watches it stay flat).
     public static var liveCount: Int { liveBuffers.load(ordering: .relaxed) }
+    /// Float32 elements in the buffers alive in this process (what a memory plan is checked against).
+    public static var liveElementCount: Int { liveElements.load(ordering: .relaxed) }
 
     /// Number of float32 elements.
     public let count: Int
@@ -18,11 +21,13 @@ public final class Buffer: @unchecked Sendable {
         self.storage = storage
         self.owner = owner
         liveBuffers.add(1, ordering: .relaxed)
+        liveElements.add(count, ordering: .relaxed)
     }
 
     deinit {
         storage.release()
         liveBuffers.subtract(1, ordering: .relaxed)
+        liveElements.subtract(count, ordering: .relaxed)
     }
 
     /// The whole buffer as a slice.

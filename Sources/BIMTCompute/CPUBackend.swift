@@ -14,6 +14,7 @@ final class CPUBackend: ComputeBackend {
         openblas_set_num_threads(1)
     }
     var kind: DeviceKind { .cpu }
+    var memoryBytes: Int { Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) }
     var name: String { "cpu (\(cores) cores, OpenBLAS \(CPUBackend.blasCore))" }
 
     /// The OpenBLAS kernel family chosen at run time for this processor, e.g. "SkylakeX".

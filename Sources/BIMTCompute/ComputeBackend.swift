@@ -3,6 +3,8 @@
 protocol ComputeBackend: AnyObject {
     var name: String { get }
     var kind: DeviceKind { get }
+    /// Bytes of memory the device has (the machine's RAM for the CPU path).
+    var memoryBytes: Int { get }
 
     func makeStorage(count: Int) throws -> BufferStorage
     func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws

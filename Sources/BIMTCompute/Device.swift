@@ -20,6 +20,8 @@ public final class Device {
     public var name: String { backend.name }
     /// CPU or OpenCL.
     public var kind: DeviceKind { backend.kind }
+    /// Bytes of memory the device has: global memory for OpenCL, physical RAM for the CPU path.
+    public var memoryBytes: Int { backend.memoryBytes }
 
     // MARK: Buffers
 

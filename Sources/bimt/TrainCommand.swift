@@ -167,6 +167,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Start from the weights in this safetensors file (layers.{i}.weight/bias, embedding, in_perm/out_perm).")
     var initFrom: String?
     @Flag(help: "Print only the summary.") var quiet = false
+    @Flag(help: "Read the data, print the memory plan (parameters, optimizer state, data, activations) and exit without training.")
+    var dryRun = false
     @Option(help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
     var stopTimeout: Double = 30
 
@@ -192,6 +194,21 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
+        if dryRun {
+            do {
+                let resolved = try options.resolve()
+                let data = try resolved.makeTask()
+                let configuration = resolved.fitted(to: data)
+                try configuration.check(data)
+                let plan = configuration.memoryPlan(data: data, device: device)
+                print(plan)
+                try plan.check()
+                print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")
+            } catch let error as BIMTError {
+                throw RuntimeFailure(TrainingFlags.message(error))
+            }
+            return
+        }
         let trainer: Trainer
         do {
             if let resume {
@@ -204,6 +221,7 @@ struct TrainCommand: ParsableCommand {
                     throw ValidationError("\(directory.path) already holds a run; use --resume \(directory.path) or another --out")
                 }
                 trainer = try Trainer(configuration: configuration, device: device, runDirectory: directory)
+                if let plan = trainer.memoryPlan, !quiet { printError(plan.description) }
                 if let initFrom { try trainer.initialize(from: URL(fileURLWithPath: initFrom)) }
                 printError("run directory: \(directory.path)")
             }
@@ -219,6 +237,10 @@ struct TrainCommand: ParsableCommand {
             throw RuntimeFailure(TrainingFlags.message(error))
         }
         progress.finish()
+        if let plan = trainer.memoryPlan, !quiet {
+            printError(String(format: "device buffers at the end: %.1f MiB (planned %.1f MiB)",
+                              Double(4 * Buffer.liveElementCount) / 1_048_576, Double(plan.totalBytes) / 1_048_576))
+        }
         if trainer.interrupted, let directory = trainer.runDirectory {
             printError("stopped at step \(trainer.step) by a signal; checkpoint written. Continue with: bimt train --resume \(directory.path)")
             return

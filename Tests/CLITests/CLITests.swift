@@ -98,6 +98,36 @@ struct TrainCLITests {
         FileManager.default.temporaryDirectory.appending(path: "bimt-cli-\(name)-\(UUID().uuidString)")
     }
 
+    @Test("the memory plan is printed before training and matches the device buffers a run holds; --dry-run trains nothing",
+          arguments: [["--preset", "independence", "--steps", "50"], ["--preset", "modadd", "--steps", "20"],
+                      ["--preset", "modadd-seq", "--modulus", "31", "--steps", "20"]])
+    func memoryPlan(arguments: [String]) throws {
+        let run = directory("plan")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let dry = try bimt(["train"] + arguments + ["--device", "cpu", "--out", run.path, "--dry-run"])
+        #expect(dry.status == 0 && dry.output.contains("memory plan on cpu") && dry.output.contains("fits:"), "\(dry.error)")
+        #expect(!FileManager.default.fileExists(atPath: run.path))
+        let result = try bimt(["train"] + arguments + ["--device", "cpu", "--out", run.path])
+        #expect(result.status == 0, "\(result.error)")
+        func mib(_ pattern: String) -> Double? {
+            guard let range = result.error.range(of: pattern + " [0-9.]+ MiB", options: .regularExpression) else { return nil }
+            return Double(result.error[range].split(separator: " ").dropLast().last!)
+        }
+        let actual = try #require(mib("at the end:")), planned = try #require(mib("planned"))
+        // The plan leaves out small fixed buffers (coordinates, the swap search's scratch).
+        #expect(actual >= 0.98 * planned && actual <= 1.05 * planned + 2, "planned \(planned) MiB, held \(actual) MiB")
+    }
+
+    @Test("a plan larger than the device is refused before training, naming what to lower")
+    func planTooLarge() throws {
+        let run = directory("too-large")
+        // About 3.2e9 parameters: their four buffers alone need 50 GiB.
+        let result = try bimt(["train", "--preset", "modadd-seq", "--width", "16384", "--heads", "8", "--device", "cpu", "--out", run.path])
+        #expect(result.status == 1 && result.error.contains("parameters and optimizer state take the most: lower the layers or the width"),
+                "\(result.error)")
+        #expect(!FileManager.default.fileExists(atPath: run.path))
+    }
+
     @Test("a short run writes config, metrics and a checkpoint; analyze and render read it; resume continues it")
     func trainAnalyzeRender() throws {
         let run = directory("run")

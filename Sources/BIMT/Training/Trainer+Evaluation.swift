@@ -4,7 +4,9 @@ import Foundation
 /// Evaluation on the test split, and the device-side check that training is still finite.
 extension Trainer {
     /// Test loss and accuracy over the whole test split, in chunks of at most the model's
-    /// `maximumRows` rows (a conv net's activations for 10000 images would not fit).
+    /// `evaluationRows` rows: a mini-batch run evaluates in chunks of its (micro-)batch and so
+    /// reuses the training workspace; a full-batch run in chunks of the model's `maximumRows`
+    /// (a conv net's activations for 10000 images would not fit).
     public func evaluate() throws -> (loss: Double, accuracy: Double?) {
         let result = try evaluateWithLast()
         return (result.loss, result.accuracy)
@@ -22,7 +24,7 @@ extension Trainer {
             nil
         }
         while start < test.count {
-            let rows = min(model.maximumRows, test.count - start)
+            let rows = min(evaluationRows, test.count - start)
             try device.fill(accumulators.whole, value: 0)
             let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
             let inputs = test.inputs.slice(offset: start * evaluationData.inputWidth, count: rows * evaluationData.inputWidth)
@@ -45,6 +47,12 @@ extension Trainer {
         try device.write(saved, to: accumulators.whole)
         return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
                 lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
+    }
+
+    /// Rows per evaluation chunk: the training micro-batch when there is one, else the model's `maximumRows`.
+    var evaluationRows: Int {
+        guard let size = options.batchSize else { return model.maximumRows }
+        return max(1, min(model.maximumRows, size / options.accumulationSteps))
     }
 
     static let finiteColumns = 1024

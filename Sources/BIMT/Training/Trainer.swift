@@ -80,6 +80,8 @@ public final class Trainer {
     var metricsFile: FileHandle?
     /// Column sums of the finiteness check (`requireFinite`): 2 x 1024 per checked buffer.
     let finiteScratch: Buffer
+    /// What the run holds on its device, planned before allocating (nil when built from a model).
+    public internal(set) var memoryPlan: MemoryPlan?
     /// Whether the last `run` stopped early on `shouldStop`.
     public private(set) var interrupted = false
 
@@ -106,10 +108,13 @@ public final class Trainer {
         try configuration.validate()
         let configuration = configuration.fitted(to: data)
         try configuration.check(data)
+        let plan = configuration.memoryPlan(data: data, device: device)
+        try plan.check()
         let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
                                                       swapInputs: configuration.swapInputs, device: device)
         try model.initialize(seed: configuration.seed)
         try self.init(model: model, data: data, options: configuration.options, configuration: configuration, runDirectory: runDirectory)
+        memoryPlan = plan
     }
 
     /// Trains a model a program built (any `TrainableModel`, initialized as it likes) on

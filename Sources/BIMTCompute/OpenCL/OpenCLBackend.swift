@@ -26,6 +26,7 @@ final class OpenCLBackend: ComputeBackend {
 
     var name: String { "\(device.name) (\(device.platformName), \(device.specifier))" }
     var kind: DeviceKind { .openCL(type: device.type) }
+    var memoryBytes: Int { device.globalMemoryBytes }
 
     init(handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant,
          cache: KernelBinaryCache = .fromEnvironment) throws {

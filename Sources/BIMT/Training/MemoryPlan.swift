@@ -1,0 +1,129 @@
+import BIMTCompute
+import Foundation
+
+/// What a training run will hold on its device, worked out before anything is allocated:
+/// the parameters, the optimizer state (gradient, AdamW's moments, a weight-decay mask), the
+/// data on the device (the uploaded splits, or a token stream's batch and evaluation
+/// windows) and the activations (the model's workspace for a micro-batch, and for the
+/// evaluation chunks), in float32 elements. Small fixed buffers (the neurons' coordinates,
+/// scalars) are left out.
+public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
+    /// The model's parameters.
+    public var parameters: Int
+    /// Their gradient, AdamW's two moments and, with weight decay on matrices only, its mask.
+    public var optimizerState: Int
+    /// Data on the device: the training split (or a token stream's batch), the evaluation set,
+    /// the mini-batch buffers.
+    public var data: Int
+    /// Forward and backward workspaces: one for a (micro-)batch, and the evaluation chunks'.
+    public var activations: Int
+    /// Bytes the device has.
+    public var deviceBytes: Int
+    /// The device's name, for messages.
+    public var deviceName: String
+
+    /// Bytes of the four parts together.
+    public var totalBytes: Int { 4 * (parameters + optimizerState + data + activations) }
+
+    public var description: String {
+        func mib(_ floats: Int) -> String { String(format: "%.1f MiB", Double(4 * floats) / 1_048_576) }
+        return "memory plan on \(deviceName): parameters \(mib(parameters)) (\(parameters) values), optimizer state \(mib(optimizerState)), "
+            + "data \(mib(data)), activations \(mib(activations)); total \(mib(totalBytes / 4)) of \(mib(deviceBytes / 4))"
+    }
+
+    /// Throws when the plan needs more than the device has, naming the largest part and what lowers it.
+    public func check() throws {
+        guard totalBytes > deviceBytes else { return }
+        let parts = [("activations", activations, "batchSize (or more accumulationSteps), the context or the width"),
+                     ("data on the device", data, "evalBatches, or the data"),
+                     ("parameters and optimizer state", parameters + optimizerState, "the layers or the width")]
+        let (name, _, lower) = parts.max { $0.1 < $1.1 }!
+        throw BIMTError.invalidSetting("the run needs \(totalBytes / 1_048_576) MiB on \(deviceName), which has \(deviceBytes / 1_048_576) MiB; "
+                                       + "\(name) take the most: lower \(lower). \(description)")
+    }
+}
+
+extension TrainingConfiguration {
+    /// The memory plan of training this configuration on `data` (already fitted) on `device`.
+    public func memoryPlan(data: TaskData, device: Device) -> MemoryPlan {
+        let o = options, parameters = model.parameterCount
+        let optimizer = 3 * parameters + (o.weightDecayScope == .matrices && o.weightDecay > 0 ? parameters : 0)
+        let outputs = data.train.outputWidth, oneHot = o.loss == .mse
+        func stored(_ split: Dataset, count: Int) -> Int {
+            let targets = count * split.targetsPerExample
+            return count * split.inputWidth + (split.isClassification ? targets * (1 + (oneHot ? outputs : 0)) : targets * outputs)
+        }
+        let windowed = data.train.windows != nil
+        var floats = windowed ? 0 : stored(data.train, count: data.train.count)
+        let evaluationCount: Int = if data.test.windows != nil {
+            o.evalBatches.map { $0 * (o.batchSize ?? 1) } ?? (data.test.count + data.test.inputWidth - 1) / data.test.inputWidth
+        } else {
+            o.evalBatches.map { min(data.test.count, $0 * (o.batchSize ?? 1)) } ?? data.test.count
+        }
+        floats += stored(data.test, count: evaluationCount)
+        var trainingRows = data.train.count
+        if let size = o.batchSize, windowed || size < data.train.count {
+            floats += stored(data.train, count: size) + size   // the batch, and its row indices
+            trainingRows = size
+        }
+        let micro = trainingRows / o.accumulationSteps, length = data.train.inputWidth
+        // Evaluation chunks: the (micro-)batch when batched (Trainer.evaluationRows), else the model's maximum.
+        let maximum = model.maximumRows(length: length)
+        let chunk = min(evaluationCount, o.batchSize.map { max(1, min(maximum, $0 / o.accumulationSteps)) } ?? maximum)
+        var activations = model.activationCount(rows: micro, inputWidth: length)
+        if chunk != micro { activations += model.activationCount(rows: chunk, inputWidth: length) }
+        let remainder = evaluationCount % max(1, chunk)
+        if remainder > 0 && remainder != micro { activations += model.activationCount(rows: remainder, inputWidth: length) }
+        return MemoryPlan(parameters: parameters, optimizerState: optimizer, data: floats, activations: activations,
+                          deviceBytes: device.memoryBytes, deviceName: device.name)
+    }
+}
+
+extension ModelSpec {
+    /// Parameters of the model, without building it.
+    public var parameterCount: Int {
+        switch self {
+        case let .mlp(a): (try? a.spatialNetwork().parameterExtent) ?? 0
+        case let .convNet(convolution, head): (try? ConvNet.spatialNetwork(convolution, head: head).parameterExtent) ?? 0
+        case let .transformer(t): GPT.Views(t).count
+        }
+    }
+
+    /// Rows one forward pass takes at most (the models' `maximumRows`).
+    func maximumRows(length: Int) -> Int {
+        switch self {
+        case .mlp: 1 << 16
+        case .convNet: 500
+        case let .transformer(t): max(1, 8192 / t.context)
+        }
+    }
+
+    /// Elements of the workspace a forward and backward pass of `rows` examples allocate
+    /// (with the loss's output gradient; evaluation chunks get the same workspace).
+    func activationCount(rows: Int, inputWidth: Int) -> Int {
+        switch self {
+        case let .mlp(a):
+            return 4 * rows * a.widths.reduce(0, +) + rows * a.widths.last!
+        case let .convNet(c, head):
+            let sizes = c.sizes, k = c.kernelSize
+            var total = 0
+            for b in 0..<c.channels.count {
+                let (h, w, channels) = sizes[b], o = c.channels[b], pixels = rows * h * w
+                total += 2 * pixels * k * k * channels + 4 * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
+            }
+            total += 4 * (1 + rows * head.widths.dropFirst().reduce(0, +))
+            return total + rows * head.widths.last!
+        case let .transformer(a):
+            let length = inputWidth / a.valuesPerPosition, n = rows * length, d = a.width, hidden = a.mlpRatio * d
+            let scores = rows * a.heads * length * length, predicted = a.predictedPositions(length: length).count
+            let norms = a.layerNorm ? a.layers * (2 * n * d + 4 * n) + n * d + 2 * n : 0
+            var total = (2 * a.layers + 1) * n * d + norms
+                + a.layers * (3 * n * d + scores + n * d + 2 * n * hidden)
+                + rows * predicted * a.scoredOutputs
+                + (predicted == length ? 0 : rows * predicted * (d + 1))
+                + 6 * n * d + 2 * scores + 2 * n * hidden
+            total += rows * predicted * a.scoredOutputs   // the loss's output gradient
+            return total
+        }
+    }
+}
