@@ -113,6 +113,13 @@ extension CPUBackend {
         }
     }
 
+    func dropout(_ x: BufferSlice, into y: BufferSlice, rate: Float, key: UInt64) throws {
+        let input = pointer(x), output = pointer(y), threshold = DropoutMask.threshold(rate), scale = DropoutMask.scale(rate)
+        parallelChunks(x.count) { range in
+            bimt_dropout(Int32(range.lowerBound), Int32(range.upperBound), key, threshold, scale, input, output)
+        }
+    }
+
     func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
         // Blocks of 2^15 summed in double, in parallel; the block sums added in order (deterministic).
         let values = pointer(x), count = x.count, block = 1 << 15, blocks = max(1, (count + block - 1) / block)

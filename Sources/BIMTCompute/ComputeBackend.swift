@@ -26,6 +26,7 @@ protocol ComputeBackend: AnyObject {
                gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
                clipping: GradientClipping?, decayMask: BufferSlice?) throws
     func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws
+    func dropout(_ x: BufferSlice, into y: BufferSlice, rate: Float, key: UInt64) throws
 
     // Training (see Device+Training.swift)
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws

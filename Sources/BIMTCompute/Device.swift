@@ -171,6 +171,17 @@ public final class Device {
                           firstMoments: firstMoments, secondMoments: secondMoments, clipping: clipping, decayMask: decayMask)
     }
 
+    /// Inverted dropout: y = x / (1 - rate) where a mask keeps the element, else 0. The mask
+    /// of element i is a function of (`key`, i) alone (counter-based, the same on every
+    /// device), so calling this again with the same key on the output gradient is the
+    /// backward pass. `x` and `y` may be the same slice.
+    public func dropout(_ x: BufferSlice, into y: BufferSlice, rate: Float, key: UInt64) throws {
+        try own(x, "dropout input"); try own(y, "dropout output")
+        try same(x.count, y.count, "dropout input has \(x.count) elements, output \(y.count)")
+        guard rate >= 0, rate < 1 else { throw ComputeError.invalidArgument("the dropout rate must lie in [0, 1), got \(rate)") }
+        try backend.dropout(x, into: y, rate: rate, key: key)
+    }
+
     /// out[0] = the sum of x's squares (its squared L2 norm), on the device.
     public func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
         try own(x, "squared norm input"); try own(out, "squared norm output")

@@ -64,3 +64,9 @@ public struct GradientClipping {
         min(1, maximumNorm / (normSquared.squareRoot() + 1e-6))
     }
 }
+
+/// The integer threshold and scale of a dropout rate (the kernels' arguments).
+enum DropoutMask {
+    static func threshold(_ rate: Float) -> UInt32 { UInt32(Double(rate) * 16_777_216) }
+    static func scale(_ rate: Float) -> Float { 1 / (1 - rate) }
+}

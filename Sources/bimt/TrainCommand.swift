@@ -52,6 +52,7 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Transformer width (residual stream).") var width: Int?
     @Option(help: "Attention heads (must divide the width).") var heads: Int?
     @Option(help: "Transformer context length.") var context: Int?
+    @Option(help: "Transformer dropout rate in training (embeddings, attention, residual branches).") var dropout: Float?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
     @Option(help: "Linear warmup steps, then cosine decay of the learning rate (nanoGPT's schedule).") var warmupSteps: Int?
     @Option(help: "The rate the cosine decays to (default with a schedule: lr / 10).") var minLr: Float?
@@ -67,7 +68,7 @@ struct TrainingFlags: ParsableArguments {
     static let flagNames: [String: String] = [
         "preset": "--preset", "task": "--preset/--data/--text", "task.path": "--data/--text/--tokens", "task.vocabulary": "--vocab-size", "task.modulus": "--modulus",
         "architecture.widths": "--shape", "architecture.activation": "--activation", "architecture.embedding": "--shape",
-        "transformer.layers": "--layers", "transformer.width": "--width", "transformer.heads": "--heads", "transformer.context": "--context",
+        "transformer.layers": "--layers", "transformer.width": "--width", "transformer.heads": "--heads", "transformer.context": "--context", "transformer.dropout": "--dropout",
         "steps": "--steps", "learningRate": "--lr", "weightDecay": "--weight-decay", "batchSize": "--batch-size", "lambda": "--lambda",
         "relocation.topK": "--top-k", "swapEvery": "--swap-every", "logEvery": "--log-every", "checkpointEvery": "--checkpoint-every",
         "cost": "--l0/--weight-factor/--last-weight-factor",
@@ -122,6 +123,7 @@ struct TrainingFlags: ParsableArguments {
             o.width = width
             o.heads = heads
             o.context = context
+            o.dropout = dropout
             if paperOptimizerState { o.moveOptimizerState = false }
             o.warmupSteps = warmupSteps
             o.minimumLearningRate = minLr

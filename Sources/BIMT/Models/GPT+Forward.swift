@@ -103,11 +103,20 @@ extension GPT {
                             c: (p, head * length * length, length, scores))
         }
         try device.softmaxCausal(p.whole, output: p.whole, rows: ws.rows * h * length, length: length)
+        // With dropout the values are mixed by dropout(P), held in dScores (P itself stays for the backward).
+        let mixing = try droppedProbabilities(ws, layer: l)
         for head in 0..<h {
             // Y_h = P V_h
-            try headProduct(ws, m: length, n: hd, k: length, a: (p, head * length * length, length, scores),
+            try headProduct(ws, m: length, n: hd, k: length, a: (mixing, head * length * length, length, scores),
                             b: (qkv, 2 * d + head * hd, 3 * d, sequence), c: (ws.attention[l], head * hd, d, length * d))
         }
+    }
+
+    /// P, or dropout(P) in ws.dScores when this pass drops attention probabilities.
+    func droppedProbabilities(_ ws: Workspace, layer l: Int) throws -> Buffer {
+        guard let key = dropoutKey(.attentionProbabilities, layer: l) else { return ws.probabilities[l] }
+        try device.dropout(ws.probabilities[l].whole, into: ws.dScores.whole, rate: architecture.dropout, key: key)
+        return ws.dScores
     }
 
     /// dQKV from dY (ws.dAttention).
@@ -115,12 +124,16 @@ extension GPT {
         let d = architecture.width, h = architecture.heads, hd = architecture.headDimension, length = ws.length
         let scale = 1 / Float(hd).squareRoot(), qkv = ws.qkv[l], p = ws.probabilities[l]
         let sequence = length * 3 * d, scores = h * length * length
+        let mixing = try droppedProbabilities(ws, layer: l)
         for head in 0..<h {
-            // dP = dY_h V_h^T;  dV_h = P^T dY_h
+            // dP = dY_h V_h^T;  dV_h = P^T dY_h  (P: what mixed the values, dropout(P) with dropout)
             try headProduct(ws, m: length, n: length, k: hd, transposeB: true, a: (ws.dAttention, head * hd, d, length * d),
                             b: (qkv, 2 * d + head * hd, 3 * d, sequence), c: (ws.dProbabilities, head * length * length, length, scores))
-            try headProduct(ws, m: length, n: hd, k: length, transposeA: true, a: (p, head * length * length, length, scores),
+            try headProduct(ws, m: length, n: hd, k: length, transposeA: true, a: (mixing, head * length * length, length, scores),
                             b: (ws.dAttention, head * hd, d, length * d), c: (ws.dQKV, 2 * d + head * hd, 3 * d, sequence))
+        }
+        if let key = dropoutKey(.attentionProbabilities, layer: l) {
+            try device.dropout(ws.dProbabilities.whole, into: ws.dProbabilities.whole, rate: architecture.dropout, key: key)
         }
         try device.softmaxBackward(output: p.whole, outputGradient: ws.dProbabilities.whole, rows: ws.rows * h * length,
                                    columns: length, inputGradient: ws.dScores.whole)
@@ -149,24 +162,51 @@ extension GPT {
         if let positions = views.positions {
             try device.addBias(parameters.slice(offset: positions.offset, count: length * d), to: x0, rows: rows, columns: length * d)
         }
+        if let key = dropoutKey(.embedding) { try device.dropout(x0, into: x0, rate: a.dropout, key: key) }
         for (l, b) in views.blocks.enumerated() {
             let x = ws.residual[2 * l], middle = ws.residual[2 * l + 1], after = ws.residual[2 * l + 2]
             let normed1 = try layerNorm(x, gain: b.ln1Gain, bias: b.ln1Bias, rows: n, output: ws.norm1, layer: l, statistics: ws.statistics1)
             try linear(normed1.whole, b.qkvWeight, b.qkvBias, rows: n, into: ws.qkv[l].whole)
             try attentionForward(ws, layer: l)
             try device.copy(x.whole, to: middle.whole)
-            try linear(ws.attention[l].whole, b.projWeight, b.projBias, rows: n, into: middle.whole, accumulate: true)
+            try residualAdd(ws.attention[l].whole, b.projWeight, b.projBias, rows: n, into: middle, scratch: ws.dAttention,
+                            key: dropoutKey(.attentionOutput, layer: l))
             let normed2 = try layerNorm(middle, gain: b.ln2Gain, bias: b.ln2Bias, rows: n, output: ws.norm2, layer: l,
                                         statistics: ws.statistics2)
             try linear(normed2.whole, b.fcWeight, b.fcBias, rows: n, into: ws.hiddenPre[l].whole)
             try device.activationForward(.gelu, input: ws.hiddenPre[l].whole, output: ws.hiddenPost[l].whole)
             try device.copy(middle.whole, to: after.whole)
-            try linear(ws.hiddenPost[l].whole, b.mlpProjWeight, b.mlpProjBias, rows: n, into: after.whole, accumulate: true)
+            try residualAdd(ws.hiddenPost[l].whole, b.mlpProjWeight, b.mlpProjBias, rows: n, into: after, scratch: ws.dNorm,
+                            key: dropoutKey(.mlpOutput, layer: l))
         }
         let final = try headInput(ws)
         let head = try headRows(ws, final)
         try linear(head.input, views.scoredHeadWeight, views.scoredHeadBias, rows: head.rows, into: ws.logits.whole)
         return ws.logits.whole
+    }
+
+    /// residual += linear(x), or with a dropout key residual += dropout(linear(x)) through `scratch`.
+    func residualAdd(_ x: BufferSlice, _ weight: ParameterView, _ bias: ParameterView?, rows: Int, into residual: Buffer, scratch: Buffer,
+                     key: UInt64?) throws {
+        guard let key else {
+            try linear(x, weight, bias, rows: rows, into: residual.whole, accumulate: true)
+            return
+        }
+        try linear(x, weight, bias, rows: rows, into: scratch.whole)
+        try device.dropout(scratch.whole, into: scratch.whole, rate: architecture.dropout, key: key)
+        try device.axpy(alpha: 1, x: scratch.whole, y: residual.whole)
+    }
+
+    /// The backward of `residualAdd`: the linear map's output gradient is dR itself, or dR
+    /// through the same dropout mask (into `scratch`).
+    func residualAddBackward(_ x: BufferSlice, _ weight: ParameterView, _ bias: ParameterView?, rows: Int, outputGradient dR: Buffer,
+                             scratch: Buffer, key: UInt64?, inputGradient: BufferSlice) throws {
+        var dy = dR.whole
+        if let key {
+            try device.dropout(dR.whole, into: scratch.whole, rate: architecture.dropout, key: key)
+            dy = scratch.whole
+        }
+        try linearBackward(x, weight, bias, rows: rows, outputGradient: dy, inputGradient: inputGradient)
     }
 
     /// The final LayerNorm's output, or the last residual point without LayerNorm.
@@ -218,8 +258,8 @@ extension GPT {
         for l in stride(from: a.layers - 1, through: 0, by: -1) {
             let b = views.blocks[l], middle = ws.residual[2 * l + 1], x = ws.residual[2 * l]
             // MLP: after = middle + proj(gelu(fc(ln2(middle)))).
-            try linearBackward(ws.hiddenPost[l].whole, b.mlpProjWeight, b.mlpProjBias, rows: n, outputGradient: dR.whole,
-                               inputGradient: ws.dHiddenPost.whole)
+            try residualAddBackward(ws.hiddenPost[l].whole, b.mlpProjWeight, b.mlpProjBias, rows: n, outputGradient: dR, scratch: ws.dNorm,
+                                    key: dropoutKey(.mlpOutput, layer: l), inputGradient: ws.dHiddenPost.whole)
             try device.fill(ws.dHiddenPre.whole, value: 0)
             try device.activationBackward(.gelu, input: ws.hiddenPre[l].whole, outputGradient: ws.dHiddenPost.whole,
                                           inputGradient: ws.dHiddenPre.whole)
@@ -227,13 +267,14 @@ extension GPT {
                                      statistics: a.layerNorm ? ws.statistics2[l] : nil, weight: b.fcWeight, weightBias: b.fcBias,
                                      rows: n, outputGradient: ws.dHiddenPre.whole, ws: ws)
             // Attention: middle = x + proj(attention(ln1(x))).
-            try linearBackward(ws.attention[l].whole, b.projWeight, b.projBias, rows: n, outputGradient: dR.whole,
-                               inputGradient: ws.dAttention.whole)
+            try residualAddBackward(ws.attention[l].whole, b.projWeight, b.projBias, rows: n, outputGradient: dR, scratch: ws.dNorm,
+                                    key: dropoutKey(.attentionOutput, layer: l), inputGradient: ws.dAttention.whole)
             try attentionBackward(ws, layer: l)
             try normedLinearBackward(x, normed: a.layerNorm ? ws.norm1[l] : x, gain: b.ln1Gain, bias: b.ln1Bias,
                                      statistics: a.layerNorm ? ws.statistics1[l] : nil, weight: b.qkvWeight, weightBias: b.qkvBias,
                                      rows: n, outputGradient: ws.dQKV.whole, ws: ws)
         }
+        if let key = dropoutKey(.embedding) { try device.dropout(dR.whole, into: dR.whole, rate: a.dropout, key: key) }
         if let positions = views.positions {
             try device.sumColumns(dR.whole, rows: rows, columns: length * d,
                                   into: gradients.slice(offset: positions.offset, count: length * d), accumulate: true)

@@ -48,12 +48,27 @@ public final class GPT: TrainableModel {
     /// The model's kind and architecture.
     public var specification: ModelSpec { .transformer(architecture) }
 
+    /// Sets the next pass's dropout key (nil: no dropout, as in evaluation).
+    public func setDropoutKey(_ key: UInt64?) { dropoutKey = key }
+
+    /// Where dropout applies in the model.
+    enum DropoutSite: Int { case embedding, attentionProbabilities, attentionOutput, mlpOutput }
+
+    /// The key of one dropout site's mask in this pass (nil: no dropout).
+    func dropoutKey(_ site: DropoutSite, layer: Int = 0) -> UInt64? {
+        guard architecture.dropout > 0, let key = dropoutKey else { return nil }
+        var generator = SeededGenerator(seed: key &+ UInt64(4 * layer + site.rawValue + 1) &* 0x632B_E59B_D9B4_E019)
+        return generator.next()
+    }
+
     /// Checks `data` against the architecture (see `ModelSpec.check`).
     public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
 
     /// The weight matrices, the embedding and the positions.
     public var matrixRanges: [Range<Int>] { ([views.embedWeight] + (views.positions.map { [$0] } ?? []) + views.blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] } + [views.headWeight]).map(\.range) }
     let views: Views
+    /// The current pass's dropout key (set by the trainer per micro-batch; nil in evaluation).
+    var dropoutKey: UInt64?
     var workspaces: [Int: Workspace] = [:]
 
     /// Where each tensor lives in the flat buffer.

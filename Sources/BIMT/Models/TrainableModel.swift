@@ -23,6 +23,8 @@ public protocol TrainableModel: AnyObject {
     /// `loss` cannot score them, naming what differs.
     func check(_ data: TaskData, loss: LossKind) throws
     func initialize(seed: UInt64) throws
+    /// The key of the next forward and backward pass's dropout masks (nil: evaluation, no dropout).
+    func setDropoutKey(_ key: UInt64?)
     func forward(input: BufferSlice, rows: Int) throws -> BufferSlice
     func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws
     /// The parameters as named tensors in PyTorch's layout.
@@ -32,6 +34,8 @@ public protocol TrainableModel: AnyObject {
 }
 
 extension TrainableModel {
+    /// Models without dropout ignore the key.
+    public func setDropoutKey(_ key: UInt64?) {}
     /// The layers, their layouts and connections.
     public var network: SpatialNetwork { geometry.network }
     /// Parameters in all.

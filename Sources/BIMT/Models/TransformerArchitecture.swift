@@ -35,11 +35,15 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     public var layerNorm: Bool
     /// Learned positions added to the embedded inputs (false: none, as in the in-context model).
     public var positionalEmbedding: Bool
+    /// nanoGPT's dropout rate, in training only: on the embedded inputs, the attention
+    /// probabilities, and each block's attention and MLP outputs before they join the
+    /// residual stream (0: none).
+    public var dropout: Float
 
     /// A transformer's shape (defaults: MLP ratio 4, a prediction at every position, LayerNorm and positions on).
     public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
                 outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false, predictionStride: Int = 1,
-                predictedOutputs: Int? = nil, layerNorm: Bool = true, positionalEmbedding: Bool = true) {
+                predictedOutputs: Int? = nil, layerNorm: Bool = true, positionalEmbedding: Bool = true, dropout: Float = 0) {
         self.layers = layers
         self.width = width
         self.heads = heads
@@ -53,11 +57,12 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         self.predictedOutputs = predictedOutputs
         self.layerNorm = layerNorm
         self.positionalEmbedding = positionalEmbedding
+        self.dropout = dropout
     }
 
     enum CodingKeys: String, CodingKey {
         case layers, width, heads, context, vocabulary, inputFeatures, outputs, mlpRatio, lastPositionOnly, predictionStride
-        case predictedOutputs, layerNorm, positionalEmbedding
+        case predictedOutputs, layerNorm, positionalEmbedding, dropout
     }
 
     /// Fields added after the first version default to that version's behaviour.
@@ -71,7 +76,27 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
                   predictionStride: try c.decodeIfPresent(Int.self, forKey: .predictionStride) ?? 1,
                   predictedOutputs: try c.decodeIfPresent(Int.self, forKey: .predictedOutputs),
                   layerNorm: try c.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? true,
-                  positionalEmbedding: try c.decodeIfPresent(Bool.self, forKey: .positionalEmbedding) ?? true)
+                  positionalEmbedding: try c.decodeIfPresent(Bool.self, forKey: .positionalEmbedding) ?? true,
+                  dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0)
+    }
+
+    /// Every field but a zero dropout (left out, so configurations without it read as before).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(width, forKey: .width)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(context, forKey: .context)
+        try c.encodeIfPresent(vocabulary, forKey: .vocabulary)
+        try c.encodeIfPresent(inputFeatures, forKey: .inputFeatures)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encode(mlpRatio, forKey: .mlpRatio)
+        try c.encode(lastPositionOnly, forKey: .lastPositionOnly)
+        try c.encode(predictionStride, forKey: .predictionStride)
+        try c.encodeIfPresent(predictedOutputs, forKey: .predictedOutputs)
+        try c.encode(layerNorm, forKey: .layerNorm)
+        try c.encode(positionalEmbedding, forKey: .positionalEmbedding)
+        if dropout != 0 { try c.encode(dropout, forKey: .dropout) }
     }
 
     /// The outputs the model returns per predicted position.
@@ -108,5 +133,6 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
                     "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
         try require((vocabulary ?? 1) >= 1, "vocabulary", "must be >= 1")
         try require((inputFeatures ?? 1) >= 1, "inputFeatures", "must be >= 1")
+        try require(dropout >= 0 && dropout < 1, "dropout", "must lie in [0, 1), got \(dropout)")
     }
 }

@@ -277,6 +277,9 @@ public final class Trainer {
             // Micro-batch `part`: its rows of the batch. Each loss is the mean over its rows, so the
             // summed gradients are scaled by 1 / parts below, and the logged loss and hits summed.
             let inputs = split.inputs.slice(offset: part * rows * width, count: rows * width)
+            // Dropout masks drawn from (seed, step, micro-batch): a resumed run draws the same ones.
+            var generator = SeededGenerator(seed: (options.seed &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(step &* 64 &+ part))
+            model.setDropoutKey(generator.next())
             let output = try model.forward(input: inputs, rows: rows)
             let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging, first: part * rows * perExample)
             try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole)
@@ -285,6 +288,7 @@ public final class Trainer {
                 try device.axpy(alpha: 1, x: accumulators.slice(offset: 1, count: 1), y: accumulators.slice(offset: 5, count: 1))
             }
         }
+        model.setDropoutKey(nil)
         if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
         model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)

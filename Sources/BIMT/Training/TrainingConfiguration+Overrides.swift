@@ -69,6 +69,8 @@ extension TrainingConfiguration {
         public var heads: Int?
         /// A transformer's context length.
         public var context: Int?
+        /// A transformer's dropout rate (training only).
+        public var dropout: Float?
         /// Whether AdamW's moments move with swapped neurons (false: the paper's behaviour).
         public var moveOptimizerState: Bool?
         /// Linear warmup steps of a warmup-cosine schedule (any of these three sets one up;
@@ -148,6 +150,7 @@ extension TrainingConfiguration {
             if let width = o.width { t.width = width }
             if let heads = o.heads { t.heads = heads }
             if let context = o.context { t.context = context }
+            if let dropout = o.dropout { t.dropout = dropout }
             if let modulus = o.modulus {
                 guard case .modularAdditionSequence = c.task else { throw Self.modulusError(c.task) }
                 c.task = .modularAdditionSequence(modulus: modulus)
@@ -156,7 +159,8 @@ extension TrainingConfiguration {
             }
             c.model = .transformer(t)
         case .mlp, .convNet:
-            for (value, field) in [(o.layers, "layers"), (o.width, "width"), (o.heads, "heads"), (o.context, "context")] where value != nil {
+            for (value, field) in [(o.layers, "layers"), (o.width, "width"), (o.heads, "heads"), (o.context, "context"),
+                                   (o.dropout.map { _ in 0 }, "dropout")] where value != nil {
                 throw BIMTError.invalidField(field: "transformer." + field, reason: "shapes a transformer; this configuration trains \(c.model.familyName)")
             }
             var a = c.model.denseArchitecture!

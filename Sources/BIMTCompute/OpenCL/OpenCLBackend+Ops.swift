@@ -110,6 +110,12 @@ extension OpenCLBackend {
                    global: [parameters.count], local: pointwiseLocal)
     }
 
+    func dropout(_ x: BufferSlice, into y: BufferSlice, rate: Float, key: UInt64) throws {
+        try launch("dropout", "dropout", [.int(x.count), .uint(UInt32(truncatingIfNeeded: key)), .uint(UInt32(truncatingIfNeeded: key >> 32)),
+                                          .uint(DropoutMask.threshold(rate)), .float(DropoutMask.scale(rate)), .slice(x), .slice(y)],
+                   global: [x.count], local: pointwiseLocal)
+    }
+
     func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
         let local = 64, groups = max(1, min(256, (x.count + local - 1) / local))
         let partial = try scratchSlice(.partialSums, count: groups)

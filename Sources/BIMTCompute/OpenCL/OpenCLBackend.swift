@@ -247,6 +247,7 @@ final class OpenCLBackend: ComputeBackend {
     enum Argument {
         case slice(BufferSlice)
         case int(Int)
+        case uint(UInt32)
         case float(Float)
     }
 
@@ -270,6 +271,8 @@ final class OpenCLBackend: ComputeBackend {
                     throw ComputeError.invalidArgument("\(name): \(value) does not fit a 32-bit kernel argument")
                 }
                 try set(narrow)
+            case let .uint(value):
+                try set(cl_uint(value))
             case let .float(value):
                 try set(value)
             }

@@ -6,6 +6,7 @@
 #define CBIMT_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Rows [r0, r1) of the fused penalty pass over W (R x Q, row-major):
 ///   returns sum_rq |W[r,q]| * (wf * dist(co_r, ci_q) + l0)     (unscaled)
@@ -51,5 +52,10 @@ void bimt_activation_backward(int kind, size_t n, const float* x, const float* d
 /// rows whose first argmax equals the label to *hits.
 double bimt_cross_entropy_rows(int cols, int r0, int r1, float scale, const float* z, const float* labels,
                                float* dz, int* hits);
+
+// ---- Dropout (twin of dropout.cl).
+/// Elements [i0, i1): y = x * scale where the mask keeps element i (the top 24 bits of
+/// splitmix64(key + (i + 1) * golden) >= threshold), else 0. In place is allowed.
+void bimt_dropout(int i0, int i1, uint64_t key, uint32_t threshold, float scale, const float* x, float* y);
 
 #endif

@@ -1,0 +1,98 @@
+import BIMT
+import BIMTCompute
+import Foundation
+import TestSupport
+import Testing
+
+/// Counter-based dropout: the same masks on every device, exact gradients, off in evaluation.
+@Suite("Dropout") struct DropoutTests {
+    @Test("the CPU path and OpenCL draw the same mask for a key; the kept fraction is 1 - p, scaled by 1 / (1 - p)")
+    func masks() throws {
+        let n = 200_003, rate: Float = 0.3
+        var results: [[Float]] = []
+        for device in try TestDevices.all() {
+            let x = try device.makeBuffer([Float](repeating: 2, count: n)), y = try device.makeBuffer(count: n)
+            try device.dropout(x.whole, into: y.whole, rate: rate, key: 0xDEAD_BEEF_1234)
+            results.append(try device.read(y.whole))
+            // In place gives the same; another key another mask.
+            try device.dropout(x.whole, into: x.whole, rate: rate, key: 0xDEAD_BEEF_1234)
+            #expect(try device.read(x.whole) == results.last!)
+            let other = try device.makeBuffer([Float](repeating: 2, count: n))
+            try device.dropout(other.whole, into: other.whole, rate: rate, key: 7)
+            #expect(try device.read(other.whole) != results.last!)
+        }
+        let values = results[0]
+        #expect(results.allSatisfy { $0 == values }, "devices disagree")
+        let kept = values.filter { $0 != 0 }
+        #expect(abs(Double(kept.count) / Double(n) - 0.7) < 0.005)
+        #expect(kept.allSatisfy { $0 == 2 / (1 - rate) })
+    }
+
+    static func model(_ device: Device, dropout: Float) throws -> (GPT, Buffer, Int) {
+        let architecture = TransformerArchitecture(layers: 2, width: 8, heads: 2, context: 6, vocabulary: 5, outputs: 5, mlpRatio: 2,
+                                                   dropout: dropout)
+        let model = try GPT(architecture: architecture, costSettings: CostSettings(), device: device)
+        var generator = SeededGenerator(seed: 5)
+        try device.write(generator.uniform(model.parameterCount, -0.6, 0.6), to: model.parameters.whole)
+        let tokens = (0..<15).map { _ in Float(Int.random(in: 0..<5, using: &generator)) }
+        return (model, try device.makeBuffer(tokens), 3)
+    }
+
+    @Test("with a fixed key the gradient matches central differences; without a key (evaluation) there is no dropout",
+          arguments: TestDevices.names)
+    func gradients(device name: String) throws {
+        let device = try TestDevices.named(name)
+        let (model, input, rows) = try Self.model(device, dropout: 0.4)
+        let (plain, _, _) = try Self.model(device, dropout: 0)
+        #expect(try device.read(model.forward(input: input.whole, rows: rows)) == device.read(plain.forward(input: input.whole, rows: rows)))
+        model.setDropoutKey(99)
+        let dropped = try device.read(model.forward(input: input.whole, rows: rows))
+        #expect(dropped != (try device.read(plain.forward(input: input.whole, rows: rows))))
+        let base = try device.read(model.parameters.whole)
+        var generator = SeededGenerator(seed: 77)
+        let weights = generator.uniform(dropped.count)
+        func loss(_ values: [Float]) throws -> Double {
+            try device.write(values, to: model.parameters.whole)
+            let out = try device.read(try model.forward(input: input.whole, rows: rows))
+            return zip(out, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        _ = try loss(base)
+        try device.fill(model.gradients.whole, value: 0)
+        try model.backward(input: input.whole, rows: rows, outputGradient: try device.makeBuffer(weights).whole)
+        let gradient = try device.read(model.gradients.whole)
+        for trial in 0..<3 {
+            let direction = generator.uniform(base.count)
+            let epsilon: Float = 1e-2
+            let plus = zip(base, direction).map { $0 + epsilon * $1 }, minus = zip(base, direction).map { $0 - epsilon * $1 }
+            let numeric = (try loss(plus) - loss(minus)) / (2 * Double(epsilon))
+            let analytic = zip(gradient, direction).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            #expect(abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)), "\(name) trial \(trial): \(numeric) vs \(analytic)")
+        }
+    }
+
+    @Test("training with dropout on the CPU path and on OpenCL draws the same masks: the losses agree")
+    func trainingAcrossDevices() throws {
+        guard TestDevices.runOpenCLTests else { return }
+        var configuration = try TrainingConfiguration.preset("modadd-seq")
+        configuration.task = .modularAdditionSequence(modulus: 11)
+        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12, outputs: 11,
+                                                                   lastPositionOnly: true, dropout: 0.2))
+        configuration.steps = 10
+        configuration.batchSize = 32
+        configuration.logEvery = 10
+        configuration.relocation.method = .off
+        func trained(_ configuration: TrainingConfiguration, _ device: Device) throws -> [Float] {
+            let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
+            try trainer.run()
+            return try device.read(trainer.model.parameters.whole)
+        }
+        func distance(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max()! }
+        let devices = try TestDevices.all()
+        let cpu = try trained(configuration, devices[0]), openCL = try trained(configuration, devices[1])
+        configuration.model.transformerArchitecture?.dropout = 0
+        let without = try trained(configuration, devices[0])
+        // Ten AdamW steps move a parameter by up to ~1e-2; different masks move them apart by that much.
+        #expect(distance(cpu, openCL) < 1e-4, "the devices' masks differ: \(distance(cpu, openCL))")
+        #expect(distance(cpu, without) > 1e-3, "dropout changed nothing: \(distance(cpu, without))")
+    }
+}
