@@ -67,7 +67,7 @@ extension Device {
             let device = Device.cpu()
             let others = handles.isEmpty
                 ? (OpenCLDiscovery.unavailableReason.map { "OpenCL unavailable: \($0)" } ?? "no OpenCL platform with devices")
-                : "no OpenCL GPU; \(handles.count) OpenCL CPU-type device(s) available with --device opencl"
+                : "no OpenCL GPU; \(handles.count) OpenCL CPU-type device(s) available as device 'opencl'"
             return (device, "device: \(device.name) (auto: \(others))")
         case .anyOpenCL:
             guard let handle = try OpenCLDiscovery.handles().first else {

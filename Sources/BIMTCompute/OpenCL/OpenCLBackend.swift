@@ -66,7 +66,7 @@ final class OpenCLBackend: ComputeBackend {
             throw ComputeError.allocationFailed(
                 device: name, bytes: bytes,
                 reason: "the device allows at most \(device.maxAllocationBytes / (1 << 20)) MiB per buffer "
-                    + "(CL_DEVICE_MAX_MEM_ALLOC_SIZE) of its \(device.globalMemoryBytes / (1 << 20)) MiB; use a smaller model or batch, or --device cpu")
+                    + "(CL_DEVICE_MAX_MEM_ALLOC_SIZE) of its \(device.globalMemoryBytes / (1 << 20)) MiB; use a smaller model or batch, or the CPU path")
         }
         guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
               status == CL_SUCCESS
