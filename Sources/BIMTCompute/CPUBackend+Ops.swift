@@ -98,18 +98,21 @@ extension CPUBackend {
         let m = pointer(firstMoments), v = pointer(secondMoments)
         let lr = h.learningRate, b1 = h.beta1, b2 = h.beta2, eps = h.epsilon, decay = h.learningRate * h.weightDecay
         let scale = clipping.map { GradientClipping.scale(maximumNorm: $0.maximumNorm, normSquared: pointer($0.normSquared)[0]) } ?? 1
-        // Without a mask every parameter decays (a mask of ones, not read).
-        let mask = decayMask.map(pointer), masked = mask != nil
-        parallelChunks(parameters.count) { range in
-            for i in range {
-                let grad = g[i] * scale
-                let mi = b1 * m[i] + (1 - b1) * grad
-                let vi = b2 * v[i] + (1 - b2) * grad * grad
-                m[i] = mi
-                v[i] = vi
-                let rate = masked ? decay * mask.unsafelyUnwrapped[i] : decay
-                p[i] = (p[i] - rate * p[i]) - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
-            }
+        // One element's update at decay rate `rate` (lr * weight decay, times its mask value).
+        @inline(__always) func update(_ i: Int, _ rate: Float) {
+            let grad = g[i] * scale
+            let mi = b1 * m[i] + (1 - b1) * grad
+            let vi = b2 * v[i] + (1 - b2) * grad * grad
+            m[i] = mi
+            v[i] = vi
+            p[i] = (p[i] - rate * p[i]) - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
+        }
+        // Two loops, so neither carries a branch per element: with a mask, and without (every
+        // parameter decays, as a mask of ones would).
+        if let mask = decayMask.map(pointer) {
+            parallelChunks(parameters.count) { range in for i in range { update(i, decay * mask[i]) } }
+        } else {
+            parallelChunks(parameters.count) { range in for i in range { update(i, decay) } }
         }
     }
 
