@@ -18,17 +18,23 @@ public enum CPUFeatures {
         #endif
     }
 
-    /// A hint when OpenBLAS picked kernels older than the processor supports (seen in a VM
-    /// whose CPUID model OpenBLAS did not know: Prescott SSE3 kernels on an AVX-512 Xeon,
-    /// which made the CPU path 3x slower); nil when its choice fits.
-    public static var blasKernelHint: String? {
+    /// The OpenBLAS core type that fits this processor when OpenBLAS picked kernels older than
+    /// it supports (seen in a VM whose CPUID model OpenBLAS did not know: Prescott SSE3 kernels
+    /// on an AVX-512 Xeon, which made the CPU path 3-5x slower); nil when its choice fits.
+    public static var suggestedBLASCore: String? {
         let old: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
                                 "Northwood", "Banias", "Opteron", "Barcelona", "Sandybridge", "Bobcat", "Bulldozer"]
         let core = openblas_get_corename().map { String(cString: $0) } ?? ""
         let simd = simdSummary
         guard old.contains(core), simd.contains("AVX2") else { return nil }
-        let suggestion = simd.contains("AVX-512") ? "SkylakeX" : "Haswell"
-        return "OpenBLAS chose its \(core) kernels although this processor has \(simd); "
+        return simd.contains("AVX-512") ? "SkylakeX" : "Haswell"
+    }
+
+    /// A hint when OpenBLAS runs kernels older than the processor supports; nil when its choice fits.
+    public static var blasKernelHint: String? {
+        guard let suggestion = suggestedBLASCore else { return nil }
+        let core = openblas_get_corename().map { String(cString: $0) } ?? ""
+        return "OpenBLAS chose its \(core) kernels although this processor has \(simdSummary); "
             + "set OPENBLAS_CORETYPE=\(suggestion) before starting bimt for much faster GEMMs"
     }
 }

@@ -334,6 +334,11 @@ struct SoakTests {
         // kernels that fit this processor must not be warned about.
         let fine = try bimt(["devices"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         #expect(fine.status == 0 && !fine.output.contains("OPENBLAS_CORETYPE"), "\(fine.output)")
+        // Left to itself, bimt restarts with the kernels that fit when OpenBLAS picked older ones.
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            let automatic = try bimt(["devices"])
+            #expect(automatic.status == 0 && !automatic.output.contains("OpenBLAS chose its"), "\(automatic.output)")
+        }
         let forced = try bimt(["devices"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
         #expect(forced.status == 0 && forced.output.contains("OpenBLAS chose its Prescott kernels") && forced.output.contains("OPENBLAS_CORETYPE="),
                 "\(forced.output)")
