@@ -198,11 +198,8 @@ struct TrainCommand: ParsableCommand {
         let device = try deviceOptions.open()
         if dryRun {
             do {
-                let resolved = try options.resolve()
-                let data = try resolved.makeTask()
-                let configuration = resolved.fitted(to: data)
-                try configuration.check(data)
-                let plan = configuration.memoryPlan(data: data, device: device)
+                let configuration = try options.resolve()
+                let plan = try configuration.prepared(for: try configuration.makeTask(), on: device).plan
                 print(plan)
                 try plan.check()
                 print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")

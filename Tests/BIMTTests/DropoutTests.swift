@@ -48,26 +48,7 @@ import Testing
         model.setDropoutKey(99)
         let dropped = try device.read(model.forward(input: input.whole, rows: rows))
         #expect(dropped != (try device.read(plain.forward(input: input.whole, rows: rows))))
-        let base = try device.read(model.parameters.whole)
-        var generator = SeededGenerator(seed: 77)
-        let weights = generator.uniform(dropped.count)
-        func loss(_ values: [Float]) throws -> Double {
-            try device.write(values, to: model.parameters.whole)
-            let out = try device.read(try model.forward(input: input.whole, rows: rows))
-            return zip(out, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
-        }
-        _ = try loss(base)
-        try device.fill(model.gradients.whole, value: 0)
-        try model.backward(input: input.whole, rows: rows, outputGradient: try device.makeBuffer(weights).whole)
-        let gradient = try device.read(model.gradients.whole)
-        for trial in 0..<3 {
-            let direction = generator.uniform(base.count)
-            let epsilon: Float = 1e-2
-            let plus = zip(base, direction).map { $0 + epsilon * $1 }, minus = zip(base, direction).map { $0 - epsilon * $1 }
-            let numeric = (try loss(plus) - loss(minus)) / (2 * Double(epsilon))
-            let analytic = zip(gradient, direction).reduce(0) { $0 + Double($1.0) * Double($1.1) }
-            #expect(abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)), "\(name) trial \(trial): \(numeric) vs \(analytic)")
-        }
+        try GPTTests.expectCentralDifferences(model, input: input, rows: rows, trials: 3, label: "\(name) with dropout")
     }
 
     @Test("training with dropout on the CPU path and on OpenCL draws the same masks: the losses agree")

@@ -120,12 +120,14 @@ import Testing
         return (model, try device.makeBuffer(tokens), rows)
     }
 
-    @Test("the whole 2-layer model's gradient matches central differences along random directions")
-    func finiteDifferences() throws {
-        let device = Device.cpu()
-        let (model, input, rows) = try Self.randomModel(device)
+    /// Checks `model`'s backward pass against central differences of a fixed random linear
+    /// functional of its outputs (summed in double precision), along `trials` random
+    /// directions; `restrict(trial)` limits a trial's direction to a parameter range.
+    static func expectCentralDifferences(_ model: GPT, input: Buffer, rows: Int, trials: Int, label: String,
+                                         restrict: (Int) -> Range<Int>? = { _ in nil },
+                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let device = model.device
         let base = try device.read(model.parameters.whole)
-        // Loss: a fixed random linear functional of the logits, summed in double precision.
         let output = try model.forward(input: input.whole, rows: rows)
         var generator = SeededGenerator(seed: 77)
         let weights = generator.uniform(output.count)
@@ -138,19 +140,26 @@ import Testing
         try device.fill(model.gradients.whole, value: 0)
         try model.backward(input: input.whole, rows: rows, outputGradient: try device.makeBuffer(weights).whole)
         let gradient = try device.read(model.gradients.whole)
-        for trial in 0..<4 {
-            // Directions over all parameters, then over each tensor group of interest alone.
+        for trial in 0..<trials {
             var direction = generator.uniform(base.count)
-            if trial > 0 {
-                let block = model.views.blocks[trial % 2]
-                let keep = [block.qkvWeight, block.ln1Gain!, block.projWeight][trial - 1]
-                for i in direction.indices where !(keep.offset..<(keep.offset + keep.count)).contains(i) { direction[i] = 0 }
-            }
+            if let keep = restrict(trial) { for i in direction.indices where !keep.contains(i) { direction[i] = 0 } }
             let epsilon: Float = 1e-2
             let plus = zip(base, direction).map { $0 + epsilon * $1 }, minus = zip(base, direction).map { $0 - epsilon * $1 }
             let numeric = (try loss(plus) - loss(minus)) / (2 * Double(epsilon))
             let analytic = zip(gradient, direction).reduce(0) { $0 + Double($1.0) * Double($1.1) }
-            #expect(abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)), "trial \(trial): \(numeric) vs \(analytic)")
+            #expect(abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)), "\(label) trial \(trial): \(numeric) vs \(analytic)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("the whole 2-layer model's gradient matches central differences along random directions")
+    func finiteDifferences() throws {
+        let (model, input, rows) = try Self.randomModel(Device.cpu())
+        // Directions over all parameters, then over each tensor group of interest alone.
+        try Self.expectCentralDifferences(model, input: input, rows: rows, trials: 4, label: "GPT") { trial in
+            guard trial > 0 else { return nil }
+            let block = model.views.blocks[trial % 2]
+            return [block.qkvWeight, block.ln1Gain!, block.projWeight][trial - 1].range
         }
     }
 

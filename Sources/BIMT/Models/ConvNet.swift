@@ -34,7 +34,7 @@ public final class ConvNet: TrainableModel {
     /// The token embedding of the input, if any.
     public var embedding: EmbeddingSpec? { nil }
     /// Rows one forward pass takes at most (evaluation goes in chunks of this).
-    public var maximumRows: Int { 500 }
+    public var maximumRows: Int { specification.maximumRows }
 
     /// The model's kind and architecture.
     public var specification: ModelSpec { .convNet(convolution, head: head) }

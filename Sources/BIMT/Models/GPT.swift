@@ -43,7 +43,7 @@ public final class GPT: TrainableModel {
     public var embedding: EmbeddingSpec? { nil }
     /// Sequences per evaluation chunk: about 8k positions (charlm's evaluation workspace is
     /// then about 200 MB: every layer's activations are kept for a backward).
-    public var maximumRows: Int { max(1, 8192 / architecture.context) }
+    public var maximumRows: Int { specification.maximumRows }
 
     /// The model's kind and architecture.
     public var specification: ModelSpec { .transformer(architecture) }

@@ -58,7 +58,7 @@ public final class MLP: TrainableModel {
     /// The token embedding of the input, if any.
     public var embedding: EmbeddingSpec? { architecture.embedding }
     /// Rows one forward pass takes at most (evaluation goes in chunks of this).
-    public var maximumRows: Int { 1 << 16 }
+    public var maximumRows: Int { specification.maximumRows }
 
     /// The model's kind and architecture.
     public var specification: ModelSpec { .mlp(architecture) }

@@ -47,6 +47,16 @@ public enum ModelSpec: Sendable, Equatable {
         set { if case .transformer = self, let newValue { self = .transformer(newValue) } }
     }
 
+    /// Rows one forward pass takes at most (evaluation goes in chunks of this): a conv net's
+    /// activations for 10000 images would not fit; a transformer takes about 8192 positions.
+    public var maximumRows: Int {
+        switch self {
+        case .mlp: 1 << 16
+        case .convNet: 500
+        case let .transformer(t): max(1, 8192 / t.context)
+        }
+    }
+
     /// Checks the architecture on its own; the message names the field.
     public func validate() throws {
         switch self {

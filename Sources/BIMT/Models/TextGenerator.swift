@@ -53,7 +53,7 @@ public final class TextGenerator {
         var output = prompt
         let decoder = try GPT.Decoder(model: model)
         var logits: [Float] = []
-        for token in tokens.suffix(context) { logits = try decoder.append(token) }
+        if tokens.count <= context { for token in tokens { logits = try decoder.append(token) } }
         let input = try device.makeBuffer(count: context)
         for _ in 0..<length {
             if tokens.count > context {

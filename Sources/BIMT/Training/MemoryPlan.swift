@@ -44,6 +44,16 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension TrainingConfiguration {
+    /// Validates this configuration, fits it to `data`, checks the data against it and plans
+    /// its memory on `device`, without allocating: what a trainer does first, and what
+    /// `--dry-run` prints. The plan is not checked against the device (`MemoryPlan.check`).
+    public func prepared(for data: TaskData, on device: Device) throws -> (configuration: TrainingConfiguration, plan: MemoryPlan) {
+        try validate()
+        let fitted = fitted(to: data)
+        try fitted.check(data)
+        return (fitted, fitted.memoryPlan(data: data, device: device))
+    }
+
     /// The memory plan of training this configuration on `data` (already fitted) on `device`.
     public func memoryPlan(data: TaskData, device: Device) -> MemoryPlan {
         let o = options, parameters = model.parameterCount
@@ -67,9 +77,7 @@ extension TrainingConfiguration {
             trainingRows = size
         }
         let micro = trainingRows / o.accumulationSteps, length = data.train.inputWidth
-        // Evaluation chunks: the (micro-)batch when batched (Trainer.evaluationRows), else the model's maximum.
-        let maximum = model.maximumRows(length: length)
-        let chunk = min(evaluationCount, o.batchSize.map { max(1, min(maximum, $0 / o.accumulationSteps)) } ?? maximum)
+        let chunk = min(evaluationCount, o.evaluationRows(maximumRows: model.maximumRows))
         var activations = model.activationCount(rows: micro, inputWidth: length)
         if chunk != micro { activations += model.activationCount(rows: chunk, inputWidth: length) }
         let remainder = evaluationCount % max(1, chunk)
@@ -86,15 +94,6 @@ extension ModelSpec {
         case let .mlp(a): (try? a.spatialNetwork().parameterExtent) ?? 0
         case let .convNet(convolution, head): (try? ConvNet.spatialNetwork(convolution, head: head).parameterExtent) ?? 0
         case let .transformer(t): GPT.Views(t).count
-        }
-    }
-
-    /// Rows one forward pass takes at most (the models' `maximumRows`).
-    func maximumRows(length: Int) -> Int {
-        switch self {
-        case .mlp: 1 << 16
-        case .convNet: 500
-        case let .transformer(t): max(1, 8192 / t.context)
         }
     }
 

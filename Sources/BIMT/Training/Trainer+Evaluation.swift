@@ -49,11 +49,8 @@ extension Trainer {
                 lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
     }
 
-    /// Rows per evaluation chunk: the training micro-batch when there is one, else the model's `maximumRows`.
-    var evaluationRows: Int {
-        guard let size = options.batchSize else { return model.maximumRows }
-        return max(1, min(model.maximumRows, size / options.accumulationSteps))
-    }
+    /// Rows per evaluation chunk (`TrainingOptions.evaluationRows`).
+    var evaluationRows: Int { options.evaluationRows(maximumRows: model.maximumRows) }
 
     static let finiteColumns = 1024
 

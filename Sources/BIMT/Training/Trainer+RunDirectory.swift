@@ -71,18 +71,13 @@ extension Trainer {
             "format": Self.checkpointFormat, "step": String(step), "elapsed_seconds": String(elapsed),
             "permutations": try json(model.network.permutations),
             "layouts": try json(model.network.layers.map { LayerLayoutRecord(name: $0.name, layout: $0.layout) }),
-            // The task's names (logical order), so pictures need no data.
+            // The task's names (logical order), so pictures and sampling need no data.
             "input_names": try json(task.inputNames), "output_names": try json(task.outputNames),
         ]
         if let configuration { metadata["config"] = try json(configuration) }
         if let sampler { metadata["sampler"] = try json(sampler) }
         if let windowSampler { metadata["window_sampler"] = try json(windowSampler) }
         if bestTestLoss.isFinite { metadata["best_test_loss"] = String(bestTestLoss) }
-        // A character model's vocabulary, so `bimt sample` needs no text file.
-        switch configuration?.task {
-        case .text, .tokenFiles: metadata["vocabulary"] = try json(task.inputNames)
-        default: break
-        }
         return metadata
     }
 

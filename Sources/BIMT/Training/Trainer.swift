@@ -72,10 +72,7 @@ public final class Trainer {
     /// only a label): the model is built from the configuration and checked against the
     /// data's widths, vocabulary and targets before anything is allocated on the device.
     public convenience init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?) throws {
-        try configuration.validate()
-        let configuration = configuration.fitted(to: data)
-        try configuration.check(data)
-        let plan = configuration.memoryPlan(data: data, device: device)
+        let (configuration, plan) = try configuration.prepared(for: data, on: device)
         try plan.check()
         let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
                                                       swapInputs: configuration.swapInputs, device: device)

@@ -95,19 +95,6 @@ public struct TrainingConfiguration: Sendable, Equatable {
     }
 }
 
-extension TaskSpec {
-    /// The file or folder the task reads (nil for generated tasks).
-    public var path: String? {
-        switch self {
-        case let .images(folder): folder
-        case let .userData(path): path
-        case let .text(path): path
-        case let .tokenFiles(folder, _): folder
-        default: nil
-        }
-    }
-}
-
 extension TrainingConfiguration: Codable {
     enum CodingKeys: String, CodingKey {
         case preset, task, architecture, convolution, transformer, cost, relocationCost, swapInputs

@@ -77,6 +77,14 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         self.evalBatches = evalBatches
     }
 
+    /// Rows per evaluation chunk for a model taking at most `maximumRows` per pass: the
+    /// training micro-batch when there is one (evaluation then reuses its workspace), else
+    /// the model's maximum.
+    public func evaluationRows(maximumRows: Int) -> Int {
+        guard let batchSize else { return maximumRows }
+        return max(1, min(maximumRows, batchSize / accumulationSteps))
+    }
+
     /// The learning rate of step index `step` (0 for the first).
     public func learningRate(at step: Int) -> Float {
         learningRateSchedule?.learningRate(at: step, peak: learningRate, steps: steps) ?? learningRate
