@@ -49,6 +49,12 @@ protocol ComputeBackend: AnyObject {
     func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
                          inputGradient: BufferSlice) throws
 
+    // Fused causal attention (see Device+Attention.swift)
+    func causalAttentionForward(_ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, logSumExp: BufferSlice,
+                                dropoutRate: Float, dropoutKey: UInt64) throws
+    func causalAttentionBackward(_ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, outputGradient: BufferSlice,
+                                 logSumExp: BufferSlice, qkvGradient: BufferSlice, dropoutRate: Float, dropoutKey: UInt64) throws
+
     // Convolution and pooling (see Device+Convolution.swift)
     func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws
     func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws

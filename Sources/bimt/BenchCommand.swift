@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark the kernels.",
-        subcommands: [BenchGemmCommand.self, BenchBIMTCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchGemmCommand.self, BenchBIMTCommand.self, BenchTrainCommand.self, BenchAttentionCommand.self]
     )
 }
 

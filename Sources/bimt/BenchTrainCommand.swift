@@ -23,6 +23,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Seconds a round should last when --timed-steps is not given.") var roundSeconds: Double = 2
     @Option(help: "Untimed steps first (default: until step times settle, at most 20 s).") var warmup: Int?
     @Option(help: "Rounds; the median is reported.") var `repeat`: Int = 3
+    @Option(help: "A transformer's attention: fused (no [length, length] scores stored) or unfused (the per-head GEMMs and stored probabilities it replaced), to compare the two.")
+    var attention: AttentionKernel = .fused
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -42,6 +44,7 @@ struct BenchTrainCommand: ParsableCommand {
             do { trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil) } catch let error as BIMTError {
                 throw RuntimeFailure(TrainingFlags.message(error))
             }
+            (trainer.model as? GPT)?.attentionKernel = attention
             func timedStep() throws -> Double {
                 let start = DispatchTime.now().uptimeNanoseconds
                 try trainer.trainStep()
@@ -107,3 +110,5 @@ struct BenchTrainCommand: ParsableCommand {
         }
     }
 }
+
+extension AttentionKernel: ExpressibleByArgument {}

@@ -51,6 +51,24 @@ import Testing
         try GPTTests.expectCentralDifferences(model, input: input, rows: rows, trials: 3, label: "\(name) with dropout")
     }
 
+    @Test("fused and unfused attention give the same outputs and gradients, with attention dropout", arguments: TestDevices.names)
+    func fusedMatchesUnfused(device name: String) throws {
+        let device = try TestDevices.named(name)
+        var results: [([Float], [Float])] = []
+        for kernel in AttentionKernel.allCases {
+            let (model, input, rows) = try Self.model(device, dropout: 0.4)
+            model.attentionKernel = kernel
+            model.setDropoutKey(99)
+            let output = try device.read(model.forward(input: input.whole, rows: rows))
+            var generator = SeededGenerator(seed: 3)
+            try device.fill(model.gradients.whole, value: 0)
+            try model.backward(input: input.whole, rows: rows, outputGradient: try device.makeBuffer(generator.uniform(output.count)).whole)
+            results.append((output, try device.read(model.gradients.whole)))
+        }
+        expectClose(results[0].0, results[1].0, tolerance: 1e-5, "\(name) fused vs unfused output")
+        expectClose(results[0].1, results[1].1, tolerance: 1e-5, "\(name) fused vs unfused gradient")
+    }
+
     @Test("training with dropout on the CPU path and on OpenCL draws the same masks: the losses agree")
     func trainingAcrossDevices() throws {
         guard TestDevices.runOpenCLTests else { return }

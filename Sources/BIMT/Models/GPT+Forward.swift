@@ -23,7 +23,7 @@ extension GPT {
     func workspace(rows: Int, length: Int) throws -> Workspace {
         let key = rows * (architecture.context + 1) + length
         if let workspace = workspaces[key] { return workspace }
-        let workspace = try Workspace(device: device, architecture: architecture, rows: rows, length: length)
+        let workspace = try Workspace(device: device, architecture: architecture, rows: rows, length: length, fused: fusedAttention)
         workspaces[key] = workspace
         return workspace
     }
@@ -83,68 +83,41 @@ extension GPT {
                               inputGradient: ws.dResidual)
     }
 
-    /// A strided-batched GEMM over the sequences of the batch for one head.
-    func headProduct(_ ws: Workspace, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
-                     a: (Buffer, Int, Int, Int), b: (Buffer, Int, Int, Int), c: (Buffer, Int, Int, Int)) throws {
-        // Each operand: (buffer, offset, leading dimension, stride between sequences).
-        try device.gemm(GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha,
-                                      lda: a.2, ldb: b.2, ldc: c.2, batchCount: ws.rows, strideA: a.3, strideB: b.3, strideC: c.3),
-                        a: tail(a.0, a.1), b: tail(b.0, b.1), c: tail(c.0, c.1))
+    func attentionShape(_ ws: Workspace) -> AttentionShape {
+        AttentionShape(sequences: ws.rows, length: ws.length, heads: architecture.heads, headDimension: architecture.headDimension)
     }
 
     func attentionForward(_ ws: Workspace, layer l: Int) throws {
-        let d = architecture.width, h = architecture.heads, hd = architecture.headDimension, length = ws.length
-        let scale = 1 / Float(hd).squareRoot(), qkv = ws.qkv[l], p = ws.probabilities[l]
-        let sequence = length * 3 * d, scores = h * length * length
-        for head in 0..<h {
-            // S = Q K^T / sqrt(hd)
-            try headProduct(ws, m: length, n: length, k: hd, transposeB: true, alpha: scale,
-                            a: (qkv, head * hd, 3 * d, sequence), b: (qkv, d + head * hd, 3 * d, sequence),
-                            c: (p, head * length * length, length, scores))
-        }
-        try device.softmaxCausal(p.whole, output: p.whole, rows: ws.rows * h * length, length: length)
-        // With dropout the values are mixed by dropout(P), held in dScores (P itself stays for the backward).
-        let mixing = try droppedProbabilities(ws, layer: l)
-        for head in 0..<h {
-            // Y_h = P V_h
-            try headProduct(ws, m: length, n: hd, k: length, a: (mixing, head * length * length, length, scores),
-                            b: (qkv, 2 * d + head * hd, 3 * d, sequence), c: (ws.attention[l], head * hd, d, length * d))
-        }
-    }
-
-    /// P, or dropout(P) in ws.dScores when this pass drops attention probabilities.
-    func droppedProbabilities(_ ws: Workspace, layer l: Int) throws -> Buffer {
-        guard let key = dropoutKey(.attentionProbabilities, layer: l) else { return ws.probabilities[l] }
-        try device.dropout(ws.probabilities[l].whole, into: ws.dScores.whole, rate: architecture.dropout, key: key)
-        return ws.dScores
+        if let unfused = ws.unfused { return try unfusedAttentionForward(ws, unfused, layer: l) }
+        let key = dropoutKey(.attentionProbabilities, layer: l)
+        try device.causalAttentionForward(attentionShape(ws), qkv: ws.qkv[l].whole, output: ws.attention[l].whole,
+                                          logSumExp: ws.logSumExp[l].whole, dropoutRate: key == nil ? 0 : architecture.dropout,
+                                          dropoutKey: key ?? 0)
     }
 
     /// dQKV from dY (ws.dAttention).
     func attentionBackward(_ ws: Workspace, layer l: Int) throws {
-        let d = architecture.width, h = architecture.heads, hd = architecture.headDimension, length = ws.length
-        let scale = 1 / Float(hd).squareRoot(), qkv = ws.qkv[l], p = ws.probabilities[l]
-        let sequence = length * 3 * d, scores = h * length * length
-        let mixing = try droppedProbabilities(ws, layer: l)
-        for head in 0..<h {
-            // dP = dY_h V_h^T;  dV_h = P^T dY_h  (P: what mixed the values, dropout(P) with dropout)
-            try headProduct(ws, m: length, n: length, k: hd, transposeB: true, a: (ws.dAttention, head * hd, d, length * d),
-                            b: (qkv, 2 * d + head * hd, 3 * d, sequence), c: (ws.dProbabilities, head * length * length, length, scores))
-            try headProduct(ws, m: length, n: hd, k: length, transposeA: true, a: (mixing, head * length * length, length, scores),
-                            b: (ws.dAttention, head * hd, d, length * d), c: (ws.dQKV, 2 * d + head * hd, 3 * d, sequence))
-        }
-        if let key = dropoutKey(.attentionProbabilities, layer: l) {
-            try device.dropout(ws.dProbabilities.whole, into: ws.dProbabilities.whole, rate: architecture.dropout, key: key)
-        }
-        try device.softmaxBackward(output: p.whole, outputGradient: ws.dProbabilities.whole, rows: ws.rows * h * length,
-                                   columns: length, inputGradient: ws.dScores.whole)
-        for head in 0..<h {
-            // dQ_h = dS K_h / sqrt(hd);  dK_h = dS^T Q_h / sqrt(hd)
-            try headProduct(ws, m: length, n: hd, k: length, alpha: scale, a: (ws.dScores, head * length * length, length, scores),
-                            b: (qkv, d + head * hd, 3 * d, sequence), c: (ws.dQKV, head * hd, 3 * d, sequence))
-            try headProduct(ws, m: length, n: hd, k: length, transposeA: true, alpha: scale,
-                            a: (ws.dScores, head * length * length, length, scores),
-                            b: (qkv, head * hd, 3 * d, sequence), c: (ws.dQKV, d + head * hd, 3 * d, sequence))
-        }
+        if let unfused = ws.unfused { return try unfusedAttentionBackward(ws, unfused, layer: l) }
+        let key = dropoutKey(.attentionProbabilities, layer: l)
+        try device.causalAttentionBackward(attentionShape(ws), qkv: ws.qkv[l].whole, output: ws.attention[l].whole,
+                                           outputGradient: ws.dAttention.whole, logSumExp: ws.logSumExp[l].whole,
+                                           qkvGradient: ws.dQKV.whole, dropoutRate: key == nil ? 0 : architecture.dropout,
+                                           dropoutKey: key ?? 0)
+    }
+
+    func unfusedAttentionForward(_ ws: Workspace, _ u: UnfusedScores, layer l: Int) throws {
+        let key = dropoutKey(.attentionProbabilities, layer: l)
+        try device.unfusedCausalAttentionForward(attentionShape(ws), qkv: ws.qkv[l].whole, output: ws.attention[l].whole,
+                                                 probabilities: u.probabilities[l].whole, scratch: u.dScores.whole,
+                                                 dropoutRate: key == nil ? 0 : architecture.dropout, dropoutKey: key ?? 0)
+    }
+
+    func unfusedAttentionBackward(_ ws: Workspace, _ u: UnfusedScores, layer l: Int) throws {
+        let key = dropoutKey(.attentionProbabilities, layer: l)
+        try device.unfusedCausalAttentionBackward(attentionShape(ws), qkv: ws.qkv[l].whole, outputGradient: ws.dAttention.whole,
+                                                  probabilities: u.probabilities[l].whole, scratch: (u.dProbabilities.whole, u.dScores.whole),
+                                                  qkvGradient: ws.dQKV.whole, dropoutRate: key == nil ? 0 : architecture.dropout,
+                                                  dropoutKey: key ?? 0)
     }
 
     /// Logits (or regression outputs) [rows * predicted positions, scored outputs] at the

@@ -71,6 +71,15 @@ public final class GPT: TrainableModel {
     var dropoutKey: UInt64?
     var workspaces: [Int: Workspace] = [:]
 
+    /// How training and evaluation passes compute attention (sampling's key/value cache is
+    /// separate). Fused by default; the unfused path stays for comparison.
+    public var attentionKernel: AttentionKernel = .fused {
+        didSet { if attentionKernel != oldValue { workspaces = [:] } }
+    }
+
+    /// Whether this model's passes use fused attention.
+    var fusedAttention: Bool { attentionKernel == .fused }
+
     /// Where each tensor lives in the flat buffer.
     struct Views {
         struct Block {
@@ -139,6 +148,13 @@ public final class GPT: TrainableModel {
         }
     }
 
+    /// The [B, H, L, L] tensors of unfused attention: per-layer probabilities and two
+    /// backward scratches.
+    struct UnfusedScores {
+        let probabilities: [Buffer]
+        let dProbabilities: Buffer, dScores: Buffer
+    }
+
     /// Activations for one (sequences, length), sized once and reused by every step.
     final class Workspace {
         let rows: Int, length: Int
@@ -146,7 +162,8 @@ public final class GPT: TrainableModel {
         let norm1: [Buffer], norm2: [Buffer]   // LN outputs [N, d]
         let statistics1: [Buffer], statistics2: [Buffer]  // [2N]: mean, rstd
         let qkv: [Buffer]                      // [N, 3d]
-        let probabilities: [Buffer]            // [B, H, L, L]
+        let logSumExp: [Buffer]                // [B, H, L], fused attention only
+        let unfused: UnfusedScores?            // unfused attention only
         let attention: [Buffer]                // [N, d]
         let hiddenPre: [Buffer], hiddenPost: [Buffer]     // [N, r d]
         let finalNorm: Buffer?, finalStatistics: Buffer?   // with LayerNorm only
@@ -156,10 +173,10 @@ public final class GPT: TrainableModel {
         /// head reads its input in place).
         let selected: Buffer?, selectedRows: Buffer?
         // Backward scratch.
-        let dResidual: Buffer, dNorm: Buffer, dQKV: Buffer, dProbabilities: Buffer, dScores: Buffer
+        let dResidual: Buffer, dNorm: Buffer, dQKV: Buffer
         let dAttention: Buffer, dHiddenPost: Buffer, dHiddenPre: Buffer
 
-        init(device: Device, architecture a: TransformerArchitecture, rows: Int, length: Int) throws {
+        init(device: Device, architecture a: TransformerArchitecture, rows: Int, length: Int, fused: Bool) throws {
             self.rows = rows
             self.length = length
             let n = rows * length, d = a.width, hidden = a.mlpRatio * d, scores = rows * a.heads * length * length
@@ -170,7 +187,9 @@ public final class GPT: TrainableModel {
             norm1 = try normLayer(n * d); norm2 = try normLayer(n * d)
             statistics1 = try normLayer(2 * n); statistics2 = try normLayer(2 * n)
             qkv = try perLayer(3 * n * d)
-            probabilities = try perLayer(scores)
+            logSumExp = fused ? try perLayer(rows * a.heads * length) : []
+            unfused = fused ? nil : UnfusedScores(probabilities: try perLayer(scores), dProbabilities: try make(scores),
+                                                  dScores: try make(scores))
             attention = try perLayer(n * d)
             hiddenPre = try perLayer(n * hidden); hiddenPost = try perLayer(n * hidden)
             finalNorm = a.layerNorm ? try make(n * d) : nil; finalStatistics = a.layerNorm ? try make(2 * n) : nil
@@ -183,7 +202,6 @@ public final class GPT: TrainableModel {
             }
             logits = try make(rows * positions.count * a.scoredOutputs)
             dResidual = try make(n * d); dNorm = try make(n * d); dQKV = try make(3 * n * d)
-            dProbabilities = try make(scores); dScores = try make(scores)
             dAttention = try make(n * d); dHiddenPost = try make(n * hidden); dHiddenPre = try make(n * hidden)
         }
     }
@@ -289,4 +307,14 @@ public final class GPT: TrainableModel {
             try importTensor(file, name, shape: shape, into: &values, at: v.offset)
         }
     }
+}
+
+/// How a GPT computes causal self-attention in its training and evaluation passes.
+public enum AttentionKernel: String, Sendable, CaseIterable, Codable {
+    /// `Device.causalAttentionForward`/`Backward`: blocks of query rows against the keys they
+    /// see, nothing of size [length, length] stored (one log-sum-exp per row instead).
+    case fused
+    /// Per-head GEMMs into [sequences, heads, length, length] scores, a causal softmax, and
+    /// the probabilities kept for the backward pass.
+    case unfused
 }

@@ -114,13 +114,15 @@ extension ModelSpec {
             return total + rows * head.widths.last!
         case let .transformer(a):
             let length = inputWidth / a.valuesPerPosition, n = rows * length, d = a.width, hidden = a.mlpRatio * d
-            let scores = rows * a.heads * length * length, predicted = a.predictedPositions(length: length).count
+            // Fused attention keeps one log-sum-exp per (sequence, head, position) per layer; its
+            // scratch (a block of query rows per core, or per sequence on OpenCL) is the backend's.
+            let statistics = rows * a.heads * length, predicted = a.predictedPositions(length: length).count
             let norms = a.layerNorm ? a.layers * (2 * n * d + 4 * n) + n * d + 2 * n : 0
             var total = (2 * a.layers + 1) * n * d + norms
-                + a.layers * (3 * n * d + scores + n * d + 2 * n * hidden)
+                + a.layers * (3 * n * d + statistics + n * d + 2 * n * hidden)
                 + rows * predicted * a.scoredOutputs
                 + (predicted == length ? 0 : rows * predicted * (d + 1))
-                + 6 * n * d + 2 * scores + 2 * n * hidden
+                + 6 * n * d + 2 * n * hidden
             total += rows * predicted * a.scoredOutputs   // the loss's output gradient
             return total
         }

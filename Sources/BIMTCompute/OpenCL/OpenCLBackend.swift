@@ -19,6 +19,10 @@ final class OpenCLBackend: ComputeBackend {
         case staging        // copies (overlapping copy, permutation source)
         case partialSums    // per-row or per-group partial costs
         case permutation    // float-encoded permutation indices
+        case attentionScores         // a block of attention scores or probabilities [sequences, block, length]
+        case attentionScoreGradients // their gradients
+        case attentionKeys           // one head's keys as [sequences, hd, length]
+        case attentionValues         // one head's values as [sequences, hd, length]
     }
     private var scratch: [ScratchPurpose: Buffer] = [:]
     /// Kernel launches since the last clFinish (see `launch`).

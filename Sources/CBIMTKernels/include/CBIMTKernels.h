@@ -41,6 +41,20 @@ void bimt_softmax_causal_rows(int T, int r0, int r1, const float* x, float* y);
 void bimt_softmax_backward_rows(int cols, int r0, int r1, const float* y, const float* dy, float* dx);
 
 
+// ---- Fused causal attention (twin of attention.cl's row math): a block of `rows` query rows
+// first ... first + rows - 1 of one (sequence, head), scores s[rows, ld] against keys 0 ...
+// first + rows - 1. indexBase = ((sequence * heads + head) * length) * length, the dropout
+// element index of the block's (0, 0) in the unfused [sequences, heads, length, length] tensor.
+/// s (scaled scores) -> softmax over each row's causal prefix, then dropout (threshold 0:
+/// none); lse[r] = log-sum-exp of row r; masked columns up to the block's last key set to 0.
+void bimt_attention_softmax_block(int rows, int first, int ld, float* s, float* lse, uint64_t key, uint32_t threshold,
+                                  float dropScale, uint64_t indexBase, int length);
+/// s (scaled scores) -> dropout(P) and dp (dY V^T) -> dS = P * (dropout(dp) - dY.O) per row,
+/// P = exp(s - lse); out/dout: the block's output rows and their gradients (stride ldo).
+void bimt_attention_backward_block(int rows, int first, int ld, float* s, float* dp, const float* lse, const float* out,
+                                   const float* dout, int ldo, int headDimension, uint64_t key, uint32_t threshold,
+                                   float dropScale, uint64_t indexBase, int length);
+
 // ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
 // 1 silu, 2 gelu (tanh form), 3 tanh. Backward accumulates: dx += dy * f'(x).
