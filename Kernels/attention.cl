@@ -11,10 +11,8 @@
 //
 // Dropout of P_ij uses dropout.cl's mask at index ((sequence * heads + head) * length + i)
 // * length + j, the element the unfused path drops, so both paths draw the same masks.
-// One work-group per (sequence, block row), its work-items striding over the columns.
-// Global size: sequences * rows * local, local a power of two <= ATTENTION_GROUP.
-
-#define ATTENTION_GROUP 256
+// One work-group of ROW_LOCAL work-items per (sequence, block row), striding over the
+// columns. Global size: sequences * rows * ROW_LOCAL.
 
 inline bool attention_keep(const ulong key, const ulong index, const uint threshold) {
     ulong z = key + (index + 1) * 0x9E3779B97F4A7C15UL;
@@ -24,38 +22,25 @@ inline bool attention_keep(const ulong key, const ulong index, const uint thresh
     return (uint)(z >> 40) >= threshold;
 }
 
-// The sum (largest: 0) or maximum (1) of every work-item's value, returned to all of them.
-inline float attention_reduce(float value, const int largest, __local float* shared) {
-    const int lid = get_local_id(0);
-    shared[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = get_local_size(0) / 2; span > 0; span /= 2) {
-        if (lid < span) shared[lid] = largest ? fmax(shared[lid], shared[lid + span]) : shared[lid] + shared[lid + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float result = shared[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return result;
-}
-
 // s -> dropout(softmax) over each row's causal prefix; masked columns up to the block's
 // last key set to 0; lse [sequences * heads * length].
-__kernel void attention_softmax_block(const int rows, const int first, const int ld,
+__kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
+void attention_softmax_block(const int rows, const int first, const int ld,
                                       const int heads, const int head, const int length,
                                       const uint keyLow, const uint keyHigh, const uint threshold, const float dropScale,
                                       __global float* s, const int offS,
                                       __global float* lse, const int offLse)
 {
-    __local float shared[ATTENTION_GROUP];
-    const int gid = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    __local float shared[ROW_LOCAL];
+    const int gid = get_group_id(0), lid = get_local_id(0), size = ROW_LOCAL;
     const int sequence = gid / rows, i = first + gid % rows, count = i + 1;
     __global float* sr = s + offS + (size_t)gid * ld;
     float largest = -INFINITY;
     for (int c = lid; c < count; c += size) largest = fmax(largest, sr[c]);
-    largest = attention_reduce(largest, 1, shared);
+    largest = group_max(shared, largest, ROW_LOCAL);
     float sum = 0.0f;
     for (int c = lid; c < count; c += size) { const float e = exp(sr[c] - largest); sr[c] = e; sum += e; }
-    sum = attention_reduce(sum, 0, shared);
+    sum = group_sum(shared, sum, ROW_LOCAL);
     if (lid == 0) lse[offLse + (sequence * heads + head) * length + i] = largest + log(sum);
     const float inverse = 1.0f / sum;
     const ulong key = ((ulong)keyHigh << 32) | (ulong)keyLow;
@@ -69,7 +54,8 @@ __kernel void attention_softmax_block(const int rows, const int first, const int
 
 // s (scaled scores) -> dropout(P) (for dV); dp (dY V^T) -> dS. out/dout: the attention
 // output and its gradient [sequences * length, heads * hd].
-__kernel void attention_backward_block(const int rows, const int first, const int ld,
+__kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
+void attention_backward_block(const int rows, const int first, const int ld,
                                        const int heads, const int head, const int length, const int hd,
                                        const uint keyLow, const uint keyHigh, const uint threshold, const float dropScale,
                                        __global float* s, const int offS,
@@ -78,15 +64,15 @@ __kernel void attention_backward_block(const int rows, const int first, const in
                                        __global const float* out, const int offOut,
                                        __global const float* dout, const int offDOut)
 {
-    __local float shared[ATTENTION_GROUP];
-    const int gid = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    __local float shared[ROW_LOCAL];
+    const int gid = get_group_id(0), lid = get_local_id(0), size = ROW_LOCAL;
     const int sequence = gid / rows, i = first + gid % rows, count = i + 1, d = heads * hd;
     __global float* sr = s + offS + (size_t)gid * ld;
     __global float* dr = dp + offDP + (size_t)gid * ld;
     const size_t position = ((size_t)sequence * length + i) * d + head * hd;
     float dot = 0.0f;
     for (int k = lid; k < hd; k += size) dot += out[offOut + position + k] * dout[offDOut + position + k];
-    dot = attention_reduce(dot, 0, shared);
+    dot = group_sum(shared, dot, ROW_LOCAL);
     const float shift = lse[offLse + (sequence * heads + head) * length + i];
     const ulong key = ((ulong)keyHigh << 32) | (ulong)keyLow;
     const ulong row = ((ulong)(sequence * heads + head) * (ulong)length + (ulong)i) * (ulong)length;

@@ -8,7 +8,7 @@
 //     dx += rstd / C * (C g - sum_c g - xhat sum_c (g xhat))
 //     dgamma += sum_r dy xhat,  dbeta += sum_r dy
 // layernorm_forward / layernorm_backward_input: one work-item per row (global size R).
-// layernorm_backward_parameters: one work-item per column (global size C).
+// The parameter gradients are column sums over the rows, in chunks (layernorm_parameters_partial).
 
 __kernel void layernorm_forward(const int R, const int C, const float eps,
                                 __global const float* x, const int offX,
@@ -57,22 +57,24 @@ __kernel void layernorm_backward_input(const int R, const int C,
     }
 }
 
-__kernel void layernorm_backward_parameters(const int R, const int C,
-                                            __global const float* x, const int offX,
-                                            __global const float* dy, const int offDY,
-                                            __global const float* mean, const int offMean,
-                                            __global const float* rstd, const int offRstd,
-                                            __global float* dgamma, const int offDG,
-                                            __global float* dbeta, const int offDB)
+// Per chunk of chunkRows rows: partial[k, c] = sum dy xhat, partial[chunks + k, c] = sum dy
+// (bias.cl's column_sum_finish adds them into dgamma and dbeta). Global size: (C, chunks).
+__kernel void layernorm_parameters_partial(const int R, const int C, const int chunkRows,
+                                           __global const float* x, const int offX,
+                                           __global const float* dy, const int offDY,
+                                           __global const float* mean, const int offMean,
+                                           __global const float* rstd, const int offRstd,
+                                           __global float* partial, const int offPartial)
 {
-    const int c = get_global_id(0);
+    const int c = get_global_id(0), k = get_global_id(1), chunks = get_global_size(1);
     if (c >= C) return;
+    const int end = min(R, (k + 1) * chunkRows);
     float sumGamma = 0.0f, sumBeta = 0.0f;
-    for (int r = 0; r < R; r++) {
-        const float d = dy[offDY + r * C + c];
-        sumGamma += d * (x[offX + r * C + c] - mean[offMean + r]) * rstd[offRstd + r];
+    for (int r = k * chunkRows; r < end; r++) {
+        const float d = dy[offDY + (size_t)r * C + c];
+        sumGamma += d * (x[offX + (size_t)r * C + c] - mean[offMean + r]) * rstd[offRstd + r];
         sumBeta += d;
     }
-    dgamma[offDG + c] += sumGamma;
-    dbeta[offDB + c] += sumBeta;
+    partial[offPartial + (size_t)k * C + c] = sumGamma;
+    partial[offPartial + (size_t)(chunks + k) * C + c] = sumBeta;
 }

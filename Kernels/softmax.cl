@@ -1,57 +1,59 @@
 // softmax.cl -- numerically stable softmax over each row of a row-major [rows, cols]
 // matrix: y[r, c] = exp(x[r, c] - max_c x[r, :]) / sum_c exp(x[r, c] - max). x and y may
-// be the same buffer. One work-item per row. Global size: rows.
+// be the same buffer. One work-group of ROW_LOCAL work-items per row, striding over its
+// columns, with tree reductions for the maximum and the sum. Global size: rows * ROW_LOCAL.
 
-__kernel void softmax_rows(const int rows, const int cols,
-                           __global const float* x, const int offX,
-                           __global float* y, const int offY)
+__kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
+void softmax_rows(const int rows, const int cols,
+                  __global const float* x, const int offX,
+                  __global float* y, const int offY)
 {
-    const int r = get_global_id(0);
-    if (r >= rows) return;
-    __global const float* xr = x + offX + r * cols;
-    __global float* yr = y + offY + r * cols;
-    float largest = xr[0];
-    for (int c = 1; c < cols; c++) largest = fmax(largest, xr[c]);
+    __local float scratch[ROW_LOCAL];
+    const int r = get_group_id(0), lid = get_local_id(0);
+    __global const float* xr = x + offX + (size_t)r * cols;
+    __global float* yr = y + offY + (size_t)r * cols;
+    float largest = -INFINITY;
+    for (int c = lid; c < cols; c += ROW_LOCAL) largest = fmax(largest, xr[c]);
+    largest = group_max(scratch, largest, ROW_LOCAL);
     float sum = 0.0f;
-    for (int c = 0; c < cols; c++) {
-        const float e = exp(xr[c] - largest);
-        yr[c] = e;
-        sum += e;
-    }
-    const float inverse = 1.0f / sum;
-    for (int c = 0; c < cols; c++) yr[c] *= inverse;
+    for (int c = lid; c < cols; c += ROW_LOCAL) { const float e = exp(xr[c] - largest); yr[c] = e; sum += e; }
+    const float inverse = 1.0f / group_sum(scratch, sum, ROW_LOCAL);
+    for (int c = lid; c < cols; c += ROW_LOCAL) yr[c] *= inverse;
 }
 
 // Causal variants for attention scores [B*H*T, T] (row r attends to columns 0 ... r % T):
 // softmax_causal writes zeros above the diagonal. softmax_backward sets
 // dx = y * (dy - sum_c dy * y) per row (masked entries have y = 0, so dx = 0 there).
-__kernel void softmax_causal(const int rows, const int T,
-                             __global const float* x, const int offX,
-                             __global float* y, const int offY)
+__kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
+void softmax_causal(const int rows, const int T,
+                    __global const float* x, const int offX,
+                    __global float* y, const int offY)
 {
-    const int r = get_global_id(0);
-    if (r >= rows) return;
-    const int last = r % T;
-    __global const float* xr = x + offX + r * T;
-    __global float* yr = y + offY + r * T;
-    float largest = xr[0];
-    for (int c = 1; c <= last; c++) largest = fmax(largest, xr[c]);
+    __local float scratch[ROW_LOCAL];
+    const int r = get_group_id(0), lid = get_local_id(0), count = r % T + 1;
+    __global const float* xr = x + offX + (size_t)r * T;
+    __global float* yr = y + offY + (size_t)r * T;
+    float largest = -INFINITY;
+    for (int c = lid; c < count; c += ROW_LOCAL) largest = fmax(largest, xr[c]);
+    largest = group_max(scratch, largest, ROW_LOCAL);
     float sum = 0.0f;
-    for (int c = 0; c <= last; c++) { const float e = exp(xr[c] - largest); yr[c] = e; sum += e; }
-    const float inverse = 1.0f / sum;
-    for (int c = 0; c <= last; c++) yr[c] *= inverse;
-    for (int c = last + 1; c < T; c++) yr[c] = 0.0f;
+    for (int c = lid; c < count; c += ROW_LOCAL) { const float e = exp(xr[c] - largest); yr[c] = e; sum += e; }
+    const float inverse = 1.0f / group_sum(scratch, sum, ROW_LOCAL);
+    for (int c = lid; c < count; c += ROW_LOCAL) yr[c] *= inverse;
+    for (int c = count + lid; c < T; c += ROW_LOCAL) yr[c] = 0.0f;
 }
 
-__kernel void softmax_backward(const int rows, const int cols,
-                               __global const float* y, const int offY,
-                               __global const float* dy, const int offDY,
-                               __global float* dx, const int offDX)
+__kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
+void softmax_backward(const int rows, const int cols,
+                      __global const float* y, const int offY,
+                      __global const float* dy, const int offDY,
+                      __global float* dx, const int offDX)
 {
-    const int r = get_global_id(0);
-    if (r >= rows) return;
+    __local float scratch[ROW_LOCAL];
+    const int r = get_group_id(0), lid = get_local_id(0);
+    const size_t row = (size_t)r * cols;
     float dot = 0.0f;
-    for (int c = 0; c < cols; c++) dot += dy[offDY + r * cols + c] * y[offY + r * cols + c];
-    for (int c = 0; c < cols; c++)
-        dx[offDX + r * cols + c] = y[offY + r * cols + c] * (dy[offDY + r * cols + c] - dot);
+    for (int c = lid; c < cols; c += ROW_LOCAL) dot += dy[offDY + row + c] * y[offY + row + c];
+    dot = group_sum(scratch, dot, ROW_LOCAL);
+    for (int c = lid; c < cols; c += ROW_LOCAL) dx[offDX + row + c] = y[offY + row + c] * (dy[offDY + row + c] - dot);
 }

@@ -74,8 +74,10 @@ extension OpenCLBackend {
     }
 
     func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws {
-        try launch("bias", "column_sum",
-                   [.int(rows), .int(columns), .int(accumulate ? 1 : 0), .slice(x), .slice(out)],
+        let chunks = reductionChunks(rows), partial = try scratchSlice(.columnPartials, count: chunks * columns)
+        try launch("bias", "column_sum_partial", [.int(rows), .int(columns), .int(reductionChunkRows), .slice(x), .slice(partial)],
+                   global: [columns, chunks], local: [pointwiseLocal[0], 1])
+        try launch("bias", "column_sum_finish", [.int(chunks), .int(columns), .int(accumulate ? 1 : 0), .slice(partial), .slice(out)],
                    global: [columns], local: pointwiseLocal)
     }
 
@@ -94,7 +96,7 @@ extension OpenCLBackend {
 
     func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws {
         try launch("softmax", "softmax_rows", [.int(rows), .int(columns), .slice(x), .slice(output)],
-                   global: [rows], local: [min(16, device.maxWorkGroupSize)])
+                   global: [rows * rowLocal], local: [rowLocal])
     }
 
     func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,

@@ -15,22 +15,29 @@ extension OpenCLBackend {
                    [.int(rows), .int(columns), .slice(x), .slice(gamma), .slice(outputGradient), .slice(mean), .slice(rstd),
                     .slice(inputGradient)],
                    global: [rows], local: [min(16, device.maxWorkGroupSize)])
-        try launch("layernorm", "layernorm_backward_parameters",
-                   [.int(rows), .int(columns), .slice(x), .slice(outputGradient), .slice(mean), .slice(rstd),
-                    .slice(gammaGradient), .slice(betaGradient)],
-                   global: [columns], local: [min(16, device.maxWorkGroupSize)])
+        let chunks = reductionChunks(rows), partial = try scratchSlice(.columnPartials, count: 2 * chunks * columns)
+        try launch("layernorm", "layernorm_parameters_partial",
+                   [.int(rows), .int(columns), .int(reductionChunkRows), .slice(x), .slice(outputGradient), .slice(mean), .slice(rstd),
+                    .slice(partial)],
+                   global: [columns, chunks], local: [pointwiseLocal[0], 1])
+        for (offset, gradient) in [(0, gammaGradient), (chunks * columns, betaGradient)] {
+            try launch("bias", "column_sum_finish",
+                       [.int(chunks), .int(columns), .int(1), .slice(partial.buffer.slice(offset: offset, count: chunks * columns)),
+                        .slice(gradient)],
+                       global: [columns], local: pointwiseLocal)
+        }
     }
 
     func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws {
         try launch("softmax", "softmax_causal", [.int(rows), .int(length), .slice(x), .slice(output)],
-                   global: [rows], local: [min(16, device.maxWorkGroupSize)])
+                   global: [rows * rowLocal], local: [rowLocal])
     }
 
     func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
                          inputGradient: BufferSlice) throws {
         try launch("softmax", "softmax_backward",
                    [.int(rows), .int(columns), .slice(output), .slice(outputGradient), .slice(inputGradient)],
-                   global: [rows], local: [min(16, device.maxWorkGroupSize)])
+                   global: [rows * rowLocal], local: [rowLocal])
     }
 }
 
@@ -48,13 +55,6 @@ extension OpenCLBackend {
         try gemm(GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
                                lda: a.2, ldb: b.2, ldc: c.2, batchCount: shape.sequences, strideA: a.3, strideB: b.3, strideC: c.3),
                  a: tail(a), b: tail(b), c: tail(c))
-    }
-
-    /// Work-items per row of the row kernels: a power of two, at most attention.cl's ATTENTION_GROUP.
-    private var rowGroup: Int {
-        var size = 1
-        while size * 2 <= min(64, device.maxWorkGroupSize) { size *= 2 }
-        return size
     }
 
     private func dropoutArguments(_ rate: Float, _ key: UInt64) -> [Argument] {
@@ -83,7 +83,7 @@ extension OpenCLBackend {
                 try launch("attention", "attention_softmax_block",
                            [.int(rows), .int(first), .int(l), .int(shape.heads), .int(head), .int(l)]
                                + dropoutArguments(dropoutRate, dropoutKey) + [.slice(s), .slice(logSumExp)],
-                           global: [shape.sequences * rows * rowGroup], local: [rowGroup])
+                           global: [shape.sequences * rows * rowLocal], local: [rowLocal])
                 try blockProduct(shape, m: rows, n: hd, k: reach, a: (s, 0, l, rows * l), b: (qkv, 2 * d + head * hd, 3 * d, l * 3 * d),
                                  c: (output, first * d + head * hd, d, l * d))
             }
@@ -112,7 +112,7 @@ extension OpenCLBackend {
                            [.int(rows), .int(first), .int(l), .int(shape.heads), .int(head), .int(l), .int(hd)]
                                + dropoutArguments(dropoutRate, dropoutKey)
                                + [.slice(s), .slice(dp), .slice(logSumExp), .slice(output), .slice(outputGradient)],
-                           global: [shape.sequences * rows * rowGroup], local: [rowGroup])
+                           global: [shape.sequences * rows * rowLocal], local: [rowLocal])
                 // dV (+)= dropout(P)^T dY;  dQ = dS K / sqrt(hd);  dK (+)= dS^T Q / sqrt(hd).
                 try blockProduct(shape, m: reach, n: hd, k: rows, transposeA: true, beta: beta, a: (s, 0, l, rows * l),
                                  b: (outputGradient, first * d + head * hd, d, l * d), c: (qkvGradient, v, 3 * d, l * 3 * d))

@@ -19,6 +19,7 @@ final class OpenCLBackend: ComputeBackend {
         case staging        // copies (overlapping copy, permutation source)
         case partialSums    // per-row or per-group partial costs
         case permutation    // float-encoded permutation indices
+        case columnPartials          // per-chunk column sums (bias and LayerNorm gradients)
         case attentionScores         // a block of attention scores or probabilities [sequences, block, length]
         case attentionScoreGradients // their gradients
         case attentionKeys           // one head's keys as [sequences, hd, length]
@@ -293,4 +294,12 @@ final class OpenCLBackend: ComputeBackend {
 
     /// Local size for one-dimensional pointwise kernels.
     var pointwiseLocal: [Int] { [min(64, device.maxWorkGroupSize)] }
+
+    /// Work-items per row of the row kernels (softmax.cl, attention.cl): common.cl's ROW_LOCAL.
+    var rowLocal: Int { 64 }
+
+    /// Rows each work-item sums in the first pass of a column reduction (column sums,
+    /// LayerNorm's parameter gradients), and the chunks of `rows` that makes.
+    var reductionChunkRows: Int { 64 }
+    func reductionChunks(_ rows: Int) -> Int { (rows + reductionChunkRows - 1) / reductionChunkRows }
 }
