@@ -47,7 +47,10 @@ extension Device {
     /// Opens the device `specifier` names. `auto` prefers an OpenCL GPU or accelerator and
     /// falls back to the CPU path when OpenCL has none (or no platform at all);
     /// `selectionNote` says in one line what was picked and why.
-    public static func open(_ specifier: DeviceSpecifier, gemmVariant: GemmVariant = .automatic) throws
+    /// `gemmTuning` builds an OpenCL device's GEMM with these tunables instead of its own;
+    /// `gemmTuningStore` is where its stored tuning is read (nil: `GemmTuningStore.fromEnvironment`).
+    public static func open(_ specifier: DeviceSpecifier, gemmVariant: GemmVariant = .automatic,
+                            gemmTuning: [String: Int]? = nil, gemmTuningStore: GemmTuningStore? = nil) throws
         -> (device: Device, selectionNote: String)
     {
         switch specifier {
@@ -61,7 +64,8 @@ extension Device {
                 return (device, "device: \(device.name) (OpenCL unavailable: \(error))")
             }
             if let handle = handles.first(where: { $0.description.isAccelerator }) {
-                let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant))
+                let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                                                           tuningStore: gemmTuningStore))
                 return (device, "device: \(device.name) (auto: first OpenCL GPU/accelerator)")
             }
             let device = Device.cpu()
@@ -73,7 +77,8 @@ extension Device {
             guard let handle = try OpenCLDiscovery.handles().first else {
                 throw ComputeError.unknownDevice(requested: "opencl", available: DeviceSpecifier.availableNames())
             }
-            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant))
+            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                                                           tuningStore: gemmTuningStore))
             return (device, "device: \(device.name)")
         case let .openCL(p, d):
             guard let handle = try OpenCLDiscovery.handles().first(where: {
@@ -82,10 +87,19 @@ extension Device {
                 throw ComputeError.unknownDevice(requested: specifier.description,
                                                  available: DeviceSpecifier.availableNames())
             }
-            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant))
+            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                                                           tuningStore: gemmTuningStore))
             return (device, "device: \(device.name)")
         }
     }
+
+    /// The GEMM tunables an OpenCL device's kernel is built with, by macro name (nil on the CPU path).
+    public var gemmTuning: [String: Int]? {
+        (backend as? OpenCLBackend).map { $0.tuning.values(for: $0.gemmVariant) }
+    }
+
+    /// The OpenCL device's description (nil on the CPU path).
+    public var openCLDescription: OpenCLDeviceDescription? { (backend as? OpenCLBackend)?.device }
 
     /// The GEMM kernel variant an OpenCL device runs (nil on the CPU path).
     public var gemmVariant: GemmVariant? {

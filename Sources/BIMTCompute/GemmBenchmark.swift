@@ -29,8 +29,9 @@ public struct GemmBenchmarkResult: Sendable, Codable, Equatable {
 /// Times `Device.gemm` on random operands of given shapes.
 public enum GemmBenchmark {
     /// Times one GEMM shape after a warm-up and reports the median.
+    /// `settle: false` warms up with one run only (the tuner's many candidates).
     public static func run(device: Device, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
-                           repeats: Int, seed: UInt64 = 1) throws -> GemmBenchmarkResult {
+                           repeats: Int, seed: UInt64 = 1, settle: Bool = true) throws -> GemmBenchmarkResult {
         guard repeats >= 1 else { throw ComputeError.invalidArgument("repeats must be >= 1, got \(repeats)") }
         var generator = SeededGenerator(seed: seed)
         let hostA = generator.uniform(m * k), hostB = generator.uniform(k * n)
@@ -44,7 +45,7 @@ public enum GemmBenchmark {
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         _ = try timed()   // kernel build
-        try Warmup.settle(timed)
+        if settle { try Warmup.settle(timed) } else { _ = try timed() }
         let times = try (0..<repeats).map { _ in try timed() }
         let result = try device.read(c.whole)
         let error: Double

@@ -33,13 +33,26 @@ final class OpenCLBackend: ComputeBackend {
     var kind: DeviceKind { .openCL(type: device.type) }
     var memoryBytes: Int { device.globalMemoryBytes }
 
+    /// `gemmTuning` (tunable name to value) replaces the device's defaults, its stored
+    /// tuning and the environment's override: `bimt tune` tries candidates this way.
+    /// `tuningStore` is where stored tuning is read (nil: the environment's place).
     init(handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant,
-         cache: KernelBinaryCache = .fromEnvironment) throws {
+         cache: KernelBinaryCache = .fromEnvironment, gemmTuning: [String: Int]? = nil,
+         tuningStore: GemmTuningStore? = nil) throws {
         device = handle.description
         self.cache = cache
         deviceID = handle.device
-        tuning = GemmTuning(for: device, environment: ProcessInfo.processInfo.environment)
-        self.gemmVariant = gemmVariant != .automatic ? gemmVariant : (device.type == "CPU" ? .vector : .tiled)
+        self.gemmVariant = gemmVariant.resolved(deviceType: device.type)
+        if let gemmTuning {
+            tuning = GemmTuning(defaultsFor: device).applying(gemmTuning)
+        } else {
+            let store = tuningStore ?? GemmTuningStore.fromEnvironment
+            for warning in store.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            tuning = GemmTuning(for: device, variant: self.gemmVariant, environment: ProcessInfo.processInfo.environment, store: store)
+        }
+        if let problem = tuning.problem(for: self.gemmVariant, on: device) {
+            throw ComputeError.invalidArgument("GEMM settings \(tuning.values(for: self.gemmVariant)) cannot run on \(device.name): \(problem)")
+        }
         var status: cl_int = 0
         var id: cl_device_id? = handle.device
         guard let context = clCreateContext(nil, 1, &id, nil, nil, &status) else {

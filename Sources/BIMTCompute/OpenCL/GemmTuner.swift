@@ -1,0 +1,134 @@
+import Foundation
+
+/// One GEMM shape: C (m x n) = op(A) op(B) with inner dimension k.
+public struct GemmShape: Sendable, Equatable, CustomStringConvertible {
+    public var m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool
+
+    public init(_ m: Int, _ n: Int, _ k: Int, transposeA: Bool = false, transposeB: Bool = false) {
+        (self.m, self.n, self.k, self.transposeA, self.transposeB) = (m, n, k, transposeA, transposeB)
+    }
+
+    /// "MxNxK" with an optional ":TT" suffix for the transposes (NN, NT, TN, TT).
+    public init?(parsing text: String) {
+        let parts = text.uppercased().split(separator: ":")
+        let sizes = parts.first.map { $0.split(separator: "X").map { Int($0) } } ?? []
+        guard parts.count <= 2, sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m >= 1, n >= 1, k >= 1 else {
+            return nil
+        }
+        let trans = parts.count == 2 ? String(parts[1]) : "NN"
+        guard ["NN", "NT", "TN", "TT"].contains(trans) else { return nil }
+        self.init(m, n, k, transposeA: trans.first == "T", transposeB: trans.last == "T")
+    }
+
+    public var description: String { "\(m)x\(n)x\(k):\(transposeA ? "T" : "N")\(transposeB ? "T" : "N")" }
+}
+
+/// What `GemmTuner.tune` tried and found.
+public struct GemmTuningReport: Sendable {
+    /// One candidate: its settings, the geometric mean of GFLOP/s over the shapes (nil when
+    /// it failed), and why it failed.
+    public struct Trial: Sendable {
+        public var values: [String: Int]
+        public var gflops: Double?
+        public var failure: String?
+    }
+    /// Every candidate in the order tried (the device's defaults first).
+    public var trials: [Trial]
+    /// The winner, verified on every shape; nil when no candidate passed.
+    public var winner: GemmTuningStore.Entry?
+}
+
+/// Searches matmul.cl's tunables on an OpenCL device: every candidate is built, checked
+/// against the CPU path on every shape (max |C - C_cpu| / max |C_cpu| within the tolerance)
+/// and timed; the fastest verified one (geometric mean of GFLOP/s) wins. The search is
+/// staged: register blocking first (vector: NV x RM; tiled: tile and work per item), then
+/// the work-group shape (vector: LX x LY) or tile depth (tiled: TSK) around the best.
+public enum GemmTuner {
+    /// The GEMMs of the training presets (gpt-bench's and gpt-small's projections, forward
+    /// and weight gradient; the mnist MLP's first layer) and a square ladder.
+    public static let defaultShapes: [GemmShape] = [
+        GemmShape(2048, 384, 128, transposeB: true), GemmShape(2048, 128, 512), GemmShape(512, 128, 2048, transposeA: true),
+        GemmShape(4096, 1152, 384, transposeB: true), GemmShape(4096, 384, 1536), GemmShape(1536, 384, 4096, transposeA: true),
+        GemmShape(128, 100, 784, transposeB: true),
+        GemmShape(256, 256, 256), GemmShape(512, 512, 512), GemmShape(1024, 1024, 1024),
+    ]
+
+    /// Tunes `variant` on the device `specifier` names over `shapes`; stores the winner in
+    /// `store` unless `dryRun`. At most `maxCandidates` candidates are tried.
+    public static func tune(_ specifier: DeviceSpecifier, variant: GemmVariant = .automatic, shapes: [GemmShape] = defaultShapes,
+                            repeats: Int = 3, tolerance: Double = 1e-4, maxCandidates: Int = 64,
+                            store: inout GemmTuningStore, dryRun: Bool = false,
+                            progress: (String) -> Void = { _ in }) throws -> GemmTuningReport {
+        guard !shapes.isEmpty, repeats >= 1, maxCandidates >= 1, tolerance >= 0 else {
+            throw ComputeError.invalidArgument("tuning needs shapes, repeats >= 1, candidates >= 1 and a tolerance >= 0")
+        }
+        let base = try Device.open(specifier, gemmVariant: variant, gemmTuningStore: GemmTuningStore(url: nil)).device
+        guard let description = base.openCLDescription, let resolved = base.gemmVariant, let defaults = base.gemmTuning else {
+            throw ComputeError.invalidArgument("tuning is for OpenCL devices; the CPU path uses OpenBLAS (choose --device opencl or opencl:P:D)")
+        }
+        var trials: [GemmTuningReport.Trial] = []
+        var tried = Set<[String: Int]>()
+        func trial(_ values: [String: Int]) -> Double? {
+            guard trials.count < maxCandidates, tried.insert(values).inserted else { return nil }
+            var result = GemmTuningReport.Trial(values: values, gflops: nil, failure: nil)
+            defer {
+                trials.append(result)
+                let settings = resolved.tunables.map { "\($0)=\(values[$0]!)" }.joined(separator: ",")
+                progress("\(settings): " + (result.gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? "failed, \(result.failure!)"))
+            }
+            if let problem = GemmTuning(defaultsFor: description).applying(values).problem(for: resolved, on: description) {
+                result.failure = problem
+                return nil
+            }
+            do {
+                let device = try Device.open(specifier, gemmVariant: resolved, gemmTuning: values).device
+                var logSum = 0.0
+                for shape in shapes {
+                    let measured = try GemmBenchmark.run(device: device, m: shape.m, n: shape.n, k: shape.k, transposeA: shape.transposeA,
+                                                         transposeB: shape.transposeB, repeats: repeats, settle: false)
+                    guard measured.maxRelError <= tolerance else {
+                        result.failure = String(format: "wrong result on %@ (error %.2e > %.2e)", shape.description, measured.maxRelError, tolerance)
+                        return nil
+                    }
+                    logSum += log(measured.gflops)
+                }
+                result.gflops = exp(logSum / Double(shapes.count))
+            } catch {
+                result.failure = "\(error)"
+            }
+            return result.gflops
+        }
+        var best = defaults, bestGflops = trial(defaults)
+        let defaultGflops = bestGflops
+        for stage in stages(resolved, description: description) {
+            let center = best
+            for change in stage {
+                var values = center
+                for (name, value) in change { values[name] = value }
+                if let gflops = trial(values), gflops > (bestGflops ?? 0) { (best, bestGflops) = (values, gflops) }
+            }
+        }
+        var report = GemmTuningReport(trials: trials, winner: nil)
+        guard let bestGflops else { return report }
+        report.winner = GemmTuningStore.Entry(device: description.name, platform: description.platformName, driver: description.driverVersion,
+                                              variant: resolved.rawValue, values: best, gflops: bestGflops,
+                                              defaultGflops: defaultGflops ?? 0, shapes: shapes.map(\.description))
+        if !dryRun, let winner = report.winner { try store.store(winner) }
+        return report
+    }
+
+    /// The search's stages: each a list of changes to the best settings so far.
+    static func stages(_ variant: GemmVariant, description: OpenCLDeviceDescription) -> [[[String: Int]]] {
+        switch variant {
+        case .tiled:
+            let blocking = [32, 64, 128].flatMap { tile in [2, 4, 8].map { work in ["TSM": tile, "TSN": tile, "WPTM": work, "WPTN": work] } }
+            return [blocking, [8, 16, 32].map { ["TSK": $0] }]
+        case .vector, .automatic:
+            // Accumulators (RM x NV vectors) within the vector registers: 32 with AVX-512, 16 with AVX2.
+            let registers = description.preferredFloatVectorWidth >= 16 ? 24 : 12
+            let blocking = [1, 2, 4].flatMap { nv in [4, 6, 8, 12].compactMap { rm in rm * nv <= registers ? ["NV": nv, "RM": rm] : nil } }
+            let groups = [1, 2, 4].flatMap { lx in [4, 8, 16].map { ly in ["LX": lx, "LY": ly] } }
+            return [blocking, groups]
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// GEMM settings found by `bimt tune`, one entry per (device, driver, variant), in a JSON file
+/// beside the kernel cache: `$BIMT_GEMM_TUNING_FILE`, else `gemm-tuning.json` in the kernel
+/// cache's directory (`KernelBinaryCache`). Every entry was verified against the CPU path
+/// before it was stored. A file that cannot be read as one is ignored with a warning, as is
+/// an entry whose settings cannot run on its device; the defaults are used instead.
+public struct GemmTuningStore: Sendable, Equatable {
+    /// One device's winner.
+    public struct Entry: Codable, Sendable, Equatable {
+        /// CL_DEVICE_NAME, CL_PLATFORM_NAME and CL_DRIVER_VERSION of the tuned device.
+        public var device: String, platform: String, driver: String
+        /// "vector" or "tiled".
+        public var variant: String
+        /// Tunable name (matmul.cl's macro) to value.
+        public var values: [String: Int]
+        /// Geometric means of GFLOP/s over the tuned shapes: with these settings and with the defaults.
+        public var gflops: Double, defaultGflops: Double
+        /// The shapes tuned on, "MxNxK" with their transposes.
+        public var shapes: [String]
+    }
+
+    struct File: Codable {
+        var format: String
+        var version: Int
+        var entries: [Entry]
+    }
+
+    static let format = "bimt-gemm-tuning"
+
+    /// Where the file lives (nil: nowhere, the kernel cache is off and no file was named).
+    public let url: URL?
+    /// The entries read.
+    public private(set) var entries: [Entry]
+    /// What was wrong with the file or its entries, one line each.
+    public private(set) var warnings: [String]
+
+    /// The store at the default place for this environment.
+    public static var fromEnvironment: GemmTuningStore { GemmTuningStore(url: defaultURL(ProcessInfo.processInfo.environment)) }
+
+    static func defaultURL(_ environment: [String: String]) -> URL? {
+        if let path = environment["BIMT_GEMM_TUNING_FILE"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        return KernelBinaryCache(environment: environment).directory?.appending(path: "gemm-tuning.json")
+    }
+
+    /// Reads the file at `url` (none there: no entries, no warning).
+    public init(url: URL?) {
+        self.url = url
+        entries = []
+        warnings = []
+        guard let url, let data = try? Data(contentsOf: url) else { return }
+        guard let file = try? JSONDecoder().decode(File.self, from: data) else {
+            warnings.append("ignoring \(url.path): not a readable GEMM tuning file; using the default GEMM settings (run `bimt tune` to rewrite it)")
+            return
+        }
+        guard file.format == Self.format, file.version == 1 else {
+            warnings.append("ignoring \(url.path): format '\(file.format)' version \(file.version) is not \(Self.format) version 1; using the default GEMM settings")
+            return
+        }
+        entries = file.entries
+    }
+
+    /// The stored entry for `device` and `variant` whose settings can run there.
+    func entry(for device: OpenCLDeviceDescription, variant: GemmVariant) -> Entry? {
+        guard let entry = entries.first(where: {
+            $0.device == device.name && $0.platform == device.platformName && $0.driver == device.driverVersion
+                && $0.variant == variant.rawValue
+        }) else { return nil }
+        let tuning = GemmTuning(defaultsFor: device).applying(entry.values)
+        if Set(entry.values.keys) != Set(variant.tunables) || tuning.problem(for: variant, on: device) != nil {
+            let reason = tuning.problem(for: variant, on: device) ?? "it does not name exactly \(variant.tunables.joined(separator: ", "))"
+            FileHandle.standardError.write(Data("warning: ignoring the stored GEMM tuning for \(device.name): \(reason); using the defaults\n".utf8))
+            return nil
+        }
+        return entry
+    }
+
+    /// Adds `entry`, replacing the one for the same device, driver and variant, and writes
+    /// the file atomically.
+    public mutating func store(_ entry: Entry) throws {
+        guard let url else {
+            throw ComputeError.invalidArgument("nowhere to store GEMM tuning: the kernel cache is off; set BIMT_GEMM_TUNING_FILE")
+        }
+        entries.removeAll { $0.device == entry.device && $0.platform == entry.platform && $0.driver == entry.driver && $0.variant == entry.variant }
+        entries.append(entry)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(File(format: Self.format, version: 1, entries: entries))
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url, options: .atomic)
+    }
+}

@@ -1,0 +1,81 @@
+import BIMTCompute
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("GEMM tuning", .serialized, requiresOpenCL)
+struct GemmTuningTests {
+    static func temporaryFile() -> URL {
+        FileManager.default.temporaryDirectory.appending(path: "bimt-tuning-\(UUID().uuidString)/gemm-tuning.json")
+    }
+
+    static let shapes = [GemmShape(64, 48, 200), GemmShape(70, 33, 129, transposeB: true)]
+
+    @Test("the verified winner is stored for the device, and a device opened later builds its GEMM with it")
+    func storesAndPicksUp() throws {
+        let url = Self.temporaryFile()
+        var store = GemmTuningStore(url: url)
+        let report = try GemmTuner.tune(.anyOpenCL, shapes: Self.shapes, repeats: 1, maxCandidates: 4, store: &store)
+        let winner = try #require(report.winner)
+        #expect(report.trials.count == 4 && report.trials.allSatisfy { $0.gflops != nil })
+        #expect(winner.gflops == report.trials.compactMap(\.gflops).max())
+        let reread = GemmTuningStore(url: url)
+        #expect(reread.warnings.isEmpty && reread.entries == [winner])
+        let device = try Device.open(.anyOpenCL, gemmTuningStore: reread).device
+        #expect(device.gemmTuning == winner.values)
+        // The stored settings compute the right product.
+        let result = try GemmBenchmark.run(device: device, m: 50, n: 70, k: 90, transposeA: true, transposeB: false, repeats: 1, settle: false)
+        #expect(result.maxRelError < 1e-5)
+        // Tuning again replaces the device's entry rather than adding one.
+        _ = try GemmTuner.tune(.anyOpenCL, shapes: Self.shapes, repeats: 1, maxCandidates: 1, store: &store)
+        #expect(GemmTuningStore(url: url).entries.count == 1)
+    }
+
+    @Test("candidates that fail verification are never stored")
+    func failuresNotStored() throws {
+        let url = Self.temporaryFile()
+        var store = GemmTuningStore(url: url)
+        // A zero tolerance: over k = 1000 OpenBLAS sums in blocks of k, the OpenCL kernels in one
+        // running sum, so no candidate matches it bit for bit.
+        let report = try GemmTuner.tune(.anyOpenCL, shapes: [GemmShape(64, 48, 1000)], repeats: 1, tolerance: 0, maxCandidates: 3,
+                                        store: &store)
+        #expect(report.winner == nil)
+        #expect(report.trials.allSatisfy { $0.failure?.contains("wrong result") == true })
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+    }
+
+    @Test("a corrupt or foreign file, another device's entry and settings the device cannot run fall back to the defaults")
+    func badFiles() throws {
+        let defaults = try #require(try Device.open(.anyOpenCL, gemmTuningStore: GemmTuningStore(url: nil)).device.gemmTuning)
+        let description = try #require(try Device.open(.anyOpenCL).device.openCLDescription)
+        let url = Self.temporaryFile()
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        func opened(_ text: String) throws -> (GemmTuningStore, [String: Int]?) {
+            try Data(text.utf8).write(to: url)
+            let store = GemmTuningStore(url: url)
+            return (store, try Device.open(.anyOpenCL, gemmTuningStore: store).device.gemmTuning)
+        }
+        let (corrupt, corruptTuning) = try opened("{\"format\": \"bimt-gemm-tuning\", \"version\": 1, \"entries\": [")
+        #expect(corrupt.warnings.count == 1 && corruptTuning == defaults)
+        let (foreign, foreignTuning) = try opened("{\"format\": \"other\", \"version\": 3, \"entries\": []}")
+        #expect(foreign.warnings.first?.contains("is not bimt-gemm-tuning") == true && foreignTuning == defaults)
+        func entry(device: String, values: [String: Int]) -> String {
+            let encoded = values.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
+            return """
+                {"format": "bimt-gemm-tuning", "version": 1, "entries": [{"device": "\(device)", "platform": "\(description.platformName)",
+                 "driver": "\(description.driverVersion)", "variant": "\(try! Device.open(.anyOpenCL).device.gemmVariant!.rawValue)",
+                 "values": {\(encoded)}, "gflops": 1, "defaultGflops": 1, "shapes": []}]}
+                """
+        }
+        var changed = defaults
+        changed[defaults["RM"] != nil ? "RM" : "TSK"]! *= 2   // a different setting the device can run
+        let (_, otherDevice) = try opened(entry(device: "some other device", values: changed))
+        #expect(otherDevice == defaults)
+        let (_, same) = try opened(entry(device: description.name, values: changed))
+        #expect(same == changed, "an entry for this device is used")
+        var impossible = defaults
+        for key in impossible.keys { impossible[key] = 100_000 }
+        let (_, refused) = try opened(entry(device: description.name, values: impossible))
+        #expect(refused == defaults)
+    }
+}
