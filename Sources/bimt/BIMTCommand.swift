@@ -7,7 +7,7 @@ struct BIMTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bimt",
         abstract: "Brain-Inspired Modular Training on OpenCL devices and a fast CPU path.",
-        subcommands: [TrainCommand.self, SampleCommand.self, AnalyzeCommand.self, RenderCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self, SoakCommand.self]
+        subcommands: [TrainCommand.self, SampleCommand.self, AnalyzeCommand.self, RenderCommand.self, ViewCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self, SoakCommand.self]
     )
 
     /// When OpenBLAS picked kernels older than the processor supports and nobody chose a core

@@ -63,6 +63,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Weight decay on all parameters, or on matrices only (nanoGPT: not biases or LayerNorm).") var weightDecayScope: WeightDecayScope?
     @Option(help: "Micro-batches per step (must divide the batch size).") var accumulationSteps: Int?
     @Option(help: "Evaluate on this many test batches (the same ones every time; default: the whole test split).") var evalBatches: Int?
+    @Option(help: "MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; default 50).")
+    var snapshotBudget: Double?
 
     /// The flag that sets each configuration field, for the library's errors.
     static let flagNames: [String: String] = [
@@ -76,6 +78,7 @@ struct TrainingFlags: ParsableArguments {
         "loss": "--preset/--config", "learningRateSchedule.warmupSteps": "--warmup-steps",
         "learningRateSchedule.minimumLearningRate": "--min-lr", "learningRateSchedule.decaySteps": "--decay-steps",
         "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches",
+        "snapshotBudget": "--snapshot-budget",
     ]
 
     /// A library error with the flag that sets the field it names.
@@ -134,6 +137,7 @@ struct TrainingFlags: ParsableArguments {
             o.weightDecayScope = weightDecayScope
             o.accumulationSteps = accumulationSteps
             o.evalBatches = evalBatches
+            o.snapshotBudget = snapshotBudget
             return o
         }
     }

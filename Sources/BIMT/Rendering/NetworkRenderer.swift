@@ -18,93 +18,43 @@ public enum NetworkRenderer {
 
     /// `model` as an SVG document, its inputs and outputs labelled with `names`.
     public static func svg(model: any TrainableModel, names: NeuronNames, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
-        let network = model.network
-        let values = try model.device.read(model.parameters.whole)
-        let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
-        let perLayer = model is GPT
-        let band = perLayer ? Dictionary(uniqueKeysWithValues: network.layers.indices.map { ($0, $0) })
-            : Dictionary(uniqueKeysWithValues: order.enumerated().flatMap { b, g in network.groups[g].layers.map { ($0, b) } })
-        let drawn = perLayer ? Array(network.layers.indices) : order.map { network.groups[$0].layers.min()! }
-        let width = perLayer ? 1000.0 : 900.0, bandHeight = perLayer ? 110.0 : 170.0, margin = 50.0
-        let left = perLayer ? 150.0 : margin
-        let height = Double(drawn.count - 1) * bandHeight + 2 * margin
-        func position(_ layer: Int, _ slot: Int) -> (Double, Double) {
-            let layout = network.layers[layer].layout, point = layout.slotCoordinates[slot]
-            let base = height - margin - Double(band[layer]!) * bandHeight
-            guard layout.kind != .line else { return (left + (width - left - margin) * Double(point.x), base) }
-            // A 2-D sheet in oblique projection: depth (y) shifts right and up.
-            let x = margin + (width - 2 * margin) * (0.72 * Double(point.x) + 0.28 * Double(point.y))
-            return (x, base - bandHeight * 0.55 * (Double(point.y) - 0.5))
-        }
-        // Per-neuron drawing for unfolded layers keeps individual inputs; folded layers collapse to slots.
-        func unit(_ layer: Int, _ neuron: Int) -> Int {
-            let layout = network.layers[layer].layout
-            return neuron % layout.slots
-        }
-        struct Line { var x1, y1, x2, y2, strength: Double; var positive: Bool }
-        var lines: [Line] = []
-        for c in network.connections {
-            var sums: [Int: (signed: Double, magnitude: Double)] = [:]
-            let slotsIn = network.layers[c.input].layout.slots
-            for i in 0..<c.weight.rows {
-                for j in 0..<c.weight.columns {
-                    let w = Double(values[c.weight.offset + i * c.weight.columns + j])
-                    let key = unit(c.output, i) * slotsIn + unit(c.input, j)
-                    let old = sums[key] ?? (0, 0)
-                    sums[key] = (old.signed + w, old.magnitude + abs(w))
-                }
-            }
-            let largest = sums.values.map(\.magnitude).max() ?? 0
-            guard largest > 0 else { continue }
-            for (key, sum) in sums where sum.magnitude >= Double(threshold) * largest {
-                let (x1, y1) = position(c.input, key % slotsIn), (x2, y2) = position(c.output, key / slotsIn)
-                lines.append(Line(x1: x1, y1: y1, x2: x2, y2: y2, strength: sum.magnitude / largest, positive: sum.signed > 0))
-            }
-        }
-        lines.sort { $0.strength > $1.strength }
+        let drawing = NetworkDrawing(network: model.network, values: try model.device.read(model.parameters.whole), names: names,
+                                     perLayer: model is GPT, threshold: threshold, maximumLines: maximumLines)
+        return svg(drawing)
+    }
+
+    /// A drawing as an SVG document.
+    public static func svg(_ drawing: NetworkDrawing) -> String {
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(drawing.width))" height="\(Int(drawing.height))" viewBox="0 0 \(Int(drawing.width)) \(Int(drawing.height))">
             <rect width="100%" height="100%" fill="white"/>
 
             """
-        if perLayer {
-            for layer in drawn {
-                let (_, y) = position(layer, 0)
-                if network.layers[layer].name.hasPrefix("residual") {
-                    svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"#e8e8e8\"/>\n",
-                                  left - 8, y - 7, width - left - margin + 16)
-                }
-                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
-                              left - 14, y + 4, escape(network.layers[layer].name))
+        var shades = drawing.shades.makeIterator()
+        for label in drawing.layerLabels {
+            if label.text.hasPrefix("residual"), let shade = shades.next() {
+                svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"#e8e8e8\"/>\n", shade.x, shade.y, shade.width)
             }
-            // Attention mixes positions, not neurons: q/k/v slot i feeds attention-output dimension i.
-            // Grey lines join them, one shade per head.
-            for group in network.groups where group.layers.count == 2 && !network.layers[group.layers[0]].name.hasPrefix("residual") {
-                let slots = network.layers[group.layers[0]].layout.slots, head = group.blockSize ?? slots
-                for slot in 0..<slots {
-                    let (x1, y1) = position(group.layers[0], slot), (x2, y2) = position(group.layers[1], slot)
-                    svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"0.8\"/>\n",
-                                  x1, y1, x2, y2, (slot / head) % 2 == 0 ? "#9a9a9a" : "#c8c8c8")
-                }
-            }
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
+                          label.x, label.y, escape(label.text))
         }
-        for line in lines.prefix(maximumLines).reversed() {
+        for guide in drawing.guides {
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"0.8\"/>\n",
+                          guide.x1, guide.y1, guide.x2, guide.y2, guide.dark ? "#9a9a9a" : "#c8c8c8")
+        }
+        for line in drawing.lines.reversed() {
             svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
                           line.x1, line.y1, line.x2, line.y2, line.positive ? "#1f4fd1" : "#d11f1f", 3 * line.strength,
                           min(1, 0.25 + line.strength))
         }
-        let inputNames = names.inputs, outputNames = names.outputs
-        let last = network.layers.count - 1
-        for layer in drawn {
-            let layout = network.layers[layer].layout
-            let radius = layout.slots > 200 ? 1.2 : 3.5
-            for slot in 0..<layout.slots {
-                let (x, y) = position(layer, slot)
-                svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#222\"/>\n", x, y, radius)
-                guard layout.slots <= 64, layer == 0 || layer == last else { continue }
-                let label = layer == last ? outputNames[slot] : (layout.folds == 1 ? inputNames[slot] : "\(slot)")
+        // Neurons, each followed by its label when it has one.
+        var labels = drawing.neuronLabels.makeIterator(), next = labels.next()
+        for (index, neuron) in drawing.neurons.enumerated() {
+            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#222\"/>\n", neuron.x, neuron.y, neuron.radius)
+            if let label = next, label.neuron == index {
                 svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"%d\" text-anchor=\"middle\">%@</text>\n",
-                              x, layer == 0 ? y + 18 : y - 10, layout.slots > 24 ? 7 : 13, escape(label))
+                              label.x, label.y, label.size, escape(label.text))
+                next = labels.next()
             }
         }
         svg += "</svg>\n"

@@ -345,13 +345,20 @@ public final class Trainer {
                     shouldStop: () -> Bool = { false }) throws -> TrainingMetrics? {
         var latest: TrainingMetrics?
         let end = min(last ?? options.steps, options.steps)
+        let budget = options.snapshotBudget ?? Snapshots.defaultBudgetMiB
+        let snapshots = runDirectory.flatMap { budget > 0 ? Snapshots(runDirectory: $0, budgetMiB: budget) : nil }
+        if let snapshots, step == 0, step < end { try snapshots.write(step: 0, relocated: false, model: model) }
         while step < end {
             if shouldStop() {
                 if runDirectory != nil { try saveCheckpoint() }
                 interrupted = true
                 break
             }
-            if let metrics = try trainStep() {
+            let metrics = try trainStep()
+            // A frame for `bimt view` at log steps and after relocations (trainStep relocates after such steps).
+            let relocated = options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps
+            if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
+            if let metrics {
                 latest = metrics
                 try record(metrics)
                 if let runDirectory, metrics.testLoss < bestTestLoss {

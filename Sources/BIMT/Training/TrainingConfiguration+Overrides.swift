@@ -92,6 +92,8 @@ extension TrainingConfiguration {
         public var accumulationSteps: Int?
         /// Test batches per evaluation.
         public var evalBatches: Int?
+        /// MiB for network snapshots (0: none).
+        public var snapshotBudget: Double?
 
         /// No changes.
         public init() {}
@@ -211,6 +213,7 @@ extension TrainingConfiguration {
         if let scope = o.weightDecayScope { c.weightDecayScope = scope }
         if let parts = o.accumulationSteps { c.accumulationSteps = parts }
         if let batches = o.evalBatches { c.evalBatches = batches }
+        if let budget = o.snapshotBudget { c.snapshotBudget = budget }
         try c.validate()
         // The user's data against the model they will feed (widths, labels for the loss).
         if let userData { try c.check(userData) }

@@ -47,6 +47,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// step: the first of a stored split, windows at seeded offsets of a token stream); nil:
     /// the whole test split (a token stream's non-overlapping windows).
     public var evalBatches: Int?
+    /// MiB the run directory's network snapshots (for `bimt view`) may take before older
+    /// frames are thinned; 0: no snapshots; nil: `Snapshots.defaultBudgetMiB`.
+    public var snapshotBudget: Double?
 
     /// Options; the defaults are the paper's (seed 1, no weight decay, full batch, greedy top 30 every 200 steps).
     public init(loss: LossKind, steps: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int? = nil, seed: UInt64 = 1,
@@ -133,6 +136,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require(accumulationSteps >= 1, "accumulationSteps", "must be >= 1, got \(accumulationSteps)")
         try require(evalBatches.map { $0 >= 1 } ?? true, "evalBatches", "must be >= 1, got \(evalBatches ?? 0)")
         try require(evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
+        try require(snapshotBudget.map { $0 >= 0 && $0.isFinite } ?? true, "snapshotBudget",
+                    "must be >= 0 MiB (0: no snapshots), got \(snapshotBudget ?? 0)")
         if accumulationSteps > 1 {
             guard let batchSize, batchSize % accumulationSteps == 0 else {
                 throw BIMTError.invalidField(field: "accumulationSteps", reason: "\(accumulationSteps) micro-batches must divide the batch size "
@@ -155,6 +160,7 @@ extension TrainingOptions {
     enum CodingKeys: String, CodingKey {
         case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom, relocation, swapEvery
         case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps, evalBatches
+        case snapshotBudget
     }
 
     /// Fields added after the first version take their defaults when absent.
@@ -174,6 +180,7 @@ extension TrainingOptions {
                   weightDecayScope: try c.decodeIfPresent(WeightDecayScope.self, forKey: .weightDecayScope) ?? .all,
                   accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1,
                   evalBatches: try c.decodeIfPresent(Int.self, forKey: .evalBatches))
+        snapshotBudget = try c.decodeIfPresent(Double.self, forKey: .snapshotBudget)
     }
 
     /// Fields at their defaults are left out, so a run that does not use them writes the
@@ -200,5 +207,6 @@ extension TrainingOptions {
         if weightDecayScope != .all { try c.encode(weightDecayScope, forKey: .weightDecayScope) }
         if accumulationSteps != 1 { try c.encode(accumulationSteps, forKey: .accumulationSteps) }
         try c.encodeIfPresent(evalBatches, forKey: .evalBatches)
+        try c.encodeIfPresent(snapshotBudget, forKey: .snapshotBudget)
     }
 }

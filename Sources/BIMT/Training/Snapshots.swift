@@ -1,0 +1,122 @@
+import BIMTCompute
+import Foundation
+
+/// A run's network over time, for `bimt view`: at every log step and after every relocation
+/// the trainer writes one frame to `snapshots/` in the run directory, enough to draw the
+/// network then: each connection's weights quantized to 8 bits against the largest |w| of
+/// its matrix, and the input and output permutations (for the labels). One file per frame,
+/// written atomically. When the frames pass the budget, every other one (the first and the
+/// newest kept) is removed, so a long run keeps frames spread over its whole length.
+public struct Snapshots {
+    /// One frame.
+    public struct Frame: Sendable {
+        public var step: Int
+        /// Taken right after a relocation.
+        public var relocated: Bool
+        /// Per connection of the network, in order: the largest |w| and the weights / it x 127.
+        public var matrices: [(scale: Float, values: [Int8])]
+        public var inputPermutation: [Int], outputPermutation: [Int]
+
+        /// Writes the frame's weights into `values` (a model's flat parameters) at `network`'s connections.
+        public func apply(to values: inout [Float], network: SpatialNetwork) throws {
+            guard matrices.count == network.connections.count else {
+                throw BIMTError.invalidSetting("a snapshot of step \(step) has \(matrices.count) matrices; the model has \(network.connections.count)")
+            }
+            for (connection, matrix) in zip(network.connections, matrices) {
+                guard matrix.values.count == connection.weight.count else {
+                    throw BIMTError.invalidSetting("a snapshot of step \(step) does not match the model's \(connection.name)")
+                }
+                for (i, q) in matrix.values.enumerated() { values[connection.weight.offset + i] = Float(q) / 127 * matrix.scale }
+            }
+        }
+    }
+
+    /// The default budget, in MiB.
+    public static let defaultBudgetMiB = 50.0
+    static let magic = Array("BIMTSNP1".utf8)
+
+    public let directory: URL
+    public let budgetBytes: Int
+
+    public init(runDirectory: URL, budgetMiB: Double = defaultBudgetMiB) {
+        directory = runDirectory.appending(path: "snapshots")
+        budgetBytes = Int(budgetMiB * 1_048_576)
+    }
+
+    /// Writes the frame of `model` at `step`, then thins the frames to the budget.
+    public func write(step: Int, relocated: Bool, model: any TrainableModel) throws {
+        let network = model.network, values = try model.device.read(model.parameters.whole)
+        var data = Data(Self.magic)
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        append(Int64(step))
+        append(UInt8(relocated ? 1 : 0))
+        append(UInt32(network.connections.count))
+        for connection in network.connections {
+            let weights = values[connection.weight.offset..<(connection.weight.offset + connection.weight.count)]
+            let scale = weights.reduce(Float(0)) { max($0, abs($1)) }
+            append(UInt32(weights.count))
+            append(scale.bitPattern)
+            data.append(contentsOf: weights.map { UInt8(bitPattern: Int8(scale > 0 ? ($0 / scale * 127).rounded() : 0)) })
+        }
+        for permutation in [network.inputPermutation, network.outputPermutation] {
+            append(UInt32(permutation.count))
+            for p in permutation { append(UInt32(p)) }
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try data.write(to: directory.appending(path: String(format: "frame-%010d.bin", step)), options: .atomic)
+        try thin()
+    }
+
+    /// Removes every other frame (keeping the first and the newest) while the frames take
+    /// more than the budget.
+    func thin() throws {
+        var files = Self.frameFiles(directory)
+        func total() -> Int { files.reduce(0) { $0 + ((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) } }
+        while files.count > 2 && total() > budgetBytes {
+            let removed = stride(from: 1, to: files.count - 1, by: 2).map { files[$0] }
+            for file in removed { try FileManager.default.removeItem(at: file) }
+            files = Self.frameFiles(directory)
+        }
+    }
+
+    static func frameFiles(_ directory: URL) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasPrefix("frame-") && $0.hasSuffix(".bin") }.sorted().map { directory.appending(path: $0) }
+    }
+
+    /// The frames of a run directory in step order, and a line for each file that could not
+    /// be read (truncated or not a frame), which is skipped.
+    public static func read(runDirectory: URL) -> (frames: [Frame], problems: [String]) {
+        var frames: [Frame] = [], problems: [String] = []
+        for file in frameFiles(runDirectory.appending(path: "snapshots")) {
+            do { frames.append(try frame(Data(contentsOf: file))) } catch {
+                problems.append("\(file.lastPathComponent): \(error); skipped")
+            }
+        }
+        return (frames.sorted { $0.step < $1.step }, problems)
+    }
+
+    static func frame(_ data: Data) throws -> Frame {
+        var offset = 0
+        func bytes(_ count: Int) throws -> Data {
+            guard offset + count <= data.count else {
+                throw BIMTError.invalidSetting("truncated after \(data.count) bytes")
+            }
+            defer { offset += count }
+            return data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + count))
+        }
+        func integer<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            try bytes(MemoryLayout<T>.size).withUnsafeBytes { T(littleEndian: $0.loadUnaligned(as: T.self)) }
+        }
+        guard Array(try bytes(8)) == magic else { throw BIMTError.invalidSetting("not a bimt snapshot frame") }
+        let step = Int(try integer(Int64.self)), relocated = try integer(UInt8.self) == 1
+        var matrices: [(scale: Float, values: [Int8])] = []
+        for _ in 0..<Int(try integer(UInt32.self)) {
+            let count = Int(try integer(UInt32.self)), scale = Float(bitPattern: try integer(UInt32.self))
+            matrices.append((scale, try bytes(count).map { Int8(bitPattern: $0) }))
+        }
+        let inputs = try (0..<Int(try integer(UInt32.self))).map { _ in Int(try integer(UInt32.self)) }
+        let outputs = try (0..<Int(try integer(UInt32.self))).map { _ in Int(try integer(UInt32.self)) }
+        return Frame(step: step, relocated: relocated, matrices: matrices, inputPermutation: inputs, outputPermutation: outputs)
+    }
+}
