@@ -173,6 +173,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Start from the weights in this safetensors file (layers.{i}.weight/bias, embedding, in_perm/out_perm).")
     var initFrom: String?
     @Flag(help: "Print only the summary.") var quiet = false
+    @Flag(help: "Rewrite RUN/view.html (bimt view's page) at every checkpoint: refresh the browser to see where the run is.")
+    var view = false
     @Flag(help: "Read the data, print the memory plan (parameters, optimizer state, data, activations) and exit without training.")
     var dryRun = false
     @Option(help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
@@ -235,7 +237,12 @@ struct TrainCommand: ParsableCommand {
         let final: TrainingMetrics?
         let signals = StopSignals(timeout: stopTimeout)
         do {
-            final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested })
+            final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested }, checkpointed: {
+                guard view, let directory = trainer.runDirectory else { return }
+                // Drawn on the CPU path, away from the training device's buffers.
+                let (html, _) = try RunViewer.html(runDirectory: directory, device: Device.cpu())
+                try Data(html.utf8).write(to: directory.appending(path: "view.html"), options: .atomic)
+            })
         } catch let error as BIMTError {
             throw RuntimeFailure(TrainingFlags.message(error))
         }

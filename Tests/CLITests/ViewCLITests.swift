@@ -14,7 +14,7 @@ struct ViewCLITests {
     static func trainedRun() throws -> URL {
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-view-\(UUID().uuidString)")
         let trained = try bimt(["train", "--preset", "independence", "--steps", "600", "--log-every", "100", "--swap-every", "200",
-                                "--device", "cpu", "--out", run.path])
+                                "--device", "cpu", "--view", "--out", run.path])
         #expect(trained.status == 0, "\(trained.error)")
         return run
     }
@@ -63,6 +63,13 @@ struct ViewCLITests {
     @Test("a run without snapshots gets its final network; a truncated frame is reported and the others kept; not a run is an error")
     func badRuns() throws {
         let run = try Self.trainedRun()
+        #expect(FileManager.default.fileExists(atPath: run.appending(path: "view.html").path), "train --view writes the page")
+        let gif = run.appending(path: "run.gif")
+        let animated = try bimt(["render", run.path, "--animate", "-o", gif.path, "--gif-width", "200", "--device", "cpu"])
+        #expect(animated.status == 0 && animated.error.contains("7 frames"), "\(animated.error)")
+        #expect(try Data(contentsOf: gif).prefix(6) == Data("GIF89a".utf8))
+        let notGIF = try bimt(["render", run.path, "--animate", "-o", run.appending(path: "run.svg").path])
+        #expect(notGIF.status != 0 && notGIF.error.contains("--animate writes a GIF"))
         let snapshots = run.appending(path: "snapshots")
         let names = try FileManager.default.contentsOfDirectory(atPath: snapshots.path).sorted()
         let truncated = snapshots.appending(path: names[3])
@@ -83,6 +90,7 @@ struct ViewCLITests {
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-snapshots-\(UUID().uuidString)")
         let architecture = MLPArchitecture(widths: [4, 20, 2], activation: .silu)
         let model = try MLP(architecture: architecture, costSettings: CostSettings(), device: Device.cpu())
+        try model.initialize(seed: 3)
         // One frame holds 4*20 + 20*2 weights plus headers: about 200 bytes; a 1 KiB budget keeps a few.
         let snapshots = Snapshots(runDirectory: run, budgetMiB: 1.0 / 1024)
         for step in 0...40 { try snapshots.write(step: step * 10, relocated: step % 4 == 0, model: model) }

@@ -11,44 +11,15 @@ public enum RunViewer {
     /// one frame.
     public static func html(runDirectory: URL, device: Device, maximumLines: Int = 3000, threshold: Float = 0.01) throws
         -> (html: String, problems: [String]) {
-        let checkpoint = runDirectory.appending(path: "checkpoint.safetensors")
-        guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); give the directory bimt train --out wrote")
-        }
-        let trained = try TrainedModel.load(checkpoint: checkpoint, device: device)
-        let model = trained.model, network = model.network
-        let final = try device.read(model.parameters.whole)
-        var (frames, problems) = Snapshots.read(runDirectory: runDirectory)
-        if frames.isEmpty {
-            frames = [Snapshots.Frame(step: trained.step, relocated: false, matrices: [], inputPermutation: network.inputPermutation,
-                                      outputPermutation: network.outputPermutation)]
-        }
-        // Names in logical order, from the final names through the final permutations.
-        var logicalInputs = trained.names.inputs, logicalOutputs = trained.names.outputs
-        for (slot, logical) in network.inputPermutation.enumerated() where logical < logicalInputs.count { logicalInputs[logical] = trained.names.inputs[slot] }
-        for (slot, logical) in network.outputPermutation.enumerated() where logical < logicalOutputs.count { logicalOutputs[logical] = trained.names.outputs[slot] }
-        var drawnFrames: [[String: Any]] = []
-        var layout: NetworkDrawing?
-        for frame in frames {
-            var values = final
-            if !frame.matrices.isEmpty {
-                do { try frame.apply(to: &values, network: network) } catch {
-                    problems.append("the frame of step \(frame.step): \(error); skipped")
-                    continue
-                }
-            }
-            var names = trained.names
-            if frame.inputPermutation.count == names.inputs.count { names.inputs = frame.inputPermutation.map { logicalInputs[$0] } }
-            if frame.outputPermutation.count == names.outputs.count { names.outputs = frame.outputPermutation.map { logicalOutputs[$0] } }
-            let drawing = NetworkDrawing(network: network, values: values, names: names, perLayer: model is GPT, threshold: threshold,
-                                         maximumLines: maximumLines)
-            if layout == nil { layout = drawing }
+        let (trained, frames, problems) = try drawings(runDirectory: runDirectory, device: device, maximumLines: maximumLines,
+                                                       threshold: threshold)
+        let model = trained.model, layout = frames[0].drawing
+        let drawnFrames: [[String: Any]] = frames.map { frame in
             // Lines as flat [from, to, strength x 1000 (negative: a negative weight)], strongest first.
-            let lines = drawing.lines.flatMap { [$0.from, $0.to, Int(($0.strength * 1000).rounded()) * ($0.positive ? 1 : -1)] }
-            drawnFrames.append(["step": frame.step, "relocated": frame.relocated, "lines": lines,
-                                "labels": drawing.neuronLabels.map { [$0.neuron ?? -1, $0.text, rounded($0.y), $0.size] as [Any] }])
+            let lines = frame.drawing.lines.flatMap { [$0.from, $0.to, Int(($0.strength * 1000).rounded()) * ($0.positive ? 1 : -1)] }
+            return ["step": frame.step, "relocated": frame.relocated, "lines": lines,
+                    "labels": frame.drawing.neuronLabels.map { [$0.neuron ?? -1, $0.text, rounded($0.y), $0.size] as [Any] }]
         }
-        guard let layout else { throw BIMTError.invalidSetting("no frame of \(runDirectory.path) could be drawn") }
         let report = try Analysis.analyze(model: model, names: trained.names, evaluate: { (0, nil, nil) })
         var data: [String: Any] = [
             "title": runDirectory.lastPathComponent, "width": layout.width, "height": layout.height,
@@ -91,6 +62,46 @@ public enum RunViewer {
     }
 
     static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+
+    /// A run's frames as drawings (its final network alone when it has no snapshots), the
+    /// trained model (final weights) and a line per frame that could not be read or used.
+    public static func drawings(runDirectory: URL, device: Device, maximumLines: Int = 3000, threshold: Float = 0.01) throws
+        -> (trained: TrainedModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String]) {
+        let checkpoint = runDirectory.appending(path: "checkpoint.safetensors")
+        guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); give the directory bimt train --out wrote")
+        }
+        let trained = try TrainedModel.load(checkpoint: checkpoint, device: device)
+        let model = trained.model, network = model.network
+        let final = try device.read(model.parameters.whole)
+        var (frames, problems) = Snapshots.read(runDirectory: runDirectory)
+        if frames.isEmpty {
+            frames = [Snapshots.Frame(step: trained.step, relocated: false, matrices: [], inputPermutation: network.inputPermutation,
+                                      outputPermutation: network.outputPermutation)]
+        }
+        // Names in logical order, from the final names through the final permutations.
+        var logicalInputs = trained.names.inputs, logicalOutputs = trained.names.outputs
+        for (slot, logical) in network.inputPermutation.enumerated() where logical < logicalInputs.count { logicalInputs[logical] = trained.names.inputs[slot] }
+        for (slot, logical) in network.outputPermutation.enumerated() where logical < logicalOutputs.count { logicalOutputs[logical] = trained.names.outputs[slot] }
+        var drawn: [(step: Int, relocated: Bool, drawing: NetworkDrawing)] = []
+        for frame in frames {
+            var values = final
+            if !frame.matrices.isEmpty {
+                do { try frame.apply(to: &values, network: network) } catch {
+                    problems.append("the frame of step \(frame.step): \(error); skipped")
+                    continue
+                }
+            }
+            var names = trained.names
+            if frame.inputPermutation.count == names.inputs.count { names.inputs = frame.inputPermutation.map { logicalInputs[$0] } }
+            if frame.outputPermutation.count == names.outputs.count { names.outputs = frame.outputPermutation.map { logicalOutputs[$0] } }
+            drawn.append((frame.step, frame.relocated,
+                          NetworkDrawing(network: network, values: values, names: names, perLayer: model is GPT, threshold: threshold,
+                                         maximumLines: maximumLines)))
+        }
+        guard !drawn.isEmpty else { throw BIMTError.invalidSetting("no frame of \(runDirectory.path) could be drawn") }
+        return (trained, drawn, problems)
+    }
 
     /// metrics.csv as columns (step, train_loss, test_loss, cost, lambda, test_accuracy).
     static func metrics(_ runDirectory: URL) throws -> [String: [Double?]] {

@@ -53,10 +53,13 @@ public struct Snapshots {
         append(UInt32(network.connections.count))
         for connection in network.connections {
             let weights = values[connection.weight.offset..<(connection.weight.offset + connection.weight.count)]
-            let scale = weights.reduce(Float(0)) { max($0, abs($1)) }
+            // Non-finite weights (a diverging run) are drawn as 0 rather than stopping the run here.
+            let scale = weights.reduce(Float(0)) { $1.isFinite ? max($0, abs($1)) : $0 }
             append(UInt32(weights.count))
             append(scale.bitPattern)
-            data.append(contentsOf: weights.map { UInt8(bitPattern: Int8(scale > 0 ? ($0 / scale * 127).rounded() : 0)) })
+            data.append(contentsOf: weights.map { w in
+                UInt8(bitPattern: Int8(scale > 0 && w.isFinite ? (w / scale * 127).rounded() : 0))
+            })
         }
         for permutation in [network.inputPermutation, network.outputPermutation] {
             append(UInt32(permutation.count))

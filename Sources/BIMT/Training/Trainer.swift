@@ -340,9 +340,10 @@ public final class Trainer {
     /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
     /// every `checkpointEvery` steps, `best.safetensors` whenever the test loss is the lowest yet). When `shouldStop` turns
     /// true (a signal), it writes a checkpoint after the current step and returns.
+    /// `checkpointed` runs after each regular checkpoint (`bimt train --view` redraws its page there).
     @discardableResult
     public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in },
-                    shouldStop: () -> Bool = { false }) throws -> TrainingMetrics? {
+                    shouldStop: () -> Bool = { false }, checkpointed: () throws -> Void = {}) throws -> TrainingMetrics? {
         var latest: TrainingMetrics?
         let end = min(last ?? options.steps, options.steps)
         let budget = options.snapshotBudget ?? Snapshots.defaultBudgetMiB
@@ -369,6 +370,7 @@ public final class Trainer {
             }
             if runDirectory != nil && (step % options.checkpointEvery == 0 || step == options.steps) {
                 try saveCheckpoint()
+                try checkpointed()
             }
         }
         return latest
