@@ -94,6 +94,24 @@ struct ConvolutionTests {
         if results.count == 2 { #expect(maxRelativeError(results[1], results[0]) < 1e-6) }
     }
 
+    @Test("max pooling's gradient goes to the window's first maximum when values tie, on every device; it adds to dx")
+    func poolingTies() throws {
+        // One image 2 x 4, two channels, 2 x 2 windows (pixels 0, 1, 4, 5 and 2, 3, 6, 7).
+        // Channel 0 ties everywhere (the first pixel wins); channel 1 has 5 at pixels 1 and 5
+        // (pixel 1 wins) and ties at 0 in the second window (pixel 2 wins).
+        let shape = PoolShape(batch: 1, height: 2, width: 4, channels: 2, size: 2, isMax: true)
+        let x: [Float] = [1, 0, 1, 5, 2, 0, 2, 0,
+                          1, 3, 1, 5, 2, 0, 2, 0]
+        for device in try TestDevices.all() {
+            let dx = try device.makeBuffer([Float](repeating: 0.5, count: x.count))
+            try device.poolBackward(shape, input: try device.makeBuffer(x).whole, outputGradient: try device.makeBuffer([10, 20, 30, 40]).whole,
+                                    inputGradient: dx.whole)
+            let expected: [Float] = [10.5, 0.5, 0.5, 20.5, 30.5, 40.5, 0.5, 0.5,
+                                     0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+            #expect(try device.read(dx.whole) == expected, "\(device.name)")
+        }
+    }
+
     @Test("max and average pooling: forward, and backward vs finite differences", arguments: [true, false])
     func pooling(isMax: Bool) throws {
         let shape = PoolShape(batch: 2, height: 6, width: 4, channels: 3, size: 2, isMax: isMax)

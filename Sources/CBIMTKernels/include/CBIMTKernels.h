@@ -55,6 +55,22 @@ void bimt_attention_backward_block(int rows, int first, int ld, float* s, float*
                                    const float* dout, int ldo, int headDimension, uint64_t key, uint32_t threshold,
                                    float dropScale, uint64_t indexBase, int length);
 
+// ---- Convolution columns (twin of conv.cl) over NHWC images.
+/// Patch rows [row0, row1) of columns [N * Ho * Wo, KH * KW * C] from x [N, H, W, C].
+void bimt_im2col(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int row0, int row1,
+                 const float* x, float* columns);
+/// dx [N, H, W, C] += the column gradient gathered per input pixel, pixels [pixel0, pixel1).
+void bimt_col2im(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int pixel0, int pixel1,
+                 const float* columns, float* dx);
+
+// ---- Pooling (twin of pool.cl): output cells [cell0, cell1) of NHWC [N, H/K, W/K, C].
+/// y = the max (isMax) or mean of each K x K window, per channel.
+void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, float* y);
+/// dx += dy at each window's first maximum per channel (isMax), or dy / K^2 everywhere;
+/// scratch holds 2 C floats.
+void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
+                        float* scratch);
+
 // ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
 // 1 silu, 2 gelu (tanh form), 3 tanh. Backward accumulates: dx += dy * f'(x).

@@ -1,0 +1,43 @@
+"""PyTorch baseline for `bimt bench train --preset convnet`: the same conv net (NHWC in bimt,
+NCHW here as PyTorch's default), conv 1->32 3x3 same padding, ReLU, 2x2 max-pool, conv 32->64,
+ReLU, max-pool, dense 7*7*64 -> 10, batch 100 images 28x28, cross-entropy, AdamW (lr 1e-3, no
+weight decay), and a connection cost on every weight and bias (mean |w| * distance, lambda
+0.2, fixed distances of the same shapes) added to the loss. Prints the median seconds per step
+over --steps steps after a warm-up.
+Usage: python3 Benchmarks/baselines/convnet_torch.py [--threads 2] [--steps 50] [--channels-last]
+"""
+import argparse, statistics, time
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--steps", type=int, default=50)
+parser.add_argument("--warmup", type=int, default=10)
+parser.add_argument("--batch", type=int, default=100)
+parser.add_argument("--channels-last", action="store_true", help="NHWC memory format (bimt's layout)")
+args = parser.parse_args()
+torch.set_num_threads(args.threads)
+torch.manual_seed(0)
+model = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Flatten(), torch.nn.Linear(7 * 7 * 64, 10))
+x = torch.rand(args.batch, 1, 28, 28)
+if args.channels_last:
+    model = model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
+y = torch.randint(0, 10, (args.batch,))
+opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+distances = [torch.rand_like(p) * 2 + 0.5 for p in model.parameters()]
+times = []
+for step in range(args.warmup + args.steps):
+    start = time.perf_counter()
+    opt.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    cost = sum((p.abs() * d).mean() for p, d in zip(model.parameters(), distances))
+    (loss + 0.2 * cost).backward()
+    opt.step()
+    if step >= args.warmup:
+        times.append(time.perf_counter() - start)
+t = statistics.median(times)
+print(f"pytorch {torch.__version__} cpu threads {args.threads}{' channels_last' if args.channels_last else ''}: {t * 1e3:.2f} ms/step")

@@ -1,0 +1,62 @@
+// C twin of Kernels/pool.cl: non-overlapping K x K pooling over NHWC activations, output
+// cells [cell0, cell1) of [N, H/K, W/K, C]. Channels are contiguous, so every loop runs
+// over a pixel's channels and vectorizes; the max backward finds each channel's first
+// maximum (row-major) without branches.
+#include "CBIMTKernels.h"
+#include "vector.h"
+
+#define PIXEL(n, y, x) ((((size_t)(n) * H + (y)) * W + (x)) * C)
+
+MULTIVERSION
+void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, float* y) {
+    const int Ho = H / K, Wo = W / K;
+    const float scale = 1.0f / (float)(K * K);
+    for (int cell = cell0; cell < cell1; cell++) {
+        const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
+        float* out = y + (size_t)cell * C;
+        const float* first = x + PIXEL(n, oy * K, ox * K);
+        for (int c = 0; c < C; c++) out[c] = first[c];
+        for (int w = 1; w < K * K; w++) {
+            const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
+            if (isMax) for (int c = 0; c < C; c++) out[c] = v[c] > out[c] ? v[c] : out[c];
+            else for (int c = 0; c < C; c++) out[c] += v[c];
+        }
+        if (!isMax) for (int c = 0; c < C; c++) out[c] *= scale;
+    }
+}
+
+MULTIVERSION
+void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
+                        float* scratch) {
+    const int Ho = H / K, Wo = W / K;
+    const float scale = 1.0f / (float)(K * K);
+    float* largest = scratch;
+    float* open = scratch + C;   // 1 until the channel's first maximum has taken the gradient
+    for (int cell = cell0; cell < cell1; cell++) {
+        const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
+        const float* g = dy + (size_t)cell * C;
+        if (!isMax) {
+            for (int w = 0; w < K * K; w++) {
+                float* t = dx + PIXEL(n, oy * K + w / K, ox * K + w % K);
+                for (int c = 0; c < C; c++) t[c] += g[c] * scale;
+            }
+            continue;
+        }
+        const float* first = x + PIXEL(n, oy * K, ox * K);
+        for (int c = 0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
+        for (int w = 1; w < K * K; w++) {
+            const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
+            for (int c = 0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
+        }
+        for (int w = 0; w < K * K; w++) {
+            const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
+            const float* v = x + p;
+            float* t = dx + p;
+            for (int c = 0; c < C; c++) {
+                const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
+                t[c] += hit * g[c];
+                open[c] -= hit;
+            }
+        }
+    }
+}
