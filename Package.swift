@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["BIMTCompute"], path: "Tests/TestSupport"),
         .testTarget(name: "BIMTComputeTests", dependencies: ["BIMTCompute", "TestSupport"]),
         .testTarget(name: "BIMTTests", dependencies: ["BIMT", "BIMTCompute", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["bimt", "BIMT"]),
+        .testTarget(name: "CLITests", dependencies: ["bimt", "BIMT", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
