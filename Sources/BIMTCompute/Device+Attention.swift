@@ -11,6 +11,7 @@ public struct AttentionShape: Sendable, Equatable {
     /// Features per head.
     public var headDimension: Int
 
+    /// A batch of `sequences` of `length` positions, `heads` heads of `headDimension` features.
     public init(sequences: Int, length: Int, heads: Int, headDimension: Int) {
         self.sequences = sequences
         self.length = length

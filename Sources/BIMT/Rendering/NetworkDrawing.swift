@@ -12,14 +12,21 @@ public struct NetworkDrawing: Sendable {
     public struct Line: Sendable { public var x1, y1, x2, y2, strength: Double; public var positive: Bool; public var from: Int, to: Int }
     /// A text at a point ("end" or "middle" anchored), and the neuron it names (if any).
     public struct Label: Sendable {
+        /// Where the text is anchored.
         public var x, y: Double
+        /// What it says.
         public var text: String
+        /// Font size in pixels.
         public var size: Int
+        /// "end" or "middle".
         public var anchor: String
+        /// The index in `neurons` of the neuron it names.
         public var neuron: Int? = nil
     }
 
+    /// The picture's size.
     public var width: Double, height: Double
+    /// Every drawn neuron (one per slot of each band).
     public var neurons: [Neuron]
     /// Shaded residual bands (x, y, width, height) of a transformer.
     public var shades: [(x: Double, y: Double, width: Double, height: Double)]

@@ -10,11 +10,13 @@ import Foundation
 public struct Snapshots {
     /// One frame.
     public struct Frame: Sendable {
+        /// The step after which it was taken.
         public var step: Int
         /// Taken right after a relocation.
         public var relocated: Bool
         /// Per connection of the network, in order: the largest |w| and the weights / it x 127.
         public var matrices: [(scale: Float, values: [Int8])]
+        /// `in_perm` and `out_perm` at that step (the input and output labels' order).
         public var inputPermutation: [Int], outputPermutation: [Int]
 
         /// Writes the frame's weights into `values` (a model's flat parameters) at `network`'s connections.
@@ -35,9 +37,12 @@ public struct Snapshots {
     public static let defaultBudgetMiB = 50.0
     static let magic = Array("BIMTSNP1".utf8)
 
+    /// RUN/snapshots.
     public let directory: URL
+    /// Bytes the frames may take before they are thinned.
     public let budgetBytes: Int
 
+    /// The snapshots of the run in `runDirectory`, thinned past `budgetMiB`.
     public init(runDirectory: URL, budgetMiB: Double = defaultBudgetMiB) {
         directory = runDirectory.appending(path: "snapshots")
         budgetBytes = Int(budgetMiB * 1_048_576)

@@ -2,8 +2,10 @@ import Foundation
 
 /// One GEMM shape: C (m x n) = op(A) op(B) with inner dimension k.
 public struct GemmShape: Sendable, Equatable, CustomStringConvertible {
+    /// Rows and columns of C, the inner dimension, and which operands are transposed.
     public var m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool
 
+    /// C (m x n) = op(A) op(B), inner dimension k.
     public init(_ m: Int, _ n: Int, _ k: Int, transposeA: Bool = false, transposeB: Bool = false) {
         (self.m, self.n, self.k, self.transposeA, self.transposeB) = (m, n, k, transposeA, transposeB)
     }
@@ -20,6 +22,7 @@ public struct GemmShape: Sendable, Equatable, CustomStringConvertible {
         self.init(m, n, k, transposeA: trans.first == "T", transposeB: trans.last == "T")
     }
 
+    /// "MxNxK:TT", as `init(parsing:)` reads it.
     public var description: String { "\(m)x\(n)x\(k):\(transposeA ? "T" : "N")\(transposeB ? "T" : "N")" }
 }
 
@@ -28,8 +31,11 @@ public struct GemmTuningReport: Sendable {
     /// One candidate: its settings, the geometric mean of GFLOP/s over the shapes (nil when
     /// it failed), and why it failed.
     public struct Trial: Sendable {
+        /// Tunable name to value.
         public var values: [String: Int]
+        /// Geometric mean of GFLOP/s over the shapes; nil when the candidate failed.
         public var gflops: Double?
+        /// Why it failed (wrong result, build error, settings the device cannot run).
         public var failure: String?
     }
     /// Every candidate in the order tried (the device's defaults first).
