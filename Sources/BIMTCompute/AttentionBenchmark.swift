@@ -65,11 +65,7 @@ public enum AttentionBenchmark {
             times[2].append(try seconds(unfusedForward)); times[3].append(try seconds(unfusedBackward))
         }
         let float = MemoryLayout<Float>.size
-        // Two blocks of scores: [block, length] per core on the CPU path; [sequences, block, length]
-        // and a head's keys and values [sequences, hd, length] on OpenCL.
-        let openCL = device.kind.isOpenCL, blockRows = min(shape.length, AttentionShape.queryBlock(openCL: openCL))
-        let fusedScratch = openCL ? 2 * shape.sequences * (blockRows + shape.headDimension) * shape.length
-            : 2 * processorCount * blockRows * shape.length
+        let fusedScratch = device.fusedAttentionScratchCount(shape)
         return (AttentionTiming(kernel: "fused", forwardSeconds: median(times[0]), backwardSeconds: median(times[1]),
                                 storedBytes: shape.statisticsCount * float, scratchBytes: fusedScratch * float),
                 AttentionTiming(kernel: "unfused", forwardSeconds: median(times[2]), backwardSeconds: median(times[3]),

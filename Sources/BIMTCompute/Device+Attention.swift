@@ -141,6 +141,14 @@ extension Device {
                  a: tail(a), b: tail(b), c: tail(c))
     }
 
+    /// Floats of scratch fused attention uses on this device for `shape`, besides its
+    /// statistics: two blocks of scores of [queryBlock, length] per core on the CPU path; on
+    /// OpenCL, two of [sequences, queryBlock, length] and a head's keys and values transposed.
+    public func fusedAttentionScratchCount(_ shape: AttentionShape) -> Int {
+        let openCL = kind.isOpenCL, rows = min(shape.length, AttentionShape.queryBlock(openCL: openCL))
+        return openCL ? 2 * shape.sequences * (rows + shape.headDimension) * shape.length : 2 * processorCount * rows * shape.length
+    }
+
     private func attentionChecks(_ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, logSumExp: BufferSlice,
                                  dropoutRate: Float) throws {
         guard shape.sequences >= 1, shape.length >= 1, shape.heads >= 1, shape.headDimension >= 1 else {

@@ -82,6 +82,11 @@ extension TrainingConfiguration {
         if chunk != micro { activations += model.activationCount(rows: chunk, inputWidth: length) }
         let remainder = evaluationCount % max(1, chunk)
         if remainder > 0 && remainder != micro { activations += model.activationCount(rows: remainder, inputWidth: length) }
+        if let a = model.transformerArchitecture {
+            // Fused attention's scratch, shared by the layers and passes: sized for the largest pass.
+            activations += device.fusedAttentionScratchCount(AttentionShape(sequences: max(micro, chunk), length: length / a.valuesPerPosition,
+                                                                            heads: a.heads, headDimension: a.headDimension))
+        }
         return MemoryPlan(parameters: parameters, optimizerState: optimizer, data: floats, activations: activations,
                           deviceBytes: device.memoryBytes, deviceName: device.name)
     }
