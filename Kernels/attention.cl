@@ -35,19 +35,12 @@ void attention_softmax_block(const int rows, const int first, const int ld,
     const int gid = get_group_id(0), lid = get_local_id(0), size = ROW_LOCAL;
     const int sequence = gid / rows, i = first + gid % rows, count = i + 1;
     __global float* sr = s + offS + (size_t)gid * ld;
-    float largest = -INFINITY;
-    for (int c = lid; c < count; c += size) largest = fmax(largest, sr[c]);
-    largest = group_max(shared, largest, ROW_LOCAL);
-    float sum = 0.0f;
-    for (int c = lid; c < count; c += size) { const float e = exp(sr[c] - largest); sr[c] = e; sum += e; }
-    sum = group_sum(shared, sum, ROW_LOCAL);
-    if (lid == 0) lse[offLse + (sequence * heads + head) * length + i] = largest + log(sum);
-    const float inverse = 1.0f / sum;
-    const ulong key = ((ulong)keyHigh << 32) | (ulong)keyLow;
-    const ulong row = ((ulong)(sequence * heads + head) * (ulong)length + (ulong)i) * (ulong)length;
-    for (int c = lid; c < count; c += size) {
-        const float p = sr[c] * inverse;
-        sr[c] = threshold == 0 ? p : attention_keep(key, row + (ulong)c, threshold) ? p * dropScale : 0.0f;
+    const float total = group_softmax_row(sr, sr, count, shared);
+    if (lid == 0) lse[offLse + (sequence * heads + head) * length + i] = total;
+    if (threshold > 0) {
+        const ulong key = ((ulong)keyHigh << 32) | (ulong)keyLow;
+        const ulong row = ((ulong)(sequence * heads + head) * (ulong)length + (ulong)i) * (ulong)length;
+        for (int c = lid; c < count; c += size) sr[c] = attention_keep(key, row + (ulong)c, threshold) ? sr[c] * dropScale : 0.0f;
     }
     for (int c = count + lid; c < first + rows; c += size) sr[c] = 0.0f;
 }

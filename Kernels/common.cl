@@ -33,3 +33,19 @@ inline float group_max(__local float* scratch, const float value, const int n)
 
 // Row kernels run one work-group of ROW_LOCAL work-items (a power of two) per row.
 #define ROW_LOCAL 64
+
+// Softmax of x[0..count) into y (may be x) by one work-group of ROW_LOCAL striding over the
+// row; returns the row's log-sum-exp to every work-item.
+inline float group_softmax_row(__global const float* x, __global float* y, const int count, __local float* scratch)
+{
+    const int lid = get_local_id(0);
+    float largest = -INFINITY;
+    for (int c = lid; c < count; c += ROW_LOCAL) largest = fmax(largest, x[c]);
+    largest = group_max(scratch, largest, ROW_LOCAL);
+    float sum = 0.0f;
+    for (int c = lid; c < count; c += ROW_LOCAL) { const float e = exp(x[c] - largest); y[c] = e; sum += e; }
+    sum = group_sum(scratch, sum, ROW_LOCAL);
+    const float inverse = 1.0f / sum;
+    for (int c = lid; c < count; c += ROW_LOCAL) y[c] *= inverse;
+    return largest + log(sum);
+}

@@ -9,16 +9,8 @@ void softmax_rows(const int rows, const int cols,
                   __global float* y, const int offY)
 {
     __local float scratch[ROW_LOCAL];
-    const int r = get_group_id(0), lid = get_local_id(0);
-    __global const float* xr = x + offX + (size_t)r * cols;
-    __global float* yr = y + offY + (size_t)r * cols;
-    float largest = -INFINITY;
-    for (int c = lid; c < cols; c += ROW_LOCAL) largest = fmax(largest, xr[c]);
-    largest = group_max(scratch, largest, ROW_LOCAL);
-    float sum = 0.0f;
-    for (int c = lid; c < cols; c += ROW_LOCAL) { const float e = exp(xr[c] - largest); yr[c] = e; sum += e; }
-    const float inverse = 1.0f / group_sum(scratch, sum, ROW_LOCAL);
-    for (int c = lid; c < cols; c += ROW_LOCAL) yr[c] *= inverse;
+    const size_t r = get_group_id(0);
+    group_softmax_row(x + offX + r * cols, y + offY + r * cols, cols, scratch);
 }
 
 // Causal variants for attention scores [B*H*T, T] (row r attends to columns 0 ... r % T):
@@ -31,15 +23,8 @@ void softmax_causal(const int rows, const int T,
 {
     __local float scratch[ROW_LOCAL];
     const int r = get_group_id(0), lid = get_local_id(0), count = r % T + 1;
-    __global const float* xr = x + offX + (size_t)r * T;
     __global float* yr = y + offY + (size_t)r * T;
-    float largest = -INFINITY;
-    for (int c = lid; c < count; c += ROW_LOCAL) largest = fmax(largest, xr[c]);
-    largest = group_max(scratch, largest, ROW_LOCAL);
-    float sum = 0.0f;
-    for (int c = lid; c < count; c += ROW_LOCAL) { const float e = exp(xr[c] - largest); yr[c] = e; sum += e; }
-    const float inverse = 1.0f / group_sum(scratch, sum, ROW_LOCAL);
-    for (int c = lid; c < count; c += ROW_LOCAL) yr[c] *= inverse;
+    group_softmax_row(x + offX + (size_t)r * T, yr, count, scratch);
     for (int c = count + lid; c < T; c += ROW_LOCAL) yr[c] = 0.0f;
 }
 

@@ -99,3 +99,20 @@ public struct GemmOperation: Sendable, Equatable {
         }
     }
 }
+
+/// An operand of a strided-batched product over a batch of sequences: its slice, the offset
+/// of the first entry's first element in it, the leading dimension, and the stride between
+/// entries (attention's per-head and per-block products read columns of packed rows).
+typealias StridedOperand = (slice: BufferSlice, offset: Int, leading: Int, stride: Int)
+
+extension GemmOperation {
+    /// The operation and operand slices of C = alpha op(A) op(B) + beta C over `batch` entries.
+    static func strided(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
+                        beta: Float = 0, batch: Int, a: StridedOperand, b: StridedOperand, c: StridedOperand)
+        -> (operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) {
+        func tail(_ x: StridedOperand) -> BufferSlice { x.slice.buffer.slice(offset: x.slice.offset + x.offset, count: x.slice.count - x.offset) }
+        return (GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
+                              lda: a.leading, ldb: b.leading, ldc: c.leading, batchCount: batch,
+                              strideA: a.stride, strideB: b.stride, strideC: c.stride), tail(a), tail(b), tail(c))
+    }
+}

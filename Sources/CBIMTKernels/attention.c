@@ -21,17 +21,10 @@ void bimt_attention_softmax_block(int rows, int first, int ld, float* s, float* 
     for (int r = 0; r < rows; r++) {
         const int count = first + r + 1;   // query first + r attends to keys 0 ... first + r
         float* sr = s + (size_t)r * ld;
-        float largest = sr[0];
-        for (int c = 1; c < count; c++) largest = sr[c] > largest ? sr[c] : largest;
-        floatv acc = 0;
-        int c = 0;
-        for (; c + VW <= count; c += VW) { floatv e = EXPV(LOADV(sr + c) - largest); STOREV(sr + c, e); acc += e; }
-        float sum = HSUM(acc);
-        for (; c < count; c++) { sr[c] = expf(sr[c] - largest); sum += sr[c]; }
+        float largest, sum;
+        SOFTMAX_ROW(sr, sr, count, largest, sum);
         lse[r] = largest + logf(sum);
-        const float inverse = 1.0f / sum;
-        for (c = 0; c + VW <= count; c += VW) STOREV(sr + c, LOADV(sr + c) * inverse);
-        for (; c < count; c++) sr[c] *= inverse;
+        int c;
         if (threshold > 0) {
             const uint64_t row = indexBase + (uint64_t)(first + r) * (uint64_t)length;
             for (c = 0; c < count; c++) sr[c] = keep(key, row + (uint64_t)c, threshold) ? sr[c] * dropScale : 0.0f;

@@ -6,19 +6,10 @@ MULTIVERSION
 void bimt_softmax_causal_rows(int T, int r0, int r1, const float* x, float* y) {
     for (int r = r0; r < r1; r++) {
         const int count = r % T + 1;
-        const float* xr = x + (size_t)r * T;
         float* yr = y + (size_t)r * T;
-        float largest = xr[0];
-        for (int c = 1; c < count; c++) largest = xr[c] > largest ? xr[c] : largest;
-        floatv acc = 0;
-        int c = 0;
-        for (; c + VW <= count; c += VW) { floatv e = EXPV(LOADV(xr + c) - largest); STOREV(yr + c, e); acc += e; }
-        float sum = HSUM(acc);
-        for (; c < count; c++) { yr[c] = expf(xr[c] - largest); sum += yr[c]; }
-        const float inverse = 1.0f / sum;
-        for (c = 0; c + VW <= count; c += VW) STOREV(yr + c, LOADV(yr + c) * inverse);
-        for (; c < count; c++) yr[c] *= inverse;
-        for (c = count; c < T; c++) yr[c] = 0.0f;
+        float largest, sum;
+        SOFTMAX_ROW(x + (size_t)r * T, yr, count, largest, sum);
+        for (int c = count; c < T; c++) yr[c] = 0.0f;
     }
 }
 

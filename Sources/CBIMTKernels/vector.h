@@ -46,6 +46,22 @@ typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
     floatv s_; __builtin_memcpy(&s_, &e_, sizeof s_); \
     p_ * s_; })
 
+// Softmax of x[0..n) into y (may be x): y = exp(x - max) / sum; sets `largest_` and `sum_`
+// (declared by the caller), so log-sum-exp = largest_ + logf(sum_). A macro for the same
+// reason as the helpers above: it runs inside each multiversioned clone.
+#define SOFTMAX_ROW(x, y, n, largest_, sum_) do { \
+    const float* sx_ = (x); float* sy_ = (y); const int sn_ = (n); \
+    largest_ = sx_[0]; \
+    for (int c_ = 1; c_ < sn_; c_++) largest_ = sx_[c_] > largest_ ? sx_[c_] : largest_; \
+    floatv acc_ = 0; int c_ = 0; \
+    for (; c_ + VW <= sn_; c_ += VW) { floatv e_ = EXPV(LOADV(sx_ + c_) - largest_); STOREV(sy_ + c_, e_); acc_ += e_; } \
+    sum_ = HSUM(acc_); \
+    for (; c_ < sn_; c_++) { sy_[c_] = expf(sx_[c_] - largest_); sum_ += sy_[c_]; } \
+    const float inverse_ = 1.0f / sum_; \
+    for (c_ = 0; c_ + VW <= sn_; c_ += VW) STOREV(sy_ + c_, LOADV(sy_ + c_) * inverse_); \
+    for (; c_ < sn_; c_++) sy_[c_] *= inverse_; \
+} while (0)
+
 /// Sum of x[0..n) with VW-wide partial sums.
 static inline float vsum(const float* x, int n) {
     floatv acc = 0;

@@ -290,7 +290,7 @@ public final class Trainer {
                                       testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
                                       testLastLoss: testLastLoss)
         }
-        if options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps {
+        if relocatesAfterStep {
             try requireFinite()
             try relocate()
         }
@@ -336,6 +336,9 @@ public final class Trainer {
         }
     }
 
+    /// Whether the step just taken (`step` counts it) is followed by a relocation.
+    var relocatesAfterStep: Bool { options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps }
+
     /// Runs to the configured step count (or `until`), reporting every log point; writes
     /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
     /// every `checkpointEvery` steps, `best.safetensors` whenever the test loss is the lowest yet). When `shouldStop` turns
@@ -357,7 +360,7 @@ public final class Trainer {
             }
             let metrics = try trainStep()
             // A frame for `bimt view` at log steps and after relocations (trainStep relocates after such steps).
-            let relocated = options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps
+            let relocated = relocatesAfterStep
             if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
             if let metrics {
                 latest = metrics

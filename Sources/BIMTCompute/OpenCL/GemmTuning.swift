@@ -44,13 +44,10 @@ struct GemmTuning: Equatable {
         if vw == 8 { nv = 2; rm = 6 }   // AVX2: 12 of 16 ymm registers accumulate
     }
 
-    /// Defaults, then the stored winner for this device and variant, then the environment.
-    init(for device: OpenCLDeviceDescription, variant: GemmVariant, environment: [String: String],
-         store: GemmTuningStore?) {
+    /// Defaults, then `stored` (the device's entry in `GemmTuningStore`), then the environment.
+    init(for device: OpenCLDeviceDescription, environment: [String: String], stored: [String: Int]?) {
         self.init(defaultsFor: device)
-        if let store, let entry = store.entry(for: device, variant: variant.resolved(deviceType: device.type)) {
-            self = self.applying(entry.values)
-        }
+        if let stored { self = self.applying(stored) }
         if let text = environment["BIMT_GEMM_TUNING"] {
             var values: [String: Int] = [:]
             for pair in text.split(separator: ",") {

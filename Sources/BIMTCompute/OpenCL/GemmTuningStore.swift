@@ -60,19 +60,18 @@ public struct GemmTuningStore: Sendable, Equatable {
         entries = file.entries
     }
 
-    /// The stored entry for `device` and `variant` whose settings can run there.
-    func entry(for device: OpenCLDeviceDescription, variant: GemmVariant) -> Entry? {
+    /// The stored entry for `device` and `variant`; an entry whose settings cannot run there
+    /// is left out, with the reason.
+    func entry(for device: OpenCLDeviceDescription, variant: GemmVariant) -> (entry: Entry?, problem: String?) {
         guard let entry = entries.first(where: {
             $0.device == device.name && $0.platform == device.platformName && $0.driver == device.driverVersion
                 && $0.variant == variant.rawValue
-        }) else { return nil }
-        let tuning = GemmTuning(defaultsFor: device).applying(entry.values)
-        if Set(entry.values.keys) != Set(variant.tunables) || tuning.problem(for: variant, on: device) != nil {
-            let reason = tuning.problem(for: variant, on: device) ?? "it does not name exactly \(variant.tunables.joined(separator: ", "))"
-            FileHandle.standardError.write(Data("warning: ignoring the stored GEMM tuning for \(device.name): \(reason); using the defaults\n".utf8))
-            return nil
-        }
-        return entry
+        }) else { return (nil, nil) }
+        let problem = Set(entry.values.keys) != Set(variant.tunables)
+            ? "it does not name exactly \(variant.tunables.joined(separator: ", "))"
+            : GemmTuning(defaultsFor: device).applying(entry.values).problem(for: variant, on: device)
+        guard let problem else { return (entry, nil) }
+        return (nil, "ignoring the stored GEMM tuning for \(device.name): \(problem); using the defaults")
     }
 
     /// Adds `entry`, replacing the one for the same device, driver and variant, and writes

@@ -47,14 +47,10 @@ extension OpenCLBackend {
 extension OpenCLBackend {
     /// The GEMM of one block: operands are (slice, offset, leading dimension, stride between sequences).
     private func blockProduct(_ shape: AttentionShape, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
-                              alpha: Float = 1, beta: Float = 0, a: (BufferSlice, Int, Int, Int), b: (BufferSlice, Int, Int, Int),
-                              c: (BufferSlice, Int, Int, Int)) throws {
-        func tail(_ operand: (BufferSlice, Int, Int, Int)) -> BufferSlice {
-            operand.0.buffer.slice(offset: operand.0.offset + operand.1, count: operand.0.count - operand.1)
-        }
-        try gemm(GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
-                               lda: a.2, ldb: b.2, ldc: c.2, batchCount: shape.sequences, strideA: a.3, strideB: b.3, strideC: c.3),
-                 a: tail(a), b: tail(b), c: tail(c))
+                              alpha: Float = 1, beta: Float = 0, a: StridedOperand, b: StridedOperand, c: StridedOperand) throws {
+        let product = GemmOperation.strided(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
+                                            batch: shape.sequences, a: a, b: b, c: c)
+        try gemm(product.operation, a: product.a, b: product.b, c: product.c)
     }
 
     private func dropoutArguments(_ rate: Float, _ key: UInt64) -> [Argument] {

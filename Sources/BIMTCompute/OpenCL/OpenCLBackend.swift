@@ -47,8 +47,11 @@ final class OpenCLBackend: ComputeBackend {
             tuning = GemmTuning(defaultsFor: device).applying(gemmTuning)
         } else {
             let store = tuningStore ?? GemmTuningStore.fromEnvironment
-            for warning in store.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-            tuning = GemmTuning(for: device, variant: self.gemmVariant, environment: ProcessInfo.processInfo.environment, store: store)
+            let stored = store.entry(for: device, variant: self.gemmVariant)
+            for warning in store.warnings + [stored.problem].compactMap({ $0 }) {
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
+            tuning = GemmTuning(for: device, environment: ProcessInfo.processInfo.environment, stored: stored.entry?.values)
         }
         if let problem = tuning.problem(for: self.gemmVariant, on: device) {
             throw ComputeError.invalidArgument("GEMM settings \(tuning.values(for: self.gemmVariant)) cannot run on \(device.name): \(problem)")
