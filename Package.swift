@@ -19,6 +19,9 @@ let package = Package(
         // The OpenCL API, dlopen'ed at run time (headers from Debian's opencl-headers): the
         // binary starts, and runs on the CPU path, where no OpenCL loader is installed.
         .target(name: "COpenCL"),
+        // MPI (Open MPI's C ABI), dlopen'ed at run time too: data-parallel training when an MPI
+        // launcher started the process; nothing is needed to build or to run one process.
+        .target(name: "CMPI"),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -48,7 +51,7 @@ let package = Package(
         ),
 
         // MARK: BIMT: layouts, connection cost, swap scores, relocation
-        .target(name: "BIMT", dependencies: ["BIMTCompute", "CZlib"]),
+        .target(name: "BIMT", dependencies: ["BIMTCompute", "CZlib", "CMPI"]),
 
         // MARK: Command-line tool
         .executableTarget(

@@ -13,6 +13,9 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
     case invalidFile(path: String, reason: String)
     /// Training produced NaN or infinity: what became non-finite, and the step.
     case diverged(what: String, step: Int)
+    /// A data-parallel run that cannot go on: MPI missing or failing, ranks that disagree,
+    /// a rank that died or hangs. The text names the ranks.
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -24,6 +27,7 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
         case let .diverged(what, step):
             "training diverged: \(what) became non-finite (NaN or infinity) by step \(step); stopped, and the last checkpoint is "
                 + "kept as it was. Lower the learning rate or lambda."
+        case let .distributed(text): text
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// operations as plain loops over raw pointers that the optimizer vectorizes, split over
 /// the cores when they are large enough to pay for it.
 final class CPUBackend: ComputeBackend {
-    let cores = processorCount
+    var cores: Int { processorCount }
     /// M*N*K from which a GEMM is split over the cores (see `gemm`).
     let blasSplitThreshold = 1 << 20
 
@@ -118,7 +118,25 @@ func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> 
 
 /// The cores the CPU path splits work over, read once: Foundation re-reads cgroup files on
 /// every `activeProcessorCount` call, which cost ~40 file opens per training step.
-let processorCount = ProcessInfo.processInfo.activeProcessorCount
+/// `BIMT_CPU_THREADS` or `Device.limitCPUThreads` lowers it (several processes sharing a
+/// node's cores).
+nonisolated(unsafe) var processorCount: Int = {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    guard let text = ProcessInfo.processInfo.environment["BIMT_CPU_THREADS"], let threads = Int(text), threads >= 1 else { return cores }
+    return min(threads, cores)
+}()
+
+extension Device {
+    /// The threads the CPU path splits work over: the machine's cores unless limited.
+    public static var cpuThreads: Int { processorCount }
+
+    /// Splits CPU-path work over at most `threads` threads (at least 1; never more than
+    /// `BIMT_CPU_THREADS` or the cores). Call it once, before any device exists:
+    /// data-parallel ranks sharing a node divide its cores this way.
+    public static func limitCPUThreads(_ threads: Int) {
+        processorCount = max(1, min(threads, processorCount))
+    }
+}
 
 /// Carries a value into a `@Sendable` closure where the caller guarantees safety.
 struct UncheckedSendable<Value>: @unchecked Sendable {

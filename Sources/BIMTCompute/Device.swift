@@ -62,6 +62,28 @@ public final class Device {
         }
     }
 
+    /// Copies `slice` into `values` (their counts must agree), after every operation queued before.
+    public func read(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws {
+        try own(slice, "read source")
+        try same(values.count, slice.count, "read of a slice of \(slice.count) into \(values.count) values")
+        try backend.read(slice, into: values)
+    }
+
+    /// Copies `values` into `slice` (their counts must agree).
+    public func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws {
+        try own(slice, "write destination")
+        try same(values.count, slice.count, "write of \(values.count) values into a slice of \(slice.count)")
+        try backend.write(values, to: slice)
+    }
+
+    /// The host memory a slice lives in on the CPU path, where another thread (a collective
+    /// summing gradients over processes) may work on it in place; nil on an OpenCL device.
+    public func hostMemory(_ slice: BufferSlice) throws -> UnsafeMutableBufferPointer<Float>? {
+        try own(slice, "host memory")
+        guard case let .host(base) = slice.buffer.storage else { return nil }
+        return UnsafeMutableBufferPointer(start: base + slice.offset, count: slice.count)
+    }
+
     /// Waits until every queued operation has finished.
     public func synchronize() throws { try backend.synchronize() }
 

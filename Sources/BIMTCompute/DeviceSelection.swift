@@ -106,3 +106,32 @@ extension Device {
         (backend as? OpenCLBackend)?.gemmVariant
     }
 }
+
+extension DeviceSpecifier {
+    /// The device process `localRank` of `localSize` on one node takes: `opencl` and `auto`
+    /// give each process the node's OpenCL GPU of its local rank (`opencl` counts every OpenCL
+    /// device where the node has no GPU; `auto` falls back to the CPU path then); `cpu` and an
+    /// explicit `opencl:P:D` are shared. A local rank past the node's devices is an error that
+    /// says how many there are and how to start fewer processes per node.
+    public func forLocalRank(_ localRank: Int, of localSize: Int) throws -> DeviceSpecifier {
+        guard localSize > 1 else { return self }
+        switch self {
+        case .cpu, .openCL: return self
+        case .automatic, .anyOpenCL:
+            let handles = (try? OpenCLDiscovery.handles()) ?? []
+            let accelerators = handles.filter { $0.description.isAccelerator }
+            let candidates = accelerators.isEmpty && self == .anyOpenCL ? handles : accelerators
+            if candidates.isEmpty && self == .automatic { return .cpu }
+            guard localRank < candidates.count else {
+                let kind = accelerators.isEmpty ? "OpenCL device" : "OpenCL GPU"
+                throw ComputeError.invalidArgument(
+                    "--device \(self): local rank \(localRank) of \(localSize) on this node takes the node's \(kind) \(localRank), "
+                        + "but the node has \(candidates.count). Start at most \(candidates.count) process(es) per node "
+                        + "(mpirun --map-by ppr:\(max(1, candidates.count)):node), name one device for all (--device opencl:P:D), "
+                        + "or use --device cpu")
+            }
+            let chosen = candidates[localRank].description
+            return .openCL(platform: chosen.platformIndex, device: chosen.deviceIndex)
+        }
+    }
+}

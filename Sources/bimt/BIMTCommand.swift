@@ -43,11 +43,14 @@ struct DeviceOptions: ParsableArguments {
         do { return try DeviceSpecifier(parsing: device) } catch { throw ValidationError("\(error)") }
     }
 
-    /// Opens the device, printing the one-line selection note to standard error.
-    func open() throws -> Device {
+    /// Opens the device, printing the one-line selection note to standard error. Process
+    /// `localRank` of `localSize` on a node takes the device of its local rank (see
+    /// `DeviceSpecifier.forLocalRank`); its note names its rank.
+    func open(localRank: Int = 0, of localSize: Int = 1, rank: Int? = nil) throws -> Device {
         do {
-            let (device, note) = try Device.open(try specifier(), gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
-            printError(note)
+            let specifier = try specifier().forLocalRank(localRank, of: localSize)
+            let (device, note) = try Device.open(specifier, gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
+            printError((rank.map { "rank \($0): " } ?? "") + note)
             if device.kind == .cpu, let hint = CPUFeatures.blasKernelHint { printError("note: " + hint) }
             return device
         } catch let error as ComputeError {

@@ -179,9 +179,12 @@ struct TrainCommand: ParsableCommand {
     var dryRun = false
     @Option(help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
     var stopTimeout: Double = 30
+    @Option(help: "Under mpirun: seconds a rank waits for the others before it checks they are alive; one that does not answer (dead or hung) stops the job.")
+    var rankTimeout: Double = 30
 
     func validate() throws {
         guard stopTimeout > 0, stopTimeout.isFinite else { throw ValidationError("--stop-timeout must be a positive number of seconds") }
+        guard rankTimeout > 0, rankTimeout.isFinite else { throw ValidationError("--rank-timeout must be a positive number of seconds") }
         if resume == nil {
             _ = try options.resolve()
         } else {
@@ -201,7 +204,55 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let device = try deviceOptions.open()
+        // Started by mpirun (or srun): one process of a data-parallel run.
+        let group: MPIProcessGroup?
+        do { group = try MPIProcessGroup.start(timeout: rankTimeout) } catch let error as BIMTError {
+            throw RuntimeFailure(error.description)
+        }
+        guard let group else { return try train(group: nil) }
+        do {
+            try train(group: group)
+        } catch let failure as AgreedFailure {
+            // Every rank has the same error: end MPI cleanly, each rank reports it.
+            group.finish()
+            throw RuntimeFailure(failure.description)
+        } catch {
+            // Only this rank may know: stop the whole job rather than leave the others waiting.
+            group.abort("\(error)")
+        }
+        group.finish()
+    }
+
+    /// Trains alone, or as one rank of `group` (which then agrees on every setup failure
+    /// before anything is written).
+    func train(group: MPIProcessGroup?) throws {
+        let rank = group?.rank ?? 0
+        if let group {
+            Device.limitCPUThreads(Device.cpuThreads / group.localSize)
+            printError("rank \(group.rank) of \(group.size) on \(group.hostName) (local rank \(group.localRank) of \(group.localSize)): "
+                       + "pid \(ProcessInfo.processInfo.processIdentifier), \(Device.cpuThreads) CPU thread(s)")
+        }
+        func agreed<T>(_ what: String, _ body: () throws -> T) throws -> T {
+            guard let group else { return try body() }
+            do { return try group.agreeing(what, body) } catch { throw AgreedFailure(error) }
+        }
+        let device = try agreed("opening the devices") {
+            try deviceOptions.open(localRank: group?.localRank ?? 0, of: group?.localSize ?? 1, rank: group?.rank)
+        }
+        if let group {
+            // Every rank must run the same configuration: the flags, the --config file and the preset, resolved.
+            var fingerprint = Fingerprint()
+            fingerprint.add(resume ?? "")
+            fingerprint.add(options.steps.map(String.init) ?? "")
+            if resume == nil {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                fingerprint.add(String(decoding: try encoder.encode(try options.resolve()), as: UTF8.self))
+            }
+            do { try group.requireSame(fingerprint.value, "the configuration (preset, --config file, flags, --resume)") } catch {
+                throw AgreedFailure(error)
+            }
+        }
         if dryRun {
             do {
                 let configuration = try options.resolve()
@@ -214,26 +265,29 @@ struct TrainCommand: ParsableCommand {
             }
             return
         }
-        let trainer: Trainer
-        do {
-            if let resume {
-                trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), device: device, steps: options.steps)
-                printError("resuming \(resume) at step \(trainer.step) of \(trainer.options.steps)")
-            } else {
+        let trainer: Trainer = try agreed("setting up the run") {
+            do {
+                if let resume {
+                    let trainer = try Trainer.resume(directory: URL(fileURLWithPath: resume), device: device, steps: options.steps,
+                                                     processGroup: group)
+                    if rank == 0 { printError("resuming \(resume) at step \(trainer.step) of \(trainer.options.steps)") }
+                    return trainer
+                }
                 let configuration = try options.resolve()
                 let directory = URL(fileURLWithPath: out ?? defaultDirectory(configuration))
-                if FileManager.default.fileExists(atPath: directory.appending(path: Trainer.checkpointName).path) {
+                if rank == 0 && FileManager.default.fileExists(atPath: directory.appending(path: Trainer.checkpointName).path) {
                     throw ValidationError("\(directory.path) already holds a run; use --resume \(directory.path) or another --out")
                 }
-                trainer = try Trainer(configuration: configuration, device: device, runDirectory: directory)
-                if let plan = trainer.memoryPlan, !quiet { printError(plan.description) }
+                let trainer = try Trainer(configuration: configuration, device: device, runDirectory: directory, processGroup: group)
+                if let plan = trainer.memoryPlan, !quiet, rank == 0 { printError(plan.description) }
                 if let initFrom { try trainer.initialize(from: URL(fileURLWithPath: initFrom)) }
-                printError("run directory: \(directory.path)")
+                if rank == 0 { printError("run directory: \(directory.path)" + (group.map { " (\($0.size) ranks)" } ?? "")) }
+                return trainer
+            } catch let error as BIMTError {
+                throw RuntimeFailure(TrainingFlags.message(error))
             }
-        } catch let error as BIMTError {
-            throw RuntimeFailure(TrainingFlags.message(error))
         }
-        let progress = ProgressLine(total: trainer.options.steps, quiet: quiet)
+        let progress = ProgressLine(total: trainer.options.steps, quiet: quiet || rank != 0)
         let final: TrainingMetrics?
         let signals = StopSignals(timeout: stopTimeout)
         do {
@@ -247,6 +301,7 @@ struct TrainCommand: ParsableCommand {
             throw RuntimeFailure(TrainingFlags.message(error))
         }
         progress.finish()
+        guard rank == 0 else { return }
         if let plan = trainer.memoryPlan, !quiet {
             printError(String(format: "device buffers at the end: %.1f MiB (planned %.1f MiB)",
                               Double(4 * Buffer.liveElementCount) / 1_048_576, Double(plan.totalBytes) / 1_048_576))
@@ -274,4 +329,11 @@ struct TrainCommand: ParsableCommand {
         if let directory = trainer.runDirectory { parts.append("run: \(directory.path)") }
         return parts.joined(separator: ", ")
     }
+}
+
+/// A setup failure every rank of a data-parallel run has agreed on (each reports it and ends
+/// MPI cleanly, instead of aborting the job).
+struct AgreedFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ error: Error) { description = "\(error)" }
 }

@@ -78,9 +78,10 @@ import Testing
         #expect(options.learningRate(at: 60) == schedule.learningRate(at: 60, peak: 1e-3, steps: 200))
     }
 
-    @Test("4 micro-batches of 8 take the same step as one batch of 32", arguments: TestDevices.names)
+    @Test("4 micro-batches of 8 take the same step, and log the same loss and accuracy, as one batch of 32", arguments: TestDevices.names)
     func accumulation(device name: String) throws {
         let device = try TestDevices.named(name)
+        var logged: [Int: TrainingMetrics] = [:]
         func parameters(_ preset: String, _ parts: Int, adjust: (inout TrainingConfiguration) -> Void = { _ in }) throws -> [Float] {
             var configuration = try TrainingConfiguration.preset(preset)
             configuration.batchSize = 32
@@ -88,8 +89,9 @@ import Testing
             configuration.steps = 5
             configuration.relocation.method = .off
             adjust(&configuration)
+            configuration.logEvery = 5
             let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
-            try trainer.run()
+            logged[parts] = try trainer.run()
             return try device.read(trainer.model.parameters.whole)
         }
         for (preset, adjust) in [("independence", { (_: inout TrainingConfiguration) in }),
@@ -100,6 +102,9 @@ import Testing
                                  })] {
             let whole = try parameters(preset, 1, adjust: adjust), parts = try parameters(preset, 4, adjust: adjust)
             expectClose(parts, whole, tolerance: 2e-5, "\(preset): 4 x 8 against 32")
+            let (one, four) = (try #require(logged[1]), try #require(logged[4]))
+            expectClose(four.trainLoss, one.trainLoss, relative: 1e-5, "\(preset): the logged training loss")
+            #expect(four.trainAccuracy == one.trainAccuracy, "\(preset): the logged training accuracy")
             #expect(parts != (try parameters(preset, 1) { adjust(&$0); $0.batchSize = 8 }), "\(preset): a batch of 8 differs")
         }
     }

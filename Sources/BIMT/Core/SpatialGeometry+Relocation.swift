@@ -1,12 +1,18 @@
 import BIMTCompute
 
 extension SpatialGeometry {
+    /// Decides one swap group's unit permutation: given the group's index, its unit count and
+    /// the plan (scoring on the device, deciding on the host), returns new slot s <- old unit
+    /// units[s]. A data-parallel run plans on one rank and hands the result to the others.
+    public typealias RelocationDecider = (_ group: Int, _ units: Int, _ plan: () throws -> [Int]) throws -> [Int]
+
     /// Rearranges every swappable group in order (inputs first): scores the group on the
     /// device, decides on the host, then permutes the weights of `parameters` and, with
     /// `moveOptimizerState`, of every buffer in `optimizerState` (AdamW moments share the
     /// parameters' layout) on the device. The network computes the same function after.
+    /// `decide` (nil: plan here) chooses each group's permutation.
     public func relocate(parameters: BufferSlice, optimizerState: [BufferSlice] = [],
-                         settings relocation: RelocationSettings) throws -> RelocationReport {
+                         settings relocation: RelocationSettings, decide: RelocationDecider? = nil) throws -> RelocationReport {
         try checkParameters(parameters, "parameters")
         guard relocation.method != .off else { return RelocationReport(movedUnits: []) }
         guard relocation.topK >= 1 || relocation.method == .assignment else {
@@ -17,11 +23,15 @@ extension SpatialGeometry {
         let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
         for g in order where network.groups[g].swappable {
             let group = network.groups[g]
-            guard let (scoreMatrix, importance) = try scoreGroup(group, parameters: parameters) else { continue }
+            guard network.connections.contains(where: { group.layers.contains($0.output) || group.layers.contains($0.input) }) else { continue }
             let m = network.layers[group.layers[0]].layout.slots
-            let units = try RelocationPlanner.plan(scores: scoreMatrix, importance: importance, units: m,
-                                               blockSize: group.blockSize, method: relocation.method,
-                                               topK: relocation.topK)
+            let plan = { () throws -> [Int] in
+                // A group no matrix touches keeps its arrangement.
+                guard let (scoreMatrix, importance) = try self.scoreGroup(group, parameters: parameters) else { return Array(0..<m) }
+                return try RelocationPlanner.plan(scores: scoreMatrix, importance: importance, units: m,
+                                                  blockSize: group.blockSize, method: relocation.method, topK: relocation.topK)
+            }
+            let units = try decide?(g, m, plan) ?? plan()
             let count = units.enumerated().filter { $0.offset != $0.element }.count
             moved.append(count)
             if count > 0 {

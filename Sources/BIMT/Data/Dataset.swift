@@ -99,12 +99,21 @@ public struct Dataset: Sendable, Equatable {
     /// The first `count` examples of a split of stored examples.
     public func prefix(_ count: Int) throws -> Dataset {
         guard windows == nil, count < self.count else { return self }
+        return try rows(0..<count)
+    }
+
+    /// Examples `range` of a split of stored examples (a windowed split is returned whole).
+    public func rows(_ range: Range<Int>) throws -> Dataset {
+        guard windows == nil, range != 0..<count else { return self }
+        let per = targetsPerExample
         let targets: Targets = switch self.targets {
-        case let .regression(values, width): .regression(values: Array(values.prefix(count * targetsPerExample * width)), width: width)
-        case let .classification(labels, classes): .classification(labels: Array(labels.prefix(count * targetsPerExample)), classes: classes)
+        case let .regression(values, width):
+            .regression(values: Array(values[(range.lowerBound * per * width)..<(range.upperBound * per * width)]), width: width)
+        case let .classification(labels, classes):
+            .classification(labels: Array(labels[(range.lowerBound * per)..<(range.upperBound * per)]), classes: classes)
         }
-        return try Dataset(inputs: Array(inputs.prefix(count * inputWidth)), inputWidth: inputWidth, targets: targets,
-                           targetsPerExample: targetsPerExample, name: "prefix")
+        return try Dataset(inputs: Array(inputs[(range.lowerBound * inputWidth)..<(range.upperBound * inputWidth)]), inputWidth: inputWidth,
+                           targets: targets, targetsPerExample: targetsPerExample, name: "rows \(range.lowerBound)..<\(range.upperBound)")
     }
 
     /// The output width a model needs: the regression width or the class count.

@@ -202,6 +202,12 @@ extension GPT {
     /// Accumulates the gradient of every parameter given dLoss/dOutput (after `forward` on the
     /// same input), in the reverse order of `forward`.
     public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws {
+        try backward(input: input, rows: rows, outputGradient: outputGradient) { _ in }
+    }
+
+    /// The head's gradients are final first, then each block's, last to first, then the
+    /// embedding's (`gradientsReady` hears each).
+    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
         let a = architecture, length = try sequenceLength(input.count, rows: rows)
         let ws = try workspace(rows: rows, length: length), n = rows * length, d = a.width
         let dR = ws.dResidual
@@ -228,6 +234,7 @@ extension GPT {
             try layerNormBackward(ws.residual[2 * a.layers], gain: gain, bias: bias, rows: n, statistics: statistics,
                                   outputGradient: ws.dNorm, inputGradient: dR)
         }
+        try gradientsReady(views.readyAfterHead)
         for l in stride(from: a.layers - 1, through: 0, by: -1) {
             let b = views.blocks[l], middle = ws.residual[2 * l + 1], x = ws.residual[2 * l]
             // MLP: after = middle + proj(gelu(fc(ln2(middle)))).
@@ -246,6 +253,7 @@ extension GPT {
             try normedLinearBackward(x, normed: a.layerNorm ? ws.norm1[l] : x, gain: b.ln1Gain, bias: b.ln1Bias,
                                      statistics: a.layerNorm ? ws.statistics1[l] : nil, weight: b.qkvWeight, weightBias: b.qkvBias,
                                      rows: n, outputGradient: ws.dQKV.whole, ws: ws)
+            try gradientsReady(views.readyAfterBlock[l])
         }
         if let key = dropoutKey(.embedding) { try device.dropout(dR.whole, into: dR.whole, rate: a.dropout, key: key) }
         if let positions = views.positions {
@@ -258,5 +266,6 @@ extension GPT {
         } else {
             try linearBackward(input, views.embedWeight, views.embedBias, rows: n, outputGradient: dR.whole, inputGradient: nil)
         }
+        try gradientsReady(0)
     }
 }

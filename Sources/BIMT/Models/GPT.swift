@@ -97,6 +97,10 @@ public final class GPT: TrainableModel {
         /// The rows of the head the model predicts with (the first `scoredOutputs`).
         let scoredHeadWeight, scoredHeadBias: ParameterView
         let count: Int
+        /// Where the backward pass's gradients are final: after the head (and final norm),
+        /// and after each block (index l: block l, which the pass does after block l + 1).
+        let readyAfterHead: Int
+        let readyAfterBlock: [Int]
 
         init(_ a: TransformerArchitecture) {
             var offset = 0
@@ -126,6 +130,14 @@ public final class GPT: TrainableModel {
             scoredHeadWeight = ParameterView(offset: headWeight.offset, rows: a.scoredOutputs, columns: d)
             scoredHeadBias = ParameterView(offset: headBias.offset, rows: a.scoredOutputs)
             count = offset
+            let head = [headWeight, headBias, finalGain, finalBias].compactMap { $0?.range }
+            let blockStages = blocks.reversed().map { b in
+                [b.ln1Gain, b.ln1Bias, b.qkvWeight, b.qkvBias, b.projWeight, b.projBias, b.ln2Gain, b.ln2Bias,
+                 b.fcWeight, b.fcBias, b.mlpProjWeight, b.mlpProjBias].compactMap { $0?.range }
+            }
+            let marks = GradientWatermark.offsets(total: offset, stages: [head] + blockStages)
+            readyAfterHead = marks[0]
+            readyAfterBlock = Array(marks.dropFirst().reversed())
         }
 
         /// Every tensor with its PyTorch name and shape, in buffer order.

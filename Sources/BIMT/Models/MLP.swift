@@ -22,6 +22,7 @@ public final class MLP: TrainableModel {
     /// AdamW's second moments, one per parameter.
     public let secondMoments: Buffer
     var workspaces: [Int: Workspace] = [:]
+    var readyOffsetCache: [Int: Int]?
 
     /// Activations for one batch size, allocated once and reused every step.
     final class Workspace {
@@ -145,6 +146,30 @@ public final class MLP: TrainableModel {
     /// Backward pass, the reverse of `forward`, given dLoss/dOutput in `outputGradient`
     /// ([rows, n_L]); accumulates every parameter's gradient into `gradients`.
     public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws {
+        try backward(input: input, rows: rows, outputGradient: outputGradient) { _ in }
+    }
+
+    /// Layer by layer from the last: after connection l, its weights, its bias and every
+    /// parameter after them are final.
+    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
+        try backwardLayers(input: input, rows: rows, outputGradient: outputGradient, gradientsReady: gradientsReady)
+        try gradientsReady(0)
+    }
+
+    /// The flat offset from which gradients are final after each connection's backward step.
+    var readyOffsets: [Int: Int] {
+        if let cached = readyOffsetCache { return cached }
+        let order = Array(stride(from: network.connections.count - 1, through: 0, by: -1))
+        let marks = GradientWatermark.offsets(total: parameterCount, stages: order.map { l in
+            let c = network.connections[l]
+            return [c.weight.range] + (c.bias.map { [$0.range] } ?? [])
+        })
+        let offsets = Dictionary(uniqueKeysWithValues: zip(order, marks))
+        readyOffsetCache = offsets
+        return offsets
+    }
+
+    func backwardLayers(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
         let ws = try workspace(rows: rows)
         var dz = outputGradient
         for l in stride(from: network.connections.count - 1, through: 0, by: -1) {
@@ -155,6 +180,7 @@ public final class MLP: TrainableModel {
             let dx = ws.activationGradients[l].whole
             try device.linearBackward(x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
                                       outputGradient: dz, inputGradient: firstOnRealInputs ? nil : dx)
+            if let ready = readyOffsets[l] { try gradientsReady(ready) }
             if firstOnRealInputs { break }
             if l == 0 {
                 let e = architecture.embedding!, table = network.embeddingTables[0]

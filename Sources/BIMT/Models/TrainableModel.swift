@@ -27,6 +27,10 @@ public protocol TrainableModel: AnyObject {
     func setDropoutKey(_ key: UInt64?)
     func forward(input: BufferSlice, rows: Int) throws -> BufferSlice
     func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice) throws
+    /// `backward`, telling `gradientsReady` as it goes from how far on its gradients are
+    /// final (a flat offset: every gradient at that offset and above is done); a data-parallel
+    /// run starts summing those over the ranks while the rest of the pass runs.
+    func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws
     /// The parameters as named tensors in PyTorch's layout.
     func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor]
     /// Reads the named tensors of `file` into flat parameter values (shapes checked).
@@ -34,6 +38,12 @@ public protocol TrainableModel: AnyObject {
 }
 
 extension TrainableModel {
+    /// A model that does not report its progress has its gradients final at the end.
+    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
+        try backward(input: input, rows: rows, outputGradient: outputGradient)
+        try gradientsReady(0)
+    }
+
     /// Models without dropout ignore the key.
     public func setDropoutKey(_ key: UInt64?) {}
     /// The layers, their layouts and connections.

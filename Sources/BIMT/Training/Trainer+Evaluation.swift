@@ -16,15 +16,17 @@ extension Trainer {
     public func evaluateWithLast() throws -> (loss: Double, accuracy: Double?, lastLoss: Double?) {
         let saved = try device.read(accumulators.whole)
         var loss = 0.0, correct = 0.0, lastSquares = 0.0
-        var start = 0
+        // A data-parallel run evaluates a share of the test split on each rank and adds up.
+        let mine = processGroup.map { $0.share(of: test.count) } ?? 0..<test.count
+        var start = mine.lowerBound
         let perExample = evaluationData.targetsPerExample, outputs = model.outputWidth
         let lastValues: [Float]? = if options.loss == .mse, perExample > 1, case let .regression(values, _) = evaluationData.targets {
             values
         } else {
             nil
         }
-        while start < test.count {
-            let rows = min(evaluationRows, test.count - start)
+        while start < mine.upperBound {
+            let rows = min(evaluationRows, mine.upperBound - start)
             try device.fill(accumulators.whole, value: 0)
             let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
             let inputs = test.inputs.slice(offset: start * evaluationData.inputWidth, count: rows * evaluationData.inputWidth)
@@ -45,12 +47,16 @@ extension Trainer {
             start += rows
         }
         try device.write(saved, to: accumulators.whole)
+        if let group = processGroup, group.size > 1 {
+            let sums = try group.sum([loss, correct, lastSquares], "the evaluation at step \(step)")
+            (loss, correct, lastSquares) = (sums[0], sums[1], sums[2])
+        }
         return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
                 lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
     }
 
     /// Rows per evaluation chunk (`TrainingOptions.evaluationRows`).
-    var evaluationRows: Int { options.evaluationRows(maximumRows: model.maximumRows) }
+    var evaluationRows: Int { options.evaluationRows(maximumRows: model.maximumRows, ranks: processGroup?.size ?? 1) }
 
     static let finiteColumns = 1024
 

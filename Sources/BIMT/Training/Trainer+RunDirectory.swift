@@ -94,8 +94,10 @@ extension Trainer {
     /// bit-identical to an uninterrupted run with the same configuration. `steps` sets a new
     /// total (at least the checkpoint's step; a finished run is extended): the lambda
     /// schedule and the bias-penalty start are fractions of the new total from then on, and
-    /// config.json records it.
-    public static func resume(directory: URL, device: Device, steps: Int? = nil) throws -> Trainer {
+    /// config.json records it. With a `processGroup` (of any size: a checkpoint does not
+    /// depend on the rank count) every rank reads the checkpoint and only rank 0 writes.
+    public static func resume(directory: URL, device: Device, steps: Int? = nil,
+                              processGroup: (any ProcessGroup)? = nil) throws -> Trainer {
         let configURL = directory.appending(path: "config.json")
         var configuration: TrainingConfiguration
         do {
@@ -113,7 +115,7 @@ extension Trainer {
             }
             configuration.steps = steps
         }
-        let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
+        let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil, processGroup: processGroup)
         try trainer.load(checkpoint, includeOptimizer: true)
         trainer.step = step
         trainer.elapsed = checkpoint.metadata["elapsed_seconds"].flatMap(Double.init) ?? 0
@@ -124,6 +126,7 @@ extension Trainer {
             trainer.windowSampler = try JSONDecoder().decode(WindowSampler.self, from: Data(text.utf8))
         }
         trainer.bestTestLoss = checkpoint.metadata["best_test_loss"].flatMap(Double.init) ?? .infinity
+        guard (processGroup?.rank ?? 0) == 0 else { return trainer }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
         if steps != nil {
             do { try encoder.encode(trainer.configuration ?? configuration).write(to: configURL, options: .atomic) } catch {

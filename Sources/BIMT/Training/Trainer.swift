@@ -35,7 +35,7 @@ public final class Trainer {
     var windowSampler: WindowSampler?
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
     var bestTestLoss = Double.infinity
-    let accumulators: Buffer   // [loss, correct, cost, scratch loss, micro-batch loss sum, hits sum, squared gradient norm]
+    let accumulators: Buffer   // [loss, correct, cost, scratch loss, unused, unused, squared gradient norm]
     /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
     let decayMask: Buffer?
     var batch: DeviceSplit?
@@ -51,6 +51,11 @@ public final class Trainer {
     public internal(set) var memoryPlan: MemoryPlan?
     /// Whether the last `run` stopped early on `shouldStop`.
     public private(set) var interrupted = false
+    /// The processes of a data-parallel run (nil: this process alone). Each takes its share
+    /// of every batch; gradients are averaged over them; rank 0 writes the files.
+    public let processGroup: (any ProcessGroup)?
+    /// Sums the gradients over `processGroup` (nil without one).
+    let exchange: GradientExchange?
 
     /// A split on the device, in the model's physical input/output order.
     struct DeviceSplit {
@@ -63,21 +68,29 @@ public final class Trainer {
 
     /// A fresh run: builds the task, the model (seeded PyTorch-style initialization) and,
     /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
-    public convenience init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?) throws {
+    /// With a `processGroup` this process trains its share of each batch; only rank 0
+    /// writes to `runDirectory`.
+    public convenience init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?,
+                            processGroup: (any ProcessGroup)? = nil) throws {
         try configuration.validate()
-        try self.init(configuration: configuration, data: try configuration.makeTask(), device: device, runDirectory: runDirectory)
+        try self.init(configuration: configuration, data: try configuration.makeTask(), device: device, runDirectory: runDirectory,
+                      processGroup: processGroup)
     }
 
     /// A fresh run on data a program holds in memory (the configuration's `task` is then
     /// only a label): the model is built from the configuration and checked against the
     /// data's widths, vocabulary and targets before anything is allocated on the device.
-    public convenience init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?) throws {
+    public convenience init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?,
+                            processGroup: (any ProcessGroup)? = nil) throws {
         let (configuration, plan) = try configuration.prepared(for: data, on: device)
         try plan.check()
+        try configuration.options.checkSplit(over: processGroup?.size ?? 1, trainingExamples: data.train.count,
+                                             windowed: data.train.windows != nil)
         let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
                                                       swapInputs: configuration.swapInputs, device: device)
         try model.initialize(seed: configuration.seed)
-        try self.init(model: model, data: data, options: configuration.options, configuration: configuration, runDirectory: runDirectory)
+        try self.init(model: model, data: data, options: configuration.options, configuration: configuration, runDirectory: runDirectory,
+                      group: processGroup)
         memoryPlan = plan
     }
 
@@ -85,19 +98,24 @@ public final class Trainer {
     /// in-memory data, on the model's device. The model's costs are those it was built with;
     /// `options` say how to train. The data are checked against the model first. With a
     /// `runDirectory` the run writes metrics.csv and checkpoints there (no config.json).
-    public convenience init(model: any TrainableModel, data: TaskData, options: TrainingOptions, runDirectory: URL? = nil) throws {
+    public convenience init(model: any TrainableModel, data: TaskData, options: TrainingOptions, runDirectory: URL? = nil,
+                            processGroup: (any ProcessGroup)? = nil) throws {
         try options.validate()
         try model.check(data, loss: options.loss)
-        try self.init(model: model, data: data, options: options, configuration: nil, runDirectory: runDirectory)
+        try options.checkSplit(over: processGroup?.size ?? 1, trainingExamples: data.train.count, windowed: data.train.windows != nil)
+        try self.init(model: model, data: data, options: options, configuration: nil, runDirectory: runDirectory, group: processGroup)
     }
 
     init(model: any TrainableModel, data: TaskData, options: TrainingOptions, configuration: TrainingConfiguration?,
-         runDirectory: URL?) throws {
+         runDirectory: URL?, group: (any ProcessGroup)?) throws {
         self.model = model
         self.device = model.device
         self.options = options
         self.configuration = configuration
-        self.initialDirectory = runDirectory
+        processGroup = group
+        let ranks = group?.size ?? 1
+        // Only rank 0 writes the run's files.
+        self.initialDirectory = (group?.rank ?? 0) == 0 ? runDirectory : nil
         task = data
         penalizesBiasesByDefault = model.geometry.settings.penalizeBiases
         let oneHot = options.loss == .mse
@@ -109,7 +127,10 @@ public final class Trainer {
         }
         // A token stream's training windows are drawn per batch (never uploaded whole); its test
         // windows are fixed once: seeded offsets for `evalBatches`, else every context-th.
-        train = task.train.windows == nil ? try Self.upload(task.train, device: device, oneHot: oneHot) : nil
+        // A full-batch run's ranks each hold their share of the training examples.
+        let fullBatch = options.batchSize.map { $0 >= data.train.count } ?? true
+        let trainShare = try group.map { fullBatch ? try data.train.rows($0.share(of: data.train.count)) : data.train } ?? data.train
+        train = task.train.windows == nil ? try Self.upload(trainShare, device: device, oneHot: oneHot) : nil
         var evaluation = task.test
         if evaluation.windows != nil {
             let offsets = options.evalBatches.map { batches in
@@ -132,18 +153,23 @@ public final class Trainer {
         }
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
         let perExample = task.train.targetsPerExample
-        if task.train.windows != nil, let size = options.batchSize {
+        if task.train.windows != nil, let global = options.batchSize {
+            let size = global / ranks
             windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth), targets: nil,
                                 labels: try device.makeBuffer(count: size * perExample), logicalLabels: nil)
-        } else if let train, let size = options.batchSize, size < task.train.count {
-            sampler = BatchSampler(count: task.train.count, batchSize: size, seed: options.seed &+ 0xBA7C)
+        } else if let train, let global = options.batchSize, global < task.train.count {
+            // Every rank draws the whole batch from the same sampler and takes its share.
+            let size = global / ranks
+            sampler = BatchSampler(count: task.train.count, batchSize: global, seed: options.seed &+ 0xBA7C)
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
                                 targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
                                 labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
             batchIndices = try device.makeBuffer(count: size)
         }
-        if let runDirectory { try prepare(runDirectory) }
+        let device = model.device, gradients = model.gradients
+        exchange = try group.flatMap { $0.size > 1 ? try GradientExchange(group: $0, device: device, gradients: gradients) : nil }
+        if let initialDirectory { try prepare(initialDirectory) }
     }
 
     static func upload(_ data: Dataset, device: Device, oneHot: Bool) throws -> DeviceSplit {
@@ -207,17 +233,17 @@ public final class Trainer {
     @discardableResult
     public func trainStep() throws -> TrainingMetrics? {
         let start = DispatchTime.now().uptimeNanoseconds
-        let perExample = task.train.targetsPerExample
+        let perExample = task.train.targetsPerExample, ranks = processGroup?.size ?? 1
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
         var split: DeviceSplit
         if let batch, var windowSampler {
-            let (inputs, labels) = task.train.windowBatch(at: windowSampler.next(batch.count))
+            let (inputs, labels) = task.train.windowBatch(at: share(of: windowSampler.next(batch.count * ranks)))
             self.windowSampler = windowSampler
             try device.write(inputs, to: batch.inputs.whole)
             try device.write(labels, to: batch.labels!.whole)
             split = batch
         } else if let batch, let batchIndices, let train, var sampler {
-            let indices = sampler.next().map(Float.init)   // in range by construction
+            let indices = share(of: sampler.next()).map(Float.init)   // in range by construction
             self.sampler = sampler
             try device.write(indices, to: batchIndices.whole)
             try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, deviceIndices: batchIndices.whole,
@@ -246,13 +272,16 @@ public final class Trainer {
             model.setDropoutKey(generator.next())
             let output = try model.forward(input: inputs, rows: rows)
             let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging, first: part * rows * perExample)
-            try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole)
-            if parts > 1 && logging {
-                try device.axpy(alpha: 1 / Float(parts), x: accumulators.slice(offset: 0, count: 1), y: accumulators.slice(offset: 4, count: 1))
-                try device.axpy(alpha: 1, x: accumulators.slice(offset: 1, count: 1), y: accumulators.slice(offset: 5, count: 1))
+            if let exchange, part == parts - 1 {
+                // The last micro-batch makes the gradients final: buckets start as they are done.
+                exchange.begin()
+                try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole) { try exchange.ready(from: $0) }
+            } else {
+                try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole)
             }
         }
         model.setDropoutKey(nil)
+        try exchange?.finish()   // the mean over the ranks (before the penalty, which every rank adds once)
         if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
         model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
@@ -277,7 +306,13 @@ public final class Trainer {
         var metrics: TrainingMetrics?
         if logging {
             var values = try device.read(accumulators.whole)
-            if parts > 1 { (values[0], values[1]) = (values[4], values[5]) }
+            // The loss kernels add each micro-batch's mean loss and hits into the same slots.
+            if parts > 1 { values[0] /= Float(parts) }
+            if let group = processGroup, group.size > 1 {
+                // The batch's loss is the mean of the ranks' (equal shares); hits add up.
+                let sums = try group.sum([Double(values[0]), Double(values[1])], "the training metrics at step \(step)")
+                (values[0], values[1]) = (Float(sums[0] / Double(group.size)), Float(sums[1]))
+            }
             let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]
@@ -286,7 +321,7 @@ public final class Trainer {
                     "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower learning rate or lambda.")
             }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
-                                      trainAccuracy: split.labels == nil ? nil : Double(values[1]) / Double(split.count * perExample),
+                                      trainAccuracy: split.labels == nil ? nil : Double(values[1]) / Double(split.count * ranks * perExample),
                                       testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
                                       testLastLoss: testLastLoss)
         }
@@ -304,7 +339,7 @@ public final class Trainer {
         let before = model.network.permutations
         _ = try model.geometry.relocate(parameters: model.parameters.whole,
                                         optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
-                                        settings: options.relocation)
+                                        settings: options.relocation, decide: relocationDecider)
         let after = model.network.permutations
         try moveData(inputDelta: Self.delta(from: before.first!, to: after.first!),
                      outputDelta: Self.delta(from: before.last!, to: after.last!))
@@ -353,7 +388,8 @@ public final class Trainer {
         let snapshots = runDirectory.flatMap { budget > 0 ? Snapshots(runDirectory: $0, budgetMiB: budget) : nil }
         if let snapshots, step == 0, step < end { try snapshots.write(step: 0, relocated: false, model: model) }
         while step < end {
-            if shouldStop() {
+            processGroup?.noteStep(step)
+            if try agreedStop(shouldStop()) {
                 if runDirectory != nil { try saveCheckpoint() }
                 interrupted = true
                 break
@@ -363,6 +399,7 @@ public final class Trainer {
             let relocated = relocatesAfterStep
             if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
             if let metrics {
+                try requireSameState()
                 latest = metrics
                 try record(metrics)
                 if let runDirectory, metrics.testLoss < bestTestLoss {

@@ -83,9 +83,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// Rows per evaluation chunk for a model taking at most `maximumRows` per pass: the
     /// training micro-batch when there is one (evaluation then reuses its workspace), else
     /// the model's maximum.
-    public func evaluationRows(maximumRows: Int) -> Int {
+    /// With `ranks` processes sharing each batch, a rank's micro-batch.
+    public func evaluationRows(maximumRows: Int, ranks: Int = 1) -> Int {
         guard let batchSize else { return maximumRows }
-        return max(1, min(maximumRows, batchSize / accumulationSteps))
+        return max(1, min(maximumRows, batchSize / (accumulationSteps * max(1, ranks))))
     }
 
     /// The learning rate of step index `step` (0 for the first).

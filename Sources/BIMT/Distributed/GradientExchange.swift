@@ -1,0 +1,104 @@
+import BIMTCompute
+import Foundation
+
+/// Sums the flat gradient buffer over the ranks in buckets, started while the backward pass
+/// still runs: the model reports how far its gradients are final (`ready(from:)`, a flat
+/// offset; backward passes go from the last parameters to the first), and every bucket above
+/// that point starts at once. On the CPU path the sums run in place on the gradient memory;
+/// on an OpenCL device a bucket is read into host memory first and written back at the end.
+final class GradientExchange {
+    let group: any ProcessGroup
+    let device: Device
+    let gradients: Buffer
+    /// Buckets from the end of the buffer to its start (the order backward makes them ready).
+    let buckets: [Range<Int>]
+    /// Host copies of the buckets (nil on the CPU path, which sums in place).
+    private let staging: UnsafeMutableBufferPointer<Float>?
+    private var pending: [PendingSum] = []
+    private var started = 0
+    private var active = false
+    /// Seconds the training thread waited for sums after its backward pass, and in all.
+    private(set) var waitSeconds = 0.0
+    /// Steps exchanged.
+    private(set) var steps = 0
+
+    /// Floats per bucket unless set: 4 Mi floats (16 MiB), PyTorch DDP's order of size.
+    static let defaultBucketElements = 1 << 22
+
+    init(group: any ProcessGroup, device: Device, gradients: Buffer, bucketElements: Int = defaultBucketElements) throws {
+        self.group = group
+        self.device = device
+        self.gradients = gradients
+        let size = max(1, bucketElements)
+        var buckets: [Range<Int>] = []
+        var end = gradients.count
+        while end > 0 {
+            buckets.append(max(0, end - size)..<end)
+            end -= size
+        }
+        self.buckets = buckets
+        staging = try device.hostMemory(gradients.whole) == nil
+            ? UnsafeMutableBufferPointer<Float>.allocate(capacity: gradients.count) : nil
+    }
+
+    deinit { staging?.deallocate() }
+
+    /// Bytes each rank sends and receives per step in a ring allreduce: 2 (N - 1) / N of the buffer.
+    var ringBytesPerStep: Int { 2 * (group.size - 1) * 4 * gradients.count / max(1, group.size) }
+
+    /// The backward pass that makes this step's final gradients begins.
+    func begin() {
+        precondition(pending.isEmpty, "a gradient exchange began before the last one finished")
+        started = 0
+        active = true
+    }
+
+    /// Gradients at flat offsets `offset` and above are final: start their buckets.
+    func ready(from offset: Int) throws {
+        guard active else { return }
+        while started < buckets.count && buckets[started].lowerBound >= offset {
+            let range = buckets[started]
+            let slice = gradients.slice(offset: range.lowerBound, count: range.count)
+            let memory: UnsafeMutableBufferPointer<Float>
+            if let staging {
+                memory = UnsafeMutableBufferPointer(rebasing: staging[range])
+                try device.read(slice, into: memory)
+            } else {
+                memory = try device.hostMemory(slice)!
+            }
+            pending.append(try group.startSum(memory, "the gradient sum (bucket \(started + 1) of \(buckets.count))"))
+            started += 1
+        }
+    }
+
+    /// Starts what is left, waits for every bucket, and leaves the mean gradient over the
+    /// ranks in the buffer.
+    func finish() throws {
+        try ready(from: 0)
+        active = false
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { pending.removeAll() }
+        for sum in pending { try group.wait(sum) }
+        waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        steps += 1
+        if let staging { try device.write(UnsafeBufferPointer(staging), to: gradients.whole) }
+        try device.scale(gradients.whole, by: 1 / Float(group.size))
+    }
+}
+
+/// Where a backward pass's gradients are final after each of its stages.
+enum GradientWatermark {
+    /// For each stage (the parameter ranges it completes, in the order the pass runs them):
+    /// the lowest flat offset from which every gradient up to `total` is complete by then.
+    /// Parameters no stage names (anything the pass finishes only at its end) hold it back.
+    static func offsets(total: Int, stages: [[Range<Int>]]) -> [Int] {
+        var done: [Range<Int>] = []
+        return stages.map { stage in
+            done += stage.filter { !$0.isEmpty }
+            var mark = total
+            // Walk down from the end while the completed ranges cover it.
+            while let below = done.first(where: { $0.lowerBound < mark && $0.upperBound >= mark }) { mark = below.lowerBound }
+            return mark
+        }
+    }
+}
