@@ -148,6 +148,24 @@ struct MPITests {
         #expect(try MPIRun.metrics(shared).count == 30)
     }
 
+    @Test("on an OpenCL device (gradients go through host memory), 2 ranks also train as 1 process")
+    func openCLParity() throws {
+        guard TestDevices.runOpenCLTests else {
+            Issue.record("no OpenCL device on this machine: the OpenCL data-parallel run was not tested", severity: .warning)
+            return
+        }
+        let device = try #require(try TestDevices.openCL().openCLDescription)
+        let common = ["--preset", "incontext", "--steps", "100", "--swap-every", "50", "--log-every", "10", "--quiet",
+                      "--device", "opencl:\(device.platformIndex):\(device.deviceIndex)"]
+        let alone = MPIRun.temporaryDirectory("cl-alone"), shared = MPIRun.temporaryDirectory("cl-ranks")
+        defer { for url in [alone, shared] { try? FileManager.default.removeItem(at: url) } }
+        let single = try bimt(["train"] + common + ["--out", alone.path])
+        #expect(single.status == 0, "\(single.error)")
+        let job = try MPIRun.run(ranks: 2, ["train"] + common + ["--out", shared.path])
+        #expect(job.status == 0, "\(job.output)")
+        try expectSameRun(alone, shared, "incontext on OpenCL")
+    }
+
     @Test("a checkpoint does not depend on the rank count: 1 process for 100 steps, then 2 ranks to 200, as 1 process throughout")
     func resumeWithMoreRanks() throws {
         let common = ["--preset", "two-moons", "--steps", "200", "--swap-every", "50", "--log-every", "10", "--checkpoint-every", "100",

@@ -17,19 +17,22 @@ final class GradientExchange {
     private var pending: [PendingSum] = []
     private var started = 0
     private var active = false
-    /// Seconds the training thread waited for sums after its backward pass, and in all.
+    /// Seconds the training thread waited for sums after its backward pass (communication the
+    /// backward pass did not hide).
     private(set) var waitSeconds = 0.0
     /// Steps exchanged.
     private(set) var steps = 0
 
-    /// Floats per bucket unless set: 4 Mi floats (16 MiB), PyTorch DDP's order of size.
-    static let defaultBucketElements = 1 << 22
+    /// Floats per bucket unless set: an eighth of the gradient, so that a small model's
+    /// buckets also start during the backward pass, between 64 Ki floats (256 KiB: below it
+    /// each sum's latency dominates) and 4 Mi floats (16 MiB, PyTorch DDP's order of size).
+    static func defaultBucketElements(count: Int) -> Int { min(1 << 22, max(1 << 16, count / 8)) }
 
-    init(group: any ProcessGroup, device: Device, gradients: Buffer, bucketElements: Int = defaultBucketElements) throws {
+    init(group: any ProcessGroup, device: Device, gradients: Buffer, bucketElements: Int? = nil) throws {
         self.group = group
         self.device = device
         self.gradients = gradients
-        let size = max(1, bucketElements)
+        let size = max(1, bucketElements ?? Self.defaultBucketElements(count: gradients.count))
         var buckets: [Range<Int>] = []
         var end = gradients.count
         while end > 0 {

@@ -82,6 +82,14 @@ extension Trainer {
     }
 }
 
+extension Trainer {
+    /// What the gradient exchange has cost so far (nil without other ranks): steps, seconds the
+    /// training thread waited after its backward passes, and bytes of gradient per step.
+    public var exchangeStatistics: (steps: Int, exposedSeconds: Double, gradientBytes: Int)? {
+        exchange.map { ($0.steps, $0.waitSeconds, 4 * $0.gradients.count) }
+    }
+}
+
 extension ProcessGroup {
     /// Hears the step the trainer is at (for the group's messages); nothing by default.
     public func noteStep(_ step: Int) {}
