@@ -268,7 +268,9 @@ public final class Trainer {
             // summed gradients are scaled by 1 / parts below, and the logged loss and hits summed.
             let inputs = split.inputs.slice(offset: part * rows * width, count: rows * width)
             // Dropout masks drawn from (seed, step, micro-batch): a resumed run draws the same ones.
-            var generator = SeededGenerator(seed: (options.seed &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(step &* 64 &+ part))
+            // Each rank of a data-parallel run draws its own (rank 0 the one-process run's masks).
+            let rankKey = UInt64(processGroup.map { $0.size > 1 ? $0.rank : 0 } ?? 0) << 40
+            var generator = SeededGenerator(seed: (options.seed &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(step &* 64 &+ part) ^ rankKey)
             model.setDropoutKey(generator.next())
             let output = try model.forward(input: inputs, rows: rows)
             let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging, first: part * rows * perExample)
