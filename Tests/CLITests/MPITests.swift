@@ -229,6 +229,27 @@ struct MPITests {
         _ = try Trainer.load(checkpoint: checkpoint, device: Device.cpu())
     }
 
+    @Test("SIGTERM to the ranks, a moment apart: every rank stops after the same step and rank 0 writes a checkpoint of it")
+    func signalledStop() throws {
+        let run = MPIRun.temporaryDirectory("stopped")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let job = try MPIRun.Job(ranks: 2, ["train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "500",
+                                            "--checkpoint-every", "100000000", "--device", "cpu", "--quiet", "--out", run.path])
+        let metrics = run.appending(path: "metrics.csv")
+        #expect(job.wait(until: { ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").count >= 2 }, seconds: 120),
+                "\(job.output)")
+        // A signal reaches the ranks at different moments (here rank 1 first): they still stop after the same step.
+        kill(try #require(job.pid(ofRank: 1)), SIGTERM)
+        usleep(300_000)
+        kill(try #require(job.pid(ofRank: 0)), SIGTERM)
+        #expect(job.wait(seconds: 60) == 0, "\(job.output)")
+        let output = job.output
+        let stopped = try #require(output.range(of: "stopped at step ").map { Int(output[$0.upperBound...].prefix { $0.isNumber }) } ?? nil,
+                                   "\(output)")
+        let trainer = try Trainer.load(checkpoint: run.appending(path: Trainer.checkpointName), device: Device.cpu())
+        #expect(trainer.step == stopped)
+    }
+
     @Test("bad input stops every rank with a clear error and writes nothing")
     func badInput() throws {
         let run = MPIRun.temporaryDirectory("bad")
