@@ -67,9 +67,10 @@ struct RuntimeFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// One line to standard error, in one write (the ranks of an MPI run share the stream).
 func printError(_ text: String) {
     var standardError = StandardError()
-    print(text, to: &standardError)
+    standardError.write(text + "\n")
 }
 
 struct StandardError: TextOutputStream {

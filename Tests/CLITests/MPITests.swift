@@ -77,12 +77,13 @@ enum MPIRun {
             return condition()
         }
 
-        /// The pid rank `rank` printed at start.
+        /// The pid rank `rank` printed at start ("rank R of N on HOST (...): pid P"; the ranks'
+        /// lines can interleave, so the pid is the first after that rank's own words).
         func pid(ofRank rank: Int) -> Int32? {
-            for line in output.split(separator: "\n") where line.contains("rank \(rank) of ") {
-                if let range = line.range(of: "pid "), let pid = Int32(line[range.upperBound...].prefix { $0.isNumber }) { return pid }
-            }
-            return nil
+            let text = output
+            guard let start = text.range(of: "rank \(rank) of "), let pid = text.range(of: "pid ", range: start.upperBound..<text.endIndex)
+            else { return nil }
+            return Int32(text[pid.upperBound...].prefix { $0.isNumber })
         }
     }
 
