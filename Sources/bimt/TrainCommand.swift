@@ -241,15 +241,11 @@ struct TrainCommand: ParsableCommand {
         }
         if let group {
             // Every rank must run the same configuration: the flags, the --config file and the preset, resolved.
-            var fingerprint = Fingerprint()
-            fingerprint.add(resume ?? "")
-            fingerprint.add(options.steps.map(String.init) ?? "")
-            if resume == nil {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                fingerprint.add(String(decoding: try encoder.encode(try options.resolve()), as: UTF8.self))
-            }
-            do { try group.requireSame(fingerprint.value, "the configuration (preset, --config file, flags, --resume)") } catch {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let resolved = resume == nil ? try encoder.encode(try options.resolve()) : Data()
+            let fingerprint = fnv1a64(Array("\(resume ?? "")\u{0}\(options.steps.map(String.init) ?? "")\u{0}".utf8) + Array(resolved))
+            do { try group.requireSame(fingerprint, "the configuration (preset, --config file, flags, --resume)") } catch {
                 throw AgreedFailure(error)
             }
         }

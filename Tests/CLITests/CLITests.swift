@@ -2,16 +2,20 @@ import BIMT
 import Foundation
 import Testing
 
-/// Runs the `bimt` binary that `swift test` built next to the test bundle.
-func bimt(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+/// The `bimt` binary that `swift test` built next to the test bundle.
+func bimtBinary() throws -> URL {
     let buildDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build")
     let candidates = ["debug", "release"].map { buildDirectory.appending(path: "\($0)/bimt") }
         + [Bundle.main.bundleURL.appending(path: "bimt")]
-    let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-                              "no bimt binary under \(buildDirectory.path)")
+    return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
+                        "no bimt binary under \(buildDirectory.path)")
+}
+
+/// Runs the `bimt` binary that `swift test` built.
+func bimt(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = try bimtBinary()
     process.arguments = arguments
     if !environment.isEmpty {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -7,15 +7,6 @@ import TestSupport
 /// Real multi-process runs: Open MPI's `mpirun` starting the `bimt` binary, as a user does.
 /// Open MPI is required (scripts/install-deps installs it): without `mpirun` these fail.
 enum MPIRun {
-    static var binary: URL {
-        get throws {
-            let build = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appending(path: ".build")
-            return try #require(["debug", "release"].map { build.appending(path: "\($0)/bimt") }
-                .first { FileManager.default.isExecutableFile(atPath: $0.path) }, "no bimt binary under \(build.path)")
-        }
-    }
-
     static var mpirun: URL {
         get throws {
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -36,8 +27,8 @@ enum MPIRun {
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = try MPIRun.mpirun
             // One application context per rank group (`:`), so a test can give ranks different flags.
-            var words = ["--oversubscribe", "-np", String(ranks), try MPIRun.binary.path] + arguments
-            for more in extra { words += [":", "-np", "1", try MPIRun.binary.path] + more }
+            var words = ["--oversubscribe", "-np", String(ranks), try bimtBinary().path] + arguments
+            for more in extra { words += [":", "-np", "1", try bimtBinary().path] + more }
             process.arguments = words
             // Open MPI refuses root unless told (CI runs as root).
             process.environment = ProcessInfo.processInfo.environment.merging(
@@ -133,18 +124,26 @@ struct MPITests {
         #expect(first.metadata["step"] == second.metadata["step"])
     }
 
+    /// Trains `arguments` in one process and as 2 ranks, and compares the runs (see
+    /// `expectSameRun`); returns the 2-rank run's directory (the caller removes it).
+    func expectSameAsOneProcess(_ arguments: [String], _ label: String) throws -> URL {
+        let alone = MPIRun.temporaryDirectory("alone"), shared = MPIRun.temporaryDirectory("ranks")
+        defer { try? FileManager.default.removeItem(at: alone) }
+        let single = try bimt(["train"] + arguments + ["--out", alone.path])
+        #expect(single.status == 0, "\(single.error)")
+        let job = try MPIRun.run(ranks: 2, ["train"] + arguments + ["--out", shared.path])
+        #expect(job.status == 0, "\(job.output)")
+        #expect(job.output.contains("(2 ranks)"), "\(job.output)")
+        try expectSameRun(alone, shared, label)
+        return shared
+    }
+
     @Test("2 ranks sharing each batch train as 1 process with the whole batch: an MLP and a transformer, with relocations",
           arguments: [["--preset", "independence"], ["--preset", "incontext"], ["--preset", "incontext", "--accumulation-steps", "2"]])
     func parity(_ preset: [String]) throws {
         let common = preset + ["--steps", "300", "--swap-every", "50", "--log-every", "10", "--device", "cpu", "--quiet"]
-        let alone = MPIRun.temporaryDirectory("alone"), shared = MPIRun.temporaryDirectory("ranks")
-        defer { for url in [alone, shared] { try? FileManager.default.removeItem(at: url) } }
-        let single = try bimt(["train"] + common + ["--out", alone.path])
-        #expect(single.status == 0, "\(single.error)")
-        let job = try MPIRun.run(ranks: 2, ["train"] + common + ["--out", shared.path])
-        #expect(job.status == 0, "\(job.output)")
-        #expect(job.output.contains("(2 ranks)"), "\(job.output)")
-        try expectSameRun(alone, shared, preset.joined(separator: " "))
+        let shared = try expectSameAsOneProcess(common, preset.joined(separator: " "))
+        defer { try? FileManager.default.removeItem(at: shared) }
         // Only rank 0 writes: one metrics row per log step.
         #expect(try MPIRun.metrics(shared).count == 30)
     }
@@ -158,13 +157,7 @@ struct MPITests {
         let device = try #require(try TestDevices.openCL().openCLDescription)
         let common = ["--preset", "incontext", "--steps", "100", "--swap-every", "50", "--log-every", "10", "--quiet",
                       "--device", "opencl:\(device.platformIndex):\(device.deviceIndex)"]
-        let alone = MPIRun.temporaryDirectory("cl-alone"), shared = MPIRun.temporaryDirectory("cl-ranks")
-        defer { for url in [alone, shared] { try? FileManager.default.removeItem(at: url) } }
-        let single = try bimt(["train"] + common + ["--out", alone.path])
-        #expect(single.status == 0, "\(single.error)")
-        let job = try MPIRun.run(ranks: 2, ["train"] + common + ["--out", shared.path])
-        #expect(job.status == 0, "\(job.output)")
-        try expectSameRun(alone, shared, "incontext on OpenCL")
+        try FileManager.default.removeItem(at: try expectSameAsOneProcess(common, "incontext on OpenCL"))
     }
 
     @Test("a checkpoint does not depend on the rank count: 1 process for 100 steps, then 2 ranks to 200, as 1 process throughout")

@@ -46,9 +46,6 @@ final class GradientExchange {
 
     deinit { staging?.deallocate() }
 
-    /// Bytes each rank sends and receives per step in a ring allreduce: 2 (N - 1) / N of the buffer.
-    var ringBytesPerStep: Int { 2 * (group.size - 1) * 4 * gradients.count / max(1, group.size) }
-
     /// The backward pass that makes this step's final gradients begins.
     func begin() {
         precondition(pending.isEmpty, "a gradient exchange began before the last one finished")

@@ -18,8 +18,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     public let timeout: Double
     /// Seconds a wait may last while every rank still answers (one is far behind, not dead).
     public let behindLimit: Double
-    /// Tells the group which step the training thread is at (for its messages).
-    public func setStep(_ step: Int) { engine.step.store(step, ordering: .relaxed) }
+    public func noteStep(_ step: Int) { engine.step.store(step, ordering: .relaxed) }
 
     private let engine: Engine
     private let worker: Worker
@@ -121,7 +120,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
 
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>, _ what: String) throws -> PendingSum {
         let shared = UncheckedPointer(values)
-        let id = try submit(what) { [engine] in
+        let id = try worker.submit(what) { [engine] in
             let start = bimt_mpi_wtime()
             var request = bimt_mpi_request()
             try engine.check(bimt_mpi_iallreduce_float(shared.values.baseAddress, Int32(shared.values.count), &request), what)
@@ -162,8 +161,6 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     private func perform(_ what: String, _ body: @escaping () throws -> Void) throws {
         try worker.wait(try worker.submit(what, body))
     }
-
-    private func submit(_ what: String, _ body: @escaping () throws -> Void) throws -> Int { try worker.submit(what, body) }
 }
 
 /// The communication thread's queue: operations run one at a time, in the order submitted.

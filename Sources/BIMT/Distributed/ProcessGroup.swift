@@ -88,24 +88,3 @@ extension ProcessGroup {
         }
     }
 }
-
-/// FNV-1a over bytes: a fingerprint every rank computes the same way (not Swift's `Hasher`,
-/// which is seeded per process).
-public struct Fingerprint {
-    /// The hash so far.
-    public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
-
-    /// An empty fingerprint.
-    public init() {}
-
-    /// Adds bytes.
-    public mutating func add<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        for byte in bytes { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    }
-
-    /// Adds a string's UTF-8 bytes and a separator.
-    public mutating func add(_ text: String) {
-        add(text.utf8)
-        add([0])
-    }
-}

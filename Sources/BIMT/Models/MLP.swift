@@ -22,7 +22,6 @@ public final class MLP: TrainableModel {
     /// AdamW's second moments, one per parameter.
     public let secondMoments: Buffer
     var workspaces: [Int: Workspace] = [:]
-    var readyOffsetCache: [Int: Int]?
 
     /// Activations for one batch size, allocated once and reused every step.
     final class Workspace {
@@ -157,17 +156,14 @@ public final class MLP: TrainableModel {
     }
 
     /// The flat offset from which gradients are final after each connection's backward step.
-    var readyOffsets: [Int: Int] {
-        if let cached = readyOffsetCache { return cached }
+    lazy var readyOffsets: [Int: Int] = {
         let order = Array(stride(from: network.connections.count - 1, through: 0, by: -1))
         let marks = GradientWatermark.offsets(total: parameterCount, stages: order.map { l in
             let c = network.connections[l]
             return [c.weight.range] + (c.bias.map { [$0.range] } ?? [])
         })
-        let offsets = Dictionary(uniqueKeysWithValues: zip(order, marks))
-        readyOffsetCache = offsets
-        return offsets
-    }
+        return Dictionary(uniqueKeysWithValues: zip(order, marks))
+    }()
 
     func backwardLayers(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
         let ws = try workspace(rows: rows)

@@ -71,11 +71,10 @@ extension Trainer {
                 }
             }
         }
-        var fingerprint = Fingerprint()
-        fingerprint.add(withUnsafeBytes(of: UInt64(crc).littleEndian) { Array($0) })
-        for permutation in model.network.permutations { fingerprint.add(permutation.map(String.init).joined(separator: ",")) }
+        let arrangement = model.network.permutations.map { $0.map(String.init).joined(separator: ",") }.joined(separator: ";")
+        let fingerprint = fnv1a64(withUnsafeBytes(of: UInt64(crc).littleEndian) { Array($0) } + Array(arrangement.utf8))
         do {
-            try group.requireSame(fingerprint.value, "the parameters, optimizer state and arrangement at step \(step)")
+            try group.requireSame(fingerprint, "the parameters, optimizer state and arrangement at step \(step)")
         } catch let BIMTError.distributed(text) {
             throw BIMTError.distributed(text + ": the ranks have drifted apart (mixed device types, or a fault); stopping")
         }
@@ -90,14 +89,6 @@ extension Trainer {
     }
 }
 
-extension ProcessGroup {
-    /// Hears the step the trainer is at (for the group's messages); nothing by default.
-    public func noteStep(_ step: Int) {}
-}
-
-extension MPIProcessGroup {
-    public func noteStep(_ step: Int) { setStep(step) }
-}
 
 extension TrainingOptions {
     /// Throws unless every batch splits evenly over `ranks` processes (and each share into

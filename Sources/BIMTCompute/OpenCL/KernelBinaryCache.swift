@@ -76,8 +76,9 @@ struct KernelBinaryCache {
     }
 }
 
-/// 64-bit FNV-1a: a fast, stable hash for cache keys and checksums (not cryptographic).
-func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+/// 64-bit FNV-1a: a fast, stable hash for cache keys and checksums (not cryptographic; the
+/// same in every process, unlike Swift's seeded `Hasher`).
+public func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in bytes {
         hash ^= UInt64(byte)
