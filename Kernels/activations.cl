@@ -1,5 +1,6 @@
 // activations.cl -- pointwise activations. Forward: y = f(x). Backward accumulates:
-// dx += dy * f'(x) (x is the forward input). Global size: n.
+// dx += dy * f'(x) (x is the forward input; f' is common.cl's activation_derivative).
+// Global size: n.
 //
 //   relu(x) = max(x, 0)                      relu'(x) = x > 0
 //   silu(x) = x * s(x), s = 1/(1+exp(-x))    silu'(x) = s(x) * (1 + x * (1 - s(x)))
@@ -22,7 +23,7 @@ __kernel void relu_backward(const int n, __global const float* x, const int offX
                             __global float* dx, const int offDX)
 {
     const int i = get_global_id(0);
-    if (i < n && x[offX + i] > 0.0f) dx[offDX + i] += dy[offDY + i];
+    if (i < n) dx[offDX + i] += dy[offDY + i] * activation_derivative(0, x[offX + i]);
 }
 
 __kernel void silu_forward(const int n, __global const float* x, const int offX,
@@ -39,10 +40,7 @@ __kernel void silu_backward(const int n, __global const float* x, const int offX
                             __global float* dx, const int offDX)
 {
     const int i = get_global_id(0);
-    if (i >= n) return;
-    const float v = x[offX + i];
-    const float s = 1.0f / (1.0f + exp(-v));
-    dx[offDX + i] += dy[offDY + i] * s * (1.0f + v * (1.0f - s));
+    if (i < n) dx[offDX + i] += dy[offDY + i] * activation_derivative(1, x[offX + i]);
 }
 
 __kernel void gelu_forward(const int n, __global const float* x, const int offX,
@@ -60,12 +58,7 @@ __kernel void gelu_backward(const int n, __global const float* x, const int offX
                             __global float* dx, const int offDX)
 {
     const int i = get_global_id(0);
-    if (i >= n) return;
-    const float v = x[offX + i];
-    const float t = tanh(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
-    const float d = 0.5f * (1.0f + t)
-                  + 0.5f * v * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
-    dx[offDX + i] += dy[offDY + i] * d;
+    if (i < n) dx[offDX + i] += dy[offDY + i] * activation_derivative(2, x[offX + i]);
 }
 
 __kernel void tanh_forward(const int n, __global const float* x, const int offX,
@@ -80,7 +73,5 @@ __kernel void tanh_backward(const int n, __global const float* x, const int offX
                             __global float* dx, const int offDX)
 {
     const int i = get_global_id(0);
-    if (i >= n) return;
-    const float t = tanh(x[offX + i]);
-    dx[offDX + i] += dy[offDY + i] * (1.0f - t * t);
+    if (i < n) dx[offDX + i] += dy[offDY + i] * activation_derivative(3, x[offX + i]);
 }

@@ -49,3 +49,21 @@ inline float group_softmax_row(__global const float* x, __global float* y, const
     for (int c = lid; c < count; c += ROW_LOCAL) y[c] *= inverse;
     return largest + log(sum);
 }
+
+// f'(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, 3 tanh; see
+// activations.cl for the formulas): the activation backward kernels and pool.cl's fused
+// pooling + activation backward.
+inline float activation_derivative(const int kind, const float v)
+{
+    if (kind == 0) return v > 0.0f ? 1.0f : 0.0f;
+    if (kind == 1) {
+        const float s = 1.0f / (1.0f + exp(-v));
+        return s * (1.0f + v * (1.0f - s));
+    }
+    if (kind == 2) {
+        const float t = tanh(0.7978845608028654f * (v + 0.044715f * v * v * v));
+        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v * v);
+    }
+    const float t = tanh(v);
+    return 1.0f - t * t;
+}

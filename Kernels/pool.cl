@@ -1,8 +1,25 @@
 // pool.cl -- non-overlapping K x K pooling (stride K) over NHWC activations:
-// [N, H, W, C] -> [N, H/K, W/K, C] (H and W multiples of K).
+// [N, H, W, C] -> [N, H/K, W/K, C], rounding down (PyTorch's floor mode): rows and columns
+// past the last whole window are not read, and their gradient stays as it was.
 // max: y = max of the window; backward adds dy to the window's first maximum (row-major).
 // avg: y = mean of the window; backward adds dy / K^2 to every element.
 // Forward global size: (C, N*Ho*Wo). Backward gathers per input element: (C, N*H*W).
+// pool_activation_backward fuses the backward of the activation before the pooling:
+// dpre = f'(pre) * (the pooling backward of dy), overwritten, 0 past the last window.
+
+// The window's first maximum (row-major) of channel c at output cell (n, oy, ox): its index ky*K + kx.
+inline int window_argmax(__global const float* x, const int H, const int W, const int C, const int K,
+                         const int n, const int oy, const int ox, const int c)
+{
+    int best = -1;
+    float largest = -INFINITY;
+    for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++) {
+            const float v = x[((n * H + oy * K + ky) * W + ox * K + kx) * C + c];
+            if (v > largest || best < 0) { largest = v; best = ky * K + kx; }
+        }
+    return best;
+}
 
 __kernel void pool_forward(const int N, const int H, const int W, const int C, const int K, const int isMax,
                            __global const float* x, const int offX,
@@ -32,18 +49,33 @@ __kernel void pool_backward(const int N, const int H, const int W, const int C, 
     if (c >= C || pixel >= N * H * W) return;
     const int ix = pixel % W, iy = (pixel / W) % H, n = pixel / (W * H);
     const int Ho = H / K, Wo = W / K, oy = iy / K, ox = ix / K;
+    if (oy >= Ho || ox >= Wo) return;
     const float g = dy[offDY + ((n * Ho + oy) * Wo + ox) * C + c];
     if (!isMax) {
         dx[offDX + pixel * C + c] += g / (float)(K * K);
         return;
     }
     // The window's first maximum in row-major order takes the gradient.
-    int best = -1;
-    float largest = -INFINITY;
-    for (int ky = 0; ky < K; ky++)
-        for (int kx = 0; kx < K; kx++) {
-            const float v = x[offX + ((n * H + oy * K + ky) * W + ox * K + kx) * C + c];
-            if (v > largest || best < 0) { largest = v; best = ky * K + kx; }
-        }
-    if (best == (iy - oy * K) * K + (ix - ox * K)) dx[offDX + pixel * C + c] += g;
+    if (window_argmax(x + offX, H, W, C, K, n, oy, ox, c) == (iy - oy * K) * K + (ix - ox * K)) dx[offDX + pixel * C + c] += g;
+}
+
+__kernel void pool_activation_backward(const int N, const int H, const int W, const int C, const int K, const int isMax,
+                                       const int kind,
+                                       __global const float* pre, const int offPre,
+                                       __global const float* x, const int offX,
+                                       __global const float* dy, const int offDY,
+                                       __global float* dpre, const int offDPre)
+{
+    const int c = get_global_id(0);
+    const int pixel = get_global_id(1);
+    if (c >= C || pixel >= N * H * W) return;
+    const int ix = pixel % W, iy = (pixel / W) % H, n = pixel / (W * H);
+    const int Ho = H / K, Wo = W / K, oy = iy / K, ox = ix / K;
+    float g = 0.0f;
+    if (oy < Ho && ox < Wo) {
+        g = dy[offDY + ((n * Ho + oy) * Wo + ox) * C + c];
+        if (!isMax) g /= (float)(K * K);
+        else if (window_argmax(x + offX, H, W, C, K, n, oy, ox, c) != (iy - oy * K) * K + (ix - ox * K)) g = 0.0f;
+    }
+    dpre[offDPre + pixel * C + c] = g * activation_derivative(kind, pre[offPre + pixel * C + c]);
 }

@@ -1,15 +1,18 @@
-"""PyTorch baseline for `bimt bench train --preset convnet`: the same conv net (NHWC in bimt,
-NCHW here as PyTorch's default), conv 1->32 3x3 same padding, ReLU, 2x2 max-pool, conv 32->64,
-ReLU, max-pool, dense 7*7*64 -> 10, batch 100 images 28x28, cross-entropy, AdamW (lr 1e-3, no
-weight decay), and a connection cost on every weight and bias (mean |w| * distance, lambda
-0.2, fixed distances of the same shapes) added to the loss. Prints the median seconds per step
-over --steps steps after a warm-up.
-Usage: python3 Benchmarks/baselines/convnet_torch.py [--threads 2] [--steps 50] [--channels-last]
+"""PyTorch baseline for `bimt bench train --preset convnet` and `--preset convnet-large`: the
+same conv net (NHWC in bimt, NCHW here as PyTorch's default). convnet: conv 1->32 3x3 same
+padding, ReLU, 2x2 max-pool, conv 32->64, ReLU, max-pool, dense 7*7*64 -> 10. convnet-large
+(--preset convnet-large): blocks of 64, 128 and 256 channels, 28 -> 14 -> 7 -> 3 (the last
+pool rounds down), dense 3*3*256 -> 10. Batch 100 images 28x28, cross-entropy, AdamW (lr 1e-3,
+no weight decay), and a connection cost on every weight and bias (mean |w| * distance, lambda
+0.2, fixed distances of the same shapes) added to the loss. Prints the median milliseconds per
+step over --steps steps after a warm-up.
+Usage: python3 Benchmarks/baselines/convnet_torch.py [--preset convnet|convnet-large] [--threads 2] [--steps 50] [--channels-last]
 """
 import argparse, statistics, time
 import torch
 
 parser = argparse.ArgumentParser()
+parser.add_argument("--preset", choices=["convnet", "convnet-large"], default="convnet")
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--steps", type=int, default=50)
 parser.add_argument("--warmup", type=int, default=10)
@@ -18,10 +21,12 @@ parser.add_argument("--channels-last", action="store_true", help="NHWC memory fo
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-model = torch.nn.Sequential(
-    torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-    torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-    torch.nn.Flatten(), torch.nn.Linear(7 * 7 * 64, 10))
+channels = [32, 64] if args.preset == "convnet" else [64, 128, 256]
+layers, previous, side = [], 1, 28
+for c in channels:
+    layers += [torch.nn.Conv2d(previous, c, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
+    previous, side = c, side // 2
+model = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(side * side * previous, 10))
 x = torch.rand(args.batch, 1, 28, 28)
 if args.channels_last:
     model = model.to(memory_format=torch.channels_last)
@@ -40,4 +45,4 @@ for step in range(args.warmup + args.steps):
     if step >= args.warmup:
         times.append(time.perf_counter() - start)
 t = statistics.median(times)
-print(f"pytorch {torch.__version__} cpu threads {args.threads}{' channels_last' if args.channels_last else ''}: {t * 1e3:.2f} ms/step")
+print(f"{args.preset}: pytorch {torch.__version__} cpu threads {args.threads}{' channels_last' if args.channels_last else ''}: {t * 1e3:.2f} ms/step")

@@ -41,4 +41,16 @@ extension CPUBackend {
             }
         }
     }
+
+    func poolActivationBackward(_ s: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
+                                outputGradient: BufferSlice, preactivationGradient: BufferSlice) throws {
+        let pre = pointer(preactivation), x = pointer(input), dy = pointer(outputGradient), dPre = pointer(preactivationGradient)
+        let kind = activation.kernelCode
+        parallelChunks(s.batch, grain: 1) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * s.channels) { scratch in
+                bimt_pool_activation_backward(Int32(s.height), Int32(s.width), Int32(s.channels), Int32(s.size), s.isMax ? 1 : 0, kind,
+                                              Int32(range.lowerBound), Int32(range.upperBound), pre, x, dy, dPre, scratch.baseAddress!)
+            }
+        }
+    }
 }

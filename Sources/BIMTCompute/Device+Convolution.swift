@@ -50,7 +50,9 @@ public struct ConvolutionShape: Sendable, Equatable, Codable {
     }
 }
 
-/// Non-overlapping K x K pooling with stride K over NHWC activations.
+/// Non-overlapping K x K pooling with stride K over NHWC activations. Like PyTorch's
+/// `MaxPool2d(K)` and `AvgPool2d(K)` (floor mode), the output is floor(H/K) x floor(W/K):
+/// rows and columns past the last whole window are not read and get no gradient.
 public struct PoolShape: Sendable, Equatable, Codable {
     /// Images.
     public var batch: Int
@@ -81,8 +83,8 @@ public struct PoolShape: Sendable, Equatable, Codable {
     public var outputCount: Int { batch * (height / size) * (width / size) * channels }
 
     func validate() throws {
-        guard batch >= 1, channels >= 1, size >= 1, height >= size, width >= size, height % size == 0, width % size == 0 else {
-            throw ComputeError.invalidArgument("pooling needs a \(height)x\(width) input divisible by the window \(size)")
+        guard batch >= 1, channels >= 1, size >= 1, height >= size, width >= size else {
+            throw ComputeError.invalidArgument("pooling needs a \(height)x\(width) input at least as large as the window \(size)")
         }
     }
 }
@@ -120,6 +122,23 @@ extension Device {
                  "pool backward: input \(input.count), output gradient \(outputGradient.count), input gradient \(inputGradient.count)",
                  input, outputGradient, inputGradient)
         try backend.poolBackward(shape, input: input, outputGradient: outputGradient, inputGradient: inputGradient)
+    }
+
+    /// The backward of `activation` then pooling, in one pass: preactivationGradient =
+    /// f'(preactivation) * (the pooling backward of outputGradient), overwritten (not added
+    /// to), 0 where floor-mode pooling read nothing. `input` = f(preactivation) is the
+    /// pooling's forward input. Equal to filling both gradients with 0, `poolBackward`, then
+    /// `activationBackward`, without the intermediate gradient.
+    public func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
+                                       outputGradient: BufferSlice, preactivationGradient: BufferSlice) throws {
+        try shape.validate()
+        try conv(preactivation.count == shape.inputCount && input.count == shape.inputCount && outputGradient.count == shape.outputCount
+                 && preactivationGradient.count == shape.inputCount,
+                 "pool + activation backward: preactivation \(preactivation.count), input \(input.count) (need \(shape.inputCount)), "
+                 + "output gradient \(outputGradient.count) (needs \(shape.outputCount)), preactivation gradient \(preactivationGradient.count)",
+                 preactivation, input, outputGradient, preactivationGradient)
+        try backend.poolActivationBackward(shape, activation: activation, preactivation: preactivation, input: input,
+                                           outputGradient: outputGradient, preactivationGradient: preactivationGradient)
     }
 
     private func conv(_ condition: Bool, _ text: @autoclosure () -> String, _ slices: BufferSlice...) throws {

@@ -1,5 +1,5 @@
 // C twin of Kernels/pool.cl: non-overlapping K x K pooling over NHWC activations, output
-// cells [cell0, cell1) of [N, H/K, W/K, C]. Channels are contiguous, so every loop runs
+// cells [cell0, cell1) of [N, H/K, W/K, C] (rounded down, as in pool.cl). Channels are contiguous, so every loop runs
 // over a pixel's channels and vectorizes; the max backward finds each channel's first
 // maximum (row-major) without branches.
 #include "CBIMTKernels.h"
@@ -56,6 +56,55 @@ void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int ce
                 const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
                 t[c] += hit * g[c];
                 open[c] -= hit;
+            }
+        }
+    }
+}
+
+// The backward of activation `kind` then K x K pooling, fused: for images [image0, image1),
+// dPre = f'(pre) * (the pooling backward of dy), every element written (overwritten, not
+// added to), rows and columns past the last whole window set to 0. x = f(pre) is the
+// pooling's input. scratch: 3 * C floats.
+MULTIVERSION
+void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int kind, int image0, int image1,
+                                   const float* pre, const float* x, const float* dy, float* dPre, float* scratch) {
+    const int Ho = H / K, Wo = W / K;
+    const float scale = 1.0f / (float)(K * K);
+    float* largest = scratch;
+    float* open = scratch + C;
+    float* g = scratch + 2 * C;   // one pixel's pooling gradient
+    for (int n = image0; n < image1; n++) {
+        for (int y = 0; y < H; y++)
+            for (int xx = (y < Ho * K ? Wo * K : 0); xx < W; xx++)
+                for (int c = 0; c < C; c++) dPre[PIXEL(n, y, xx) + c] = 0.0f;
+        for (int oy = 0; oy < Ho; oy++) {
+            for (int ox = 0; ox < Wo; ox++) {
+                const float* gy = dy + (((size_t)n * Ho + oy) * Wo + ox) * C;
+                if (isMax) {
+                    const float* first = x + PIXEL(n, oy * K, ox * K);
+                    for (int c = 0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
+                    for (int w = 1; w < K * K; w++) {
+                        const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
+                        for (int c = 0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
+                    }
+                }
+                for (int w = 0; w < K * K; w++) {
+                    const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
+                    if (isMax) {
+                        const float* v = x + p;
+                        for (int c = 0; c < C; c++) {
+                            const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
+                            g[c] = hit * gy[c];
+                            open[c] -= hit;
+                        }
+                    } else {
+                        for (int c = 0; c < C; c++) g[c] = gy[c] * scale;
+                    }
+                    int c = 0;
+                    for (; c + VW <= C; c += VW)
+                        STOREV(dPre + p + c, LOADV(g + c) * ACTIVATION_DERIVATIVE(kind, LOADV(pre + p + c)));
+                    for (; c < C; c++) dPre[p + c] = g[c] * activation_derivative(kind, pre[p + c]);
+                }
             }
         }
     }

@@ -62,6 +62,37 @@ typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
     for (; c_ < sn_; c_++) sy_[c_] *= inverse_; \
 } while (0)
 
+// f'(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, else tanh) for a
+// vector v (ACTIVATION_DERIVATIVE) and a scalar (activation_derivative): activations.c's
+// backward and pool.c's fused pooling + activation backward.
+#define GELU_C 0.7978845608028654f
+#define GELU_K 0.044715f
+#define ACTIVATION_DERIVATIVE(kind, v) ({ \
+    floatv v_ = (v), d_; \
+    switch (kind) { \
+    case 0: d_ = __builtin_convertvector(v_ > 0, floatv) * -1.0f; break; \
+    case 1: { floatv s_ = 1.0f / (1.0f + EXPV(-v_)); d_ = s_ * (1.0f + v_ * (1.0f - s_)); break; } \
+    case 2: { \
+        floatv t_ = 1.0f - 2.0f / (EXPV(2.0f * GELU_C * (v_ + GELU_K * v_ * v_ * v_)) + 1.0f); \
+        d_ = 0.5f * (1.0f + t_) + 0.5f * v_ * (1.0f - t_ * t_) * GELU_C * (1.0f + 3.0f * GELU_K * v_ * v_); \
+        break; \
+    } \
+    default: { floatv t_ = 1.0f - 2.0f / (EXPV(2.0f * v_) + 1.0f); d_ = 1.0f - t_ * t_; break; } \
+    } \
+    d_; })
+
+static inline float activation_derivative(int kind, float v) {
+    switch (kind) {
+    case 0: return v > 0 ? 1.0f : 0.0f;
+    case 1: { float s = 1.0f / (1.0f + expf(-v)); return s * (1.0f + v * (1.0f - s)); }
+    case 2: {
+        float t = tanhf(GELU_C * (v + GELU_K * v * v * v));
+        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_K * v * v);
+    }
+    default: { float t = tanhf(v); return 1.0f - t * t; }
+    }
+}
+
 /// Sum of x[0..n) with VW-wide partial sums.
 static inline float vsum(const float* x, int n) {
     floatv acc = 0;

@@ -112,9 +112,10 @@ struct ConvolutionTests {
         }
     }
 
-    @Test("max and average pooling: forward, and backward vs finite differences", arguments: [true, false])
-    func pooling(isMax: Bool) throws {
-        let shape = PoolShape(batch: 2, height: 6, width: 4, channels: 3, size: 2, isMax: isMax)
+    @Test("max and average pooling, whole windows and floor mode (7x5 by 2, 7x8 by 3): forward, and backward vs finite differences",
+          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
+    func pooling(isMax: Bool, sizes: [Int]) throws {
+        let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 3, size: sizes[2], isMax: isMax)
         var generator = SeededGenerator(seed: 11)
         let x = generator.uniform(shape.inputCount), r = generator.uniform(shape.outputCount)
         let base = x.map(Double.init)
@@ -131,9 +132,40 @@ struct ConvolutionTests {
             let input = try device.makeBuffer(x), y = try device.makeBuffer(count: shape.outputCount)
             try device.poolForward(shape, input: input.whole, output: y.whole)
             expectClose(try device.read(y.whole), referencePool(shape, base), tolerance: 1e-6, "\(device.name) pool forward")
-            let dx = try device.makeBuffer([Float](repeating: 0, count: x.count))
+            // The backward adds to dx; rows and columns past the last window keep their value.
+            let dx = try device.makeBuffer([Float](repeating: 0.25, count: x.count))
             try device.poolBackward(shape, input: input.whole, outputGradient: try device.makeBuffer(r).whole, inputGradient: dx.whole)
-            expectClose(try device.read(dx.whole), numeric, tolerance: 1e-4, "\(device.name) pool backward")
+            expectClose(try device.read(dx.whole), numeric.map { $0 + 0.25 }, tolerance: 1e-4, "\(device.name) pool backward")
+        }
+    }
+
+    @Test("fused pooling + activation backward equals the activation backward of the pooling backward, every activation, floor mode included; it overwrites",
+          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
+    func poolActivationBackward(isMax: Bool, sizes: [Int]) throws {
+        // 19 channels: a vector of 16 and a scalar tail on the CPU path.
+        let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 19, size: sizes[2], isMax: isMax)
+        var generator = SeededGenerator(seed: 21)
+        let pre = generator.uniform(shape.inputCount).map { $0 * 2 - 1 }, dy = generator.uniform(shape.outputCount)
+        for device in try opDevices() {
+            for activation in Activation.allCases {
+                let preBuffer = try device.makeBuffer(pre), post = try device.makeBuffer(count: pre.count)
+                try device.activationForward(activation, input: preBuffer.whole, output: post.whole)
+                if isMax {   // ties: two equal maxima in the first window of every channel
+                    var values = try device.read(post.whole)
+                    for c in 0..<shape.channels { values[shape.channels + c] = values[c] }
+                    try device.write(values, to: post.whole)
+                }
+                let dyBuffer = try device.makeBuffer(dy)
+                let dPost = try device.makeBuffer([Float](repeating: 0, count: pre.count))
+                let expected = try device.makeBuffer([Float](repeating: 0, count: pre.count))
+                try device.poolBackward(shape, input: post.whole, outputGradient: dyBuffer.whole, inputGradient: dPost.whole)
+                try device.activationBackward(activation, input: preBuffer.whole, outputGradient: dPost.whole, inputGradient: expected.whole)
+                let fused = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
+                try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole, input: post.whole,
+                                                  outputGradient: dyBuffer.whole, preactivationGradient: fused.whole)
+                expectClose(try device.read(fused.whole), try device.read(expected.whole), tolerance: 1e-6,
+                            "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)")
+            }
         }
     }
 
@@ -146,8 +178,8 @@ struct ConvolutionTests {
                               input: buffer.slice(offset: 0, count: 4), columns: buffer.whole)
         }
         #expect(throws: ComputeError.self) {
-            try device.poolForward(PoolShape(batch: 1, height: 5, width: 4, channels: 1, size: 2, isMax: true),
-                                   input: buffer.slice(offset: 0, count: 20), output: buffer.slice(offset: 0, count: 4))
+            try device.poolForward(PoolShape(batch: 1, height: 1, width: 4, channels: 1, size: 2, isMax: true),
+                                   input: buffer.slice(offset: 0, count: 4), output: buffer.slice(offset: 0, count: 2))
         }
     }
 }

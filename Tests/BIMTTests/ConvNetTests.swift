@@ -2,15 +2,16 @@
 import BIMTCompute
 import Foundation
 import Testing
+import TestSupport
 
-/// A tiny conv net: 6x6x1 images, blocks of 2 and 3 channels (3x3, average pooling), a
-/// dense head 3*... -> 4 -> 3.
-func tinyConvNet(activation: Activation = .tanh, pool: String = "avg") throws -> ConvNet {
-    let convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [2, 3], kernelSize: 3,
+/// A tiny conv net: size x size x 1 images (8: 8 -> 4 -> 2; 7 pools in floor mode,
+/// 7 -> 3 -> 1), blocks of 2 and 3 channels (3x3, 2x2 pooling), a dense head -> 4 -> 3.
+func tinyConvNet(activation: Activation = .tanh, pool: String = "avg", size: Int = 8, device: Device = Device.cpu()) throws -> ConvNet {
+    let convolution = ConvNetArchitecture(imageHeight: size, imageWidth: size, imageChannels: 1, channels: [2, 3], kernelSize: 3,
                                           pool: pool, poolSize: 2)
     let head = MLPArchitecture(widths: [convolution.flattenedWidth, 4, 3], activation: activation, layout: .line)
     let net = try ConvNet(convolution: convolution, head: head, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
-                          device: Device.cpu())
+                          device: device)
     try net.initialize(seed: 5)
     return net
 }
@@ -73,11 +74,15 @@ func convNetLoss(_ net: ConvNet, _ p: [Float], _ x: [Float], _ t: [Float], rows:
 
 @Suite("Conv net")
 struct ConvNetTests {
-    @Test("conv net gradients match finite differences of a double-precision forward pass")
-    func gradients() throws {
-        let net = try tinyConvNet(), device = net.device, rows = 2
+    /// budget: floats per im2col buffer (nil: the default; 400 sends 7x7 images through block 0
+    /// one image at a time and block 1 two at a time, recomputing the columns backwards).
+    @Test("conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col)",
+          arguments: TestDevices.names, [(8, nil), (7, nil), (8, 400), (7, 400)] as [(Int, Int?)])
+    func gradients(device name: String, case: (size: Int, budget: Int?)) throws {
+        let net = try tinyConvNet(size: `case`.size, device: try TestDevices.named(name)), device = net.device, rows = 3
+        if let budget = `case`.budget { net.columnBudget = budget }
         var generator = SeededGenerator(seed: 3)
-        let x = generator.uniform(rows * 64), t = generator.uniform(rows * 3)
+        let x = generator.uniform(rows * `case`.size * `case`.size), t = generator.uniform(rows * 3)
         let p = try device.read(net.parameters.whole)
         try device.fill(net.gradients.whole, value: 0)
         let input = try device.makeBuffer(x)

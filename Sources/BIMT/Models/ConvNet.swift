@@ -28,6 +28,9 @@ public final class ConvNet: TrainableModel {
     public let secondMoments: Buffer
     let blockCount: Int
     var workspaces: [Int: Workspace] = [:]
+    /// Floats one im2col buffer may hold (`ConvNetArchitecture.columnBudget`; tests lower it
+    /// to exercise the chunked path). Set it before the first forward pass.
+    var columnBudget = ConvNetArchitecture.columnBudget
 
     /// Outputs per predicted row.
     public var outputWidth: Int { head.widths.last! }
@@ -46,26 +49,36 @@ public final class ConvNet: TrainableModel {
     public var matrixRanges: [Range<Int>] { network.connections.map(\.weight.range) }
 
     final class Workspace {
-        let columns: [Buffer], preactivations: [Buffer], activations: [Buffer], pooled: [Buffer]
-        let pooledGradient: [Buffer], activationGradient: [Buffer], preactivationGradient: [Buffer], columnGradient: [Buffer]
+        /// Per block: its im2col columns when they fit the budget whole (kept for the
+        /// backward pass), else nil and the block goes in chunks through `chunkColumns`.
+        let columns: [Buffer?], chunkColumns: Buffer?, columnGradient: Buffer?
+        let preactivations: [Buffer], activations: [Buffer], pooled: [Buffer]
+        let pooledGradient: [Buffer], preactivationGradient: [Buffer]
         let headPre: [Buffer], headPost: [Buffer], headGradient: [Buffer], headInputGradient: [Buffer]
 
         init(device: Device, net: ConvNet, rows: Int) throws {
             let sizes = net.convolution.sizes, k = net.convolution.kernelSize
             func make(_ count: Int) throws -> Buffer { try device.makeBuffer(count: count) }
-            var columns: [Buffer] = [], pre: [Buffer] = [], post: [Buffer] = [], pooled: [Buffer] = []
-            var dPooled: [Buffer] = [], dPost: [Buffer] = [], dPre: [Buffer] = [], dColumns: [Buffer] = []
+            var columns: [Buffer?] = [], pre: [Buffer] = [], post: [Buffer] = [], pooled: [Buffer] = []
+            var dPooled: [Buffer] = [], dPre: [Buffer] = []
+            var chunkCount = 0, gradientCount = 0
             for b in 0..<net.blockCount {
                 let (h, w, c) = sizes[b], o = net.convolution.channels[b], pixels = rows * h * w
-                columns.append(try make(pixels * k * k * c))
-                dColumns.append(try make(pixels * k * k * c))
+                let chunk = net.convolution.columnChunk(block: b, rows: rows, budget: net.columnBudget)
+                let chunkFloats = chunk * h * w * k * k * c
+                columns.append(chunk == rows ? try make(chunkFloats) : nil)
+                if chunk < rows { chunkCount = max(chunkCount, chunkFloats) }
+                if b > 0 { gradientCount = max(gradientCount, chunkFloats) }
                 pre.append(try make(pixels * o)); post.append(try make(pixels * o))
-                dPre.append(try make(pixels * o)); dPost.append(try make(pixels * o))
+                dPre.append(try make(pixels * o))
                 pooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))
                 dPooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))
             }
-            self.columns = columns; preactivations = pre; activations = post; self.pooled = pooled
-            pooledGradient = dPooled; activationGradient = dPost; preactivationGradient = dPre; columnGradient = dColumns
+            self.columns = columns
+            chunkColumns = chunkCount > 0 ? try make(chunkCount) : nil
+            columnGradient = gradientCount > 0 ? try make(gradientCount) : nil
+            preactivations = pre; activations = post; self.pooled = pooled
+            pooledGradient = dPooled; preactivationGradient = dPre
             // Index 0 is the flattened input, held by pooled/pooledGradient: keep a 1-element placeholder.
             func perLayer() throws -> [Buffer] { try net.head.widths.enumerated().map { try make($0.offset == 0 ? 1 : rows * $0.element) } }
             headPre = try perLayer()
@@ -156,6 +169,39 @@ public final class ConvNet: TrainableModel {
                          isMax: convolution.pool == "max")
     }
 
+    /// A run of images going through one block's convolution together.
+    struct Chunk {
+        /// The first image.
+        let first: Int
+        /// The convolution over the chunk's images.
+        let shape: ConvolutionShape
+
+        /// The chunk's part of `slice`, which holds `perImage` values per image of the batch.
+        func images(of slice: BufferSlice, perImage: Int) -> BufferSlice {
+            slice.slice(offset: first * perImage, count: shape.batch * perImage)
+        }
+    }
+
+    /// Block `b`'s chunks of images for a batch of `rows` (one chunk when its columns fit the budget).
+    func chunks(block b: Int, rows: Int) -> [Chunk] {
+        let size = convolution.columnChunk(block: b, rows: rows, budget: columnBudget)
+        return stride(from: 0, to: rows, by: size).map { Chunk(first: $0, shape: convolutionShape(b, rows: min(size, rows - $0))) }
+    }
+
+    /// The im2col columns of `chunk` of block `b`'s input `x`: the block's kept buffer (filled
+    /// in the forward pass and reused by the backward pass), or the shared chunk scratch,
+    /// filled again each time it is needed.
+    func columns(_ b: Int, _ chunk: Chunk, input x: BufferSlice, workspace ws: Workspace, backward: Bool) throws -> BufferSlice {
+        let shape = chunk.shape
+        if let kept = ws.columns[b] {
+            if !backward { try device.im2col(shape, input: x, columns: kept.whole) }
+            return kept.whole
+        }
+        let columns = ws.chunkColumns!.slice(offset: 0, count: shape.patchCount * shape.patchSize)
+        try device.im2col(shape, input: chunk.images(of: x, perImage: shape.height * shape.width * shape.channels), columns: columns)
+        return columns
+    }
+
     /// The outputs for `rows` input rows (a view into the model's workspace).
     public func forward(input: BufferSlice, rows: Int) throws -> BufferSlice {
         guard input.count == rows * convolution.imageHeight * convolution.imageWidth * convolution.imageChannels else {
@@ -165,11 +211,13 @@ public final class ConvNet: TrainableModel {
         let ws = try workspace(rows: rows)
         var x = input
         for b in 0..<blockCount {
-            let shape = convolutionShape(b, rows: rows), c = network.connections[b]
-            try device.im2col(shape, input: x, columns: ws.columns[b].whole)
+            let c = network.connections[b], pixels = convolutionShape(b, rows: 1).patchCount
             // A convolution is a linear map of the im2col columns, one row per output pixel.
-            try device.linear(ws.columns[b].whole, weight: c.weight, bias: c.bias, parameters: parameters, rows: shape.patchCount,
-                              into: ws.preactivations[b].whole)
+            for chunk in chunks(block: b, rows: rows) {
+                let columns = try columns(b, chunk, input: x, workspace: ws, backward: false)
+                try device.linear(columns, weight: c.weight, bias: c.bias, parameters: parameters, rows: chunk.shape.patchCount,
+                                  into: chunk.images(of: ws.preactivations[b].whole, perImage: pixels * c.weight.rows))
+            }
             try device.activationForward(head.activation, input: ws.preactivations[b].whole, output: ws.activations[b].whole)
             try device.poolForward(poolShape(b, rows: rows), input: ws.activations[b].whole, output: ws.pooled[b].whole)
             x = ws.pooled[b].whole
@@ -205,19 +253,24 @@ public final class ConvNet: TrainableModel {
         }
         // Conv blocks, in reverse.
         for b in stride(from: blockCount - 1, through: 0, by: -1) {
-            let shape = convolutionShape(b, rows: rows), c = network.connections[b]
-            try device.fill(ws.activationGradient[b].whole, value: 0)
-            try device.poolBackward(poolShape(b, rows: rows), input: ws.activations[b].whole,
-                                    outputGradient: ws.pooledGradient[b].whole, inputGradient: ws.activationGradient[b].whole)
-            try device.fill(ws.preactivationGradient[b].whole, value: 0)
-            try device.activationBackward(head.activation, input: ws.preactivations[b].whole,
-                                          outputGradient: ws.activationGradient[b].whole, inputGradient: ws.preactivationGradient[b].whole)
-            try device.linearBackward(ws.columns[b].whole, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients,
-                                      rows: shape.patchCount, outputGradient: ws.preactivationGradient[b].whole,
-                                      inputGradient: b == 0 ? nil : ws.columnGradient[b].whole)
-            if b == 0 { break }
-            try device.fill(ws.pooledGradient[b - 1].whole, value: 0)
-            try device.col2im(shape, columnGradient: ws.columnGradient[b].whole, inputGradient: ws.pooledGradient[b - 1].whole)
+            let shape = convolutionShape(b, rows: rows), c = network.connections[b], pixels = convolutionShape(b, rows: 1).patchCount
+            try device.poolActivationBackward(poolShape(b, rows: rows), activation: head.activation, preactivation: ws.preactivations[b].whole,
+                                              input: ws.activations[b].whole, outputGradient: ws.pooledGradient[b].whole,
+                                              preactivationGradient: ws.preactivationGradient[b].whole)
+            if b > 0 { try device.fill(ws.pooledGradient[b - 1].whole, value: 0) }
+            let x = b == 0 ? input : ws.pooled[b - 1].whole
+            for chunk in chunks(block: b, rows: rows) {
+                let columns = try columns(b, chunk, input: x, workspace: ws, backward: true)
+                let dColumns = b == 0 ? nil : ws.columnGradient!.slice(offset: 0, count: columns.count)
+                try device.linearBackward(columns, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients,
+                                          rows: chunk.shape.patchCount,
+                                          outputGradient: chunk.images(of: ws.preactivationGradient[b].whole, perImage: pixels * c.weight.rows),
+                                          inputGradient: dColumns)
+                if let dColumns {
+                    try device.col2im(chunk.shape, columnGradient: dColumns,
+                                      inputGradient: chunk.images(of: ws.pooledGradient[b - 1].whole, perImage: shape.height * shape.width * shape.channels))
+                }
+            }
         }
     }
 

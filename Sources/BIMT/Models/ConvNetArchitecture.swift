@@ -44,16 +44,30 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
     /// The flattened width the dense head receives.
     public var flattenedWidth: Int { sizes.last!.height * sizes.last!.width * sizes.last!.channels }
 
-    /// Checks sizes, kernel, pooling and that every block's input divides by the pool size; the error names the field.
+    /// Checks sizes, kernel, pooling and that every block's input holds a pooling window; the error names the field.
     public func validate() throws {
         guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
             throw BIMTError.invalidField(field: "convolution", reason: "a conv net needs a positive image size and at least one block of channels")
         }
         guard kernelSize >= 1, kernelSize % 2 == 1 else { throw BIMTError.invalidField(field: "convolution.kernelSize", reason: "must be odd (same padding), got \(kernelSize)") }
         guard pool == "max" || pool == "avg" else { throw BIMTError.invalidField(field: "convolution.pool", reason: "must be max or avg, got \(pool)") }
-        for (index, size) in sizes.dropLast().enumerated() where size.height % poolSize != 0 || size.width % poolSize != 0 {
-            throw BIMTError.invalidField(field: "convolution.poolSize", reason: "block \(index) input \(size.height)x\(size.width) is not divisible by the pool size \(poolSize)")
+        guard poolSize >= 1 else { throw BIMTError.invalidField(field: "convolution.poolSize", reason: "must be at least 1, got \(poolSize)") }
+        // Pooling rounds down (PyTorch's floor mode): 7x7 pools to 3x3. Every block must keep a pixel.
+        for (index, size) in sizes.dropLast().enumerated() where size.height < poolSize || size.width < poolSize {
+            throw BIMTError.invalidField(field: "convolution.poolSize", reason: "block \(index) input \(size.height)x\(size.width) is smaller than the pool size \(poolSize); use fewer blocks or a smaller pool")
         }
+    }
+
+    /// Floats one im2col buffer may hold (16 MiB): a block whose columns for the whole batch
+    /// are larger goes through the convolution in chunks of images, recomputing each chunk's
+    /// columns in the backward pass instead of keeping them.
+    public static let columnBudget = 1 << 22
+
+    /// Images per im2col chunk of block `block` for `rows` images (all of them when the
+    /// block's columns fit in `budget` floats).
+    public func columnChunk(block: Int, rows: Int, budget: Int = columnBudget) -> Int {
+        let (h, w, c) = sizes[block], perImage = h * w * kernelSize * kernelSize * c
+        return max(1, min(rows, budget / perImage))
     }
 
     /// A sheet for `count` channels: a square grid, else the most square grid it tiles.

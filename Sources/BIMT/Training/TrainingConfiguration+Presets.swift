@@ -2,7 +2,7 @@
 /// training and relocation costs included.
 extension TrainingConfiguration {
     /// Every preset's name.
-    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
+    public static let presetNames = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet", "convnet-large",
                                      "incontext", "modadd-seq", "charlm", "gpt-small", "gpt-bench"]
 
     /// The named preset; an unknown name is an error listing the presets.
@@ -80,6 +80,15 @@ extension TrainingConfiguration {
             // lambda 0.2 (x10 at 1/4, x0.1 at 9/10): tuned on Fashion-MNIST for >= 90 % accuracy with
             // >= 90 % of the conv weights prunable; [16, 32] channels could not reach both.
             let convolution = ConvNetArchitecture(imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [32, 64])
+            return images(.convNet(convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)),
+                          loss: .crossEntropy, steps: 10000, lambda: 0.2,
+                          schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
+                          topK: 8, logEvery: 500, checkpointEvery: 2500)
+        case "convnet-large":
+            // Three blocks of 64, 128 and 256 channels (3x3, ReLU, 2x2 max-pool: 28 -> 14 -> 7 -> 3,
+            // the last pool rounding down as PyTorch's does), dense 3*3*256 -> 10 (ring): BIMT on a
+            // VGG-style net and the conv benchmark at scale. convnet's costs and schedule.
+            let convolution = ConvNetArchitecture(imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [64, 128, 256])
             return images(.convNet(convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)),
                           loss: .crossEntropy, steps: 10000, lambda: 0.2,
                           schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],

@@ -28,4 +28,12 @@ extension OpenCLBackend {
                     .slice(input), .slice(outputGradient), .slice(inputGradient)],
                    global: [s.channels, s.inputCount / s.channels], local: [min(16, s.channels), 1])
     }
+
+    func poolActivationBackward(_ s: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
+                                outputGradient: BufferSlice, preactivationGradient: BufferSlice) throws {
+        try launch("pool", "pool_activation_backward",
+                   [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.size), .int(s.isMax ? 1 : 0),
+                    .int(Int(activation.kernelCode)), .slice(preactivation), .slice(input), .slice(outputGradient), .slice(preactivationGradient)],
+                   global: [s.channels, s.inputCount / s.channels], local: [min(16, s.channels), 1])
+    }
 }

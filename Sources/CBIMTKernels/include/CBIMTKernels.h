@@ -70,6 +70,10 @@ void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cel
 /// scratch holds 2 C floats.
 void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
                         float* scratch);
+// Activation `kind` (bimt_activation_forward's codes) and pooling backward, fused, for images
+// [image0, image1): dPre = f'(pre) * pool_backward(dy), overwritten; scratch 3 * C floats.
+void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int kind, int image0, int image1,
+                                   const float* pre, const float* x, const float* dy, float* dPre, float* scratch);
 
 // ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
