@@ -10,9 +10,17 @@
 // beta == 0 never reads C (BLAS semantics: C may hold garbage, even NaN).
 //
 // Two variants, chosen per device type by the host:
-// - gemm_tiled: GPUs. A work-group computes a TSM x TSN tile of C through local-memory
-//   tiles of depth TSK; each work-item computes WPTM x WPTN outputs (strided by the
-//   work-group's extent, so neighbouring work-items touch neighbouring addresses).
+// - gemm_tiled: GPUs. Two levels of tiling: a work-group computes a TSM x TSN tile of C
+//   through local-memory tiles of depth TSK, and each work-item a WPTM x WPTN register tile
+//   (strided by the work-group's extent, so neighbouring work-items touch neighbouring
+//   addresses). Global loads go GVW floats at a time along whichever dimension of the
+//   operand is contiguous (k, or m / n: the host's strides say which; vloadn needs only
+//   float alignment), scalar at the edges and for strided operands. With DB = 1 the local
+//   tiles are double-buffered: each work-item fetches the next tile into registers while
+//   the group computes on the current one, one barrier per tile. Split-K: the host may cut
+//   K into `splits` ranges (global z = batch * splits + split), each writing its partial
+//   product to scratch, and gemm_splitk_reduce sums them into C; it does so when the tiles
+//   alone would leave most compute units idle (KSPLIT caps the splits).
 //   Local size: (TSN/WPTN, TSM/WPTM, 1).
 // - gemm_vector: CPU-type devices (PoCL). No local memory and no barriers: each
 //   work-item keeps an RM x (VW*NV) block of C in float-VW registers, streams one
@@ -35,28 +43,84 @@
 #ifndef WPTN
 #define WPTN 4      // columns of C per work-item
 #endif
+#ifndef GVW
+#define GVW 4       // floats per global load: 1, 2, 4 or 8
+#endif
+#ifndef DB
+#define DB 1        // 1: double-buffered local tiles; 0: one buffer, two barriers per tile
+#endif
 
 #define RTSM (TSM / WPTM)   // work-group extent in M
 #define RTSN (TSN / WPTN)   // work-group extent in N
+#define THREADS (RTSM * RTSN)
+#define LOADS_A (TSM * TSK / (GVW * THREADS))   // vector loads per work-item per tile of A
+#define LOADS_B (TSN * TSK / (GVW * THREADS))
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if GVW == 1
+#define LOADG(p) (*(p))
+#define STOREG(v, p) (*(p) = (v))
+#else
+#define LOADG(p) CAT(vload, GVW)(0, p)
+#define STOREG(v, p) CAT(vstore, GVW)(v, 0, p)
+#endif
+#define floatG CAT(float, GVW)
+
+// Fetches load l of this work-item's share of the T x TSK tile (rows t0.., depth k0..) of an
+// operand X(t, k) = X[t * sT + k * sK] with `extent` rows into regs[GVW*l ...]: along k when
+// sK == 1, else along t when sT == 1, else GVW scalars; zeros outside the matrix.
+inline void fetch(__global const float* X, const int sT, const int sK, const int T, const int extent, const int K,
+                  const int t0, const int k0, const int e, float* regs)
+{
+    int t, k, dt, dk;
+    if (sK == 1 || sT != 1) { t = e / (TSK / GVW); k = (e % (TSK / GVW)) * GVW; dt = 0; dk = 1; }
+    else { k = e / (T / GVW); t = (e % (T / GVW)) * GVW; dt = 1; dk = 0; }
+    const int gt = t0 + t, gk = k0 + k;
+    const bool contiguous = (dk == 1 && sK == 1) || (dt == 1 && sT == 1);
+    if (contiguous && gt + dt * (GVW - 1) < extent && gk + dk * (GVW - 1) < K) {
+        STOREG(LOADG(X + gt * sT + gk * sK), regs);
+        return;
+    }
+    for (int j = 0; j < GVW; j++) {
+        const int tj = gt + dt * j, kj = gk + dk * j;
+        regs[j] = (tj < extent && kj < K) ? X[tj * sT + kj * sK] : 0.0f;
+    }
+}
+
+// Stores fetched load l (see fetch) into the local tile Xsub[TSK][T].
+inline void place(__local float* Xsub, const int sT, const int sK, const int T, const int e, const float* regs)
+{
+    if (sK == 1 || sT != 1) {
+        const int t = e / (TSK / GVW), k = (e % (TSK / GVW)) * GVW;
+        for (int j = 0; j < GVW; j++) Xsub[(k + j) * T + t] = regs[j];
+    } else {
+        const int k = e / (T / GVW), t = (e % (T / GVW)) * GVW;
+        for (int j = 0; j < GVW; j++) Xsub[k * T + t + j] = regs[j];
+    }
+}
 
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
 void gemm_tiled(const int M, const int N, const int K,
                 const float alpha, const float beta,
                 __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
                 __global const float* B, const int offB, const int sBk, const int sBn, const int strideB,
-                __global float* C, const int offC, const int ldc, const int strideC)
+                __global float* C, const int offC, const int ldc, const int strideC,
+                const int splits, const int kChunk)
 {
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
     const int n0 = get_group_id(0) * TSN;
     const int m0 = get_group_id(1) * TSM;
-    const int batch = get_global_id(2);
-    A += offA + batch * strideA;
-    B += offB + batch * strideB;
-    C += offC + batch * strideC;
+    const int z = get_global_id(2), batch = z / splits, split = z % splits;
+    const int kBegin = split * kChunk, kEnd = min(K, kBegin + kChunk);
+    A += offA + batch * strideA + kBegin * sAk;
+    B += offB + batch * strideB + kBegin * sBk;
+    C += offC + z * strideC;   // with splits > 1, C is the scratch of partial products
+    const int depth = kEnd - kBegin;
 
-    __local float Asub[TSK][TSM];   // [k][m]
-    __local float Bsub[TSK][TSN];   // [k][n]
+    __local float Asub[1 + DB][TSK * TSM];   // [k][m]
+    __local float Bsub[1 + DB][TSK * TSN];   // [k][n]
+    float ra[LOADS_A][GVW], rb[LOADS_B][GVW];
 
     float acc[WPTM][WPTN];
     for (int i = 0; i < WPTM; i++)
@@ -64,30 +128,40 @@ void gemm_tiled(const int M, const int N, const int K,
             acc[i][j] = 0.0f;
 
     const int tid = tm * RTSN + tn;
-    const int threads = RTSM * RTSN;
-    for (int k0 = 0; k0 < K; k0 += TSK) {
-        for (int e = tid; e < TSK * TSM; e += threads) {
-            const int kk = e / TSM, mm = e % TSM;
-            const int m = m0 + mm, k = k0 + kk;
-            Asub[kk][mm] = (m < M && k < K) ? A[m * sAm + k * sAk] : 0.0f;
-        }
-        for (int e = tid; e < TSK * TSN; e += threads) {
-            const int kk = e / TSN, nn = e % TSN;
-            const int n = n0 + nn, k = k0 + kk;
-            Bsub[kk][nn] = (n < N && k < K) ? B[k * sBk + n * sBn] : 0.0f;
-        }
+    const int tiles = (depth + TSK - 1) / TSK;
+    if (tiles > 0) {
+        for (int l = 0; l < LOADS_A; l++) fetch(A, sAm, sAk, TSM, M, depth, m0, 0, tid + l * THREADS, ra[l]);
+        for (int l = 0; l < LOADS_B; l++) fetch(B, sBn, sBk, TSN, N, depth, n0, 0, tid + l * THREADS, rb[l]);
+        for (int l = 0; l < LOADS_A; l++) place(Asub[0], sAm, sAk, TSM, tid + l * THREADS, ra[l]);
+        for (int l = 0; l < LOADS_B; l++) place(Bsub[0], sBn, sBk, TSN, tid + l * THREADS, rb[l]);
         barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int t = 0; t < tiles; t++) {
+        const int current = DB ? (t & 1) : 0;
+        const bool more = t + 1 < tiles;
+        if (more) {   // the next tile's global loads overlap this tile's arithmetic
+            for (int l = 0; l < LOADS_A; l++) fetch(A, sAm, sAk, TSM, M, depth, m0, (t + 1) * TSK, tid + l * THREADS, ra[l]);
+            for (int l = 0; l < LOADS_B; l++) fetch(B, sBn, sBk, TSN, N, depth, n0, (t + 1) * TSK, tid + l * THREADS, rb[l]);
+        }
+        __local const float* as = Asub[current];
+        __local const float* bs = Bsub[current];
         for (int kk = 0; kk < TSK; kk++) {
             float b[WPTN];
             for (int j = 0; j < WPTN; j++)
-                b[j] = Bsub[kk][tn + j * RTSN];
+                b[j] = bs[kk * TSN + tn + j * RTSN];
             for (int i = 0; i < WPTM; i++) {
-                const float a = Asub[kk][tm + i * RTSM];
+                const float a = as[kk * TSM + tm + i * RTSM];
                 for (int j = 0; j < WPTN; j++)
                     acc[i][j] = fma(a, b[j], acc[i][j]);
             }
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        if (more) {
+            if (!DB) barrier(CLK_LOCAL_MEM_FENCE);   // one buffer: everyone has read it
+            const int next = DB ? 1 - current : 0;
+            for (int l = 0; l < LOADS_A; l++) place(Asub[next], sAm, sAk, TSM, tid + l * THREADS, ra[l]);
+            for (int l = 0; l < LOADS_B; l++) place(Bsub[next], sBn, sBk, TSN, tid + l * THREADS, rb[l]);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
     }
 
     for (int i = 0; i < WPTM; i++) {
@@ -102,6 +176,21 @@ void gemm_tiled(const int M, const int N, const int K,
     }
 }
 
+// C[b] = alpha * sum over the splits of partial[b * splits + s] + beta * C[b]; the partial
+// products are packed M x N. Global size: (N, M, batch).
+__kernel void gemm_splitk_reduce(const int M, const int N, const int splits, const float alpha, const float beta,
+                                 __global const float* partial, const int offP,
+                                 __global float* C, const int offC, const int ldc, const int strideC)
+{
+    const int n = get_global_id(0), m = get_global_id(1), batch = get_global_id(2);
+    if (n >= N || m >= M) return;
+    __global const float* p = partial + offP + (size_t)batch * splits * M * N + m * N + n;
+    float sum = 0.0f;
+    for (int s = 0; s < splits; s++) sum += p[(size_t)s * M * N];
+    __global float* c = C + offC + batch * strideC + m * ldc + n;
+    *c = alpha * sum + (beta == 0.0f ? 0.0f : beta * *c);
+}
+
 // ---- gemm_vector tunables ----------------------------------------------------------
 #ifndef VW
 #define VW 16       // vector width in floats: 16 (AVX-512), 8 (AVX2)
@@ -113,8 +202,6 @@ void gemm_tiled(const int M, const int N, const int K,
 #define RM 6        // rows of C per work-item
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 #define floatV CAT(float, VW)
 #define vloadV CAT(vload, VW)
 #define vstoreV CAT(vstore, VW)

@@ -1,4 +1,4 @@
-import BIMTCompute
+@testable import BIMTCompute
 import Testing
 import TestSupport
 
@@ -49,6 +49,50 @@ struct GemmTests {
             let (expected, _, _, _) = try runGemm(cpu, op, seed: UInt64(100 + index))
             expectClose(result, expected, tolerance: 1e-5, "\(variant) \(op.summary)", columns: n)
         }
+    }
+
+    /// gemm_tiled's settings: vector loads of 1, 2, 4 and 8 floats, one or two local buffers,
+    /// split-K off and on (PoCL has 2 compute units, so shapes of one or two tiles with K >= 4
+    /// tiles are split), square and oblong tiles, 4x4, 2x8 and 8x8 register tiles.
+    static let tiledCases: [[String: Int]] = [
+        [:],
+        ["GVW": 1, "DB": 0, "KSPLIT": 1],
+        ["TSM": 128, "TSN": 128, "TSK": 16, "WPTM": 8, "WPTN": 8, "GVW": 8, "DB": 1, "KSPLIT": 16],
+        ["TSM": 32, "TSN": 64, "TSK": 8, "WPTM": 2, "WPTN": 8, "GVW": 2, "DB": 0, "KSPLIT": 3],
+    ]
+
+    @Test("gemm_tiled matches the CPU path with every kind of setting: vector loads, double buffering, split-K, tile shapes",
+          requiresOpenCL, arguments: tiledCases)
+    func tiledSettings(settings: [String: Int]) throws {
+        let device = try Device.open(.anyOpenCL, gemmVariant: .tiled, gemmTuning: settings).device, cpu = TestDevices.cpu()
+        for (ta, tb) in transposeCases {
+            for (index, (m, n, k)) in [(7, 33, 129), (33, 7, 1000), (129, 257, 33), (1, 257, 600), (70, 65, 1025), (257, 129, 7)].enumerated() {
+                let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1.25, beta: -0.5)
+                let (result, _, _, _) = try runGemm(device, op, seed: UInt64(300 + index))
+                let (expected, _, _, _) = try runGemm(cpu, op, seed: UInt64(300 + index))
+                expectClose(result, expected, tolerance: 2e-5, "\(settings) \(op.summary)", columns: n)
+            }
+            // Batched, padded, and split: each batch's partial products stay apart.
+            let op = GemmOperation(m: 9, n: 11, k: 700, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
+                                   lda: (ta ? 9 : 700) + 3, ldb: (tb ? 700 : 11) + 1, ldc: 13, batchCount: 3,
+                                   strideA: (ta ? 700 * 12 : 9 * 703) + 5, strideB: (tb ? 11 * 701 : 700 * 12) + 2, strideC: 9 * 13 + 4)
+            let (result, a, b, c) = try runGemm(device, op, seed: 9)
+            expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 2e-5, "\(settings) batched \(op.summary)")
+        }
+    }
+
+    @Test("split-K engages only when the tiles would leave compute units idle and K is deep")
+    func splitKChoice() throws {
+        let t = GemmTuning().applying(["TSM": 64, "TSN": 64, "TSK": 16, "KSPLIT": 8])
+        #expect(t.kSplits(m: 4096, n: 4096, k: 4096, batch: 1, computeUnits: 132).splits == 1)           // 4096 tiles
+        let (splits, chunk) = t.kSplits(m: 1024, n: 1024, k: 1024, batch: 1, computeUnits: 132)           // 256 tiles for 264 wanted
+        #expect(splits == 2 && chunk == 512)
+        #expect(t.kSplits(m: 1024, n: 1024, k: 1024, batch: 2, computeUnits: 132).splits == 1)             // 512 tiles
+        let small = t.kSplits(m: 256, n: 256, k: 4096, batch: 1, computeUnits: 132)                       // 16 tiles
+        #expect(small.splits == 8 && small.chunk == 512)
+        #expect(t.kSplits(m: 64, n: 64, k: 100, batch: 1, computeUnits: 132).splits == 1)                  // K too shallow
+        let uneven = t.kSplits(m: 64, n: 64, k: 1000, batch: 1, computeUnits: 4)                            // 8 wanted, 1 tile
+        #expect(uneven.chunk % 16 == 0 && (uneven.splits - 1) * uneven.chunk < 1000 && uneven.splits * uneven.chunk >= 1000)
     }
 
     @Test("strided-batched GEMM with padded leading dimensions", arguments: [false, true])

@@ -48,7 +48,8 @@ public struct GemmTuningReport: Sendable {
 /// against the CPU path on every shape (max |C - C_cpu| / max |C_cpu| within the tolerance)
 /// and timed; the fastest verified one (geometric mean of GFLOP/s) wins. The search is
 /// staged: register blocking first (vector: NV x RM; tiled: tile and work per item), then
-/// the work-group shape (vector: LX x LY) or tile depth (tiled: TSK) around the best; the
+/// the work-group shape (vector: LX x LY), or for tiled the tile depth (TSK), the width and
+/// buffering of the loads (GVW, DB) and split-K (KSPLIT), each around the best so far; the
 /// three fastest and the defaults are then timed twice more and the best median wins.
 public enum GemmTuner {
     /// The GEMMs of the training presets (gpt-bench's and gpt-small's projections, forward
@@ -143,7 +144,9 @@ public enum GemmTuner {
         switch variant {
         case .tiled:
             let blocking = [32, 64, 128].flatMap { tile in [2, 4, 8].map { work in ["TSM": tile, "TSN": tile, "WPTM": work, "WPTN": work] } }
-            return [blocking, [8, 16, 32].map { ["TSK": $0] }]
+            // Tiles and register tiles, then depth, vector width and buffering of the loads, then split-K.
+            let loads = [1, 2, 4, 8].flatMap { width in [0, 1].map { buffers in ["GVW": width, "DB": buffers] } }
+            return [blocking, [8, 16, 32].map { ["TSK": $0] }, loads, [1, 4, 16].map { ["KSPLIT": $0] }]
         case .vector, .automatic:
             // Accumulators (RM x NV vectors) within the vector registers: 32 with AVX-512, 16 with AVX2.
             let registers = description.preferredFloatVectorWidth >= 16 ? 24 : 12

@@ -17,7 +17,7 @@ public enum GemmVariant: String, Sendable, CaseIterable, Codable {
     /// The tunables that shape this variant's kernel (Kernels/matmul.cl's macros).
     var tunables: [String] {
         switch self {
-        case .tiled: ["TSM", "TSN", "TSK", "WPTM", "WPTN"]
+        case .tiled: ["TSM", "TSN", "TSK", "WPTM", "WPTN", "GVW", "DB", "KSPLIT"]
         case .vector, .automatic: ["VW", "NV", "RM", "LX", "LY"]
         }
     }
@@ -27,13 +27,17 @@ public enum GemmVariant: String, Sendable, CaseIterable, Codable {
 /// the device; settings stored by `bimt tune` for the device (`GemmTuningStore`) replace
 /// them, and `BIMT_GEMM_TUNING="RM=8,NV=2,LX=4"` overrides any of them for tuning runs.
 struct GemmTuning: Equatable {
-    // gemm_tiled
-    var tsm = 64, tsn = 64, tsk = 16, wptm = 4, wptn = 4
+    // gemm_tiled: tiles, register tiles, floats per global load, double buffering, and the
+    // most K splits the host may use when the tiles would leave compute units idle.
+    var tsm = 64, tsn = 64, tsk = 16, wptm = 4, wptn = 4, gvw = 4, db = 1, ksplit = 8
     // gemm_vector: block of rm rows x (vw * nv) columns; local size (lx, ly). The defaults
     // won a sweep on PoCL/AVX-512 (2 cores): a work-group of 2 x 16 blocks covers 64 columns
     // x 128 rows of C, so its strips of A and B stay in L2 while the 16 accumulators stay in
     // registers.
     var vw = 16, nv = 2, rm = 8, lx = 2, ly = 16
+
+    /// matmul.cl's own defaults, whatever the device.
+    init() {}
 
     /// The device's defaults.
     init(defaultsFor device: OpenCLDeviceDescription) {
@@ -69,6 +73,9 @@ struct GemmTuning: Equatable {
             case "TSK": t.tsk = value
             case "WPTM": t.wptm = value
             case "WPTN": t.wptn = value
+            case "GVW": t.gvw = value
+            case "DB": t.db = value
+            case "KSPLIT": t.ksplit = value
             case "VW": t.vw = value
             case "NV": t.nv = value
             case "RM": t.rm = value
@@ -83,7 +90,7 @@ struct GemmTuning: Equatable {
     /// The tunables of `variant` by name.
     func values(for variant: GemmVariant) -> [String: Int] {
         switch variant {
-        case .tiled: ["TSM": tsm, "TSN": tsn, "TSK": tsk, "WPTM": wptm, "WPTN": wptn]
+        case .tiled: ["TSM": tsm, "TSN": tsn, "TSK": tsk, "WPTM": wptm, "WPTN": wptn, "GVW": gvw, "DB": db, "KSPLIT": ksplit]
         case .vector, .automatic: ["VW": vw, "NV": nv, "RM": rm, "LX": lx, "LY": ly]
         }
     }
@@ -95,11 +102,18 @@ struct GemmTuning: Equatable {
             guard [tsm, tsn, tsk, wptm, wptn].allSatisfy({ $0 >= 1 }), tsm % wptm == 0, tsn % wptn == 0 else {
                 return "TSM and TSN must be positive multiples of WPTM and WPTN"
             }
-            if (tsm / wptm) * (tsn / wptn) > device.maxWorkGroupSize {
-                return "a work-group of \((tsm / wptm) * (tsn / wptn)) exceeds the device's \(device.maxWorkGroupSize)"
+            let threads = (tsm / wptm) * (tsn / wptn)
+            if threads > device.maxWorkGroupSize {
+                return "a work-group of \(threads) exceeds the device's \(device.maxWorkGroupSize)"
             }
-            if 4 * tsk * (tsm + tsn) > device.localMemoryBytes {
-                return "tiles of \(4 * tsk * (tsm + tsn)) bytes exceed the device's local memory"
+            guard [1, 2, 4, 8].contains(gvw), db == 0 || db == 1, ksplit >= 1 else { return "GVW must be 1, 2, 4 or 8, DB 0 or 1, KSPLIT positive" }
+            // Every work-item makes the same number of GVW-wide loads per tile, along k or along m / n.
+            guard tsk % gvw == 0, tsm % gvw == 0, tsn % gvw == 0, (tsm * tsk) % (gvw * threads) == 0, (tsn * tsk) % (gvw * threads) == 0 else {
+                return "GVW must divide TSK, TSM and TSN, and each tile's GVW-wide loads must split evenly over the \(threads) work-items"
+            }
+            let bytes = 4 * (1 + db) * tsk * (tsm + tsn)
+            if bytes > device.localMemoryBytes {
+                return "tiles of \(bytes) bytes exceed the device's local memory"
             }
         case .vector, .automatic:
             guard [2, 4, 8, 16].contains(vw), [nv, rm, lx, ly].allSatisfy({ $0 >= 1 }) else {
@@ -110,7 +124,20 @@ struct GemmTuning: Equatable {
         return nil
     }
 
+    /// gemm_tiled's K splits for an m x n x k product (batch of `batch`): 1 unless the tiles
+    /// would give fewer than two work-groups per compute unit and K is deep enough for every
+    /// split to get at least 4 tiles of TSK; then as many as fill the device, at most KSPLIT.
+    /// Returns the splits and the depth of each (a multiple of TSK; the last may be shorter).
+    func kSplits(m: Int, n: Int, k: Int, batch: Int, computeUnits: Int) -> (splits: Int, chunk: Int) {
+        let groups = ((m + tsm - 1) / tsm) * ((n + tsn - 1) / tsn) * batch, wanted = 2 * max(1, computeUnits)
+        guard ksplit > 1, groups < wanted else { return (1, k) }
+        let splits = min(ksplit, (wanted + groups - 1) / groups, k / (4 * tsk))
+        guard splits > 1 else { return (1, k) }
+        let chunk = ((k + splits - 1) / splits + tsk - 1) / tsk * tsk
+        return ((k + chunk - 1) / chunk, chunk)
+    }
+
     var defines: String {
-        "-DTSM=\(tsm) -DTSN=\(tsn) -DTSK=\(tsk) -DWPTM=\(wptm) -DWPTN=\(wptn) -DVW=\(vw) -DNV=\(nv) -DRM=\(rm)"
+        "-DTSM=\(tsm) -DTSN=\(tsn) -DTSK=\(tsk) -DWPTM=\(wptm) -DWPTN=\(wptn) -DGVW=\(gvw) -DDB=\(db) -DVW=\(vw) -DNV=\(nv) -DRM=\(rm)"
     }
 }

@@ -12,10 +12,26 @@ extension OpenCLBackend {
             let sBk = op.transposeB ? 1 : op.ldb, sBn = op.transposeB ? op.ldb : 1
             let t = tuning
             let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
-            let global = [(op.n + t.tsn - 1) / t.tsn * local[0], (op.m + t.tsm - 1) / t.tsm * local[1], op.batchCount]
+            let tiles = [(op.n + t.tsn - 1) / t.tsn, (op.m + t.tsm - 1) / t.tsm]
+            let (splits, chunk) = t.kSplits(m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
+            let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
+            let operands: [Argument] = head + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)]
+            if splits == 1 {
+                try launch("matmul", "gemm_tiled", operands + tail + [.int(1), .int(op.k)], global: global, local: local)
+                return
+            }
+            // Each K range's product into scratch, then C = alpha * their sum + beta * C.
+            let partial = try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
+            var unscaled = head
+            unscaled[3] = .float(1)
+            unscaled[4] = .float(0)
             try launch("matmul", "gemm_tiled",
-                       head + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)] + tail,
+                       unscaled + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB), .slice(partial), .int(op.n), .int(op.m * op.n),
+                                   .int(splits), .int(chunk)],
                        global: global, local: local)
+            try launch("matmul", "gemm_splitk_reduce",
+                       [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
+                       global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
         case .vector:
             var packedB = b, ldb = op.ldb, strideB = op.strideB
             if op.transposeB {

@@ -16,6 +16,7 @@ final class OpenCLBackend: ComputeBackend {
     /// Device scratch buffers, one per purpose, grown on demand and reused across calls.
     enum ScratchPurpose: Hashable {
         case transposedB    // packed copy of a transposed B (gemm_vector reads B row-major)
+        case splitK         // gemm_tiled's partial products, one per K range
         case staging        // copies (overlapping copy, permutation source)
         case partialSums    // per-row or per-group partial costs
         case permutation    // float-encoded permutation indices
