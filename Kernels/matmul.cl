@@ -5,8 +5,8 @@
 // Legend: M, N, K are the sizes of C (M x N) and the inner dimension. Element (m, k) of
 // op(A) is A[offA + b*strideA + m*sAm + k*sAk]; the host turns (transpose, lda) into the
 // two strides, so one kernel serves both transposes. Likewise op(B)(k, n) is
-// B[offB + b*strideB + k*sBk + n*sBn] in gemm_tiled. gemm_vector reads B row-major
-// (sBn = 1, row stride ldb): the host transposes a B^T operand into scratch first.
+// B[offB + b*strideB + k*sBk + n*sBn]. gemm_vector reads B from the panels pack_panels
+// writes into scratch, and A as it is, or, transposed, from such panels too.
 // beta == 0 never reads C (BLAS semantics: C may hold garbage, even NaN).
 //
 // Two variants, chosen per device type by the host:
@@ -23,9 +23,10 @@
 //   alone would leave most compute units idle (KSPLIT caps the splits).
 //   Local size: (TSN/WPTN, TSM/WPTM, 1).
 // - gemm_vector: CPU-type devices (PoCL). No local memory and no barriers: each
-//   work-item keeps an RM x (VW*NV) block of C in float-VW registers, streams one
-//   vector row of B per k and broadcasts RM scalars of A. Edge blocks stay vectorized
-//   (clamped rows, zero-padded columns). Global size: (ceil(N/(VW*NV)), ceil(M/RM), batch).
+//   work-item keeps an RM x (VW*NV) block of C in float-VW registers; per k it broadcasts
+//   RM floats of A (RM rows read in order, or a panel of a transposed A) and streams VW*NV
+//   contiguous floats of its panel of B (packed first by pack_panels). Edge blocks stay vectorized (clamped rows, zero-padded panel
+//   columns). Global size: (ceil(N/(VW*NV)), ceil(M/RM), batch).
 
 // ---- gemm_tiled tunables -----------------------------------------------------------
 #ifndef TSM
@@ -210,7 +211,8 @@ __kernel void gemm_splitk_reduce(const int M, const int N, const int splits, con
 __kernel void gemm_vector(const int M, const int N, const int K,
                           const float alpha, const float beta,
                           __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
-                          __global const float* B, const int offB, const int ldb, const int strideB,
+                          const int aPanels,
+                          __global const float* PB, const int offPB, const int stridePB,
                           __global float* C, const int offC, const int ldc, const int strideC)
 {
     const int n0 = get_global_id(0) * BW;
@@ -218,45 +220,39 @@ __kernel void gemm_vector(const int M, const int N, const int K,
     const int batch = get_global_id(2);
     if (n0 >= N || m0 >= M) return;
     A += offA + batch * strideA;
-    B += offB + batch * strideB;
     C += offC + batch * strideC;
 
-    // Rows past M repeat row M-1 (computed, never stored); columns past N read as zero
-    // through a padded private copy, so edge blocks keep the vector FMAs.
+    // A is either strided (element (m, k) at m*sAm + k*sAk; rows past M repeat row M-1) or
+    // packed in panels of RM rows (at (m/RM)*K*RM + k*RM + m%RM, zero-padded past M); B's
+    // panel is zero-padded past N. Padding is computed, never stored.
     const int rows = min(RM, M - m0);
     const int cols = min(BW, N - n0);
     int rowOffset[RM];
     #pragma unroll
-    for (int r = 0; r < RM; r++) rowOffset[r] = (m0 + min(r, rows - 1)) * sAm;
+    for (int r = 0; r < RM; r++) rowOffset[r] = aPanels ? (m0 / RM) * K * RM + r : (m0 + min(r, rows - 1)) * sAm;
+    const int stepA = aPanels ? RM : sAk;
     floatV acc[RM][NV];
     #pragma unroll
     for (int r = 0; r < RM; r++)
         #pragma unroll
         for (int v = 0; v < NV; v++)
             acc[r][v] = (floatV)(0.0f);
-    __global const float* b = B + n0;
-    // One k step: load NV vectors of B's row from `source`, broadcast RM scalars of A.
-    #define GEMM_VECTOR_STEP(source) {                                          \
-        floatV bv[NV];                                                          \
-        _Pragma("unroll") for (int v = 0; v < NV; v++)                          \
-            bv[v] = vloadV(0, (source) + v * VW);                               \
-        _Pragma("unroll") for (int r = 0; r < RM; r++) {                        \
-            const floatV ar = (floatV)(A[rowOffset[r] + k * sAk]);              \
-            _Pragma("unroll") for (int v = 0; v < NV; v++)                      \
-                acc[r][v] = fma(ar, bv[v], acc[r][v]);                          \
-        }                                                                       \
-        b += ldb;                                                               \
-    }
-    if (cols == BW) {
-        for (int k = 0; k < K; k++) GEMM_VECTOR_STEP(b)
-    } else {
-        float padded[BW];
-        for (int k = 0; k < K; k++) {
-            for (int j = 0; j < BW; j++) padded[j] = j < cols ? b[j] : 0.0f;
-            GEMM_VECTOR_STEP(padded)
+    // This block's panel of B: K steps of BW contiguous floats.
+    __global const float* b = PB + offPB + batch * stridePB + (n0 / BW) * K * BW;
+    for (int k = 0; k < K; k++) {
+        floatV bv[NV];
+        #pragma unroll
+        for (int v = 0; v < NV; v++)
+            bv[v] = vloadV(0, b + v * VW);
+        #pragma unroll
+        for (int r = 0; r < RM; r++) {
+            const floatV ar = (floatV)(A[rowOffset[r] + k * stepA]);
+            #pragma unroll
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = fma(ar, bv[v], acc[r][v]);
         }
+        b += BW;
     }
-    #undef GEMM_VECTOR_STEP
     for (int r = 0; r < rows; r++) {
         __global float* c = C + (m0 + r) * ldc + n0;
         #pragma unroll
@@ -277,16 +273,21 @@ __kernel void gemm_vector(const int M, const int N, const int K,
     }
 }
 
-// ---- transpose ---------------------------------------------------------------------
-// dst[b][c][r] = src[b][r][c] for a rows x cols matrix with leading dimension lds;
-// dst is packed (leading dimension rows). Global size: (cols, rows, batch).
-__kernel void transpose(const int rows, const int cols,
-                        __global const float* src, const int offS, const int lds, const int strideS,
-                        __global float* dst, const int offD, const int strideD)
+// ---- panels for gemm_vector ------------------------------------------------------------
+// P[b][panel][k][j] = X[b](panel * width + j, k) = X[offX + b*strideX + (panel*width + j)*sR + k*sK],
+// 0 for rows past `rows`: each panel is `width` rows of X laid out as K steps of `width`
+// contiguous floats, so a gemm_vector block streams A (panels of RM rows of op(A)) and B
+// (panels of VW*NV columns of op(B), that is rows of op(B)^T) without striding over rows
+// (a new page per step at large sizes) or edge cases. Work-item (i, j, b) reads along k when kFast (X's contiguous dimension is k), else
+// along the rows. Global size: kFast ? (K, panels * width, batch) : (panels * width, K, batch).
+__kernel void pack_panels(const int K, const int rows, const int width, const int kFast,
+                          __global const float* X, const int offX, const int sR, const int sK, const int strideX,
+                          __global float* P, const int offP, const int strideP)
 {
-    const int c = get_global_id(0);
-    const int r = get_global_id(1);
+    const int k = kFast ? get_global_id(0) : get_global_id(1);
+    const int r = kFast ? get_global_id(1) : get_global_id(0);
     const int batch = get_global_id(2);
-    if (c >= cols || r >= rows) return;
-    dst[offD + batch * strideD + c * rows + r] = src[offS + batch * strideS + r * lds + c];
+    if (k >= K || r >= (rows + width - 1) / width * width) return;
+    const int panel = r / width, j = r % width;
+    P[offP + batch * strideP + (panel * K + k) * width + j] = r < rows ? X[offX + batch * strideX + r * sR + k * sK] : 0.0f;
 }

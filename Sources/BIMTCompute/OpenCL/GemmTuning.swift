@@ -31,10 +31,10 @@ struct GemmTuning: Equatable {
     // most K splits the host may use when the tiles would leave compute units idle.
     var tsm = 64, tsn = 64, tsk = 16, wptm = 4, wptn = 4, gvw = 4, db = 1, ksplit = 8
     // gemm_vector: block of rm rows x (vw * nv) columns; local size (lx, ly). The defaults
-    // won a sweep on PoCL/AVX-512 (2 cores): a work-group of 2 x 16 blocks covers 64 columns
-    // x 128 rows of C, so its strips of A and B stay in L2 while the 16 accumulators stay in
-    // registers.
-    var vw = 16, nv = 2, rm = 8, lx = 2, ly = 16
+    // won `bimt tune` on PoCL/AVX-512 (2 cores) once B came in packed panels: a work-group of
+    // 2 x 16 blocks covers 128 columns x 96 rows of C, so its panels of B and rows of A stay
+    // in L2 while the 24 accumulators stay in the 32 vector registers.
+    var vw = 16, nv = 4, rm = 6, lx = 2, ly = 16
 
     /// matmul.cl's own defaults, whatever the device.
     init() {}

@@ -33,24 +33,41 @@ extension OpenCLBackend {
                        [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
                        global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
         case .vector:
-            var packedB = b, ldb = op.ldb, strideB = op.strideB
-            if op.transposeB {
-                // B is stored N x K; gemm_vector wants K x N rows: transpose into scratch.
-                packedB = try scratchSlice(.transposedB, count: op.batchCount * op.k * op.n)
-                try launch("matmul", "transpose",
-                           [.int(op.n), .int(op.k), .slice(b), .int(op.ldb), .int(op.strideB),
-                            .slice(packedB), .int(op.k * op.n)],
-                           global: [op.k, op.n, op.batchCount], local: [1, 1, 1])
-                ldb = op.n
-                strideB = op.k * op.n
+            // B into panels of VW*NV columns, K steps of contiguous floats each (zero-padded
+            // past N); a transposed A into panels of RM rows (read as it is, each k would
+            // stride a whole row: a new page per step at large sizes).
+            let t = tuning, width = t.vw * t.nv
+            let panelsA = (op.m + t.rm - 1) / t.rm, panelsB = (op.n + width - 1) / width
+            let floatsB = panelsB * width * op.k
+            let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
+            try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1, kStride: op.transposeB ? 1 : op.ldb,
+                           batchStride: op.strideB, batch: op.batchCount, into: packedB, panelStride: floatsB)
+            var operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]
+            if op.transposeA && op.k > 1 {
+                let floatsA = panelsA * t.rm * op.k
+                let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
+                try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
+                               batch: op.batchCount, into: packedA, panelStride: floatsA)
+                operandA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
             }
-            let t = tuning
-            let blocks = [(op.n + t.vw * t.nv - 1) / (t.vw * t.nv), (op.m + t.rm - 1) / t.rm]
-            let local = [min(t.lx, blocks[0]), min(t.ly, blocks[1]), 1]
+            let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
             try launch("matmul", "gemm_vector",
-                       head + [.slice(packedB), .int(ldb), .int(strideB)] + tail,
-                       global: [blocks[0], blocks[1], op.batchCount], local: local)
+                       [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta)] + operandA
+                        + [.slice(packedB), .int(floatsB)] + tail,
+                       global: [panelsB, panelsA, op.batchCount], local: local)
         }
+    }
+
+    /// matmul.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
+    /// panels of `width` rows, K steps of `width` contiguous floats each.
+    private func packPanels(_ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
+                            batch: Int, into panels: BufferSlice, panelStride: Int) throws {
+        let padded = (rows + width - 1) / width * width
+        let kFast = kStride == 1 && rowStride != 1
+        try launch("matmul", "pack_panels",
+                   [.int(k), .int(rows), .int(width), .int(kFast ? 1 : 0), .slice(x), .int(rowStride), .int(kStride), .int(batchStride),
+                    .slice(panels), .int(panelStride)],
+                   global: kFast ? [k, padded, batch] : [padded, k, batch], local: [min(64, kFast ? k : padded), 1, 1])
     }
 
     func fill(_ x: BufferSlice, value: Float) throws {

@@ -15,7 +15,8 @@ final class OpenCLBackend: ComputeBackend {
     private var kernels: [String: cl_kernel] = [:]
     /// Device scratch buffers, one per purpose, grown on demand and reused across calls.
     enum ScratchPurpose: Hashable {
-        case transposedB    // packed copy of a transposed B (gemm_vector reads B row-major)
+        case packedA        // gemm_vector's panels of A
+        case packedB        // gemm_vector's panels of B
         case splitK         // gemm_tiled's partial products, one per K range
         case staging        // copies (overlapping copy, permutation source)
         case partialSums    // per-row or per-group partial costs
