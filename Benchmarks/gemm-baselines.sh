@@ -18,7 +18,10 @@ cc -O2 -o "$work/openblas_sgemm" Benchmarks/baselines/openblas_sgemm.c $(pkg-con
 "$bimt" bench gemm --device opencl --size "${sizes[@]}" --repeat "$repeats" --json > "$work/opencl.json" 2>/dev/null
 "$work/clblast_sgemm" 0 0 "$repeats" "${sizes[@]}" > "$work/clblast.json"
 "$bimt" bench gemm --device cpu --size "${sizes[@]}" --repeat "$repeats" --json > "$work/cpu.json" 2>/dev/null
-"$work/openblas_sgemm" "$repeats" "${sizes[@]}" > "$work/openblas.json"
+# bimt restarts itself with OPENBLAS_CORETYPE set when OpenBLAS would take a generic core
+# for an unrecognized CPU model (common in VMs); give the baseline the same core.
+core=${OPENBLAS_CORETYPE:-$("$bimt" devices 2>/dev/null | sed -n 's/^cpu: .*OpenBLAS \([A-Za-z0-9]*\)).*/\1/p' | head -n 1)}
+OPENBLAS_CORETYPE=$core "$work/openblas_sgemm" "$repeats" "${sizes[@]}" > "$work/openblas.json"
 python3 - "$work" <<'PY'
 import json, os, sys
 w = sys.argv[1]
