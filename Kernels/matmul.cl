@@ -239,6 +239,8 @@ __kernel void gemm_vector(const int M, const int N, const int K,
             acc[r][v] = (floatV)(0.0f);
     // This block's panel of B: K steps of BW contiguous floats.
     __global const float* b = PB + offPB + batch * stridePB + (n0 / BW) * K * BW;
+    __global const float* a = A;
+    #pragma unroll 8
     for (int k = 0; k < K; k++) {
         floatV bv[NV];
         #pragma unroll
@@ -246,11 +248,12 @@ __kernel void gemm_vector(const int M, const int N, const int K,
             bv[v] = vloadV(0, b + v * VW);
         #pragma unroll
         for (int r = 0; r < RM; r++) {
-            const floatV ar = (floatV)(A[rowOffset[r] + k * stepA]);
+            const floatV ar = (floatV)(a[rowOffset[r]]);
             #pragma unroll
             for (int v = 0; v < NV; v++)
                 acc[r][v] = fma(ar, bv[v], acc[r][v]);
         }
+        a += stepA;
         b += BW;
     }
     for (int r = 0; r < rows; r++) {
