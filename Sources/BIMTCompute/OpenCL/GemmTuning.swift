@@ -32,9 +32,9 @@ struct GemmTuning: Equatable {
     var tsm = 64, tsn = 64, tsk = 16, wptm = 4, wptn = 4, gvw = 4, db = 1, ksplit = 8
     // gemm_vector: block of rm rows x (vw * nv) columns; local size (lx, ly). The defaults
     // won `bimt tune` on PoCL/AVX-512 (2 cores) once B came in packed panels: a work-group of
-    // 2 x 16 blocks covers 128 columns x 96 rows of C, so its panels of B and rows of A stay
-    // in L2 while the 24 accumulators stay in the 32 vector registers.
-    var vw = 16, nv = 4, rm = 6, lx = 2, ly = 16
+    // 1 x 16 blocks covers 64 columns x 96 rows of C, so its panel of B and rows of A stay in
+    // L2 while the 24 accumulators stay in the 32 vector registers.
+    var vw = 16, nv = 4, rm = 6, lx = 1, ly = 16
 
     /// matmul.cl's own defaults, whatever the device.
     init() {}
