@@ -5,8 +5,9 @@
 // Legend: M, N, K are the sizes of C (M x N) and the inner dimension. Element (m, k) of
 // op(A) is A[offA + b*strideA + m*sAm + k*sAk]; the host turns (transpose, lda) into the
 // two strides, so one kernel serves both transposes. Likewise op(B)(k, n) is
-// B[offB + b*strideB + k*sBk + n*sBn]. gemm_vector reads B from the panels pack_panels
-// writes into scratch, and A as it is, or, transposed, from such panels too.
+// B[offB + b*strideB + k*sBk + n*sBn]. gemm_vector reads each operand as it is (B
+// row-major) or, where striding would cost more than a copy, from the panels pack_panels
+// writes into scratch (the host decides).
 // beta == 0 never reads C (BLAS semantics: C may hold garbage, even NaN).
 //
 // Two variants, chosen per device type by the host:
@@ -212,7 +213,8 @@ __kernel void gemm_vector(const int M, const int N, const int K,
                           const float alpha, const float beta,
                           __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
                           const int aPanels,
-                          __global const float* PB, const int offPB, const int stridePB,
+                          __global const float* B, const int offB, const int ldb, const int strideB,
+                          const int bPanels,
                           __global float* C, const int offC, const int ldc, const int strideC)
 {
     const int n0 = get_global_id(0) * BW;
@@ -237,15 +239,26 @@ __kernel void gemm_vector(const int M, const int N, const int K,
         #pragma unroll
         for (int v = 0; v < NV; v++)
             acc[r][v] = (floatV)(0.0f);
-    // This block's panel of B: K steps of BW contiguous floats.
-    __global const float* b = PB + offPB + batch * stridePB + (n0 / BW) * K * BW;
+    // B: this block's panel (K steps of BW contiguous floats, zero-padded past N), or B
+    // row-major with row stride ldb, read through a zero-padded copy at the right edge.
+    __global const float* b = B + offB + batch * strideB + (bPanels ? (n0 / BW) * K * BW : n0);
+    const int stepB = bPanels ? BW : ldb;
+    const bool padB = !bPanels && cols < BW;
     __global const float* a = A;
     #pragma unroll 8
     for (int k = 0; k < K; k++) {
         floatV bv[NV];
-        #pragma unroll
-        for (int v = 0; v < NV; v++)
-            bv[v] = vloadV(0, b + v * VW);
+        if (padB) {
+            float padded[BW];
+            for (int j = 0; j < BW; j++) padded[j] = j < cols ? b[j] : 0.0f;
+            #pragma unroll
+            for (int v = 0; v < NV; v++)
+                bv[v] = vloadV(0, padded + v * VW);
+        } else {
+            #pragma unroll
+            for (int v = 0; v < NV; v++)
+                bv[v] = vloadV(0, b + v * VW);
+        }
         #pragma unroll
         for (int r = 0; r < RM; r++) {
             const floatV ar = (floatV)(a[rowOffset[r]]);
@@ -254,7 +267,7 @@ __kernel void gemm_vector(const int M, const int N, const int K,
                 acc[r][v] = fma(ar, bv[v], acc[r][v]);
         }
         a += stepA;
-        b += BW;
+        b += stepB;
     }
     for (int r = 0; r < rows; r++) {
         __global float* c = C + (m0 + r) * ldc + n0;

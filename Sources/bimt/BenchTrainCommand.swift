@@ -125,7 +125,7 @@ struct BenchTrainCommand: ParsableCommand {
         if let group, let communication {
             let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: communication.gradientBytes / 4)
             defer { values.deallocate() }
-            _ = values.initialize(repeating: 1)
+            values.initialize(repeating: 1)
             var times: [Double] = []
             for _ in 0...`repeat` { times.append(try group.plainSum(values)) }
             plainSeconds = median(Array(times.dropFirst()))

@@ -42,7 +42,8 @@ struct GemmTests {
           arguments: [GemmVariant.tiled, .vector], transposeCases)
     func openCLMatchesCPU(variant: GemmVariant, transposes: (Bool, Bool)) throws {
         let device = try TestDevices.openCL(variant), cpu = TestDevices.cpu()
-        for (index, (m, n, k)) in (gemmShapes + [(257, 1000, 129), (129, 33, 1000)]).enumerated() {
+        // The last two reach gemm_vector's packed panels: B with ldb >= 1024, a transposed A with lda >= 1024 (K >= 256).
+        for (index, (m, n, k)) in (gemmShapes + [(257, 1000, 129), (129, 33, 1000), (33, 1030, 300), (1030, 7, 260)]).enumerated() {
             let op = GemmOperation(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
                                    alpha: 1.25, beta: -0.5)
             let (result, _, _, _) = try runGemm(device, op, seed: UInt64(100 + index))

@@ -24,7 +24,7 @@ enum MPIRun {
 
         init(ranks: Int, _ arguments: [String], extra: [[String]] = [], environment: [String: String] = [:]) throws {
             log = FileManager.default.temporaryDirectory.appending(path: "bimt-mpi-\(UUID().uuidString).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = try MPIRun.mpirun
             // One application context per rank group (`:`), so a test can give ranks different flags.
             var words = ["--oversubscribe", "-np", String(ranks), try bimtBinary().path] + arguments

@@ -33,17 +33,24 @@ extension OpenCLBackend {
                        [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
                        global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
         case .vector:
-            // B into panels of VW*NV columns, K steps of contiguous floats each (zero-padded
-            // past N); a transposed A into panels of RM rows (read as it is, each k would
-            // stride a whole row: a new page per step at large sizes).
+            // Operands that would stride a page or more per k step (large leading dimensions,
+            // deep K) go into panels first: B as VW*NV columns, A as RM rows, each K steps of
+            // contiguous floats. A transposed B is always repacked (the kernel reads B by rows).
+            // Small products read their operands as they are: a packing launch costs more there.
             let t = tuning, width = t.vw * t.nv
             let panelsA = (op.m + t.rm - 1) / t.rm, panelsB = (op.n + width - 1) / width
-            let floatsB = panelsB * width * op.k
-            let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
-            try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1, kStride: op.transposeB ? 1 : op.ldb,
-                           batchStride: op.strideB, batch: op.batchCount, into: packedB, panelStride: floatsB)
+            let deep = op.k >= 256
+            var operandB: [Argument] = [.slice(b), .int(op.ldb), .int(op.strideB), .int(0)]
+            if op.transposeB || (deep && op.ldb >= 1024) {
+                let floatsB = panelsB * width * op.k
+                let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
+                try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1,
+                               kStride: op.transposeB ? 1 : op.ldb, batchStride: op.strideB, batch: op.batchCount,
+                               into: packedB, panelStride: floatsB)
+                operandB = [.slice(packedB), .int(0), .int(floatsB), .int(1)]
+            }
             var operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]
-            if op.transposeA && op.k > 1 {
+            if op.transposeA && deep && op.lda >= 1024 {
                 let floatsA = panelsA * t.rm * op.k
                 let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
                 try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
@@ -52,8 +59,7 @@ extension OpenCLBackend {
             }
             let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
             try launch("matmul", "gemm_vector",
-                       [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta)] + operandA
-                        + [.slice(packedB), .int(floatsB)] + tail,
+                       [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta)] + operandA + operandB + tail,
                        global: [panelsB, panelsA, op.batchCount], local: local)
         }
     }
