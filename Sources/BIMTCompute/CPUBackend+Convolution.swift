@@ -35,7 +35,7 @@ extension CPUBackend {
         let x = pointer(input), dy = pointer(outputGradient), dx = pointer(inputGradient)
         let cells = s.batch * (s.height / s.size) * (s.width / s.size)
         parallelChunks(cells, grain: max(1, (1 << 13) / s.channels)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * s.channels) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * s.channels) { scratch in
                 bimt_pool_backward(Int32(s.height), Int32(s.width), Int32(s.channels), Int32(s.size), s.isMax ? 1 : 0,
                                    Int32(range.lowerBound), Int32(range.upperBound), x, dy, dx, scratch.baseAddress!)
             }

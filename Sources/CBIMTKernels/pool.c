@@ -25,38 +25,48 @@ void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cel
     }
 }
 
+// Max pooling's backward, one window at a time: window_maxima sets each channel's maximum
+// over the window at (n, oy, ox) and opens every channel; window_share then gives, for the
+// window's pixels in row-major order, dy to each channel's first maximum and 0 elsewhere.
+static inline void window_maxima(int H, int W, int C, int K, int n, int oy, int ox, const float* x, float* largest, float* open) {
+    const float* first = x + PIXEL(n, oy * K, ox * K);
+    for (int c = 0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
+    for (int w = 1; w < K * K; w++) {
+        const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
+        for (int c = 0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
+    }
+}
+
+// The pooling gradient of one window pixel (x values v) into g: max (the first maximum per
+// channel takes dy; `open` remembers which have) or average (dy * scale).
+static inline void window_share(int isMax, int C, float scale, const float* v, const float* dy, const float* largest, float* open,
+                                float* g) {
+    if (!isMax) {
+        for (int c = 0; c < C; c++) g[c] = dy[c] * scale;
+        return;
+    }
+    for (int c = 0; c < C; c++) {
+        const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
+        g[c] = hit * dy[c];
+        open[c] -= hit;
+    }
+}
+
 MULTIVERSION
 void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
                         float* scratch) {
     const int Ho = H / K, Wo = W / K;
     const float scale = 1.0f / (float)(K * K);
     float* largest = scratch;
-    float* open = scratch + C;   // 1 until the channel's first maximum has taken the gradient
+    float* open = scratch + C;    // 1 until the channel's first maximum has taken the gradient
+    float* g = scratch + 2 * C;   // one pixel's share
     for (int cell = cell0; cell < cell1; cell++) {
         const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
-        const float* g = dy + (size_t)cell * C;
-        if (!isMax) {
-            for (int w = 0; w < K * K; w++) {
-                float* t = dx + PIXEL(n, oy * K + w / K, ox * K + w % K);
-                for (int c = 0; c < C; c++) t[c] += g[c] * scale;
-            }
-            continue;
-        }
-        const float* first = x + PIXEL(n, oy * K, ox * K);
-        for (int c = 0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
-        for (int w = 1; w < K * K; w++) {
-            const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
-            for (int c = 0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
-        }
+        if (isMax) window_maxima(H, W, C, K, n, oy, ox, x, largest, open);
         for (int w = 0; w < K * K; w++) {
             const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
-            const float* v = x + p;
-            float* t = dx + p;
-            for (int c = 0; c < C; c++) {
-                const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
-                t[c] += hit * g[c];
-                open[c] -= hit;
-            }
+            window_share(isMax, C, scale, x + p, dy + (size_t)cell * C, largest, open, g);
+            for (int c = 0; c < C; c++) dx[p + c] += g[c];
         }
     }
 }
@@ -72,7 +82,7 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
     const float scale = 1.0f / (float)(K * K);
     float* largest = scratch;
     float* open = scratch + C;
-    float* g = scratch + 2 * C;   // one pixel's pooling gradient
+    float* g = scratch + 2 * C;
     for (int n = image0; n < image1; n++) {
         for (int y = 0; y < H; y++)
             for (int xx = (y < Ho * K ? Wo * K : 0); xx < W; xx++)
@@ -80,26 +90,10 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
         for (int oy = 0; oy < Ho; oy++) {
             for (int ox = 0; ox < Wo; ox++) {
                 const float* gy = dy + (((size_t)n * Ho + oy) * Wo + ox) * C;
-                if (isMax) {
-                    const float* first = x + PIXEL(n, oy * K, ox * K);
-                    for (int c = 0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
-                    for (int w = 1; w < K * K; w++) {
-                        const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
-                        for (int c = 0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
-                    }
-                }
+                if (isMax) window_maxima(H, W, C, K, n, oy, ox, x, largest, open);
                 for (int w = 0; w < K * K; w++) {
                     const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
-                    if (isMax) {
-                        const float* v = x + p;
-                        for (int c = 0; c < C; c++) {
-                            const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
-                            g[c] = hit * gy[c];
-                            open[c] -= hit;
-                        }
-                    } else {
-                        for (int c = 0; c < C; c++) g[c] = gy[c] * scale;
-                    }
+                    window_share(isMax, C, scale, x + p, gy, largest, open, g);
                     int c = 0;
                     for (; c + VW <= C; c += VW)
                         STOREV(dPre + p + c, LOADV(g + c) * ACTIVATION_DERIVATIVE(kind, LOADV(pre + p + c)));

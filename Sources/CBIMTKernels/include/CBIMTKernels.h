@@ -67,7 +67,7 @@ void bimt_col2im(int H, int W, int C, int KH, int KW, int stride, int padding, i
 /// y = the max (isMax) or mean of each K x K window, per channel.
 void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, float* y);
 /// dx += dy at each window's first maximum per channel (isMax), or dy / K^2 everywhere;
-/// scratch holds 2 C floats.
+/// scratch holds 3 C floats.
 void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
                         float* scratch);
 // Activation `kind` (bimt_activation_forward's codes) and pooling backward, fused, for images
