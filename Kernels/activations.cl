@@ -1,5 +1,6 @@
 // activations.cl -- pointwise activations. Forward: y = f(x). Backward accumulates:
-// dx += dy * f'(x) (x is the forward input; f' is common.cl's activation_derivative).
+// dx += dy * f'(x) (x is the forward input). f and f' are common.cl's activation_value and
+// activation_derivative.
 // Global size: n.
 //
 //   relu(x) = max(x, 0)                      relu'(x) = x > 0
@@ -8,14 +9,11 @@
 //   gelu'(x) = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2), t = tanh(u)
 //   tanh'(x) = 1 - tanh(x)^2
 
-#define GELU_SCALE 0.7978845608028654f
-#define GELU_CUBIC 0.044715f
-
 __kernel void relu_forward(const int n, __global const float* x, const int offX,
                            __global float* y, const int offY)
 {
     const int i = get_global_id(0);
-    if (i < n) y[offY + i] = fmax(x[offX + i], 0.0f);
+    if (i < n) y[offY + i] = activation_value(0, x[offX + i]);
 }
 
 __kernel void relu_backward(const int n, __global const float* x, const int offX,
@@ -30,9 +28,7 @@ __kernel void silu_forward(const int n, __global const float* x, const int offX,
                            __global float* y, const int offY)
 {
     const int i = get_global_id(0);
-    if (i >= n) return;
-    const float v = x[offX + i];
-    y[offY + i] = v / (1.0f + exp(-v));
+    if (i < n) y[offY + i] = activation_value(1, x[offX + i]);
 }
 
 __kernel void silu_backward(const int n, __global const float* x, const int offX,
@@ -47,10 +43,7 @@ __kernel void gelu_forward(const int n, __global const float* x, const int offX,
                            __global float* y, const int offY)
 {
     const int i = get_global_id(0);
-    if (i >= n) return;
-    const float v = x[offX + i];
-    const float t = tanh(GELU_SCALE * (v + GELU_CUBIC * v * v * v));
-    y[offY + i] = 0.5f * v * (1.0f + t);
+    if (i < n) y[offY + i] = activation_value(2, x[offX + i]);
 }
 
 __kernel void gelu_backward(const int n, __global const float* x, const int offX,
@@ -65,7 +58,7 @@ __kernel void tanh_forward(const int n, __global const float* x, const int offX,
                            __global float* y, const int offY)
 {
     const int i = get_global_id(0);
-    if (i < n) y[offY + i] = tanh(x[offX + i]);
+    if (i < n) y[offY + i] = activation_value(3, x[offX + i]);
 }
 
 __kernel void tanh_backward(const int n, __global const float* x, const int offX,

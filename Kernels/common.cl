@@ -50,6 +50,17 @@ inline float group_softmax_row(__global const float* x, __global float* y, const
     return largest + log(sum);
 }
 
+// f(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, 3 tanh; see
+// activations.cl for the formulas): the activation forward kernels and pool.cl's fused
+// bias + activation + pooling.
+inline float activation_value(const int kind, const float v)
+{
+    if (kind == 0) return fmax(v, 0.0f);
+    if (kind == 1) return v / (1.0f + exp(-v));
+    if (kind == 2) return 0.5f * v * (1.0f + tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    return tanh(v);
+}
+
 // f'(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, 3 tanh; see
 // activations.cl for the formulas): the activation backward kernels and pool.cl's fused
 // pooling + activation backward.

@@ -4,6 +4,7 @@
 // max: y = max of the window; backward adds dy to the window's first maximum (row-major).
 // avg: y = mean of the window; backward adds dy / K^2 to every element.
 // Forward global size: (C, N*Ho*Wo). Backward gathers per input element: (C, N*H*W).
+// bias_activation_pool fuses the bias and activation before the pooling (the forward);
 // pool_activation_backward fuses the backward of the activation before the pooling:
 // dpre = f'(pre) * (the pooling backward of dy), overwritten, 0 past the last window.
 
@@ -78,4 +79,33 @@ __kernel void pool_activation_backward(const int N, const int H, const int W, co
         else if (window_argmax(x + offX, H, W, C, K, n, oy, ox, c) != (iy - oy * K) * K + (ix - ox * K)) g = 0.0f;
     }
     dpre[offDPre + pixel * C + c] = g * activation_derivative(kind, pre[offPre + pixel * C + c]);
+}
+
+// Bias, activation and pooling, fused: pre += bias[c], x = f(pre), y = pool(x). One work-item
+// per (channel, output cell); a cell in the last row or column of cells also biases and
+// activates the pixels past the last whole window (not pooled). Global size: (C, N*Ho*Wo).
+__kernel void bias_activation_pool(const int N, const int H, const int W, const int C, const int K, const int isMax,
+                                   const int kind,
+                                   __global const float* bias, const int offBias,
+                                   __global float* pre, const int offPre,
+                                   __global float* x, const int offX,
+                                   __global float* y, const int offY)
+{
+    const int c = get_global_id(0);
+    const int cell = get_global_id(1);
+    const int Ho = H / K, Wo = W / K;
+    if (c >= C || cell >= N * Ho * Wo) return;
+    const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
+    const int y1 = oy == Ho - 1 ? H : oy * K + K, x1 = ox == Wo - 1 ? W : ox * K + K;
+    const float b = bias[offBias + c];
+    float result = isMax ? -INFINITY : 0.0f;
+    for (int iy = oy * K; iy < y1; iy++)
+        for (int ix = ox * K; ix < x1; ix++) {
+            const int p = ((n * H + iy) * W + ix) * C + c;
+            const float z = pre[offPre + p] + b, a = activation_value(kind, z);
+            pre[offPre + p] = z;
+            x[offX + p] = a;
+            if (iy < oy * K + K && ix < ox * K + K) result = isMax ? fmax(result, a) : result + a;
+        }
+    y[offY + cell * C + c] = isMax ? result : result / (float)(K * K);
 }

@@ -42,15 +42,41 @@ extension CPUBackend {
         }
     }
 
-    func poolActivationBackward(_ s: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
-                                outputGradient: BufferSlice, preactivationGradient: BufferSlice) throws {
-        let pre = pointer(preactivation), x = pointer(input), dy = pointer(outputGradient), dPre = pointer(preactivationGradient)
+    func biasActivationPool(_ s: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,
+                            activated: BufferSlice, output: BufferSlice) throws {
+        let b = pointer(bias), pre = pointer(preactivation), x = pointer(activated), y = pointer(output)
         let kind = activation.kernelCode
         parallelChunks(s.batch, grain: 1) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * s.channels) { scratch in
-                bimt_pool_activation_backward(Int32(s.height), Int32(s.width), Int32(s.channels), Int32(s.size), s.isMax ? 1 : 0, kind,
-                                              Int32(range.lowerBound), Int32(range.upperBound), pre, x, dy, dPre, scratch.baseAddress!)
+            bimt_bias_activation_pool(Int32(s.height), Int32(s.width), Int32(s.channels), Int32(s.size), s.isMax ? 1 : 0, kind,
+                                      Int32(range.lowerBound), Int32(range.upperBound), b, pre, x, y)
+        }
+    }
+
+    func poolActivationBackward(_ s: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
+                                outputGradient: BufferSlice, preactivationGradient: BufferSlice, biasGradient: BufferSlice?) throws {
+        let pre = pointer(preactivation), x = pointer(input), dy = pointer(outputGradient), dPre = pointer(preactivationGradient)
+        let kind = activation.kernelCode, C = s.channels
+        // Bands of images, one per core; each band sums its bias gradient apart, then the
+        // bands' sums are added in order (the result depends only on the core count).
+        let bands = min(processorCount, s.batch), band = (s.batch + bands - 1) / bands
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: biasGradient == nil ? 1 : bands * C) { sums in
+            if biasGradient != nil { sums.initialize(repeating: 0) }
+            parallelChunks(bands, grain: 1) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * C) { scratch in
+                    for b in range where b * band < s.batch {
+                        bimt_pool_activation_backward(Int32(s.height), Int32(s.width), Int32(C), Int32(s.size), s.isMax ? 1 : 0, kind,
+                                                      Int32(b * band), Int32(min(s.batch, (b + 1) * band)), pre, x, dy, dPre,
+                                                      biasGradient == nil ? nil : sums.baseAddress! + b * C, scratch.baseAddress!)
+                    }
+                }
+            }
+            if let biasGradient {
+                let db = pointer(biasGradient)
+                for c in 0..<C {
+                    for b in 0..<bands { db[c] += sums[b * C + c] }
+                }
             }
         }
     }
+
 }

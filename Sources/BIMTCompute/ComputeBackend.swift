@@ -60,8 +60,10 @@ protocol ComputeBackend: AnyObject {
     func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws
     func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws
     func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice) throws
+    func biasActivationPool(_ shape: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,
+                            activated: BufferSlice, output: BufferSlice) throws
     func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
-                                outputGradient: BufferSlice, preactivationGradient: BufferSlice) throws
+                                outputGradient: BufferSlice, preactivationGradient: BufferSlice, biasGradient: BufferSlice?) throws
 
     // BIMT (see Device+BIMT.swift for the math)
     func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,

@@ -124,24 +124,49 @@ extension Device {
         try backend.poolBackward(shape, input: input, outputGradient: outputGradient, inputGradient: inputGradient)
     }
 
+    /// Bias, `activation` and pooling, in one pass: preactivation += bias (one value per
+    /// channel, in place), activated = f(preactivation), output = pool(activated). Pixels past
+    /// the last whole window are biased and activated but not pooled. Equal to `addBias`,
+    /// `activationForward`, then `poolForward`, without reading the activations back.
+    public func biasActivationPool(_ shape: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,
+                                   activated: BufferSlice, output: BufferSlice) throws {
+        try shape.validate()
+        try conv(bias.count == shape.channels && preactivation.count == shape.inputCount && activated.count == shape.inputCount
+                 && output.count == shape.outputCount,
+                 "bias + activation + pool: bias \(bias.count) (needs \(shape.channels)), preactivation \(preactivation.count) and "
+                 + "activated \(activated.count) (need \(shape.inputCount)), output \(output.count) (needs \(shape.outputCount))",
+                 bias, preactivation, activated, output)
+        try backend.biasActivationPool(shape, activation: activation, bias: bias, preactivation: preactivation, activated: activated,
+                                       output: output)
+    }
+
     /// The backward of `activation` then pooling, in one pass: preactivationGradient =
     /// f'(preactivation) * (the pooling backward of outputGradient), overwritten (not added
     /// to), 0 where floor-mode pooling read nothing. `input` = f(preactivation) is the
     /// pooling's forward input. Equal to filling both gradients with 0, `poolBackward`, then
-    /// `activationBackward`, without the intermediate gradient.
+    /// `activationBackward`, without the intermediate gradient. With `biasGradient` (one value
+    /// per channel) it also adds each channel's sum of preactivationGradient there: the
+    /// gradient of the bias that `biasActivationPool` added, without a second pass.
     public func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
-                                       outputGradient: BufferSlice, preactivationGradient: BufferSlice) throws {
+                                       outputGradient: BufferSlice, preactivationGradient: BufferSlice,
+                                       biasGradient: BufferSlice? = nil) throws {
         try shape.validate()
         try conv(preactivation.count == shape.inputCount && input.count == shape.inputCount && outputGradient.count == shape.outputCount
-                 && preactivationGradient.count == shape.inputCount,
+                 && preactivationGradient.count == shape.inputCount && (biasGradient?.count ?? shape.channels) == shape.channels,
                  "pool + activation backward: preactivation \(preactivation.count), input \(input.count) (need \(shape.inputCount)), "
-                 + "output gradient \(outputGradient.count) (needs \(shape.outputCount)), preactivation gradient \(preactivationGradient.count)",
-                 preactivation, input, outputGradient, preactivationGradient)
+                 + "output gradient \(outputGradient.count) (needs \(shape.outputCount)), preactivation gradient \(preactivationGradient.count), "
+                 + "bias gradient \(biasGradient.map { "\($0.count)" } ?? "none") (needs \(shape.channels))",
+                 [preactivation, input, outputGradient, preactivationGradient] + (biasGradient.map { [$0] } ?? []))
         try backend.poolActivationBackward(shape, activation: activation, preactivation: preactivation, input: input,
-                                           outputGradient: outputGradient, preactivationGradient: preactivationGradient)
+                                           outputGradient: outputGradient, preactivationGradient: preactivationGradient,
+                                           biasGradient: biasGradient)
     }
 
     private func conv(_ condition: Bool, _ text: @autoclosure () -> String, _ slices: BufferSlice...) throws {
+        try conv(condition, text(), slices)
+    }
+
+    private func conv(_ condition: Bool, _ text: @autoclosure () -> String, _ slices: [BufferSlice]) throws {
         for slice in slices where slice.buffer.owner != ObjectIdentifier(backend) {
             throw ComputeError.foreignBuffer("a convolution operand was not allocated by \(name)")
         }

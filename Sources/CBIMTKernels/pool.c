@@ -74,11 +74,18 @@ void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int ce
 // The backward of activation `kind` then K x K pooling, fused: for images [image0, image1),
 // dPre = f'(pre) * (the pooling backward of dy), every element written (overwritten, not
 // added to), rows and columns past the last whole window set to 0. x = f(pre) is the
-// pooling's input. scratch: 3 * C floats.
+// pooling's input. Each window is done VW channels at a time with its maxima and "not yet
+// taken" mask in registers (one read of x for the maxima, one for the shares); ReLU's
+// derivative comes from x (f(pre) > 0 exactly where pre > 0), so pre is not read for it.
+// Channels past the last whole vector go through the scalar helpers above. When biasSum is
+// not NULL, each channel's sum of dPre over the images is added to it (the bias gradient).
+// scratch: 3 * C floats.
 MULTIVERSION
 void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int kind, int image0, int image1,
-                                   const float* pre, const float* x, const float* dy, float* dPre, float* scratch) {
-    const int Ho = H / K, Wo = W / K;
+                                   const float* pre, const float* x, const float* dy, float* dPre, float* biasSum,
+                                   float* scratch) {
+    typedef int intv __attribute__((ext_vector_type(VW)));
+    const int Ho = H / K, Wo = W / K, vectorC = C - C % VW;
     const float scale = 1.0f / (float)(K * K);
     float* largest = scratch;
     float* open = scratch + C;
@@ -90,14 +97,91 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
         for (int oy = 0; oy < Ho; oy++) {
             for (int ox = 0; ox < Wo; ox++) {
                 const float* gy = dy + (((size_t)n * Ho + oy) * Wo + ox) * C;
+                const size_t corner = PIXEL(n, oy * K, ox * K), row = (size_t)W * C;
+                for (int c = 0; c < vectorC; c += VW) {
+                    const floatv share = LOADV(gy + c) * (isMax ? 1.0f : scale);
+                    floatv total = 0.0f;
+                    floatv top = LOADV(x + corner + c);
+                    if (isMax)
+                        for (int w = 1; w < K * K; w++)
+                            top = __builtin_elementwise_max(top, LOADV(x + corner + (w / K) * row + (w % K) * C + c));
+                    intv untaken = (intv)-1;
+                    for (int w = 0; w < K * K; w++) {
+                        const size_t p = corner + (w / K) * row + (w % K) * C + c;
+                        const floatv v = LOADV(x + p);
+                        floatv d;
+                        if (kind == 0) d = __builtin_convertvector(v > 0, floatv) * -1.0f;
+                        else d = ACTIVATION_DERIVATIVE(kind, LOADV(pre + p));
+                        floatv gv = share;
+                        if (isMax) {
+                            const intv hit = (v == top) & untaken;
+                            untaken &= ~hit;
+                            intv bits;
+                            __builtin_memcpy(&bits, &gv, sizeof bits);
+                            bits &= hit;
+                            __builtin_memcpy(&gv, &bits, sizeof gv);
+                        }
+                        STOREV(dPre + p, gv * d);
+                        total += gv * d;
+                    }
+                    if (biasSum) STOREV(biasSum + c, LOADV(biasSum + c) + total);
+                }
+                if (vectorC == C) continue;
                 if (isMax) window_maxima(H, W, C, K, n, oy, ox, x, largest, open);
                 for (int w = 0; w < K * K; w++) {
                     const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
                     window_share(isMax, C, scale, x + p, gy, largest, open, g);
-                    int c = 0;
-                    for (; c + VW <= C; c += VW)
-                        STOREV(dPre + p + c, LOADV(g + c) * ACTIVATION_DERIVATIVE(kind, LOADV(pre + p + c)));
-                    for (; c < C; c++) dPre[p + c] = g[c] * activation_derivative(kind, pre[p + c]);
+                    for (int c = vectorC; c < C; c++) {
+                        dPre[p + c] = g[c] * activation_derivative(kind, pre[p + c]);
+                        if (biasSum) biasSum[c] += dPre[p + c];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Bias, activation `kind` and K x K pooling, fused, for images [image0, image1): pre += bias
+// (per channel), x = f(pre), y = the pooling of x. Each output cell owns its window and, in
+// the last row and column of cells, the pixels past the last whole window (biased and
+// activated, not pooled), so every pixel is written once. VW channels at a time, the rest
+// one by one.
+MULTIVERSION
+void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1, const float* bias,
+                               float* pre, float* x, float* y) {
+    const int Ho = H / K, Wo = W / K, vectorC = C - C % VW;
+    const float scale = 1.0f / (float)(K * K);
+    for (int n = image0; n < image1; n++) {
+        for (int oy = 0; oy < Ho; oy++) {
+            const int y1 = oy == Ho - 1 ? H : oy * K + K;
+            for (int ox = 0; ox < Wo; ox++) {
+                const int x1 = ox == Wo - 1 ? W : ox * K + K;
+                float* out = y + (((size_t)n * Ho + oy) * Wo + ox) * C;
+                for (int c = 0; c < vectorC; c += VW) {
+                    const floatv b = LOADV(bias + c);
+                    floatv pooled = isMax ? (floatv)-INFINITY : (floatv)0.0f;
+                    for (int iy = oy * K; iy < y1; iy++)
+                        for (int ix = ox * K; ix < x1; ix++) {
+                            const size_t p = PIXEL(n, iy, ix) + c;
+                            const floatv z = LOADV(pre + p) + b, a = ACTIVATION(kind, z);
+                            STOREV(pre + p, z);
+                            STOREV(x + p, a);
+                            if (iy < oy * K + K && ix < ox * K + K)
+                                pooled = isMax ? __builtin_elementwise_max(pooled, a) : pooled + a;
+                        }
+                    STOREV(out + c, isMax ? pooled : pooled * scale);
+                }
+                for (int c = vectorC; c < C; c++) {
+                    float pooled = isMax ? -INFINITY : 0.0f;
+                    for (int iy = oy * K; iy < y1; iy++)
+                        for (int ix = ox * K; ix < x1; ix++) {
+                            const size_t p = PIXEL(n, iy, ix) + c;
+                            const float z = pre[p] + bias[c], a = activation_value(kind, z);
+                            pre[p] = z;
+                            x[p] = a;
+                            if (iy < oy * K + K && ix < ox * K + K) pooled = isMax ? (a > pooled ? a : pooled) : pooled + a;
+                        }
+                    out[c] = isMax ? pooled : pooled * scale;
                 }
             }
         }

@@ -62,11 +62,33 @@ typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
     for (; c_ < sn_; c_++) sy_[c_] *= inverse_; \
 } while (0)
 
+// f(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, else tanh) for a
+// vector v (ACTIVATION) and a scalar (activation_value): activations.c's forward and
+// pool.c's fused bias + activation + pooling.
+#define GELU_C 0.7978845608028654f
+#define GELU_K 0.044715f
+#define ACTIVATION(kind, v) ({ \
+    floatv v_ = (v), f_; \
+    switch (kind) { \
+    case 0: f_ = __builtin_elementwise_max(v_, (floatv)0.0f); break; \
+    case 1: f_ = v_ / (1.0f + EXPV(-v_)); break; \
+    case 2: { floatv t_ = 1.0f - 2.0f / (EXPV(2.0f * GELU_C * (v_ + GELU_K * v_ * v_ * v_)) + 1.0f); f_ = 0.5f * v_ * (1.0f + t_); break; } \
+    default: f_ = 1.0f - 2.0f / (EXPV(2.0f * v_) + 1.0f); break; \
+    } \
+    f_; })
+
+static inline float activation_value(int kind, float v) {
+    switch (kind) {
+    case 0: return v > 0 ? v : 0;
+    case 1: return v / (1.0f + expf(-v));
+    case 2: return 0.5f * v * (1.0f + tanhf(GELU_C * (v + GELU_K * v * v * v)));
+    default: return tanhf(v);
+    }
+}
+
 // f'(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, else tanh) for a
 // vector v (ACTIVATION_DERIVATIVE) and a scalar (activation_derivative): activations.c's
 // backward and pool.c's fused pooling + activation backward.
-#define GELU_C 0.7978845608028654f
-#define GELU_K 0.044715f
 #define ACTIVATION_DERIVATIVE(kind, v) ({ \
     floatv v_ = (v), d_; \
     switch (kind) { \

@@ -50,6 +50,10 @@ let convolutionShapes = [
     ConvolutionShape(batch: 2, height: 7, width: 5, channels: 3, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
     ConvolutionShape(batch: 3, height: 9, width: 8, channels: 2, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 0),
     ConvolutionShape(batch: 1, height: 6, width: 6, channels: 1, kernelHeight: 5, kernelWidth: 5, stride: 1, padding: 2),
+    // 19 channels: a vector of 16 and a scalar tail in the CPU path's col2im.
+    ConvolutionShape(batch: 2, height: 5, width: 4, channels: 19, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
+    // Padding wider than the image: kernel rows wholly outside, taps cut on both sides.
+    ConvolutionShape(batch: 2, height: 3, width: 2, channels: 2, kernelHeight: 7, kernelWidth: 7, stride: 2, padding: 3),
 ]
 
 @Suite("Convolution and pooling")
@@ -139,7 +143,7 @@ struct ConvolutionTests {
         }
     }
 
-    @Test("fused pooling + activation backward equals the activation backward of the pooling backward, every activation, floor mode included; it overwrites",
+    @Test("fused pooling + activation backward equals the activation backward of the pooling backward, every activation, floor mode included; it overwrites, and adds the bias gradient when asked",
           arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
     func poolActivationBackward(isMax: Bool, sizes: [Int]) throws {
         // 19 channels: a vector of 16 and a scalar tail on the CPU path.
@@ -163,9 +167,55 @@ struct ConvolutionTests {
                 let fused = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
                 try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole, input: post.whole,
                                                   outputGradient: dyBuffer.whole, preactivationGradient: fused.whole)
-                expectClose(try device.read(fused.whole), try device.read(expected.whole), tolerance: 1e-6,
-                            "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)")
+                let label = "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)"
+                let want = try device.read(expected.whole)
+                expectClose(try device.read(fused.whole), want, tolerance: 1e-6, label)
+                // With the bias gradient: added to what was there, each channel's sum over the batch.
+                let prior = (0..<shape.channels).map { Float($0) }
+                let biasGradient = try device.makeBuffer(prior), again = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
+                try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole, input: post.whole,
+                                                  outputGradient: dyBuffer.whole, preactivationGradient: again.whole,
+                                                  biasGradient: biasGradient.whole)
+                expectClose(try device.read(again.whole), want, tolerance: 1e-6, "\(label) with the bias gradient")
+                let sums = (0..<shape.channels).map { c in
+                    stride(from: c, to: want.count, by: shape.channels).reduce(Double(prior[c])) { $0 + Double(want[$1]) }
+                }
+                expectClose(try device.read(biasGradient.whole), sums, tolerance: 1e-5, "\(label) bias gradient")
             }
+        }
+    }
+
+    @Test("fused bias + activation + pooling equals bias add, activation, then pooling, every activation, floor mode included",
+          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
+    func biasActivationPool(isMax: Bool, sizes: [Int]) throws {
+        // 19 channels: a vector of 16 and a scalar tail on the CPU path.
+        let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 19, size: sizes[2], isMax: isMax)
+        var generator = SeededGenerator(seed: 23)
+        let z = generator.uniform(shape.inputCount).map { $0 * 4 - 2 }, bias = generator.uniform(shape.channels).map { $0 - 0.5 }
+        for device in try opDevices() {
+            for activation in Activation.allCases {
+                let label = "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)"
+                let biasBuffer = try device.makeBuffer(bias)
+                let pre = try device.makeBuffer(z), post = try device.makeBuffer(count: z.count)
+                let pooled = try device.makeBuffer(count: shape.outputCount)
+                try device.addBias(biasBuffer.whole, to: pre.whole, rows: shape.inputCount / shape.channels, columns: shape.channels)
+                try device.activationForward(activation, input: pre.whole, output: post.whole)
+                try device.poolForward(shape, input: post.whole, output: pooled.whole)
+                let fusedPre = try device.makeBuffer(z)
+                let fusedPost = try device.makeBuffer([Float](repeating: .nan, count: z.count))
+                let fusedPooled = try device.makeBuffer([Float](repeating: .nan, count: shape.outputCount))
+                try device.biasActivationPool(shape, activation: activation, bias: biasBuffer.whole, preactivation: fusedPre.whole,
+                                              activated: fusedPost.whole, output: fusedPooled.whole)
+                expectClose(try device.read(fusedPre.whole), try device.read(pre.whole), tolerance: 1e-6, "\(label) preactivation")
+                expectClose(try device.read(fusedPost.whole), try device.read(post.whole), tolerance: 1e-6, "\(label) activated")
+                expectClose(try device.read(fusedPooled.whole), try device.read(pooled.whole), tolerance: 1e-6, "\(label) pooled")
+            }
+        }
+        let device = Device.cpu()
+        let small = try device.makeBuffer(count: 4)
+        #expect(throws: ComputeError.self) {
+            try device.biasActivationPool(shape, activation: .relu, bias: small.whole, preactivation: small.whole, activated: small.whole,
+                                          output: small.whole)
         }
     }
 

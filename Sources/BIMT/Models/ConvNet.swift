@@ -215,11 +215,13 @@ public final class ConvNet: TrainableModel {
             // A convolution is a linear map of the im2col columns, one row per output pixel.
             for chunk in chunks(block: b, rows: rows) {
                 let columns = try columns(b, chunk, input: x, workspace: ws, backward: false)
-                try device.linear(columns, weight: c.weight, bias: c.bias, parameters: parameters, rows: chunk.shape.patchCount,
+                try device.linear(columns, weight: c.weight, bias: nil, parameters: parameters, rows: chunk.shape.patchCount,
                                   into: chunk.images(of: ws.preactivations[b].whole, perImage: pixels * c.weight.rows))
             }
-            try device.activationForward(head.activation, input: ws.preactivations[b].whole, output: ws.activations[b].whole)
-            try device.poolForward(poolShape(b, rows: rows), input: ws.activations[b].whole, output: ws.pooled[b].whole)
+            let bias = parameters.slice(offset: c.bias!.offset, count: c.bias!.count)
+            try device.biasActivationPool(poolShape(b, rows: rows), activation: head.activation, bias: bias,
+                                          preactivation: ws.preactivations[b].whole, activated: ws.activations[b].whole,
+                                          output: ws.pooled[b].whole)
             x = ws.pooled[b].whole
         }
         let dense = network.connections[blockCount...]
@@ -256,13 +258,14 @@ public final class ConvNet: TrainableModel {
             let shape = convolutionShape(b, rows: rows), c = network.connections[b], pixels = convolutionShape(b, rows: 1).patchCount
             try device.poolActivationBackward(poolShape(b, rows: rows), activation: head.activation, preactivation: ws.preactivations[b].whole,
                                               input: ws.activations[b].whole, outputGradient: ws.pooledGradient[b].whole,
-                                              preactivationGradient: ws.preactivationGradient[b].whole)
+                                              preactivationGradient: ws.preactivationGradient[b].whole,
+                                              biasGradient: gradients.slice(offset: c.bias!.offset, count: c.bias!.count))
             if b > 0 { try device.fill(ws.pooledGradient[b - 1].whole, value: 0) }
             let x = b == 0 ? input : ws.pooled[b - 1].whole
             for chunk in chunks(block: b, rows: rows) {
                 let columns = try columns(b, chunk, input: x, workspace: ws, backward: true)
                 let dColumns = b == 0 ? nil : ws.columnGradient!.slice(offset: 0, count: columns.count)
-                try device.linearBackward(columns, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients,
+                try device.linearBackward(columns, weight: c.weight, bias: nil, parameters: parameters, gradients: gradients,
                                           rows: chunk.shape.patchCount,
                                           outputGradient: chunk.images(of: ws.preactivationGradient[b].whole, perImage: pixels * c.weight.rows),
                                           inputGradient: dColumns)

@@ -71,9 +71,15 @@ void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cel
 void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
                         float* scratch);
 // Activation `kind` (bimt_activation_forward's codes) and pooling backward, fused, for images
-// [image0, image1): dPre = f'(pre) * pool_backward(dy), overwritten; scratch 3 * C floats.
+// [image0, image1): dPre = f'(pre) * pool_backward(dy), overwritten; biasSum (may be NULL)
+// += the per-channel sums of dPre; scratch 3 * C floats.
 void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int kind, int image0, int image1,
-                                   const float* pre, const float* x, const float* dy, float* dPre, float* scratch);
+                                   const float* pre, const float* x, const float* dy, float* dPre, float* biasSum,
+                                   float* scratch);
+// Bias, activation `kind` and pooling, fused, for images [image0, image1): pre += bias (per
+// channel), x = f(pre), y = pool(x); pixels past the last whole window are biased and activated.
+void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1, const float* bias,
+                               float* pre, float* x, float* y);
 
 // ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
