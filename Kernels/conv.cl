@@ -10,7 +10,7 @@
 // im2col global size: (kh*kw*C, N*Ho*Wo). col2im (the backward of im2col) gathers, for
 // every input element, the columns that read it: dx[n, y, x, c] += sum over (ky, kx) with
 // y = oy*s + ky - p, x = ox*s + kx - p. No atomics, so it does not depend on scheduling.
-// col2im global size: (C, N*H*W). conv_direct_* compute small-patch convolutions without columns.
+// col2im global size: (C, N*H*W).
 
 __kernel void im2col(const int N, const int H, const int W, const int C, const int KH, const int KW,
                      const int stride, const int pad, const int Ho, const int Wo,
@@ -50,54 +50,4 @@ __kernel void col2im(const int N, const int H, const int W, const int C, const i
         }
     }
     dx[offDX + pixel * C + c] += sum;
-}
-
-// The direct convolution, for patches too small for im2col + GEMM to pay (a first layer's
-// 3x3 kernel over 1 or 3 channels): each work-item reads its patch from the image.
-// Input value j of output pixel `row`'s patch (j = (ky*kw + kx)*C + c), 0 outside the image.
-inline float patch_value(__global const float* x, const int H, const int W, const int C, const int KW, const int stride,
-                         const int pad, const int Ho, const int Wo, const int row, const int j)
-{
-    const int c = j % C, k = j / C, kx = k % KW, ky = k / KW;
-    const int ox = row % Wo, oy = (row / Wo) % Ho, n = row / (Wo * Ho);
-    const int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
-    return iy >= 0 && iy < H && ix >= 0 && ix < W ? x[((n * H + iy) * W + ix) * C + c] : 0.0f;
-}
-
-// y[row, o] = sum_j patch(row)[j] * w[o, j]. Global size: (O, N*Ho*Wo).
-__kernel void conv_direct_forward(const int N, const int H, const int W, const int C, const int KH, const int KW,
-                                  const int stride, const int pad, const int Ho, const int Wo, const int O,
-                                  __global const float* x, const int offX,
-                                  __global const float* w, const int offW,
-                                  __global float* y, const int offY)
-{
-    const int o = get_global_id(0);
-    const int row = get_global_id(1);
-    if (o >= O || row >= N * Ho * Wo) return;
-    const int size = KH * KW * C;
-    float sum = 0.0f;
-    for (int j = 0; j < size; j++) sum += patch_value(x + offX, H, W, C, KW, stride, pad, Ho, Wo, row, j) * w[offW + o * size + j];
-    y[offY + row * O + o] = sum;
-}
-
-// The weight gradient's partial sums: partial[k, o*size + j] = sum of dy[row, o] * patch(row)[j]
-// over rows [k * chunkRows, (k + 1) * chunkRows); bias.cl's column_sum_finish adds the chunks
-// in order. Global size: (O * size, chunks).
-__kernel void conv_direct_weight_gradient_partial(const int N, const int H, const int W, const int C, const int KH, const int KW,
-                                                  const int stride, const int pad, const int Ho, const int Wo, const int O,
-                                                  const int chunkRows,
-                                                  __global const float* x, const int offX,
-                                                  __global const float* dy, const int offDY,
-                                                  __global float* partial, const int offPartial)
-{
-    const int entry = get_global_id(0);
-    const int k = get_global_id(1);
-    const int size = KH * KW * C;
-    if (entry >= O * size) return;
-    const int o = entry / size, j = entry % size;
-    const int end = min(N * Ho * Wo, (k + 1) * chunkRows);
-    float sum = 0.0f;
-    for (int row = k * chunkRows; row < end; row++)
-        sum += dy[offDY + row * O + o] * patch_value(x + offX, H, W, C, KW, stride, pad, Ho, Wo, row, j);
-    partial[offPartial + (size_t)k * O * size + entry] = sum;
 }

@@ -22,45 +22,6 @@ extension CPUBackend {
         }
     }
 
-    func convolutionForward(_ s: ConvolutionShape, input: BufferSlice, weight: BufferSlice, outputChannels O: Int,
-                            output: BufferSlice) throws {
-        let x = pointer(input), w = pointer(weight), y = pointer(output), size = s.patchSize
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: size * O) { transposed in
-            for o in 0..<O { for j in 0..<size { transposed[j * O + o] = w[o * size + j] } }
-            let wT = transposed.baseAddress!
-            parallelChunks(s.patchCount, grain: 1 << 10) { range in
-                bimt_conv_direct_forward(Int32(s.height), Int32(s.width), Int32(s.channels), Int32(s.kernelHeight), Int32(s.kernelWidth),
-                                         Int32(s.stride), Int32(s.padding), Int32(s.outputHeight), Int32(s.outputWidth), Int32(O),
-                                         Int32(range.lowerBound), Int32(range.upperBound), x, wT, y)
-            }
-        }
-    }
-
-    func convolutionWeightGradient(_ s: ConvolutionShape, input: BufferSlice, outputGradient: BufferSlice, outputChannels O: Int,
-                                   weightGradient: BufferSlice) throws {
-        let x = pointer(input), dy = pointer(outputGradient), dw = pointer(weightGradient), size = s.patchSize
-        // Bands of output pixels, one per core, each summing into its own transposed gradient;
-        // the bands are then added in order (the result depends only on the core count).
-        let bands = max(1, min(processorCount, s.patchCount / (1 << 10))), band = (s.patchCount + bands - 1) / bands
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: bands * size * O) { sums in
-            sums.initialize(repeating: 0)
-            let base = sums.baseAddress!
-            parallelChunks(bands, grain: 1) { range in
-                for b in range where b * band < s.patchCount {
-                    bimt_conv_direct_weight_gradient(Int32(s.height), Int32(s.width), Int32(s.channels), Int32(s.kernelHeight),
-                                                     Int32(s.kernelWidth), Int32(s.stride), Int32(s.padding), Int32(s.outputHeight),
-                                                     Int32(s.outputWidth), Int32(O), Int32(b * band), Int32(min(s.patchCount, (b + 1) * band)),
-                                                     x, dy, base + b * size * O)
-                }
-            }
-            for o in 0..<O {
-                for j in 0..<size {
-                    for b in 0..<bands { dw[o * size + j] += base[(b * size + j) * O + o] }
-                }
-            }
-        }
-    }
-
     func poolForward(_ s: PoolShape, input: BufferSlice, output: BufferSlice) throws {
         let x = pointer(input), y = pointer(output)
         let cells = s.batch * (s.height / s.size) * (s.width / s.size)

@@ -58,10 +58,6 @@ protocol ComputeBackend: AnyObject {
     // Convolution and pooling (see Device+Convolution.swift)
     func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws
     func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws
-    func convolutionForward(_ shape: ConvolutionShape, input: BufferSlice, weight: BufferSlice, outputChannels: Int,
-                            output: BufferSlice) throws
-    func convolutionWeightGradient(_ shape: ConvolutionShape, input: BufferSlice, outputGradient: BufferSlice, outputChannels: Int,
-                                   weightGradient: BufferSlice) throws
     func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws
     func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice) throws
     func biasActivationPool(_ shape: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,

@@ -107,33 +107,6 @@ extension Device {
         try backend.col2im(shape, columnGradient: columnGradient, inputGradient: inputGradient)
     }
 
-    /// The direct convolution: output [N*Ho*Wo, O] = im2col(input) weight^T for weight
-    /// [O, kh*kw*C], overwritten, without forming the columns. For small patches (a first
-    /// layer over 1 or 3 channels), where a GEMM with K = kh*kw*C spends its time packing.
-    public func convolutionForward(_ shape: ConvolutionShape, input: BufferSlice, weight: BufferSlice, outputChannels: Int,
-                                   output: BufferSlice) throws {
-        try directShape(shape)
-        try conv(outputChannels >= 1 && input.count == shape.inputCount && weight.count == outputChannels * shape.patchSize
-                 && output.count == shape.patchCount * outputChannels,
-                 "convolution: input \(input.count) (needs \(shape.inputCount)), weight \(weight.count) (needs \(outputChannels) x "
-                 + "\(shape.patchSize)), output \(output.count) (needs \(shape.patchCount) x \(outputChannels))", input, weight, output)
-        try backend.convolutionForward(shape, input: input, weight: weight, outputChannels: outputChannels, output: output)
-    }
-
-    /// The direct convolution's weight gradient: weightGradient [O, kh*kw*C] +=
-    /// outputGradient^T im2col(input), without forming the columns.
-    public func convolutionWeightGradient(_ shape: ConvolutionShape, input: BufferSlice, outputGradient: BufferSlice,
-                                          outputChannels: Int, weightGradient: BufferSlice) throws {
-        try directShape(shape)
-        try conv(outputChannels >= 1 && input.count == shape.inputCount && weightGradient.count == outputChannels * shape.patchSize
-                 && outputGradient.count == shape.patchCount * outputChannels,
-                 "convolution weight gradient: input \(input.count) (needs \(shape.inputCount)), output gradient \(outputGradient.count) "
-                 + "(needs \(shape.patchCount) x \(outputChannels)), weight gradient \(weightGradient.count) (needs \(outputChannels) x "
-                 + "\(shape.patchSize))", input, outputGradient, weightGradient)
-        try backend.convolutionWeightGradient(shape, input: input, outputGradient: outputGradient, outputChannels: outputChannels,
-                                              weightGradient: weightGradient)
-    }
-
     /// output = pool(input) over NHWC [N, H, W, C] -> [N, H/K, W/K, C].
     public func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws {
         try shape.validate()
@@ -187,17 +160,6 @@ extension Device {
         try backend.poolActivationBackward(shape, activation: activation, preactivation: preactivation, input: input,
                                            outputGradient: outputGradient, preactivationGradient: preactivationGradient,
                                            biasGradient: biasGradient)
-    }
-
-    /// Patch sizes the direct convolution takes (its CPU path keeps a patch on the stack).
-    public static let directPatchLimit = 4096
-
-    private func directShape(_ shape: ConvolutionShape) throws {
-        try shape.validate()
-        guard shape.patchSize <= Self.directPatchLimit else {
-            throw ComputeError.invalidArgument("the direct convolution takes patches of at most \(Self.directPatchLimit) values, got "
-                                               + "\(shape.patchSize) (\(shape.kernelHeight)x\(shape.kernelWidth)x\(shape.channels)); use im2col and a GEMM")
-        }
     }
 
     private func conv(_ condition: Bool, _ text: @autoclosure () -> String, _ slices: BufferSlice...) throws {

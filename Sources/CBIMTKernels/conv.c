@@ -1,7 +1,6 @@
 // C twin of Kernels/conv.cl: im2col and col2im over NHWC images for a K x K convolution
-// ("same" or any padding, any stride), and the direct convolution (forward and weight
-// gradient) for small patches. A patch row holds (ky, kx, c) with c fastest, so each tap is
-// a run of C contiguous floats; taps outside the image are zeros.
+// ("same" or any padding, any stride). A patch row holds (ky, kx, c) with c fastest, so
+// each tap is a run of C contiguous floats; taps outside the image are zeros.
 #include <string.h>
 #include "CBIMTKernels.h"
 #include "vector.h"
@@ -36,32 +35,28 @@ static inline void zero_run(float* target, int n) {
     for (; i < n; i++) target[i] = 0.0f;
 }
 
-// The patch of output pixel (n, oy, ox) into `patch` (KH * KW * C floats): a row of the
-// im2col matrix, and the direct convolution's local copy of it.
-static inline void gather_patch(int H, int W, int C, int KH, int KW, int stride, int padding, int n, int oy, int ox,
-                                const float* x, float* patch) {
-    const int left = ox * stride - padding;
-    const int first = left < 0 ? -left : 0, last = left + KW > W ? W - left : KW;
-    for (int ky = 0; ky < KH; ky++) {
-        const int iy = oy * stride + ky - padding;
-        float* target = patch + ky * KW * C;
-        if (iy < 0 || iy >= H || first >= last) {
-            zero_run(target, KW * C);
-            continue;
-        }
-        zero_run(target, first * C);
-        copy_run(target + first * C, x + (((size_t)n * H + iy) * W + left + first) * C, (last - first) * C);
-        zero_run(target + last * C, (KW - last) * C);
-    }
-}
-
 MULTIVERSION
 void bimt_im2col(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int row0, int row1,
                  const float* x, float* columns) {
     const int width = KH * KW * C;
     int ox = row0 % Wo, oy = (row0 / Wo) % Ho, n = row0 / (Wo * Ho);
-    for (int row = row0; row < row1; row++, next_pixel(&ox, &oy, &n, Wo, Ho))
-        gather_patch(H, W, C, KH, KW, stride, padding, n, oy, ox, x, columns + (size_t)row * width);
+    for (int row = row0; row < row1; row++, next_pixel(&ox, &oy, &n, Wo, Ho)) {
+        // The kernel row's taps kx in [first, last) fall inside the image: one contiguous run.
+        const int left = ox * stride - padding;
+        const int first = left < 0 ? -left : 0, last = left + KW > W ? W - left : KW;
+        float* target = columns + (size_t)row * width;
+        for (int ky = 0; ky < KH; ky++) {
+            const int iy = oy * stride + ky - padding;
+            float* patch = target + ky * KW * C;
+            if (iy < 0 || iy >= H || first >= last) {
+                zero_run(patch, KW * C);
+                continue;
+            }
+            zero_run(patch, first * C);
+            copy_run(patch + first * C, x + (((size_t)n * H + iy) * W + left + first) * C, (last - first) * C);
+            zero_run(patch + last * C, (KW - last) * C);
+        }
+    }
 }
 
 MULTIVERSION
@@ -89,48 +84,5 @@ void bimt_col2im(int H, int W, int C, int KH, int KW, int stride, int padding, i
         }
         for (int c = vectorC; c < C; c++)
             for (int t = 0; t < count; t++) target[c] += taps[t][c];
-    }
-}
-
-// The direct convolution of output pixels (rows) [row0, row1): y [rows, O] = patch x
-// weightT, weightT [KH*KW*C, O] (the weights transposed, so output channels are contiguous).
-MULTIVERSION
-void bimt_conv_direct_forward(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int O, int row0,
-                              int row1, const float* x, const float* weightT, float* y) {
-    const int size = KH * KW * C, vectorO = O - O % VW;
-    float patch[size];
-    int ox = row0 % Wo, oy = (row0 / Wo) % Ho, n = row0 / (Wo * Ho);
-    for (int row = row0; row < row1; row++, next_pixel(&ox, &oy, &n, Wo, Ho)) {
-        gather_patch(H, W, C, KH, KW, stride, padding, n, oy, ox, x, patch);
-        float* out = y + (size_t)row * O;
-        for (int o = 0; o < vectorO; o += VW) {
-            floatv sum = 0.0f;
-            for (int t = 0; t < size; t++) sum += patch[t] * LOADV(weightT + (size_t)t * O + o);
-            STOREV(out + o, sum);
-        }
-        for (int o = vectorO; o < O; o++) {
-            float sum = 0.0f;
-            for (int t = 0; t < size; t++) sum += patch[t] * weightT[(size_t)t * O + o];
-            out[o] = sum;
-        }
-    }
-}
-
-// gradientT [KH*KW*C, O] += patch^T dy over output pixels [row0, row1) (the weight gradient, transposed).
-MULTIVERSION
-void bimt_conv_direct_weight_gradient(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int O,
-                                      int row0, int row1, const float* x, const float* dy, float* gradientT) {
-    const int size = KH * KW * C, vectorO = O - O % VW;
-    float patch[size];
-    int ox = row0 % Wo, oy = (row0 / Wo) % Ho, n = row0 / (Wo * Ho);
-    for (int row = row0; row < row1; row++, next_pixel(&ox, &oy, &n, Wo, Ho)) {
-        gather_patch(H, W, C, KH, KW, stride, padding, n, oy, ox, x, patch);
-        const float* g = dy + (size_t)row * O;
-        for (int o = 0; o < vectorO; o += VW) {
-            const floatv go = LOADV(g + o);
-            for (int t = 0; t < size; t++) STOREV(gradientT + (size_t)t * O + o, LOADV(gradientT + (size_t)t * O + o) + patch[t] * go);
-        }
-        for (int o = vectorO; o < O; o++)
-            for (int t = 0; t < size; t++) gradientT[(size_t)t * O + o] += patch[t] * g[o];
     }
 }

@@ -98,51 +98,6 @@ struct ConvolutionTests {
         if results.count == 2 { #expect(maxRelativeError(results[1], results[0]) < 1e-6) }
     }
 
-    // The shapes above, and a first layer of 2048 output pixels (two bands on a 2-core CPU path).
-    @Test("the direct convolution and its weight gradient match a double-precision reference",
-          arguments: convolutionShapes + [ConvolutionShape(batch: 2, height: 32, width: 32, channels: 1, kernelHeight: 3, kernelWidth: 3,
-                                                           stride: 1, padding: 1)])
-    func directConvolution(shape: ConvolutionShape) throws {
-        let outputs = 19   // a vector of 16 output channels and a scalar tail on the CPU path
-        var generator = SeededGenerator(seed: 11)
-        let x = generator.uniform(shape.inputCount).map { $0 - 0.5 }, w = generator.uniform(outputs * shape.patchSize).map { $0 - 0.5 }
-        let dy = generator.uniform(shape.patchCount * outputs).map { $0 - 0.5 }, prior = generator.uniform(outputs * shape.patchSize)
-        let expected = referenceConvolution(shape, x: x.map(Double.init), weights: w.map(Double.init), outputs: outputs)
-        // Column j of the im2col matrix is the convolution with the unit kernel e_j; the weight
-        // gradient is dW[o, j] = prior + sum over output pixels of dy[p, o] * column_j[p].
-        var gradient = prior.map(Double.init)
-        for j in 0..<shape.patchSize {
-            var unit = [Double](repeating: 0, count: shape.patchSize)
-            unit[j] = 1
-            let column = referenceConvolution(shape, x: x.map(Double.init), weights: unit, outputs: 1)
-            for o in 0..<outputs {
-                for p in 0..<shape.patchCount { gradient[o * shape.patchSize + j] += Double(dy[p * outputs + o]) * column[p] }
-            }
-        }
-        for device in try opDevices() {
-            let input = try device.makeBuffer(x), weight = try device.makeBuffer(w)
-            let output = try device.makeBuffer([Float](repeating: .nan, count: shape.patchCount * outputs))
-            try device.convolutionForward(shape, input: input.whole, weight: weight.whole, outputChannels: outputs, output: output.whole)
-            expectClose(try device.read(output.whole), expected, tolerance: 1e-5, "\(device.name) \(shape) forward", columns: outputs)
-            let dw = try device.makeBuffer(prior)
-            try device.convolutionWeightGradient(shape, input: input.whole, outputGradient: try device.makeBuffer(dy).whole,
-                                                 outputChannels: outputs, weightGradient: dw.whole)
-            expectClose(try device.read(dw.whole), gradient, tolerance: 1e-5, "\(device.name) \(shape) weight gradient",
-                        columns: shape.patchSize)
-        }
-        // Bad input: a patch too large for the direct path, and mismatched buffers.
-        let device = Device.cpu(), buffer = try device.makeBuffer(count: 16)
-        #expect(throws: ComputeError.self) {
-            try device.convolutionForward(ConvolutionShape(batch: 1, height: 1, width: 1, channels: 512, kernelHeight: 3, kernelWidth: 3,
-                                                           padding: 1),
-                                          input: buffer.whole, weight: buffer.whole, outputChannels: 1, output: buffer.whole)
-        }
-        #expect(throws: ComputeError.self) {
-            try device.convolutionWeightGradient(shape, input: buffer.whole, outputGradient: buffer.whole, outputChannels: outputs,
-                                                 weightGradient: buffer.whole)
-        }
-    }
-
     @Test("max pooling's gradient goes to the window's first maximum when values tie, on every device; it adds to dx")
     func poolingTies() throws {
         // One image 2 x 4, two channels, 2 x 2 windows (pixels 0, 1, 4, 5 and 2, 3, 6, 7).

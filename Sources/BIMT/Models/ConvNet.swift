@@ -50,8 +50,7 @@ public final class ConvNet: TrainableModel {
 
     final class Workspace {
         /// Per block: its im2col columns when they fit the budget whole (kept for the
-        /// backward pass), else nil: the block goes in chunks through `chunkColumns`, or
-        /// convolves directly (no columns).
+        /// backward pass), else nil and the block goes in chunks through `chunkColumns`.
         let columns: [Buffer?], chunkColumns: Buffer?, columnGradient: Buffer?
         let preactivations: [Buffer], activations: [Buffer], pooled: [Buffer]
         let pooledGradient: [Buffer], preactivationGradient: [Buffer]
@@ -67,7 +66,7 @@ public final class ConvNet: TrainableModel {
                 let (h, w, c) = sizes[b], o = net.convolution.channels[b], pixels = rows * h * w
                 let chunk = net.convolution.columnChunk(block: b, rows: rows, budget: net.columnBudget)
                 let chunkFloats = chunk * h * w * k * k * c
-                columns.append(chunk == rows && !net.convolution.convolvesDirectly(block: b) ? try make(chunkFloats) : nil)
+                columns.append(chunk == rows ? try make(chunkFloats) : nil)
                 if chunk < rows { chunkCount = max(chunkCount, chunkFloats) }
                 if b > 0 { gradientCount = max(gradientCount, chunkFloats) }
                 pre.append(try make(pixels * o)); post.append(try make(pixels * o))
@@ -213,17 +212,11 @@ public final class ConvNet: TrainableModel {
         var x = input
         for b in 0..<blockCount {
             let c = network.connections[b], pixels = convolutionShape(b, rows: 1).patchCount
-            if convolution.convolvesDirectly(block: b) {
-                try device.convolutionForward(convolutionShape(b, rows: rows), input: x,
-                                              weight: parameters.slice(offset: c.weight.offset, count: c.weight.count),
-                                              outputChannels: c.weight.rows, output: ws.preactivations[b].whole)
-            } else {
-                // A linear map of the im2col columns, one row per output pixel.
-                for chunk in chunks(block: b, rows: rows) {
-                    let columns = try columns(b, chunk, input: x, workspace: ws, backward: false)
-                    try device.linear(columns, weight: c.weight, bias: nil, parameters: parameters, rows: chunk.shape.patchCount,
-                                      into: chunk.images(of: ws.preactivations[b].whole, perImage: pixels * c.weight.rows))
-                }
+            // A convolution is a linear map of the im2col columns, one row per output pixel.
+            for chunk in chunks(block: b, rows: rows) {
+                let columns = try columns(b, chunk, input: x, workspace: ws, backward: false)
+                try device.linear(columns, weight: c.weight, bias: nil, parameters: parameters, rows: chunk.shape.patchCount,
+                                  into: chunk.images(of: ws.preactivations[b].whole, perImage: pixels * c.weight.rows))
             }
             let bias = parameters.slice(offset: c.bias!.offset, count: c.bias!.count)
             try device.biasActivationPool(poolShape(b, rows: rows), activation: head.activation, bias: bias,
@@ -269,12 +262,6 @@ public final class ConvNet: TrainableModel {
                                               biasGradient: gradients.slice(offset: c.bias!.offset, count: c.bias!.count))
             if b > 0 { try device.fill(ws.pooledGradient[b - 1].whole, value: 0) }
             let x = b == 0 ? input : ws.pooled[b - 1].whole
-            if convolution.convolvesDirectly(block: b) {   // the first block: no input gradient
-                try device.convolutionWeightGradient(shape, input: x, outputGradient: ws.preactivationGradient[b].whole,
-                                                     outputChannels: c.weight.rows,
-                                                     weightGradient: gradients.slice(offset: c.weight.offset, count: c.weight.count))
-                continue
-            }
             for chunk in chunks(block: b, rows: rows) {
                 let columns = try columns(b, chunk, input: x, workspace: ws, backward: true)
                 let dColumns = b == 0 ? nil : ws.columnGradient!.slice(offset: 0, count: columns.count)

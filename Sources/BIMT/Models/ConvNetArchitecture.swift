@@ -66,21 +66,10 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
     public static let columnBudget = 1 << 26
 
     /// Images per im2col chunk of block `block` for `rows` images (all of them when the
-    /// block's columns fit in `budget` floats, or when it convolves directly).
+    /// block's columns fit in `budget` floats).
     public func columnChunk(block: Int, rows: Int, budget: Int = columnBudget) -> Int {
         let (h, w, c) = sizes[block], perImage = h * w * kernelSize * kernelSize * c
-        return convolvesDirectly(block: block) ? rows : max(1, min(rows, budget / perImage))
-    }
-
-    /// Patch sizes (kernel side^2 x input channels) up to which the first block convolves
-    /// directly instead of through im2col + GEMM: 3x3 over 1 or 3 channels (9 or 27), 5x5
-    /// over 1 (25). A GEMM with so short an inner dimension spends its time packing operands,
-    /// and the first block needs no input gradient, the one thing the direct path lacks.
-    public static let directPatchLimit = 32
-
-    /// Whether block `block` convolves directly (`Device.convolutionForward`) and keeps no columns.
-    public func convolvesDirectly(block: Int) -> Bool {
-        block == 0 && kernelSize * kernelSize * sizes[0].channels <= Self.directPatchLimit
+        return max(1, min(rows, budget / perImage))
     }
 
     /// A sheet for `count` channels: a square grid, else the most square grid it tiles.

@@ -110,15 +110,13 @@ extension ModelSpec {
             return 4 * rows * a.widths.reduce(0, +) + rows * a.widths.last!
         case let .convNet(c, head):
             let sizes = c.sizes, k = c.kernelSize
-            // Per block: its im2col columns when they fit the budget whole (none when it
-            // convolves directly); else one chunk scratch shared by the blocks; one
-            // column-gradient scratch (blocks after the first).
+            // Per block: its im2col columns when they fit the budget whole; else one chunk
+            // scratch shared by the blocks; one column-gradient scratch (blocks after the first).
             var total = 0, chunkScratch = 0, gradientScratch = 0
             for b in 0..<c.channels.count {
                 let (h, w, channels) = sizes[b], o = c.channels[b], pixels = rows * h * w
                 let chunk = c.columnChunk(block: b, rows: rows), chunkFloats = chunk * h * w * k * k * channels
-                if c.convolvesDirectly(block: b) {   // no columns
-                } else if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
+                if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
                 if b > 0 { gradientScratch = max(gradientScratch, chunkFloats) }
                 total += 3 * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
             }

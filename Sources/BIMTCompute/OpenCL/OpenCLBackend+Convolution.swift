@@ -15,23 +15,6 @@ extension OpenCLBackend {
                    global: [s.channels, s.batch * s.height * s.width], local: [min(16, s.channels), 1])
     }
 
-    func convolutionForward(_ s: ConvolutionShape, input: BufferSlice, weight: BufferSlice, outputChannels: Int,
-                            output: BufferSlice) throws {
-        try launch("conv", "conv_direct_forward", convolutionArguments(s) + [.int(outputChannels), .slice(input), .slice(weight), .slice(output)],
-                   global: [outputChannels, s.patchCount], local: [min(16, outputChannels), 1])
-    }
-
-    func convolutionWeightGradient(_ s: ConvolutionShape, input: BufferSlice, outputGradient: BufferSlice, outputChannels: Int,
-                                   weightGradient: BufferSlice) throws {
-        let entries = outputChannels * s.patchSize, chunks = reductionChunks(s.patchCount)
-        let partial = try scratchSlice(.columnPartials, count: chunks * entries)
-        try launch("conv", "conv_direct_weight_gradient_partial",
-                   convolutionArguments(s) + [.int(outputChannels), .int(reductionChunkRows), .slice(input), .slice(outputGradient), .slice(partial)],
-                   global: [entries, chunks], local: [min(16, entries), 1])
-        try launch("bias", "column_sum_finish", [.int(chunks), .int(entries), .int(1), .slice(partial), .slice(weightGradient)],
-                   global: [entries], local: pointwiseLocal)
-    }
-
     func poolForward(_ s: PoolShape, input: BufferSlice, output: BufferSlice) throws {
         try launch("pool", "pool_forward",
                    [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.size), .int(s.isMax ? 1 : 0),

@@ -62,12 +62,6 @@ void bimt_im2col(int H, int W, int C, int KH, int KW, int stride, int padding, i
 /// dx [N, H, W, C] += the column gradient gathered per input pixel, pixels [pixel0, pixel1).
 void bimt_col2im(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int pixel0, int pixel1,
                  const float* columns, float* dx);
-/// Direct convolution of output pixels [row0, row1): y [rows, O] = patches x weightT [KH*KW*C, O].
-void bimt_conv_direct_forward(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int O, int row0,
-                              int row1, const float* x, const float* weightT, float* y);
-/// gradientT [KH*KW*C, O] += patches^T dy over output pixels [row0, row1).
-void bimt_conv_direct_weight_gradient(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int O,
-                                      int row0, int row1, const float* x, const float* dy, float* gradientT);
 
 // ---- Pooling (twin of pool.cl): output cells [cell0, cell1) of NHWC [N, H/K, W/K, C].
 /// y = the max (isMax) or mean of each K x K window, per channel.
