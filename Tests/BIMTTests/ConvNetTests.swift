@@ -75,12 +75,16 @@ func convNetLoss(_ net: ConvNet, _ p: [Float], _ x: [Float], _ t: [Float], rows:
 @Suite("Conv net")
 struct ConvNetTests {
     /// budget: floats per im2col buffer (nil: the default; 400 sends 7x7 images through block 0
-    /// one image at a time and block 1 two at a time, recomputing the columns backwards).
+    /// one image at a time and block 1 two at a time, recomputing the columns backwards, and
+    /// block 1's column gradient one image at a time).
     @Test("conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col)",
           arguments: TestDevices.names, [(8, nil), (7, nil), (8, 400), (7, 400)] as [(Int, Int?)])
     func gradients(device name: String, case: (size: Int, budget: Int?)) throws {
         let net = try tinyConvNet(size: `case`.size, device: try TestDevices.named(name)), device = net.device, rows = 3
-        if let budget = `case`.budget { net.columnBudget = budget }
+        if let budget = `case`.budget {
+            net.columnBudget = budget
+            net.columnGradientBudget = budget / 2   // block 1's input gradient one image at a time
+        }
         var generator = SeededGenerator(seed: 3)
         let x = generator.uniform(rows * `case`.size * `case`.size), t = generator.uniform(rows * 3)
         let p = try device.read(net.parameters.whole)

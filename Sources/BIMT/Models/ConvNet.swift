@@ -31,6 +31,9 @@ public final class ConvNet: TrainableModel {
     /// Floats one im2col buffer may hold (`ConvNetArchitecture.columnBudget`; tests lower it
     /// to exercise the chunked path). Set it before the first forward pass.
     var columnBudget = ConvNetArchitecture.columnBudget
+    /// Floats of column gradient per backward GEMM (`ConvNetArchitecture.columnGradientBudget`;
+    /// tests lower it too). Set it before the first forward pass.
+    var columnGradientBudget = ConvNetArchitecture.columnGradientBudget
 
     /// Outputs per predicted row.
     public var outputWidth: Int { head.widths.last! }
@@ -68,7 +71,10 @@ public final class ConvNet: TrainableModel {
                 let chunkFloats = chunk * h * w * k * k * c
                 columns.append(chunk == rows ? try make(chunkFloats) : nil)
                 if chunk < rows { chunkCount = max(chunkCount, chunkFloats) }
-                if b > 0 { gradientCount = max(gradientCount, chunkFloats) }
+                if b > 0 {
+                    let images = net.convolution.columnGradientChunk(block: b, chunk: chunk, budget: net.columnGradientBudget)
+                    gradientCount = max(gradientCount, images * h * w * k * k * c)
+                }
                 pre.append(try make(pixels * o)); post.append(try make(pixels * o))
                 dPre.append(try make(pixels * o))
                 pooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))
@@ -184,8 +190,14 @@ public final class ConvNet: TrainableModel {
 
     /// Block `b`'s chunks of images for a batch of `rows` (one chunk when its columns fit the budget).
     func chunks(block b: Int, rows: Int) -> [Chunk] {
-        let size = convolution.columnChunk(block: b, rows: rows, budget: columnBudget)
-        return stride(from: 0, to: rows, by: size).map { Chunk(first: $0, shape: convolutionShape(b, rows: min(size, rows - $0))) }
+        chunks(block: b, images: 0..<rows, size: convolution.columnChunk(block: b, rows: rows, budget: columnBudget))
+    }
+
+    /// `images` cut into chunks of `size` images for block `b`.
+    func chunks(block b: Int, images: Range<Int>, size: Int) -> [Chunk] {
+        stride(from: images.lowerBound, to: images.upperBound, by: size).map {
+            Chunk(first: $0, shape: convolutionShape(b, rows: min(size, images.upperBound - $0)))
+        }
     }
 
     /// The im2col columns of `chunk` of block `b`'s input `x`: the block's kept buffer (filled
@@ -262,16 +274,21 @@ public final class ConvNet: TrainableModel {
                                               biasGradient: gradients.slice(offset: c.bias!.offset, count: c.bias!.count))
             if b > 0 { try device.fill(ws.pooledGradient[b - 1].whole, value: 0) }
             let x = b == 0 ? input : ws.pooled[b - 1].whole
+            let dZ = ws.preactivationGradient[b].whole, weight = parameters.slice(offset: c.weight.offset, count: c.weight.count)
             for chunk in chunks(block: b, rows: rows) {
                 let columns = try columns(b, chunk, input: x, workspace: ws, backward: true)
-                let dColumns = b == 0 ? nil : ws.columnGradient!.slice(offset: 0, count: columns.count)
                 try device.linearBackward(columns, weight: c.weight, bias: nil, parameters: parameters, gradients: gradients,
-                                          rows: chunk.shape.patchCount,
-                                          outputGradient: chunk.images(of: ws.preactivationGradient[b].whole, perImage: pixels * c.weight.rows),
-                                          inputGradient: dColumns)
-                if let dColumns {
-                    try device.col2im(chunk.shape, columnGradient: dColumns,
-                                      inputGradient: chunk.images(of: ws.pooledGradient[b - 1].whole, perImage: shape.height * shape.width * shape.channels))
+                                          rows: chunk.shape.patchCount, outputGradient: chunk.images(of: dZ, perImage: pixels * c.weight.rows),
+                                          inputGradient: nil)
+                if b == 0 { continue }   // the image needs no gradient
+                // dx = col2im(dZ W), a few images at a time so the column gradient stays in cache.
+                let size = convolution.columnGradientChunk(block: b, chunk: chunk.shape.batch, budget: columnGradientBudget)
+                for part in chunks(block: b, images: chunk.first..<(chunk.first + chunk.shape.batch), size: size) {
+                    let dColumns = ws.columnGradient!.slice(offset: 0, count: part.shape.patchCount * part.shape.patchSize)
+                    try device.gemm(GemmOperation(m: part.shape.patchCount, n: c.weight.columns, k: c.weight.rows),
+                                    a: part.images(of: dZ, perImage: pixels * c.weight.rows), b: weight, c: dColumns)
+                    try device.col2im(part.shape, columnGradient: dColumns,
+                                      inputGradient: part.images(of: ws.pooledGradient[b - 1].whole, perImage: shape.height * shape.width * shape.channels))
                 }
             }
         }

@@ -72,6 +72,17 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
         return max(1, min(rows, budget / perImage))
     }
 
+    /// Floats of column gradient one backward GEMM may write (2 MiB): the input gradient of a
+    /// block goes through `dColumns = dZ W` and col2im a few images at a time, so the column
+    /// gradient stays in the cores' caches between the two (and its scratch stays small).
+    public static let columnGradientBudget = 1 << 19
+
+    /// Images per column-gradient chunk of block `block`, at most `chunk` (its im2col chunk).
+    public func columnGradientChunk(block: Int, chunk: Int, budget: Int = columnGradientBudget) -> Int {
+        let (h, w, c) = sizes[block], perImage = h * w * kernelSize * kernelSize * c
+        return max(1, min(chunk, budget / perImage))
+    }
+
     /// A sheet for `count` channels: a square grid, else the most square grid it tiles.
     static func channelSheet(_ count: Int, folds: Int, name: String) throws -> NeuronLayout {
         var width = Int(Double(count).squareRoot().rounded(.up))
