@@ -22,15 +22,24 @@ inline int window_argmax(__global const float* x, const int H, const int W, cons
     return best;
 }
 
+// Output cell `cell` of [N, Ho, Wo] as (n, oy, ox); false past the last cell (the global
+// size is rounded up to the work-group).
+inline bool output_cell(const int N, const int Ho, const int Wo, const int cell, int* n, int* oy, int* ox)
+{
+    if (cell >= N * Ho * Wo) return false;
+    *ox = cell % Wo;
+    *oy = (cell / Wo) % Ho;
+    *n = cell / (Wo * Ho);
+    return true;
+}
+
 __kernel void pool_forward(const int N, const int H, const int W, const int C, const int K, const int isMax,
                            __global const float* x, const int offX,
                            __global float* y, const int offY)
 {
-    const int c = get_global_id(0);
-    const int cell = get_global_id(1);
-    const int Ho = H / K, Wo = W / K;
-    if (c >= C || cell >= N * Ho * Wo) return;
-    const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
+    const int c = get_global_id(0), cell = get_global_id(1), Ho = H / K, Wo = W / K;
+    int n, oy, ox;
+    if (c >= C || !output_cell(N, Ho, Wo, cell, &n, &oy, &ox)) return;
     float result = isMax ? -INFINITY : 0.0f;
     for (int ky = 0; ky < K; ky++)
         for (int kx = 0; kx < K; kx++) {
@@ -91,11 +100,9 @@ __kernel void bias_activation_pool(const int N, const int H, const int W, const 
                                    __global float* x, const int offX,
                                    __global float* y, const int offY)
 {
-    const int c = get_global_id(0);
-    const int cell = get_global_id(1);
-    const int Ho = H / K, Wo = W / K;
-    if (c >= C || cell >= N * Ho * Wo) return;
-    const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
+    const int c = get_global_id(0), cell = get_global_id(1), Ho = H / K, Wo = W / K;
+    int n, oy, ox;
+    if (c >= C || !output_cell(N, Ho, Wo, cell, &n, &oy, &ox)) return;
     const int y1 = oy == Ho - 1 ? H : oy * K + K, x1 = ox == Wo - 1 ? W : ox * K + K;
     const float b = bias[offBias + c];
     float result = isMax ? -INFINITY : 0.0f;

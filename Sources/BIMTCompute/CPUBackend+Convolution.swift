@@ -78,5 +78,4 @@ extension CPUBackend {
             }
         }
     }
-
 }
