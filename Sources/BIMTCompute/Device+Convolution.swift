@@ -128,6 +128,7 @@ extension Device {
     /// channel, in place), activated = f(preactivation), output = pool(activated). Pixels past
     /// the last whole window are biased and activated but not pooled. Equal to `addBias`,
     /// `activationForward`, then `poolForward`, without reading the activations back.
+    /// `activated` may be `preactivation` itself (the activation written in place).
     public func biasActivationPool(_ shape: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,
                                    activated: BufferSlice, output: BufferSlice) throws {
         try shape.validate()
@@ -146,7 +147,9 @@ extension Device {
     /// pooling's forward input. Equal to filling both gradients with 0, `poolBackward`, then
     /// `activationBackward`, without the intermediate gradient. With `biasGradient` (one value
     /// per channel) it also adds each channel's sum of preactivationGradient there: the
-    /// gradient of the bias that `biasActivationPool` added, without a second pass.
+    /// gradient of the bias that `biasActivationPool` added, without a second pass. For
+    /// ReLU, whose derivative is the same at z and at relu(z), `preactivation` may be the
+    /// activation itself (a ReLU written in place).
     public func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
                                        outputGradient: BufferSlice, preactivationGradient: BufferSlice,
                                        biasGradient: BufferSlice? = nil) throws {

@@ -145,7 +145,7 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
 // (per channel), x = f(pre), y = the pooling of x. Each output cell owns its window and, in
 // the last row and column of cells, the pixels past the last whole window (biased and
 // activated, not pooled), so every pixel is written once. VW channels at a time, the rest
-// one by one.
+// one by one. x may be pre (the activation in place).
 MULTIVERSION
 void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1, const float* bias,
                                float* pre, float* x, float* y) {
@@ -164,7 +164,7 @@ void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, 
                         for (int ix = ox * K; ix < x1; ix++) {
                             const size_t p = PIXEL(n, iy, ix) + c;
                             const floatv z = LOADV(pre + p) + b, a = ACTIVATION(kind, z);
-                            STOREV(pre + p, z);
+                            if (pre != x) STOREV(pre + p, z);
                             STOREV(x + p, a);
                             if (iy < oy * K + K && ix < ox * K + K)
                                 pooled = isMax ? __builtin_elementwise_max(pooled, a) : pooled + a;
@@ -177,7 +177,7 @@ void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, 
                         for (int ix = ox * K; ix < x1; ix++) {
                             const size_t p = PIXEL(n, iy, ix) + c;
                             const float z = pre[p] + bias[c], a = activation_value(kind, z);
-                            pre[p] = z;
+                            if (pre != x) pre[p] = z;
                             x[p] = a;
                             if (iy < oy * K + K && ix < ox * K + K) pooled = isMax ? (a > pooled ? a : pooled) : pooled + a;
                         }

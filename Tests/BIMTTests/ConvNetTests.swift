@@ -19,7 +19,8 @@ func tinyConvNet(activation: Activation = .tanh, pool: String = "avg", size: Int
 /// Double-precision forward of `net` with parameters `p` on NHWC images `x`; MSE against `t`.
 func convNetLoss(_ net: ConvNet, _ p: [Float], _ x: [Float], _ t: [Float], rows: Int) -> Double {
     let conv = net.convolution, k = conv.kernelSize
-    func f(_ v: Double) -> Double { tanh(v) }
+    let relu = net.head.activation == .relu, isMax = conv.pool == "max"
+    func f(_ v: Double) -> Double { relu ? max(v, 0) : tanh(v) }
     var total = 0.0
     for r in 0..<rows {
         var (h, w, c) = (conv.imageHeight, conv.imageWidth, conv.imageChannels)
@@ -48,9 +49,8 @@ func convNetLoss(_ net: ConvNet, _ p: [Float], _ x: [Float], _ t: [Float], rows:
             for py in 0..<(h / 2) {
                 for px in 0..<(w / 2) {
                     for oc in 0..<o {
-                        var s = 0.0
-                        for dy in 0..<2 { for dx in 0..<2 { s += y[((2 * py + dy) * w + 2 * px + dx) * o + oc] } }
-                        pooled[(py * (w / 2) + px) * o + oc] = s / 4
+                        let window = (0..<4).map { y[((2 * py + $0 / 2) * w + 2 * px + $0 % 2) * o + oc] }
+                        pooled[(py * (w / 2) + px) * o + oc] = isMax ? window.max()! : window.reduce(0, +) / 4
                     }
                 }
             }
@@ -77,10 +77,17 @@ struct ConvNetTests {
     /// budget: floats per im2col buffer (nil: the default; 400 sends 7x7 images through block 0
     /// one image at a time and block 1 two at a time, recomputing the columns backwards, and
     /// block 1's column gradient one image at a time).
-    @Test("conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col)",
-          arguments: TestDevices.names, [(8, nil), (7, nil), (8, 400), (7, 400)] as [(Int, Int?)])
-    func gradients(device name: String, case: (size: Int, budget: Int?)) throws {
-        let net = try tinyConvNet(size: `case`.size, device: try TestDevices.named(name)), device = net.device, rows = 3
+    /// relu: ReLU and max pooling (the activation written over the preactivation) instead of
+    /// tanh and average pooling; on 8x8 images only: at 7x7 (a 1x1 max over ReLUs at the end)
+    /// central differences with step 1e-3 straddle kinks (18 of the parameters; 1 at step 1e-4).
+    @Test("conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col, tanh + average and in-place ReLU + max)",
+          arguments: TestDevices.names,
+          [(8, nil, false), (7, nil, false), (8, 400, false), (7, 400, false), (8, nil, true), (8, 400, true)] as [(Int, Int?, Bool)])
+    func gradients(device name: String, case: (size: Int, budget: Int?, relu: Bool)) throws {
+        let net = try tinyConvNet(activation: `case`.relu ? .relu : .tanh, pool: `case`.relu ? "max" : "avg", size: `case`.size,
+                                  device: try TestDevices.named(name))
+        let device = net.device, rows = 3
+        #expect(net.activatesInPlace == `case`.relu)
         if let budget = `case`.budget {
             net.columnBudget = budget
             net.columnGradientBudget = budget / 2   // block 1's input gradient one image at a time

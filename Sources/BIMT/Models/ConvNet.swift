@@ -35,6 +35,11 @@ public final class ConvNet: TrainableModel {
     /// tests lower it too). Set it before the first forward pass.
     var columnGradientBudget = ConvNetArchitecture.columnGradientBudget
 
+    /// Whether the conv blocks write their activations over their preactivations: for ReLU,
+    /// whose derivative is the same at z and at relu(z), the fused backward can take the
+    /// activation for the preactivation, and each block keeps one buffer instead of two.
+    var activatesInPlace: Bool { head.activation == .relu }
+
     /// Outputs per predicted row.
     public var outputWidth: Int { head.widths.last! }
     /// The token embedding of the input, if any.
@@ -75,7 +80,9 @@ public final class ConvNet: TrainableModel {
                     let images = net.convolution.columnGradientChunk(block: b, chunk: chunk, budget: net.columnGradientBudget)
                     gradientCount = max(gradientCount, images * h * w * k * k * c)
                 }
-                pre.append(try make(pixels * o)); post.append(try make(pixels * o))
+                pre.append(try make(pixels * o))
+                // ReLU activates in place: its backward needs only relu(z) (see `activatesInPlace`).
+                post.append(net.activatesInPlace ? pre[b] : try make(pixels * o))
                 dPre.append(try make(pixels * o))
                 pooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))
                 dPooled.append(try make(rows * sizes[b + 1].height * sizes[b + 1].width * o))

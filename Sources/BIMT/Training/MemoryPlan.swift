@@ -119,7 +119,8 @@ extension ModelSpec {
                 let chunk = c.columnChunk(block: b, rows: rows), chunkFloats = chunk * h * w * k * k * channels
                 if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
                 if b > 0 { gradientScratch = max(gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * h * w * k * k * channels) }
-                total += 3 * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
+                // Preactivations (ReLU activates over them in place), activations, their gradient.
+                total += (head.activation == .relu ? 2 : 3) * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
             }
             total += chunkScratch + gradientScratch
             total += 4 * (1 + rows * head.widths.dropFirst().reduce(0, +))
