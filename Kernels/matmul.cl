@@ -26,8 +26,9 @@
 // - gemm_vector: CPU-type devices (PoCL). No local memory and no barriers: each
 //   work-item keeps an RM x (VW*NV) block of C in float-VW registers; per k it broadcasts
 //   RM floats of A (RM rows read in order, or a panel of a transposed A) and streams VW*NV
-//   contiguous floats of its panel of B (packed first by pack_panels). Edge blocks stay vectorized (clamped rows, zero-padded panel
-//   columns). Global size: (ceil(N/(VW*NV)), ceil(M/RM), batch).
+//   contiguous floats of B (a row, or its panel packed by pack_panels). Edge blocks stay
+//   vectorized (clamped rows, zero-padded columns). Global size: (ceil(N/(VW*NV)),
+//   ceil(M/RM), batch).
 
 // ---- gemm_tiled tunables -----------------------------------------------------------
 #ifndef TSM
@@ -294,8 +295,8 @@ __kernel void gemm_vector(const int M, const int N, const int K,
 // 0 for rows past `rows`: each panel is `width` rows of X laid out as K steps of `width`
 // contiguous floats, so a gemm_vector block streams A (panels of RM rows of op(A)) and B
 // (panels of VW*NV columns of op(B), that is rows of op(B)^T) without striding over rows
-// (a new page per step at large sizes) or edge cases. Work-item (i, j, b) reads along k when kFast (X's contiguous dimension is k), else
-// along the rows. Global size: kFast ? (K, panels * width, batch) : (panels * width, K, batch).
+// (a new page per step at large sizes) or edge cases. Work-item (i, j, b) reads along k
+// when kFast (X's contiguous dimension is k), else along the rows. Global size: kFast ? (K, panels * width, batch) : (panels * width, K, batch).
 __kernel void pack_panels(const int K, const int rows, const int width, const int kFast,
                           __global const float* X, const int offX, const int sR, const int sK, const int strideX,
                           __global float* P, const int offP, const int strideP)

@@ -94,4 +94,22 @@ func parallelResults<T>(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>)
     return results.map { $0! }
 }
 
+/// Per-chunk partial sums over `parallelResults`' chunks of `0 ..< count`: `body` adds its
+/// chunk's `width` sums into zeroed floats, and the chunks' sums are added into `out` in
+/// chunk order (overwriting it, or adding with `accumulate`), so the result depends only on
+/// the core count.
+func bandedSums(_ count: Int, width: Int, grain: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool,
+                _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+    let partials = parallelResults(count, grain: grain) { range -> [Float] in
+        var partial = [Float](repeating: 0, count: width)
+        partial.withUnsafeMutableBufferPointer { body(range, $0.baseAddress!) }
+        return partial
+    }
+    for c in 0..<width {
+        var total: Float = accumulate ? out[c] : 0
+        for partial in partials { total += partial[c] }
+        out[c] = total
+    }
+}
+
 import Foundation

@@ -56,26 +56,17 @@ extension CPUBackend {
                                 outputGradient: BufferSlice, preactivationGradient: BufferSlice, biasGradient: BufferSlice?) throws {
         let pre = pointer(preactivation), x = pointer(input), dy = pointer(outputGradient), dPre = pointer(preactivationGradient)
         let kind = activation.kernelCode, C = s.channels
-        // Bands of images, one per core; each band sums its bias gradient apart, then the
-        // bands' sums are added in order (the result depends only on the core count).
-        let bands = min(processorCount, s.batch), band = (s.batch + bands - 1) / bands
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: biasGradient == nil ? 1 : bands * C) { sums in
-            if biasGradient != nil { sums.initialize(repeating: 0) }
-            parallelChunks(bands, grain: 1) { range in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * C) { scratch in
-                    for b in range where b * band < s.batch {
-                        bimt_pool_activation_backward(Int32(s.height), Int32(s.width), Int32(C), Int32(s.size), s.isMax ? 1 : 0, kind,
-                                                      Int32(b * band), Int32(min(s.batch, (b + 1) * band)), pre, x, dy, dPre,
-                                                      biasGradient == nil ? nil : sums.baseAddress! + b * C, scratch.baseAddress!)
-                    }
-                }
+        // Images [range); the bias gradient's per-channel sums go to `sums` when given.
+        func run(_ range: Range<Int>, _ sums: UnsafeMutablePointer<Float>?) {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * C) { scratch in
+                bimt_pool_activation_backward(Int32(s.height), Int32(s.width), Int32(C), Int32(s.size), s.isMax ? 1 : 0, kind,
+                                              Int32(range.lowerBound), Int32(range.upperBound), pre, x, dy, dPre, sums, scratch.baseAddress!)
             }
-            if let biasGradient {
-                let db = pointer(biasGradient)
-                for c in 0..<C {
-                    for b in 0..<bands { db[c] += sums[b * C + c] }
-                }
-            }
+        }
+        if let biasGradient {
+            bandedSums(s.batch, width: C, grain: 1, into: pointer(biasGradient), accumulate: true) { run($0, $1) }
+        } else {
+            parallelChunks(s.batch, grain: 1) { run($0, nil) }
         }
     }
 }

@@ -41,27 +41,13 @@ extension CPUBackend {
     }
 
     func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws {
-        let px = pointer(x), po = pointer(out)
-        // Split over rows (each core sums a band of whole rows, streaming its memory once),
-        // then the bands' sums are added in band order: the result depends only on the core count.
-        let bands = max(1, min(processorCount, rows * columns / (1 << 15)))
-        let band = (rows + bands - 1) / bands
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: bands * columns)
-        defer { sums.deallocate() }
-        sums.update(repeating: 0, count: bands * columns)
-        parallelChunks(bands, grain: 1) { range in
-            for b in range {
-                let partial = sums + b * columns
-                for r in (b * band)..<min(rows, (b + 1) * band) {
-                    let row = px + r * columns
-                    for c in 0..<columns { partial[c] += row[c] }
-                }
+        let px = pointer(x)
+        // Bands of whole rows (each core streams its rows once), not columns (every core would read every row).
+        bandedSums(rows, width: columns, grain: max(1, (1 << 15) / columns), into: pointer(out), accumulate: accumulate) { range, partial in
+            for r in range {
+                let row = px + r * columns
+                for c in 0..<columns { partial[c] += row[c] }
             }
-        }
-        for c in 0..<columns {
-            var total: Float = accumulate ? po[c] : 0
-            for b in 0..<bands { total += sums[b * columns + c] }
-            po[c] = total
         }
     }
 

@@ -147,7 +147,8 @@ extension Device {
     /// pooling's forward input. Equal to filling both gradients with 0, `poolBackward`, then
     /// `activationBackward`, without the intermediate gradient. With `biasGradient` (one value
     /// per channel) it also adds each channel's sum of preactivationGradient there: the
-    /// gradient of the bias that `biasActivationPool` added, without a second pass. For
+    /// gradient of the bias that `biasActivationPool` added (in the same pass on the CPU path;
+    /// a column-sum launch after the kernel on OpenCL). For
     /// ReLU, whose derivative is the same at z and at relu(z), `preactivation` may be the
     /// activation itself (a ReLU written in place).
     public func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,

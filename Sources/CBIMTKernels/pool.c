@@ -25,27 +25,29 @@ void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cel
     }
 }
 
-// Max pooling's backward, one window at a time: window_maxima sets each channel's maximum
-// over the window at (n, oy, ox) and opens every channel; window_share then gives, for the
-// window's pixels in row-major order, dy to each channel's first maximum and 0 elsewhere.
-static inline void window_maxima(int H, int W, int C, int K, int n, int oy, int ox, const float* x, float* largest, float* open) {
+// Max pooling's backward, one window at a time, for channels [c0, C): window_maxima sets
+// each channel's maximum over the window at (n, oy, ox) and opens every channel;
+// window_share then gives, for the window's pixels in row-major order, dy to each channel's
+// first maximum and 0 elsewhere.
+static inline void window_maxima(int H, int W, int C, int K, int c0, int n, int oy, int ox, const float* x, float* largest,
+                                 float* open) {
     const float* first = x + PIXEL(n, oy * K, ox * K);
-    for (int c = 0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
+    for (int c = c0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
     for (int w = 1; w < K * K; w++) {
         const float* v = x + PIXEL(n, oy * K + w / K, ox * K + w % K);
-        for (int c = 0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
+        for (int c = c0; c < C; c++) largest[c] = v[c] > largest[c] ? v[c] : largest[c];
     }
 }
 
 // The pooling gradient of one window pixel (x values v) into g: max (the first maximum per
 // channel takes dy; `open` remembers which have) or average (dy * scale).
-static inline void window_share(int isMax, int C, float scale, const float* v, const float* dy, const float* largest, float* open,
-                                float* g) {
+static inline void window_share(int isMax, int C, int c0, float scale, const float* v, const float* dy, const float* largest,
+                                float* open, float* g) {
     if (!isMax) {
-        for (int c = 0; c < C; c++) g[c] = dy[c] * scale;
+        for (int c = c0; c < C; c++) g[c] = dy[c] * scale;
         return;
     }
-    for (int c = 0; c < C; c++) {
+    for (int c = c0; c < C; c++) {
         const float hit = (v[c] == largest[c]) ? open[c] : 0.0f;
         g[c] = hit * dy[c];
         open[c] -= hit;
@@ -62,10 +64,10 @@ void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int ce
     float* g = scratch + 2 * C;   // one pixel's share
     for (int cell = cell0; cell < cell1; cell++) {
         const int ox = cell % Wo, oy = (cell / Wo) % Ho, n = cell / (Wo * Ho);
-        if (isMax) window_maxima(H, W, C, K, n, oy, ox, x, largest, open);
+        if (isMax) window_maxima(H, W, C, K, 0, n, oy, ox, x, largest, open);
         for (int w = 0; w < K * K; w++) {
             const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
-            window_share(isMax, C, scale, x + p, dy + (size_t)cell * C, largest, open, g);
+            window_share(isMax, C, 0, scale, x + p, dy + (size_t)cell * C, largest, open, g);
             for (int c = 0; c < C; c++) dx[p + c] += g[c];
         }
     }
@@ -127,10 +129,10 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
                     if (biasSum) STOREV(biasSum + c, LOADV(biasSum + c) + total);
                 }
                 if (vectorC == C) continue;
-                if (isMax) window_maxima(H, W, C, K, n, oy, ox, x, largest, open);
+                if (isMax) window_maxima(H, W, C, K, vectorC, n, oy, ox, x, largest, open);
                 for (int w = 0; w < K * K; w++) {
                     const size_t p = PIXEL(n, oy * K + w / K, ox * K + w % K);
-                    window_share(isMax, C, scale, x + p, gy, largest, open, g);
+                    window_share(isMax, C, vectorC, scale, x + p, gy, largest, open, g);
                     for (int c = vectorC; c < C; c++) {
                         dPre[p + c] = g[c] * activation_derivative(kind, pre[p + c]);
                         if (biasSum) biasSum[c] += dPre[p + c];

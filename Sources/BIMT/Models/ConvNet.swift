@@ -65,20 +65,20 @@ public final class ConvNet: TrainableModel {
         let headPre: [Buffer], headPost: [Buffer], headGradient: [Buffer], headInputGradient: [Buffer]
 
         init(device: Device, net: ConvNet, rows: Int) throws {
-            let sizes = net.convolution.sizes, k = net.convolution.kernelSize
+            let sizes = net.convolution.sizes
             func make(_ count: Int) throws -> Buffer { try device.makeBuffer(count: count) }
             var columns: [Buffer?] = [], pre: [Buffer] = [], post: [Buffer] = [], pooled: [Buffer] = []
             var dPooled: [Buffer] = [], dPre: [Buffer] = []
             var chunkCount = 0, gradientCount = 0
             for b in 0..<net.blockCount {
-                let (h, w, c) = sizes[b], o = net.convolution.channels[b], pixels = rows * h * w
+                let (h, w, _) = sizes[b], o = net.convolution.channels[b], pixels = rows * h * w
                 let chunk = net.convolution.columnChunk(block: b, rows: rows, budget: net.columnBudget)
-                let chunkFloats = chunk * h * w * k * k * c
+                let chunkFloats = chunk * net.convolution.columnsPerImage(block: b)
                 columns.append(chunk == rows ? try make(chunkFloats) : nil)
                 if chunk < rows { chunkCount = max(chunkCount, chunkFloats) }
                 if b > 0 {
                     let images = net.convolution.columnGradientChunk(block: b, chunk: chunk, budget: net.columnGradientBudget)
-                    gradientCount = max(gradientCount, images * h * w * k * k * c)
+                    gradientCount = max(gradientCount, images * net.convolution.columnsPerImage(block: b))
                 }
                 pre.append(try make(pixels * o))
                 // ReLU activates in place: its backward needs only relu(z) (see `activatesInPlace`).

@@ -68,8 +68,13 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
     /// Images per im2col chunk of block `block` for `rows` images (all of them when the
     /// block's columns fit in `budget` floats).
     public func columnChunk(block: Int, rows: Int, budget: Int = columnBudget) -> Int {
-        let (h, w, c) = sizes[block], perImage = h * w * kernelSize * kernelSize * c
-        return max(1, min(rows, budget / perImage))
+        max(1, min(rows, budget / columnsPerImage(block: block)))
+    }
+
+    /// Floats of block `block`'s im2col columns per image (output pixels x kernel x input channels).
+    public func columnsPerImage(block: Int) -> Int {
+        let (h, w, c) = sizes[block]
+        return h * w * kernelSize * kernelSize * c
     }
 
     /// Floats of column gradient one backward GEMM may write (2 MiB): the input gradient of a
@@ -79,8 +84,7 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
 
     /// Images per column-gradient chunk of block `block`, at most `chunk` (its im2col chunk).
     public func columnGradientChunk(block: Int, chunk: Int, budget: Int = columnGradientBudget) -> Int {
-        let (h, w, c) = sizes[block], perImage = h * w * kernelSize * kernelSize * c
-        return max(1, min(chunk, budget / perImage))
+        max(1, min(chunk, budget / columnsPerImage(block: block)))
     }
 
     /// A sheet for `count` channels: a square grid, else the most square grid it tiles.

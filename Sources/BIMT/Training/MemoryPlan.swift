@@ -109,16 +109,16 @@ extension ModelSpec {
         case let .mlp(a):
             return 4 * rows * a.widths.reduce(0, +) + rows * a.widths.last!
         case let .convNet(c, head):
-            let sizes = c.sizes, k = c.kernelSize
+            let sizes = c.sizes
             // Per block: its im2col columns when they fit the budget whole; else one chunk
             // scratch shared by the blocks; one column-gradient scratch (blocks after the
             // first) of a few images, cut to the column-gradient budget.
             var total = 0, chunkScratch = 0, gradientScratch = 0
             for b in 0..<c.channels.count {
-                let (h, w, channels) = sizes[b], o = c.channels[b], pixels = rows * h * w
-                let chunk = c.columnChunk(block: b, rows: rows), chunkFloats = chunk * h * w * k * k * channels
+                let (h, w, _) = sizes[b], o = c.channels[b], pixels = rows * h * w
+                let chunk = c.columnChunk(block: b, rows: rows), chunkFloats = chunk * c.columnsPerImage(block: b)
                 if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
-                if b > 0 { gradientScratch = max(gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * h * w * k * k * channels) }
+                if b > 0 { gradientScratch = max(gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * c.columnsPerImage(block: b)) }
                 // Preactivations (ReLU activates over them in place), activations, their gradient.
                 total += (head.activation == .relu ? 2 : 3) * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
             }

@@ -4,8 +4,8 @@ extension OpenCLBackend {
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
         // op(A)(m, k) = A[m * sAm + k * sAk]
         let sAm = op.transposeA ? 1 : op.lda, sAk = op.transposeA ? op.lda : 1
-        let head: [Argument] = [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta),
-                                .slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
+        func sizes(alpha: Float, beta: Float) -> [Argument] { [.int(op.m), .int(op.n), .int(op.k), .float(alpha), .float(beta)] }
+        let operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
         let tail: [Argument] = [.slice(c), .int(op.ldc), .int(op.strideC)]
         switch gemmVariant {
         case .tiled, .automatic:
@@ -15,19 +15,16 @@ extension OpenCLBackend {
             let tiles = [(op.n + t.tsn - 1) / t.tsn, (op.m + t.tsm - 1) / t.tsm]
             let (splits, chunk) = t.kSplits(m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
             let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
-            let operands: [Argument] = head + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)]
+            let operands: [Argument] = operandA + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)]
             if splits == 1 {
-                try launch("matmul", "gemm_tiled", operands + tail + [.int(1), .int(op.k)], global: global, local: local)
+                try launch("matmul", "gemm_tiled", sizes(alpha: op.alpha, beta: op.beta) + operands + tail + [.int(1), .int(op.k)],
+                           global: global, local: local)
                 return
             }
             // Each K range's product into scratch, then C = alpha * their sum + beta * C.
             let partial = try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
-            var unscaled = head
-            unscaled[3] = .float(1)
-            unscaled[4] = .float(0)
             try launch("matmul", "gemm_tiled",
-                       unscaled + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB), .slice(partial), .int(op.n), .int(op.m * op.n),
-                                   .int(splits), .int(chunk)],
+                       sizes(alpha: 1, beta: 0) + operands + [.slice(partial), .int(op.n), .int(op.m * op.n), .int(splits), .int(chunk)],
                        global: global, local: local)
             try launch("matmul", "gemm_splitk_reduce",
                        [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
@@ -49,17 +46,17 @@ extension OpenCLBackend {
                                into: packedB, panelStride: floatsB)
                 operandB = [.slice(packedB), .int(0), .int(floatsB), .int(1)]
             }
-            var operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]
+            var panelsOrA: [Argument] = operandA + [.int(0)]   // strided A (aPanels = 0)
             if op.transposeA && deep && op.lda >= 1024 {
                 let floatsA = panelsA * t.rm * op.k
                 let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
                 try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
                                batch: op.batchCount, into: packedA, panelStride: floatsA)
-                operandA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
+                panelsOrA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
             }
             let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
             try launch("matmul", "gemm_vector",
-                       [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta)] + operandA + operandB + tail,
+                       sizes(alpha: op.alpha, beta: op.beta) + panelsOrA + operandB + tail,
                        global: [panelsB, panelsA, op.batchCount], local: local)
         }
     }
