@@ -210,6 +210,15 @@ __kernel void gemm_splitk_reduce(const int M, const int N, const int splits, con
 #define vstoreV CAT(vstore, VW)
 #define BW (VW * NV)
 
+// acc[r][v] += op(A)(m0 + r, k) * bv[v] for one k, RM x NV vector FMAs.
+#define GEMM_VECTOR_STEP(bv)                                              \
+    _Pragma("unroll")                                                     \
+    for (int r = 0; r < RM; r++) {                                        \
+        const floatV ar = (floatV)(a[rowOffset[r]]);                      \
+        _Pragma("unroll")                                                 \
+        for (int v = 0; v < NV; v++) acc[r][v] = fma(ar, bv[v], acc[r][v]); \
+    }
+
 __kernel void gemm_vector(const int M, const int N, const int K,
                           const float alpha, const float beta,
                           __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
@@ -244,31 +253,24 @@ __kernel void gemm_vector(const int M, const int N, const int K,
     // row-major with row stride ldb, read through a zero-padded copy at the right edge.
     __global const float* b = B + offB + batch * strideB + (bPanels ? (n0 / BW) * K * BW : n0);
     const int stepB = bPanels ? BW : ldb;
-    const bool padB = !bPanels && cols < BW;
     __global const float* a = A;
-    #pragma unroll 8
-    for (int k = 0; k < K; k++) {
-        floatV bv[NV];
-        if (padB) {
+    if (!bPanels && cols < BW) {
+        for (int k = 0; k < K; k++, a += stepA, b += stepB) {
             float padded[BW];
             for (int j = 0; j < BW; j++) padded[j] = j < cols ? b[j] : 0.0f;
+            floatV bv[NV];
             #pragma unroll
-            for (int v = 0; v < NV; v++)
-                bv[v] = vloadV(0, padded + v * VW);
-        } else {
-            #pragma unroll
-            for (int v = 0; v < NV; v++)
-                bv[v] = vloadV(0, b + v * VW);
+            for (int v = 0; v < NV; v++) bv[v] = vloadV(0, padded + v * VW);
+            GEMM_VECTOR_STEP(bv)
         }
-        #pragma unroll
-        for (int r = 0; r < RM; r++) {
-            const floatV ar = (floatV)(a[rowOffset[r]]);
+    } else {
+        #pragma unroll 8
+        for (int k = 0; k < K; k++, a += stepA, b += stepB) {
+            floatV bv[NV];
             #pragma unroll
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = fma(ar, bv[v], acc[r][v]);
+            for (int v = 0; v < NV; v++) bv[v] = vloadV(0, b + v * VW);
+            GEMM_VECTOR_STEP(bv)
         }
-        a += stepA;
-        b += stepB;
     }
     for (int r = 0; r < rows; r++) {
         __global float* c = C + (m0 + r) * ldc + n0;
@@ -295,16 +297,27 @@ __kernel void gemm_vector(const int M, const int N, const int K,
 // 0 for rows past `rows`: each panel is `width` rows of X laid out as K steps of `width`
 // contiguous floats, so a gemm_vector block streams A (panels of RM rows of op(A)) and B
 // (panels of VW*NV columns of op(B), that is rows of op(B)^T) without striding over rows
-// (a new page per step at large sizes) or edge cases. Work-item (i, j, b) reads along k
-// when kFast (X's contiguous dimension is k), else along the rows. Global size: kFast ? (K, panels * width, batch) : (panels * width, K, batch).
-__kernel void pack_panels(const int K, const int rows, const int width, const int kFast,
+// (a new page per step at large sizes) or edge cases. Work-item (s, panel, b) writes
+// `chunk` steps of one panel, chunk * width contiguous floats, reading X along its
+// contiguous dimension: each step's `width` floats when sR == 1, else each row's `chunk`
+// floats. Global size: (ceil(K / chunk), panels, batch).
+__kernel void pack_panels(const int K, const int rows, const int width, const int chunk,
                           __global const float* X, const int offX, const int sR, const int sK, const int strideX,
                           __global float* P, const int offP, const int strideP)
 {
-    const int k = kFast ? get_global_id(0) : get_global_id(1);
-    const int r = kFast ? get_global_id(1) : get_global_id(0);
-    const int batch = get_global_id(2);
-    if (k >= K || r >= (rows + width - 1) / width * width) return;
-    const int panel = r / width, j = r % width;
-    P[offP + batch * strideP + (panel * K + k) * width + j] = r < rows ? X[offX + batch * strideX + r * sR + k * sK] : 0.0f;
+    const int k0 = get_global_id(0) * chunk, panel = get_global_id(1), batch = get_global_id(2);
+    if (k0 >= K || panel * width >= rows) return;
+    __global const float* x = X + offX + batch * strideX + panel * width * sR + k0 * sK;
+    __global float* p = P + offP + batch * strideP + (panel * K + k0) * width;
+    const int valid = min(width, rows - panel * width), steps = min(chunk, K - k0);
+    if (sR == 1) {
+        for (int k = 0; k < steps; k++, x += sK, p += width) {
+            for (int j = 0; j < valid; j++) p[j] = x[j];
+            for (int j = valid; j < width; j++) p[j] = 0.0f;
+        }
+    } else {
+        for (int j = 0; j < width; j++)
+            for (int k = 0; k < steps; k++)
+                p[k * width + j] = j < valid ? x[j * sR + k * sK] : 0.0f;
+    }
 }

@@ -82,6 +82,29 @@ struct GemmTests {
         }
     }
 
+    /// gemm_vector's k blocks: a product deeper than KC goes in launches of KC steps, each
+    /// adding into C. KC = 300 keeps each block deep enough to pack operands with leading
+    /// dimensions past 1024; KC = 64 leaves a short last block (1000 = 15 * 64 + 40).
+    @Test("gemm_vector in k blocks matches the CPU path, beta applied once and C never read at beta = 0",
+          requiresOpenCL, arguments: [64, 300])
+    func vectorKBlocks(depth: Int) throws {
+        let device = try Device.open(.anyOpenCL, gemmVariant: .vector, gemmTuning: ["KC": depth]).device, cpu = TestDevices.cpu()
+        for (ta, tb) in transposeCases {
+            for (index, (m, n, k)) in [(7, 33, 1000), (33, 1030, 700), (1030, 7, 301), (5, 9, 64)].enumerated() {
+                let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1.25, beta: -0.5)
+                let (result, _, _, _) = try runGemm(device, op, seed: UInt64(500 + index))
+                let (expected, _, _, _) = try runGemm(cpu, op, seed: UInt64(500 + index))
+                expectClose(result, expected, tolerance: 1e-5, "KC \(depth) \(op.summary)", columns: n)
+            }
+            let op = GemmOperation(m: 9, n: 35, k: 700, transposeA: ta, transposeB: tb)
+            let a = try device.makeBuffer([Float](repeating: 1, count: 9 * 700))
+            let b = try device.makeBuffer([Float](repeating: 0.5, count: 35 * 700))
+            let c = try device.makeBuffer([Float](repeating: .nan, count: 9 * 35))
+            try device.gemm(op, a: a.whole, b: b.whole, c: c.whole)
+            #expect(try device.read(c.whole).allSatisfy { $0 == 350 }, "KC \(depth) beta = 0 \(op.summary)")
+        }
+    }
+
     @Test("split-K engages only when the tiles would leave compute units idle and K is deep")
     func splitKChoice() throws {
         let t = GemmTuning().applying(["TSM": 64, "TSN": 64, "TSK": 16, "KSPLIT": 8])
@@ -104,9 +127,11 @@ struct GemmTests {
         }
         let devices = openCL ? [try TestDevices.openCL(.tiled), try TestDevices.openCL(.vector)] : [TestDevices.cpu()]
         for device in devices {
+            // The second shape is deep with leading dimensions past 1024: gemm_vector packs
+            // both operands (each batch's panels apart, K not a multiple of a packing chunk).
             for (ta, tb) in transposeCases {
-                let (m, n, k) = (13, 37, 21)
-                let lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2
+              for (m, n, k, padA, padB) in [(13, 37, 21, 3, 5), (7, 70, 260, 1030 - 7, 1030 - 70)] {
+                let lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + 2
                 let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
                                        lda: lda, ldb: ldb, ldc: ldc, batchCount: 4,
                                        strideA: (ta ? k : m) * lda + 7, strideB: (tb ? n : k) * ldb + 1,
@@ -114,6 +139,7 @@ struct GemmTests {
                 let (result, a, b, c) = try runGemm(device, op, seed: 7)
                 expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
                             "\(device.name) \(op.summary)")
+              }
             }
         }
     }

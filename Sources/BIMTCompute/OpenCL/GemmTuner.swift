@@ -48,7 +48,7 @@ public struct GemmTuningReport: Sendable {
 /// against the CPU path on every shape (max |C - C_cpu| / max |C_cpu| within the tolerance)
 /// and timed; the fastest verified one (geometric mean of GFLOP/s) wins. The search is
 /// staged: register blocking first (vector: NV x RM; tiled: tile and work per item), then
-/// the work-group shape (vector: LX x LY), or for tiled the tile depth (TSK), the width and
+/// the work-group shape (vector: LX x LY, then the k block KC), or for tiled the tile depth (TSK), the width and
 /// buffering of the loads (GVW, DB) and split-K (KSPLIT), each around the best so far; the
 /// three fastest and the defaults are then timed twice more and the best median wins.
 public enum GemmTuner {
@@ -152,7 +152,8 @@ public enum GemmTuner {
             let registers = description.preferredFloatVectorWidth >= 16 ? 24 : 12
             let blocking = [1, 2, 4].flatMap { nv in [4, 6, 8, 12].compactMap { rm in rm * nv <= registers ? ["NV": nv, "RM": rm] : nil } }
             let groups = [1, 2, 4].flatMap { lx in [4, 8, 16].map { ly in ["LX": lx, "LY": ly] } }
-            return [blocking, groups]
+            // Then the k block, which sizes the panel of B each launch streams from cache.
+            return [blocking, groups, [512, 1024, 2048, 1 << 30].map { ["KC": $0] }]
         }
     }
 }

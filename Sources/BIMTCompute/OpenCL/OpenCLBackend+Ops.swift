@@ -30,47 +30,66 @@ extension OpenCLBackend {
                        [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
                        global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
         case .vector:
-            // Operands that would stride a page or more per k step (large leading dimensions,
-            // deep K) go into panels first: B as VW*NV columns, A as RM rows, each K steps of
-            // contiguous floats. A transposed B is always repacked (the kernel reads B by rows).
-            // Small products read their operands as they are: a packing launch costs more there.
-            let t = tuning, width = t.vw * t.nv
-            let panelsA = (op.m + t.rm - 1) / t.rm, panelsB = (op.n + width - 1) / width
-            let deep = op.k >= 256
-            var operandB: [Argument] = [.slice(b), .int(op.ldb), .int(op.strideB), .int(0)]
-            if op.transposeB || (deep && op.ldb >= 1024) {
-                let floatsB = panelsB * width * op.k
-                let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
-                try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1,
-                               kStride: op.transposeB ? 1 : op.ldb, batchStride: op.strideB, batch: op.batchCount,
-                               into: packedB, panelStride: floatsB)
-                operandB = [.slice(packedB), .int(0), .int(floatsB), .int(1)]
-            }
-            var panelsOrA: [Argument] = operandA + [.int(0)]   // strided A (aPanels = 0)
-            if op.transposeA && deep && op.lda >= 1024 {
-                let floatsA = panelsA * t.rm * op.k
-                let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
-                try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
-                               batch: op.batchCount, into: packedA, panelStride: floatsA)
-                panelsOrA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
-            }
-            let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
-            try launch("matmul", "gemm_vector",
-                       sizes(alpha: op.alpha, beta: op.beta) + panelsOrA + operandB + tail,
-                       global: [panelsB, panelsA, op.batchCount], local: local)
+            // K deeper than KC goes through in blocks of KC, each launch adding its block's
+            // product into C (the first applies beta): a block's panel of B then stays in L2.
+            let depth = tuning.kc
+            var k0 = 0
+            repeat {
+                var block = op
+                block.k = min(depth, op.k - k0)
+                if k0 > 0 { block.beta = 1 }
+                let shiftA = k0 * sAk, shiftB = k0 * (op.transposeB ? 1 : op.ldb)
+                try gemmVector(block, a: a.slice(offset: shiftA, count: a.count - shiftA),
+                               b: b.slice(offset: shiftB, count: b.count - shiftB), c: c)
+                k0 += depth
+            } while k0 < op.k
         }
     }
 
+    /// gemm_vector over all of K (see `gemm`).
+    private func gemmVector(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        let sAm = op.transposeA ? 1 : op.lda, sAk = op.transposeA ? op.lda : 1
+        // Operands that would stride a page or more per k step (large leading dimensions,
+        // deep K) go into panels first: B as VW*NV columns, A as RM rows, each K steps of
+        // contiguous floats. A transposed B is always repacked (the kernel reads B by rows).
+        // Small products read their operands as they are: a packing launch costs more there.
+        let t = tuning, width = t.vw * t.nv
+        let panelsA = (op.m + t.rm - 1) / t.rm, panelsB = (op.n + width - 1) / width
+        let deep = op.k >= 256
+        var operandB: [Argument] = [.slice(b), .int(op.ldb), .int(op.strideB), .int(0)]
+        if op.transposeB || (deep && op.ldb >= 1024) {
+            let floatsB = panelsB * width * op.k
+            let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
+            try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1,
+                           kStride: op.transposeB ? 1 : op.ldb, batchStride: op.strideB, batch: op.batchCount,
+                           into: packedB, panelStride: floatsB)
+            operandB = [.slice(packedB), .int(0), .int(floatsB), .int(1)]
+        }
+        var panelsOrA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]   // strided A (aPanels = 0)
+        if op.transposeA && deep && op.lda >= 1024 {
+            let floatsA = panelsA * t.rm * op.k
+            let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
+            try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
+                           batch: op.batchCount, into: packedA, panelStride: floatsA)
+            panelsOrA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
+        }
+        let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
+        try launch("matmul", "gemm_vector",
+                   [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta)] + panelsOrA + operandB
+                       + [.slice(c), .int(op.ldc), .int(op.strideC)],
+                   global: [panelsB, panelsA, op.batchCount], local: local)
+    }
+
     /// matmul.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
-    /// panels of `width` rows, K steps of `width` contiguous floats each.
+    /// panels of `width` rows, K steps of `width` contiguous floats each; a work-item writes 16
+    /// steps of a panel (one or two steps per work-item left PoCL's packing slower than its GEMM).
     private func packPanels(_ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
                             batch: Int, into panels: BufferSlice, panelStride: Int) throws {
-        let padded = (rows + width - 1) / width * width
-        let kFast = kStride == 1 && rowStride != 1
+        let chunk = 16, panelCount = (rows + width - 1) / width
         try launch("matmul", "pack_panels",
-                   [.int(k), .int(rows), .int(width), .int(kFast ? 1 : 0), .slice(x), .int(rowStride), .int(kStride), .int(batchStride),
+                   [.int(k), .int(rows), .int(width), .int(chunk), .slice(x), .int(rowStride), .int(kStride), .int(batchStride),
                     .slice(panels), .int(panelStride)],
-                   global: kFast ? [k, padded, batch] : [padded, k, batch], local: [min(64, kFast ? k : padded), 1, 1])
+                   global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
     }
 
     func fill(_ x: BufferSlice, value: Float) throws {
