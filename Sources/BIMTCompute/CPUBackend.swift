@@ -1,3 +1,4 @@
+import CBIMTKernels
 import COpenBLAS
 import Dispatch
 import Foundation
@@ -45,6 +46,10 @@ final class CPUBackend: ComputeBackend {
     /// training step needs.
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
         let pa = pointer(a), pb = pointer(b), pc = pointer(c)
+        if CPUBackend.usesRowGemm(op) {
+            rowGemm(op, pa, pb, pc)
+            return
+        }
         let parts = op.m * op.n * op.k >= blasSplitThreshold ? min(cores, max(op.m, op.n)) : 1
         let splitRows = op.m >= op.n
         if parts == 1 && op.batchCount > 1 && op.batchCount * op.m * op.n * op.k >= blasSplitThreshold {
@@ -76,6 +81,37 @@ final class CPUBackend: ComputeBackend {
                 }
             }
             if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+        }
+    }
+
+    /// Whether `op` goes to `bimt_gemm_rows` instead of OpenBLAS: tall products (M >= 256)
+    /// whose B (K x N) is at most 512 KiB, A as it is (not transposed), one product, on a
+    /// processor with AVX-512. Those are a convolution's forward pass (columns times the
+    /// filters) and its column gradient (dZ times the filters), where OpenBLAS spent a third
+    /// of its time packing A and clearing C.
+    static func usesRowGemm(_ op: GemmOperation) -> Bool {
+        rowGemmAvailable && !op.transposeA && op.batchCount == 1 && op.m >= 256 && op.n >= 16 && op.n <= 320 && op.k * op.n <= 1 << 17
+    }
+    static let rowGemmAvailable = bimt_gemm_rows_vectorized() != 0 && ProcessInfo.processInfo.environment["BIMT_ROW_GEMM"] != "off"
+
+    /// `bimt_gemm_rows` over bands of rows (multiples of its 6-row blocks), one per core; a
+    /// transposed B is first copied row-major (it is small).
+    func rowGemm(_ op: GemmOperation, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        var rowMajorB: UnsafeMutablePointer<Float>? = nil
+        if op.transposeB {
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: op.k * op.n)
+            for k in 0..<op.k { for n in 0..<op.n { copy[k * op.n + n] = b[n * op.ldb + k] } }
+            rowMajorB = copy
+        }
+        defer { rowMajorB?.deallocate() }
+        let ldb = op.transposeB ? op.n : op.ldb
+        let shared = UncheckedSendable((a, UnsafePointer(rowMajorB ?? UnsafeMutablePointer(mutating: b)), c))
+        let blocks = (op.m + 5) / 6
+        parallelChunks(blocks, grain: 8) { range in
+            let (a, b, c) = shared.value
+            let first = range.lowerBound * 6, rows = min(op.m, range.upperBound * 6) - first
+            bimt_gemm_rows(Int32(rows), Int32(op.n), Int32(op.k), op.alpha, op.beta, a + first * op.lda, Int32(op.lda),
+                           b, Int32(ldb), c + first * op.ldc, Int32(op.ldc))
         }
     }
 

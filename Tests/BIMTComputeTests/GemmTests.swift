@@ -1,4 +1,5 @@
 @testable import BIMTCompute
+import CBIMTKernels
 import Testing
 import TestSupport
 
@@ -103,6 +104,33 @@ struct GemmTests {
             try device.gemm(op, a: a.whole, b: b.whole, c: c.whole)
             #expect(try device.read(c.whole).allSatisfy { $0 == 350 }, "KC \(depth) beta = 0 \(op.summary)")
         }
+    }
+
+    /// The CPU path's own kernel for tall products with a small B (bimt_gemm_rows): 64-, 32-
+    /// and 16-column blocks and scalar columns (N = 100 = 64 + 32 + 4), row blocks cut short
+    /// (M = 257 = 42 * 6 + 5 over two bands), padded leading dimensions, B transposed or not.
+    @Test("CPU path: tall products with a small B match a double-precision reference",
+          arguments: [(257, 100, 9), (300, 16, 1), (263, 288, 64), (256, 64, 300), (1000, 320, 40)])
+    func cpuRowKernel(shape: (Int, Int, Int)) throws {
+        let device = TestDevices.cpu(), (m, n, k) = shape
+        for transposeB in [false, true] {
+            for (alpha, beta) in [(Float(1), Float(0)), (Float(-0.75), Float(1.5))] {
+                let op = GemmOperation(m: m, n: n, k: k, transposeB: transposeB, alpha: alpha, beta: beta,
+                                       lda: k + 3, ldb: (transposeB ? k : n) + 2, ldc: n + 5)
+                #expect(!CPUBackend.rowGemmAvailable || CPUBackend.usesRowGemm(op), "\(op.summary) goes to OpenBLAS")
+                let (result, a, b, c) = try runGemm(device, op, seed: UInt64(m + n + k))
+                expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
+                            "cpu rows \(op.summary) alpha \(alpha) beta \(beta)", columns: n + 5)
+            }
+        }
+        // beta = 0 never reads C, on the kernel itself whatever this processor runs.
+        var generator = SeededGenerator(seed: 3)
+        let a = generator.uniform(m * k), b = generator.uniform(k * n)
+        var c = [Float](repeating: .nan, count: m * n)
+        bimt_gemm_rows(Int32(m), Int32(n), Int32(k), 1, 0, a, Int32(k), b, Int32(n), &c, Int32(n))
+        let op = GemmOperation(m: m, n: n, k: k)
+        expectClose(c, referenceGemm(op, a: a, b: b, c: [Float](repeating: 0, count: m * n)), tolerance: 1e-5,
+                    "bimt_gemm_rows \(op.summary), C all NaN before", columns: n)
     }
 
     @Test("split-K engages only when the tiles would leave compute units idle and K is deep")

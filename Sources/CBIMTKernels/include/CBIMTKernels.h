@@ -55,6 +55,14 @@ void bimt_attention_backward_block(int rows, int first, int ld, float* s, float*
                                    const float* dout, int ldo, int headDimension, uint64_t key, uint32_t threshold,
                                    float dropScale, uint64_t indexBase, int length);
 
+// ---- GEMM by blocks of rows (twin of matmul.cl's gemm_vector), gemm.c.
+/// C (M x N, ldc) = alpha A B + beta C; A (M x K, lda) row-major, B (K x N, ldb) row-major;
+/// beta = 0 never reads C. Meant for B small enough to stay in cache.
+void bimt_gemm_rows(int M, int N, int K, float alpha, float beta, const float* A, int lda, const float* B, int ldb,
+                    float* C, int ldc);
+/// 1 when this processor runs bimt_gemm_rows's AVX-512 version (the others spill its registers).
+int bimt_gemm_rows_vectorized(void);
+
 // ---- Convolution columns (twin of conv.cl) over NHWC images.
 /// Patch rows [row0, row1) of columns [N * Ho * Wo, KH * KW * C] from x [N, H, W, C].
 void bimt_im2col(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int row0, int row1,
