@@ -85,14 +85,18 @@ final class CPUBackend: ComputeBackend {
     }
 
     /// Whether `op` goes to `bimt_gemm_rows` instead of OpenBLAS: tall products (M >= 256)
-    /// whose B (K x N) is at most 512 KiB, A as it is (not transposed), one product, on a
-    /// processor with AVX-512. Those are a convolution's forward pass (columns times the
-    /// filters) and its column gradient (dZ times the filters), where OpenBLAS spent a third
-    /// of its time packing A and clearing C.
+    /// with 16 to 320 columns whose B (K x N) is at most 512 KiB, A as it is (not
+    /// transposed), one product, on a processor with AVX-512. Those are a convolution's
+    /// forward pass (columns times the filters) and its column gradient (dZ times the
+    /// filters), where OpenBLAS spent a third of its time packing A and clearing C. Wider
+    /// products were slower than OpenBLAS (they read all of B once per 6 rows).
     static func usesRowGemm(_ op: GemmOperation) -> Bool {
-        rowGemmAvailable && !op.transposeA && op.batchCount == 1 && op.m >= 256 && op.n >= 16 && op.n <= 320 && op.k * op.n <= 1 << 17
+        rowGemmAvailable && !op.transposeA && op.batchCount == 1 && op.m >= 256
+            && (16...320).contains(op.n) && op.k * op.n <= 1 << 17
     }
-    static let rowGemmAvailable = bimt_gemm_rows_vectorized() != 0 && ProcessInfo.processInfo.environment["BIMT_ROW_GEMM"] != "off"
+    /// AVX-512 present and `BIMT_ROW_GEMM` not "off" (which keeps every product on OpenBLAS).
+    static let rowGemmAvailable = bimt_gemm_rows_vectorized() != 0
+        && ProcessInfo.processInfo.environment["BIMT_ROW_GEMM"] != "off"
 
     /// `bimt_gemm_rows` over bands of rows (multiples of its 6-row blocks), one per core; a
     /// transposed B is first copied row-major (it is small).

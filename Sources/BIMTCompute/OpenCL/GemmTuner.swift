@@ -48,8 +48,9 @@ public struct GemmTuningReport: Sendable {
 /// against the CPU path on every shape (max |C - C_cpu| / max |C_cpu| within the tolerance)
 /// and timed; the fastest verified one (geometric mean of GFLOP/s) wins. The search is
 /// staged: register blocking first (vector: NV x RM; tiled: tile and work per item), then
-/// the work-group shape (vector: LX x LY, then the k block KC), or for tiled the tile depth (TSK), the width and
-/// buffering of the loads (GVW, DB) and split-K (KSPLIT), each around the best so far; the
+/// the work-group shape (vector: LX x LY, then the k block KC), or for tiled the tile depth
+/// (TSK), the width and buffering of the loads (GVW, DB) and split-K (KSPLIT), each around
+/// the best so far; the
 /// three fastest and the defaults are then timed twice more and the best median wins.
 public enum GemmTuner {
     /// The GEMMs of the training presets (gpt-bench's and gpt-small's projections, forward

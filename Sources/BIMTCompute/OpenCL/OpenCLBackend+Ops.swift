@@ -2,8 +2,7 @@
 /// the math lives in `Kernels/*.cl`.
 extension OpenCLBackend {
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
-        // op(A)(m, k) = A[m * sAm + k * sAk]
-        let sAm = op.transposeA ? 1 : op.lda, sAk = op.transposeA ? op.lda : 1
+        let (sAm, sAk) = op.stridesA
         func sizes(alpha: Float, beta: Float) -> [Argument] { [.int(op.m), .int(op.n), .int(op.k), .float(alpha), .float(beta)] }
         let operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
         let tail: [Argument] = [.slice(c), .int(op.ldc), .int(op.strideC)]
@@ -48,7 +47,7 @@ extension OpenCLBackend {
 
     /// gemm_vector over all of K (see `gemm`).
     private func gemmVector(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
-        let sAm = op.transposeA ? 1 : op.lda, sAk = op.transposeA ? op.lda : 1
+        let (sAm, sAk) = op.stridesA
         // Operands that would stride a page or more per k step (large leading dimensions,
         // deep K) go into panels first: B as VW*NV columns, A as RM rows, each K steps of
         // contiguous floats. A transposed B is always repacked (the kernel reads B by rows).
@@ -65,7 +64,8 @@ extension OpenCLBackend {
                            into: packedB, panelStride: floatsB)
             operandB = [.slice(packedB), .int(0), .int(floatsB), .int(1)]
         }
-        var panelsOrA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]   // strided A (aPanels = 0)
+        // Strided A (aPanels = 0), or its panels.
+        var panelsOrA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]
         if op.transposeA && deep && op.lda >= 1024 {
             let floatsA = panelsA * t.rm * op.k
             let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
@@ -82,7 +82,7 @@ extension OpenCLBackend {
 
     /// matmul.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
     /// panels of `width` rows, K steps of `width` contiguous floats each; a work-item writes 16
-    /// steps of a panel (one or two steps per work-item left PoCL's packing slower than its GEMM).
+    /// steps of a panel (one float per work-item made packing a fifth of a 1024-cube on PoCL).
     private func packPanels(_ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
                             batch: Int, into panels: BufferSlice, panelStride: Int) throws {
         let chunk = 16, panelCount = (rows + width - 1) / width
@@ -181,4 +181,9 @@ extension OpenCLBackend {
         try launch("bimt_penalty", "reduce_sum", [.int(groups), .int(0), .slice(partial), .slice(out)],
                    global: [penaltyLocal], local: [penaltyLocal])
     }
+}
+
+extension GemmOperation {
+    /// op(A)(m, k) = A[m * stridesA.m + k * stridesA.k] within one product.
+    var stridesA: (m: Int, k: Int) { transposeA ? (1, lda) : (lda, 1) }
 }
