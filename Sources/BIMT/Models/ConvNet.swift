@@ -38,7 +38,8 @@ public final class ConvNet: TrainableModel {
     /// Whether the conv blocks write their activations over their preactivations: for ReLU,
     /// whose derivative is the same at z and at relu(z), the fused backward can take the
     /// activation for the preactivation, and each block keeps one buffer instead of two.
-    var activatesInPlace: Bool { head.activation == .relu }
+    var activatesInPlace: Bool { ConvNet.activatesInPlace(head.activation) }
+    static func activatesInPlace(_ activation: Activation) -> Bool { activation == .relu }
 
     /// Outputs per predicted row.
     public var outputWidth: Int { head.widths.last! }

@@ -2,12 +2,11 @@
 /// the math lives in `Kernels/*.cl`.
 extension OpenCLBackend {
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
-        let (sAm, sAk) = op.stridesA
-        func sizes(alpha: Float, beta: Float) -> [Argument] { [.int(op.m), .int(op.n), .int(op.k), .float(alpha), .float(beta)] }
-        let operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
-        let tail: [Argument] = [.slice(c), .int(op.ldc), .int(op.strideC)]
         switch gemmVariant {
         case .tiled, .automatic:
+            let (sAm, sAk) = op.stridesA
+            let operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
+            let tail = op.outputArguments(c)
             let sBk = op.transposeB ? 1 : op.ldb, sBn = op.transposeB ? op.ldb : 1
             let t = tuning
             let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
@@ -16,14 +15,16 @@ extension OpenCLBackend {
             let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
             let operands: [Argument] = operandA + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)]
             if splits == 1 {
-                try launch("matmul", "gemm_tiled", sizes(alpha: op.alpha, beta: op.beta) + operands + tail + [.int(1), .int(op.k)],
+                try launch("matmul", "gemm_tiled",
+                           op.sizeArguments(alpha: op.alpha, beta: op.beta) + operands + tail + [.int(1), .int(op.k)],
                            global: global, local: local)
                 return
             }
             // Each K range's product into scratch, then C = alpha * their sum + beta * C.
             let partial = try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
             try launch("matmul", "gemm_tiled",
-                       sizes(alpha: 1, beta: 0) + operands + [.slice(partial), .int(op.n), .int(op.m * op.n), .int(splits), .int(chunk)],
+                       op.sizeArguments(alpha: 1, beta: 0) + operands
+                           + [.slice(partial), .int(op.n), .int(op.m * op.n), .int(splits), .int(chunk)],
                        global: global, local: local)
             try launch("matmul", "gemm_splitk_reduce",
                        [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
@@ -37,7 +38,7 @@ extension OpenCLBackend {
                 var block = op
                 block.k = min(depth, op.k - k0)
                 if k0 > 0 { block.beta = 1 }
-                let shiftA = k0 * sAk, shiftB = k0 * (op.transposeB ? 1 : op.ldb)
+                let shiftA = k0 * op.stridesA.k, shiftB = k0 * (op.transposeB ? 1 : op.ldb)
                 try gemmVector(block, a: a.slice(offset: shiftA, count: a.count - shiftA),
                                b: b.slice(offset: shiftB, count: b.count - shiftB), c: c)
                 k0 += depth
@@ -75,8 +76,7 @@ extension OpenCLBackend {
         }
         let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
         try launch("matmul", "gemm_vector",
-                   [.int(op.m), .int(op.n), .int(op.k), .float(op.alpha), .float(op.beta)] + panelsOrA + operandB
-                       + [.slice(c), .int(op.ldc), .int(op.strideC)],
+                   op.sizeArguments(alpha: op.alpha, beta: op.beta) + panelsOrA + operandB + op.outputArguments(c),
                    global: [panelsB, panelsA, op.batchCount], local: local)
     }
 
@@ -186,4 +186,12 @@ extension OpenCLBackend {
 extension GemmOperation {
     /// op(A)(m, k) = A[m * stridesA.m + k * stridesA.k] within one product.
     var stridesA: (m: Int, k: Int) { transposeA ? (1, lda) : (lda, 1) }
+
+    /// The GEMM kernels' first arguments: M, N, K, alpha, beta.
+    func sizeArguments(alpha: Float, beta: Float) -> [OpenCLBackend.Argument] {
+        [.int(m), .int(n), .int(k), .float(alpha), .float(beta)]
+    }
+
+    /// The GEMM kernels' C arguments: C, ldc, its batch stride.
+    func outputArguments(_ c: BufferSlice) -> [OpenCLBackend.Argument] { [.slice(c), .int(ldc), .int(strideC)] }
 }
