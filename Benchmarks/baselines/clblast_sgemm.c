@@ -1,6 +1,9 @@
 // Baseline for `bimt bench gemm --device opencl`: CLBlast's SGEMM (Debian libclblast-dev)
-// on the same OpenCL device, timed the same way (warm-up, then the median of R runs of
-// launch + clFinish), row-major C = A * B.
+// on the same OpenCL device, timed the same way (runs of launch + clFinish), row-major
+// C = A * B. Warm-up as bimt's (timing.h): one untimed run (kernel compilation), then runs
+// until the timings settle (windows of 3 until a window's median is within 5 % of the
+// previous one and 0.25 s have passed, at most 20 s); then the median of R runs. The
+// warm-up runs per size go to stderr.
 //
 // Build: cc -O2 -o clblast_sgemm clblast_sgemm.c $(pkg-config --cflags --libs clblast OpenCL)
 // Run:   ./clblast_sgemm [platform] [device] [repeats] N...
@@ -9,26 +12,33 @@
 #include <clblast_c.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include "timing.h"
 
 #define CHECK(call) do { cl_int s_ = (call); if (s_ != CL_SUCCESS) { \
     fprintf(stderr, "%s failed: %d\n", #call, (int)s_); exit(1); } } while (0)
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+struct product {
+    size_t n;
+    cl_mem a, b, c;
+    cl_command_queue queue;
+};
 
-static int compare(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return (x > y) - (x < y);
+static double timed(void* context) {
+    struct product* p = context;
+    double start = now();
+    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                       p->n, p->n, p->n, 1.0f, p->a, 0, p->n, p->b, 0, p->n, 0.0f, p->c, 0, p->n,
+                                       &p->queue, NULL);
+    if (s != CLBlastSuccess) { fprintf(stderr, "CLBlastSgemm failed: %d\n", (int)s); exit(1); }
+    CHECK(clFinish(p->queue));
+    return now() - start;
 }
 
 int main(int argc, char** argv) {
     int platformIndex = argc > 1 ? atoi(argv[1]) : 0;
     int deviceIndex = argc > 2 ? atoi(argv[2]) : 0;
     int repeats = argc > 3 ? atoi(argv[3]) : 10;
+    if (repeats < 1) { fprintf(stderr, "repeats must be >= 1\n"); return 1; }
     cl_platform_id platforms[16];
     cl_uint platformCount = 0;
     CHECK(clGetPlatformIDs(16, platforms, &platformCount));
@@ -52,16 +62,12 @@ int main(int argc, char** argv) {
         cl_mem b = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * n * 4, host, &status); CHECK(status);
         cl_mem c = clCreateBuffer(context, CL_MEM_READ_WRITE, n * n * 4, NULL, &status); CHECK(status);
         double* times = malloc(sizeof(double) * repeats);
-        for (int r = -1; r < repeats; r++) {   // r = -1: warm-up (kernel compilation)
-            double start = now();
-            CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
-                                               n, n, n, 1.0f, a, 0, n, b, 0, n, 0.0f, c, 0, n, &queue, NULL);
-            if (s != CLBlastSuccess) { fprintf(stderr, "CLBlastSgemm failed: %d\n", (int)s); return 1; }
-            CHECK(clFinish(queue));
-            if (r >= 0) times[r] = now() - start;
-        }
-        qsort(times, repeats, sizeof(double), compare);
-        double seconds = repeats % 2 ? times[repeats / 2] : (times[repeats / 2 - 1] + times[repeats / 2]) / 2;
+        struct product p = {n, a, b, c, queue};
+        timed(&p);   // kernel compilation (bimt's first run builds its kernel too)
+        int warmup = 1 + settle(timed, &p);
+        for (int r = 0; r < repeats; r++) times[r] = timed(&p);
+        double seconds = median(times, repeats);
+        fprintf(stderr, "n %zu: %d warm-up runs\n", n, warmup);
         printf("%s{\"n\": %zu, \"seconds\": %.6f, \"gflops\": %.2f}", arg > 4 ? ", " : "",
                n, seconds, 2.0 * n * n * n / seconds / 1e9);
         fflush(stdout);

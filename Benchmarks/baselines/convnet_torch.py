@@ -5,17 +5,22 @@ padding, ReLU, 2x2 max-pool, conv 32->64, ReLU, max-pool, dense 7*7*64 -> 10. co
 pool rounds down), dense 3*3*256 -> 10. Batch 100 images 28x28, cross-entropy, AdamW (lr 1e-3,
 no weight decay), and a connection cost on every weight and bias (mean |w| * distance, lambda
 0.2, fixed distances of the same shapes) added to the loss. Prints the median milliseconds per
-step over --steps steps after a warm-up.
-Usage: python3 Benchmarks/baselines/convnet_torch.py [--preset convnet|convnet-large] [--threads 2] [--steps 50] [--channels-last]
+step over --steps steps after a warm-up as `bimt bench train`'s (Benchmarks/baselines/bimt_warmup.py):
+--warmup N untimed steps, or without it until the step times settle, then one more; the count goes to
+stderr. Pass the --warmup given to bimt.
+Usage: python3 Benchmarks/baselines/convnet_torch.py [--preset convnet|convnet-large] [--threads 2] [--steps 50]
+       [--warmup N] [--channels-last]
 """
-import argparse, statistics, time
+import argparse, statistics, sys, time
 import torch
+
+from bimt_warmup import warm_up
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--preset", choices=["convnet", "convnet-large"], default="convnet")
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--steps", type=int, default=50)
-parser.add_argument("--warmup", type=int, default=10)
+parser.add_argument("--warmup", type=int, default=None, help="untimed steps (default: until step times settle)")
 parser.add_argument("--batch", type=int, default=100)
 parser.add_argument("--channels-last", action="store_true", help="NHWC memory format (bimt's layout)")
 args = parser.parse_args()
@@ -34,15 +39,21 @@ if args.channels_last:
 y = torch.randint(0, 10, (args.batch,))
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
 distances = [torch.rand_like(p) * 2 + 0.5 for p in model.parameters()]
-times = []
-for step in range(args.warmup + args.steps):
+
+
+def step():
+    """One training step; returns its seconds."""
     start = time.perf_counter()
     opt.zero_grad(set_to_none=True)
     loss = torch.nn.functional.cross_entropy(model(x), y)
     cost = sum((p.abs() * d).mean() for p, d in zip(model.parameters(), distances))
     (loss + 0.2 * cost).backward()
     opt.step()
-    if step >= args.warmup:
-        times.append(time.perf_counter() - start)
+    return time.perf_counter() - start
+
+
+warmup = warm_up(step, args.warmup)
+print(f"{args.preset}: {warmup} warm-up steps", file=sys.stderr)
+times = [step() for _ in range(args.steps)]
 t = statistics.median(times)
 print(f"{args.preset}: pytorch {torch.__version__} cpu threads {args.threads}{' channels_last' if args.channels_last else ''}: {t * 1e3:.2f} ms/step")

@@ -3,21 +3,24 @@
 cross-entropy at every position, AdamW (lr 1e-3, weight decay 0.1), and the BIMT connection
 cost on every matrix (mean reduction, wf 2, l0 0.5, line layouts, lambda 1e-4) added to the
 loss. Prints the median seconds per step over --steps steps after a warm-up.
-Usage: python3 Benchmarks/baselines/gpt_bench_torch.py [--threads 2] [--steps 20] [--device cuda]
+Attention is PyTorch's fused scaled_dot_product_attention (Benchmarks/baselines/gpt_sdpa.py), as bimt's is fused.
+Warm-up as `bimt bench train`'s (Benchmarks/baselines/bimt_warmup.py): --warmup N untimed steps, or without it
+until the step times settle, then one more; the count goes to stderr. Pass the --warmup given to bimt.
+Usage: python3 Benchmarks/baselines/gpt_bench_torch.py [--threads 2] [--steps 20] [--warmup N] [--device cuda]
 `--gpt-small` times gpt-small's model and recipe instead (6 layers, width 384, 6 heads, context
 256, vocabulary 65; AdamW betas (0.9, 0.99), weight decay 0.1 on matrices only, clipping at
 norm 1), at `--batch` sequences (default 16), without dropout.
 """
-import argparse, math, statistics, sys, time
+import argparse, statistics, sys, time
 import torch
 
-sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "scripts", "golden"))
-from gpt_golden import GPT  # noqa: E402  (the model the golden files use)
+from bimt_warmup import warm_up
+from gpt_sdpa import GPT  # the model the golden files use, with fused attention
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--steps", type=int, default=20)
-parser.add_argument("--warmup", type=int, default=5)
+parser.add_argument("--warmup", type=int, default=None, help="untimed steps (default: until step times settle)")
 parser.add_argument("--device", default="cpu", help="cpu or cuda")
 parser.add_argument("--gpt-small", action="store_true")
 parser.add_argument("--batch", type=int, default=None)
@@ -49,8 +52,10 @@ for name, p in model.named_parameters():
 params = dict(model.named_parameters())
 x = torch.randint(0, V, (B, L), device=args.device)
 y = torch.randint(0, V, (B, L), device=args.device)
-times = []
-for step in range(args.warmup + args.steps):
+
+
+def step():
+    """One training step; returns its seconds."""
     start = time.perf_counter()
     opt.zero_grad(set_to_none=True)
     logits = model(x)
@@ -62,7 +67,11 @@ for step in range(args.warmup + args.steps):
     opt.step()
     if args.device != "cpu":
         torch.cuda.synchronize()
-    if step >= args.warmup:
-        times.append(time.perf_counter() - start)
+    return time.perf_counter() - start
+
+
+warmup = warm_up(step, args.warmup)
+print(f"{warmup} warm-up steps", file=sys.stderr)
+times = [step() for _ in range(args.steps)]
 t = statistics.median(times)
 print(f"pytorch {torch.__version__} {args.device} threads {args.threads}: {t * 1e3:.2f} ms/step, {B * L / t:.0f} tokens/s")

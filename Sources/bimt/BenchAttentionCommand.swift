@@ -31,10 +31,12 @@ struct BenchAttentionCommand: ParsableCommand {
             throw ValidationError("--sequences, --heads, --head-dimension, --repeat and every --length must be >= 1")
         }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
+        try deviceOptions.requireGemmVariantApplies()
     }
 
     func run() throws {
         let device = try deviceOptions.open()
+        try deviceOptions.requireGemmVariantApplies(on: device)
         var rows: [[String: Any]] = []
         if !json {
             print("device: \(device.name)")

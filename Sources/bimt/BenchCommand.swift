@@ -46,6 +46,7 @@ struct BenchGemmCommand: ParsableCommand {
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }
         for size in sizes where size < 1 { throw ValidationError("--size values must be >= 1, got \(size)") }
         _ = try parsedShapes()
+        try deviceOptions.requireGemmVariantApplies()
     }
 
     func parsedShapes() throws -> [(Int, Int, Int)] {
@@ -62,6 +63,7 @@ struct BenchGemmCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
+        try deviceOptions.requireGemmVariantApplies(on: device)
         let transposes = Array(trans.uppercased())
         var results: [GemmBenchmarkResult] = []
         if !json {
@@ -90,6 +92,27 @@ struct BenchGemmCommand: ParsableCommand {
 
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+/// `--gemm-variant` picks the shape of the OpenCL GEMM kernel (and of the kernels built like it);
+/// the CPU path runs OpenBLAS and its own C kernels, so a variant given for it would be ignored.
+extension DeviceOptions {
+    /// Refuses a variant other than automatic with `--device cpu` (checked before anything runs).
+    func requireGemmVariantApplies() throws {
+        guard gemmVariant != GemmVariant.automatic.rawValue, (try? specifier()) == .cpu else { return }
+        throw ValidationError("--gemm-variant \(gemmVariant) does not apply to --device cpu: it shapes the OpenCL GEMM "
+                              + "kernel, and the CPU path runs OpenBLAS; drop --gemm-variant, or give --device opencl "
+                              + "(or opencl:P:D) to time that kernel")
+    }
+
+    /// Refuses a variant other than automatic once `--device auto` has chosen the CPU path
+    /// (no OpenCL GPU on this machine).
+    func requireGemmVariantApplies(on device: Device) throws {
+        guard gemmVariant != GemmVariant.automatic.rawValue, device.kind == .cpu else { return }
+        throw ValidationError("--gemm-variant \(gemmVariant) does not apply: --device \(self.device) chose the CPU "
+                              + "path (no OpenCL GPU here), which runs OpenBLAS, not the OpenCL GEMM kernel; drop "
+                              + "--gemm-variant, or give --device opencl (or opencl:P:D) to time that kernel")
+    }
 }
 
 struct BenchBIMTCommand: ParsableCommand {
@@ -138,10 +161,12 @@ struct BenchBIMTCommand: ParsableCommand {
         guard LayoutFamily(rawValue: layout) != nil else { throw ValidationError("--layout must be line or grid, got '\(layout)'") }
         guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }
+        try deviceOptions.requireGemmVariantApplies()
     }
 
     func run() throws {
         let device = try deviceOptions.open()
+        try deviceOptions.requireGemmVariantApplies(on: device)
         let result: BIMTBenchmarkResult
         do {
             result = try BIMTBenchmark.run(device: device, shape: try sizes(), layout: LayoutFamily(rawValue: layout)!,

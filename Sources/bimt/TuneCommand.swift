@@ -30,6 +30,10 @@ struct TuneCommand: ParsableCommand {
         guard `repeat` >= 1, maxCandidates >= 1, tolerance >= 0 else {
             throw ValidationError("--repeat and --max-candidates must be >= 1 and --tolerance >= 0")
         }
+        if (try? deviceOptions.specifier()) == .cpu {
+            throw ValidationError("--device cpu does not apply to tune: tuning is for OpenCL devices; the CPU path "
+                                  + "uses OpenBLAS, which has no tunables here (choose --device opencl or opencl:P:D)")
+        }
         _ = try parsedShapes()
     }
 

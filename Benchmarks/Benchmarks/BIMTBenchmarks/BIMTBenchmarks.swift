@@ -16,12 +16,16 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
     let opencl = try? Device.open(.anyOpenCL).device
     let devices: [(String, Device)] = [("cpu", cpu)] + (opencl.map { [("opencl", $0)] } ?? [])
 
-    // GEMM per device, and OpenBLAS itself on the same operands.
+    // GEMM per device, and OpenBLAS itself on the same operands. Each takes one untimed product when it is set up,
+    // as `bimt bench gemm` takes one (building the OpenCL kernel) and clblast_baseline_create one for CLBlast (building
+    // its kernels); then package-benchmark's warm-up iterations, the same number for all.
     for n in [256, 512, 1024] {
         var generator = SeededGenerator(seed: 1)
         let a = generator.uniform(n * n), b = generator.uniform(n * n)
         for (label, device) in devices {
             let da = try! device.makeBuffer(a), db = try! device.makeBuffer(b), dc = try! device.makeBuffer(count: n * n)
+            try! device.gemm(GemmOperation(m: n, n: n, k: n), a: da.whole, b: db.whole, c: dc.whole)
+            try! device.synchronize()
             Benchmark("GEMM \(n) \(label) bimt") { benchmark in
                 for _ in benchmark.scaledIterations {
                     try device.gemm(GemmOperation(m: n, n: n, k: n), a: da.whole, b: db.whole, c: dc.whole)
@@ -38,6 +42,10 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
             }
         }
         var c = [Float](repeating: 0, count: n * n)
+        openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n),
+                    b, Int32(n), 0, &c, Int32(n))
+        openblas_set_num_threads(1)
         Benchmark("GEMM \(n) cpu OpenBLAS") { benchmark in
             // OpenBLAS's own threading over every core (bimt's CPU path sets it to 1 and splits itself).
             openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
