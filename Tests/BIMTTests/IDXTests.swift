@@ -60,13 +60,16 @@ struct IDXTests {
         }
     }
 
+    // scripts/install-deps installs the dataset: where real components are required (CI) a
+    // missing one fails here; elsewhere the test is skipped, saying why.
     @Test("reads Debian's Fashion-MNIST when it is installed",
-          .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist not installed"))
+          .enabled(if: requireRealComponents || FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"),
+                   "dataset-fashion-mnist not installed"))
     func fashionMNIST() throws {
         let folder = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        guard let images = names.first(where: { $0.hasPrefix("t10k-images") }), let labels = names.first(where: { $0.hasPrefix("t10k-labels") })
-        else { return }
+        let images = try #require(names.first { $0.hasPrefix("t10k-images") }, "no t10k-images file in \(folder.path)")
+        let labels = try #require(names.first { $0.hasPrefix("t10k-labels") }, "no t10k-labels file in \(folder.path)")
         let split = try IDX.imageSplit(images: folder.appending(path: images), labels: folder.appending(path: labels))
         #expect(split.labels.count == 10000 && split.rows == 28 && split.columns == 28)
         #expect(Set(split.labels) == Set(0...9))

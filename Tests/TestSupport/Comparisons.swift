@@ -48,10 +48,11 @@ public func referenceGemm(_ op: GemmOperation, a: [Float], b: [Float], c: [Float
     return result
 }
 
-/// Fails when a and b differ by more than `relative * max(1, |a|, |b|)`.
-public func expectClose(_ a: Double, _ b: Double, relative: Double, _ label: String,
+/// Fails when a and b differ by more than `relative * max(|a|, |b|)`, or by more than
+/// `absolute` where that is larger: a floor for values near zero, none unless given.
+public func expectClose(_ a: Double, _ b: Double, relative: Double, absolute: Double = 0, _ label: String,
                  sourceLocation: SourceLocation = #_sourceLocation) {
-    let bound = relative * max(1, abs(a), abs(b))
+    let bound = max(absolute, relative * max(abs(a), abs(b)))
     #expect(abs(a - b) <= bound, "\(label): \(a) vs \(b) (difference \(abs(a - b)), bound \(bound))",
             sourceLocation: sourceLocation)
 }

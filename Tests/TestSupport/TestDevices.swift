@@ -2,18 +2,23 @@ import BIMTCompute
 import Foundation
 import Testing
 
+/// Whether the real components some tests need (an OpenCL device, headless Chromium for the
+/// page test) are required: in CI (`CI=true`) or when asked for (`BIMT_REQUIRE_OPENCL=1`). A
+/// missing one then fails the tests that need it; elsewhere they say they did not run it.
+public let requireRealComponents: Bool = {
+    let environment = ProcessInfo.processInfo.environment
+    return environment["CI"] == "true" || environment["BIMT_REQUIRE_OPENCL"] == "1"
+}()
+
 /// The devices tests run on: the CPU path always, and the first OpenCL device (PoCL's CPU
 /// device here and in CI). OpenCL coverage must not vanish quietly: where OpenCL is
-/// required (`CI=true`, or `BIMT_REQUIRE_OPENCL=1`) a missing device fails every test that
-/// would have used it; elsewhere those tests record a warning saying they ran without it.
+/// required (`requireRealComponents`) a missing device fails every test that would have
+/// used it; elsewhere those tests record a warning saying they ran without it.
 public enum TestDevices {
     public static let openCLAvailable: Bool = !((try? OpenCLDiscovery.devices()) ?? []).isEmpty
 
     /// Whether a missing OpenCL device is a failure rather than a warning.
-    public static let openCLRequired: Bool = {
-        let environment = ProcessInfo.processInfo.environment
-        return environment["CI"] == "true" || environment["BIMT_REQUIRE_OPENCL"] == "1"
-    }()
+    public static var openCLRequired: Bool { requireRealComponents }
 
     /// Whether tests of the OpenCL path should run: a device is there, or one is required
     /// (the test then fails opening it, naming what is missing).

@@ -2,8 +2,8 @@ extension RunViewer {
     /// The page's script: draws the network of the chosen frame on a canvas (hover a neuron
     /// to highlight its connections, click a module to highlight its inputs and outputs),
     /// plays the frames, and draws the metric curves with hover values and a log-scale
-    /// toggle. With `#selftest` in the address it checks itself (drawing, slider, play, no
-    /// errors) and writes the result into #selftest, for the browser test.
+    /// toggle. With `#selftest` in the address it checks itself (drawing, curves, slider, play,
+    /// no errors) and writes the result into #selftest, for the browser test.
     static let script = #"""
     "use strict";
     const errors = [];
@@ -164,21 +164,44 @@ extension RunViewer {
     show(current);
     drawCurves();
 
-    // Self-test for the browser test: drawing, slider, play, no errors.
+    // Self-test for the browser test: drawing, curves, slider, play, no errors.
     if (location.hash === "#selftest") {
+      const pixelsOf = canvas => canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
       const inked = canvas => {
-        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const pixels = pixelsOf(canvas);
         let count = 0;
         for (let i = 0; i < pixels.length; i += 4) if (pixels[i] < 250 || pixels[i + 1] < 250 || pixels[i + 2] < 250) count++;
         return count;
       };
-      const result = { frames: data.frames.length, networkInk: inked(net), curvesInk: inked(curves), series: series.length };
+      // Per curve, the columns of the curves canvas holding a pixel of its colour: white blended
+      // at least half way toward it (a stroke's antialiased core). Panel borders and labels are
+      // grey, relocation marks a faint orange: only a drawn curve counts.
+      const curveColumns = () => {
+        const pixels = pixelsOf(curves), columns = {};
+        for (const [key, , color] of series) {
+          const d = [1, 3, 5].map(i => 255 - parseInt(color.slice(i, i + 2), 16));
+          const length = d[0] * d[0] + d[1] * d[1] + d[2] * d[2], seen = new Set();
+          for (let i = 0; i < pixels.length; i += 4) {
+            const p = [255 - pixels[i], 255 - pixels[i + 1], 255 - pixels[i + 2]];
+            const along = (p[0] * d[0] + p[1] * d[1] + p[2] * d[2]) / length;
+            const off = Math.hypot(p[0] - along * d[0], p[1] - along * d[1], p[2] - along * d[2]);
+            if (along >= 0.5 && off < 24) seen.add((i / 4) % curves.width);
+          }
+          columns[key] = seen.size;
+        }
+        return columns;
+      };
+      const result = { frames: data.frames.length, networkInk: inked(net), curveColumns: curveColumns(),
+                       series: series.length };
       const picture = () => net.toDataURL();
       const started = performance.now();
       for (let i = 0; i < 10; i++) draw(i % data.frames.length);
       result.drawMilliseconds = (performance.now() - started) / 10;
-      show(data.frames.length - 1); const lastPicture = picture();
-      show(0); result.sliderChangesDrawing = picture() !== lastPicture;
+      // The slider as a user moves it: its value set, then the input event the browser sends.
+      const slide = index => { slider.value = index; slider.dispatchEvent(new Event("input")); return picture(); };
+      const lastPicture = slide(data.frames.length - 1);
+      result.sliderChangesDrawing = slide(0) !== lastPicture;
+      result.sliderFrame = current;
       playButton.click();
       setTimeout(() => {
         result.playAdvanced = current > 0;
