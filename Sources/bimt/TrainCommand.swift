@@ -149,6 +149,8 @@ struct TrainingFlags: ParsableArguments {
             if let config { configuration = try ConfigurationFile.apply(path: config, over: configuration) }
             return try configuration.applying(try overrides)
         } catch let error as BIMTError {
+            // A file that cannot be read is a runtime failure (exit 1); a bad value, a usage error.
+            if case .invalidFile = error { throw RuntimeFailure(error.description) }
             throw ValidationError(Self.message(error))
         }
     }
@@ -199,7 +201,7 @@ struct TrainCommand: ParsableCommand {
             if let steps = options.steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
         }
         if let initFrom, !FileManager.default.fileExists(atPath: initFrom) {
-            throw ValidationError("--init: no file at \(initFrom)")
+            throw RuntimeFailure("--init: no file at \(initFrom)")
         }
     }
 
@@ -252,7 +254,7 @@ struct TrainCommand: ParsableCommand {
         if dryRun {
             do {
                 let configuration = try options.resolve()
-                let plan = try configuration.prepared(for: try configuration.makeTask(), on: device).plan
+                let plan = try configuration.prepared(for: try configuration.makeTask(), on: device, ranks: group?.size ?? 1).plan
                 print(plan)
                 try plan.check()
                 print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")

@@ -25,7 +25,8 @@ import Testing
     /// The fixtures' presets (those of the earlier version), and those whose settings changed since.
     static let fixturePresets = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
                                  "incontext", "modadd-seq", "charlm", "gpt-bench"]
-    static let changedSince: Set<String> = ["charlm"]   // now nanoGPT's recipe
+    // charlm: now nanoGPT's recipe; incontext: batches drawn with replacement, as the reference draws them.
+    static let changedSince: Set<String> = ["charlm", "incontext"]
 
     @Test("each preset's config.json of the earlier version decodes to today's preset and encodes to the same bytes",
           arguments: fixturePresets)
@@ -58,8 +59,23 @@ import Testing
                 return Array(cells[0..<7])
             }
         }
-        #expect(try rows(directory.appending(path: "metrics.csv")) == rows(directory.appending(path: "expected-metrics-600.csv")))
+        let actual = try rows(directory.appending(path: "metrics.csv"))
+        let expected = try rows(directory.appending(path: "expected-metrics-600.csv"))
+        #expect(actual.map(\.count) == expected.map(\.count))
+        for (row, (a, e)) in zip(actual, expected).enumerated() {
+            for (column, (x, y)) in zip(a, e).enumerated() where x != y {
+                // Step, header and empty cells match exactly; numbers to float32 rounding (see above).
+                guard let u = Double(x), let v = Double(y) else { Issue.record("row \(row), column \(column): \(x) vs \(y)"); continue }
+                #expect(abs(u - v) <= Self.crossProcessorTolerance * abs(v), "row \(row), column \(column): \(u) vs \(v)")
+            }
+        }
     }
+
+    /// The fixtures were written on one processor. OpenBLAS picks its GEMM kernels by processor
+    /// (SkylakeX, Cooperlake, Zen), and their float32 sums round differently, so on another
+    /// processor a resumed run's losses agree with the file to rounding (relative 2e-7 seen over
+    /// 200 steps), not bit for bit: the tolerance is 50 float32 epsilons.
+    static let crossProcessorTolerance = 50 * Double(Float.ulpOfOne)
 
     @Test("analyze and render of an old run give what the earlier version gave")
     func analyzeAndRenderOldRun() throws {
@@ -73,7 +89,8 @@ import Testing
         let expected = try JSONDecoder().decode(AnalysisReport.self, from: Data(contentsOf: directory.appending(path: "expected-analyze.json")))
         #expect(report.modules == expected.modules)
         #expect(report.fractionKept == expected.fractionKept)
-        #expect(abs(report.lossBefore - expected.lossBefore) <= 1e-12 && abs(report.lossAfter - expected.lossAfter) <= 1e-12)
+        #expect(abs(report.lossBefore - expected.lossBefore) <= Self.crossProcessorTolerance * expected.lossBefore)
+        #expect(abs(report.lossAfter - expected.lossAfter) <= Self.crossProcessorTolerance * expected.lossAfter)
         #expect(abs(report.wiringCost - expected.wiringCost) <= 1e-9 * expected.wiringCost)
     }
 

@@ -94,11 +94,11 @@ struct RelocationTests {
     }
 
     @Test("the linear assignment solver finds the optimum of random matrices")
-    func assignmentSolver() {
+    func assignmentSolver() throws {
         var generator = SeededGenerator(seed: 12)
         for n in 1...7 {
             let costs = (0..<(n * n)).map { _ in Double.random(in: 0..<10, using: &generator) }
-            let slot = LinearAssignment.solve(costs: costs, size: n)
+            let slot = try LinearAssignment.solve(costs: costs, size: n)
             #expect(Set(slot).count == n)
             let found = slot.enumerated().reduce(0.0) { $0 + costs[$1.offset * n + $1.element] }
             var best = Double.infinity, perm = Array(0..<n)
@@ -128,7 +128,10 @@ struct RelocationTests {
             }
             for (input, expected) in zip(inputs, before) {
                 let after = forward(relocated, values, input)
-                for (a, e) in zip(after, expected) { expectClose(a, e, relative: 1e-12, "\(device.name) \(method) output") }
+                // Reordered double sums round on the scale of their terms: outputs near zero need a floor.
+                for (a, e) in zip(after, expected) {
+                    expectClose(a, e, relative: 1e-12, absolute: 1e-12, "\(device.name) \(method) output")
+                }
             }
         }
     }
@@ -239,7 +242,7 @@ struct RelocationTests {
             #expect(units[0] / 2 == units[1] / 2 && units[2] / 2 == units[3] / 2, "a head was split: \(units)")
             #expect(Array(relocated.permutations[2].suffix(4)) == units.map { $0 + 4 }, "folds moved apart")
             for (a, e) in zip(run(relocated, values, input), before) {
-                expectClose(a, e, relative: 1e-12, "\(device.name) \(method)")
+                expectClose(a, e, relative: 1e-12, absolute: 1e-12, "\(device.name) \(method)")   // outputs near zero
             }
         }
     }

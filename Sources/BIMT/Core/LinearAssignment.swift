@@ -1,9 +1,16 @@
 /// Minimum-cost perfect matching of an n x n cost matrix: the Hungarian method in its
 /// shortest-augmenting-path form (Jonker-Volgenant style potentials), O(n^3) worst case.
 public enum LinearAssignment {
-    /// slot[row] for the assignment minimizing sum_row costs[row * size + slot[row]].
-    public static func solve(costs: [Double], size n: Int) -> [Int] {
-        precondition(costs.count == n * n, "costs must be n x n")
+    /// slot[row] for the assignment minimizing sum_row costs[row * size + slot[row]]. Throws
+    /// when `costs` is not `size` x `size` or holds NaN or infinity (no assignment minimizes
+    /// such costs, and the search would never end).
+    public static func solve(costs: [Double], size n: Int) throws -> [Int] {
+        guard n >= 0, n.multipliedReportingOverflow(by: n) == (costs.count, false) else {
+            throw BIMTError.shapeMismatch("linear assignment: \(costs.count) costs are not \(n) x \(n)")
+        }
+        if let bad = costs.firstIndex(where: { !$0.isFinite }) {
+            throw BIMTError.invalidSetting("linear assignment: cost (\(bad / n), \(bad % n)) is \(costs[bad]); every cost must be finite")
+        }
         guard n > 0 else { return [] }
         // 1-based potentials u (rows), v (columns); p[j] = row matched to column j (0: none).
         // Raw buffers: the inner loop runs n^2 to n^3 times and must not pay array checks.

@@ -10,7 +10,7 @@ public enum RelocationPlanner {
             throw BIMTError.invalidSetting("swap scores or importances are not finite (NaN or infinity): the weights have diverged")
         }
         guard let b = blockSize, b < m else {
-            return solve(scores, importance, m, method: method, topK: topK)
+            return try solve(scores, importance, m, method: method, topK: topK)
         }
         // Structured moves: whole blocks (heads) first, then units inside each block.
         let h = m / b
@@ -23,7 +23,7 @@ public enum RelocationPlanner {
                 blockScores[x * h + y] = sum
             }
         }
-        let blocks = solve(blockScores, blockImportance, h, method: method, topK: topK)
+        let blocks = try solve(blockScores, blockImportance, h, method: method, topK: topK)
         var units = [Int](repeating: 0, count: m)
         for g in 0..<h {
             let source = blocks[g]   // the old block that now sits at block position g
@@ -32,18 +32,18 @@ public enum RelocationPlanner {
                 for e in 0..<b { inner[d * b + e] = scores[(source * b + d) * m + g * b + e] }
             }
             let innerImportance = (0..<b).map { importance[source * b + $0] }
-            let arrangement = solve(inner, innerImportance, b, method: method, topK: min(topK, b))
+            let arrangement = try solve(inner, innerImportance, b, method: method, topK: min(topK, b))
             for e in 0..<b { units[g * b + e] = source * b + arrangement[e] }
         }
         return units
     }
 
-    static func solve(_ c: [Double], _ importance: [Double], _ n: Int, method: RelocationMethod, topK: Int) -> [Int] {
+    static func solve(_ c: [Double], _ importance: [Double], _ n: Int, method: RelocationMethod, topK: Int) throws -> [Int] {
         switch method {
         case .off: return Array(0..<n)
         case .greedy: return greedy(c, importance, n, topK: topK)
         case .assignment:
-            let slotOf = LinearAssignment.solve(costs: c, size: n)
+            let slotOf = try LinearAssignment.solve(costs: c, size: n)
             var units = [Int](repeating: 0, count: n)
             for (u, slot) in slotOf.enumerated() { units[slot] = u }
             return units

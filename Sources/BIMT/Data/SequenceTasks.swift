@@ -7,7 +7,7 @@ extension Tasks {
     /// "a b =" -> (a + b) mod p over all p^2 pairs (tokens 0 ..< p, "=" is token p); the
     /// answer is predicted at the last position.
     public static func modularAdditionSequence(modulus p: Int, trainFraction: Double = 0.5, seed: UInt64) throws -> TaskData {
-        guard p >= 2, p <= 4096 else { throw BIMTError.invalidSetting("modular addition needs 2 <= p <= 4096, got \(p)") }
+        try checkModulus(p)
         let names = (0..<p).map(String.init)
         return try tokenTask(name: "modadd-seq-\(p)", pairs: (0..<(p * p)).map { ($0 / p, $0 % p) }, vocabulary: p + 1, classes: p,
                              trainFraction: trainFraction, seed: seed, suffix: [p], inputNames: names + ["="], outputNames: names) {
@@ -117,10 +117,21 @@ public enum TokenFiles {
     /// The vocabulary size and token names: `vocabulary` if given, else meta.json's.
     public static func meta(folder: String, vocabulary: Int?) throws -> (vocabulary: Int, names: [String]?) {
         let url = URL(fileURLWithPath: folder).appending(path: "meta.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return try meta(json: nil, path: url.path, vocabulary: vocabulary) }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw BIMTError.invalidFile(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+        return try meta(json: data, path: url.path, vocabulary: vocabulary)
+    }
+
+    /// The same from meta.json's bytes (nil: no meta.json; `path` names it in errors).
+    public static func meta(json: Data?, path: String, vocabulary: Int?) throws -> (vocabulary: Int, names: [String]?) {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path, url = URL(fileURLWithPath: path)
         var names: [String]?
         var size = vocabulary
-        if FileManager.default.fileExists(atPath: url.path) {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] else {
+        if let json {
+            guard let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else {
                 throw BIMTError.invalidFile(path: url.path, reason: "is not a JSON object")
             }
             if size == nil { size = object["vocab_size"] as? Int }
@@ -134,11 +145,29 @@ public enum TokenFiles {
         if let count = names?.count, count != size {
             throw BIMTError.invalidFile(path: url.path, reason: "itos names \(count) tokens, the vocabulary is \(size)")
         }
+        if let names, let (first, second) = firstDuplicate(names) {
+            throw BIMTError.invalidFile(path: url.path, reason: "itos names ids \(first) and \(second) both '\(names[first])'; "
+                                        + "every token needs its own name (text is decoded and prompts encoded through them)")
+        }
         return (size, names)
+    }
+
+    /// The first two positions of `names` that hold the same string (nil: all differ).
+    public static func firstDuplicate(_ names: [String]) -> (Int, Int)? {
+        var seen: [String: Int] = [:]
+        for (i, name) in names.enumerated() {
+            if let first = seen[name] { return (first, i) }
+            seen[name] = i
+        }
+        return nil
     }
 
     /// The task: windows of `context` tokens over train.bin (training) and val.bin (test).
     public static func task(folder: String, vocabulary: Int?, context: Int) throws -> TaskData {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw BIMTError.invalidFile(path: folder, reason: "is not a folder; token files are a folder holding train.bin and val.bin")
+        }
         let (size, names) = try meta(folder: folder, vocabulary: vocabulary)
         func split(_ file: String, _ name: String) throws -> Dataset {
             let path = URL(fileURLWithPath: folder).appending(path: file).path

@@ -61,9 +61,16 @@ public enum Tasks {
                             outputNames: ["moon 1", "moon 2"])
     }
 
+    /// The moduli the modular-addition tasks take (p^2 examples).
+    public static let moduli = 2...4096
+
+    static func checkModulus(_ p: Int) throws {
+        try SizeLimits.require(p, in: moduli, "task.modulus")
+    }
+
     /// (a, b) -> (a + b) mod p over all p^2 pairs, a seeded `trainFraction` for training.
     public static func modularAddition(modulus p: Int, trainFraction: Double = 0.8, seed: UInt64) throws -> TaskData {
-        guard p >= 2, p <= 4096 else { throw BIMTError.invalidSetting("modular addition needs 2 <= p <= 4096, got \(p)") }
+        try checkModulus(p)
         let pairs = (0..<(p * p)).map { ($0 / p, $0 % p) }
         return try tokenTask(name: "modadd-\(p)", pairs: pairs, vocabulary: p, classes: p, trainFraction: trainFraction,
                              seed: seed) { ($0 + $1) % p }

@@ -76,9 +76,10 @@ extension TokenSequence: Equatable {
     }
 }
 
-/// Seeded random window offsets drawn with replacement, as nanoGPT draws its batches
-/// (`torch.randint`): draw k is a function of (seed, k) alone, so the state is a counter and
-/// a resumed run draws the same batches.
+/// Seeded random indices drawn with replacement: a token stream's window offsets, as nanoGPT
+/// draws its batches (`torch.randint`), or examples of a stored split under
+/// `BatchSampling.replacement`. Draw k is a function of (seed, k) alone, so the state is a
+/// counter and a resumed run draws the same batches.
 public struct WindowSampler: Sendable, Equatable, Codable {
     /// Window offsets to draw from (0 ..< count).
     public let count: Int

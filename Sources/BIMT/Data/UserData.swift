@@ -27,8 +27,9 @@ public enum UserData {
                 guard labelShape == [shape[0]] else {
                     throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be [\(shape[0])], got \(labelShape)")
                 }
-                guard values.allSatisfy({ $0 >= 0 }) else {
-                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be class indices >= 0")
+                if let bad = values.first(where: { !(0..<SizeLimits.neurons).contains($0) }) {
+                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be class indices in 0..<\(SizeLimits.neurons), "
+                                                + "got \(bad)")
                 }
                 classCount = max(classCount, (values.max() ?? 0) + 1)
                 labels = .integer(values)

@@ -44,10 +44,19 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
         guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else {
             throw BIMTError.invalidField(field: "architecture.widths", reason: "an MLP needs at least two positive widths, got \(widths)")
         }
+        try SizeLimits.require(widths.count - 1, in: 1...SizeLimits.layers, "architecture.widths (layers)")
+        for width in widths { try SizeLimits.require(width, in: 1...SizeLimits.neurons, "architecture.widths") }
+        let weights = zip(widths, widths.dropFirst()).reduce(0.0) { $0 + Double($1.0) * Double($1.1 + 1) }
+        try SizeLimits.requireValues(weights, "the MLP's parameters", field: "architecture.widths", lower: "the widths")
         if let e = embedding {
             guard e.vocabulary >= 1, e.dimension >= 1, e.folds >= 1 else {
                 throw BIMTError.invalidField(field: "architecture.embedding", reason: "sizes must be >= 1, got \(e)")
             }
+            try SizeLimits.require(e.vocabulary, in: 1...SizeLimits.neurons, "architecture.embedding.vocabulary")
+            try SizeLimits.require(e.dimension, in: 1...SizeLimits.neurons, "architecture.embedding.dimension")
+            try SizeLimits.require(e.folds, in: 1...SizeLimits.neurons, "architecture.embedding.folds")
+            try SizeLimits.requireValues(Double(e.vocabulary) * Double(e.dimension), "the embedding table",
+                                         field: "architecture.embedding", lower: "the vocabulary or the dimension")
             guard widths[0] == e.folds * e.dimension else {
                 throw BIMTError.invalidField(
                     field: "architecture.widths", reason: "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) embedding dimensions = \(e.folds * e.dimension)")

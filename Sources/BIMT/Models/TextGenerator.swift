@@ -26,6 +26,10 @@ public final class TextGenerator {
         guard vocabulary.count == gpt.architecture.vocabulary, gpt.architecture.outputs == vocabulary.count else {
             throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary of \(vocabulary.count) does not match the model's \(gpt.architecture.vocabulary ?? 0)")
         }
+        if let (first, second) = TokenFiles.firstDuplicate(vocabulary) {
+            throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary names ids \(first) and \(second) both "
+                                        + "'\(vocabulary[first])', so a prompt cannot be encoded; retrain with distinct token names")
+        }
         model = gpt
         self.vocabulary = vocabulary
         index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
@@ -68,8 +72,11 @@ public final class TextGenerator {
                 scaled = scaled.map { $0 < threshold ? -.infinity : $0 }
             }
             let largest = scaled.max()!
-            let weights = scaled.map { exp($0 - largest) }
-            var draw = Double.random(in: 0..<weights.reduce(0, +), using: &generator)
+            let weights = scaled.map { exp($0 - largest) }, total = weights.reduce(0, +)
+            guard largest.isFinite, total.isFinite, total > 0 else {
+                throw BIMTError.invalidSetting("the model's next-character scores are not finite (NaN or infinity): its weights are damaged")
+            }
+            var draw = Double.random(in: 0..<total, using: &generator)
             var choice = classes - 1
             for (i, w) in weights.enumerated() {
                 if draw < w { choice = i; break }

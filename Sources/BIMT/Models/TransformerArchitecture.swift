@@ -119,20 +119,24 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         func require(_ condition: Bool, _ field: String, _ text: String) throws {
             guard condition else { throw BIMTError.invalidField(field: "transformer." + field, reason: text) }
         }
-        try require(layers >= 1, "layers", "must be >= 1, got \(layers)")
-        try require(width >= 1, "width", "must be >= 1, got \(width)")
-        try require(heads >= 1, "heads", "must be >= 1, got \(heads)")
+        try SizeLimits.require(layers, in: 1...SizeLimits.layers, "transformer.layers")
+        try SizeLimits.require(width, in: 1...SizeLimits.neurons, "transformer.width")
+        try SizeLimits.require(heads, in: 1...SizeLimits.neurons, "transformer.heads")
         try require(width % heads == 0, "heads", "\(heads) heads do not divide the width \(width); pick a width that is a multiple of the heads")
-        try require(context >= 1, "context", "must be >= 1, got \(context)")
-        try require(outputs >= 1, "outputs", "must be >= 1, got \(outputs)")
-        try require(mlpRatio >= 1, "mlpRatio", "must be >= 1, got \(mlpRatio)")
-        try require(predictionStride >= 1, "predictionStride", "must be >= 1, got \(predictionStride)")
+        try SizeLimits.require(context, in: 1...SizeLimits.context, "transformer.context")
+        try SizeLimits.require(outputs, in: 1...SizeLimits.neurons, "transformer.outputs")
+        try SizeLimits.require(mlpRatio, in: 1...SizeLimits.factor, "transformer.mlpRatio")
+        try SizeLimits.require(predictionStride, in: 1...SizeLimits.context, "transformer.predictionStride")
         try require((1...outputs).contains(predictedOutputs ?? outputs), "predictedOutputs",
                     "must lie in 1...\(outputs) (the outputs), got \(predictedOutputs ?? 0)")
         try require((vocabulary != nil) != (inputFeatures != nil), "vocabulary",
                     "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
-        try require((vocabulary ?? 1) >= 1, "vocabulary", "must be >= 1")
-        try require((inputFeatures ?? 1) >= 1, "inputFeatures", "must be >= 1")
+        if let vocabulary { try SizeLimits.require(vocabulary, in: 1...SizeLimits.neurons, "transformer.vocabulary") }
+        if let inputFeatures { try SizeLimits.require(inputFeatures, in: 1...SizeLimits.neurons, "transformer.inputFeatures") }
         try require(dropout >= 0 && dropout < 1, "dropout", "must lie in [0, 1), got \(dropout)")
+        // Every block holds about (4 + 2 mlpRatio) width^2 weights.
+        let w = Double(width), blocks = Double(layers) * (4 + 2 * Double(mlpRatio)) * w * w
+        try SizeLimits.requireValues(blocks + Double(inputWidth + context + outputs) * w, "the transformer's parameters",
+                                     field: "transformer.width", lower: "the width, the layers or the vocabulary")
     }
 }

@@ -69,12 +69,13 @@ public enum RunViewer {
         -> (trained: TrainedModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String]) {
         let checkpoint = runDirectory.appending(path: "checkpoint.safetensors")
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); give the directory bimt train --out wrote")
+            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); give the directory "
+                                           + "a training run wrote")
         }
         let trained = try TrainedModel.load(checkpoint: checkpoint, device: device)
         let model = trained.model, network = model.network
         let final = try device.read(model.parameters.whole)
-        var (frames, problems) = Snapshots.read(runDirectory: runDirectory)
+        var (frames, problems) = Snapshots.read(runDirectory: runDirectory, network: network)
         if frames.isEmpty {
             frames = [Snapshots.Frame(step: trained.step, relocated: false, matrices: [], inputPermutation: network.inputPermutation,
                                       outputPermutation: network.outputPermutation)]

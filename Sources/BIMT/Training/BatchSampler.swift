@@ -14,6 +14,8 @@ public struct BatchSampler: Sendable, Equatable, Codable {
     public private(set) var epoch = 0
     /// The next index into this epoch's order.
     public private(set) var position = 0
+    /// This epoch's order (drawn when the first batch needs it, so that reading a sampler's
+    /// state allocates nothing before it is checked against the data).
     private var order: [Int] = []
 
     enum CodingKeys: String, CodingKey { case count, batchSize, seed, epoch, position }
@@ -23,7 +25,6 @@ public struct BatchSampler: Sendable, Equatable, Codable {
         self.count = count
         self.batchSize = batchSize
         self.seed = seed
-        order = Self.order(count: count, seed: seed, epoch: 0)
     }
 
     public init(from decoder: Decoder) throws {
@@ -33,7 +34,11 @@ public struct BatchSampler: Sendable, Equatable, Codable {
         seed = try c.decode(UInt64.self, forKey: .seed)
         epoch = try c.decode(Int.self, forKey: .epoch)
         position = try c.decode(Int.self, forKey: .position)
-        order = Self.order(count: count, seed: seed, epoch: epoch)
+    }
+
+    /// Samplers in the same state draw the same batches.
+    public static func == (a: BatchSampler, b: BatchSampler) -> Bool {
+        (a.count, a.batchSize, a.seed, a.epoch, a.position) == (b.count, b.batchSize, b.seed, b.epoch, b.position)
     }
 
     static func order(count: Int, seed: UInt64, epoch: Int) -> [Int] {
@@ -45,6 +50,7 @@ public struct BatchSampler: Sendable, Equatable, Codable {
     public mutating func next() -> [Int] {
         var batch: [Int] = []
         batch.reserveCapacity(batchSize)
+        if order.count != count { order = Self.order(count: count, seed: seed, epoch: epoch) }
         while batch.count < batchSize {
             if position == count {
                 epoch += 1

@@ -47,15 +47,33 @@ extension TrainingConfiguration {
     /// Validates this configuration, fits it to `data`, checks the data against it and plans
     /// its memory on `device`, without allocating: what a trainer does first, and what
     /// `--dry-run` prints. The plan is not checked against the device (`MemoryPlan.check`).
-    public func prepared(for data: TaskData, on device: Device) throws -> (configuration: TrainingConfiguration, plan: MemoryPlan) {
+    /// With `ranks` processes sharing each batch, it is one rank's plan.
+    public func prepared(for data: TaskData, on device: Device,
+                         ranks: Int = 1) throws -> (configuration: TrainingConfiguration, plan: MemoryPlan) {
         try validate()
         let fitted = fitted(to: data)
         try fitted.check(data)
-        return (fitted, fitted.memoryPlan(data: data, device: device))
+        try fitted.checkSizes(data: data)
+        return (fitted, fitted.memoryPlan(data: data, device: device, ranks: ranks))
     }
 
-    /// The memory plan of training this configuration on `data` (already fitted) on `device`.
-    public func memoryPlan(data: TaskData, device: Device) -> MemoryPlan {
+    /// Checks, in floating point, that a batch's activations and the batches of data stay within
+    /// `SizeLimits.values`, so that the plan (counted in integers) cannot overflow.
+    func checkSizes(data: TaskData) throws {
+        let o = options, rows = Double(o.batchSize ?? data.train.count)
+        let perRow = Double(model.activationCount(rows: 1, inputWidth: data.train.inputWidth))
+        try SizeLimits.requireValues(perRow * rows, "a batch's activations", field: "batchSize",
+                                     lower: "batchSize (or raise accumulationSteps), the context or the width")
+        let perExample = Double(data.train.inputWidth) + Double(data.train.targetsPerExample) * Double(data.train.outputWidth + 1)
+        let evaluated = Double(o.evalBatches ?? 1) * rows
+        try SizeLimits.requireValues(perExample * (rows + evaluated), "the training batch and the evaluation batches",
+                                     field: "evalBatches", lower: "batchSize or evalBatches")
+    }
+
+    /// The memory plan of training this configuration on `data` (already fitted) on `device`,
+    /// for one of `ranks` processes that share each batch (each holds its share of the batch,
+    /// or of a full-batch run's training split, and the whole evaluation set).
+    public func memoryPlan(data: TaskData, device: Device, ranks: Int = 1) -> MemoryPlan {
         let o = options, parameters = model.parameterCount
         let optimizer = 3 * parameters + (o.weightDecayScope == .matrices && o.weightDecay > 0 ? parameters : 0)
         let outputs = data.train.outputWidth, oneHot = o.loss == .mse
@@ -63,21 +81,23 @@ extension TrainingConfiguration {
             let targets = count * split.targetsPerExample
             return count * split.inputWidth + (split.isClassification ? targets * (1 + (oneHot ? outputs : 0)) : targets * outputs)
         }
-        let windowed = data.train.windows != nil
-        var floats = windowed ? 0 : stored(data.train, count: data.train.count)
+        let windowed = data.train.windows != nil, ranks = max(1, ranks)
+        let fullBatch = !windowed && (o.batchSize.map { $0 >= data.train.count } ?? true)
+        var floats = windowed ? 0 : stored(data.train, count: fullBatch ? data.train.count / ranks : data.train.count)
         let evaluationCount: Int = if data.test.windows != nil {
             o.evalBatches.map { $0 * (o.batchSize ?? 1) } ?? (data.test.count + data.test.inputWidth - 1) / data.test.inputWidth
         } else {
             o.evalBatches.map { min(data.test.count, $0 * (o.batchSize ?? 1)) } ?? data.test.count
         }
         floats += stored(data.test, count: evaluationCount)
-        var trainingRows = data.train.count
-        if let size = o.batchSize, windowed || size < data.train.count {
-            floats += stored(data.train, count: size) + size   // the batch, and its row indices
-            trainingRows = size
+        var trainingRows = data.train.count / ranks
+        if let size = o.batchSize, !fullBatch {
+            let share = size / ranks
+            floats += stored(data.train, count: share) + share   // the batch, and its row indices
+            trainingRows = share
         }
         let micro = trainingRows / o.accumulationSteps, length = data.train.inputWidth
-        let chunk = min(evaluationCount, o.evaluationRows(maximumRows: model.maximumRows))
+        let chunk = min(evaluationCount, o.evaluationRows(maximumRows: model.maximumRows, ranks: ranks))
         var activations = model.activationCount(rows: micro, inputWidth: length)
         if chunk != micro { activations += model.activationCount(rows: chunk, inputWidth: length) }
         let remainder = evaluationCount % max(1, chunk)
@@ -120,7 +140,7 @@ extension ModelSpec {
                 if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
                 if b > 0 { gradientScratch = max(gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * c.columnsPerImage(block: b)) }
                 // Preactivations (ReLU activates over them in place), activations, their gradient.
-                total += (head.activation == .relu ? 2 : 3) * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
+                total += (ConvNet.activatesInPlace(head.activation) ? 2 : 3) * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
             }
             total += chunkScratch + gradientScratch
             total += 4 * (1 + rows * head.widths.dropFirst().reduce(0, +))

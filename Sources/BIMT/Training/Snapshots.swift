@@ -93,21 +93,26 @@ public struct Snapshots {
     }
 
     /// The frames of a run directory in step order, and a line for each file that could not
-    /// be read (truncated or not a frame), which is skipped.
-    public static func read(runDirectory: URL) -> (frames: [Frame], problems: [String]) {
+    /// be read (truncated, corrupt or not a frame), which is skipped. With the run's `network`
+    /// every count and index in a frame is checked against it (its connections' sizes, its
+    /// input and output layers' permutations), so a damaged frame is skipped, never drawn.
+    public static func read(runDirectory: URL, network: SpatialNetwork? = nil) -> (frames: [Frame], problems: [String]) {
         var frames: [Frame] = [], problems: [String] = []
         for file in frameFiles(runDirectory.appending(path: "snapshots")) {
-            do { frames.append(try frame(Data(contentsOf: file))) } catch {
+            do { frames.append(try frame(Data(contentsOf: file), network: network)) } catch {
                 problems.append("\(file.lastPathComponent): \(error); skipped")
             }
         }
         return (frames.sorted { $0.step < $1.step }, problems)
     }
 
-    static func frame(_ data: Data) throws -> Frame {
+    /// Parses one frame. No count is used to allocate before it is checked against the bytes
+    /// left in the frame (and against `network` when given).
+    public static func frame(_ data: Data, network: SpatialNetwork? = nil) throws -> Frame {
         var offset = 0
+        func corrupt(_ text: String) -> BIMTError { .invalidSetting("corrupt: \(text)") }
         func bytes(_ count: Int) throws -> Data {
-            guard offset + count <= data.count else {
+            guard count >= 0, count <= data.count - offset else {
                 throw BIMTError.invalidSetting("truncated after \(data.count) bytes")
             }
             defer { offset += count }
@@ -116,15 +121,32 @@ public struct Snapshots {
         func integer<T: FixedWidthInteger>(_: T.Type) throws -> T {
             try bytes(MemoryLayout<T>.size).withUnsafeBytes { T(littleEndian: $0.loadUnaligned(as: T.self)) }
         }
-        guard Array(try bytes(8)) == magic else { throw BIMTError.invalidSetting("not a bimt snapshot frame") }
-        let step = Int(try integer(Int64.self)), relocated = try integer(UInt8.self) == 1
-        var matrices: [(scale: Float, values: [Int8])] = []
-        for _ in 0..<Int(try integer(UInt32.self)) {
-            let count = Int(try integer(UInt32.self)), scale = Float(bitPattern: try integer(UInt32.self))
-            matrices.append((scale, try bytes(count).map { Int8(bitPattern: $0) }))
+        /// A count of items of `size` bytes each, at most what is left and, with a network, `expected`.
+        func count(of what: String, size: Int, expected: Int?) throws -> Int {
+            let n = Int(try integer(UInt32.self))
+            if let expected, n != expected { throw corrupt("\(n) \(what), the run's model has \(expected)") }
+            guard n * size <= data.count - offset else { throw BIMTError.invalidSetting("truncated after \(data.count) bytes") }
+            return n
         }
-        let inputs = try (0..<Int(try integer(UInt32.self))).map { _ in Int(try integer(UInt32.self)) }
-        let outputs = try (0..<Int(try integer(UInt32.self))).map { _ in Int(try integer(UInt32.self)) }
-        return Frame(step: step, relocated: relocated, matrices: matrices, inputPermutation: inputs, outputPermutation: outputs)
+        guard data.count >= 8, Array(try bytes(8)) == magic else { throw BIMTError.invalidSetting("not a bimt snapshot frame") }
+        let step = Int(try integer(Int64.self)), relocated = try integer(UInt8.self)
+        guard step >= 0, relocated <= 1 else { throw corrupt("step \(step), relocation flag \(relocated)") }
+        var matrices: [(scale: Float, values: [Int8])] = []
+        let connections = network?.connections
+        for m in 0..<(try count(of: "matrices", size: 8, expected: connections?.count)) {
+            let n = try count(of: "weights in matrix \(m)", size: 1, expected: connections?[m].weight.count)
+            let scale = Float(bitPattern: try integer(UInt32.self))
+            guard scale.isFinite, scale >= 0 else { throw corrupt("matrix \(m)'s scale is \(scale)") }
+            matrices.append((scale, try bytes(n).map { Int8(bitPattern: $0) }))
+        }
+        var permutations: [[Int]] = []
+        for (what, layer) in [("inputs", network?.layers.first), ("outputs", network?.layers.last)] {
+            let n = try count(of: what, size: 4, expected: layer?.layout.neuronCount)
+            let permutation = try (0..<n).map { _ in Int(try integer(UInt32.self)) }
+            guard Trainer.isPermutation(permutation) else { throw corrupt("the \(what)' order is not a permutation of 0..<\(n)") }
+            permutations.append(permutation)
+        }
+        return Frame(step: step, relocated: relocated == 1, matrices: matrices, inputPermutation: permutations[0],
+                     outputPermutation: permutations[1])
     }
 }

@@ -75,6 +75,7 @@ extension Trainer {
             "input_names": try json(task.inputNames), "output_names": try json(task.outputNames),
         ]
         if let configuration { metadata["config"] = try json(configuration) }
+        metadata["data"] = try json(dataFingerprint)
         if let sampler { metadata["sampler"] = try json(sampler) }
         if let windowSampler { metadata["window_sampler"] = try json(windowSampler) }
         if bestTestLoss.isFinite { metadata["best_test_loss"] = String(bestTestLoss) }
@@ -106,7 +107,7 @@ extension Trainer {
             throw BIMTError.invalidFile(path: configURL.path, reason: "is not a bimt training configuration (\(error))")
         }
         let checkpoint = try SafeTensors(contentsOf: directory.appending(path: checkpointName))
-        guard checkpoint.metadata["format"] == checkpointFormat, let step = checkpoint.metadata["step"].flatMap(Int.init) else {
+        guard checkpoint.metadata["format"] == checkpointFormat, let step = checkpoint.metadata["step"].flatMap(Int.init), step >= 0 else {
             throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
         }
         if let steps {
@@ -117,14 +118,13 @@ extension Trainer {
         }
         let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil, processGroup: processGroup)
         try trainer.load(checkpoint, includeOptimizer: true)
+        guard step <= trainer.options.steps else {
+            throw BIMTError.invalidFile(path: checkpoint.path, reason: "records step \(step), past the run's \(trainer.options.steps) steps; "
+                                        + "give a larger total to extend the run")
+        }
         trainer.step = step
         trainer.elapsed = checkpoint.metadata["elapsed_seconds"].flatMap(Double.init) ?? 0
-        if let text = checkpoint.metadata["sampler"] {
-            trainer.sampler = try JSONDecoder().decode(BatchSampler.self, from: Data(text.utf8))
-        }
-        if let text = checkpoint.metadata["window_sampler"] {
-            trainer.windowSampler = try JSONDecoder().decode(WindowSampler.self, from: Data(text.utf8))
-        }
+        try trainer.restoreSamplers(from: checkpoint)
         trainer.bestTestLoss = checkpoint.metadata["best_test_loss"].flatMap(Double.init) ?? .infinity
         guard (processGroup?.rank ?? 0) == 0 else { return trainer }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
@@ -134,6 +134,49 @@ extension Trainer {
             }
         }
         return trainer
+    }
+
+    /// Takes the checkpoint's batch positions, after checking that it was trained on the data
+    /// the trainer holds now (counts and hash; a checkpoint without them: the samplers' counts)
+    /// and that each sampler's state fits them.
+    func restoreSamplers(from checkpoint: SafeTensors) throws {
+        func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
+            guard let text = checkpoint.metadata[key] else { return nil }
+            do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
+                throw BIMTError.invalidFile(path: checkpoint.path, reason: "holds unreadable '\(key)' metadata (\(error))")
+            }
+        }
+        let stored = try decode("data", as: DataFingerprint.self)
+        let batchSampler = try decode("sampler", as: BatchSampler.self)
+        let windows = try decode("window_sampler", as: WindowSampler.self)
+        let current = dataFingerprint
+        if let stored, stored != current {
+            throw BIMTError.invalidFile(
+                path: checkpoint.path, reason: "was trained on other data (\(stored)); the data now hold \(current.train) training and "
+                    + "\(current.test) test examples, data hash \(current.hash). Resume with the data the run started with, "
+                    + "or start a new run")
+        }
+        // What the sampler state must agree with: this run's data and batch.
+        let expected = (count: task.train.count, batch: options.batchSize ?? 0)
+        if let batchSampler {
+            guard sampler != nil, batchSampler.count == expected.count, batchSampler.batchSize == expected.batch,
+                  batchSampler.seed == sampler?.seed, (0..<(1 << 62)).contains(batchSampler.epoch), (0...batchSampler.count).contains(batchSampler.position) else {
+                throw BIMTError.invalidFile(
+                    path: checkpoint.path, reason: "records batches of \(batchSampler.batchSize) over \(batchSampler.count) training examples "
+                        + "(epoch \(batchSampler.epoch), position \(batchSampler.position)); this run draws batches of \(expected.batch) over "
+                        + "\(expected.count): the data or the batch size changed since the checkpoint")
+            }
+            sampler = batchSampler
+        }
+        if let windows {
+            guard windowSampler != nil, windows.count == expected.count, windows.seed == windowSampler?.seed,
+                  (0..<(1 << 62)).contains(windows.draws) else {
+                throw BIMTError.invalidFile(
+                    path: checkpoint.path, reason: "records batches drawn with replacement from \(windows.count) training examples or "
+                        + "windows; this run draws from \(expected.count): the data or the batch sampling changed since the checkpoint")
+            }
+            windowSampler = windows
+        }
     }
 
     /// Starts from the weights in a safetensors file (`--init`): `layers.{i}.weight`,
@@ -166,19 +209,36 @@ extension Trainer {
     /// metadata, with `in_perm` / `out_perm` tensors (checked) over the first and last.
     static func permutations(in file: SafeTensors, for model: any TrainableModel) throws -> [[Int]] {
         var permutations = model.network.permutations
-        if let text = file.metadata["permutations"],
-           let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)),
-           stored.map(\.count) == permutations.map(\.count) {
+        if let text = file.metadata["permutations"] {
+            let sizes = permutations.map(\.count)
+            guard let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)), stored.map(\.count) == sizes else {
+                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata is not one list per layer of the model's "
+                                            + "sizes \(sizes)")
+            }
+            for (layer, perm) in stored.enumerated() where !isPermutation(perm) {
+                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata for layer \(layer) is not a permutation "
+                                            + "of 0..<\(perm.count)")
+            }
             permutations = stored
         }
         for (name, layer) in [("in_perm", 0), ("out_perm", permutations.count - 1)] where file.tensors[name] != nil {
             let (_, perm) = try file.integers(name)
-            guard perm.sorted() == Array(0..<permutations[layer].count) else {
+            guard perm.count == permutations[layer].count, isPermutation(perm) else {
                 throw BIMTError.invalidFile(path: file.path, reason: "'\(name)' is not a permutation of 0..<\(permutations[layer].count)")
             }
             permutations[layer] = perm
         }
         return permutations
+    }
+
+    /// Whether `values` holds each of 0 ..< count exactly once.
+    static func isPermutation(_ values: [Int]) -> Bool {
+        var seen = [Bool](repeating: false, count: values.count)
+        for v in values {
+            guard (0..<values.count).contains(v), !seen[v] else { return false }
+            seen[v] = true
+        }
+        return true
     }
 
     /// Takes over `directory` as the run directory, keeping metrics rows up to `step`.

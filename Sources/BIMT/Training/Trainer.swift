@@ -33,6 +33,8 @@ public final class Trainer {
     let evaluationData: Dataset
     /// Random window offsets of a token stream's training batches.
     var windowSampler: WindowSampler?
+    /// The data's counts and hash, as checkpoints record them (computed at the first checkpoint).
+    lazy var dataFingerprint = DataFingerprint(task)
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
     var bestTestLoss = Double.infinity
     let accumulators: Buffer   // [loss, correct, cost, scratch loss, unused, unused, squared gradient norm]
@@ -82,7 +84,7 @@ public final class Trainer {
     /// data's widths, vocabulary and targets before anything is allocated on the device.
     public convenience init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?,
                             processGroup: (any ProcessGroup)? = nil) throws {
-        let (configuration, plan) = try configuration.prepared(for: data, on: device)
+        let (configuration, plan) = try configuration.prepared(for: data, on: device, ranks: processGroup?.size ?? 1)
         try plan.check()
         try configuration.options.checkSplit(over: processGroup?.size ?? 1, trainingExamples: data.train.count,
                                              windowed: data.train.windows != nil)
@@ -161,7 +163,10 @@ public final class Trainer {
         } else if let train, let global = options.batchSize, global < task.train.count {
             // Every rank draws the whole batch from the same sampler and takes its share.
             let size = global / ranks
-            sampler = BatchSampler(count: task.train.count, batchSize: global, seed: options.seed &+ 0xBA7C)
+            switch options.batchSampling {
+            case .epochs: sampler = BatchSampler(count: task.train.count, batchSize: global, seed: options.seed &+ 0xBA7C)
+            case .replacement: windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
+            }
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
                                 targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
                                 labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
@@ -236,15 +241,16 @@ public final class Trainer {
         let perExample = task.train.targetsPerExample, ranks = processGroup?.size ?? 1
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
         var split: DeviceSplit
-        if let batch, var windowSampler {
+        if let batch, task.train.windows != nil, var windowSampler {
             let (inputs, labels) = task.train.windowBatch(at: share(of: windowSampler.next(batch.count * ranks)))
             self.windowSampler = windowSampler
             try device.write(inputs, to: batch.inputs.whole)
             try device.write(labels, to: batch.labels!.whole)
             split = batch
-        } else if let batch, let batchIndices, let train, var sampler {
-            let indices = share(of: sampler.next()).map(Float.init)   // in range by construction
-            self.sampler = sampler
+        } else if let batch, let batchIndices, let train, sampler != nil || windowSampler != nil {
+            // In range by construction (a resumed sampler was checked against the data).
+            let drawn = sampler?.next() ?? windowSampler!.next(batch.count * ranks)
+            let indices = share(of: drawn).map(Float.init)
             try device.write(indices, to: batchIndices.whole)
             try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, deviceIndices: batchIndices.whole,
                                   into: batch.inputs.whole)

@@ -104,12 +104,13 @@ extension TrainingConfiguration {
     public func applying(_ overrides: Overrides) throws -> TrainingConfiguration {
         var c = self
         let o = overrides
+        if let modulus = o.modulus { try Tasks.checkModulus(modulus) }
         var userData: TaskData?
         if let path = o.dataPath {
             if case .images = c.task {
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw BIMTError.invalidField(field: "task.path", reason: "an image task reads a folder of MNIST-format IDX files; \(path) is not a folder")
+                    throw BIMTError.invalidFile(path: path, reason: "is not a folder; an image task reads a folder of MNIST-format IDX files")
                 }
                 c.task = .images(folder: path)
             } else {

@@ -47,6 +47,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// step: the first of a stored split, windows at seeded offsets of a token stream); nil:
     /// the whole test split (a token stream's non-overlapping windows).
     public var evalBatches: Int?
+    /// How mini-batches of stored examples are drawn (a token stream's windows are always
+    /// drawn with replacement).
+    public var batchSampling: BatchSampling = .epochs
     /// MiB the run directory's network snapshots (for `bimt view`) may take before older
     /// frames are thinned; 0: no snapshots; nil: `Snapshots.defaultBudgetMiB`.
     public var snapshotBudget: Double?
@@ -111,18 +114,18 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         func require(_ condition: Bool, _ field: String, _ text: String) throws {
             guard condition else { throw BIMTError.invalidField(field: field, reason: text) }
         }
-        try require(steps >= 1, "steps", "must be >= 1, got \(steps)")
+        try SizeLimits.require(steps, in: 1...SizeLimits.steps, "steps")
         try require(learningRate > 0 && learningRate.isFinite, "learningRate", "must be > 0, got \(learningRate)")
         try require(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "must be >= 0, got \(weightDecay)")
-        try require(batchSize.map { $0 >= 1 } ?? true, "batchSize", "must be >= 1, got \(batchSize ?? 0)")
+        if let batchSize { try SizeLimits.require(batchSize, in: 1...SizeLimits.count, "batchSize") }
         try require(lambda >= 0 && lambda.isFinite, "lambda", "must be >= 0, got \(lambda)")
         try require(lambdaSchedule.allSatisfy { (0...1).contains($0.fraction) && $0.factor >= 0 && $0.factor.isFinite },
                     "lambdaSchedule", "fractions must lie in [0, 1] and factors be >= 0")
         try require(biasPenaltyFrom.map { (0...1).contains($0) } ?? true, "biasPenaltyFrom", "must lie in [0, 1]")
-        try require(relocation.topK >= 1, "relocation.topK", "must be >= 1, got \(relocation.topK)")
-        try require(swapEvery >= 1, "swapEvery", "must be >= 1, got \(swapEvery)")
-        try require(logEvery >= 1, "logEvery", "must be >= 1, got \(logEvery)")
-        try require(checkpointEvery >= 1, "checkpointEvery", "must be >= 1, got \(checkpointEvery)")
+        try SizeLimits.require(relocation.topK, in: 1...SizeLimits.count, "relocation.topK")
+        try SizeLimits.require(swapEvery, in: 1...SizeLimits.steps, "swapEvery")
+        try SizeLimits.require(logEvery, in: 1...SizeLimits.steps, "logEvery")
+        try SizeLimits.require(checkpointEvery, in: 1...SizeLimits.steps, "checkpointEvery")
         if let schedule = learningRateSchedule {
             let end = schedule.decaySteps ?? steps
             try require(schedule.warmupSteps >= 0 && schedule.warmupSteps < end, "learningRateSchedule.warmupSteps",
@@ -134,11 +137,11 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require(gradientClip.map { $0 > 0 && $0.isFinite } ?? true, "gradientClip", "must be > 0, got \(gradientClip ?? 0)")
         try require((0..<1).contains(beta1), "beta1", "must lie in [0, 1), got \(beta1)")
         try require((0..<1).contains(beta2), "beta2", "must lie in [0, 1), got \(beta2)")
-        try require(accumulationSteps >= 1, "accumulationSteps", "must be >= 1, got \(accumulationSteps)")
-        try require(evalBatches.map { $0 >= 1 } ?? true, "evalBatches", "must be >= 1, got \(evalBatches ?? 0)")
+        try SizeLimits.require(accumulationSteps, in: 1...SizeLimits.count, "accumulationSteps")
+        if let evalBatches { try SizeLimits.require(evalBatches, in: 1...SizeLimits.count, "evalBatches") }
         try require(evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
-        try require(snapshotBudget.map { $0 >= 0 && $0.isFinite } ?? true, "snapshotBudget",
-                    "must be >= 0 MiB (0: no snapshots), got \(snapshotBudget ?? 0)")
+        try require(snapshotBudget.map { $0 >= 0 && $0 <= SizeLimits.snapshotMiB } ?? true, "snapshotBudget",
+                    "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB (0: no snapshots), got \(snapshotBudget ?? 0)")
         if accumulationSteps > 1 {
             guard let batchSize, batchSize % accumulationSteps == 0 else {
                 throw BIMTError.invalidField(field: "accumulationSteps", reason: "\(accumulationSteps) micro-batches must divide the batch size "
@@ -146,6 +149,15 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
             }
         }
     }
+}
+
+/// How a run draws mini-batches of stored examples.
+public enum BatchSampling: String, Sendable, Codable, CaseIterable {
+    /// Every example once per epoch, in a seeded order per epoch (PyTorch's shuffled `DataLoader`).
+    case epochs
+    /// Each batch `batchSize` independent uniform draws (`np.random.choice(n, batch)`, as the
+    /// paper's in-context notebook draws them).
+    case replacement
 }
 
 /// Which parameters AdamW's weight decay applies to.
@@ -161,7 +173,7 @@ extension TrainingOptions {
     enum CodingKeys: String, CodingKey {
         case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom, relocation, swapEvery
         case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps, evalBatches
-        case snapshotBudget
+        case snapshotBudget, batchSampling
     }
 
     /// Fields added after the first version take their defaults when absent.
@@ -182,6 +194,7 @@ extension TrainingOptions {
                   accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1,
                   evalBatches: try c.decodeIfPresent(Int.self, forKey: .evalBatches))
         snapshotBudget = try c.decodeIfPresent(Double.self, forKey: .snapshotBudget)
+        batchSampling = try c.decodeIfPresent(BatchSampling.self, forKey: .batchSampling) ?? .epochs
     }
 
     /// Fields at their defaults are left out, so a run that does not use them writes the
@@ -209,5 +222,6 @@ extension TrainingOptions {
         if accumulationSteps != 1 { try c.encode(accumulationSteps, forKey: .accumulationSteps) }
         try c.encodeIfPresent(evalBatches, forKey: .evalBatches)
         try c.encodeIfPresent(snapshotBudget, forKey: .snapshotBudget)
+        if batchSampling != .epochs { try c.encode(batchSampling, forKey: .batchSampling) }
     }
 }
