@@ -125,10 +125,10 @@ extension DeviceSpecifier {
             guard localRank < candidates.count else {
                 let kind = accelerators.isEmpty ? "OpenCL device" : "OpenCL GPU"
                 throw ComputeError.invalidArgument(
-                    "--device \(self): local rank \(localRank) of \(localSize) on this node takes the node's \(kind) \(localRank), "
+                    "local rank \(localRank) of \(localSize) on this node takes the node's \(kind) \(localRank), "
                         + "but the node has \(candidates.count). Start at most \(candidates.count) process(es) per node "
-                        + "(mpirun --map-by ppr:\(max(1, candidates.count)):node), name one device for all (--device opencl:P:D), "
-                        + "or use --device cpu")
+                        + "(mpirun --map-by ppr:\(max(1, candidates.count)):node), name one device for all ranks (opencl:P:D), "
+                        + "or use the CPU path (cpu)")
             }
             let chosen = candidates[localRank].description
             return .openCL(platform: chosen.platformIndex, device: chosen.deviceIndex)

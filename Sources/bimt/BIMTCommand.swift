@@ -13,12 +13,19 @@ struct BIMTCommand: ParsableCommand {
     /// When OpenBLAS picked kernels older than the processor supports and nobody chose a core
     /// type, starts over with the one that fits (OpenBLAS reads OPENBLAS_CORETYPE when it
     /// loads, before `main`): on an AVX-512 machine where it picked Prescott, 4x faster GEMMs.
-    /// Setting OPENBLAS_CORETYPE, to any core, keeps OpenBLAS's choice.
+    /// `CPUFeatures.suggestedBLASCore` asks for SkylakeX only where the processor has AVX-512
+    /// F, VL, BW and DQ, for Haswell where it has AVX2 and FMA. Setting OPENBLAS_CORETYPE, to
+    /// any core, keeps OpenBLAS's choice.
     static func main() {
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = CPUFeatures.suggestedBLASCore {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            execv("/proc/self/exe", CommandLine.unsafeArgv)
-            unsetenv("OPENBLAS_CORETYPE")   // exec failed: go on with OpenBLAS's choice
+            if setenv("OPENBLAS_CORETYPE", core, 1) == 0 {
+                execv("/proc/self/exe", CommandLine.unsafeArgv)
+                unsetenv("OPENBLAS_CORETYPE")   // exec failed: go on with OpenBLAS's choice
+            } else {
+                // Without the variable a restart would pick the same kernels again (and again).
+                printError("warning: could not set OPENBLAS_CORETYPE=\(core) (\(String(cString: strerror(errno)))); "
+                           + "going on with OpenBLAS's own kernels")
+            }
         }
         main(nil)
     }
@@ -54,7 +61,7 @@ struct DeviceOptions: ParsableArguments {
             if device.kind == .cpu, let hint = CPUFeatures.blasKernelHint { printError("note: " + hint) }
             return device
         } catch let error as ComputeError {
-            throw RuntimeFailure(error.description)
+            throw RuntimeFailure("--device \(device): \(error.description)")
         }
     }
 }

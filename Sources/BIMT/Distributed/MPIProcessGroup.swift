@@ -32,7 +32,7 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
            environment["SLURM_PROCID"] != nil {
             throw BIMTError.distributed(
                 "srun started \(count) tasks without an MPI process-management interface, so they cannot find each other: "
-                    + "use 'srun --mpi=pmix bimt train ...' (or mpirun inside the allocation)")
+                    + "start them with srun's --mpi=pmix (or with mpirun inside the allocation)")
         }
         return nil
     }
@@ -364,7 +364,7 @@ private final class Engine: @unchecked Sendable {
         if !silent.isEmpty {
             fatal("rank\(silent.count > 1 ? "s" : "") \(silent.map(String.init).joined(separator: ", ")) did not answer "
                         + "while this rank waited \(waited) s in \(what) at step \(step.load(ordering: .relaxed)): "
-                        + "dead or hung. Stopping every rank; the last checkpoint is intact (resume with --resume, any rank count).")
+                        + "dead or hung. Stopping every rank; the last checkpoint is intact (it resumes with any rank count).")
         }
         let behind = answers.filter { $0.value.started < started }.sorted { $0.key < $1.key }
         if Date().timeIntervalSince(start) >= behindLimit, let (peer, where_) = behind.first {
