@@ -13,6 +13,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Argument(help: "A checkpoint.safetensors written by bimt train (or its run directory).") var checkpoint: String
     @Option(help: "Pruning threshold relative to each matrix's largest |w|.") var threshold: Float = Analysis.defaultThreshold
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Evaluate on the task's test split, also for a run that held out validation examples (--validation).")
+    var testSplit = false
 
     func validate() throws {
         guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must lie in [0, 1], got \(threshold)") }
@@ -22,7 +24,7 @@ struct AnalyzeCommand: ParsableCommand {
         let device = try deviceOptions.open()
         let report: AnalysisReport
         do {
-            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device)
+            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device, onTestSplit: testSplit)
             report = try Analysis.analyze(trainer, threshold: threshold)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
@@ -38,8 +40,11 @@ struct AnalyzeCommand: ParsableCommand {
         if let conv = report.convolutionFractionKept {
             print(String(format: "convolution kernels: %.1f%% of weights kept (%.1f%% pruned)", 100 * conv, 100 * (1 - conv)))
         }
-        var loss = String(format: "test loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
-        if let a = report.accuracyBefore, let b = report.accuracyAfter { loss += String(format: ", test accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b) }
+        let split = report.evaluatedOn ?? "test"
+        var loss = String(format: "\(split) loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
+        if let a = report.accuracyBefore, let b = report.accuracyAfter {
+            loss += String(format: ", \(split) accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b)
+        }
         if let a = report.lastLossBefore, let b = report.lastLossAfter { loss += String(format: ", at the last position %.5g -> %.5g", a, b) }
         print(loss)
         if let blocks = report.blocks, let used = report.residualDimensionsUsed {

@@ -63,6 +63,11 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Weight decay on all parameters, or on matrices only (nanoGPT: not biases or LayerNorm).") var weightDecayScope: WeightDecayScope?
     @Option(help: "Micro-batches per step (must divide the batch size).") var accumulationSteps: Int?
     @Option(help: "Evaluate on this many test batches (the same ones every time; default: the whole test split).") var evalBatches: Int?
+    @Option(help: """
+        Hold out N training examples (seeded) as the evaluation set; the run never reads its test split \
+        (bimt analyze RUN --test-split does).
+        """)
+    var validation: Int?
     @Option(help: "MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; default 50).")
     var snapshotBudget: Double?
 
@@ -77,7 +82,7 @@ struct TrainingFlags: ParsableArguments {
         "relocationCost": "--l0/--weight-factor/--relocation-weight-factor/--relocation-last-weight-factor",
         "loss": "--preset/--config", "learningRateSchedule.warmupSteps": "--warmup-steps",
         "learningRateSchedule.minimumLearningRate": "--min-lr", "learningRateSchedule.decaySteps": "--decay-steps",
-        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches",
+        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches", "validationExamples": "--validation",
         "snapshotBudget": "--snapshot-budget",
     ]
 
@@ -137,6 +142,7 @@ struct TrainingFlags: ParsableArguments {
             o.weightDecayScope = weightDecayScope
             o.accumulationSteps = accumulationSteps
             o.evalBatches = evalBatches
+            o.validationExamples = validation
             o.snapshotBudget = snapshotBudget
             return o
         }
@@ -318,10 +324,12 @@ struct TrainCommand: ParsableCommand {
     }
 
     func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
-        var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "test loss %.4g", m.testLoss)]
-        if let last = m.testLastLoss { parts.append(String(format: "test loss at the last position %.4g", last)) }
-        if let a = m.testAccuracy { parts.append(String(format: "test accuracy %.2f%%", 100 * a)) }
-        if case .text = trainer.configuration?.task { parts.append(String(format: "test perplexity %.3f", exp(m.testLoss))) }
+        // A run holding out validation examples never reads its test split: its figures are validation figures.
+        let split = trainer.options.validationExamples == nil ? "test" : "validation"
+        var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "\(split) loss %.4g", m.testLoss)]
+        if let last = m.testLastLoss { parts.append(String(format: "\(split) loss at the last position %.4g", last)) }
+        if let a = m.testAccuracy { parts.append(String(format: "\(split) accuracy %.2f%%", 100 * a)) }
+        if case .text = trainer.configuration?.task { parts.append(String(format: "\(split) perplexity %.3f", exp(m.testLoss))) }
         parts.append(String(format: "cost %.4g", m.cost))
         parts.append(String(format: "%.1f s (%.0f steps/s)", m.seconds, Double(m.step) / max(m.seconds, 1e-9)))
         if let directory = trainer.runDirectory { parts.append("run: \(directory.path)") }

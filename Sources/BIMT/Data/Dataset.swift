@@ -1,3 +1,5 @@
+import BIMTCompute
+
 /// Examples on the host: inputs [count, inputWidth] (features, or float-encoded tokens)
 /// and targets. Made once per run, validated here so no kernel ever sees a bad label.
 /// A language model's split can instead be the windows of a token sequence (`windows`):
@@ -126,6 +128,43 @@ public struct Dataset: Sendable, Equatable {
 
     /// Whether the targets are class labels.
     public var isClassification: Bool { if case .classification = targets { true } else { false } }
+}
+
+extension Dataset {
+    /// The examples at `indices` of a split of stored examples, in that order.
+    func rows(at indices: [Int], name: String) throws -> Dataset {
+        precondition(windows == nil, "rows(at:) of a windowed split")
+        let per = targetsPerExample
+        func gather<T>(_ values: [T], _ width: Int) -> [T] { indices.flatMap { values[($0 * width)..<(($0 + 1) * width)] } }
+        let targets: Targets = switch self.targets {
+        case let .regression(values, width): .regression(values: gather(values, per * width), width: width)
+        case let .classification(labels, classes): .classification(labels: gather(labels, per), classes: classes)
+        }
+        return try Dataset(inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets, targetsPerExample: per, name: name)
+    }
+}
+
+extension TaskData {
+    /// The task with `count` training examples (a seeded random choice) as its evaluation
+    /// split in place of the test split, and the rest as its training split.
+    public func holdingOut(_ count: Int, seed: UInt64) throws -> TaskData {
+        guard train.windows == nil else {
+            throw BIMTError.invalidField(field: "validationExamples", reason: "task '\(name)' trains on a token stream, whose "
+                                         + "evaluation split is its own (val.bin, or a text's last tenth); drop validationExamples")
+        }
+        guard count >= 1, count < train.count else {
+            throw BIMTError.invalidField(field: "validationExamples", reason: "must lie in 1..<\(train.count) (the training "
+                                         + "examples), got \(count)")
+        }
+        var generator = SeededGenerator(seed: seed &+ 0x7A11_DA7E)
+        let order = Array(0..<train.count).shuffled(using: &generator)
+        let held = order.prefix(count).sorted(), kept = order.dropFirst(count).sorted()
+        var result = self
+        result.name = "\(name) (\(count) held out)"
+        result.train = try train.rows(at: kept, name: "\(name) train")
+        result.test = try train.rows(at: held, name: "\(name) validation")
+        return result
+    }
 }
 
 /// A task's train and test split (and, for token inputs, the vocabulary size).

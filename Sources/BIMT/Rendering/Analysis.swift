@@ -53,6 +53,9 @@ public struct AnalysisReport: Sendable, Codable {
     public var blocks: [BlockReport]?
     /// Residual dimensions touched by a kept weight.
     public var residualDimensionsUsed: Int?
+    /// The split the losses and accuracies are of: "validation" for a run that held out
+    /// validation examples and was analyzed on them, else "test" (nil: test).
+    public var evaluatedOn: String?
 
     enum CodingKeys: String, CodingKey {
         case threshold, modules
@@ -68,6 +71,7 @@ public struct AnalysisReport: Sendable, Codable {
         case lastLossAfter = "test_last_loss_after"
         case blocks
         case residualDimensionsUsed = "residual_dimensions_used"
+        case evaluatedOn = "evaluated_on"
     }
 }
 
@@ -82,7 +86,10 @@ public enum Analysis {
     /// Prunes the trainer's model in place (on its device) and reports modules, wiring
     /// cost, the fraction of weights kept and the test loss before and after.
     public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
-        try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold, evaluate: trainer.evaluateWithLast)
+        var report = try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold,
+                                 evaluate: trainer.evaluateWithLast)
+        report.evaluatedOn = trainer.options.validationExamples == nil ? "test" : "validation"
+        return report
     }
 
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),

@@ -45,7 +45,7 @@ public enum ConfigurationFile {
         "transformer.predictedOutputs",
         "learningRateSchedule", "learningRateSchedule.warmupSteps", "learningRateSchedule.minimumLearningRate",
         "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps", "evalBatches",
-        "snapshotBudget",
+        "snapshotBudget", "batchSampling", "validationExamples",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

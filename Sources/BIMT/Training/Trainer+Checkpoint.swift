@@ -3,10 +3,13 @@ import Foundation
 
 extension Trainer {
     /// A trainer (no run directory) holding the model and data of a checkpoint, with its
-    /// weights and arrangement: what `analyze`, `render` and evaluation start from.
-    public static func load(checkpoint url: URL, device: Device) throws -> Trainer {
+    /// weights and arrangement: what `analyze`, `render` and evaluation start from. It
+    /// evaluates on what the run evaluated on, or with `onTestSplit` on the task's test split
+    /// even where the run held out validation examples.
+    public static func load(checkpoint url: URL, device: Device, onTestSplit: Bool = false) throws -> Trainer {
         let file = try SafeTensors(contentsOf: url)
-        let configuration = try Self.configuration(of: file)
+        let stored = try Self.configuration(of: file)
+        let configuration = onTestSplit ? stored.evaluatingOnTest : stored
         let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil)
         try trainer.load(file, includeOptimizer: false)
         trainer.step = file.metadata["step"].flatMap(Int.init) ?? 0

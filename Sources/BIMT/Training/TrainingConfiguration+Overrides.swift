@@ -92,6 +92,8 @@ extension TrainingConfiguration {
         public var accumulationSteps: Int?
         /// Test batches per evaluation.
         public var evalBatches: Int?
+        /// Training examples held out as the evaluation set.
+        public var validationExamples: Int?
         /// MiB for network snapshots (0: none).
         public var snapshotBudget: Double?
 
@@ -214,6 +216,7 @@ extension TrainingConfiguration {
         if let scope = o.weightDecayScope { c.weightDecayScope = scope }
         if let parts = o.accumulationSteps { c.accumulationSteps = parts }
         if let batches = o.evalBatches { c.evalBatches = batches }
+        if let held = o.validationExamples { c.validationExamples = held }
         if let budget = o.snapshotBudget { c.snapshotBudget = budget }
         try c.validate()
         // The user's data against the model they will feed (widths, labels for the loss).

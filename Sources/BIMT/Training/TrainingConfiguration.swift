@@ -74,9 +74,20 @@ public struct TrainingConfiguration: Sendable, Equatable {
         try model.check(data, loss: options.loss)
     }
 
-    /// Builds the task's data (sequence tasks take their sizes from the transformer).
+    /// Builds the task's data (sequence tasks take their sizes from the transformer); with
+    /// `validationExamples`, its evaluation split is that many examples held out of training.
     public func makeTask() throws -> TaskData {
-        try task.makeData(for: model, seed: options.seed)
+        let data = try task.makeData(for: model, seed: options.seed)
+        guard let held = options.validationExamples else { return data }
+        return try data.holdingOut(held, seed: options.seed)
+    }
+
+    /// The configuration evaluating on its task's test split (`validationExamples` dropped):
+    /// what reports a run's final figures on data no setting was chosen by.
+    public var evaluatingOnTest: TrainingConfiguration {
+        var c = self
+        c.validationExamples = nil
+        return c
     }
 
     /// The configuration with what is known only once the data are read: a text or token-file

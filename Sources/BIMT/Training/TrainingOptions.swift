@@ -47,6 +47,11 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// step: the first of a stored split, windows at seeded offsets of a token stream); nil:
     /// the whole test split (a token stream's non-overlapping windows).
     public var evalBatches: Int?
+    /// Training examples held out as the evaluation set (a seeded random choice): training
+    /// never sees them, and the run never reads its test split, so settings chosen by looking
+    /// at its metrics leave the test split untouched (`bimt analyze RUN --test-split` reads
+    /// it). nil: evaluate on the test split.
+    public var validationExamples: Int?
     /// How mini-batches of stored examples are drawn (a token stream's windows are always
     /// drawn with replacement).
     public var batchSampling: BatchSampling = .epochs
@@ -139,6 +144,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require((0..<1).contains(beta2), "beta2", "must lie in [0, 1), got \(beta2)")
         try SizeLimits.require(accumulationSteps, in: 1...SizeLimits.count, "accumulationSteps")
         if let evalBatches { try SizeLimits.require(evalBatches, in: 1...SizeLimits.count, "evalBatches") }
+        if let validationExamples { try SizeLimits.require(validationExamples, in: 1...SizeLimits.count, "validationExamples") }
         try require(evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
         try require(snapshotBudget.map { $0 >= 0 && $0 <= SizeLimits.snapshotMiB } ?? true, "snapshotBudget",
                     "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB (0: no snapshots), got \(snapshotBudget ?? 0)")
@@ -173,7 +179,7 @@ extension TrainingOptions {
     enum CodingKeys: String, CodingKey {
         case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom, relocation, swapEvery
         case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps, evalBatches
-        case snapshotBudget, batchSampling
+        case snapshotBudget, batchSampling, validationExamples
     }
 
     /// Fields added after the first version take their defaults when absent.
@@ -195,6 +201,7 @@ extension TrainingOptions {
                   evalBatches: try c.decodeIfPresent(Int.self, forKey: .evalBatches))
         snapshotBudget = try c.decodeIfPresent(Double.self, forKey: .snapshotBudget)
         batchSampling = try c.decodeIfPresent(BatchSampling.self, forKey: .batchSampling) ?? .epochs
+        validationExamples = try c.decodeIfPresent(Int.self, forKey: .validationExamples)
     }
 
     /// Fields at their defaults are left out, so a run that does not use them writes the
@@ -223,5 +230,6 @@ extension TrainingOptions {
         try c.encodeIfPresent(evalBatches, forKey: .evalBatches)
         try c.encodeIfPresent(snapshotBudget, forKey: .snapshotBudget)
         if batchSampling != .epochs { try c.encode(batchSampling, forKey: .batchSampling) }
+        try c.encodeIfPresent(validationExamples, forKey: .validationExamples)
     }
 }
