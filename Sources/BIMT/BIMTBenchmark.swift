@@ -52,7 +52,7 @@ public struct BIMTBenchmarkResult: Sendable, Codable {
     }
 }
 
-/// Times one relocation of a random MLP (`bimt bench relocate`).
+/// Times one relocation of a random MLP (`bimt bench bimt`).
 public enum BIMTBenchmark {
     /// The paper's image-model cost settings (mean, wf 2, l0 0.5).
     public static let settings = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean)

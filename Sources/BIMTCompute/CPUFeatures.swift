@@ -19,7 +19,7 @@ public enum CPUFeatures {
     /// The CPUID feature flags of the first processor as Linux lists them in /proc/cpuinfo (the
     /// kernel's reading of CPUID, less the extensions whose register state the OS does not
     /// save); empty where there is no such file.
-    static var processorFlags: Set<String> {
+    public static var processorFlags: Set<String> {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
         return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
@@ -36,17 +36,20 @@ public enum CPUFeatures {
     /// on an AVX-512 Xeon, which made the CPU path 3-5x slower); nil when its choice fits.
     /// SkylakeX needs all four AVX-512 flags, Haswell AVX2 and FMA.
     public static var suggestedBLASCore: String? {
+        #if arch(x86_64)
+        suggestedBLASCore(chosen: openblas_get_corename().map { String(cString: $0) } ?? "", flags: processorFlags)
+        #else
+        nil
+        #endif
+    }
+
+    /// The core type for a processor with CPUID `flags` where OpenBLAS chose `chosen`: nil unless
+    /// `chosen` is older than Haswell and the flags hold at least Haswell's.
+    public static func suggestedBLASCore(chosen: String, flags: Set<String>) -> String? {
         let old: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
                                 "Northwood", "Banias", "Opteron", "Barcelona", "Sandybridge", "Bobcat", "Bulldozer"]
-        let core = openblas_get_corename().map { String(cString: $0) } ?? ""
-        guard old.contains(core) else { return nil }
-        #if arch(x86_64)
-        let flags = processorFlags
-        guard haswellFlags.isSubset(of: flags) else { return nil }
+        guard old.contains(chosen), haswellFlags.isSubset(of: flags) else { return nil }
         return skylakeXFlags.isSubset(of: flags) ? "SkylakeX" : "Haswell"
-        #else
-        return nil
-        #endif
     }
 
     /// A hint when OpenBLAS runs kernels older than the processor supports; nil when its choice fits.

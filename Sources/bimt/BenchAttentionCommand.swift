@@ -31,6 +31,12 @@ struct BenchAttentionCommand: ParsableCommand {
             throw ValidationError("--sequences, --heads, --head-dimension, --repeat and every --length must be >= 1")
         }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
+        for length in lengths {
+            let rows = Double(sequences) * Double(heads) * Double(length)
+            // q, k, v and the output; the unfused kernel also stores every [length, length] score matrix.
+            try requireBenchBuffer(rows * max(Double(headDimension), Double(length)), "a length of \(length)'s q, k, v or scores",
+                                   flags: "--sequences/--heads/--head-dimension/--length")
+        }
         try deviceOptions.requireGemmVariantApplies()
     }
 

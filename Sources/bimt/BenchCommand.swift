@@ -45,7 +45,11 @@ struct BenchGemmCommand: ParsableCommand {
         }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }
         for size in sizes where size < 1 { throw ValidationError("--size values must be >= 1, got \(size)") }
-        _ = try parsedShapes()
+        for (m, n, k) in try parsedShapes() {
+            let (m, n, k) = (Double(m), Double(n), Double(k))
+            try requireBenchBuffer(max(m * k, k * n, m * n), "an operand of \(Int(m))x\(Int(n))x\(Int(k))",
+                                   flags: "--size/--shape")
+        }
         try deviceOptions.requireGemmVariantApplies()
     }
 
@@ -96,6 +100,15 @@ func pad(_ text: String, _ width: Int) -> String {
 
 /// `--gemm-variant` picks the shape of the OpenCL GEMM kernel (and of the kernels built like it);
 /// the CPU path runs OpenBLAS and its own C kernels, so a variant given for it would be ignored.
+/// Refuses a benchmark whose one buffer (`values` floats, computed in floating point so that
+/// it cannot overflow) would pass the 2^31 - 1 floats a kernel indexes with 32-bit offsets.
+func requireBenchBuffer(_ values: Double, _ what: String, flags: String) throws {
+    guard values < Double(Int32.max) else {
+        throw ValidationError("\(flags): \(what) would hold \(String(format: "%.3g", values)) floats, past the 2^31 - 1 "
+                              + "a kernel indexes; give smaller sizes")
+    }
+}
+
 extension DeviceOptions {
     /// Refuses a variant other than automatic with `--device cpu` (checked before anything runs).
     func requireGemmVariantApplies() throws {
@@ -157,7 +170,8 @@ struct BenchBIMTCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try sizes()
+        let widths = try sizes().map(Double.init)
+        for (a, b) in zip(widths, widths.dropFirst()) { try requireBenchBuffer(a * b, "a weight matrix", flags: "--shape") }
         guard LayoutFamily(rawValue: layout) != nil else { throw ValidationError("--layout must be line or grid, got '\(layout)'") }
         guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }

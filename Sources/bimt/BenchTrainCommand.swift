@@ -15,7 +15,8 @@ struct BenchTrainCommand: ParsableCommand {
             check training runs before it) and one evaluation on the test split on their own, \
             each the median of --repeat runs after an untimed one, and reports the step time \
             with them amortized: step + relocation / swapEvery + evaluation / logEvery (the \
-            preset's periods, or --swap-every and --log-every). JSON: seconds_per_step, \
+            preset's periods, or --swap-every and --log-every; a run's snapshot frames, metrics \
+            rows and checkpoints are not included). JSON: seconds_per_step, \
             seconds_per_relocation and relocation_every (when the preset relocates), \
             seconds_per_evaluation, evaluation_every and seconds_per_step_amortized. Flags for \
             what the bench never does (--steps, --checkpoint-every, relocation settings when \
@@ -280,7 +281,8 @@ struct BenchTrainCommand: ParsableCommand {
                 + "one evaluation every \(evaluationPeriod) steps"
             print("per step, with \(periods) amortized: "
                   + String(format: "%.4f ms (%+.1f%% over the step)", amortizedSeconds * 1000,
-                           100 * (amortizedSeconds / bareSeconds - 1)))
+                           100 * (amortizedSeconds / bareSeconds - 1))
+                  + "; a run's snapshot frames, metrics rows and checkpoints are not included")
         }
     }
 }

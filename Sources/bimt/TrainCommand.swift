@@ -86,6 +86,13 @@ struct TrainingFlags: ParsableArguments {
         "snapshotBudget": "--snapshot-budget",
     ]
 
+    /// A library error found while setting a run up: a field that cannot work with the data
+    /// or the device is a usage error (exit 64, naming the flag), anything else a runtime failure.
+    static func failure(_ error: BIMTError) -> Error {
+        if case .invalidField = error { return ValidationError(message(error)) }
+        return RuntimeFailure(message(error))
+    }
+
     /// A library error with the flag that sets the field it names.
     static func message(_ error: BIMTError) -> String {
         guard case let .invalidField(field, reason) = error, let flag = flagNames[field] else { return error.description }
@@ -265,7 +272,7 @@ struct TrainCommand: ParsableCommand {
                 try plan.check()
                 print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")
             } catch let error as BIMTError {
-                throw RuntimeFailure(TrainingFlags.message(error))
+                throw TrainingFlags.failure(error)
             }
             return
         }
@@ -288,7 +295,14 @@ struct TrainCommand: ParsableCommand {
                 if rank == 0 { printError("run directory: \(directory.path)" + (group.map { " (\($0.size) ranks)" } ?? "")) }
                 return trainer
             } catch let error as BIMTError {
-                throw RuntimeFailure(TrainingFlags.message(error))
+                throw TrainingFlags.failure(error)
+            }
+        }
+        if let group {
+            // Every rank must train on the same data (the same files, read the same way).
+            let data = trainer.dataFingerprint
+            do { try group.requireSame(fnv1a64(Array(data.description.utf8)), "the data (rank 0: \(data))") } catch {
+                throw AgreedFailure(error)
             }
         }
         let progress = ProgressLine(total: trainer.options.steps, quiet: quiet || rank != 0)
@@ -325,7 +339,7 @@ struct TrainCommand: ParsableCommand {
 
     func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
         // A run holding out validation examples never reads its test split: its figures are validation figures.
-        let split = trainer.options.validationExamples == nil ? "test" : "validation"
+        let split = trainer.options.evaluationSplitName
         var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "\(split) loss %.4g", m.testLoss)]
         if let last = m.testLastLoss { parts.append(String(format: "\(split) loss at the last position %.4g", last)) }
         if let a = m.testAccuracy { parts.append(String(format: "\(split) accuracy %.2f%%", 100 * a)) }

@@ -15,7 +15,7 @@ func bimtBinary() throws -> URL {
 }
 
 /// Whether this processor reports AVX2 (x86 Linux's /proc/cpuinfo; false where that is missing).
-let processorHasAVX2 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" avx2")
+let processorHasAVX2 = CPUFeatures.processorFlags.contains("avx2")
 
 /// Runs the `bimt` binary that `swift test` built.
 func bimt(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {

@@ -104,7 +104,7 @@ struct ViewCLITests {
         let model = try MLP(architecture: architecture, costSettings: CostSettings(), device: Device.cpu())
         try model.initialize(seed: 3)
         // One frame holds 4*20 + 20*2 weights plus headers: about 200 bytes; a 1 KiB budget keeps a few.
-        let snapshots = Snapshots(runDirectory: run, budgetMiB: 1.0 / 1024)
+        let snapshots = try Snapshots(runDirectory: run, budgetMiB: 1.0 / 1024)
         for step in 0...40 { try snapshots.write(step: step * 10, relocated: step % 4 == 0, model: model) }
         let frames = Snapshots.read(runDirectory: run).frames
         #expect(frames.count >= 2 && frames.count <= 6, "\(frames.map(\.step))")

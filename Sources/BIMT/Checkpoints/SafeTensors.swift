@@ -152,6 +152,14 @@ public struct SafeTensors: Sendable {
 
     private func bytes(_ info: TensorInfo) -> Data { data.subdata(in: (dataStart + info.begin)..<(dataStart + info.end)) }
 
+    /// Every tensor as stored, in name order: to write the file again with other metadata.
+    public var storedTensors: [Tensor] {
+        tensors.keys.sorted().map { name in
+            let info = tensors[name]!
+            return Tensor(name: name, dtype: info.dtype, shape: info.shape, bytes: bytes(info))
+        }
+    }
+
     /// A floating-point tensor as Float (F32, or F64 converted).
     public func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
         let info = try info(name), raw = bytes(info)

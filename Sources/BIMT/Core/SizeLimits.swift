@@ -24,10 +24,13 @@ public enum SizeLimits {
     /// MiB of network snapshots (1 TiB).
     public static let snapshotMiB = Double(1 << 20)
 
-    /// Throws `invalidField` unless `value` lies in `range`.
-    static func require(_ value: Int, in range: ClosedRange<Int>, _ field: String) throws {
+    /// Throws `invalidField` unless `value` (what the field holds, or `what` of it: "layers")
+    /// lies in `range`.
+    static func require(_ value: Int, in range: ClosedRange<Int>, _ field: String, what: String? = nil) throws {
         guard range.contains(value) else {
-            throw BIMTError.invalidField(field: field, reason: "must lie in \(range.lowerBound)...\(range.upperBound), got \(value)")
+            let subject = what.map { "its \($0) " } ?? ""
+            throw BIMTError.invalidField(
+                field: field, reason: "\(subject)must lie in \(range.lowerBound)...\(range.upperBound), got \(value)")
         }
     }
 
@@ -37,8 +40,12 @@ public enum SizeLimits {
     static func requireValues(_ values: Double, _ what: String, field: String, lower: String) throws {
         guard values <= Double(Self.values) else {
             throw BIMTError.invalidField(
-                field: field, reason: "\(what) would need \(String(format: "%.3g", values)) values, more than any device holds "
-                    + "(at most \(Self.values)); lower \(lower)")
+                field: field, reason: "\(what) would need \(String(format: "%.3g", values)) values, more than any device "
+                    + "holds (at most \(Self.values)); lower \(lower)")
         }
     }
+
+    /// The largest epoch or draw count a checkpoint's sampler state may record (counters
+    /// that a step adds to stay far from overflow).
+    static let samplerCounters = 0..<(1 << 62)
 }

@@ -1,9 +1,12 @@
 import Foundation
 
 /// What a checkpoint records of the data it was trained on: each split's example count and a
-/// 64-bit hash of every value in the task (inputs, targets, token streams, shapes). Resuming
-/// compares it with the data as they are now, so a table, image folder or token file that
-/// shrank, grew or changed is refused instead of read out of bounds or silently trained on.
+/// 64-bit hash of the task's shapes and, for data read from files, of every value (inputs,
+/// targets, token streams). Resuming compares it with the data as they are now, so a table,
+/// image folder or token file that shrank, grew or changed is refused instead of read out of
+/// bounds or silently trained on. Data a built-in task generates from the seed are hashed by
+/// shape only: they are the configuration's, and a platform whose libm rounds sin a little
+/// differently must still resume them.
 public struct DataFingerprint: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Training examples (a token stream: window offsets).
     public var train: Int
@@ -12,11 +15,11 @@ public struct DataFingerprint: Sendable, Equatable, Codable, CustomStringConvert
     /// The hash, as 16 hexadecimal digits.
     public var hash: String
 
-    /// The fingerprint of `data`: one pass over every value.
-    public init(_ data: TaskData) {
+    /// The fingerprint of `data`: one pass over every value (only the shapes without `values`).
+    public init(_ data: TaskData, values: Bool = true) {
         var hasher = DataHasher()
         hasher.add(data.vocabulary ?? -1)
-        for split in [data.train, data.test] { hasher.add(split) }
+        for split in [data.train, data.test] { hasher.add(split, values: values) }
         train = data.train.count
         test = data.test.count
         hash = String(hasher.value, radix: 16).leftPadded(to: 16)
@@ -51,10 +54,12 @@ struct DataHasher {
         add(raw.count)
     }
 
-    mutating func add(_ split: Dataset) {
+    mutating func add(_ split: Dataset, values: Bool) {
         add(split.inputWidth)
         add(split.targetsPerExample)
         add(split.count)
+        add(split.outputWidth)
+        guard values else { return }
         add(split.inputs)
         switch split.targets {
         case let .regression(values, width):

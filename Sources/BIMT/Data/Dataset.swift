@@ -107,15 +107,7 @@ public struct Dataset: Sendable, Equatable {
     /// Examples `range` of a split of stored examples (a windowed split is returned whole).
     public func rows(_ range: Range<Int>) throws -> Dataset {
         guard windows == nil, range != 0..<count else { return self }
-        let per = targetsPerExample
-        let targets: Targets = switch self.targets {
-        case let .regression(values, width):
-            .regression(values: Array(values[(range.lowerBound * per * width)..<(range.upperBound * per * width)]), width: width)
-        case let .classification(labels, classes):
-            .classification(labels: Array(labels[(range.lowerBound * per)..<(range.upperBound * per)]), classes: classes)
-        }
-        return try Dataset(inputs: Array(inputs[(range.lowerBound * inputWidth)..<(range.upperBound * inputWidth)]), inputWidth: inputWidth,
-                           targets: targets, targetsPerExample: targetsPerExample, name: "rows \(range.lowerBound)..<\(range.upperBound)")
+        return try rows(at: Array(range), name: "rows \(range.lowerBound)..<\(range.upperBound)")
     }
 
     /// The output width a model needs: the regression width or the class count.
@@ -135,12 +127,18 @@ extension Dataset {
     func rows(at indices: [Int], name: String) throws -> Dataset {
         precondition(windows == nil, "rows(at:) of a windowed split")
         let per = targetsPerExample
-        func gather<T>(_ values: [T], _ width: Int) -> [T] { indices.flatMap { values[($0 * width)..<(($0 + 1) * width)] } }
+        func gather<T>(_ values: [T], _ width: Int) -> [T] {
+            var result: [T] = []
+            result.reserveCapacity(indices.count * width)
+            for i in indices { result += values[(i * width)..<((i + 1) * width)] }
+            return result
+        }
         let targets: Targets = switch self.targets {
         case let .regression(values, width): .regression(values: gather(values, per * width), width: width)
         case let .classification(labels, classes): .classification(labels: gather(labels, per), classes: classes)
         }
-        return try Dataset(inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets, targetsPerExample: per, name: name)
+        return try Dataset(inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets, targetsPerExample: per,
+                           name: name)
     }
 }
 

@@ -52,7 +52,7 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
         for (value, field) in [(imageHeight, "imageHeight"), (imageWidth, "imageWidth"), (imageChannels, "imageChannels")] {
             try SizeLimits.require(value, in: 1...SizeLimits.imageSide, "convolution." + field)
         }
-        try SizeLimits.require(channels.count, in: 1...SizeLimits.layers, "convolution.channels (blocks)")
+        try SizeLimits.require(channels.count, in: 1...SizeLimits.layers, "convolution.channels", what: "blocks")
         for c in channels { try SizeLimits.require(c, in: 1...SizeLimits.imageSide, "convolution.channels") }
         try SizeLimits.require(kernelSize, in: 1...SizeLimits.factor, "convolution.kernelSize")
         try SizeLimits.require(poolSize, in: 1...SizeLimits.factor, "convolution.poolSize")

@@ -44,7 +44,7 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
         guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else {
             throw BIMTError.invalidField(field: "architecture.widths", reason: "an MLP needs at least two positive widths, got \(widths)")
         }
-        try SizeLimits.require(widths.count - 1, in: 1...SizeLimits.layers, "architecture.widths (layers)")
+        try SizeLimits.require(widths.count - 1, in: 1...SizeLimits.layers, "architecture.widths", what: "layers")
         for width in widths { try SizeLimits.require(width, in: 1...SizeLimits.neurons, "architecture.widths") }
         let weights = zip(widths, widths.dropFirst()).reduce(0.0) { $0 + Double($1.0) * Double($1.1 + 1) }
         try SizeLimits.requireValues(weights, "the MLP's parameters", field: "architecture.widths", lower: "the widths")

@@ -88,7 +88,7 @@ public enum Analysis {
     public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
         var report = try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold,
                                  evaluate: trainer.evaluateWithLast)
-        report.evaluatedOn = trainer.options.validationExamples == nil ? "test" : "validation"
+        report.evaluatedOn = trainer.options.evaluationSplitName
         return report
     }
 

@@ -42,8 +42,12 @@ public struct Snapshots {
     /// Bytes the frames may take before they are thinned.
     public let budgetBytes: Int
 
-    /// The snapshots of the run in `runDirectory`, thinned past `budgetMiB`.
-    public init(runDirectory: URL, budgetMiB: Double = defaultBudgetMiB) {
+    /// The snapshots of the run in `runDirectory`, thinned past `budgetMiB` (0 ... 2^20 MiB).
+    public init(runDirectory: URL, budgetMiB: Double = defaultBudgetMiB) throws {
+        guard budgetMiB >= 0, budgetMiB <= SizeLimits.snapshotMiB else {
+            throw BIMTError.invalidField(field: "snapshotBudget", reason: "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB, "
+                                         + "got \(budgetMiB)")
+        }
         directory = runDirectory.appending(path: "snapshots")
         budgetBytes = Int(budgetMiB * 1_048_576)
     }

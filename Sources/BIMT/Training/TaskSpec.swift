@@ -59,6 +59,14 @@ public enum TaskSpec: Sendable, Equatable {
         }
     }
 
+    /// Whether its data are read from files (the others are generated from the seed).
+    public var readsFiles: Bool {
+        switch self {
+        case .images, .userData, .text, .tokenFiles: true
+        default: false
+        }
+    }
+
     /// Whether a conv net can train on it: images, or the user's own table (checked against
     /// the image size when the data are read).
     public var suitsConvNet: Bool {

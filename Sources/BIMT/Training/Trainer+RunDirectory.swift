@@ -160,7 +160,8 @@ extension Trainer {
         let expected = (count: task.train.count, batch: options.batchSize ?? 0)
         if let batchSampler {
             guard sampler != nil, batchSampler.count == expected.count, batchSampler.batchSize == expected.batch,
-                  batchSampler.seed == sampler?.seed, (0..<(1 << 62)).contains(batchSampler.epoch), (0...batchSampler.count).contains(batchSampler.position) else {
+                  batchSampler.seed == sampler?.seed, SizeLimits.samplerCounters.contains(batchSampler.epoch),
+                  (0...batchSampler.count).contains(batchSampler.position) else {
                 throw BIMTError.invalidFile(
                     path: checkpoint.path, reason: "records batches of \(batchSampler.batchSize) over \(batchSampler.count) training examples "
                         + "(epoch \(batchSampler.epoch), position \(batchSampler.position)); this run draws batches of \(expected.batch) over "
@@ -170,7 +171,7 @@ extension Trainer {
         }
         if let windows {
             guard windowSampler != nil, windows.count == expected.count, windows.seed == windowSampler?.seed,
-                  (0..<(1 << 62)).contains(windows.draws) else {
+                  SizeLimits.samplerCounters.contains(windows.draws) else {
                 throw BIMTError.invalidFile(
                     path: checkpoint.path, reason: "records batches drawn with replacement from \(windows.count) training examples or "
                         + "windows; this run draws from \(expected.count): the data or the batch sampling changed since the checkpoint")

@@ -34,7 +34,7 @@ public final class Trainer {
     /// Random window offsets of a token stream's training batches.
     var windowSampler: WindowSampler?
     /// The data's counts and hash, as checkpoints record them (computed at the first checkpoint).
-    lazy var dataFingerprint = DataFingerprint(task)
+    public private(set) lazy var dataFingerprint = DataFingerprint(task, values: configuration?.task.readsFiles ?? true)
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
     var bestTestLoss = Double.infinity
     let accumulators: Buffer   // [loss, correct, cost, scratch loss, unused, unused, squared gradient norm]
@@ -393,7 +393,7 @@ public final class Trainer {
         var latest: TrainingMetrics?
         let end = min(last ?? options.steps, options.steps)
         let budget = options.snapshotBudget ?? Snapshots.defaultBudgetMiB
-        let snapshots = runDirectory.flatMap { budget > 0 ? Snapshots(runDirectory: $0, budgetMiB: budget) : nil }
+        let snapshots = try runDirectory.flatMap { budget > 0 ? try Snapshots(runDirectory: $0, budgetMiB: budget) : nil }
         if let snapshots, step == 0, step < end { try snapshots.write(step: 0, relocated: false, model: model) }
         while step < end {
             processGroup?.noteStep(step)

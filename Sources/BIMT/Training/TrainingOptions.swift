@@ -52,6 +52,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// at its metrics leave the test split untouched (`bimt analyze RUN --test-split` reads
     /// it). nil: evaluate on the test split.
     public var validationExamples: Int?
+    /// What the run's evaluations are of: "validation" with `validationExamples`, else "test".
+    public var evaluationSplitName: String { validationExamples == nil ? "test" : "validation" }
     /// How mini-batches of stored examples are drawn (a token stream's windows are always
     /// drawn with replacement).
     public var batchSampling: BatchSampling = .epochs
