@@ -127,8 +127,8 @@ extension DeviceSpecifier {
                 throw ComputeError.invalidArgument(
                     "local rank \(localRank) of \(localSize) on this node takes the node's \(kind) \(localRank), "
                         + "but the node has \(candidates.count). Start at most \(candidates.count) process(es) per node "
-                        + "(mpirun --map-by ppr:\(max(1, candidates.count)):node), name one device for all ranks (opencl:P:D), "
-                        + "or use the CPU path (cpu)")
+                        + "(mpirun --map-by ppr:\(max(1, candidates.count)):node), name one device for all ranks "
+                        + "(opencl:P:D), or use the CPU path (cpu)")
             }
             let chosen = candidates[localRank].description
             return .openCL(platform: chosen.platformIndex, device: chosen.deviceIndex)

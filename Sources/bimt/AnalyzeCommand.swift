@@ -24,7 +24,8 @@ struct AnalyzeCommand: ParsableCommand {
         let device = try deviceOptions.open()
         let report: AnalysisReport
         do {
-            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device, onTestSplit: testSplit)
+            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device,
+                                           onTestSplit: testSplit)
             report = try Analysis.analyze(trainer, threshold: threshold)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)

@@ -34,7 +34,8 @@ struct BenchAttentionCommand: ParsableCommand {
         for length in lengths {
             let rows = Double(sequences) * Double(heads) * Double(length)
             // q, k, v and the output; the unfused kernel also stores every [length, length] score matrix.
-            try requireBenchBuffer(rows * max(Double(headDimension), Double(length)), "a length of \(length)'s q, k, v or scores",
+            try requireBenchBuffer(rows * max(Double(headDimension), Double(length)),
+                                   "a length of \(length)'s q, k, v or scores",
                                    flags: "--sequences/--heads/--head-dimension/--length")
         }
         try deviceOptions.requireGemmVariantApplies()

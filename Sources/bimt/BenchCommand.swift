@@ -104,8 +104,8 @@ func pad(_ text: String, _ width: Int) -> String {
 /// it cannot overflow) would pass the 2^31 - 1 floats a kernel indexes with 32-bit offsets.
 func requireBenchBuffer(_ values: Double, _ what: String, flags: String) throws {
     guard values < Double(Int32.max) else {
-        throw ValidationError("\(flags): \(what) would hold \(String(format: "%.3g", values)) floats, past the 2^31 - 1 "
-                              + "a kernel indexes; give smaller sizes")
+        throw ValidationError("\(flags): \(what) would hold \(String(format: "%.3g", values)) floats, past the "
+                              + "2^31 - 1 a kernel indexes; give smaller sizes")
     }
 }
 
@@ -171,7 +171,9 @@ struct BenchBIMTCommand: ParsableCommand {
 
     func validate() throws {
         let widths = try sizes().map(Double.init)
-        for (a, b) in zip(widths, widths.dropFirst()) { try requireBenchBuffer(a * b, "a weight matrix", flags: "--shape") }
+        for (a, b) in zip(widths, widths.dropFirst()) {
+            try requireBenchBuffer(a * b, "a weight matrix", flags: "--shape")
+        }
         guard LayoutFamily(rawValue: layout) != nil else { throw ValidationError("--layout must be line or grid, got '\(layout)'") }
         guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }

@@ -82,7 +82,9 @@ struct TrainingFlags: ParsableArguments {
         "relocationCost": "--l0/--weight-factor/--relocation-weight-factor/--relocation-last-weight-factor",
         "loss": "--preset/--config", "learningRateSchedule.warmupSteps": "--warmup-steps",
         "learningRateSchedule.minimumLearningRate": "--min-lr", "learningRateSchedule.decaySteps": "--decay-steps",
-        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2", "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches", "validationExamples": "--validation",
+        "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2",
+        "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches",
+        "validationExamples": "--validation",
         "snapshotBudget": "--snapshot-budget",
     ]
 
@@ -267,7 +269,8 @@ struct TrainCommand: ParsableCommand {
         if dryRun {
             do {
                 let configuration = try options.resolve()
-                let plan = try configuration.prepared(for: try configuration.makeTask(), on: device, ranks: group?.size ?? 1).plan
+                let plan = try configuration.prepared(for: try configuration.makeTask(), on: device,
+                                                      ranks: group?.size ?? 1).plan
                 print(plan)
                 try plan.check()
                 print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")
@@ -340,10 +343,13 @@ struct TrainCommand: ParsableCommand {
     func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
         // A run holding out validation examples never reads its test split: its figures are validation figures.
         let split = trainer.options.evaluationSplitName
-        var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss), String(format: "\(split) loss %.4g", m.testLoss)]
+        var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss),
+                     String(format: "\(split) loss %.4g", m.testLoss)]
         if let last = m.testLastLoss { parts.append(String(format: "\(split) loss at the last position %.4g", last)) }
         if let a = m.testAccuracy { parts.append(String(format: "\(split) accuracy %.2f%%", 100 * a)) }
-        if case .text = trainer.configuration?.task { parts.append(String(format: "\(split) perplexity %.3f", exp(m.testLoss))) }
+        if case .text = trainer.configuration?.task {
+            parts.append(String(format: "\(split) perplexity %.3f", exp(m.testLoss)))
+        }
         parts.append(String(format: "cost %.4g", m.cost))
         parts.append(String(format: "%.1f s (%.0f steps/s)", m.seconds, Double(m.step) / max(m.seconds, 1e-9)))
         if let directory = trainer.runDirectory { parts.append("run: \(directory.path)") }

@@ -30,9 +30,11 @@ struct BadInputTests {
         #expect(field { _ = try charlm.applying(overrides) } == "snapshotBudget")
         overrides = .init()
         overrides.widths = [4, 1 << 25, 2]
-        #expect(field { _ = try TrainingConfiguration.preset("independence").applying(overrides) } == "architecture.widths")
+        #expect(field { _ = try TrainingConfiguration.preset("independence").applying(overrides) }
+                == "architecture.widths")
         for (keyPath, value, name) in [(\TrainingOptions.steps, 1 << 41, "steps"), (\.swapEvery, Int.max, "swapEvery"),
-                                       (\.accumulationSteps, Int.max, "accumulationSteps")] as [(WritableKeyPath<TrainingOptions, Int>, Int, String)] {
+                                       (\.accumulationSteps, Int.max, "accumulationSteps")]
+                                       as [(WritableKeyPath<TrainingOptions, Int>, Int, String)] {
             var options = charlm.options
             options[keyPath: keyPath] = value
             #expect(field { try options.validate() } == name)
@@ -106,7 +108,11 @@ struct BadInputTests {
         func resume(with changes: [String: String]) throws -> String? {
             try SafeTensors.write(tensors, metadata: good.metadata.merging(changes) { $1 }, to: url)
             defer { try? SafeTensors.write(tensors, metadata: good.metadata, to: url) }
-            do { _ = try Trainer.resume(directory: directory, device: Device.cpu()) } catch let error as BIMTError { return "\(error)" }
+            do {
+                _ = try Trainer.resume(directory: directory, device: Device.cpu())
+            } catch let error as BIMTError {
+                return "\(error)"
+            }
             return nil
         }
         let sampler = try #require(good.metadata["sampler"])
@@ -165,11 +171,12 @@ struct BadInputTests {
         #expect(try LinearAssignment.solve(costs: [5, 1, 1, 5], size: 2) == [1, 0])
     }
 
-    @Test("a snapshot frame with corrupt counts, scales or indices is skipped by the viewer, never drawn or allocated from")
+    @Test("a snapshot frame with corrupt counts, scales or indices is skipped, never drawn or allocated from")
     func corruptSnapshotFrames() throws {
         let directory = temporaryDirectory("corrupt-frames")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trainer = try Trainer(configuration: try smallConfiguration(steps: 300), device: Device.cpu(), runDirectory: directory)
+        let trainer = try Trainer(configuration: try smallConfiguration(steps: 300), device: Device.cpu(),
+                                  runDirectory: directory)
         try trainer.run()
         let files = Snapshots.frameFiles(directory.appending(path: "snapshots"))
         #expect(files.count >= 5)

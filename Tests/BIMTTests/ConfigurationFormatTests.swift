@@ -65,8 +65,12 @@ import Testing
         for (row, (a, e)) in zip(actual, expected).enumerated() {
             for (column, (x, y)) in zip(a, e).enumerated() where x != y {
                 // Step, header and empty cells match exactly; numbers to float32 rounding (see above).
-                guard let u = Double(x), let v = Double(y) else { Issue.record("row \(row), column \(column): \(x) vs \(y)"); continue }
-                #expect(abs(u - v) <= Self.crossProcessorTolerance * abs(v), "row \(row), column \(column): \(u) vs \(v)")
+                guard let u = Double(x), let v = Double(y) else {
+                    Issue.record("row \(row), column \(column): \(x) vs \(y)")
+                    continue
+                }
+                #expect(abs(u - v) <= Self.crossProcessorTolerance * abs(v),
+                        "row \(row), column \(column): \(u) vs \(v)")
             }
         }
     }

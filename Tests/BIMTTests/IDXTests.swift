@@ -63,7 +63,8 @@ struct IDXTests {
     // scripts/install-deps installs the dataset: where real components are required (CI) a
     // missing one fails here; elsewhere the test is skipped, saying why.
     @Test("reads Debian's Fashion-MNIST when it is installed",
-          .enabled(if: requireRealComponents || FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"),
+          .enabled(if: requireRealComponents
+                       || FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"),
                    "dataset-fashion-mnist not installed"))
     func fashionMNIST() throws {
         let folder = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")

@@ -22,7 +22,8 @@ struct MemoryPlanTests {
         var full = try TrainingConfiguration.preset("independence")
         full.batchSize = nil
         let fullData = try full.makeTask()
-        let whole = try full.prepared(for: fullData, on: device).plan, half = try full.prepared(for: fullData, on: device, ranks: 2).plan
+        let whole = try full.prepared(for: fullData, on: device).plan,
+            half = try full.prepared(for: fullData, on: device, ranks: 2).plan
         let trainValues = fullData.train.count * (fullData.train.inputWidth + fullData.train.outputWidth)
         #expect(whole.data - half.data == trainValues / 2)
     }

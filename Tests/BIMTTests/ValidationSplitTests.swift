@@ -30,11 +30,13 @@ struct ValidationSplitTests {
         let directory = temporaryDirectory("validation")
         defer { try? FileManager.default.removeItem(at: directory) }
         var overrides = TrainingConfiguration.Overrides()
-        (overrides.steps, overrides.checkpointEvery, overrides.logEvery, overrides.validationExamples) = (200, 100, 100, 40)
+        (overrides.steps, overrides.checkpointEvery, overrides.logEvery, overrides.validationExamples) =
+            (200, 100, 100, 40)
         let configuration = try TrainingConfiguration.preset("two-moons").applying(overrides)
         // The same from a --config file (and batch sampling, the other field a preset may leave out).
-        let file = try ConfigurationFile.apply(data: Data(#"{"validationExamples": 40, "batchSampling": "replacement"}"#.utf8),
-                                               path: "config.json", over: try TrainingConfiguration.preset("two-moons"))
+        let file = try ConfigurationFile.apply(
+            data: Data(#"{"validationExamples": 40, "batchSampling": "replacement"}"#.utf8),
+            path: "config.json", over: try TrainingConfiguration.preset("two-moons"))
         #expect(file.validationExamples == 40 && file.batchSampling == .replacement)
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
         #expect(trainer.task.train.count == 160 && trainer.evaluationData.count == 40)

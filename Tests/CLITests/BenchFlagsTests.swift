@@ -31,7 +31,8 @@ struct BenchFlagsTests {
               (["bench", "gemm", "--device", "cpu", "--size", "4000000000"], "--size/--shape"),
               (["bench", "gemm", "--device", "cpu", "--shape", "100000x100000x8"], "past the 2^31 - 1"),
               (["bench", "bimt", "--device", "cpu", "--shape", "100000,100000,10"], "past the 2^31 - 1"),
-              (["bench", "attention", "--device", "cpu", "--length", "100000", "--sequences", "64"], "past the 2^31 - 1"),
+              (["bench", "attention", "--device", "cpu", "--length", "100000", "--sequences", "64"],
+               "past the 2^31 - 1"),
           ])
     func refused(arguments: [String], message: String) throws {
         let result = try bimt(arguments)

@@ -20,8 +20,10 @@ struct ExitStatusTests {
     }
 
     @Test("a value out of range is a usage error: exit 64, naming the flag, with the usage text",
-          arguments: [(["--snapshot-budget", "1e300"], "--snapshot-budget"), (["--preset", "charlm", "--width", "3000000000"], "--width"),
-                      (["--preset", "modadd", "--modulus", "9223372036854775807"], "--modulus"), (["--steps", "0"], "--steps"),
+          arguments: [(["--snapshot-budget", "1e300"], "--snapshot-budget"),
+                      (["--preset", "charlm", "--width", "3000000000"], "--width"),
+                      (["--preset", "modadd", "--modulus", "9223372036854775807"], "--modulus"),
+                      (["--steps", "0"], "--steps"),
                       // Found only once the data are read (a batch's activations past any device).
                       (["--preset", "gpt-bench", "--batch-size", "536870912"], "--batch-size")])
     func outOfRange(arguments: [String], flag: String) throws {

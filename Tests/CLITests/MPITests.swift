@@ -140,11 +140,13 @@ struct MPITests {
 
     /// A small GPT on random tokens whose swaps (greedy, every 50 steps) move heads and
     /// residual neurons: the transformer case with relocations (incontext trains with swaps off).
-    static let relocatingGPT = ["--preset", "gpt-bench", "--layers", "2", "--width", "64", "--context", "32", "--relocation", "greedy"]
+    static let relocatingGPT = ["--preset", "gpt-bench", "--layers", "2", "--width", "64", "--context", "32",
+                                "--relocation", "greedy"]
 
-    @Test("2 ranks sharing each batch train as 1 process with the whole batch: an MLP and transformers, with relocations",
-          arguments: [["--preset", "independence"], ["--preset", "incontext"], ["--preset", "incontext", "--accumulation-steps", "2"],
-                      MPITests.relocatingGPT])
+    @Test(
+        "2 ranks sharing each batch train as 1 process with the whole batch: an MLP and transformers, with relocations",
+        arguments: [["--preset", "independence"], ["--preset", "incontext"],
+                    ["--preset", "incontext", "--accumulation-steps", "2"], MPITests.relocatingGPT])
     func parity(_ preset: [String]) throws {
         let common = preset + ["--steps", "300", "--swap-every", "50", "--log-every", "10", "--device", "cpu", "--quiet"]
         let shared = try expectSameAsOneProcess(common, preset.joined(separator: " "))
@@ -156,7 +158,8 @@ struct MPITests {
 
     /// The run's swaps moved neurons, so the comparison covered relocated runs.
     func expectRelocated(_ run: URL) throws {
-        let permutations = try SafeTensors(contentsOf: run.appending(path: Trainer.checkpointName)).metadata["permutations"]
+        let permutations = try SafeTensors(contentsOf: run.appending(path: Trainer.checkpointName))
+            .metadata["permutations"]
         let layers = try JSONDecoder().decode([[Int]].self, from: Data((permutations ?? "[]").utf8))
         #expect(layers.contains { $0 != Array(0..<$0.count) }, "no relocation moved a neuron")
     }
@@ -289,7 +292,8 @@ struct MPITests {
             let crowded = try MPIRun.run(ranks: devices + 1, ["train", "--preset", "independence", "--steps", "5", "--device", "opencl",
                                                              "--out", run.path])
             #expect(crowded.status != 0)
-            #expect(crowded.output.contains("rank \(devices): --device opencl: invalid argument: local rank \(devices) of \(devices + 1)"),
+            #expect(crowded.output.contains("rank \(devices): --device opencl: invalid argument: "
+                                            + "local rank \(devices) of \(devices + 1)"),
                     "\(crowded.output)")
             #expect(!FileManager.default.fileExists(atPath: run.path))
         }

@@ -38,7 +38,8 @@ public enum RelocationPlanner {
         return units
     }
 
-    static func solve(_ c: [Double], _ importance: [Double], _ n: Int, method: RelocationMethod, topK: Int) throws -> [Int] {
+    static func solve(_ c: [Double], _ importance: [Double], _ n: Int, method: RelocationMethod,
+                      topK: Int) throws -> [Int] {
         switch method {
         case .off: return Array(0..<n)
         case .greedy: return greedy(c, importance, n, topK: topK)

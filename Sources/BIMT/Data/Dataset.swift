@@ -137,8 +137,8 @@ extension Dataset {
         case let .regression(values, width): .regression(values: gather(values, per * width), width: width)
         case let .classification(labels, classes): .classification(labels: gather(labels, per), classes: classes)
         }
-        return try Dataset(inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets, targetsPerExample: per,
-                           name: name)
+        return try Dataset(inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets,
+                           targetsPerExample: per, name: name)
     }
 }
 
@@ -147,12 +147,13 @@ extension TaskData {
     /// split in place of the test split, and the rest as its training split.
     public func holdingOut(_ count: Int, seed: UInt64) throws -> TaskData {
         guard train.windows == nil else {
-            throw BIMTError.invalidField(field: "validationExamples", reason: "task '\(name)' trains on a token stream, whose "
-                                         + "evaluation split is its own (val.bin, or a text's last tenth); drop validationExamples")
+            throw BIMTError.invalidField(field: "validationExamples", reason: "task '\(name)' trains on a token "
+                                         + "stream, whose evaluation split is its own (val.bin, or a text's last "
+                                         + "tenth); drop validationExamples")
         }
         guard count >= 1, count < train.count else {
-            throw BIMTError.invalidField(field: "validationExamples", reason: "must lie in 1..<\(train.count) (the training "
-                                         + "examples), got \(count)")
+            throw BIMTError.invalidField(field: "validationExamples", reason: "must lie in 1..<\(train.count) (the "
+                                         + "training examples), got \(count)")
         }
         var generator = SeededGenerator(seed: seed &+ 0x7A11_DA7E)
         let order = Array(0..<train.count).shuffled(using: &generator)

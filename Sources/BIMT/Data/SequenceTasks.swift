@@ -117,7 +117,9 @@ public enum TokenFiles {
     /// The vocabulary size and token names: `vocabulary` if given, else meta.json's.
     public static func meta(folder: String, vocabulary: Int?) throws -> (vocabulary: Int, names: [String]?) {
         let url = URL(fileURLWithPath: folder).appending(path: "meta.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return try meta(json: nil, path: url.path, vocabulary: vocabulary) }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            return try meta(json: nil, path: url.path, vocabulary: vocabulary)
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw BIMTError.invalidFile(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
@@ -146,8 +148,9 @@ public enum TokenFiles {
             throw BIMTError.invalidFile(path: url.path, reason: "itos names \(count) tokens, the vocabulary is \(size)")
         }
         if let names, let (first, second) = firstDuplicate(names) {
-            throw BIMTError.invalidFile(path: url.path, reason: "itos names ids \(first) and \(second) both '\(names[first])'; "
-                                        + "every token needs its own name (text is decoded and prompts encoded through them)")
+            throw BIMTError.invalidFile(path: url.path, reason: "itos names ids \(first) and \(second) both "
+                                        + "'\(names[first])'; every token needs its own name (text is decoded and "
+                                        + "prompts encoded through them)")
         }
         return (size, names)
     }
@@ -166,7 +169,8 @@ public enum TokenFiles {
     public static func task(folder: String, vocabulary: Int?, context: Int) throws -> TaskData {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw BIMTError.invalidFile(path: folder, reason: "is not a folder; token files are a folder holding train.bin and val.bin")
+            throw BIMTError.invalidFile(path: folder, reason: "is not a folder; token files are a folder holding "
+                                        + "train.bin and val.bin")
         }
         let (size, names) = try meta(folder: folder, vocabulary: vocabulary)
         func split(_ file: String, _ name: String) throws -> Dataset {

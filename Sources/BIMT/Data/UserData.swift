@@ -28,8 +28,8 @@ public enum UserData {
                     throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be [\(shape[0])], got \(labelShape)")
                 }
                 if let bad = values.first(where: { !(0..<SizeLimits.neurons).contains($0) }) {
-                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be class indices in 0..<\(SizeLimits.neurons), "
-                                                + "got \(bad)")
+                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be class indices in "
+                                                + "0..<\(SizeLimits.neurons), got \(bad)")
                 }
                 classCount = max(classCount, (values.max() ?? 0) + 1)
                 labels = .integer(values)

@@ -364,7 +364,8 @@ private final class Engine: @unchecked Sendable {
         if !silent.isEmpty {
             fatal("rank\(silent.count > 1 ? "s" : "") \(silent.map(String.init).joined(separator: ", ")) did not answer "
                         + "while this rank waited \(waited) s in \(what) at step \(step.load(ordering: .relaxed)): "
-                        + "dead or hung. Stopping every rank; the last checkpoint is intact (it resumes with any rank count).")
+                        + "dead or hung. Stopping every rank; the last checkpoint is intact "
+                        + "(it resumes with any rank count).")
         }
         let behind = answers.filter { $0.value.started < started }.sorted { $0.key < $1.key }
         if Date().timeIntervalSince(start) >= behindLimit, let (peer, where_) = behind.first {

@@ -49,7 +49,8 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
         guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
             throw BIMTError.invalidField(field: "convolution", reason: "a conv net needs a positive image size and at least one block of channels")
         }
-        for (value, field) in [(imageHeight, "imageHeight"), (imageWidth, "imageWidth"), (imageChannels, "imageChannels")] {
+        for (value, field) in [(imageHeight, "imageHeight"), (imageWidth, "imageWidth"),
+                               (imageChannels, "imageChannels")] {
             try SizeLimits.require(value, in: 1...SizeLimits.imageSide, "convolution." + field)
         }
         try SizeLimits.require(channels.count, in: 1...SizeLimits.layers, "convolution.channels", what: "blocks")
@@ -62,8 +63,8 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
             let (size, out) = block, pixels = Double(size.height) * Double(size.width), c = Double(size.channels)
             return total + pixels * (taps * c + Double(out)) + taps * c * Double(out)
         }
-        try SizeLimits.requireValues(perImage, "one image's convolution columns, outputs and kernels", field: "convolution",
-                                     lower: "the image size, the kernel or the channels")
+        try SizeLimits.requireValues(perImage, "one image's convolution columns, outputs and kernels",
+                                     field: "convolution", lower: "the image size, the kernel or the channels")
         guard kernelSize >= 1, kernelSize % 2 == 1 else { throw BIMTError.invalidField(field: "convolution.kernelSize", reason: "must be odd (same padding), got \(kernelSize)") }
         guard pool == "max" || pool == "avg" else { throw BIMTError.invalidField(field: "convolution.pool", reason: "must be max or avg, got \(pool)") }
         guard poolSize >= 1 else { throw BIMTError.invalidField(field: "convolution.poolSize", reason: "must be at least 1, got \(poolSize)") }

@@ -28,7 +28,8 @@ public final class TextGenerator {
         }
         if let (first, second) = TokenFiles.firstDuplicate(vocabulary) {
             throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary names ids \(first) and \(second) both "
-                                        + "'\(vocabulary[first])', so a prompt cannot be encoded; retrain with distinct token names")
+                                        + "'\(vocabulary[first])', so a prompt cannot be encoded; retrain with "
+                                        + "distinct token names")
         }
         model = gpt
         self.vocabulary = vocabulary
@@ -74,7 +75,8 @@ public final class TextGenerator {
             let largest = scaled.max()!
             let weights = scaled.map { exp($0 - largest) }, total = weights.reduce(0, +)
             guard largest.isFinite, total.isFinite, total > 0 else {
-                throw BIMTError.invalidSetting("the model's next-character scores are not finite (NaN or infinity): its weights are damaged")
+                throw BIMTError.invalidSetting("the model's next-character scores are not finite (NaN or infinity): "
+                                               + "its weights are damaged")
             }
             var draw = Double.random(in: 0..<total, using: &generator)
             var choice = classes - 1

@@ -132,11 +132,14 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         try require((vocabulary != nil) != (inputFeatures != nil), "vocabulary",
                     "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
         if let vocabulary { try SizeLimits.require(vocabulary, in: 1...SizeLimits.neurons, "transformer.vocabulary") }
-        if let inputFeatures { try SizeLimits.require(inputFeatures, in: 1...SizeLimits.neurons, "transformer.inputFeatures") }
+        if let inputFeatures {
+            try SizeLimits.require(inputFeatures, in: 1...SizeLimits.neurons, "transformer.inputFeatures")
+        }
         try require(dropout >= 0 && dropout < 1, "dropout", "must lie in [0, 1), got \(dropout)")
         // Every block holds about (4 + 2 mlpRatio) width^2 weights.
         let w = Double(width), blocks = Double(layers) * (4 + 2 * Double(mlpRatio)) * w * w
-        try SizeLimits.requireValues(blocks + Double(inputWidth + context + outputs) * w, "the transformer's parameters",
-                                     field: "transformer.width", lower: "the width, the layers or the vocabulary")
+        try SizeLimits.requireValues(blocks + Double(inputWidth + context + outputs) * w,
+                                     "the transformer's parameters", field: "transformer.width",
+                                     lower: "the width, the layers or the vocabulary")
     }
 }

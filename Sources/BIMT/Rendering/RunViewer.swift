@@ -69,8 +69,8 @@ public enum RunViewer {
         -> (trained: TrainedModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String]) {
         let checkpoint = runDirectory.appending(path: "checkpoint.safetensors")
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); give the directory "
-                                           + "a training run wrote")
+            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); "
+                                           + "give the directory a training run wrote")
         }
         let trained = try TrainedModel.load(checkpoint: checkpoint, device: device)
         let model = trained.model, network = model.network

@@ -64,7 +64,8 @@ extension TrainingConfiguration {
         let perRow = Double(model.activationCount(rows: 1, inputWidth: data.train.inputWidth))
         try SizeLimits.requireValues(perRow * rows, "a batch's activations", field: "batchSize",
                                      lower: "batchSize (or raise accumulationSteps), the context or the width")
-        let perExample = Double(data.train.inputWidth) + Double(data.train.targetsPerExample) * Double(data.train.outputWidth + 1)
+        let perExample = Double(data.train.inputWidth)
+            + Double(data.train.targetsPerExample) * Double(data.train.outputWidth + 1)
         let evaluated = Double(o.evalBatches ?? 1) * rows
         try SizeLimits.requireValues(perExample * (rows + evaluated), "the training batch and the evaluation batches",
                                      field: "evalBatches", lower: "batchSize or evalBatches")
@@ -140,7 +141,8 @@ extension ModelSpec {
                 if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
                 if b > 0 { gradientScratch = max(gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * c.columnsPerImage(block: b)) }
                 // Preactivations (ReLU activates over them in place), activations, their gradient.
-                total += (ConvNet.activatesInPlace(head.activation) ? 2 : 3) * pixels * o + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
+                total += (ConvNet.activatesInPlace(head.activation) ? 2 : 3) * pixels * o
+                    + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
             }
             total += chunkScratch + gradientScratch
             total += 4 * (1 + rows * head.widths.dropFirst().reduce(0, +))

@@ -45,8 +45,8 @@ public struct Snapshots {
     /// The snapshots of the run in `runDirectory`, thinned past `budgetMiB` (0 ... 2^20 MiB).
     public init(runDirectory: URL, budgetMiB: Double = defaultBudgetMiB) throws {
         guard budgetMiB >= 0, budgetMiB <= SizeLimits.snapshotMiB else {
-            throw BIMTError.invalidField(field: "snapshotBudget", reason: "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB, "
-                                         + "got \(budgetMiB)")
+            throw BIMTError.invalidField(field: "snapshotBudget", reason: "must lie in "
+                                         + "0...\(Int(SizeLimits.snapshotMiB)) MiB, got \(budgetMiB)")
         }
         directory = runDirectory.appending(path: "snapshots")
         budgetBytes = Int(budgetMiB * 1_048_576)
@@ -100,7 +100,8 @@ public struct Snapshots {
     /// be read (truncated, corrupt or not a frame), which is skipped. With the run's `network`
     /// every count and index in a frame is checked against it (its connections' sizes, its
     /// input and output layers' permutations), so a damaged frame is skipped, never drawn.
-    public static func read(runDirectory: URL, network: SpatialNetwork? = nil) -> (frames: [Frame], problems: [String]) {
+    public static func read(runDirectory: URL, network: SpatialNetwork? = nil)
+        -> (frames: [Frame], problems: [String]) {
         var frames: [Frame] = [], problems: [String] = []
         for file in frameFiles(runDirectory.appending(path: "snapshots")) {
             do { frames.append(try frame(Data(contentsOf: file), network: network)) } catch {
@@ -129,10 +130,14 @@ public struct Snapshots {
         func count(of what: String, size: Int, expected: Int?) throws -> Int {
             let n = Int(try integer(UInt32.self))
             if let expected, n != expected { throw corrupt("\(n) \(what), the run's model has \(expected)") }
-            guard n * size <= data.count - offset else { throw BIMTError.invalidSetting("truncated after \(data.count) bytes") }
+            guard n * size <= data.count - offset else {
+                throw BIMTError.invalidSetting("truncated after \(data.count) bytes")
+            }
             return n
         }
-        guard data.count >= 8, Array(try bytes(8)) == magic else { throw BIMTError.invalidSetting("not a bimt snapshot frame") }
+        guard data.count >= 8, Array(try bytes(8)) == magic else {
+            throw BIMTError.invalidSetting("not a bimt snapshot frame")
+        }
         let step = Int(try integer(Int64.self)), relocated = try integer(UInt8.self)
         guard step >= 0, relocated <= 1 else { throw corrupt("step \(step), relocation flag \(relocated)") }
         var matrices: [(scale: Float, values: [Int8])] = []
@@ -147,7 +152,9 @@ public struct Snapshots {
         for (what, layer) in [("inputs", network?.layers.first), ("outputs", network?.layers.last)] {
             let n = try count(of: what, size: 4, expected: layer?.layout.neuronCount)
             let permutation = try (0..<n).map { _ in Int(try integer(UInt32.self)) }
-            guard Trainer.isPermutation(permutation) else { throw corrupt("the \(what)' order is not a permutation of 0..<\(n)") }
+            guard Trainer.isPermutation(permutation) else {
+                throw corrupt("the \(what)' order is not a permutation of 0..<\(n)")
+            }
             permutations.append(permutation)
         }
         return Frame(step: step, relocated: relocated == 1, matrices: matrices, inputPermutation: permutations[0],

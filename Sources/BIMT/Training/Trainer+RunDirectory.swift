@@ -107,7 +107,8 @@ extension Trainer {
             throw BIMTError.invalidFile(path: configURL.path, reason: "is not a bimt training configuration (\(error))")
         }
         let checkpoint = try SafeTensors(contentsOf: directory.appending(path: checkpointName))
-        guard checkpoint.metadata["format"] == checkpointFormat, let step = checkpoint.metadata["step"].flatMap(Int.init), step >= 0 else {
+        guard checkpoint.metadata["format"] == checkpointFormat,
+              let step = checkpoint.metadata["step"].flatMap(Int.init), step >= 0 else {
             throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
         }
         if let steps {
@@ -119,8 +120,8 @@ extension Trainer {
         let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil, processGroup: processGroup)
         try trainer.load(checkpoint, includeOptimizer: true)
         guard step <= trainer.options.steps else {
-            throw BIMTError.invalidFile(path: checkpoint.path, reason: "records step \(step), past the run's \(trainer.options.steps) steps; "
-                                        + "give a larger total to extend the run")
+            throw BIMTError.invalidFile(path: checkpoint.path, reason: "records step \(step), past the run's "
+                                        + "\(trainer.options.steps) steps; give a larger total to extend the run")
         }
         trainer.step = step
         trainer.elapsed = checkpoint.metadata["elapsed_seconds"].flatMap(Double.init) ?? 0
@@ -143,7 +144,8 @@ extension Trainer {
         func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
             guard let text = checkpoint.metadata[key] else { return nil }
             do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-                throw BIMTError.invalidFile(path: checkpoint.path, reason: "holds unreadable '\(key)' metadata (\(error))")
+                throw BIMTError.invalidFile(path: checkpoint.path,
+                                            reason: "holds unreadable '\(key)' metadata (\(error))")
             }
         }
         let stored = try decode("data", as: DataFingerprint.self)
@@ -152,9 +154,9 @@ extension Trainer {
         let current = dataFingerprint
         if let stored, stored != current {
             throw BIMTError.invalidFile(
-                path: checkpoint.path, reason: "was trained on other data (\(stored)); the data now hold \(current.train) training and "
-                    + "\(current.test) test examples, data hash \(current.hash). Resume with the data the run started with, "
-                    + "or start a new run")
+                path: checkpoint.path, reason: "was trained on other data (\(stored)); the data now hold "
+                    + "\(current.train) training and \(current.test) test examples, data hash \(current.hash). "
+                    + "Resume with the data the run started with, or start a new run")
         }
         // What the sampler state must agree with: this run's data and batch.
         let expected = (count: task.train.count, batch: options.batchSize ?? 0)
@@ -163,8 +165,9 @@ extension Trainer {
                   batchSampler.seed == sampler?.seed, SizeLimits.samplerCounters.contains(batchSampler.epoch),
                   (0...batchSampler.count).contains(batchSampler.position) else {
                 throw BIMTError.invalidFile(
-                    path: checkpoint.path, reason: "records batches of \(batchSampler.batchSize) over \(batchSampler.count) training examples "
-                        + "(epoch \(batchSampler.epoch), position \(batchSampler.position)); this run draws batches of \(expected.batch) over "
+                    path: checkpoint.path, reason: "records batches of \(batchSampler.batchSize) over "
+                        + "\(batchSampler.count) training examples (epoch \(batchSampler.epoch), position "
+                        + "\(batchSampler.position)); this run draws batches of \(expected.batch) over "
                         + "\(expected.count): the data or the batch size changed since the checkpoint")
             }
             sampler = batchSampler
@@ -173,8 +176,9 @@ extension Trainer {
             guard windowSampler != nil, windows.count == expected.count, windows.seed == windowSampler?.seed,
                   SizeLimits.samplerCounters.contains(windows.draws) else {
                 throw BIMTError.invalidFile(
-                    path: checkpoint.path, reason: "records batches drawn with replacement from \(windows.count) training examples or "
-                        + "windows; this run draws from \(expected.count): the data or the batch sampling changed since the checkpoint")
+                    path: checkpoint.path, reason: "records batches drawn with replacement from \(windows.count) "
+                        + "training examples or windows; this run draws from \(expected.count): the data or the "
+                        + "batch sampling changed since the checkpoint")
             }
             windowSampler = windows
         }
@@ -212,13 +216,14 @@ extension Trainer {
         var permutations = model.network.permutations
         if let text = file.metadata["permutations"] {
             let sizes = permutations.map(\.count)
-            guard let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)), stored.map(\.count) == sizes else {
-                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata is not one list per layer of the model's "
-                                            + "sizes \(sizes)")
+            guard let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)),
+                  stored.map(\.count) == sizes else {
+                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata is not one list per "
+                                            + "layer of the model's sizes \(sizes)")
             }
             for (layer, perm) in stored.enumerated() where !isPermutation(perm) {
-                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata for layer \(layer) is not a permutation "
-                                            + "of 0..<\(perm.count)")
+                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata for layer \(layer) "
+                                            + "is not a permutation of 0..<\(perm.count)")
             }
             permutations = stored
         }

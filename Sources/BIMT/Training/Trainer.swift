@@ -164,7 +164,8 @@ public final class Trainer {
             // Every rank draws the whole batch from the same sampler and takes its share.
             let size = global / ranks
             switch options.batchSampling {
-            case .epochs: sampler = BatchSampler(count: task.train.count, batchSize: global, seed: options.seed &+ 0xBA7C)
+            case .epochs: sampler = BatchSampler(count: task.train.count, batchSize: global,
+                                                 seed: options.seed &+ 0xBA7C)
             case .replacement: windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
             }
             batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
@@ -393,7 +394,9 @@ public final class Trainer {
         var latest: TrainingMetrics?
         let end = min(last ?? options.steps, options.steps)
         let budget = options.snapshotBudget ?? Snapshots.defaultBudgetMiB
-        let snapshots = try runDirectory.flatMap { budget > 0 ? try Snapshots(runDirectory: $0, budgetMiB: budget) : nil }
+        let snapshots = try runDirectory.flatMap {
+            budget > 0 ? try Snapshots(runDirectory: $0, budgetMiB: budget) : nil
+        }
         if let snapshots, step == 0, step < end { try snapshots.write(step: 0, relocated: false, model: model) }
         while step < end {
             processGroup?.noteStep(step)

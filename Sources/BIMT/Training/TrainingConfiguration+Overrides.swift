@@ -112,7 +112,8 @@ extension TrainingConfiguration {
             if case .images = c.task {
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw BIMTError.invalidFile(path: path, reason: "is not a folder; an image task reads a folder of MNIST-format IDX files")
+                    throw BIMTError.invalidFile(path: path, reason: "is not a folder; an image task reads a folder of "
+                                                + "MNIST-format IDX files")
                 }
                 c.task = .images(folder: path)
             } else {

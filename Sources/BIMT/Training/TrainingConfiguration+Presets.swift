@@ -103,7 +103,8 @@ extension TrainingConfiguration {
     /// incontext: the paper's in-context linear regression exactly as its reference runs it
     /// (d = 1, T = 2; width 32, 2 blocks of 1-head attention and a GELU MLP of 128, no
     /// LayerNorm, no positions; every y predicted at its x token from feature 0 of a 2-output
-    /// map; batches drawn with replacement; biases penalized; swaps off as published, `relocation.method` greedy swaps every
+    /// map; batches drawn with replacement; biases penalized; swaps off as published,
+    /// `relocation.method` greedy swaps every
     /// 1000 steps, the reference's alternative). modadd-seq: "a b =" -> (a + b) mod 113 with one
     /// layer of width 128 and 4 heads. charlm: nanoGPT's CPU configuration of its
     /// Shakespeare character model (4 layers, width 128, 4 heads, context 64, batch 12, 2000
@@ -129,8 +130,9 @@ extension TrainingConfiguration {
             var paperCost = cost
             paperCost.penalizeBiases = true
             var c = make(.inContextRegression,
-                         TransformerArchitecture(layers: 2, width: 32, heads: 1, context: 3, inputFeatures: 2, outputs: 2,
-                                                 predictionStride: 2, predictedOutputs: 1, layerNorm: false, positionalEmbedding: false),
+                         TransformerArchitecture(layers: 2, width: 32, heads: 1, context: 3, inputFeatures: 2,
+                                                 outputs: 2, predictionStride: 2, predictedOutputs: 1, layerNorm: false,
+                                                 positionalEmbedding: false),
                          loss: .mse, steps: 40000, lr: 1e-3, weightDecay: 0, batch: 64, lambda: 1e-3,
                          schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.75, factor: 10)],
                          swapEvery: 1000, logEvery: 500, cost: paperCost, relocation: .off)

@@ -146,7 +146,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require((0..<1).contains(beta2), "beta2", "must lie in [0, 1), got \(beta2)")
         try SizeLimits.require(accumulationSteps, in: 1...SizeLimits.count, "accumulationSteps")
         if let evalBatches { try SizeLimits.require(evalBatches, in: 1...SizeLimits.count, "evalBatches") }
-        if let validationExamples { try SizeLimits.require(validationExamples, in: 1...SizeLimits.count, "validationExamples") }
+        if let validationExamples {
+            try SizeLimits.require(validationExamples, in: 1...SizeLimits.count, "validationExamples")
+        }
         try require(evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
         try require(snapshotBudget.map { $0 >= 0 && $0 <= SizeLimits.snapshotMiB } ?? true, "snapshotBudget",
                     "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB (0: no snapshots), got \(snapshotBudget ?? 0)")

@@ -73,7 +73,8 @@ public enum GemmTuner {
         }
         let base = try Device.open(specifier, gemmVariant: variant, gemmTuningStore: GemmTuningStore(url: nil)).device
         guard let description = base.openCLDescription, let resolved = base.gemmVariant, let defaults = base.gemmTuning else {
-            throw ComputeError.invalidArgument("tuning is for OpenCL devices; the CPU path uses OpenBLAS (choose an OpenCL device: opencl or opencl:P:D)")
+            throw ComputeError.invalidArgument("tuning is for OpenCL devices; the CPU path uses OpenBLAS (choose an "
+                                               + "OpenCL device: opencl or opencl:P:D)")
         }
         var trials: [GemmTuningReport.Trial] = []
         var tried = Set<[String: Int]>()
