@@ -77,8 +77,9 @@ extension TrainingConfiguration {
                           topK: 30, logEvery: 1000, checkpointEvery: 5000)
         case "convnet":
             // Conv(1->32, 3x3) + max-pool, conv(32->64, 3x3) + max-pool, dense 7*7*64 -> 10 (ring).
-            // lambda 0.2 (x10 at 1/4, x0.1 at 9/10): tuned on Fashion-MNIST for >= 90 % accuracy with
-            // >= 90 % of the conv weights prunable; [16, 32] channels could not reach both.
+            // lambda 0.2 (x10 at 1/4, x0.1 at 9/10): of 0.05, 0.1, 0.2 and 0.4, the one pruning the most
+            // conv weights at >= 90 % accuracy on 10000 held-out training images (scripts/convnet-lambda);
+            // the test split was not read to choose it. [16, 32] channels could not reach both.
             let convolution = ConvNetArchitecture(imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [32, 64])
             return images(.convNet(convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)),
                           loss: .crossEntropy, steps: 10000, lambda: 0.2,
