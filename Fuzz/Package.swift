@@ -13,7 +13,8 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "FuzzParsers",
-            dependencies: [.product(name: "BIMT", package: root.lowercased())],
+            dependencies: [.product(name: "BIMT", package: root.lowercased()),
+                           .product(name: "BIMTCompute", package: root.lowercased())],
             // libFuzzer supplies main(); this package is never a dependency of the main build.
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
