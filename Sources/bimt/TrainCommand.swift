@@ -64,8 +64,8 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Micro-batches per step (must divide the batch size).") var accumulationSteps: Int?
     @Option(help: "Evaluate on this many test batches (the same ones every time; default: the whole test split).") var evalBatches: Int?
     @Option(help: """
-        Hold out N training examples (seeded) as the evaluation set; the run never reads its test split \
-        (bimt analyze RUN --test-split does).
+        Hold out N training examples (seeded) as the evaluation set; the run never evaluates on its test \
+        split (bimt analyze RUN --test-split does).
         """)
     var validation: Int?
     @Option(help: "MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; default 50).")
@@ -230,9 +230,11 @@ struct TrainCommand: ParsableCommand {
         do {
             try train(group: group)
         } catch let failure as AgreedFailure {
-            // Every rank has the same error: end MPI cleanly, each rank reports it.
+            // Every rank has the same error: end MPI cleanly, each rank reports it in one write (the
+            // ranks share the stream, and a message written in parts interleaves with another rank's).
             group.finish()
-            throw RuntimeFailure(failure.description)
+            printError("Error: " + failure.description)
+            throw ExitCode.failure
         } catch {
             // Only this rank may know: stop the whole job rather than leave the others waiting.
             group.abort("\(error)")
@@ -341,7 +343,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func summary(_ m: TrainingMetrics, _ trainer: Trainer) -> String {
-        // A run holding out validation examples never reads its test split: its figures are validation figures.
+        // A run holding out validation examples never evaluates on its test split: its figures are
+        // validation figures.
         let split = trainer.options.evaluationSplitName
         var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss),
                      String(format: "\(split) loss %.4g", m.testLoss)]

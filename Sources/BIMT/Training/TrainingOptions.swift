@@ -48,7 +48,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// the whole test split (a token stream's non-overlapping windows).
     public var evalBatches: Int?
     /// Training examples held out as the evaluation set (a seeded random choice): training
-    /// never sees them, and the run never reads its test split, so settings chosen by looking
+    /// never sees them, and the run never evaluates on its test split, so settings chosen by looking
     /// at its metrics leave the test split untouched (`bimt analyze RUN --test-split` reads
     /// it). nil: evaluate on the test split.
     public var validationExamples: Int?
