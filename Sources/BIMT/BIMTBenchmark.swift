@@ -71,15 +71,7 @@ public enum BIMTBenchmark {
         let costBefore = try geometry.cost(parameters: parameters.whole)
 
         func time(_ body: () throws -> Void) throws -> Double {
-            var samples: [Double] = []
-            for _ in 0..<repeats {
-                try device.synchronize()
-                let start = DispatchTime.now().uptimeNanoseconds
-                try body()
-                try device.synchronize()
-                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
-            return median(samples)
+            median(try (0..<repeats).map { _ in try device.seconds(body) })
         }
         // Warm-up: builds kernels, faults pages.
         try geometry.penalty(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
@@ -101,11 +93,10 @@ public enum BIMTBenchmark {
             for _ in 0..<(repeats + 1) {   // the first run is a warm-up
                 let local = try SpatialGeometry(network: network, settings: settings, device: device)
                 try device.write(initial, to: parameters.whole)
-                try device.synchronize()
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try local.relocate(parameters: parameters.whole, settings: RelocationSettings(method: method, topK: topK))
-                try device.synchronize()
-                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                let settings = RelocationSettings(method: method, topK: topK)
+                samples.append(try device.seconds {
+                    _ = try local.relocate(parameters: parameters.whole, settings: settings)
+                })
                 after = try local.cost(parameters: parameters.whole)
             }
             return (median(Array(samples.dropFirst())), after)

@@ -45,13 +45,7 @@ public enum AttentionBenchmark {
                                                       probabilities: scores[0].whole, scratch: (scores[1].whole, scores[2].whole),
                                                       qkvGradient: dqkv.whole, dropoutRate: dropoutRate, dropoutKey: key)
         }
-        func seconds(_ body: () throws -> Void) throws -> Double {
-            try device.synchronize()
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            try device.synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
+        let seconds = device.seconds
         // Agreement, then one warm-up pass of each.
         try unfusedForward(); try unfusedBackward()
         let reference = try device.read(output.whole) + device.read(dqkv.whole)

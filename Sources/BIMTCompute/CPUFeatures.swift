@@ -19,11 +19,11 @@ public enum CPUFeatures {
     /// The CPUID feature flags of the first processor as Linux lists them in /proc/cpuinfo (the
     /// kernel's reading of CPUID, less the extensions whose register state the OS does not
     /// save); empty where there is no such file.
-    public static var processorFlags: Set<String> {
+    public static let processorFlags: Set<String> = {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
         return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
-    }
+    }()
 
     /// What OpenBLAS's Haswell kernels execute: AVX2 and FMA3.
     static let haswellFlags: Set<String> = ["avx2", "fma"]

@@ -177,12 +177,8 @@ extension Device {
         try expect(x.count == rows * columns, "permute: [\(rows), \(columns)] matrix but the slice holds \(x.count)")
         let length = alongRows ? rows : columns
         try expect(permutation.count == length, "permute: \(permutation.count) indices for \(length) \(alongRows ? "rows" : "columns")")
-        var seen = [Bool](repeating: false, count: length)
-        for index in permutation {
-            guard index >= 0, index < length, !seen[index] else {
-                throw ComputeError.invalidArgument("permute: \(permutation) is not a permutation of 0..<\(length)")
-            }
-            seen[index] = true
+        guard isPermutation(permutation) else {
+            throw ComputeError.invalidArgument("permute: \(permutation) is not a permutation of 0..<\(length)")
         }
         try backend.permute(x, rows: rows, columns: columns, permutation: permutation, alongRows: alongRows)
     }
@@ -200,4 +196,14 @@ extension Device {
     private func expect(_ condition: Bool, _ text: @autoclosure () -> String) throws {
         guard condition else { throw ComputeError.shapeMismatch(text()) }
     }
+}
+
+/// Whether `values` holds each of 0 ..< values.count exactly once.
+public func isPermutation(_ values: [Int]) -> Bool {
+    var seen = [Bool](repeating: false, count: values.count)
+    for v in values {
+        guard (0..<values.count).contains(v), !seen[v] else { return false }
+        seen[v] = true
+    }
+    return true
 }

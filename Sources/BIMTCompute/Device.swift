@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A compute device: the CPU path or one OpenCL device. It allocates float32 buffers,
 /// copies data in and out, and runs typed operations on buffer slices. Operations are
 /// queued in order; `read` and `synchronize` wait for everything queued before them.
@@ -86,6 +88,16 @@ public final class Device {
 
     /// Waits until every queued operation has finished.
     public func synchronize() throws { try backend.synchronize() }
+
+    /// Seconds `body` takes on this device: from an empty queue to the end of everything it
+    /// queued (what every benchmark times).
+    public func seconds(_ body: () throws -> Void) throws -> Double {
+        try synchronize()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        try synchronize()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
 
     // MARK: Operations
 

@@ -39,10 +39,7 @@ public enum GemmBenchmark {
         let a = try device.makeBuffer(hostA), b = try device.makeBuffer(hostB)
         let c = try device.makeBuffer(count: m * n)
         func timed() throws -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole)
-            try device.synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            try device.seconds { try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole) }
         }
         _ = try timed()   // kernel build
         if settle { try Warmup.settle(timed) } else { _ = try timed() }

@@ -38,12 +38,10 @@ struct BenchAttentionCommand: ParsableCommand {
                                    "a length of \(length)'s q, k, v or scores",
                                    flags: "--sequences/--heads/--head-dimension/--length")
         }
-        try deviceOptions.requireGemmVariantApplies()
     }
 
     func run() throws {
         let device = try deviceOptions.open()
-        try deviceOptions.requireGemmVariantApplies(on: device)
         var rows: [[String: Any]] = []
         if !json {
             print("device: \(device.name)")

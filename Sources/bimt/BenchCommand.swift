@@ -50,7 +50,6 @@ struct BenchGemmCommand: ParsableCommand {
             try requireBenchBuffer(max(m * k, k * n, m * n), "an operand of \(Int(m))x\(Int(n))x\(Int(k))",
                                    flags: "--size/--shape")
         }
-        try deviceOptions.requireGemmVariantApplies()
     }
 
     func parsedShapes() throws -> [(Int, Int, Int)] {
@@ -67,7 +66,6 @@ struct BenchGemmCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.open()
-        try deviceOptions.requireGemmVariantApplies(on: device)
         let transposes = Array(trans.uppercased())
         var results: [GemmBenchmarkResult] = []
         if !json {
@@ -98,33 +96,12 @@ func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }
 
-/// `--gemm-variant` picks the shape of the OpenCL GEMM kernel (and of the kernels built like it);
-/// the CPU path runs OpenBLAS and its own C kernels, so a variant given for it would be ignored.
 /// Refuses a benchmark whose one buffer (`values` floats, computed in floating point so that
 /// it cannot overflow) would pass the 2^31 - 1 floats a kernel indexes with 32-bit offsets.
 func requireBenchBuffer(_ values: Double, _ what: String, flags: String) throws {
     guard values < Double(Int32.max) else {
         throw ValidationError("\(flags): \(what) would hold \(String(format: "%.3g", values)) floats, past the "
                               + "2^31 - 1 a kernel indexes; give smaller sizes")
-    }
-}
-
-extension DeviceOptions {
-    /// Refuses a variant other than automatic with `--device cpu` (checked before anything runs).
-    func requireGemmVariantApplies() throws {
-        guard gemmVariant != GemmVariant.automatic.rawValue, (try? specifier()) == .cpu else { return }
-        throw ValidationError("--gemm-variant \(gemmVariant) does not apply to --device cpu: it shapes the OpenCL GEMM "
-                              + "kernel, and the CPU path runs OpenBLAS; drop --gemm-variant, or give --device opencl "
-                              + "(or opencl:P:D) to time that kernel")
-    }
-
-    /// Refuses a variant other than automatic once `--device auto` has chosen the CPU path
-    /// (no OpenCL GPU on this machine).
-    func requireGemmVariantApplies(on device: Device) throws {
-        guard gemmVariant != GemmVariant.automatic.rawValue, device.kind == .cpu else { return }
-        throw ValidationError("--gemm-variant \(gemmVariant) does not apply: --device \(self.device) chose the CPU "
-                              + "path (no OpenCL GPU here), which runs OpenBLAS, not the OpenCL GEMM kernel; drop "
-                              + "--gemm-variant, or give --device opencl (or opencl:P:D) to time that kernel")
     }
 }
 
@@ -177,12 +154,10 @@ struct BenchBIMTCommand: ParsableCommand {
         guard LayoutFamily(rawValue: layout) != nil else { throw ValidationError("--layout must be line or grid, got '\(layout)'") }
         guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }
-        try deviceOptions.requireGemmVariantApplies()
     }
 
     func run() throws {
         let device = try deviceOptions.open()
-        try deviceOptions.requireGemmVariantApplies(on: device)
         let result: BIMTBenchmarkResult
         do {
             result = try BIMTBenchmark.run(device: device, shape: try sizes(), layout: LayoutFamily(rawValue: layout)!,

@@ -52,7 +52,6 @@ struct BenchTrainCommand: ParsableCommand {
             throw ValidationError("--round-seconds does not apply with --timed-steps: it only chooses the steps per "
                                   + "round when --timed-steps is not given; drop one of the two")
         }
-        try deviceOptions.requireGemmVariantApplies()
         // Training flags for what the bench never does: a run of a set length, checkpoints, snapshots.
         if options.steps != nil {
             throw ValidationError("--steps does not apply to bench train: it never runs to an end, it times its own "
@@ -140,7 +139,6 @@ struct BenchTrainCommand: ParsableCommand {
         let rank = group?.rank ?? 0
         let device = try deviceOptions.open(localRank: group?.localRank ?? 0, of: group?.localSize ?? 1,
                                             rank: group?.rank)
-        try deviceOptions.requireGemmVariantApplies(on: device)
         let configuration = try resolvedConfiguration()
         // The run's periods, for the amortized figure. The trainer itself never relocates or evaluates (both are
         // timed on their own below), so every timed step is a bare one.
@@ -153,16 +151,10 @@ struct BenchTrainCommand: ParsableCommand {
         do {
             trainer = try Trainer(configuration: quiet, device: device, runDirectory: nil, processGroup: group)
         } catch let error as BIMTError {
-            throw RuntimeFailure(TrainingFlags.message(error))
+            throw TrainingFlags.failure(error)
         }
         (trainer.model as? GPT)?.attentionKernel = attention ?? .fused
-        func seconds(_ body: () throws -> Void) throws -> Double {
-            try device.synchronize()
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            try device.synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
+        let seconds = device.seconds
         func timedStep() throws -> Double { try seconds { _ = try trainer.trainStep() } }
 
         // Warm-up: --warmup steps (under mpirun 5 by default: ranks take the same steps), else until step times

@@ -88,8 +88,9 @@ struct TrainingFlags: ParsableArguments {
         "snapshotBudget": "--snapshot-budget",
     ]
 
-    /// A library error found while setting a run up: a field that cannot work with the data
-    /// or the device is a usage error (exit 64, naming the flag), anything else a runtime failure.
+    /// A library error found while building or setting up a run: a field that cannot work (on
+    /// its own, with the data or with the device) is a usage error (exit 64, naming the flag);
+    /// anything else, a file that cannot be read included, a runtime failure (exit 1).
     static func failure(_ error: BIMTError) -> Error {
         if case .invalidField = error { return ValidationError(message(error)) }
         return RuntimeFailure(message(error))
@@ -164,9 +165,7 @@ struct TrainingFlags: ParsableArguments {
             if let config { configuration = try ConfigurationFile.apply(path: config, over: configuration) }
             return try configuration.applying(try overrides)
         } catch let error as BIMTError {
-            // A file that cannot be read is a runtime failure (exit 1); a bad value, a usage error.
-            if case .invalidFile = error { throw RuntimeFailure(error.description) }
-            throw ValidationError(Self.message(error))
+            throw Self.failure(error)
         }
     }
 }
@@ -306,7 +305,8 @@ struct TrainCommand: ParsableCommand {
         if let group {
             // Every rank must train on the same data (the same files, read the same way).
             let data = trainer.dataFingerprint
-            do { try group.requireSame(fnv1a64(Array(data.description.utf8)), "the data (rank 0: \(data))") } catch {
+            // The hash covers the counts too.
+            do { try group.requireSame(UInt64(data.hash, radix: 16) ?? 0, "the data (rank 0: \(data))") } catch {
                 throw AgreedFailure(error)
             }
         }

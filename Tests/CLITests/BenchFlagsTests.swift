@@ -12,6 +12,11 @@ struct BenchFlagsTests {
               (["bench", "attention", "--device", "cpu", "--gemm-variant", "tiled"],
                "--gemm-variant tiled does not apply"),
               (["bench", "train", "--device", "cpu", "--gemm-variant", "tiled"], "--gemm-variant tiled does not apply"),
+              // One check in the shared device options covers every command that opens a device.
+              (["train", "--device", "cpu", "--gemm-variant", "vector", "--dry-run"],
+               "--gemm-variant vector does not apply"),
+              (["analyze", "/nonexistent", "--device", "cpu", "--gemm-variant", "tiled"],
+               "--gemm-variant tiled does not apply"),
               (["bench", "train", "--steps", "10"], "--steps does not apply"),
               (["bench", "train", "--checkpoint-every", "10"], "--checkpoint-every does not apply"),
               (["bench", "train", "--snapshot-budget", "1"], "--snapshot-budget does not apply"),

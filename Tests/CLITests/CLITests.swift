@@ -293,7 +293,7 @@ struct SoakTests {
     @Test("a test-sized soak on the OpenCL device keeps buffers and resident memory flat", requiresOpenCL)
     func soak() throws {
         let device = try #require(try TestDevices.openCL().openCLDescription)
-        // `bimt soak` itself holds a run to < 1 % growth (the 20-minute soak in the README). This
+        // `bimt soak` itself holds a run to < 1 % growth (the 20-minute soak in docs/ROBUSTNESS.md). This
         // test-sized run of the debug binary allows 3 %: enough to catch the ~0.4 KiB-per-step
         // PoCL command leak (~4.4 % here) without flaking on allocator noise.
         let result = try bimt(["soak", "--device", device.specifier, "--warmup", "1000", "--steps", "12000", "--json"])

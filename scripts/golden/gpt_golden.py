@@ -36,18 +36,23 @@ class GPT(torch.nn.Module):
         self.ln_f = torch.nn.LayerNorm(width)
         self.head = torch.nn.Linear(width, outputs)
 
+    @staticmethod
+    def attend(q, k, v):
+        """Causal attention of [B, heads, L, hd] queries, keys and values, scaled by 1/sqrt(hd)."""
+        L, hd = q.shape[-2], q.shape[-1]
+        mask = torch.tril(torch.ones(L, L, dtype=torch.bool, device=q.device))
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+        return torch.softmax(s.masked_fill(~mask, float("-inf")), dim=-1) @ v
+
     def forward(self, x):
         B, L = x.shape[0], x.shape[1]
         h = self.embed(x) + self.pos[:L]
         d = h.shape[-1]
         hd = d // self.heads
-        mask = torch.tril(torch.ones(L, L, dtype=torch.bool, device=h.device))
         for b in self.blocks:
             q, k, v = b.attn.qkv(b.ln1(h)).split(d, dim=-1)
             q, k, v = (t.view(B, L, self.heads, hd).transpose(1, 2) for t in (q, k, v))
-            s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
-            p = torch.softmax(s.masked_fill(~mask, float("-inf")), dim=-1)
-            y = (p @ v).transpose(1, 2).reshape(B, L, d)
+            y = self.attend(q, k, v).transpose(1, 2).reshape(B, L, d)
             h = h + b.attn.proj(y)
             h = h + b.mlp.proj(torch.nn.functional.gelu(b.mlp.fc(b.ln2(h)), approximate="tanh"))
         h = self.ln_f(h)

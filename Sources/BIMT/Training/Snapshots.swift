@@ -152,7 +152,7 @@ public struct Snapshots {
         for (what, layer) in [("inputs", network?.layers.first), ("outputs", network?.layers.last)] {
             let n = try count(of: what, size: 4, expected: layer?.layout.neuronCount)
             let permutation = try (0..<n).map { _ in Int(try integer(UInt32.self)) }
-            guard Trainer.isPermutation(permutation) else {
+            guard isPermutation(permutation) else {
                 throw corrupt("the \(what)' order is not a permutation of 0..<\(n)")
             }
             permutations.append(permutation)

@@ -237,16 +237,6 @@ extension Trainer {
         return permutations
     }
 
-    /// Whether `values` holds each of 0 ..< count exactly once.
-    static func isPermutation(_ values: [Int]) -> Bool {
-        var seen = [Bool](repeating: false, count: values.count)
-        for v in values {
-            guard (0..<values.count).contains(v), !seen[v] else { return false }
-            seen[v] = true
-        }
-        return true
-    }
-
     /// Takes over `directory` as the run directory, keeping metrics rows up to `step`.
     func adopt(directory: URL, keepingMetricsThrough step: Int) throws {
         let metrics = directory.appending(path: "metrics.csv")
