@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // The benchmark suite (package-benchmark), kept out of the main package so its build stays
 // fast. Run from this folder: swift package benchmark  (or ../scripts/bench, which also
-// prints the README's results table).
+// prints the results table in docs/PERFORMANCE.md).
 import Foundation
 import PackageDescription
 
