@@ -119,162 +119,29 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let group: MPIProcessGroup?
         do {
-            group = try MPIProcessGroup.start(timeout: 120)
+            try TrainingLaunch.run(rankTimeout: 120) { group in
+                let device = try deviceOptions.open(localRank: group?.localRank ?? 0, of: group?.localSize ?? 1,
+                                                    rank: group?.rank)
+                let settings = TrainingBenchmark.Settings(timedSteps: timedSteps, roundSeconds: roundSeconds,
+                                                          warmup: warmup, rounds: `repeat`, attention: attention)
+                let result: TrainingBenchmark.Result
+                do {
+                    result = try TrainingBenchmark.run(try resolvedConfiguration(), on: device, group: group,
+                                                       settings: settings)
+                } catch let error as BIMTError {
+                    throw TrainingFlags.failure(error)
+                }
+                guard (group?.rank ?? 0) == 0 else { return }
+                if json {
+                    let data = try JSONSerialization.data(withJSONObject: result.jsonObject, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    result.lines.forEach { print($0) }
+                }
+            }
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
-        }
-        guard let group else { return try bench(group: nil) }
-        do {
-            Device.limitCPUThreads(Device.cpuThreads / group.localSize)
-            try bench(group: group)
-        } catch {
-            group.abort("\(error)")
-        }
-        group.finish()
-    }
-
-    func bench(group: MPIProcessGroup?) throws {
-        let rank = group?.rank ?? 0
-        let device = try deviceOptions.open(localRank: group?.localRank ?? 0, of: group?.localSize ?? 1,
-                                            rank: group?.rank)
-        let configuration = try resolvedConfiguration()
-        // The run's periods, for the amortized figure. The trainer itself never relocates or evaluates (both are
-        // timed on their own below), so every timed step is a bare one.
-        let relocationPeriod = configuration.relocation.method == .off ? nil : configuration.swapEvery
-        let evaluationPeriod = configuration.logEvery
-        var quiet = configuration
-        quiet.swapEvery = SizeLimits.steps
-        quiet.logEvery = SizeLimits.steps
-        let trainer: Trainer
-        do {
-            trainer = try Trainer(configuration: quiet, device: device, runDirectory: nil, processGroup: group)
-        } catch let error as BIMTError {
-            throw TrainingFlags.failure(error)
-        }
-        (trainer.model as? GPT)?.attentionKernel = attention ?? .fused
-        let seconds = device.seconds
-        func timedStep() throws -> Double { try seconds { _ = try trainer.trainStep() } }
-
-        // Warm-up: --warmup steps (under mpirun 5 by default: ranks take the same steps), else until step times
-        // settle; then one timed step, which sizes the rounds (rank 0's choice, under mpirun).
-        if let warmup = warmup ?? (group == nil ? nil : 5) {
-            for _ in 0..<warmup { try trainer.trainStep() }
-        } else {
-            try Warmup.settle(timedStep)
-        }
-        var stepSeconds = try timedStep()
-        if let group {
-            stepSeconds = try group.sum([rank == 0 ? stepSeconds : 0], "the bench's round length")[0]
-        }
-        let steps = timedSteps ?? min(500, max(3, Int((roundSeconds ?? 2) / max(stepSeconds, 1e-9))))
-        var rounds: [Double] = []
-        let exchangeBefore = trainer.exchangeStatistics, sumsBefore = group?.sumStatistics
-        for _ in 0..<`repeat` {
-            let elapsed = try seconds { for _ in 0..<steps { try trainer.trainStep() } }
-            rounds.append(elapsed / Double(steps))
-        }
-        let bareSeconds = median(rounds)
-        var communication: (exposed: Double, sums: Double, bytes: Double, gradientBytes: Int)?
-        if let before = exchangeBefore, let after = trainer.exchangeStatistics, let sumsBefore,
-           let sumsAfter = group?.sumStatistics {
-            let steps = Double(after.steps - before.steps)
-            communication = ((after.exposedSeconds - before.exposedSeconds) / steps,
-                             (sumsAfter.seconds - sumsBefore.seconds) / steps,
-                             Double(sumsAfter.bytes - sumsBefore.bytes) / steps, after.gradientBytes)
-        }
-
-        // One evaluation and one relocation on their own: the median of --repeat runs after an untimed one (which
-        // builds their kernels). A relocation is timed as training runs it: the finiteness check, then the
-        // relocation (scores, decisions, permuting weights, AdamW moments and data).
-        func medianSeconds(_ body: () throws -> Void) throws -> Double {
-            try body()
-            var times: [Double] = []
-            for _ in 0..<`repeat` { times.append(try seconds(body)) }
-            return median(times)
-        }
-        let evaluationSeconds = try medianSeconds { _ = try trainer.evaluateWithLast() }
-        var relocationSeconds: Double?
-        if relocationPeriod != nil {
-            relocationSeconds = try medianSeconds {
-                try trainer.requireFinite()
-                try trainer.relocate()
-            }
-        }
-        var amortizedSeconds = bareSeconds + evaluationSeconds / Double(evaluationPeriod)
-        if let relocationSeconds, let relocationPeriod {
-            amortizedSeconds += relocationSeconds / Double(relocationPeriod)
-        }
-
-        // The plain MPI_Allreduce of the gradient's size, in the same run (median of --repeat after one warmup).
-        var plainSeconds: Double?
-        if let group, let communication {
-            let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: communication.gradientBytes / 4)
-            defer { values.deallocate() }
-            values.initialize(repeating: 1)
-            var times: [Double] = []
-            for _ in 0...`repeat` { times.append(try group.plainSum(values)) }
-            plainSeconds = median(Array(times.dropFirst()))
-        }
-        guard rank == 0 else { return }
-        let name = configuration.preset ?? configuration.task.kind
-        let ranks = group?.size ?? 1
-        let method = configuration.relocation.method.rawValue
-        // Tokens per step for a transformer: every position of every sequence in the batch.
-        let batch = configuration.batchSize ?? 1
-        let tokens = configuration.model.transformerArchitecture.map { Double(batch * $0.context) }
-        if json {
-            var object: [String: Any] = [
-                "device": device.name, "preset": name, "seconds_per_step": bareSeconds,
-                "seconds_per_evaluation": evaluationSeconds, "evaluation_every": evaluationPeriod,
-                "seconds_per_step_amortized": amortizedSeconds, "timed_steps_per_round": steps, "rounds": `repeat`,
-            ]
-            if let relocationSeconds, let relocationPeriod {
-                object["seconds_per_relocation"] = relocationSeconds
-                object["relocation_every"] = relocationPeriod
-                object["relocation_method"] = method
-            }
-            if let tokens { object["tokens_per_second"] = tokens / bareSeconds }
-            if let c = communication {
-                // Bandwidth as bytes summed per second of sum ("algorithm bandwidth"), for the bucketed exchange
-                // and the plain call.
-                object["ranks"] = ranks
-                object["cpu_threads_per_rank"] = Device.cpuThreads
-                object["communication_wait_share"] = c.exposed / bareSeconds
-                object["communication_seconds_per_step"] = c.sums
-                object["gradient_bytes"] = c.gradientBytes
-                object["bucketed_allreduce_gb_per_s"] = c.bytes / max(c.sums, 1e-12) / 1e9
-                object["plain_allreduce_seconds"] = plainSeconds ?? 0
-                object["plain_allreduce_gb_per_s"] =
-                    plainSeconds.map { Double(c.gradientBytes) / max($0, 1e-12) / 1e9 } ?? 0
-            }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print("device: \(device.name); preset \(name); medians of \(`repeat`) rounds of \(steps) steps")
-            print(String(format: "step: %.4f ms (%.0f steps/s)", bareSeconds * 1000, 1 / bareSeconds))
-            if let tokens {
-                print(String(format: "tokens/s: %.0f (%d tokens per step)", tokens / bareSeconds, Int(tokens)))
-            }
-            if let c = communication {
-                print(String(format: "%d ranks x %d CPU thread(s): waited for gradient sums %.2f ms per step "
-                             + "(%.1f%% of the step); the sums took %.2f ms (%.2f GB/s of %d bytes); "
-                             + "a plain MPI_Allreduce of the same size %.2f ms (%.2f GB/s)",
-                             ranks, Device.cpuThreads, c.exposed * 1000, 100 * c.exposed / bareSeconds, c.sums * 1000,
-                             c.bytes / max(c.sums, 1e-12) / 1e9, c.gradientBytes, (plainSeconds ?? 0) * 1000,
-                             Double(c.gradientBytes) / max(plainSeconds ?? 0, 1e-12) / 1e9))
-            }
-            let alone = String(format: "one evaluation: %.2f ms", evaluationSeconds * 1000)
-                + (relocationSeconds.map { "; one \(method) relocation: " + String(format: "%.2f ms", $0 * 1000) }
-                   ?? "")
-            print(alone + " (each the median of \(`repeat`) runs on its own)")
-            let periods = (relocationPeriod.map { "one \(method) relocation every \($0) steps and " } ?? "")
-                + "one evaluation every \(evaluationPeriod) steps"
-            print("per step, with \(periods) amortized: "
-                  + String(format: "%.4f ms (%+.1f%% over the step)", amortizedSeconds * 1000,
-                           100 * (amortizedSeconds / bareSeconds - 1))
-                  + "; a run's snapshot frames, metrics rows and checkpoints are not included")
         }
     }
 }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import BIMTCompute
+import Foundation
+
+/// `--device` for every subcommand that computes.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "auto (an OpenCL GPU if present, else cpu), cpu, opencl (first OpenCL device), or opencl:P:D.")
+    var device: String = "auto"
+
+    @Option(help: "GEMM kernel on an OpenCL device: automatic, tiled (GPU shape) or vector (CPU-device shape).")
+    var gemmVariant: String = "automatic"
+
+    func validate() throws {
+        _ = try specifier()
+        guard GemmVariant(rawValue: gemmVariant) != nil else {
+            throw ValidationError("unknown --gemm-variant '\(gemmVariant)'; use automatic, tiled or vector")
+        }
+        if gemmVariant != GemmVariant.automatic.rawValue, try specifier() == .cpu {
+            throw ValidationError("--gemm-variant \(gemmVariant) does not apply to --device cpu: it shapes the "
+                                  + "OpenCL GEMM kernel, and the CPU path runs OpenBLAS; drop --gemm-variant, or "
+                                  + "give --device opencl (or opencl:P:D)")
+        }
+    }
+
+    func specifier() throws -> DeviceSpecifier {
+        do { return try DeviceSpecifier(parsing: device) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Opens the device, printing the one-line selection note to standard error. Process
+    /// `localRank` of `localSize` on a node takes the device of its local rank (see
+    /// `DeviceSpecifier.forLocalRank`); its note names its rank.
+    func open(localRank: Int = 0, of localSize: Int = 1, rank: Int? = nil) throws -> Device {
+        do {
+            let specifier = try specifier().forLocalRank(localRank, of: localSize)
+            let (device, note) = try Device.open(specifier, gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
+            printError((rank.map { "rank \($0): " } ?? "") + note)
+            if gemmVariant != GemmVariant.automatic.rawValue, device.kind == .cpu {
+                throw ValidationError("--gemm-variant \(gemmVariant) does not apply: --device \(self.device) chose "
+                                      + "the CPU path (no OpenCL GPU here), which runs OpenBLAS, not the OpenCL "
+                                      + "GEMM kernel; drop --gemm-variant, or give --device opencl (or opencl:P:D)")
+            }
+            if device.kind == .cpu, let hint = CPUFeatures.blasKernelHint { printError("note: " + hint) }
+            return device
+        } catch let error as ComputeError {
+            throw RuntimeFailure("--device \(device): \(error.description)")
+        }
+    }
+}
