@@ -83,15 +83,6 @@ public enum Analysis {
     /// conv net lost 6-8 points of accuracy; an MLP's modules are the same at 0.02 and 0.1).
     public static let defaultThreshold: Float = 0.02
 
-    /// Prunes the trainer's model in place (on its device) and reports modules, wiring
-    /// cost, the fraction of weights kept and the test loss before and after.
-    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
-        var report = try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-                                 evaluate: trainer.evaluateWithLast)
-        report.evaluatedOn = trainer.options.evaluationSplitName
-        return report
-    }
-
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
     /// wiring cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
     public static func analyze(model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,

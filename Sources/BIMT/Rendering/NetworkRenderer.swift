@@ -11,11 +11,6 @@ import Foundation
 /// Connections below threshold x max of their matrix are left out; at most `maximumLines`
 /// of the strongest are drawn.
 public enum NetworkRenderer {
-    /// The trainer's model, named by its task.
-    public static func svg(_ trainer: Trainer, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
-        try svg(model: trainer.model, names: trainer.neuronNames, threshold: threshold, maximumLines: maximumLines)
-    }
-
     /// `model` as an SVG document, its inputs and outputs labelled with `names`.
     public static func svg(model: any TrainableModel, names: NeuronNames, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
         let drawing = NetworkDrawing(network: model.network, values: try model.device.read(model.parameters.whole), names: names,
