@@ -104,11 +104,11 @@ struct RenderCommand: ParsableCommand {
     }
 
     func run() throws {
-        let device = try deviceOptions.open()
+        // Drawing reads the checkpoint on the host: no device is opened.
         if animate {
             let directory = URL(fileURLWithPath: checkpoint)
             do {
-                var (_, frames, problems) = try RunViewer.drawings(runDirectory: directory, device: device, threshold: threshold)
+                var (_, frames, problems) = try RunViewer.drawings(runDirectory: directory, threshold: threshold)
                 if let maxFrames, frames.count > maxFrames {
                     let chosen = Set((0..<maxFrames).map { Int((Double($0) * Double(frames.count - 1) / Double(maxFrames - 1)).rounded()) })
                     frames = frames.enumerated().filter { chosen.contains($0.offset) }.map(\.element)
@@ -130,14 +130,14 @@ struct RenderCommand: ParsableCommand {
         }
         do {
             // The model and its names alone: drawing needs no data.
-            let trained = try TrainedModel.load(checkpoint: checkpointURL(checkpoint), device: device)
+            let stored = try StoredModel.load(checkpoint: checkpointURL(checkpoint))
             if fields {
-                let (width, height, rgb) = try NetworkRenderer.receptiveFields(model: trained.model)
+                let (width, height, rgb) = try NetworkRenderer.receptiveFields(stored)
                 try PNG.encode(width: width, height: height, rgb: rgb).write(to: URL(fileURLWithPath: output), options: .atomic)
             } else if output.lowercased().hasSuffix(".png") {
                 throw ValidationError("the network graph is drawn as SVG; use -o FILE.svg, or --fields for a PNG of receptive fields")
             } else {
-                let svg = try NetworkRenderer.svg(model: trained.model, names: trained.names, threshold: threshold)
+                let svg = NetworkRenderer.svg(stored, threshold: threshold)
                 try Data(svg.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             }
             printError("wrote \(output)")
@@ -177,9 +177,8 @@ struct ViewCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RuntimeFailure("\(runDirectory) is not a directory; give the run directory bimt train --out wrote")
         }
-        let device = try deviceOptions.open()
         do {
-            let (html, problems) = try RunViewer.html(runDirectory: directory, device: device, maximumLines: maxLines)
+            let (html, problems) = try RunViewer.html(runDirectory: directory, maximumLines: maxLines)
             for problem in problems { printError("warning: snapshot \(problem)") }
             let target = output.map { URL(fileURLWithPath: $0) } ?? directory.appending(path: "view.html")
             try Data(html.utf8).write(to: target, options: .atomic)

@@ -100,7 +100,7 @@ struct TrainCommand: ParsableCommand {
             final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested }, checkpointed: {
                 guard view, let directory = trainer.runDirectory else { return }
                 // Drawn on the CPU path, away from the training device's buffers.
-                let (html, _) = try RunViewer.html(runDirectory: directory, device: Device.cpu())
+                let (html, _) = try RunViewer.html(runDirectory: directory)
                 try Data(html.utf8).write(to: directory.appending(path: "view.html"), options: .atomic)
             })
         } catch let error as BIMTError {

@@ -197,7 +197,7 @@ struct BadInputTests {
         let (frames, problems) = Snapshots.read(runDirectory: directory, network: network)
         #expect(frames.count == files.count - 4 && problems.count == 4, "\(problems)")
         #expect(problems.allSatisfy { $0.contains("skipped") })
-        let drawn = try RunViewer.drawings(runDirectory: directory, device: Device.cpu())
+        let drawn = try RunViewer.drawings(runDirectory: directory)
         #expect(drawn.frames.count == files.count - 4 && drawn.problems.count == 4)
         // Any single corrupt byte of a good frame: read or skipped, never a crash.
         let good = try Data(contentsOf: files[4])

@@ -85,7 +85,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         _ = try? Trainer.resume(directory: run.directory, device: Device.cpu())
         _ = try? Trainer.load(checkpoint: run.checkpoint, device: Device.cpu())
-        _ = try? RunViewer.drawings(runDirectory: run.directory, device: Device.cpu())
+        _ = try? RunViewer.drawings(runDirectory: run.directory)
     case "rundir":
         let run = runFixture()
         let split = bytes.firstIndex(of: 0) ?? bytes.endIndex
@@ -98,10 +98,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         try? bytes[bytes.startIndex..<split].write(to: metrics)
         try? bytes[min(split + 1, bytes.endIndex)...].write(to: frame)
-        _ = try? RunViewer.html(runDirectory: run.directory, device: Device.cpu())
+        _ = try? RunViewer.html(runDirectory: run.directory)
         // bimt render --animate: the frames as a GIF (the final network's picture reads only the
         // checkpoint, which the input does not change).
-        if let (_, frames, _) = try? RunViewer.drawings(runDirectory: run.directory, device: Device.cpu()) {
+        if let (_, frames, _) = try? RunViewer.drawings(runDirectory: run.directory) {
             for frame in frames { _ = GIF.raster(frame.drawing, width: 120, progress: 0.5, relocated: frame.relocated) }
         }
     default:

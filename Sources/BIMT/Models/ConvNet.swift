@@ -304,64 +304,93 @@ public final class ConvNet: TrainableModel {
 
     // MARK: PyTorch layouts
 
-    /// Internal [O, k, k, C] <-> PyTorch [O, C, k, k]; the head's first matrix: internal
-    /// columns p*C + c (NHWC flatten) <-> PyTorch c*P + p (NCHW flatten).
-    func reorder(_ values: [Float], connection index: Int, toPyTorch: Bool) -> [Float] {
-        let c = network.connections[index]
-        var out = values
-        if index < blockCount {
-            let k = convolution.kernelSize, channels = convolution.sizes[index].channels
-            for o in 0..<c.weight.rows {
-                for s in 0..<(k * k) {
-                    for ch in 0..<channels {
-                        let internalIndex = (o * k * k + s) * channels + ch, torch = (o * channels + ch) * k * k + s
-                        if toPyTorch { out[torch] = values[internalIndex] } else { out[internalIndex] = values[torch] }
-                    }
-                }
-            }
-        } else if index == blockCount {
-            let last = convolution.sizes.last!, positions = last.height * last.width, channels = last.channels
-            for r in 0..<c.weight.rows {
-                for p in 0..<positions {
-                    for ch in 0..<channels {
-                        let internalIndex = r * c.weight.columns + p * channels + ch, torch = r * c.weight.columns + ch * positions + p
-                        if toPyTorch { out[torch] = values[internalIndex] } else { out[internalIndex] = values[torch] }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    func tensorName(_ index: Int) -> String { index < blockCount ? "convs.\(index)" : "head.\(index - blockCount)" }
-
-    func tensorShape(_ index: Int) -> [Int] {
-        let c = network.connections[index]
-        if index < blockCount {
-            let k = convolution.kernelSize
-            return [c.weight.rows, convolution.sizes[index].channels, k, k]
-        }
-        return [c.weight.rows, c.weight.columns]
-    }
-
     /// The parameters as PyTorch-named tensors.
-    public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
-        network.connections.indices.flatMap { i -> [SafeTensors.Tensor] in
-            let c = network.connections[i]
-            let weight = Array(values[c.weight.offset..<(c.weight.offset + c.weight.count)])
-            return [.float32("\(tensorName(i)).weight", shape: tensorShape(i), reorder(weight, connection: i, toPyTorch: true)),
-                    .float32("\(tensorName(i)).bias", shape: [c.bias!.count], Array(values[c.bias!.offset..<(c.bias!.offset + c.bias!.count)]))]
-        }
+    public func exportTensors(_ values: [Float]) -> [NamedTensor] {
+        PyTorchLayout(convolution: convolution, network: network).export(values)
     }
 
     /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
-    public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
-        for i in network.connections.indices {
-            let c = network.connections[i]
-            try importTensor(file, "\(tensorName(i)).weight", shape: tensorShape(i), into: &values, at: c.weight.offset) {
-                self.reorder($0, connection: i, toPyTorch: false)
+    public func importTensors(from file: NamedTensors, into values: inout [Float]) throws {
+        try PyTorchLayout(convolution: convolution, network: network).read(file, into: &values)
+    }
+
+    /// How the flat parameters of a conv net of `convolution` over `network` map to PyTorch's
+    /// tensors (no device needed).
+    struct PyTorchLayout {
+        let convolution: ConvNetArchitecture
+        let network: SpatialNetwork
+        var blockCount: Int { convolution.channels.count }
+
+        /// Internal [O, k, k, C] <-> PyTorch [O, C, k, k]; the head's first matrix: internal
+        /// columns p*C + c (NHWC flatten) <-> PyTorch c*P + p (NCHW flatten).
+        func reorder(_ values: [Float], connection index: Int, toPyTorch: Bool) -> [Float] {
+            let c = network.connections[index]
+            var out = values
+            if index < blockCount {
+                let k = convolution.kernelSize, channels = convolution.sizes[index].channels
+                for o in 0..<c.weight.rows {
+                    for s in 0..<(k * k) {
+                        for ch in 0..<channels {
+                            let internalIndex = (o * k * k + s) * channels + ch, torch = (o * channels + ch) * k * k + s
+                            if toPyTorch {
+                                out[torch] = values[internalIndex]
+                            } else {
+                                out[internalIndex] = values[torch]
+                            }
+                        }
+                    }
+                }
+            } else if index == blockCount {
+                let last = convolution.sizes.last!, positions = last.height * last.width, channels = last.channels
+                for r in 0..<c.weight.rows {
+                    for p in 0..<positions {
+                        for ch in 0..<channels {
+                            let internalIndex = r * c.weight.columns + p * channels + ch
+                            let torch = r * c.weight.columns + ch * positions + p
+                            if toPyTorch {
+                                out[torch] = values[internalIndex]
+                            } else {
+                                out[internalIndex] = values[torch]
+                            }
+                        }
+                    }
+                }
             }
-            try importTensor(file, "\(tensorName(i)).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
+            return out
+        }
+
+        func tensorName(_ index: Int) -> String { index < blockCount ? "convs.\(index)" : "head.\(index - blockCount)" }
+
+        func tensorShape(_ index: Int) -> [Int] {
+            let c = network.connections[index]
+            if index < blockCount {
+                let k = convolution.kernelSize
+                return [c.weight.rows, convolution.sizes[index].channels, k, k]
+            }
+            return [c.weight.rows, c.weight.columns]
+        }
+
+        /// The parameters as PyTorch-named tensors.
+        func export(_ values: [Float]) -> [NamedTensor] {
+            network.connections.indices.flatMap { i -> [NamedTensor] in
+                let c = network.connections[i]
+                let weight = Array(values[c.weight.offset..<(c.weight.offset + c.weight.count)])
+                let bias = Array(values[c.bias!.offset..<(c.bias!.offset + c.bias!.count)])
+                return [NamedTensor("\(tensorName(i)).weight", shape: tensorShape(i),
+                                    reorder(weight, connection: i, toPyTorch: true)),
+                        NamedTensor("\(tensorName(i)).bias", shape: [c.bias!.count], bias)]
+            }
+        }
+
+        /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
+        func read(_ file: NamedTensors, into values: inout [Float]) throws {
+            for i in network.connections.indices {
+                let c = network.connections[i]
+                try file.read("\(tensorName(i)).weight", shape: tensorShape(i), into: &values, at: c.weight.offset) {
+                    reorder($0, connection: i, toPyTorch: false)
+                }
+                try file.read("\(tensorName(i)).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
+            }
         }
     }
 }

@@ -309,14 +309,25 @@ public final class GPT: TrainableModel {
     // MARK: Checkpoints
 
     /// The parameters as PyTorch-named tensors.
-    public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
-        views.named(architecture).map { name, v, shape in .float32(name, shape: shape, Array(values[v.offset..<(v.offset + v.count)])) }
+    public func exportTensors(_ values: [Float]) -> [NamedTensor] {
+        Self.exportTensors(values, views: views, architecture)
     }
 
     /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
-    public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
+    public func importTensors(from file: NamedTensors, into values: inout [Float]) throws {
+        try Self.importTensors(from: file, views: views, architecture, into: &values)
+    }
+
+    static func exportTensors(_ values: [Float], views: Views, _ a: TransformerArchitecture) -> [NamedTensor] {
+        views.named(a).map { name, v, shape in
+            NamedTensor(name, shape: shape, Array(values[v.offset..<(v.offset + v.count)]))
+        }
+    }
+
+    static func importTensors(from file: NamedTensors, views: Views, _ architecture: TransformerArchitecture,
+                              into values: inout [Float]) throws {
         for (name, v, shape) in views.named(architecture) {
-            try importTensor(file, name, shape: shape, into: &values, at: v.offset)
+            try file.read(name, shape: shape, into: &values, at: v.offset)
         }
     }
 }

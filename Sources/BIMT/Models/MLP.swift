@@ -70,27 +70,36 @@ public final class MLP: TrainableModel {
     public var matrixRanges: [Range<Int>] { network.connections.map(\.weight.range) + network.embeddingTables.map(\.range) }
 
     /// The parameters as PyTorch-named tensors.
-    public func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor] {
+    public func exportTensors(_ values: [Float]) -> [NamedTensor] { Self.exportTensors(values, network: network) }
+
+    /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
+    public func importTensors(from file: NamedTensors, into values: inout [Float]) throws {
+        try Self.importTensors(from: file, network: network, into: &values)
+    }
+
+    /// The flat parameters `values` of an MLP over `network` as PyTorch-named tensors.
+    static func exportTensors(_ values: [Float], network: SpatialNetwork) -> [NamedTensor] {
         func slice(_ v: ParameterView) -> [Float] { Array(values[v.offset..<(v.offset + v.count)]) }
-        var tensors: [SafeTensors.Tensor] = []
+        var tensors: [NamedTensor] = []
         if let table = network.embeddingTables.first {
-            tensors.append(.float32("embedding", shape: [table.rows, table.columns], slice(table)))
+            tensors.append(NamedTensor("embedding", shape: [table.rows, table.columns], slice(table)))
         }
         for (i, c) in network.connections.enumerated() {
-            tensors.append(.float32("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
-            tensors.append(.float32("layers.\(i).bias", shape: [c.bias!.count], slice(c.bias!)))
+            tensors.append(NamedTensor("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
+            tensors.append(NamedTensor("layers.\(i).bias", shape: [c.bias!.count], slice(c.bias!)))
         }
         return tensors
     }
 
-    /// Reads the PyTorch-named tensors of `file` into flat parameter values, checking shapes.
-    public func importTensors(from file: SafeTensors, into values: inout [Float]) throws {
+    /// Reads the PyTorch-named tensors of an MLP over `network` into its flat parameters.
+    static func importTensors(from file: NamedTensors, network: SpatialNetwork, into values: inout [Float]) throws {
         if let table = network.embeddingTables.first {
-            try importTensor(file, "embedding", shape: [table.rows, table.columns], into: &values, at: table.offset)
+            try file.read("embedding", shape: [table.rows, table.columns], into: &values, at: table.offset)
         }
         for (i, c) in network.connections.enumerated() {
-            try importTensor(file, "layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], into: &values, at: c.weight.offset)
-            try importTensor(file, "layers.\(i).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
+            try file.read("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], into: &values,
+                          at: c.weight.offset)
+            try file.read("layers.\(i).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
         }
     }
 

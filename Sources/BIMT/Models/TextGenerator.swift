@@ -12,26 +12,10 @@ public final class TextGenerator {
     public let vocabulary: [String]
     let index: [String: Int]
 
-    /// Loads a character model's checkpoint (no text file needed: the vocabulary is in it).
-    public init(checkpoint url: URL, device: Device) throws {
-        let trained = try TrainedModel.load(checkpoint: url, device: device)
-        let languageTask = switch trained.configuration.task {
-        case .text, .tokenFiles: true
-        default: false
-        }
-        guard languageTask, let gpt = trained.model as? GPT, gpt.architecture.vocabulary != nil, !gpt.architecture.lastPositionOnly else {
-            throw BIMTError.invalidSetting("\(url.path) is not a language model (one trained on a text task, as the charlm preset is, or on token files)")
-        }
-        let vocabulary = trained.inputNames
-        guard vocabulary.count == gpt.architecture.vocabulary, gpt.architecture.outputs == vocabulary.count else {
-            throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary of \(vocabulary.count) does not match the model's \(gpt.architecture.vocabulary ?? 0)")
-        }
-        if let (first, second) = TokenFiles.firstDuplicate(vocabulary) {
-            throw BIMTError.invalidFile(path: url.path, reason: "its vocabulary names ids \(first) and \(second) both "
-                                        + "'\(vocabulary[first])', so a prompt cannot be encoded; retrain with "
-                                        + "distinct token names")
-        }
-        model = gpt
+    /// Generates with `model` over `vocabulary` (its tokens' characters, in token order; the
+    /// caller has checked that they match the model and are distinct).
+    init(model: GPT, vocabulary: [String]) {
+        self.model = model
         self.vocabulary = vocabulary
         index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
     }

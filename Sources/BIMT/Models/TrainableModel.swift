@@ -32,9 +32,9 @@ public protocol TrainableModel: AnyObject {
     /// run starts summing those over the ranks while the rest of the pass runs.
     func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws
     /// The parameters as named tensors in PyTorch's layout.
-    func exportTensors(_ values: [Float]) -> [SafeTensors.Tensor]
+    func exportTensors(_ values: [Float]) -> [NamedTensor]
     /// Reads the named tensors of `file` into flat parameter values (shapes checked).
-    func importTensors(from file: SafeTensors, into values: inout [Float]) throws
+    func importTensors(from file: NamedTensors, into values: inout [Float]) throws
 }
 
 extension TrainableModel {
@@ -50,19 +50,6 @@ extension TrainableModel {
     public var network: SpatialNetwork { geometry.network }
     /// Parameters in all.
     public var parameterCount: Int { parameters.count }
-}
-
-/// Reads one named float tensor of the expected shape into `values` at `offset`.
-func importTensor(_ file: SafeTensors, _ name: String, shape: [Int], into values: inout [Float], at offset: Int,
-                  transform: ([Float]) -> [Float] = { $0 }) throws {
-    let (found, data) = try file.floats(name)
-    guard found == shape else {
-        throw BIMTError.shapeMismatch("\(file.path): tensor '\(name)' has shape \(found), the model needs \(shape)")
-    }
-    guard data.allSatisfy({ $0.isFinite }) else {
-        throw BIMTError.invalidFile(path: file.path, reason: "tensor '\(name)' holds NaN or Inf")
-    }
-    values.replaceSubrange(offset..<(offset + data.count), with: transform(data))
 }
 
 /// A model's four flat buffers of one size: parameters, their gradient and AdamW's two

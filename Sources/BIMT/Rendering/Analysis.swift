@@ -83,15 +83,6 @@ public enum Analysis {
     /// conv net lost 6-8 points of accuracy; an MLP's modules are the same at 0.02 and 0.1).
     public static let defaultThreshold: Float = 0.02
 
-    /// Prunes the trainer's model in place (on its device) and reports modules, wiring
-    /// cost, the fraction of weights kept and the test loss before and after.
-    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
-        var report = try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-                                 evaluate: trainer.evaluateWithLast)
-        report.evaluatedOn = trainer.options.evaluationSplitName
-        return report
-    }
-
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
     /// wiring cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
     public static func analyze(model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
@@ -104,8 +95,48 @@ public enum Analysis {
         let (lossBefore, accuracyBefore, lastLossBefore) = try evaluate()
         var values = try model.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
-        var kept = 0, total = 0, convKept = 0, convTotal = 0
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
+        let (kept, total, convKept, convTotal) = prune(&values, network: network, threshold: threshold,
+                                                       convolutions: convolutions)
+        try model.device.write(values, to: model.parameters.whole)
+        let (lossAfter, accuracyAfter, lastLossAfter) = try evaluate()
+        let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
+        let found = modules(network: network, embedded: model.embedding != nil, names: names, values: values)
+        var report = AnalysisReport(threshold: threshold, modules: found, wiringCost: costBefore,
+                                    wiringCostAfterPruning: costAfter,
+                                    fractionKept: Double(kept) / Double(max(1, total)),
+                                    convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
+                                    lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
+                                    accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore,
+                                    lastLossAfter: lastLossAfter)
+        if let gpt = model as? GPT {
+            (report.blocks, report.residualDimensionsUsed) = transformer(gpt.architecture, values)
+        }
+        return report
+    }
+
+    /// The modules (and a transformer's blocks) left in a checkpoint's model after pruning, on
+    /// the host: what a picture of a finished run lists beside its network.
+    public static func structure(of stored: StoredModel, threshold: Float = defaultThreshold)
+        -> (modules: [ModuleReport], blocks: [BlockReport]?) {
+        var values = stored.values
+        let convolutions = if case let .convNet(convolution, _) = stored.specification {
+            convolution.channels.count
+        } else {
+            0
+        }
+        _ = prune(&values, network: stored.network, threshold: threshold, convolutions: convolutions)
+        let found = modules(network: stored.network, embedded: stored.specification.embedding != nil,
+                            names: stored.names, values: values)
+        guard case let .transformer(architecture) = stored.specification else { return (found, nil) }
+        return (found, transformer(architecture, values).0)
+    }
+
+    /// Sets the weights below threshold x max|w| of their matrix to 0; counts the weights kept
+    /// and in all, and those of the first `convolutions` matrices (the conv kernels).
+    static func prune(_ values: inout [Float], network: SpatialNetwork, threshold: Float, convolutions: Int)
+        -> (kept: Int, total: Int, convolutionKept: Int, convolutionTotal: Int) {
+        var kept = 0, total = 0, convKept = 0, convTotal = 0
         for (index, c) in network.connections.enumerated() {
             let before = kept
             let range = c.weight.offset..<(c.weight.offset + c.weight.count)
@@ -116,28 +147,19 @@ public enum Analysis {
             total += c.weight.count
             if index < convolutions { convKept += kept - before; convTotal += c.weight.count }
         }
-        try model.device.write(values, to: model.parameters.whole)
-        let (lossAfter, accuracyAfter, lastLossAfter) = try evaluate()
-        let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
-        var report = AnalysisReport(threshold: threshold, modules: modules(model, names, values), wiringCost: costBefore,
-                                    wiringCostAfterPruning: costAfter, fractionKept: Double(kept) / Double(max(1, total)),
-                                    convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
-                                    lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
-                                    accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore, lastLossAfter: lastLossAfter)
-        if let gpt = model as? GPT { (report.blocks, report.residualDimensionsUsed) = transformer(gpt, values) }
-        return report
+        return (kept, total, convKept, convTotal)
     }
 
     /// Heads and MLP neurons that survive pruning, per block, and the residual dimensions in use
     /// (physical positions: heads and dimensions as the relocations left them).
-    static func transformer(_ gpt: GPT, _ values: [Float]) -> ([BlockReport], Int) {
-        let a = gpt.architecture, d = a.width, hd = a.headDimension, hidden = a.mlpRatio * d
+    static func transformer(_ a: TransformerArchitecture, _ values: [Float]) -> ([BlockReport], Int) {
+        let d = a.width, hd = a.headDimension, hidden = a.mlpRatio * d
         func weight(_ v: ParameterView, _ row: Int, _ column: Int) -> Float { values[v.offset + row * v.columns + column] }
         var residualUsed = [Bool](repeating: false, count: d)
         func touch(_ v: ParameterView, residualAlongRows: Bool) {
             for r in 0..<v.rows { for c in 0..<v.columns where weight(v, r, c) != 0 { residualUsed[residualAlongRows ? r : c] = true } }
         }
-        let views = gpt.views
+        let views = GPT.Views(a)
         touch(views.embedWeight, residualAlongRows: a.vocabulary == nil)
         touch(views.headWeight, residualAlongRows: false)
         let blocks = views.blocks.map { b -> BlockReport in
@@ -175,10 +197,10 @@ public enum Analysis {
 
     /// Connected components over the non-zero weights, keeping those that join at least
     /// one input to at least one output.
-    static func modules(_ model: any TrainableModel, _ names: NeuronNames, _ values: [Float]) -> [ModuleReport] {
+    static func modules(network: SpatialNetwork, embedded: Bool, names: NeuronNames, values: [Float])
+        -> [ModuleReport] {
         // A node is a slot of a swap group: the layers of one group (a conv layer's channel sheet
         // seen unfolded and folded) are one set of neurons.
-        let network = model.network
         let groupOf = Dictionary(uniqueKeysWithValues: network.groups.enumerated().flatMap { g, group in group.layers.map { ($0, g) } })
         let groupOffsets = network.groups.reduce(into: [0]) { $0.append($0.last! + network.layers[$1.layers[0]].layout.slots) }
         func node(_ layer: Int, _ neuron: Int) -> Int {
@@ -212,7 +234,7 @@ public enum Analysis {
         }
         let inputSlots = network.layers[0].layout.folds == 1 ? network.layers[0].layout.neuronCount : network.layers[0].layout.slots
         for j in 0..<inputSlots {
-            let name = network.layers[0].layout.folds == 1 ? inputNames[j] : (model.embedding != nil ? "dim \(j)" : "channel \(j)")
+            let name = network.layers[0].layout.folds == 1 ? inputNames[j] : (embedded ? "dim \(j)" : "channel \(j)")
             visit(find(node(0, j))) { $0.inputs.append(name) }
         }
         for j in 0..<network.layers[last].layout.neuronCount { visit(find(node(last, j))) { $0.outputs.append(outputNames[j]) } }

@@ -39,6 +39,13 @@ public struct NetworkDrawing: Sendable {
     /// Input and output names beside their neurons (where there are at most 64).
     public var neuronLabels: [Label]
 
+    /// The drawing of a checkpoint's model (a transformer one band per layer).
+    public init(_ stored: StoredModel, threshold: Float = 0.01, maximumLines: Int = 20000) {
+        let perLayer = if case .transformer = stored.specification { true } else { false }
+        self.init(network: stored.network, values: stored.values, names: stored.names, perLayer: perLayer,
+                  threshold: threshold, maximumLines: maximumLines)
+    }
+
     /// The drawing of `network` with weights `values` (the model's flat parameters).
     public init(network: SpatialNetwork, values: [Float], names: NeuronNames, perLayer: Bool, threshold: Float = 0.01,
                 maximumLines: Int = 20000) {

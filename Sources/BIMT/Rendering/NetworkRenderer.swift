@@ -11,16 +11,16 @@ import Foundation
 /// Connections below threshold x max of their matrix are left out; at most `maximumLines`
 /// of the strongest are drawn.
 public enum NetworkRenderer {
-    /// The trainer's model, named by its task.
-    public static func svg(_ trainer: Trainer, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
-        try svg(model: trainer.model, names: trainer.neuronNames, threshold: threshold, maximumLines: maximumLines)
-    }
-
     /// `model` as an SVG document, its inputs and outputs labelled with `names`.
     public static func svg(model: any TrainableModel, names: NeuronNames, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
         let drawing = NetworkDrawing(network: model.network, values: try model.device.read(model.parameters.whole), names: names,
                                      perLayer: model is GPT, threshold: threshold, maximumLines: maximumLines)
         return svg(drawing)
+    }
+
+    /// A checkpoint's model as an SVG document, read on the host (no device).
+    public static func svg(_ stored: StoredModel, threshold: Float = 0.01, maximumLines: Int = 20000) -> String {
+        svg(NetworkDrawing(stored, threshold: threshold, maximumLines: maximumLines))
     }
 
     /// A drawing as an SVG document.
@@ -69,13 +69,24 @@ public enum NetworkRenderer {
     /// incoming weights (the input must be a grid), tiles arranged as that layer's own grid
     /// (or a square), blue positive, red negative, all tiles on one scale for the layer.
     public static func receptiveFields(model: any TrainableModel, scale: Int = 3) throws -> (width: Int, height: Int, rgb: [UInt8]) {
-        let network = model.network
-        guard model is MLP, let first = network.connections.first,
+        try receptiveFields(network: model.network, values: try model.device.read(model.parameters.whole),
+                            isMLP: model is MLP, scale: scale)
+    }
+
+    /// The receptive fields of a checkpoint's model, read on the host (no device).
+    public static func receptiveFields(_ stored: StoredModel, scale: Int = 3) throws
+        -> (width: Int, height: Int, rgb: [UInt8]) {
+        let isMLP = if case .mlp = stored.specification { true } else { false }
+        return try receptiveFields(network: stored.network, values: stored.values, isMLP: isMLP, scale: scale)
+    }
+
+    static func receptiveFields(network: SpatialNetwork, values: [Float], isMLP: Bool, scale: Int) throws
+        -> (width: Int, height: Int, rgb: [UInt8]) {
+        guard isMLP, let first = network.connections.first,
               network.layers[0].layout.kind == .grid, let side = network.layers[0].layout.gridWidth else {
             throw BIMTError.invalidSetting("receptive fields need an MLP whose input is a grid (the mnist preset's model)")
         }
         let rowsIn = network.layers[0].layout.slots / side
-        let values = try model.device.read(model.parameters.whole)
         let neurons = first.weight.rows
         // One scale for the whole layer (its 99.5th percentile of |w|, clamped above), so pruned-away
         // neurons show blank and a few large weights do not wash out the rest.

@@ -1,4 +1,3 @@
-import BIMTCompute
 import Foundation
 
 /// One self-contained HTML page of a run (`bimt view`): its metric curves, its network at
@@ -9,18 +8,18 @@ public enum RunViewer {
     /// The page, and a line for each snapshot file that could not be read (it is left out).
     /// A run without snapshots (written before they existed) gets its final network as the
     /// one frame.
-    public static func html(runDirectory: URL, device: Device, maximumLines: Int = 3000, threshold: Float = 0.01) throws
+    public static func html(runDirectory: URL, maximumLines: Int = 3000, threshold: Float = 0.01) throws
         -> (html: String, problems: [String]) {
-        let (trained, frames, problems) = try drawings(runDirectory: runDirectory, device: device, maximumLines: maximumLines,
-                                                       threshold: threshold)
-        let model = trained.model, layout = frames[0].drawing
+        let (stored, frames, problems) = try drawings(runDirectory: runDirectory, maximumLines: maximumLines,
+                                                      threshold: threshold)
+        let layout = frames[0].drawing
         let drawnFrames: [[String: Any]] = frames.map { frame in
             // Lines as flat [from, to, strength x 1000 (negative: a negative weight)], strongest first.
             let lines = frame.drawing.lines.flatMap { [$0.from, $0.to, Int(($0.strength * 1000).rounded()) * ($0.positive ? 1 : -1)] }
             return ["step": frame.step, "relocated": frame.relocated, "lines": lines,
                     "labels": frame.drawing.neuronLabels.map { [$0.neuron ?? -1, $0.text, rounded($0.y), $0.size] as [Any] }]
         }
-        let report = try Analysis.analyze(model: model, names: trained.names, evaluate: { (0, nil, nil) })
+        let report = Analysis.structure(of: stored)
         var data: [String: Any] = [
             "title": runDirectory.lastPathComponent, "width": layout.width, "height": layout.height,
             "neurons": layout.neurons.map { [rounded($0.x), rounded($0.y), $0.radius] },
@@ -64,17 +63,18 @@ public enum RunViewer {
     static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 
     /// A run's frames as drawings (its final network alone when it has no snapshots), the
-    /// trained model (final weights) and a line per frame that could not be read or used.
-    public static func drawings(runDirectory: URL, device: Device, maximumLines: Int = 3000, threshold: Float = 0.01) throws
-        -> (trained: TrainedModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String]) {
-        let checkpoint = runDirectory.appending(path: "checkpoint.safetensors")
+    /// stored model (final weights, read on the host) and a line per frame that could not be
+    /// read or used.
+    public static func drawings(runDirectory: URL, maximumLines: Int = 3000, threshold: Float = 0.01) throws
+        -> (stored: StoredModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String]) {
+        let checkpoint = runDirectory.appending(path: Checkpoint.fileName)
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
             throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); "
                                            + "give the directory a training run wrote")
         }
-        let trained = try TrainedModel.load(checkpoint: checkpoint, device: device)
-        let model = trained.model, network = model.network
-        let final = try device.read(model.parameters.whole)
+        let trained = try StoredModel.load(checkpoint: checkpoint)
+        let network = trained.network, final = trained.values
+        let perLayer = if case .transformer = trained.specification { true } else { false }
         var (frames, problems) = Snapshots.read(runDirectory: runDirectory, network: network)
         if frames.isEmpty {
             frames = [Snapshots.Frame(step: trained.step, relocated: false, matrices: [], inputPermutation: network.inputPermutation,
@@ -97,8 +97,8 @@ public enum RunViewer {
             if frame.inputPermutation.count == names.inputs.count { names.inputs = frame.inputPermutation.map { logicalInputs[$0] } }
             if frame.outputPermutation.count == names.outputs.count { names.outputs = frame.outputPermutation.map { logicalOutputs[$0] } }
             drawn.append((frame.step, frame.relocated,
-                          NetworkDrawing(network: network, values: values, names: names, perLayer: model is GPT, threshold: threshold,
-                                         maximumLines: maximumLines)))
+                          NetworkDrawing(network: network, values: values, names: names, perLayer: perLayer,
+                                         threshold: threshold, maximumLines: maximumLines)))
         }
         guard !drawn.isEmpty else { throw BIMTError.invalidSetting("no frame of \(runDirectory.path) could be drawn") }
         return (trained, drawn, problems)

@@ -5,10 +5,9 @@ import Foundation
 /// `checkpoint.safetensors` (replaced atomically, so a crash never loses the last good one).
 extension Trainer {
     /// The checkpoint's file name in a run directory.
-    public static let checkpointName = "checkpoint.safetensors"
+    public static let checkpointName = Checkpoint.fileName
     /// The checkpoint of the log step with the lowest test loss so far, beside the last one.
-    public static let bestCheckpointName = "best.safetensors"
-    static let checkpointFormat = "bimt-mlp-checkpoint/1"
+    public static let bestCheckpointName = Checkpoint.bestFileName
 
     func prepare(_ directory: URL) throws {
         do {
@@ -40,47 +39,46 @@ extension Trainer {
         try metricsFile?.write(contentsOf: Data((metrics.csvRow + "\n").utf8))
     }
 
-    /// The checkpoint's tensors: PyTorch `nn.Linear` names, `in_perm` / `out_perm`, and the
-    /// AdamW moments over the flat parameter buffer.
-    public func checkpointTensors() throws -> [SafeTensors.Tensor] {
+    /// The run as a checkpoint on the host: the model's PyTorch-named tensors and arrangement,
+    /// the AdamW moments, and the step, configuration, names, data fingerprint and sampler
+    /// state. Throws, naming the first bad tensor, when a parameter is NaN or infinite (a
+    /// good checkpoint is never replaced with a diverged one).
+    public func checkpoint() throws -> Checkpoint {
         let values = try device.read(model.parameters.whole)
-        var tensors = model.exportTensors(values)
-        // Never replace a good checkpoint with a diverged one: name the first bad tensor.
-        for tensor in tensors where tensor.dtype == .f32 {
-            let bad = tensor.bytes.withUnsafeBytes { $0.bindMemory(to: Float.self).contains { !$0.isFinite } }
-            if bad {
-                throw BIMTError.invalidSetting(
-                    "tensor '\(tensor.name)' holds NaN or Inf at step \(step); stopping without overwriting the last checkpoint")
-            }
+        var checkpoint = Checkpoint()
+        checkpoint.tensors = model.exportTensors(values)
+        for tensor in checkpoint.tensors where !tensor.values.allSatisfy(\.isFinite) {
+            throw BIMTError.invalidSetting("tensor '\(tensor.name)' holds NaN or Inf at step \(step); "
+                                           + "stopping without overwriting the last checkpoint")
         }
-        tensors.append(.int64("in_perm", shape: [model.network.inputPermutation.count], model.network.inputPermutation))
-        tensors.append(.int64("out_perm", shape: [model.network.outputPermutation.count], model.network.outputPermutation))
-        tensors.append(.float32("optimizer.exp_avg", shape: [values.count], try device.read(model.firstMoments.whole)))
-        tensors.append(.float32("optimizer.exp_avg_sq", shape: [values.count], try device.read(model.secondMoments.whole)))
-        return tensors
+        checkpoint.inputPermutation = model.network.inputPermutation
+        checkpoint.outputPermutation = model.network.outputPermutation
+        checkpoint.firstMoments = NamedTensor("optimizer.exp_avg", shape: [values.count],
+                                              try device.read(model.firstMoments.whole))
+        checkpoint.secondMoments = NamedTensor("optimizer.exp_avg_sq", shape: [values.count],
+                                               try device.read(model.secondMoments.whole))
+        checkpoint.formatName = Checkpoint.format
+        checkpoint.step = step
+        checkpoint.elapsedSeconds = elapsed
+        checkpoint.permutations = model.network.permutations
+        checkpoint.layouts = model.network.layers.map { LayerLayoutRecord(name: $0.name, layout: $0.layout) }
+        // The task's names (logical order), so pictures and sampling need no data.
+        checkpoint.inputNames = task.inputNames
+        checkpoint.outputNames = task.outputNames
+        checkpoint.configuration = configuration
+        checkpoint.dataFingerprint = dataFingerprint
+        checkpoint.sampler = sampler
+        checkpoint.windowSampler = windowSampler
+        checkpoint.bestTestLoss = bestTestLoss.isFinite ? bestTestLoss : nil
+        return checkpoint
     }
 
+    /// The checkpoint's tensors: PyTorch `nn.Linear` names, `in_perm` / `out_perm`, and the
+    /// AdamW moments over the flat parameter buffer.
+    public func checkpointTensors() throws -> [SafeTensors.Tensor] { try checkpoint().safeTensors }
+
     /// The checkpoint's metadata: format, step, configuration, arrangement, names, sampler state.
-    public func checkpointMetadata() throws -> [String: String] {
-        func json<T: Encodable>(_ value: T) throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
-        }
-        var metadata = [
-            "format": Self.checkpointFormat, "step": String(step), "elapsed_seconds": String(elapsed),
-            "permutations": try json(model.network.permutations),
-            "layouts": try json(model.network.layers.map { LayerLayoutRecord(name: $0.name, layout: $0.layout) }),
-            // The task's names (logical order), so pictures and sampling need no data.
-            "input_names": try json(task.inputNames), "output_names": try json(task.outputNames),
-        ]
-        if let configuration { metadata["config"] = try json(configuration) }
-        metadata["data"] = try json(dataFingerprint)
-        if let sampler { metadata["sampler"] = try json(sampler) }
-        if let windowSampler { metadata["window_sampler"] = try json(windowSampler) }
-        if bestTestLoss.isFinite { metadata["best_test_loss"] = String(bestTestLoss) }
-        return metadata
-    }
+    public func checkpointMetadata() throws -> [String: String] { try checkpoint().metadata() }
 
     /// Writes `checkpoint.safetensors` atomically (temporary file + rename), after checking on
     /// the device that parameters and AdamW moments are finite (a diverged run keeps its last
@@ -88,7 +86,7 @@ extension Trainer {
     public func saveCheckpoint(to url: URL? = nil) throws {
         guard let target = url ?? runDirectory?.appending(path: Self.checkpointName) else { return }
         try requireFinite()
-        try SafeTensors.write(try checkpointTensors(), metadata: try checkpointMetadata(), to: target)
+        try checkpoint().write(to: target)
     }
 
     /// Continues the run in `directory` from its checkpoint. On the CPU path the result is
@@ -106,9 +104,8 @@ extension Trainer {
         } catch {
             throw BIMTError.invalidFile(path: configURL.path, reason: "is not a bimt training configuration (\(error))")
         }
-        let checkpoint = try SafeTensors(contentsOf: directory.appending(path: checkpointName))
-        guard checkpoint.metadata["format"] == checkpointFormat,
-              let step = checkpoint.metadata["step"].flatMap(Int.init), step >= 0 else {
+        let checkpoint = try Checkpoint.read(from: directory.appending(path: checkpointName))
+        guard checkpoint.formatName == Checkpoint.format, let step = checkpoint.step, step >= 0 else {
             throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
         }
         if let steps {
@@ -124,9 +121,9 @@ extension Trainer {
                                         + "\(trainer.options.steps) steps; give a larger total to extend the run")
         }
         trainer.step = step
-        trainer.elapsed = checkpoint.metadata["elapsed_seconds"].flatMap(Double.init) ?? 0
+        trainer.elapsed = checkpoint.elapsedSeconds ?? 0
         try trainer.restoreSamplers(from: checkpoint)
-        trainer.bestTestLoss = checkpoint.metadata["best_test_loss"].flatMap(Double.init) ?? .infinity
+        trainer.bestTestLoss = checkpoint.bestTestLoss ?? .infinity
         guard (processGroup?.rank ?? 0) == 0 else { return trainer }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
         if steps != nil {
@@ -140,17 +137,8 @@ extension Trainer {
     /// Takes the checkpoint's batch positions, after checking that it was trained on the data
     /// the trainer holds now (counts and hash; a checkpoint without them: the samplers' counts)
     /// and that each sampler's state fits them.
-    func restoreSamplers(from checkpoint: SafeTensors) throws {
-        func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
-            guard let text = checkpoint.metadata[key] else { return nil }
-            do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-                throw BIMTError.invalidFile(path: checkpoint.path,
-                                            reason: "holds unreadable '\(key)' metadata (\(error))")
-            }
-        }
-        let stored = try decode("data", as: DataFingerprint.self)
-        let batchSampler = try decode("sampler", as: BatchSampler.self)
-        let windows = try decode("window_sampler", as: WindowSampler.self)
+    func restoreSamplers(from checkpoint: Checkpoint) throws {
+        let stored = checkpoint.dataFingerprint, batchSampler = checkpoint.sampler, windows = checkpoint.windowSampler
         let current = dataFingerprint
         if let stored, stored != current {
             throw BIMTError.invalidFile(
@@ -187,54 +175,29 @@ extension Trainer {
     /// Starts from the weights in a safetensors file (`--init`): `layers.{i}.weight`,
     /// `layers.{i}.bias`, `embedding` when the model has one, and `in_perm` / `out_perm` if present.
     public func initialize(from url: URL) throws {
-        try load(try SafeTensors(contentsOf: url), includeOptimizer: false)
+        try load(try Checkpoint.read(from: url), includeOptimizer: false)
     }
 
-    func load(_ file: SafeTensors, includeOptimizer: Bool) throws {
+    func load(_ checkpoint: Checkpoint, includeOptimizer: Bool) throws {
         var values = try device.read(model.parameters.whole)
-        try model.importTensors(from: file, into: &values)
+        try model.importTensors(from: checkpoint.parameters, into: &values)
         try device.write(values, to: model.parameters.whole)
         if includeOptimizer {
-            for (name, buffer) in [("optimizer.exp_avg", model.firstMoments), ("optimizer.exp_avg_sq", model.secondMoments)] {
-                let (shape, data) = try file.floats(name)
-                guard shape == [buffer.count] else {
-                    throw BIMTError.shapeMismatch("\(file.path): '\(name)' has shape \(shape), the model needs [\(buffer.count)]")
+            for (name, stored, buffer) in [("optimizer.exp_avg", checkpoint.firstMoments, model.firstMoments),
+                                           ("optimizer.exp_avg_sq", checkpoint.secondMoments, model.secondMoments)] {
+                let moments = try stored ?? checkpoint.parameters.tensor(name)
+                guard moments.shape == [buffer.count] else {
+                    throw BIMTError.shapeMismatch("\(checkpoint.path): '\(name)' has shape \(moments.shape), "
+                                                  + "the model needs [\(buffer.count)]")
                 }
-                try device.write(data, to: buffer.whole)
+                try device.write(moments.values, to: buffer.whole)
             }
         }
         let identity = model.network.permutations
-        let permutations = try Self.permutations(in: file, for: model)
+        let permutations = try checkpoint.arrangement(from: identity)
         model.geometry.network.permutations = permutations
         try moveData(inputDelta: Self.delta(from: identity.first!, to: permutations.first!),
                      outputDelta: Self.delta(from: identity.last!, to: permutations.last!))
-    }
-
-    /// The arrangement a checkpoint records for `model`'s layers: its `permutations`
-    /// metadata, with `in_perm` / `out_perm` tensors (checked) over the first and last.
-    static func permutations(in file: SafeTensors, for model: any TrainableModel) throws -> [[Int]] {
-        var permutations = model.network.permutations
-        if let text = file.metadata["permutations"] {
-            let sizes = permutations.map(\.count)
-            guard let stored = try? JSONDecoder().decode([[Int]].self, from: Data(text.utf8)),
-                  stored.map(\.count) == sizes else {
-                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata is not one list per "
-                                            + "layer of the model's sizes \(sizes)")
-            }
-            for (layer, perm) in stored.enumerated() where !isPermutation(perm) {
-                throw BIMTError.invalidFile(path: file.path, reason: "its 'permutations' metadata for layer \(layer) "
-                                            + "is not a permutation of 0..<\(perm.count)")
-            }
-            permutations = stored
-        }
-        for (name, layer) in [("in_perm", 0), ("out_perm", permutations.count - 1)] where file.tensors[name] != nil {
-            let (_, perm) = try file.integers(name)
-            guard perm.count == permutations[layer].count, isPermutation(perm) else {
-                throw BIMTError.invalidFile(path: file.path, reason: "'\(name)' is not a permutation of 0..<\(permutations[layer].count)")
-            }
-            permutations[layer] = perm
-        }
-        return permutations
     }
 
     /// Takes over `directory` as the run directory, keeping metrics rows up to `step`.
@@ -251,11 +214,4 @@ extension Trainer {
         try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: metrics, options: .atomic)
         resumedDirectory = directory
     }
-}
-
-/// How a checkpoint's metadata records each layer's layout (`layouts`): name, kind, slots,
-/// folds, grid width and every slot's (x, y).
-struct LayerLayoutRecord: Encodable {
-    let name: String
-    let layout: NeuronLayout
 }

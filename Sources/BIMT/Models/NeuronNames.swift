@@ -10,16 +10,24 @@ public struct NeuronNames: Sendable, Equatable {
 
     /// The names of `model`'s neurons, given the task's input and output names in logical order.
     public init(model: any TrainableModel, inputNames: [String], outputNames: [String]) {
-        let network = model.network, layout = network.layers[0].layout
+        self.init(network: model.network, embedded: model.embedding != nil, outputWidth: model.outputWidth,
+                  inputNames: inputNames, outputNames: outputNames)
+    }
+
+    /// The names of the neurons of `network` (as arranged), given the task's input and output
+    /// names in logical order: `embedded` for token inputs, `outputWidth` the scored outputs.
+    public init(network: SpatialNetwork, embedded: Bool, outputWidth: Int, inputNames: [String],
+                outputNames: [String]) {
+        let layout = network.layers[0].layout
         inputs = network.inputPermutation.map { logical in
-            if model.embedding != nil {
+            if embedded {
                 let token = logical / layout.slots, dimension = logical % layout.slots
                 let name = token < inputNames.count ? inputNames[token] : "t\(token)"
                 return "\(name).\(dimension)"
             }
             return logical < inputNames.count ? inputNames[logical] : "x\(logical + 1)"
         }
-        let scored = model.outputWidth
+        let scored = outputWidth
         outputs = network.outputPermutation.map { logical in
             if logical < outputNames.count { return outputNames[logical] }
             return logical >= scored ? "unscored \(logical + 1)" : "y\(logical + 1)"

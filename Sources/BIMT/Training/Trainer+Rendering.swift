@@ -1,0 +1,19 @@
+/// Reports and pictures of a trainer's model, named by its task (`Analysis` and
+/// `NetworkRenderer` work on any model, or on a checkpoint's on the host).
+extension Analysis {
+    /// Prunes the trainer's model in place (on its device) and reports modules, wiring
+    /// cost, the fraction of weights kept and the test loss before and after.
+    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
+        var report = try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold,
+                                 evaluate: trainer.evaluateWithLast)
+        report.evaluatedOn = trainer.options.evaluationSplitName
+        return report
+    }
+}
+
+extension NetworkRenderer {
+    /// The trainer's model, named by its task.
+    public static func svg(_ trainer: Trainer, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
+        try svg(model: trainer.model, names: trainer.neuronNames, threshold: threshold, maximumLines: maximumLines)
+    }
+}
