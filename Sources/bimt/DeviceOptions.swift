@@ -46,3 +46,17 @@ struct DeviceOptions: ParsableArguments {
         }
     }
 }
+
+/// `--device` and `--gemm-variant` where nothing computes on a device (`render`, `view` draw a
+/// checkpoint on the host): still accepted, so that older command lines run, but hidden, and
+/// noted as unused when given.
+struct DrawingDeviceOptions: ParsableArguments {
+    @Option(help: .hidden) var device: String?
+    @Option(help: .hidden) var gemmVariant: String?
+
+    func note(command: String) {
+        if device != nil || gemmVariant != nil {
+            printError("note: bimt \(command) draws on the host; --device and --gemm-variant are not used")
+        }
+    }
+}

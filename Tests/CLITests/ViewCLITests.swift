@@ -52,7 +52,7 @@ struct ViewCLITests {
         let frames = try FileManager.default.contentsOfDirectory(atPath: run.appending(path: "snapshots").path).count
         #expect(frames == 7, "frames at step 0 and every 100 steps")
         let page = run.appending(path: "page.html")
-        let view = try bimt(["view", run.path, "-o", page.path, "--device", "cpu"])
+        let view = try bimt(["view", run.path, "-o", page.path])
         #expect(view.status == 0, "\(view.error)")
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(!html.contains("http://") && !html.contains("https://"), "the page must not load anything")
@@ -77,7 +77,7 @@ struct ViewCLITests {
         let run = try Self.trainedRun()
         #expect(FileManager.default.fileExists(atPath: run.appending(path: "view.html").path), "train --view writes the page")
         let gif = run.appending(path: "run.gif")
-        let animated = try bimt(["render", run.path, "--animate", "-o", gif.path, "--gif-width", "200", "--device", "cpu"])
+        let animated = try bimt(["render", run.path, "--animate", "-o", gif.path, "--gif-width", "200"])
         #expect(animated.status == 0 && animated.error.contains("7 frames"), "\(animated.error)")
         #expect(try Data(contentsOf: gif).prefix(6) == Data("GIF89a".utf8))
         let notGIF = try bimt(["render", run.path, "--animate", "-o", run.appending(path: "run.svg").path])
