@@ -1,14 +1,15 @@
 import CBIMTKernels
 
-// CPU twins of Kernels/bimt_penalty.cl, swap_scores.cl and permute.cl: the hot loops are
+// CPU twins of Kernels/connection_cost.cl, swap_score.cl and permute.cl: the hot loops are
 // C (Sources/CBIMTKernels, AVX-512/AVX2 chosen at run time), split over the cores here.
 extension CPUBackend {
     func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
                         outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws {
         let w = pointer(weights), g = gradient.map(pointer), co = pointer(outCoordinates), ci = pointer(inCoordinates)
         let total = parallelSum(pass.rows, grain: max(1, (1 << 15) / pass.columns)) { range in
-            bimt_penalty_rows(Int32(pass.rows), Int32(pass.columns), Int32(range.lowerBound), Int32(range.upperBound),
-                              pass.weightFactor, pass.l0, pass.gradientScale, pass.metric.code, w, g, co, ci)
+            bimt_connection_cost_rows(Int32(pass.rows), Int32(pass.columns), Int32(range.lowerBound),
+                                      Int32(range.upperBound), pass.weightFactor, pass.l0, pass.gradientScale,
+                                      pass.metric.code, w, g, co, ci)
         }
         pointer(cost)[0] += Float(total * Double(pass.costScale))
     }

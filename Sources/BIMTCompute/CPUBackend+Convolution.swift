@@ -1,7 +1,7 @@
 import CBIMTKernels
 
-// CPU twins of Kernels/conv.cl and pool.cl (NHWC), split over the cores by rows; the loops
-// are vectorized C (Sources/CBIMTKernels/conv.c, pool.c).
+// CPU twins of Kernels/convolution.cl and pool.cl (NHWC), split over the cores by rows; the loops
+// are vectorized C (Sources/CBIMTKernels/convolution.c, pool.c).
 extension CPUBackend {
     func im2col(_ s: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws {
         let x = pointer(input), cols = pointer(columns)

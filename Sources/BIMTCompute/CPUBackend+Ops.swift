@@ -1,7 +1,7 @@
 import CBIMTKernels
 import Foundation
 
-// The CPU twins of Kernels/elementwise.cl, bias.cl, activations.cl, softmax.cl and
+// The CPU twins of Kernels/elementwise.cl, bias.cl, activation.cl, softmax.cl and
 // adamw.cl: the same formulas, loops the optimizer vectorizes, split over the cores.
 extension CPUBackend {
     func fill(_ x: BufferSlice, value: Float) throws {

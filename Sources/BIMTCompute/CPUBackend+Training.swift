@@ -1,7 +1,7 @@
 import CBIMTKernels
 import Foundation
 
-// CPU twins of Kernels/losses.cl, embedding.cl and the batch gather of permute.cl.
+// CPU twins of Kernels/loss.cl, embedding.cl and the batch gather of permute.cl.
 extension CPUBackend {
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws {
         let y = pointer(output), t = pointer(target), dy = pointer(outputGradient), n = output.count

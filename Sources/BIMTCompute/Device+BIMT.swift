@@ -34,7 +34,7 @@ public struct ConnectionCostPass: Sendable, Equatable {
     /// How distance is measured.
     public var metric: DistanceMetric
 
-    /// One matrix's penalty settings.
+    /// One matrix's connection-cost settings.
     public init(rows: Int, columns: Int, weightFactor: Float, l0: Float, costScale: Float,
                 gradientScale: Float, metric: DistanceMetric = .manhattan) {
         self.rows = rows
@@ -96,7 +96,7 @@ public struct SwapScorePass: Sendable, Equatable {
 
 extension Device {
     /// Adds the connection cost of one matrix into `cost[0]` (on the device) and, when
-    /// `gradient` is given, its penalty gradient into `gradient`; see `ConnectionCostPass`.
+    /// `gradient` is given, its gradient into `gradient`; see `ConnectionCostPass`.
     public func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
                                outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws {
         try owned(weights, gradient, outCoordinates, inCoordinates, cost)

@@ -1,4 +1,4 @@
-/// The geometry of a 2-D convolution over NHWC activations (see Kernels/conv.cl).
+/// The geometry of a 2-D convolution over NHWC activations (see Kernels/convolution.cl).
 public struct ConvolutionShape: Sendable, Equatable, Codable {
     /// Images.
     public var batch: Int

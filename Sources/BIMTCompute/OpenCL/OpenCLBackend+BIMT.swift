@@ -1,31 +1,29 @@
-/// OpenCL launches of the BIMT kernels (Kernels/bimt_penalty.cl, swap_scores.cl, permute.cl).
+/// OpenCL launches of the BIMT kernels (Kernels/connection_cost.cl, swap_score.cl, permute.cl).
 extension OpenCLBackend {
-    /// Work-items per row in the penalty kernels (PENALTY_LOCAL).
-    var penaltyLocal: Int { 64 }
+    /// Work-items per row in the connection-cost kernels (COST_LOCAL).
+    var costLocal: Int { 64 }
 
     func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
                         outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws {
         let partial = try scratchSlice(.partialSums, count: pass.rows)
-        try launch("bimt_penalty", "penalty_rows",
+        try launch("connection_cost", "connection_cost_rows",
                    [.int(pass.rows), .int(pass.columns), .float(pass.weightFactor), .float(pass.l0),
                     .float(pass.costScale), .float(pass.gradientScale), .int(Int(pass.metric.code)),
                     .int(gradient == nil ? 0 : 1), .slice(weights), .slice(gradient ?? weights),
                     .slice(outCoordinates), .slice(inCoordinates), .slice(partial)],
-                   global: [penaltyLocal, pass.rows], local: [penaltyLocal, 1])
-        try launch("bimt_penalty", "reduce_sum", [.int(pass.rows), .int(1), .slice(partial), .slice(cost)],
-                   global: [penaltyLocal], local: [penaltyLocal])
+                   global: [costLocal, pass.rows], local: [costLocal, 1])
+        try reduceSum(partial, accumulate: true, into: cost)
     }
 
     func l1Cost(values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
                 cost: BufferSlice) throws {
-        let groups = (values.count + penaltyLocal - 1) / penaltyLocal
+        let groups = (values.count + costLocal - 1) / costLocal
         let partial = try scratchSlice(.partialSums, count: groups)
-        try launch("bimt_penalty", "penalty_l1",
+        try launch("connection_cost", "l1_cost",
                    [.int(values.count), .float(l0), .float(costScale), .float(gradientScale),
                     .int(gradient == nil ? 0 : 1), .slice(values), .slice(gradient ?? values), .slice(partial)],
-                   global: [groups * penaltyLocal], local: [penaltyLocal])
-        try launch("bimt_penalty", "reduce_sum", [.int(groups), .int(1), .slice(partial), .slice(cost)],
-                   global: [penaltyLocal], local: [penaltyLocal])
+                   global: [groups * costLocal], local: [costLocal])
+        try reduceSum(partial, accumulate: true, into: cost)
     }
 
     func swapScores(_ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
@@ -39,11 +37,11 @@ extension OpenCLBackend {
         if gemmVariant == .vector {
             // CPU-type device: register-blocked (SWAP_VW slots x SWAP_RU units per work-item).
             let blocks = [(pass.units + 15) / 16, (pass.units + 7) / 8]
-            try launch("swap_scores", "swap_scores_vector", arguments, global: blocks,
+            try launch("swap_score", "swap_scores_vector", arguments, global: blocks,
                        local: [min(2, blocks[0]), min(4, blocks[1])])
             return
         }
-        try launch("swap_scores", "swap_scores",
+        try launch("swap_score", "swap_scores",
                    [.int(pass.units), .int(pass.otherCount), .int(pass.folds), .int(pass.rowStride),
                     .int(pass.otherStride), .float(pass.scale), .int(Int(pass.metric.code)),
                     .int(pass.accumulate ? 1 : 0), .slice(weights), .slice(slotCoordinates),
@@ -52,7 +50,7 @@ extension OpenCLBackend {
     }
 
     func unitAbsoluteSums(_ pass: SwapScorePass, weights: BufferSlice, sums: BufferSlice) throws {
-        try launch("swap_scores", "unit_abs_sums",
+        try launch("swap_score", "unit_abs_sums",
                    [.int(pass.units), .int(pass.otherCount), .int(pass.folds), .int(pass.rowStride),
                     .int(pass.otherStride), .float(pass.scale), .int(pass.accumulate ? 1 : 0),
                     .slice(weights), .slice(sums)],
@@ -60,7 +58,7 @@ extension OpenCLBackend {
     }
 
     func swapDeltas(scores: BufferSlice, units: Int, deltas: BufferSlice) throws {
-        try launch("swap_scores", "swap_deltas", [.int(units), .slice(scores), .slice(deltas)],
+        try launch("swap_score", "swap_deltas", [.int(units), .slice(scores), .slice(deltas)],
                    global: [units, units], local: [min(16, units), 1])
     }
 

@@ -1,4 +1,4 @@
-/// OpenCL launches of Kernels/conv.cl and pool.cl.
+/// OpenCL launches of Kernels/convolution.cl and pool.cl.
 extension OpenCLBackend {
     private func convolutionArguments(_ s: ConvolutionShape) -> [Argument] {
         [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.kernelHeight), .int(s.kernelWidth),
@@ -6,12 +6,12 @@ extension OpenCLBackend {
     }
 
     func im2col(_ s: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws {
-        try launch("conv", "im2col", convolutionArguments(s) + [.slice(input), .slice(columns)],
+        try launch("convolution", "im2col", convolutionArguments(s) + [.slice(input), .slice(columns)],
                    global: [s.patchSize, s.patchCount], local: [min(16, s.patchSize), 1])
     }
 
     func col2im(_ s: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws {
-        try launch("conv", "col2im", convolutionArguments(s) + [.slice(columnGradient), .slice(inputGradient)],
+        try launch("convolution", "col2im", convolutionArguments(s) + [.slice(columnGradient), .slice(inputGradient)],
                    global: [s.channels, s.batch * s.height * s.width], local: [min(16, s.channels), 1])
     }
 

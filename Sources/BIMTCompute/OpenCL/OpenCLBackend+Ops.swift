@@ -15,18 +15,18 @@ extension OpenCLBackend {
             let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
             let operands: [Argument] = operandA + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)]
             if splits == 1 {
-                try launch("matmul", "gemm_tiled",
+                try launch("gemm", "gemm_tiled",
                            op.sizeArguments(alpha: op.alpha, beta: op.beta) + operands + tail + [.int(1), .int(op.k)],
                            global: global, local: local)
                 return
             }
             // Each K range's product into scratch, then C = alpha * their sum + beta * C.
             let partial = try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
-            try launch("matmul", "gemm_tiled",
+            try launch("gemm", "gemm_tiled",
                        op.sizeArguments(alpha: 1, beta: 0) + operands
                            + [.slice(partial), .int(op.n), .int(op.m * op.n), .int(splits), .int(chunk)],
                        global: global, local: local)
-            try launch("matmul", "gemm_splitk_reduce",
+            try launch("gemm", "gemm_splitk_reduce",
                        [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
                        global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
         case .vector:
@@ -75,18 +75,18 @@ extension OpenCLBackend {
             panelsOrA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
         }
         let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
-        try launch("matmul", "gemm_vector",
+        try launch("gemm", "gemm_vector",
                    op.sizeArguments(alpha: op.alpha, beta: op.beta) + panelsOrA + operandB + op.outputArguments(c),
                    global: [panelsB, panelsA, op.batchCount], local: local)
     }
 
-    /// matmul.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
+    /// gemm.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
     /// panels of `width` rows, K steps of `width` contiguous floats each; a work-item writes 16
     /// steps of a panel (one float per work-item made packing a fifth of a 1024-cube on PoCL).
     private func packPanels(_ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
                             batch: Int, into panels: BufferSlice, panelStride: Int) throws {
         let chunk = 16, panelCount = (rows + width - 1) / width
-        try launch("matmul", "pack_panels",
+        try launch("gemm", "pack_panels",
                    [.int(k), .int(rows), .int(width), .int(chunk), .slice(x), .int(rowStride), .int(kStride), .int(batchStride),
                     .slice(panels), .int(panelStride)],
                    global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
@@ -137,14 +137,14 @@ extension OpenCLBackend {
     }
 
     func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
-        try launch("activations", "\(activation.rawValue)_forward",
+        try launch("activation", "\(activation.rawValue)_forward",
                    [.int(input.count), .slice(input), .slice(output)],
                    global: [input.count], local: pointwiseLocal)
     }
 
     func activationBackward(_ activation: Activation, input: BufferSlice,
                             outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
-        try launch("activations", "\(activation.rawValue)_backward",
+        try launch("activation", "\(activation.rawValue)_backward",
                    [.int(input.count), .slice(input), .slice(outputGradient), .slice(inputGradient)],
                    global: [input.count], local: pointwiseLocal)
     }
@@ -178,8 +178,7 @@ extension OpenCLBackend {
         let partial = try scratchSlice(.partialSums, count: groups)
         try launch("adamw", "squared_norm_partial", [.int(x.count), .slice(x), .slice(partial)],
                    global: [groups * local], local: [local])
-        try launch("bimt_penalty", "reduce_sum", [.int(groups), .int(0), .slice(partial), .slice(out)],
-                   global: [penaltyLocal], local: [penaltyLocal])
+        try reduceSum(partial, accumulate: false, into: out)
     }
 }
 

@@ -1,4 +1,4 @@
-// C twin of Kernels/conv.cl: im2col and col2im over NHWC images for a K x K convolution
+// C twin of Kernels/convolution.cl: im2col and col2im over NHWC images for a K x K convolution
 // ("same" or any padding, any stride). A patch row holds (ky, kx, c) with c fastest, so
 // each tap is a run of C contiguous floats; taps outside the image are zeros.
 #include <string.h>

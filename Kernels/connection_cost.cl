@@ -1,4 +1,4 @@
-// bimt_penalty.cl -- the BIMT connection cost and its gradient in ONE fused pass.
+// connection_cost.cl -- the BIMT connection cost and its gradient in ONE fused pass.
 //
 // For a weight matrix W (R x Q, row-major: R neurons out, Q neurons in) between neuron
 // layers with coordinates co (R out-neurons) and ci (Q in-neurons):
@@ -9,12 +9,12 @@
 // costScale is 1 (sum) or 1/(R*Q) (mean); gradScale is lambda * costScale. Distances come
 // from the coordinates on the fly: no distance matrix exists. metric 0: L1 (|dx| + |dy|;
 // |dx| on a line, where y = 0), metric 1: L2. Coordinates are SoA: x[0..n), then y[0..n).
-// Each work-group reduces one row into partial[r]; reduce_sum then adds the partials into
-// one device scalar, so the cost never has to leave the device.
-// Local size: (PENALTY_LOCAL, 1). Global size: (PENALTY_LOCAL, R).
+// Each work-group reduces one row into partial[r]; reduce_sum (reduce.cl) then adds the
+// partials into one device scalar, so the cost never has to leave the device.
+// Local size: (COST_LOCAL, 1). Global size: (COST_LOCAL, R).
 
-#ifndef PENALTY_LOCAL
-#define PENALTY_LOCAL 64    // work-items per row (a power of two)
+#ifndef COST_LOCAL
+#define COST_LOCAL 64    // work-items per row (a power of two)
 #endif
 
 inline float bimt_distance(const float dx, const float dy, const int metric)
@@ -22,8 +22,8 @@ inline float bimt_distance(const float dx, const float dy, const int metric)
     return metric == 0 ? fabs(dx) + fabs(dy) : sqrt(dx * dx + dy * dy);
 }
 
-__kernel __attribute__((reqd_work_group_size(PENALTY_LOCAL, 1, 1)))
-void penalty_rows(const int R, const int Q, const float wf, const float l0,
+__kernel __attribute__((reqd_work_group_size(COST_LOCAL, 1, 1)))
+void connection_cost_rows(const int R, const int Q, const float wf, const float l0,
                   const float costScale, const float gradScale, const int metric, const int withGradient,
                   __global const float* W, const int offW,
                   __global float* G, const int offG,
@@ -31,7 +31,7 @@ void penalty_rows(const int R, const int Q, const float wf, const float l0,
                   __global const float* ci, const int offCi,
                   __global float* partial, const int offPartial)
 {
-    __local float sums[PENALTY_LOCAL];
+    __local float sums[COST_LOCAL];
     const int lid = get_local_id(0);
     const int r = get_group_id(1);
     const float ox = co[offCo + r], oy = co[offCo + R + r];
@@ -40,7 +40,7 @@ void penalty_rows(const int R, const int Q, const float wf, const float l0,
     __global const float* cx = ci + offCi;
     __global const float* cy = ci + offCi + Q;
     float sum = 0.0f;
-    for (int q = lid; q < Q; q += PENALTY_LOCAL) {
+    for (int q = lid; q < Q; q += COST_LOCAL) {
         const float f = wf * bimt_distance(ox - cx[q], oy - cy[q], metric) + l0;
         const float value = w[q];
         sum += fabs(value) * f;
@@ -48,20 +48,20 @@ void penalty_rows(const int R, const int Q, const float wf, const float l0,
             g[q] += gradScale * f * sign(value);
         }
     }
-    const float total = group_sum(sums, sum, PENALTY_LOCAL);
+    const float total = group_sum(sums, sum, COST_LOCAL);
     if (lid == 0) partial[offPartial + r] = total * costScale;
 }
 
 // L1 cost of a bias or embedding table: cost = costScale * l0 * sum |b|;
 // G += gradScale * l0 * sign(b). Partial sums per work-group. Global size: n rounded.
-__kernel __attribute__((reqd_work_group_size(PENALTY_LOCAL, 1, 1)))
-void penalty_l1(const int n, const float l0, const float costScale, const float gradScale,
+__kernel __attribute__((reqd_work_group_size(COST_LOCAL, 1, 1)))
+void l1_cost(const int n, const float l0, const float costScale, const float gradScale,
                 const int withGradient,
                 __global const float* x, const int offX,
                 __global float* G, const int offG,
                 __global float* partial, const int offPartial)
 {
-    __local float sums[PENALTY_LOCAL];
+    __local float sums[COST_LOCAL];
     const int lid = get_local_id(0);
     const int i = get_global_id(0);
     float sum = 0.0f;
@@ -70,20 +70,6 @@ void penalty_l1(const int n, const float l0, const float costScale, const float 
         sum = fabs(value) * l0;
         if (withGradient) G[offG + i] += gradScale * l0 * sign(value);
     }
-    const float total = group_sum(sums, sum, PENALTY_LOCAL);
+    const float total = group_sum(sums, sum, COST_LOCAL);
     if (lid == 0) partial[offPartial + get_group_id(0)] = total * costScale;
-}
-
-// out[0] (+)= sum of x[0..n). One work-group. Global size: PENALTY_LOCAL.
-__kernel __attribute__((reqd_work_group_size(PENALTY_LOCAL, 1, 1)))
-void reduce_sum(const int n, const int accumulate,
-                __global const float* x, const int offX,
-                __global float* out, const int offOut)
-{
-    __local float sums[PENALTY_LOCAL];
-    const int lid = get_local_id(0);
-    float sum = 0.0f;
-    for (int i = lid; i < n; i += PENALTY_LOCAL) sum += x[offX + i];
-    const float total = group_sum(sums, sum, PENALTY_LOCAL);
-    if (lid == 0) out[offOut] = accumulate ? out[offOut] + total : total;
 }

@@ -1,4 +1,4 @@
-// conv.cl -- the data movement of Conv2d (the arithmetic is the GEMM of matmul.cl).
+// convolution.cl -- the data movement of Conv2d (the arithmetic is the GEMM of gemm.cl).
 //
 // Activations are NHWC: x[n, y, x, c]. A convolution with a kh x kw kernel, stride s and
 // zero padding p maps [N, H, W, C] to [N, Ho, Wo, O], Ho = (H + 2p - kh)/s + 1, as

@@ -1,4 +1,4 @@
-// matmul.cl -- strided-batched GEMM, row-major:
+// gemm.cl -- strided-batched GEMM, row-major:
 //
 //     C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]        b = 0 ..< batch
 //

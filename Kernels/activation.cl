@@ -1,4 +1,4 @@
-// activations.cl -- pointwise activations. Forward: y = f(x). Backward accumulates:
+// activation.cl -- pointwise activations. Forward: y = f(x). Backward accumulates:
 // dx += dy * f'(x) (x is the forward input). f and f' are common.cl's activation_value and
 // activation_derivative.
 // Global size: n.

@@ -1,4 +1,4 @@
-// C twin of Kernels/bimt_penalty.cl: the fused connection cost and penalty gradient.
+// C twin of Kernels/connection_cost.cl: the fused connection cost and its gradient.
 #include "CBIMTKernels.h"
 #include "vector.h"
 
@@ -7,8 +7,8 @@ static inline float distance1(float dx, float dy, int metric) {
 }
 
 MULTIVERSION
-double bimt_penalty_rows(int R, int Q, int r0, int r1, float wf, float l0, float gradScale, int metric,
-                         const float* W, float* G, const float* co, const float* ci) {
+double bimt_connection_cost_rows(int R, int Q, int r0, int r1, float wf, float l0, float gradScale, int metric,
+                                 const float* W, float* G, const float* co, const float* ci) {
     const float* cx = ci;
     const float* cy = ci + Q;
     double total = 0;

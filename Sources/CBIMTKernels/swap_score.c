@@ -1,4 +1,4 @@
-// C twin of Kernels/swap_scores.cl: batched swap scores and unit importances.
+// C twin of Kernels/swap_score.cl: batched swap scores and unit importances.
 #include "CBIMTKernels.h"
 #include "vector.h"
 

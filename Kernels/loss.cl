@@ -1,8 +1,8 @@
-// losses.cl -- task losses that leave their value on the device.
+// loss.cl -- task losses that leave their value on the device.
 //
 // mse_loss over n elements (PyTorch's mean MSE):
 //     loss = sum_i (y_i - t_i)^2 / n          dy_i = 2 (y_i - t_i) / n
-// Partial sums per work-group go to `partial` (reduce_sum in bimt_penalty.cl finishes).
+// Partial sums per work-group go to `partial` (reduce_sum in reduce.cl finishes).
 // Global size: n rounded to LOSS_LOCAL.
 //
 // cross_entropy over a [rows, cols] logit matrix with float-encoded class labels (mean

@@ -1,4 +1,4 @@
-// swap_scores.cl -- batched swap-score evaluation for one neuron layer.
+// swap_score.cl -- batched swap-score evaluation for one neuron layer.
 //
 // A layer has m slots and F folds: neuron j = u + t*m (t < F) sits in slot u, and the F
 // neurons of a slot (a "unit") move together. For one weight matrix touching the layer,

@@ -1,4 +1,4 @@
-// C twin of Kernels/activations.cl: activation forward and backward.
+// C twin of Kernels/activation.cl: activation forward and backward.
 #include "CBIMTKernels.h"
 #include "vector.h"
 

@@ -1,4 +1,4 @@
-// C twin of Kernels/losses.cl: softmax cross-entropy rows.
+// C twin of Kernels/loss.cl: softmax cross-entropy rows.
 #include "CBIMTKernels.h"
 #include "vector.h"
 
