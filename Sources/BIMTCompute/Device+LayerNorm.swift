@@ -1,4 +1,4 @@
-/// Pieces of a transformer block (Kernels/layernorm.cl, softmax.cl).
+/// LayerNorm over the rows of a matrix and its backward (Kernels/layernorm.cl).
 extension Device {
     /// y = (x - mean) * rstd * gamma + beta over each row of [rows, columns]; saves mean and
     /// rstd ([rows] each) for the backward.
@@ -28,35 +28,5 @@ extension Device {
         try backend.layerNormBackward(x, gamma: gamma, outputGradient: outputGradient, mean: mean, rstd: rstd, rows: rows,
                                       columns: columns, inputGradient: inputGradient, gammaGradient: gammaGradient,
                                       betaGradient: betaGradient)
-    }
-
-    /// Causal softmax over attention scores [rows, length], rows = batch*heads*length: row r
-    /// attends to columns 0 ... r % length; the rest of the row is set to 0. x may be output.
-    public func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws {
-        try transformerOperands(x, output)
-        try transformerShape(length >= 1 && rows >= 1 && rows % length == 0 && x.count == rows * length && output.count == x.count,
-                             "causal softmax: \(rows) rows of \(length) (rows must be a multiple of the length), x \(x.count)")
-        try backend.softmaxCausal(x, output: output, rows: rows, length: length)
-    }
-
-    /// inputGradient = y * (dy - sum_c dy * y) per row, y the softmax output (sets, does not add).
-    public func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
-                                inputGradient: BufferSlice) throws {
-        try transformerOperands(output, outputGradient, inputGradient)
-        try transformerShape(rows >= 1 && columns >= 1 && output.count == rows * columns && outputGradient.count == output.count
-                                && inputGradient.count == output.count,
-                             "softmax backward: [\(rows), \(columns)] but y \(output.count), dy \(outputGradient.count), dx \(inputGradient.count)")
-        try backend.softmaxBackward(output: output, outputGradient: outputGradient, rows: rows, columns: columns,
-                                    inputGradient: inputGradient)
-    }
-
-    private func transformerOperands(_ slices: BufferSlice...) throws {
-        for slice in slices where slice.buffer.owner != ObjectIdentifier(backend) {
-            throw ComputeError.foreignBuffer("a transformer operand was not allocated by \(name)")
-        }
-    }
-
-    private func transformerShape(_ condition: Bool, _ text: @autoclosure () -> String) throws {
-        guard condition else { throw ComputeError.shapeMismatch(text()) }
     }
 }

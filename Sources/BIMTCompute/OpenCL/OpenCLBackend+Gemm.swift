@@ -1,5 +1,4 @@
-/// The OpenCL launches of every device operation: argument lists and work sizes only;
-/// the math lives in `Kernels/*.cl`.
+/// OpenCL launches of Kernels/gemm.cl.
 extension OpenCLBackend {
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
         switch gemmVariant {
@@ -90,95 +89,6 @@ extension OpenCLBackend {
                    [.int(k), .int(rows), .int(width), .int(chunk), .slice(x), .int(rowStride), .int(kStride), .int(batchStride),
                     .slice(panels), .int(panelStride)],
                    global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
-    }
-
-    func fill(_ x: BufferSlice, value: Float) throws {
-        try launch("elementwise", "fill", [.int(x.count), .float(value), .slice(x)],
-                   global: [x.count], local: pointwiseLocal)
-    }
-
-    func copy(_ x: BufferSlice, to y: BufferSlice) throws {
-        if x.buffer === y.buffer && x.offset < y.offset + y.count && y.offset < x.offset + x.count {
-            guard x.offset != y.offset else { return }
-            // Overlapping ranges of one buffer: go through scratch, as memmove would.
-            let staging = try scratchSlice(.staging, count: x.count)
-            try launch("elementwise", "copy", [.int(x.count), .slice(x), .slice(staging)],
-                       global: [x.count], local: pointwiseLocal)
-            try launch("elementwise", "copy", [.int(x.count), .slice(staging), .slice(y)],
-                       global: [x.count], local: pointwiseLocal)
-            return
-        }
-        try launch("elementwise", "copy", [.int(x.count), .slice(x), .slice(y)],
-                   global: [x.count], local: pointwiseLocal)
-    }
-
-    func scale(_ x: BufferSlice, by alpha: Float) throws {
-        try launch("elementwise", "scale", [.int(x.count), .float(alpha), .slice(x)],
-                   global: [x.count], local: pointwiseLocal)
-    }
-
-    func axpy(alpha: Float, x: BufferSlice, y: BufferSlice) throws {
-        try launch("elementwise", "axpy", [.int(x.count), .float(alpha), .slice(x), .slice(y)],
-                   global: [x.count], local: pointwiseLocal)
-    }
-
-    func addBias(_ bias: BufferSlice, to x: BufferSlice, rows: Int, columns: Int) throws {
-        let lx = min(64, device.maxWorkGroupSize)
-        try launch("bias", "bias_add", [.int(rows), .int(columns), .slice(bias), .slice(x)],
-                   global: [columns, rows], local: [lx, 1])
-    }
-
-    func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws {
-        let chunks = reductionChunks(rows), partial = try scratchSlice(.columnPartials, count: chunks * columns)
-        try launch("bias", "column_sum_partial", [.int(rows), .int(columns), .int(reductionChunkRows), .slice(x), .slice(partial)],
-                   global: [columns, chunks], local: [pointwiseLocal[0], 1])
-        try launch("bias", "column_sum_finish", [.int(chunks), .int(columns), .int(accumulate ? 1 : 0), .slice(partial), .slice(out)],
-                   global: [columns], local: pointwiseLocal)
-    }
-
-    func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
-        try launch("activation", "\(activation.rawValue)_forward",
-                   [.int(input.count), .slice(input), .slice(output)],
-                   global: [input.count], local: pointwiseLocal)
-    }
-
-    func activationBackward(_ activation: Activation, input: BufferSlice,
-                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
-        try launch("activation", "\(activation.rawValue)_backward",
-                   [.int(input.count), .slice(input), .slice(outputGradient), .slice(inputGradient)],
-                   global: [input.count], local: pointwiseLocal)
-    }
-
-    func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws {
-        try launch("softmax", "softmax_rows", [.int(rows), .int(columns), .slice(x), .slice(output)],
-                   global: [rows * rowLocal], local: [rowLocal])
-    }
-
-    func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
-               firstMoments: BufferSlice, secondMoments: BufferSlice, clipping: GradientClipping?, decayMask: BufferSlice?) throws {
-        let (c1, c2) = h.biasCorrections(step: step)
-        // Unused buffer arguments point at the parameters (the kernel does not read them).
-        try launch("adamw", "adamw_step",
-                   [.int(parameters.count), .float(h.learningRate), .float(h.beta1), .float(h.beta2),
-                    .float(h.epsilon), .float(h.weightDecay), .float(c1), .float(c2),
-                    .slice(parameters), .slice(gradients), .slice(firstMoments), .slice(secondMoments),
-                    .float(clipping?.maximumNorm ?? 0), .slice(clipping?.normSquared ?? parameters),
-                    .int(decayMask == nil ? 0 : 1), .slice(decayMask ?? parameters)],
-                   global: [parameters.count], local: pointwiseLocal)
-    }
-
-    func dropout(_ x: BufferSlice, into y: BufferSlice, rate: Float, key: UInt64) throws {
-        try launch("dropout", "dropout", [.int(x.count), .uint(UInt32(truncatingIfNeeded: key)), .uint(UInt32(truncatingIfNeeded: key >> 32)),
-                                          .uint(DropoutMask.threshold(rate)), .float(DropoutMask.scale(rate)), .slice(x), .slice(y)],
-                   global: [x.count], local: pointwiseLocal)
-    }
-
-    func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
-        let local = 64, groups = max(1, min(256, (x.count + local - 1) / local))
-        let partial = try scratchSlice(.partialSums, count: groups)
-        try launch("adamw", "squared_norm_partial", [.int(x.count), .slice(x), .slice(partial)],
-                   global: [groups * local], local: [local])
-        try reduceSum(partial, accumulate: false, into: out)
     }
 }
 

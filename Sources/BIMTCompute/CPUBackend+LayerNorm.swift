@@ -1,8 +1,7 @@
 import CBIMTKernels
-import Foundation
 
-// CPU twins of Kernels/layernorm.cl and the causal/backward kernels of softmax.cl; the
-// row loops are vectorized C (Sources/CBIMTKernels), split over the cores.
+// The CPU twin of Kernels/layernorm.cl: the row loops are vectorized C
+// (Sources/CBIMTKernels/layernorm.c), split over the cores.
 extension CPUBackend {
     func layerNormForward(_ x: BufferSlice, gamma: BufferSlice, beta: BufferSlice, rows: Int, columns: Int, epsilon: Float,
                           output: BufferSlice, mean: BufferSlice, rstd: BufferSlice) throws {
@@ -31,21 +30,6 @@ extension CPUBackend {
                 dg[c] += partial[c]
                 db[c] += partial[columns + c]
             }
-        }
-    }
-
-    func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws {
-        let px = pointer(x), py = pointer(output)
-        parallelChunks(rows, grain: max(1, (1 << 13) / length)) { range in
-            bimt_softmax_causal_rows(Int32(length), Int32(range.lowerBound), Int32(range.upperBound), px, py)
-        }
-    }
-
-    func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
-                         inputGradient: BufferSlice) throws {
-        let y = pointer(output), dy = pointer(outputGradient), dx = pointer(inputGradient)
-        parallelChunks(rows, grain: max(1, (1 << 13) / columns)) { range in
-            bimt_softmax_backward_rows(Int32(columns), Int32(range.lowerBound), Int32(range.upperBound), y, dy, dx)
         }
     }
 }
