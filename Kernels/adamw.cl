@@ -9,7 +9,7 @@
 //     p -= lr * (m / c1) / (sqrt(v / c2) + eps)      c1 = 1 - beta1^t, c2 = 1 - beta2^t
 //
 // normSq is the squared norm on the device (squared_norm_partial, then reduce_sum in
-// bimt_penalty.cl), so clipping never waits for the host. The host passes the bias
+// reduce.cl), so clipping never waits for the host. The host passes the bias
 // corrections c1, c2 for step t. Global size: n.
 
 __kernel void adamw_step(const int n, const float lr, const float beta1, const float beta2,

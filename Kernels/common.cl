@@ -51,7 +51,7 @@ inline float group_softmax_row(__global const float* x, __global float* y, const
 }
 
 // f(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, 3 tanh; see
-// activations.cl for the formulas): the activation forward kernels and pool.cl's fused
+// activation.cl for the formulas): the activation forward kernels and pool.cl's fused
 // bias + activation + pooling.
 inline float activation_value(const int kind, const float v)
 {
@@ -62,7 +62,7 @@ inline float activation_value(const int kind, const float v)
 }
 
 // f'(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, 3 tanh; see
-// activations.cl for the formulas): the activation backward kernels and pool.cl's fused
+// activation.cl for the formulas): the activation backward kernels and pool.cl's fused
 // pooling + activation backward.
 inline float activation_derivative(const int kind, const float v)
 {

@@ -1,4 +1,4 @@
-// C twin of Kernels/matmul.cl's gemm_vector, for the CPU path: C = alpha A B + beta C with
+// C twin of Kernels/gemm.cl's gemm_vector, for the CPU path: C = alpha A B + beta C with
 // A (M x K) read by rows as it is and B (K x N) row-major, the shape of products whose B is
 // small next to A (a convolution's columns times its weights, a batch times a layer's
 // weights). Each 6-row x 64-column block of C keeps its 24 accumulators in vector

@@ -63,7 +63,7 @@ typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
 } while (0)
 
 // f(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, else tanh) for a
-// vector v (ACTIVATION) and a scalar (activation_value): activations.c's forward and
+// vector v (ACTIVATION) and a scalar (activation_value): activation.c's forward and
 // pool.c's fused bias + activation + pooling.
 #define GELU_C 0.7978845608028654f
 #define GELU_K 0.044715f
@@ -87,7 +87,7 @@ static inline float activation_value(int kind, float v) {
 }
 
 // f'(v) of activation `kind` (0 relu, 1 silu, 2 gelu in its tanh form, else tanh) for a
-// vector v (ACTIVATION_DERIVATIVE) and a scalar (activation_derivative): activations.c's
+// vector v (ACTIVATION_DERIVATIVE) and a scalar (activation_derivative): activation.c's
 // backward and pool.c's fused pooling + activation backward.
 #define ACTIVATION_DERIVATIVE(kind, v) ({ \
     floatv v_ = (v), d_; \

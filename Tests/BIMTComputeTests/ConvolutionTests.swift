@@ -29,34 +29,22 @@ func referenceConvolution(_ s: ConvolutionShape, x: [Double], weights: [Double],
     return out
 }
 
-func referencePool(_ s: PoolShape, _ x: [Double]) -> [Double] {
-    let (Ho, Wo, K) = (s.height / s.size, s.width / s.size, s.size)
-    var y = [Double](repeating: 0, count: s.outputCount)
-    for n in 0..<s.batch {
-        for oy in 0..<Ho {
-            for ox in 0..<Wo {
-                for c in 0..<s.channels {
-                    var values: [Double] = []
-                    for ky in 0..<K { for kx in 0..<K { values.append(x[((n * s.height + oy * K + ky) * s.width + ox * K + kx) * s.channels + c]) } }
-                    y[((n * Ho + oy) * Wo + ox) * s.channels + c] = s.isMax ? values.max()! : values.reduce(0, +) / Double(K * K)
-                }
-            }
-        }
-    }
-    return y
-}
-
 let convolutionShapes = [
-    ConvolutionShape(batch: 2, height: 7, width: 5, channels: 3, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
-    ConvolutionShape(batch: 3, height: 9, width: 8, channels: 2, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 0),
-    ConvolutionShape(batch: 1, height: 6, width: 6, channels: 1, kernelHeight: 5, kernelWidth: 5, stride: 1, padding: 2),
+    ConvolutionShape(batch: 2, height: 7, width: 5, channels: 3, kernelHeight: 3, kernelWidth: 3, stride: 1,
+                     padding: 1),
+    ConvolutionShape(batch: 3, height: 9, width: 8, channels: 2, kernelHeight: 3, kernelWidth: 2, stride: 2,
+                     padding: 0),
+    ConvolutionShape(batch: 1, height: 6, width: 6, channels: 1, kernelHeight: 5, kernelWidth: 5, stride: 1,
+                     padding: 2),
     // 19 channels: a vector of 16 and a scalar tail in the CPU path's col2im.
-    ConvolutionShape(batch: 2, height: 5, width: 4, channels: 19, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
+    ConvolutionShape(batch: 2, height: 5, width: 4, channels: 19, kernelHeight: 3, kernelWidth: 3, stride: 1,
+                     padding: 1),
     // Padding wider than the image: kernel rows wholly outside, taps cut on both sides.
-    ConvolutionShape(batch: 2, height: 3, width: 2, channels: 2, kernelHeight: 7, kernelWidth: 7, stride: 2, padding: 3),
+    ConvolutionShape(batch: 2, height: 3, width: 2, channels: 2, kernelHeight: 7, kernelWidth: 7, stride: 2,
+                     padding: 3),
 ]
 
-@Suite("Convolution and pooling")
+@Suite("Convolution")
 struct ConvolutionTests {
     @Test("im2col + GEMM is the convolution; col2im is its adjoint (finite differences)", arguments: convolutionShapes)
     func convolution(shape: ConvolutionShape) throws {
@@ -72,8 +60,10 @@ struct ConvolutionTests {
             var plus = base, minus = base
             plus[i] += 0.5
             minus[i] -= 0.5
-            let lp = zip(referenceConvolution(shape, x: plus, weights: w.map(Double.init), outputs: outputs), r).reduce(0) { $0 + $1.0 * Double($1.1) }
-            let lm = zip(referenceConvolution(shape, x: minus, weights: w.map(Double.init), outputs: outputs), r).reduce(0) { $0 + $1.0 * Double($1.1) }
+            let lp = zip(referenceConvolution(shape, x: plus, weights: w.map(Double.init), outputs: outputs), r)
+                .reduce(0) { $0 + $1.0 * Double($1.1) }
+            let lm = zip(referenceConvolution(shape, x: minus, weights: w.map(Double.init), outputs: outputs), r)
+                .reduce(0) { $0 + $1.0 * Double($1.1) }
             numeric[i] = lp - lm
         }
         var results: [[Float]] = []
@@ -84,7 +74,8 @@ struct ConvolutionTests {
             let weights = try device.makeBuffer(w)
             try device.gemm(GemmOperation(m: shape.patchCount, n: outputs, k: shape.patchSize, transposeB: true),
                             a: columns.whole, b: weights.whole, c: out.whole)
-            expectClose(try device.read(out.whole), expected, tolerance: 1e-5, "\(device.name) convolution", columns: outputs)
+            expectClose(try device.read(out.whole), expected, tolerance: 1e-5, "\(device.name) convolution",
+                        columns: outputs)
             // Backward: dcols = r W, dx = col2im(dcols).
             let dcols = try device.makeBuffer(count: shape.patchCount * shape.patchSize)
             try device.gemm(GemmOperation(m: shape.patchCount, n: shape.patchSize, k: outputs),
@@ -98,138 +89,14 @@ struct ConvolutionTests {
         if results.count == 2 { #expect(maxRelativeError(results[1], results[0]) < 1e-6) }
     }
 
-    @Test("max pooling's gradient goes to the window's first maximum when values tie, on every device; it adds to dx")
-    func poolingTies() throws {
-        // One image 2 x 4, two channels, 2 x 2 windows (pixels 0, 1, 4, 5 and 2, 3, 6, 7).
-        // Channel 0 ties everywhere (the first pixel wins); channel 1 has 5 at pixels 1 and 5
-        // (pixel 1 wins) and ties at 0 in the second window (pixel 2 wins).
-        let shape = PoolShape(batch: 1, height: 2, width: 4, channels: 2, size: 2, isMax: true)
-        let x: [Float] = [1, 0, 1, 5, 2, 0, 2, 0,
-                          1, 3, 1, 5, 2, 0, 2, 0]
-        for device in try TestDevices.all() {
-            let dx = try device.makeBuffer([Float](repeating: 0.5, count: x.count))
-            try device.poolBackward(shape, input: try device.makeBuffer(x).whole, outputGradient: try device.makeBuffer([10, 20, 30, 40]).whole,
-                                    inputGradient: dx.whole)
-            let expected: [Float] = [10.5, 0.5, 0.5, 20.5, 30.5, 40.5, 0.5, 0.5,
-                                     0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
-            #expect(try device.read(dx.whole) == expected, "\(device.name)")
-        }
-    }
-
-    @Test("max and average pooling, whole windows and floor mode (7x5 by 2, 7x8 by 3): forward, and backward vs finite differences",
-          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
-    func pooling(isMax: Bool, sizes: [Int]) throws {
-        let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 3, size: sizes[2], isMax: isMax)
-        var generator = SeededGenerator(seed: 11)
-        let x = generator.uniform(shape.inputCount), r = generator.uniform(shape.outputCount)
-        let base = x.map(Double.init)
-        var numeric = [Double](repeating: 0, count: x.count)
-        for i in 0..<x.count {
-            var plus = base, minus = base
-            plus[i] += 1e-4
-            minus[i] -= 1e-4
-            let lp = zip(referencePool(shape, plus), r).reduce(0) { $0 + $1.0 * Double($1.1) }
-            let lm = zip(referencePool(shape, minus), r).reduce(0) { $0 + $1.0 * Double($1.1) }
-            numeric[i] = (lp - lm) / 2e-4
-        }
-        for device in try opDevices() {
-            let input = try device.makeBuffer(x), y = try device.makeBuffer(count: shape.outputCount)
-            try device.poolForward(shape, input: input.whole, output: y.whole)
-            expectClose(try device.read(y.whole), referencePool(shape, base), tolerance: 1e-6, "\(device.name) pool forward")
-            // The backward adds to dx; rows and columns past the last window keep their value.
-            let dx = try device.makeBuffer([Float](repeating: 0.25, count: x.count))
-            try device.poolBackward(shape, input: input.whole, outputGradient: try device.makeBuffer(r).whole, inputGradient: dx.whole)
-            expectClose(try device.read(dx.whole), numeric.map { $0 + 0.25 }, tolerance: 1e-4, "\(device.name) pool backward")
-        }
-    }
-
-    @Test("fused pooling + activation backward equals the activation backward of the pooling backward, every activation, floor mode included; it overwrites, and adds the bias gradient when asked",
-          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
-    func poolActivationBackward(isMax: Bool, sizes: [Int]) throws {
-        // 19 channels: a vector of 16 and a scalar tail on the CPU path.
-        let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 19, size: sizes[2], isMax: isMax)
-        var generator = SeededGenerator(seed: 21)
-        let pre = generator.uniform(shape.inputCount).map { $0 * 2 - 1 }, dy = generator.uniform(shape.outputCount)
-        for device in try opDevices() {
-            for activation in Activation.allCases {
-                let preBuffer = try device.makeBuffer(pre), post = try device.makeBuffer(count: pre.count)
-                try device.activationForward(activation, input: preBuffer.whole, output: post.whole)
-                if isMax {   // ties: two equal maxima in the first window of every channel
-                    var values = try device.read(post.whole)
-                    for c in 0..<shape.channels { values[shape.channels + c] = values[c] }
-                    try device.write(values, to: post.whole)
-                }
-                let dyBuffer = try device.makeBuffer(dy)
-                let dPost = try device.makeBuffer([Float](repeating: 0, count: pre.count))
-                let expected = try device.makeBuffer([Float](repeating: 0, count: pre.count))
-                try device.poolBackward(shape, input: post.whole, outputGradient: dyBuffer.whole, inputGradient: dPost.whole)
-                try device.activationBackward(activation, input: preBuffer.whole, outputGradient: dPost.whole, inputGradient: expected.whole)
-                let fused = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
-                try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole, input: post.whole,
-                                                  outputGradient: dyBuffer.whole, preactivationGradient: fused.whole)
-                let label = "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)"
-                let want = try device.read(expected.whole)
-                expectClose(try device.read(fused.whole), want, tolerance: 1e-6, label)
-                // With the bias gradient: added to what was there, each channel's sum over the batch.
-                let prior = (0..<shape.channels).map { Float($0) }
-                let biasGradient = try device.makeBuffer(prior), again = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
-                try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole, input: post.whole,
-                                                  outputGradient: dyBuffer.whole, preactivationGradient: again.whole,
-                                                  biasGradient: biasGradient.whole)
-                expectClose(try device.read(again.whole), want, tolerance: 1e-6, "\(label) with the bias gradient")
-                let sums = (0..<shape.channels).map { c in
-                    stride(from: c, to: want.count, by: shape.channels).reduce(Double(prior[c])) { $0 + Double(want[$1]) }
-                }
-                expectClose(try device.read(biasGradient.whole), sums, tolerance: 1e-5, "\(label) bias gradient")
-            }
-        }
-    }
-
-    @Test("fused bias + activation + pooling equals bias add, activation, then pooling, every activation, floor mode included",
-          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
-    func biasActivationPool(isMax: Bool, sizes: [Int]) throws {
-        // 19 channels: a vector of 16 and a scalar tail on the CPU path.
-        let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 19, size: sizes[2], isMax: isMax)
-        var generator = SeededGenerator(seed: 23)
-        let z = generator.uniform(shape.inputCount).map { $0 * 4 - 2 }, bias = generator.uniform(shape.channels).map { $0 - 0.5 }
-        for device in try opDevices() {
-            for activation in Activation.allCases {
-                let label = "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)"
-                let biasBuffer = try device.makeBuffer(bias)
-                let pre = try device.makeBuffer(z), post = try device.makeBuffer(count: z.count)
-                let pooled = try device.makeBuffer(count: shape.outputCount)
-                try device.addBias(biasBuffer.whole, to: pre.whole, rows: shape.inputCount / shape.channels, columns: shape.channels)
-                try device.activationForward(activation, input: pre.whole, output: post.whole)
-                try device.poolForward(shape, input: post.whole, output: pooled.whole)
-                let fusedPre = try device.makeBuffer(z)
-                let fusedPost = try device.makeBuffer([Float](repeating: .nan, count: z.count))
-                let fusedPooled = try device.makeBuffer([Float](repeating: .nan, count: shape.outputCount))
-                try device.biasActivationPool(shape, activation: activation, bias: biasBuffer.whole, preactivation: fusedPre.whole,
-                                              activated: fusedPost.whole, output: fusedPooled.whole)
-                expectClose(try device.read(fusedPre.whole), try device.read(pre.whole), tolerance: 1e-6, "\(label) preactivation")
-                expectClose(try device.read(fusedPost.whole), try device.read(post.whole), tolerance: 1e-6, "\(label) activated")
-                expectClose(try device.read(fusedPooled.whole), try device.read(pooled.whole), tolerance: 1e-6, "\(label) pooled")
-            }
-        }
-        let device = Device.cpu()
-        let small = try device.makeBuffer(count: 4)
-        #expect(throws: ComputeError.self) {
-            try device.biasActivationPool(shape, activation: .relu, bias: small.whole, preactivation: small.whole, activated: small.whole,
-                                          output: small.whole)
-        }
-    }
-
-    @Test("bad convolution and pooling shapes are thrown errors")
+    @Test("bad convolution shapes are thrown errors")
     func badShapes() throws {
         let device = Device.cpu()
         let buffer = try device.makeBuffer(count: 64)
         #expect(throws: ComputeError.self) {
-            try device.im2col(ConvolutionShape(batch: 1, height: 2, width: 2, channels: 1, kernelHeight: 5, kernelWidth: 5),
+            try device.im2col(ConvolutionShape(batch: 1, height: 2, width: 2, channels: 1, kernelHeight: 5,
+                                               kernelWidth: 5),
                               input: buffer.slice(offset: 0, count: 4), columns: buffer.whole)
-        }
-        #expect(throws: ComputeError.self) {
-            try device.poolForward(PoolShape(batch: 1, height: 1, width: 4, channels: 1, size: 2, isMax: true),
-                                   input: buffer.slice(offset: 0, count: 4), output: buffer.slice(offset: 0, count: 2))
         }
     }
 }

@@ -44,7 +44,7 @@ public struct GemmTuningReport: Sendable {
     public var winner: GemmTuningStore.Entry?
 }
 
-/// Searches matmul.cl's tunables on an OpenCL device: every candidate is built, checked
+/// Searches gemm.cl's tunables on an OpenCL device: every candidate is built, checked
 /// against the CPU path on every shape (max |C - C_cpu| / max |C_cpu| within the tolerance)
 /// and timed; the fastest verified one (geometric mean of GFLOP/s) wins. The search is
 /// staged: register blocking first (vector: NV x RM; tiled: tile and work per item), then

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Which GEMM kernel of `Kernels/matmul.cl` an OpenCL device runs.
+/// Which GEMM kernel of `Kernels/gemm.cl` an OpenCL device runs.
 public enum GemmVariant: String, Sendable, CaseIterable, Codable {
     /// Pick by device type: `vector` on CPU-type devices, `tiled` elsewhere.
     case automatic
@@ -14,7 +14,7 @@ public enum GemmVariant: String, Sendable, CaseIterable, Codable {
         self != .automatic ? self : (deviceType == "CPU" ? .vector : .tiled)
     }
 
-    /// The tunables that shape this variant's kernel (Kernels/matmul.cl's macros).
+    /// The tunables that shape this variant's kernel (Kernels/gemm.cl's macros).
     var tunables: [String] {
         switch self {
         case .tiled: ["TSM", "TSN", "TSK", "WPTM", "WPTN", "GVW", "DB", "KSPLIT"]
@@ -23,7 +23,7 @@ public enum GemmVariant: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// The tunables of `matmul.cl`, passed to the compiler as `-D` macros. Defaults depend on
+/// The tunables of `gemm.cl`, passed to the compiler as `-D` macros. Defaults depend on
 /// the device; settings stored by `bimt tune` for the device (`GemmTuningStore`) replace
 /// them, and `BIMT_GEMM_TUNING="RM=8,NV=2,LX=4"` overrides any of them for tuning runs.
 struct GemmTuning: Equatable {
@@ -40,7 +40,7 @@ struct GemmTuning: Equatable {
     // it a 1536 x 384 x 4096 product ran at half the speed of one with K = 1024 on PoCL.
     var kc = 1024
 
-    /// matmul.cl's own defaults, whatever the device.
+    /// gemm.cl's own defaults, whatever the device.
     init() {}
 
     /// The device's defaults.

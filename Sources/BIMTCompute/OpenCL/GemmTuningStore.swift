@@ -12,7 +12,7 @@ public struct GemmTuningStore: Sendable, Equatable {
         public var device: String, platform: String, driver: String
         /// "vector" or "tiled".
         public var variant: String
-        /// Tunable name (matmul.cl's macro) to value.
+        /// Tunable name (gemm.cl's macro) to value.
         public var values: [String: Int]
         /// Geometric means of GFLOP/s over the tuned shapes: with these settings and with the defaults.
         public var gflops: Double, defaultGflops: Double

@@ -145,7 +145,7 @@ final class OpenCLBackend: ComputeBackend {
     /// `BIMT_OPENCL_OPTIONS` from the environment.
     func buildOptions(for file: String) -> String {
         var options = "-cl-std=CL1.2 -cl-mad-enable"
-        if file == "matmul" { options += " " + tuning.defines }
+        if file == "gemm" { options += " " + tuning.defines }
         if let extra = ProcessInfo.processInfo.environment["BIMT_OPENCL_OPTIONS"] { options += " " + extra }
         return options
     }
@@ -315,6 +315,16 @@ final class OpenCLBackend: ComputeBackend {
 
     /// Work-items per row of the row kernels (softmax.cl, attention.cl): common.cl's ROW_LOCAL.
     var rowLocal: Int { 64 }
+
+    /// Work-items of reduce_sum's one work-group (Kernels/reduce.cl's REDUCE_LOCAL).
+    var reduceLocal: Int { 64 }
+
+    /// out[0] = (or += with `accumulate`) the sum of `x`, on the device: Kernels/reduce.cl's
+    /// reduce_sum, the last step of the losses, the squared norm and the connection cost.
+    func reduceSum(_ x: BufferSlice, accumulate: Bool, into out: BufferSlice) throws {
+        try launch("reduce", "reduce_sum", [.int(x.count), .int(accumulate ? 1 : 0), .slice(x), .slice(out)],
+                   global: [reduceLocal], local: [reduceLocal])
+    }
 
     /// Rows each work-item sums in the first pass of a column reduction (column sums,
     /// LayerNorm's parameter gradients), and the chunks of `rows` that makes.

@@ -1,4 +1,4 @@
-// CPU twins of Kernels/bimt_penalty.cl and Kernels/swap_scores.cl: the same formulas,
+// CPU twins of the kernels in Kernels/ (one C file per kernel family): the same formulas,
 // written with clang vector types and compiled for AVX-512, AVX2 and baseline x86-64,
 // chosen at run time (a default Swift release build targets SSE2 only). Each function
 // works on a range of rows so the caller can split the work over threads.
@@ -8,13 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Rows [r0, r1) of the fused penalty pass over W (R x Q, row-major):
+// ---- Connection cost (twin of connection_cost.cl), connection_cost.c.
+/// Rows [r0, r1) of the fused connection-cost pass over W (R x Q, row-major):
 ///   returns sum_rq |W[r,q]| * (wf * dist(co_r, ci_q) + l0)     (unscaled)
 ///   and, if G is not NULL, G[r,q] += gradScale * (wf * dist + l0) * sign(W[r,q]).
 /// co: R out-coordinates SoA (x[R], y[R]); ci: Q in-coordinates SoA. metric 0: L1, 1: L2.
-double bimt_penalty_rows(int R, int Q, int r0, int r1, float wf, float l0, float gradScale, int metric,
-                         const float* W, float* G, const float* co, const float* ci);
+double bimt_connection_cost_rows(int R, int Q, int r0, int r1, float wf, float l0, float gradScale, int metric,
+                                 const float* W, float* G, const float* co, const float* ci);
+/// sum_i |x[i]|: the L1 cost's sum (and swap_score.c's unit sums); one read of a buffer, the
+/// baseline the connection-cost pass is measured against.
+double bimt_abs_sum(size_t n, const float* x);
 
+// ---- Swap scores (twin of swap_score.cl), swap_score.c.
 /// Units [u0, u1) of C[u, p] (+)= wscale * sum_t sum_i |W[(u + t*m)*sJ + i*sI]| * dist(slot p, other i)
 /// for p in [0, m). slots: m slot coordinates SoA; other: I coordinates SoA.
 void bimt_swap_scores(int m, int I, int F, int sJ, int sI, float wscale, int metric, int accumulate,
@@ -23,9 +28,6 @@ void bimt_swap_scores(int m, int I, int F, int sJ, int sI, float wscale, int met
 /// S[u] (+)= wscale * sum_t sum_i |W[(u + t*m)*sJ + i*sI]| for u in [0, m): unit importance.
 void bimt_unit_abs_sums(int m, int I, int F, int sJ, int sI, float wscale, int accumulate,
                         const float* W, float* S);
-
-/// sum_i |x[i]|: one read of a buffer, the baseline the penalty pass is measured against.
-double bimt_abs_sum(size_t n, const float* x);
 
 // ---- Transformer pieces (twins of layernorm.cl and softmax.cl's causal kernels), rows [r0, r1).
 /// y = (x - mean) * rstd * g + b per row; saves mean and rstd.
@@ -55,7 +57,7 @@ void bimt_attention_backward_block(int rows, int first, int ld, float* s, float*
                                    const float* dout, int ldo, int headDimension, uint64_t key, uint32_t threshold,
                                    float dropScale, uint64_t indexBase, int length);
 
-// ---- GEMM by blocks of rows (twin of matmul.cl's gemm_vector), gemm.c.
+// ---- GEMM by blocks of rows (twin of gemm.cl's gemm_vector), gemm.c.
 /// C (M x N, ldc) = alpha A B + beta C; A (M x K, lda) row-major, B (K x N, ldb) row-major;
 /// beta = 0 never reads C. Meant for B small enough to stay in cache.
 void bimt_gemm_rows(int M, int N, int K, float alpha, float beta, const float* A, int lda, const float* B, int ldb,
@@ -63,7 +65,7 @@ void bimt_gemm_rows(int M, int N, int K, float alpha, float beta, const float* A
 /// 1 when this processor runs bimt_gemm_rows's AVX-512 version (the others spill its registers).
 int bimt_gemm_rows_vectorized(void);
 
-// ---- Convolution columns (twin of conv.cl) over NHWC images.
+// ---- Convolution columns (twin of convolution.cl) over NHWC images, convolution.c.
 /// Patch rows [row0, row1) of columns [N * Ho * Wo, KH * KW * C] from x [N, H, W, C].
 void bimt_im2col(int H, int W, int C, int KH, int KW, int stride, int padding, int Ho, int Wo, int row0, int row1,
                  const float* x, float* columns);
@@ -89,7 +91,7 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
 void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1, const float* bias,
                                float* pre, float* x, float* y);
 
-// ---- Pointwise activations and softmax cross-entropy (twins of activations.cl, losses.cl),
+// ---- Pointwise activations and softmax cross-entropy (twins of activation.cl, loss.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
 // 1 silu, 2 gelu (tanh form), 3 tanh. Backward accumulates: dx += dy * f'(x).
 void bimt_activation_forward(int kind, size_t n, const float* x, float* y);
