@@ -37,7 +37,8 @@ public final class Trainer {
     public private(set) lazy var dataFingerprint = DataFingerprint(task, values: configuration?.task.readsFiles ?? true)
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
     var bestTestLoss = Double.infinity
-    let accumulators: Buffer   // [loss, correct, cost, scratch loss, unused, unused, squared gradient norm]
+    /// The loss, hits, cost and gradient norm the step sums on the device.
+    let accumulators: Accumulators
     /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
     let decayMask: Buffer?
     var batch: DeviceSplit?
@@ -145,7 +146,7 @@ public final class Trainer {
         }
         test = try Self.upload(evaluation, device: device, oneHot: oneHot)
         evaluationData = evaluation
-        accumulators = try device.makeBuffer([Float](repeating: 0, count: 7))
+        accumulators = try Accumulators(device: device)
         if options.weightDecayScope == .matrices && options.weightDecay > 0 {
             var mask = [Float](repeating: 0, count: model.parameterCount)
             for range in model.matrixRanges { for i in range { mask[i] = 1 } }
@@ -211,13 +212,13 @@ public final class Trainer {
         return buffer
     }
 
-    /// Loss (and accuracy count) of `output` into accumulators[0], [1]; leaves
+    /// Loss (and accuracy count) of `output` into `accumulators.loss` and `.correct`; leaves
     /// dLoss/dOutput in the returned buffer.
     func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, countCorrect: Bool, first: Int = 0) throws -> Buffer {
         let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
         let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
         let labels = split.labels.map { $0.slice(offset: first, count: rows) }
-        let loss = accumulators.slice(offset: 0, count: 1), correct = accumulators.slice(offset: 1, count: 1)
+        let loss = accumulators.loss, correct = accumulators.correct
         switch options.loss {
         case .mse:
             try device.mseLoss(output: output, target: targets!, outputGradient: gradient.whole, loss: loss)
@@ -226,7 +227,8 @@ public final class Trainer {
                 // cross-entropy kernel into scratch (its gradient is not used).
                 let scratch = try scratchGradient(rows: rows)
                 try device.crossEntropy(logits: output, labels: labels, rows: rows, columns: outputs,
-                                        logitGradient: scratch.whole, loss: accumulators.slice(offset: 3, count: 1), correct: correct)
+                                        logitGradient: scratch.whole, loss: accumulators.scratchLoss,
+                                        correct: correct)
             }
         case .crossEntropy:
             try device.crossEntropy(logits: output, labels: labels!, rows: rows, columns: outputs,
@@ -267,7 +269,7 @@ public final class Trainer {
         } else {
             split = train!
         }
-        if logging { try device.fill(accumulators.whole, value: 0) }
+        if logging { try device.fill(accumulators.all, value: 0) }
         try device.fill(model.gradients.whole, value: 0)
         let parts = options.accumulationSteps, rows = split.count / parts, width = task.train.inputWidth
         for part in 0..<parts {
@@ -294,7 +296,7 @@ public final class Trainer {
         if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
         model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
-        let cost = accumulators.slice(offset: 2, count: 1)
+        let cost = accumulators.cost
         if lambda > 0 || logging {
             try model.geometry.penalty(parameters: model.parameters.whole, gradient: lambda > 0 ? model.gradients.whole : nil,
                                        lambda: lambda, cost: cost)
@@ -302,7 +304,7 @@ public final class Trainer {
         var clipping: GradientClipping?
         if let maximumNorm = options.gradientClip {
             // The whole gradient's squared norm stays on the device, where AdamW reads it.
-            let normSquared = accumulators.slice(offset: 6, count: 1)
+            let normSquared = accumulators.squaredGradientNorm
             try device.squaredNorm(model.gradients.whole, into: normSquared)
             clipping = GradientClipping(maximumNorm: maximumNorm, normSquared: normSquared)
         }
@@ -314,24 +316,28 @@ public final class Trainer {
         step += 1
         var metrics: TrainingMetrics?
         if logging {
-            var values = try device.read(accumulators.whole)
+            var values = try accumulators.read(on: device)
             // The loss kernels add each micro-batch's mean loss and hits into the same slots.
-            if parts > 1 { values[0] /= Float(parts) }
+            if parts > 1 { values.loss /= Float(parts) }
             if let group = processGroup, group.size > 1 {
                 // The batch's loss is the mean of the ranks' (equal shares); hits add up.
-                let sums = try group.sum([Double(values[0]), Double(values[1])], "the training metrics at step \(step)")
-                (values[0], values[1]) = (Float(sums[0] / Double(group.size)), Float(sums[1]))
+                let sums = try group.sum([Double(values.loss), Double(values.correct)],
+                                         "the training metrics at step \(step)")
+                (values.loss, values.correct) = (Float(sums[0] / Double(group.size)), Float(sums[1]))
             }
             let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]
+            for (name, value) in [("train loss", Double(values.loss)), ("connection cost", Double(values.cost)),
+                                  ("test loss", testLoss)]
             where !value.isFinite {
                 throw BIMTError.invalidSetting(
                     "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower learning rate or lambda.")
             }
-            metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
-                                      trainAccuracy: split.labels == nil ? nil : Double(values[1]) / Double(split.count * ranks * perExample),
-                                      testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
+            metrics = TrainingMetrics(step: step, trainLoss: Double(values.loss), testLoss: testLoss,
+                                      trainAccuracy: split.labels == nil ? nil
+                                          : Double(values.correct) / Double(split.count * ranks * perExample),
+                                      testAccuracy: testAccuracy, cost: Double(values.cost), lambda: Double(lambda),
+                                      seconds: elapsed,
                                       testLastLoss: testLastLoss)
         }
         if relocatesAfterStep {
