@@ -59,6 +59,8 @@ public final class Trainer {
     public let processGroup: (any ProcessGroup)?
     /// Sums the gradients over `processGroup` (nil without one).
     let exchange: GradientExchange?
+    /// What the ranks of `processGroup` agree on: batch shares, relocations, stops, state.
+    let agreement: DistributedAgreement
 
     /// A split on the device, in the model's physical input/output order.
     struct DeviceSplit {
@@ -116,6 +118,7 @@ public final class Trainer {
         self.options = options
         self.configuration = configuration
         processGroup = group
+        agreement = DistributedAgreement(group: group)
         let ranks = group?.size ?? 1
         // Only rank 0 writes the run's files.
         self.initialDirectory = (group?.rank ?? 0) == 0 ? runDirectory : nil
@@ -245,7 +248,8 @@ public final class Trainer {
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
         var split: DeviceSplit
         if let batch, task.train.windows != nil, var windowSampler {
-            let (inputs, labels) = task.train.windowBatch(at: share(of: windowSampler.next(batch.count * ranks)))
+            let drawn = windowSampler.next(batch.count * ranks)
+            let (inputs, labels) = task.train.windowBatch(at: agreement.share(of: drawn))
             self.windowSampler = windowSampler
             try device.write(inputs, to: batch.inputs.whole)
             try device.write(labels, to: batch.labels!.whole)
@@ -253,7 +257,7 @@ public final class Trainer {
         } else if let batch, let batchIndices, let train, sampler != nil || windowSampler != nil {
             // In range by construction (a resumed sampler was checked against the data).
             let drawn = sampler?.next() ?? windowSampler!.next(batch.count * ranks)
-            let indices = share(of: drawn).map(Float.init)
+            let indices = agreement.share(of: drawn).map(Float.init)
             try device.write(indices, to: batchIndices.whole)
             try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, deviceIndices: batchIndices.whole,
                                   into: batch.inputs.whole)
@@ -354,7 +358,7 @@ public final class Trainer {
         let before = model.network.permutations
         _ = try model.geometry.relocate(parameters: model.parameters.whole,
                                         optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
-                                        settings: options.relocation, decide: relocationDecider)
+                                        settings: options.relocation, decide: agreement.relocationDecider(at: step))
         let after = model.network.permutations
         try moveData(inputDelta: Self.delta(from: before.first!, to: after.first!),
                      outputDelta: Self.delta(from: before.last!, to: after.last!))
@@ -406,7 +410,7 @@ public final class Trainer {
         if let snapshots, step == 0, step < end { try snapshots.write(step: 0, relocated: false, model: model) }
         while step < end {
             processGroup?.noteStep(step)
-            if try agreedStop(shouldStop()) {
+            if try agreement.agreedStop(shouldStop(), after: step) {
                 if runDirectory != nil { try saveCheckpoint() }
                 interrupted = true
                 break
@@ -416,7 +420,7 @@ public final class Trainer {
             let relocated = relocatesAfterStep
             if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
             if let metrics {
-                try requireSameState()
+                try agreement.requireSameState(of: model, at: step)
                 latest = metrics
                 try record(metrics)
                 if let runDirectory, metrics.testLoss < bestTestLoss {
@@ -431,5 +435,13 @@ public final class Trainer {
             }
         }
         return latest
+    }
+}
+
+extension Trainer {
+    /// What the gradient exchange has cost so far (nil without other ranks): steps, seconds the
+    /// training thread waited after its backward passes, and bytes of gradient per step.
+    public var exchangeStatistics: (steps: Int, exposedSeconds: Double, gradientBytes: Int)? {
+        exchange.map { ($0.steps, $0.waitSeconds, 4 * $0.gradients.count) }
     }
 }
