@@ -15,6 +15,7 @@ extension Trainer {
     /// `evaluate`, and for MSE with several targets per sequence the MSE of the last one.
     public func evaluateWithLast() throws -> (loss: Double, accuracy: Double?, lastLoss: Double?) {
         let saved = try device.read(accumulators.all)
+        let test = deviceData.test, evaluationData = deviceData.evaluationData
         var loss = 0.0, correct = 0.0, lastSquares = 0.0
         // A data-parallel run evaluates a share of the test split on each rank and adds up.
         let mine = processGroup.map { $0.share(of: test.count) } ?? 0..<test.count

@@ -22,17 +22,13 @@ public final class Trainer {
     var resumedDirectory: URL?
     /// Steps done.
     public internal(set) var step = 0
-    var sampler: BatchSampler?
     var elapsed = 0.0
     /// Whether biases pay the penalty when the options set no `biasPenaltyFrom` (the model's cost setting).
     let penalizesBiasesByDefault: Bool
-    /// The training split on the device (nil for a token stream, whose windows are drawn per batch).
-    let train: DeviceSplit?
-    /// The evaluation split on the device, and on the host.
-    let test: DeviceSplit
-    let evaluationData: Dataset
-    /// Random window offsets of a token stream's training batches.
-    var windowSampler: WindowSampler?
+    /// The data on the device, and the batches drawn from them.
+    let deviceData: DeviceData
+    /// When the run relocates.
+    let schedule: RelocationSchedule
     /// The data's counts and hash, as checkpoints record them (computed at the first checkpoint).
     public private(set) lazy var dataFingerprint = DataFingerprint(task, values: configuration?.task.readsFiles ?? true)
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
@@ -41,10 +37,6 @@ public final class Trainer {
     let accumulators: Accumulators
     /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
     let decayMask: Buffer?
-    var batch: DeviceSplit?
-    /// The mini-batch's example indices on the device: uploaded once per step, read by
-    /// every gather of the batch.
-    var batchIndices: Buffer?
     var outputGradients: [Int: Buffer] = [:]
     var scratchGradients: [Int: Buffer] = [:]
     var metricsFile: FileHandle?
@@ -61,15 +53,6 @@ public final class Trainer {
     let exchange: GradientExchange?
     /// What the ranks of `processGroup` agree on: batch shares, relocations, stops, state.
     let agreement: DistributedAgreement
-
-    /// A split on the device, in the model's physical input/output order.
-    struct DeviceSplit {
-        let count: Int
-        let inputs: Buffer          // [N, input width]
-        let targets: Buffer?        // [N, outputs]: regression values, or one-hot for MSE on classes
-        let labels: Buffer?         // [N] float-encoded physical class indices
-        let logicalLabels: [Int]?
-    }
 
     /// A fresh run: builds the task, the model (seeded PyTorch-style initialization) and,
     /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
@@ -119,36 +102,12 @@ public final class Trainer {
         self.configuration = configuration
         processGroup = group
         agreement = DistributedAgreement(group: group)
-        let ranks = group?.size ?? 1
         // Only rank 0 writes the run's files.
         self.initialDirectory = (group?.rank ?? 0) == 0 ? runDirectory : nil
         task = data
         penalizesBiasesByDefault = model.geometry.settings.penalizeBiases
-        let oneHot = options.loss == .mse
-        if task.train.windows != nil || task.test.windows != nil {
-            guard options.loss == .crossEntropy, options.batchSize != nil else {
-                throw BIMTError.invalidField(field: options.batchSize == nil ? "batchSize" : "loss",
-                                             reason: "a token stream trains with cross-entropy on batches of random windows; set a batch size")
-            }
-        }
-        // A token stream's training windows are drawn per batch (never uploaded whole); its test
-        // windows are fixed once: seeded offsets for `evalBatches`, else every context-th.
-        // A full-batch run's ranks each hold their share of the training examples.
-        let fullBatch = options.batchSize.map { $0 >= data.train.count } ?? true
-        let trainShare = try group.map { fullBatch ? try data.train.rows($0.share(of: data.train.count)) : data.train } ?? data.train
-        train = task.train.windows == nil ? try Self.upload(trainShare, device: device, oneHot: oneHot) : nil
-        var evaluation = task.test
-        if evaluation.windows != nil {
-            let offsets = options.evalBatches.map { batches in
-                var sampler = WindowSampler(count: evaluation.count, seed: options.seed &+ 0xE7A1)
-                return sampler.next(batches * options.batchSize!)
-            } ?? Array(stride(from: 0, to: evaluation.count, by: evaluation.inputWidth))
-            evaluation = try evaluation.materialized(at: offsets)
-        } else if let batches = options.evalBatches, let size = options.batchSize {
-            evaluation = try evaluation.prefix(batches * size)
-        }
-        test = try Self.upload(evaluation, device: device, oneHot: oneHot)
-        evaluationData = evaluation
+        deviceData = try DeviceData(task: data, options: options, model: model, agreement: agreement)
+        schedule = RelocationSchedule(options: options)
         accumulators = try Accumulators(device: device)
         if options.weightDecayScope == .matrices && options.weightDecay > 0 {
             var mask = [Float](repeating: 0, count: model.parameterCount)
@@ -158,45 +117,9 @@ public final class Trainer {
             decayMask = nil
         }
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
-        let perExample = task.train.targetsPerExample
-        if task.train.windows != nil, let global = options.batchSize {
-            let size = global / ranks
-            windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
-            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth), targets: nil,
-                                labels: try device.makeBuffer(count: size * perExample), logicalLabels: nil)
-        } else if let train, let global = options.batchSize, global < task.train.count {
-            // Every rank draws the whole batch from the same sampler and takes its share.
-            let size = global / ranks
-            switch options.batchSampling {
-            case .epochs: sampler = BatchSampler(count: task.train.count, batchSize: global,
-                                                 seed: options.seed &+ 0xBA7C)
-            case .replacement: windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
-            }
-            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
-                                targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
-                                labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
-            batchIndices = try device.makeBuffer(count: size)
-        }
         let device = model.device, gradients = model.gradients
         exchange = try group.flatMap { $0.size > 1 ? try GradientExchange(group: $0, device: device, gradients: gradients) : nil }
         if let initialDirectory { try prepare(initialDirectory) }
-    }
-
-    static func upload(_ data: Dataset, device: Device, oneHot: Bool) throws -> DeviceSplit {
-        let inputs = try device.makeBuffer(data.inputs)
-        switch data.targets {
-        case let .regression(values, _):
-            return DeviceSplit(count: data.count, inputs: inputs, targets: try device.makeBuffer(values), labels: nil, logicalLabels: nil)
-        case let .classification(labels, classes):
-            var targets: Buffer?
-            if oneHot {
-                var hot = [Float](repeating: 0, count: labels.count * classes)
-                for (i, label) in labels.enumerated() { hot[i * classes + label] = 1 }
-                targets = try device.makeBuffer(hot)
-            }
-            return DeviceSplit(count: data.count, inputs: inputs, targets: targets,
-                               labels: try device.makeBuffer(labels.map(Float.init)), logicalLabels: labels)
-        }
     }
 
     // MARK: Steps
@@ -246,33 +169,7 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         let perExample = task.train.targetsPerExample, ranks = processGroup?.size ?? 1
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
-        var split: DeviceSplit
-        if let batch, task.train.windows != nil, var windowSampler {
-            let drawn = windowSampler.next(batch.count * ranks)
-            let (inputs, labels) = task.train.windowBatch(at: agreement.share(of: drawn))
-            self.windowSampler = windowSampler
-            try device.write(inputs, to: batch.inputs.whole)
-            try device.write(labels, to: batch.labels!.whole)
-            split = batch
-        } else if let batch, let batchIndices, let train, sampler != nil || windowSampler != nil {
-            // In range by construction (a resumed sampler was checked against the data).
-            let drawn = sampler?.next() ?? windowSampler!.next(batch.count * ranks)
-            let indices = agreement.share(of: drawn).map(Float.init)
-            try device.write(indices, to: batchIndices.whole)
-            try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, deviceIndices: batchIndices.whole,
-                                  into: batch.inputs.whole)
-            if let targets = train.targets {
-                try device.gatherRows(source: targets.whole, columns: perExample * model.outputWidth, deviceIndices: batchIndices.whole,
-                                      into: batch.targets!.whole)
-            }
-            if let labels = train.labels {
-                try device.gatherRows(source: labels.whole, columns: perExample, deviceIndices: batchIndices.whole,
-                                      into: batch.labels!.whole)
-            }
-            split = batch
-        } else {
-            split = train!
-        }
+        let split = try deviceData.nextBatch()
         if logging { try device.fill(accumulators.all, value: 0) }
         try device.fill(model.gradients.whole, value: 0)
         let parts = options.accumulationSteps, rows = split.count / parts, width = task.train.inputWidth
@@ -344,7 +241,7 @@ public final class Trainer {
                                       seconds: elapsed,
                                       testLastLoss: testLastLoss)
         }
-        if relocatesAfterStep {
+        if schedule.relocates(after: step) {
             try requireFinite()
             try relocate()
         }
@@ -353,45 +250,12 @@ public final class Trainer {
     }
 
     /// Relocates, then moves the data's columns (and relabels classes) with any input or
-    /// output neurons that moved, so the network keeps seeing the same examples.
+    /// output neurons that moved, so the network keeps seeing the same examples. Under MPI
+    /// rank 0 decides the swaps for every rank.
     public func relocate() throws {
-        let before = model.network.permutations
-        _ = try model.geometry.relocate(parameters: model.parameters.whole,
-                                        optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
-                                        settings: options.relocation, decide: agreement.relocationDecider(at: step))
-        let after = model.network.permutations
-        try moveData(inputDelta: Self.delta(from: before.first!, to: after.first!),
-                     outputDelta: Self.delta(from: before.last!, to: after.last!))
+        try schedule.relocate(model, data: deviceData, decide: agreement.relocationDecider(at: step))
     }
 
-    /// The gather (new position s <- old position delta[s]) that turns `old` into `new`; nil if equal.
-    static func delta(from old: [Int], to new: [Int]) -> [Int]? {
-        guard old != new else { return nil }
-        var position = [Int](repeating: 0, count: old.count)
-        for (s, logical) in old.enumerated() { position[logical] = s }
-        return new.map { position[$0] }
-    }
-
-    func moveData(inputDelta: [Int]?, outputDelta: [Int]?) throws {
-        for split in [train, test].compactMap({ $0 }) {
-            if let inputDelta, model.embedding == nil {
-                try device.permute(split.inputs.whole, rows: split.count, columns: inputDelta.count, permutation: inputDelta, alongRows: false)
-            }
-            if let outputDelta {
-                if let targets = split.targets {
-                    try device.permute(targets.whole, rows: split.count, columns: outputDelta.count, permutation: outputDelta, alongRows: false)
-                }
-                if let labels = split.labels, let logical = split.logicalLabels {
-                    var physical = [Int](repeating: 0, count: outputDelta.count)
-                    for (s, logicalClass) in model.network.outputPermutation.enumerated() { physical[logicalClass] = s }
-                    try device.write(logical.map { Float(physical[$0]) }, to: labels.whole)
-                }
-            }
-        }
-    }
-
-    /// Whether the step just taken (`step` counts it) is followed by a relocation.
-    var relocatesAfterStep: Bool { options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps }
 
     /// Runs to the configured step count (or `until`), reporting every log point; writes
     /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
@@ -417,7 +281,7 @@ public final class Trainer {
             }
             let metrics = try trainStep()
             // A frame for `bimt view` at log steps and after relocations (trainStep relocates after such steps).
-            let relocated = relocatesAfterStep
+            let relocated = schedule.relocates(after: step)
             if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
             if let metrics {
                 try agreement.requireSameState(of: model, at: step)
@@ -439,6 +303,21 @@ public final class Trainer {
 }
 
 extension Trainer {
+    /// The batch order of a mini-batch run sampling in epochs (checkpointed).
+    var sampler: BatchSampler? {
+        get { deviceData.sampler }
+        set { deviceData.sampler = newValue }
+    }
+
+    /// The random draws of a token stream's windows or of sampling with replacement (checkpointed).
+    var windowSampler: WindowSampler? {
+        get { deviceData.windowSampler }
+        set { deviceData.windowSampler = newValue }
+    }
+
+    /// The evaluation split on the host.
+    var evaluationData: Dataset { deviceData.evaluationData }
+
     /// What the gradient exchange has cost so far (nil without other ranks): steps, seconds the
     /// training thread waited after its backward passes, and bytes of gradient per step.
     public var exchangeStatistics: (steps: Int, exposedSeconds: Double, gradientBytes: Int)? {
