@@ -1,9 +1,10 @@
 import BIMTCompute
 import Foundation
 
-/// Trains a model with BIMT: forward, loss, backward, the fused penalty, AdamW, and a
-/// relocation every `swapEvery` steps, all on the model's device. Only losses and metrics
-/// come back to the host, at log intervals.
+/// Runs BIMT training: steps (`TrainingStep`) on batches drawn on the device
+/// (`DeviceData`), relocations when `RelocationSchedule` says, evaluation and metrics at log
+/// steps, checkpoints and snapshots, stop requests, and resuming. Only losses and metrics come
+/// back to the host, at log intervals.
 public final class Trainer {
     /// How the model is trained.
     public let options: TrainingOptions
@@ -23,8 +24,6 @@ public final class Trainer {
     /// Steps done.
     public internal(set) var step = 0
     var elapsed = 0.0
-    /// Whether biases pay the penalty when the options set no `biasPenaltyFrom` (the model's cost setting).
-    let penalizesBiasesByDefault: Bool
     /// The data on the device, and the batches drawn from them.
     let deviceData: DeviceData
     /// When the run relocates.
@@ -33,12 +32,8 @@ public final class Trainer {
     public private(set) lazy var dataFingerprint = DataFingerprint(task, values: configuration?.task.readsFiles ?? true)
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
     var bestTestLoss = Double.infinity
-    /// The loss, hits, cost and gradient norm the step sums on the device.
-    let accumulators: Accumulators
-    /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
-    let decayMask: Buffer?
-    var outputGradients: [Int: Buffer] = [:]
-    var scratchGradients: [Int: Buffer] = [:]
+    /// The optimizer step on the device, and its workspace (which evaluation shares).
+    let stepper: TrainingStep
     var metricsFile: FileHandle?
     /// Column sums of the finiteness check (`requireFinite`): 2 x 1024 per checked buffer.
     let finiteScratch: Buffer
@@ -49,8 +44,6 @@ public final class Trainer {
     /// The processes of a data-parallel run (nil: this process alone). Each takes its share
     /// of every batch; gradients are averaged over them; rank 0 writes the files.
     public let processGroup: (any ProcessGroup)?
-    /// Sums the gradients over `processGroup` (nil without one).
-    let exchange: GradientExchange?
     /// What the ranks of `processGroup` agree on: batch shares, relocations, stops, state.
     let agreement: DistributedAgreement
 
@@ -105,62 +98,11 @@ public final class Trainer {
         // Only rank 0 writes the run's files.
         self.initialDirectory = (group?.rank ?? 0) == 0 ? runDirectory : nil
         task = data
-        penalizesBiasesByDefault = model.geometry.settings.penalizeBiases
         deviceData = try DeviceData(task: data, options: options, model: model, agreement: agreement)
         schedule = RelocationSchedule(options: options)
-        accumulators = try Accumulators(device: device)
-        if options.weightDecayScope == .matrices && options.weightDecay > 0 {
-            var mask = [Float](repeating: 0, count: model.parameterCount)
-            for range in model.matrixRanges { for i in range { mask[i] = 1 } }
-            decayMask = try device.makeBuffer(mask)
-        } else {
-            decayMask = nil
-        }
+        stepper = try TrainingStep(model: model, options: options, training: data.train, group: group)
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
-        let device = model.device, gradients = model.gradients
-        exchange = try group.flatMap { $0.size > 1 ? try GradientExchange(group: $0, device: device, gradients: gradients) : nil }
         if let initialDirectory { try prepare(initialDirectory) }
-    }
-
-    // MARK: Steps
-
-    func outputGradient(rows: Int) throws -> Buffer {
-        if let buffer = outputGradients[rows] { return buffer }
-        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
-        outputGradients[rows] = buffer
-        return buffer
-    }
-
-    func scratchGradient(rows: Int) throws -> Buffer {
-        if let buffer = scratchGradients[rows] { return buffer }
-        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
-        scratchGradients[rows] = buffer
-        return buffer
-    }
-
-    /// Loss (and accuracy count) of `output` into `accumulators.loss` and `.correct`; leaves
-    /// dLoss/dOutput in the returned buffer.
-    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, countCorrect: Bool, first: Int = 0) throws -> Buffer {
-        let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
-        let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
-        let labels = split.labels.map { $0.slice(offset: first, count: rows) }
-        let loss = accumulators.loss, correct = accumulators.correct
-        switch options.loss {
-        case .mse:
-            try device.mseLoss(output: output, target: targets!, outputGradient: gradient.whole, loss: loss)
-            if countCorrect, let labels {
-                // Accuracy of an MSE-to-one-hot classifier: argmax against the labels, through the
-                // cross-entropy kernel into scratch (its gradient is not used).
-                let scratch = try scratchGradient(rows: rows)
-                try device.crossEntropy(logits: output, labels: labels, rows: rows, columns: outputs,
-                                        logitGradient: scratch.whole, loss: accumulators.scratchLoss,
-                                        correct: correct)
-            }
-        case .crossEntropy:
-            try device.crossEntropy(logits: output, labels: labels!, rows: rows, columns: outputs,
-                                    logitGradient: gradient.whole, loss: loss, correct: correct)
-        }
-        return gradient
     }
 
     /// One training step; returns the metrics when the step is a log step.
@@ -170,56 +112,11 @@ public final class Trainer {
         let perExample = task.train.targetsPerExample, ranks = processGroup?.size ?? 1
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
         let split = try deviceData.nextBatch()
-        if logging { try device.fill(accumulators.all, value: 0) }
-        try device.fill(model.gradients.whole, value: 0)
-        let parts = options.accumulationSteps, rows = split.count / parts, width = task.train.inputWidth
-        for part in 0..<parts {
-            // Micro-batch `part`: its rows of the batch. Each loss is the mean over its rows, so the
-            // summed gradients are scaled by 1 / parts below, and the logged loss and hits summed.
-            let inputs = split.inputs.slice(offset: part * rows * width, count: rows * width)
-            // Dropout masks drawn from (seed, step, micro-batch): a resumed run draws the same ones.
-            // Each rank of a data-parallel run draws its own (rank 0 the one-process run's masks).
-            let rankKey = UInt64(processGroup.map { $0.size > 1 ? $0.rank : 0 } ?? 0) << 40
-            var generator = SeededGenerator(seed: (options.seed &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(step &* 64 &+ part) ^ rankKey)
-            model.setDropoutKey(generator.next())
-            let output = try model.forward(input: inputs, rows: rows)
-            let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging, first: part * rows * perExample)
-            if let exchange, part == parts - 1 {
-                // The last micro-batch makes the gradients final: buckets start as they are done.
-                exchange.begin()
-                try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole) { try exchange.ready(from: $0) }
-            } else {
-                try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole)
-            }
-        }
-        model.setDropoutKey(nil)
-        try exchange?.finish()   // the mean over the ranks (before the penalty, which every rank adds once)
-        if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
-        model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
-        let cost = accumulators.cost
-        if lambda > 0 || logging {
-            try model.geometry.penalty(parameters: model.parameters.whole, gradient: lambda > 0 ? model.gradients.whole : nil,
-                                       lambda: lambda, cost: cost)
-        }
-        var clipping: GradientClipping?
-        if let maximumNorm = options.gradientClip {
-            // The whole gradient's squared norm stays on the device, where AdamW reads it.
-            let normSquared = accumulators.squaredGradientNorm
-            try device.squaredNorm(model.gradients.whole, into: normSquared)
-            clipping = GradientClipping(maximumNorm: maximumNorm, normSquared: normSquared)
-        }
-        try device.adamW(AdamWHyperparameters(learningRate: options.learningRate(at: step), beta1: options.beta1, beta2: options.beta2,
-                                              weightDecay: options.weightDecay),
-                         step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                         firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole,
-                         clipping: clipping, decayMask: decayMask?.whole)
+        let totals = try stepper.take(step, on: split, logging: logging)
         step += 1
         var metrics: TrainingMetrics?
-        if logging {
-            var values = try accumulators.read(on: device)
-            // The loss kernels add each micro-batch's mean loss and hits into the same slots.
-            if parts > 1 { values.loss /= Float(parts) }
+        if var values = totals {
             if let group = processGroup, group.size > 1 {
                 // The batch's loss is the mean of the ranks' (equal shares); hits add up.
                 let sums = try group.sum([Double(values.loss), Double(values.correct)],
@@ -238,8 +135,7 @@ public final class Trainer {
                                       trainAccuracy: split.labels == nil ? nil
                                           : Double(values.correct) / Double(split.count * ranks * perExample),
                                       testAccuracy: testAccuracy, cost: Double(values.cost), lambda: Double(lambda),
-                                      seconds: elapsed,
-                                      testLastLoss: testLastLoss)
+                                      seconds: elapsed, testLastLoss: testLastLoss)
         }
         if schedule.relocates(after: step) {
             try requireFinite()
@@ -255,7 +151,6 @@ public final class Trainer {
     public func relocate() throws {
         try schedule.relocate(model, data: deviceData, decide: agreement.relocationDecider(at: step))
     }
-
 
     /// Runs to the configured step count (or `until`), reporting every log point; writes
     /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
@@ -317,6 +212,9 @@ extension Trainer {
 
     /// The evaluation split on the host.
     var evaluationData: Dataset { deviceData.evaluationData }
+
+    /// Sums the gradients over `processGroup` (nil without other ranks).
+    var exchange: GradientExchange? { stepper.exchange }
 
     /// What the gradient exchange has cost so far (nil without other ranks): steps, seconds the
     /// training thread waited after its backward passes, and bytes of gradient per step.
