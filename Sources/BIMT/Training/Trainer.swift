@@ -125,11 +125,11 @@ public final class Trainer {
             }
             let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            for (name, value) in [("train loss", Double(values.loss)), ("connection cost", Double(values.cost)),
-                                  ("test loss", testLoss)]
+            // Checked before this step's checkpoint, which a diverged run never writes.
+            for (what, value) in [("the train loss", Double(values.loss)), ("the connection cost", Double(values.cost)),
+                                  ("the test loss", testLoss)]
             where !value.isFinite {
-                throw BIMTError.invalidSetting(
-                    "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower learning rate or lambda.")
+                throw BIMTError.diverged(what: what, step: step)
             }
             metrics = TrainingMetrics(step: step, trainLoss: Double(values.loss), testLoss: testLoss,
                                       trainAccuracy: split.labels == nil ? nil
