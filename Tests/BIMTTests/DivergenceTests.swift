@@ -36,6 +36,34 @@ struct DivergenceTests {
         }
     }
 
+    @Test("a non-finite loss stops the run at the next log step as divergence, naming it; the last checkpoint stays",
+          arguments: ["the train loss", "the test loss"])
+    func nonFiniteLossDiverges(what: String) throws {
+        for device in try TestDevices.all() {
+            var configuration = try TrainingConfiguration.preset("independence")
+            configuration.steps = 100
+            configuration.relocation.method = .off   // no relocation check: the log step must catch it
+            configuration.checkpointEvery = 20
+            configuration.logEvery = 10
+            let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-nan-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let trainer = try Trainer(configuration: configuration, device: device, runDirectory: directory)
+            try trainer.run(until: 40)
+            let checkpoint = directory.appending(path: Trainer.checkpointName)
+            let good = try Data(contentsOf: checkpoint)
+            // NaN inputs after step 40: in training they make the loss (and the weights) NaN; in the
+            // evaluation split only the test loss.
+            let split = try #require(what == "the train loss" ? trainer.deviceData.train : trainer.deviceData.test)
+            try device.fill(split.inputs.whole, value: .nan)
+            #expect { try trainer.run() } throws: { error in
+                guard case let BIMTError.diverged(named, step) = error else { return false }
+                return named == what && step == 50 && "\(error)".contains("\(what) became non-finite")
+            }
+            #expect(try Data(contentsOf: checkpoint) == good, "\(device.name): the checkpoint was overwritten")
+            #expect(try Trainer.load(checkpoint: checkpoint, device: device).step == 40)
+        }
+    }
+
     @Test("the relocation planner refuses non-finite scores for every method")
     func plannerRefusesNaN() {
         var scores = [Double](repeating: 1, count: 16)

@@ -14,7 +14,8 @@ extension Trainer {
 
     /// `evaluate`, and for MSE with several targets per sequence the MSE of the last one.
     public func evaluateWithLast() throws -> (loss: Double, accuracy: Double?, lastLoss: Double?) {
-        let saved = try device.read(accumulators.whole)
+        let saved = try device.read(stepper.accumulators.all)
+        let test = deviceData.test, evaluationData = deviceData.evaluationData
         var loss = 0.0, correct = 0.0, lastSquares = 0.0
         // A data-parallel run evaluates a share of the test split on each rank and adds up.
         let mine = processGroup.map { $0.share(of: test.count) } ?? 0..<test.count
@@ -27,14 +28,15 @@ extension Trainer {
         }
         while start < mine.upperBound {
             let rows = min(evaluationRows, mine.upperBound - start)
-            try device.fill(accumulators.whole, value: 0)
+            try device.fill(stepper.accumulators.all, value: 0)
             let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
             let inputs = test.inputs.slice(offset: start * evaluationData.inputWidth, count: rows * evaluationData.inputWidth)
             let output = try model.forward(input: inputs, rows: rows)
-            _ = try self.loss(output, split: chunk, rows: rows * perExample, countCorrect: true, first: start * perExample)
-            let values = try device.read(accumulators.whole)
-            loss += Double(values[0]) * Double(rows)
-            correct += Double(values[1])
+            _ = try stepper.loss(output, split: chunk, rows: rows * perExample, countCorrect: true,
+                                 first: start * perExample)
+            let values = try stepper.accumulators.read(on: device)
+            loss += Double(values.loss) * Double(rows)
+            correct += Double(values.correct)
             if let lastValues {
                 // Sequence models keep their outputs in place (no output swaps): compare the last
                 // predicted position's outputs with its targets on the host.
@@ -46,7 +48,7 @@ extension Trainer {
             }
             start += rows
         }
-        try device.write(saved, to: accumulators.whole)
+        try device.write(saved, to: stepper.accumulators.all)
         if let group = processGroup, group.size > 1 {
             let sums = try group.sum([loss, correct, lastSquares], "the evaluation at step \(step)")
             (loss, correct, lastSquares) = (sums[0], sums[1], sums[2])

@@ -196,8 +196,7 @@ extension Trainer {
         let identity = model.network.permutations
         let permutations = try checkpoint.arrangement(from: identity)
         model.geometry.network.permutations = permutations
-        try moveData(inputDelta: Self.delta(from: identity.first!, to: permutations.first!),
-                     outputDelta: Self.delta(from: identity.last!, to: permutations.last!))
+        try deviceData.move(from: identity, to: permutations)
     }
 
     /// Takes over `directory` as the run directory, keeping metrics rows up to `step`.

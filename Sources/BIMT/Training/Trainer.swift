@@ -1,9 +1,10 @@
 import BIMTCompute
 import Foundation
 
-/// Trains a model with BIMT: forward, loss, backward, the fused penalty, AdamW, and a
-/// relocation every `swapEvery` steps, all on the model's device. Only losses and metrics
-/// come back to the host, at log intervals.
+/// Runs BIMT training: steps (`TrainingStep`) on batches drawn on the device
+/// (`DeviceData`), relocations when `RelocationSchedule` says, evaluation and metrics at log
+/// steps, checkpoints and snapshots, stop requests, and resuming. Only losses and metrics come
+/// back to the host, at log intervals.
 public final class Trainer {
     /// How the model is trained.
     public let options: TrainingOptions
@@ -22,30 +23,17 @@ public final class Trainer {
     var resumedDirectory: URL?
     /// Steps done.
     public internal(set) var step = 0
-    var sampler: BatchSampler?
     var elapsed = 0.0
-    /// Whether biases pay the penalty when the options set no `biasPenaltyFrom` (the model's cost setting).
-    let penalizesBiasesByDefault: Bool
-    /// The training split on the device (nil for a token stream, whose windows are drawn per batch).
-    let train: DeviceSplit?
-    /// The evaluation split on the device, and on the host.
-    let test: DeviceSplit
-    let evaluationData: Dataset
-    /// Random window offsets of a token stream's training batches.
-    var windowSampler: WindowSampler?
+    /// The data on the device, and the batches drawn from them.
+    let deviceData: DeviceData
+    /// When the run relocates.
+    let schedule: RelocationSchedule
     /// The data's counts and hash, as checkpoints record them (computed at the first checkpoint).
     public private(set) lazy var dataFingerprint = DataFingerprint(task, values: configuration?.task.readsFiles ?? true)
     /// The lowest test loss of a log step so far (`best.safetensors` holds its weights).
     var bestTestLoss = Double.infinity
-    let accumulators: Buffer   // [loss, correct, cost, scratch loss, unused, unused, squared gradient norm]
-    /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
-    let decayMask: Buffer?
-    var batch: DeviceSplit?
-    /// The mini-batch's example indices on the device: uploaded once per step, read by
-    /// every gather of the batch.
-    var batchIndices: Buffer?
-    var outputGradients: [Int: Buffer] = [:]
-    var scratchGradients: [Int: Buffer] = [:]
+    /// The optimizer step on the device, and its workspace (which evaluation shares).
+    let stepper: TrainingStep
     var metricsFile: FileHandle?
     /// Column sums of the finiteness check (`requireFinite`): 2 x 1024 per checked buffer.
     let finiteScratch: Buffer
@@ -56,17 +44,8 @@ public final class Trainer {
     /// The processes of a data-parallel run (nil: this process alone). Each takes its share
     /// of every batch; gradients are averaged over them; rank 0 writes the files.
     public let processGroup: (any ProcessGroup)?
-    /// Sums the gradients over `processGroup` (nil without one).
-    let exchange: GradientExchange?
-
-    /// A split on the device, in the model's physical input/output order.
-    struct DeviceSplit {
-        let count: Int
-        let inputs: Buffer          // [N, input width]
-        let targets: Buffer?        // [N, outputs]: regression values, or one-hot for MSE on classes
-        let labels: Buffer?         // [N] float-encoded physical class indices
-        let logicalLabels: [Int]?
-    }
+    /// What the ranks of `processGroup` agree on: batch shares, relocations, stops, state.
+    let agreement: DistributedAgreement
 
     /// A fresh run: builds the task, the model (seeded PyTorch-style initialization) and,
     /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
@@ -115,124 +94,15 @@ public final class Trainer {
         self.options = options
         self.configuration = configuration
         processGroup = group
-        let ranks = group?.size ?? 1
+        agreement = DistributedAgreement(group: group)
         // Only rank 0 writes the run's files.
         self.initialDirectory = (group?.rank ?? 0) == 0 ? runDirectory : nil
         task = data
-        penalizesBiasesByDefault = model.geometry.settings.penalizeBiases
-        let oneHot = options.loss == .mse
-        if task.train.windows != nil || task.test.windows != nil {
-            guard options.loss == .crossEntropy, options.batchSize != nil else {
-                throw BIMTError.invalidField(field: options.batchSize == nil ? "batchSize" : "loss",
-                                             reason: "a token stream trains with cross-entropy on batches of random windows; set a batch size")
-            }
-        }
-        // A token stream's training windows are drawn per batch (never uploaded whole); its test
-        // windows are fixed once: seeded offsets for `evalBatches`, else every context-th.
-        // A full-batch run's ranks each hold their share of the training examples.
-        let fullBatch = options.batchSize.map { $0 >= data.train.count } ?? true
-        let trainShare = try group.map { fullBatch ? try data.train.rows($0.share(of: data.train.count)) : data.train } ?? data.train
-        train = task.train.windows == nil ? try Self.upload(trainShare, device: device, oneHot: oneHot) : nil
-        var evaluation = task.test
-        if evaluation.windows != nil {
-            let offsets = options.evalBatches.map { batches in
-                var sampler = WindowSampler(count: evaluation.count, seed: options.seed &+ 0xE7A1)
-                return sampler.next(batches * options.batchSize!)
-            } ?? Array(stride(from: 0, to: evaluation.count, by: evaluation.inputWidth))
-            evaluation = try evaluation.materialized(at: offsets)
-        } else if let batches = options.evalBatches, let size = options.batchSize {
-            evaluation = try evaluation.prefix(batches * size)
-        }
-        test = try Self.upload(evaluation, device: device, oneHot: oneHot)
-        evaluationData = evaluation
-        accumulators = try device.makeBuffer([Float](repeating: 0, count: 7))
-        if options.weightDecayScope == .matrices && options.weightDecay > 0 {
-            var mask = [Float](repeating: 0, count: model.parameterCount)
-            for range in model.matrixRanges { for i in range { mask[i] = 1 } }
-            decayMask = try device.makeBuffer(mask)
-        } else {
-            decayMask = nil
-        }
+        deviceData = try DeviceData(task: data, options: options, model: model, agreement: agreement)
+        schedule = RelocationSchedule(options: options)
+        stepper = try TrainingStep(model: model, options: options, training: data.train, group: group)
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
-        let perExample = task.train.targetsPerExample
-        if task.train.windows != nil, let global = options.batchSize {
-            let size = global / ranks
-            windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
-            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth), targets: nil,
-                                labels: try device.makeBuffer(count: size * perExample), logicalLabels: nil)
-        } else if let train, let global = options.batchSize, global < task.train.count {
-            // Every rank draws the whole batch from the same sampler and takes its share.
-            let size = global / ranks
-            switch options.batchSampling {
-            case .epochs: sampler = BatchSampler(count: task.train.count, batchSize: global,
-                                                 seed: options.seed &+ 0xBA7C)
-            case .replacement: windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
-            }
-            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
-                                targets: train.targets == nil ? nil : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
-                                labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample), logicalLabels: nil)
-            batchIndices = try device.makeBuffer(count: size)
-        }
-        let device = model.device, gradients = model.gradients
-        exchange = try group.flatMap { $0.size > 1 ? try GradientExchange(group: $0, device: device, gradients: gradients) : nil }
         if let initialDirectory { try prepare(initialDirectory) }
-    }
-
-    static func upload(_ data: Dataset, device: Device, oneHot: Bool) throws -> DeviceSplit {
-        let inputs = try device.makeBuffer(data.inputs)
-        switch data.targets {
-        case let .regression(values, _):
-            return DeviceSplit(count: data.count, inputs: inputs, targets: try device.makeBuffer(values), labels: nil, logicalLabels: nil)
-        case let .classification(labels, classes):
-            var targets: Buffer?
-            if oneHot {
-                var hot = [Float](repeating: 0, count: labels.count * classes)
-                for (i, label) in labels.enumerated() { hot[i * classes + label] = 1 }
-                targets = try device.makeBuffer(hot)
-            }
-            return DeviceSplit(count: data.count, inputs: inputs, targets: targets,
-                               labels: try device.makeBuffer(labels.map(Float.init)), logicalLabels: labels)
-        }
-    }
-
-    // MARK: Steps
-
-    func outputGradient(rows: Int) throws -> Buffer {
-        if let buffer = outputGradients[rows] { return buffer }
-        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
-        outputGradients[rows] = buffer
-        return buffer
-    }
-
-    func scratchGradient(rows: Int) throws -> Buffer {
-        if let buffer = scratchGradients[rows] { return buffer }
-        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
-        scratchGradients[rows] = buffer
-        return buffer
-    }
-
-    /// Loss (and accuracy count) of `output` into accumulators[0], [1]; leaves
-    /// dLoss/dOutput in the returned buffer.
-    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, countCorrect: Bool, first: Int = 0) throws -> Buffer {
-        let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
-        let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
-        let labels = split.labels.map { $0.slice(offset: first, count: rows) }
-        let loss = accumulators.slice(offset: 0, count: 1), correct = accumulators.slice(offset: 1, count: 1)
-        switch options.loss {
-        case .mse:
-            try device.mseLoss(output: output, target: targets!, outputGradient: gradient.whole, loss: loss)
-            if countCorrect, let labels {
-                // Accuracy of an MSE-to-one-hot classifier: argmax against the labels, through the
-                // cross-entropy kernel into scratch (its gradient is not used).
-                let scratch = try scratchGradient(rows: rows)
-                try device.crossEntropy(logits: output, labels: labels, rows: rows, columns: outputs,
-                                        logitGradient: scratch.whole, loss: accumulators.slice(offset: 3, count: 1), correct: correct)
-            }
-        case .crossEntropy:
-            try device.crossEntropy(logits: output, labels: labels!, rows: rows, columns: outputs,
-                                    logitGradient: gradient.whole, loss: loss, correct: correct)
-        }
-        return gradient
     }
 
     /// One training step; returns the metrics when the step is a log step.
@@ -241,100 +111,33 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         let perExample = task.train.targetsPerExample, ranks = processGroup?.size ?? 1
         let logging = (step + 1) % options.logEvery == 0 || step + 1 == options.steps
-        var split: DeviceSplit
-        if let batch, task.train.windows != nil, var windowSampler {
-            let (inputs, labels) = task.train.windowBatch(at: share(of: windowSampler.next(batch.count * ranks)))
-            self.windowSampler = windowSampler
-            try device.write(inputs, to: batch.inputs.whole)
-            try device.write(labels, to: batch.labels!.whole)
-            split = batch
-        } else if let batch, let batchIndices, let train, sampler != nil || windowSampler != nil {
-            // In range by construction (a resumed sampler was checked against the data).
-            let drawn = sampler?.next() ?? windowSampler!.next(batch.count * ranks)
-            let indices = share(of: drawn).map(Float.init)
-            try device.write(indices, to: batchIndices.whole)
-            try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth, deviceIndices: batchIndices.whole,
-                                  into: batch.inputs.whole)
-            if let targets = train.targets {
-                try device.gatherRows(source: targets.whole, columns: perExample * model.outputWidth, deviceIndices: batchIndices.whole,
-                                      into: batch.targets!.whole)
-            }
-            if let labels = train.labels {
-                try device.gatherRows(source: labels.whole, columns: perExample, deviceIndices: batchIndices.whole,
-                                      into: batch.labels!.whole)
-            }
-            split = batch
-        } else {
-            split = train!
-        }
-        if logging { try device.fill(accumulators.whole, value: 0) }
-        try device.fill(model.gradients.whole, value: 0)
-        let parts = options.accumulationSteps, rows = split.count / parts, width = task.train.inputWidth
-        for part in 0..<parts {
-            // Micro-batch `part`: its rows of the batch. Each loss is the mean over its rows, so the
-            // summed gradients are scaled by 1 / parts below, and the logged loss and hits summed.
-            let inputs = split.inputs.slice(offset: part * rows * width, count: rows * width)
-            // Dropout masks drawn from (seed, step, micro-batch): a resumed run draws the same ones.
-            // Each rank of a data-parallel run draws its own (rank 0 the one-process run's masks).
-            let rankKey = UInt64(processGroup.map { $0.size > 1 ? $0.rank : 0 } ?? 0) << 40
-            var generator = SeededGenerator(seed: (options.seed &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(step &* 64 &+ part) ^ rankKey)
-            model.setDropoutKey(generator.next())
-            let output = try model.forward(input: inputs, rows: rows)
-            let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging, first: part * rows * perExample)
-            if let exchange, part == parts - 1 {
-                // The last micro-batch makes the gradients final: buckets start as they are done.
-                exchange.begin()
-                try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole) { try exchange.ready(from: $0) }
-            } else {
-                try model.backward(input: inputs, rows: rows, outputGradient: gradient.whole)
-            }
-        }
-        model.setDropoutKey(nil)
-        try exchange?.finish()   // the mean over the ranks (before the penalty, which every rank adds once)
-        if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
+        let split = try deviceData.nextBatch()
         let lambda = options.lambda(at: step)
-        model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
-        let cost = accumulators.slice(offset: 2, count: 1)
-        if lambda > 0 || logging {
-            try model.geometry.penalty(parameters: model.parameters.whole, gradient: lambda > 0 ? model.gradients.whole : nil,
-                                       lambda: lambda, cost: cost)
-        }
-        var clipping: GradientClipping?
-        if let maximumNorm = options.gradientClip {
-            // The whole gradient's squared norm stays on the device, where AdamW reads it.
-            let normSquared = accumulators.slice(offset: 6, count: 1)
-            try device.squaredNorm(model.gradients.whole, into: normSquared)
-            clipping = GradientClipping(maximumNorm: maximumNorm, normSquared: normSquared)
-        }
-        try device.adamW(AdamWHyperparameters(learningRate: options.learningRate(at: step), beta1: options.beta1, beta2: options.beta2,
-                                              weightDecay: options.weightDecay),
-                         step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                         firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole,
-                         clipping: clipping, decayMask: decayMask?.whole)
+        let totals = try stepper.take(step, on: split, logging: logging)
         step += 1
         var metrics: TrainingMetrics?
-        if logging {
-            var values = try device.read(accumulators.whole)
-            // The loss kernels add each micro-batch's mean loss and hits into the same slots.
-            if parts > 1 { values[0] /= Float(parts) }
+        if var values = totals {
             if let group = processGroup, group.size > 1 {
                 // The batch's loss is the mean of the ranks' (equal shares); hits add up.
-                let sums = try group.sum([Double(values[0]), Double(values[1])], "the training metrics at step \(step)")
-                (values[0], values[1]) = (Float(sums[0] / Double(group.size)), Float(sums[1]))
+                let sums = try group.sum([Double(values.loss), Double(values.correct)],
+                                         "the training metrics at step \(step)")
+                (values.loss, values.correct) = (Float(sums[0] / Double(group.size)), Float(sums[1]))
             }
             let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            for (name, value) in [("train loss", Double(values[0])), ("connection cost", Double(values[2])), ("test loss", testLoss)]
+            // Checked before this step's checkpoint, which a diverged run never writes.
+            for (what, value) in [("the train loss", Double(values.loss)), ("the connection cost", Double(values.cost)),
+                                  ("the test loss", testLoss)]
             where !value.isFinite {
-                throw BIMTError.invalidSetting(
-                    "the \(name) became \(value) at step \(step); stopping (the last checkpoint is kept). Try a lower learning rate or lambda.")
+                throw BIMTError.diverged(what: what, step: step)
             }
-            metrics = TrainingMetrics(step: step, trainLoss: Double(values[0]), testLoss: testLoss,
-                                      trainAccuracy: split.labels == nil ? nil : Double(values[1]) / Double(split.count * ranks * perExample),
-                                      testAccuracy: testAccuracy, cost: Double(values[2]), lambda: Double(lambda), seconds: elapsed,
-                                      testLastLoss: testLastLoss)
+            metrics = TrainingMetrics(step: step, trainLoss: Double(values.loss), testLoss: testLoss,
+                                      trainAccuracy: split.labels == nil ? nil
+                                          : Double(values.correct) / Double(split.count * ranks * perExample),
+                                      testAccuracy: testAccuracy, cost: Double(values.cost), lambda: Double(lambda),
+                                      seconds: elapsed, testLastLoss: testLastLoss)
         }
-        if relocatesAfterStep {
+        if schedule.relocates(after: step) {
             try requireFinite()
             try relocate()
         }
@@ -343,45 +146,11 @@ public final class Trainer {
     }
 
     /// Relocates, then moves the data's columns (and relabels classes) with any input or
-    /// output neurons that moved, so the network keeps seeing the same examples.
+    /// output neurons that moved, so the network keeps seeing the same examples. Under MPI
+    /// rank 0 decides the swaps for every rank.
     public func relocate() throws {
-        let before = model.network.permutations
-        _ = try model.geometry.relocate(parameters: model.parameters.whole,
-                                        optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
-                                        settings: options.relocation, decide: relocationDecider)
-        let after = model.network.permutations
-        try moveData(inputDelta: Self.delta(from: before.first!, to: after.first!),
-                     outputDelta: Self.delta(from: before.last!, to: after.last!))
+        try schedule.relocate(model, data: deviceData, decide: agreement.relocationDecider(at: step))
     }
-
-    /// The gather (new position s <- old position delta[s]) that turns `old` into `new`; nil if equal.
-    static func delta(from old: [Int], to new: [Int]) -> [Int]? {
-        guard old != new else { return nil }
-        var position = [Int](repeating: 0, count: old.count)
-        for (s, logical) in old.enumerated() { position[logical] = s }
-        return new.map { position[$0] }
-    }
-
-    func moveData(inputDelta: [Int]?, outputDelta: [Int]?) throws {
-        for split in [train, test].compactMap({ $0 }) {
-            if let inputDelta, model.embedding == nil {
-                try device.permute(split.inputs.whole, rows: split.count, columns: inputDelta.count, permutation: inputDelta, alongRows: false)
-            }
-            if let outputDelta {
-                if let targets = split.targets {
-                    try device.permute(targets.whole, rows: split.count, columns: outputDelta.count, permutation: outputDelta, alongRows: false)
-                }
-                if let labels = split.labels, let logical = split.logicalLabels {
-                    var physical = [Int](repeating: 0, count: outputDelta.count)
-                    for (s, logicalClass) in model.network.outputPermutation.enumerated() { physical[logicalClass] = s }
-                    try device.write(logical.map { Float(physical[$0]) }, to: labels.whole)
-                }
-            }
-        }
-    }
-
-    /// Whether the step just taken (`step` counts it) is followed by a relocation.
-    var relocatesAfterStep: Bool { options.relocation.method != .off && step % options.swapEvery == 0 && step < options.steps }
 
     /// Runs to the configured step count (or `until`), reporting every log point; writes
     /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
@@ -400,17 +169,17 @@ public final class Trainer {
         if let snapshots, step == 0, step < end { try snapshots.write(step: 0, relocated: false, model: model) }
         while step < end {
             processGroup?.noteStep(step)
-            if try agreedStop(shouldStop()) {
+            if try agreement.agreedStop(shouldStop(), after: step) {
                 if runDirectory != nil { try saveCheckpoint() }
                 interrupted = true
                 break
             }
             let metrics = try trainStep()
             // A frame for `bimt view` at log steps and after relocations (trainStep relocates after such steps).
-            let relocated = relocatesAfterStep
+            let relocated = schedule.relocates(after: step)
             if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
             if let metrics {
-                try requireSameState()
+                try agreement.requireSameState(of: model, at: step)
                 latest = metrics
                 try record(metrics)
                 if let runDirectory, metrics.testLoss < bestTestLoss {
@@ -425,5 +194,31 @@ public final class Trainer {
             }
         }
         return latest
+    }
+}
+
+extension Trainer {
+    /// The batch order of a mini-batch run sampling in epochs (checkpointed).
+    var sampler: BatchSampler? {
+        get { deviceData.sampler }
+        set { deviceData.sampler = newValue }
+    }
+
+    /// The random draws of a token stream's windows or of sampling with replacement (checkpointed).
+    var windowSampler: WindowSampler? {
+        get { deviceData.windowSampler }
+        set { deviceData.windowSampler = newValue }
+    }
+
+    /// The evaluation split on the host.
+    var evaluationData: Dataset { deviceData.evaluationData }
+
+    /// Sums the gradients over `processGroup` (nil without other ranks).
+    var exchange: GradientExchange? { stepper.exchange }
+
+    /// What the gradient exchange has cost so far (nil without other ranks): steps, seconds the
+    /// training thread waited after its backward passes, and bytes of gradient per step.
+    public var exchangeStatistics: (steps: Int, exposedSeconds: Double, gradientBytes: Int)? {
+        exchange.map { ($0.steps, $0.waitSeconds, 4 * $0.gradients.count) }
     }
 }
