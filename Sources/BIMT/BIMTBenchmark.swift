@@ -1,7 +1,7 @@
 import BIMTCompute
 import Foundation
 
-/// `bimt bench bimt`: one penalty pass, one greedy relocation, one assignment relocation
+/// `bimt bench bimt`: one connection-cost pass, one greedy relocation, one assignment relocation
 /// and the paper's naive procedure on the same network in the same run.
 public struct BIMTBenchmarkResult: Sendable, Codable {
     /// The device's name.
@@ -12,9 +12,9 @@ public struct BIMTBenchmarkResult: Sendable, Codable {
     public var layout: String
     /// Greedy candidates per layer.
     public var topK: Int
-    /// One fused penalty pass (cost + gradient over every matrix), median.
-    public var penaltySeconds: Double
-    /// One read of the same weights (sum of |w|), the yardstick for the penalty pass, median.
+    /// One fused connection-cost pass (cost + gradient over every matrix), median.
+    public var connectionCostSeconds: Double
+    /// One read of the same weights (sum of |w|), the yardstick for the connection-cost pass, median.
     public var readSeconds: Double
     /// Swap scores (C and unit importance, read back) of every swappable layer, median.
     public var scoresSeconds: Double
@@ -38,7 +38,7 @@ public struct BIMTBenchmarkResult: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case device, shape, layout
         case topK = "top_k"
-        case penaltySeconds = "penalty_seconds"
+        case connectionCostSeconds = "connection_cost_seconds"
         case readSeconds = "read_seconds"
         case scoresSeconds = "scores_seconds"
         case greedySeconds = "greedy_seconds"
@@ -74,9 +74,9 @@ public enum BIMTBenchmark {
             median(try (0..<repeats).map { _ in try device.seconds(body) })
         }
         // Warm-up: builds kernels, faults pages.
-        try geometry.penalty(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
-        let penalty = try time {
-            try geometry.penalty(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
+        try geometry.connectionCost(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
+        let connectionCost = try time {
+            try geometry.connectionCost(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
         }
         let weights = network.connections.map { parameters.slice(offset: $0.weight.offset, count: $0.weight.count) }
         let read = try time {
@@ -113,7 +113,7 @@ public enum BIMTBenchmark {
             afterNaive = NaiveRelocation.cost(network: naiveNetwork, settings: settings, parameters: values)
         }
         return BIMTBenchmarkResult(
-            device: device.name, shape: shape, layout: layout.rawValue, topK: topK, penaltySeconds: penalty,
+            device: device.name, shape: shape, layout: layout.rawValue, topK: topK, connectionCostSeconds: connectionCost,
             readSeconds: read, scoresSeconds: scores, greedySeconds: greedy, assignmentSeconds: assignment, naiveSeconds: naiveSeconds,
             speedupVsNaive: naiveSeconds.map { $0 / greedy }, costBefore: costBefore, costAfterGreedy: afterGreedy,
             costAfterAssignment: afterAssignment, costAfterNaive: afterNaive)

@@ -6,7 +6,7 @@ import Foundation
 struct BenchBIMTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bimt",
-        abstract: "Time one penalty pass, greedy and assignment relocation, and the paper's naive procedure.",
+        abstract: "Time one connection-cost pass, greedy and assignment relocation, and the paper's naive procedure.",
         discussion: """
             The network is an MLP of --shape with PyTorch's default initialization and the paper's \
             image-model cost (mean, wf 2, l0 0.5). --layout grid puts square layers on grids, a \
@@ -71,7 +71,7 @@ struct BenchBIMTCommand: ParsableCommand {
         }
         func ms(_ seconds: Double) -> String { String(format: "%10.3f ms", seconds * 1000) }
         print("device: \(result.device); MLP \(result.shape.map(String.init).joined(separator: "-")), \(result.layout) layouts, top_k \(result.topK)")
-        print("penalty pass (cost + gradient) \(ms(result.penaltySeconds))   one read of the weights \(ms(result.readSeconds))   ratio \(String(format: "%.2f", result.penaltySeconds / result.readSeconds))x")
+        print("connection-cost pass (cost + gradient) \(ms(result.connectionCostSeconds))   one read of the weights \(ms(result.readSeconds))   ratio \(String(format: "%.2f", result.connectionCostSeconds / result.readSeconds))x")
         print("swap scores, all layers        \(ms(result.scoresSeconds))")
         print("greedy relocation              \(ms(result.greedySeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterGreedy))")
         print("assignment relocation          \(ms(result.assignmentSeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterAssignment))")

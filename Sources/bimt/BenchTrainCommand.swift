@@ -6,7 +6,7 @@ import Foundation
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Seconds per training step of a preset (forward, backward, penalty, AdamW).",
+        abstract: "Seconds per training step of a preset (forward, backward, connection cost, AdamW).",
         discussion: """
             Times the bare training step (no relocation, no evaluation): it first warms up until \
             step times settle (or --warmup steps), then takes the median of --repeat rounds of \

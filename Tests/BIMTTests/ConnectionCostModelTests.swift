@@ -37,7 +37,7 @@ struct ConnectionCostModelTests {
             let p = try device.makeBuffer(parameters)
             let g = try device.makeBuffer([Float](repeating: 0, count: parameters.count))
             let cost = try device.makeBuffer([0])
-            try geometry.penalty(parameters: p.whole, gradient: g.whole, lambda: lambda, cost: cost.whole)
+            try geometry.connectionCost(parameters: p.whole, gradient: g.whole, lambda: lambda, cost: cost.whole)
             expectClose(Double(try device.read(cost.whole)[0]), expected, relative: 1e-5, "\(device.name) cost")
             let gradient = try device.read(g.whole)
             for i in parameters.indices where abs(parameters[i]) > 1e-3 {

@@ -73,7 +73,7 @@ struct CLITests {
         let result = try bimt(["bench", "bimt", "--device", "cpu", "--shape", "16,9,4", "--repeat", "1", "--top-k", "3", "--json"])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
-        for key in ["penalty_seconds", "greedy_seconds", "assignment_seconds", "naive_seconds", "speedup_vs_naive"] {
+        for key in ["connection_cost_seconds", "greedy_seconds", "assignment_seconds", "naive_seconds", "speedup_vs_naive"] {
             #expect(object[key] is Double, "\(key) missing")
         }
         // Same decisions, so the same final cost (float32 on the device vs double in the oracle).

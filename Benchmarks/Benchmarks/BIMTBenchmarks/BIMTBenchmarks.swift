@@ -1,5 +1,5 @@
 // bimt's benchmark suite: GEMM per device against OpenBLAS called directly (and CLBlast on
-// the OpenCL device), the BIMT penalty pass, swap scores, greedy and assignment relocation,
+// the OpenCL device), the connection-cost pass, swap scores, greedy and assignment relocation,
 // and one training step per preset family. Pairs named "... bimt" and "... OpenBLAS" /
 // "... CLBlast" are the figure and its baselines.
 import BIMT
@@ -63,9 +63,9 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
         let parameters = try! device.makeBuffer(initial)
         let gradient = try! device.makeBuffer([Float](repeating: 0, count: initial.count)), cost = try! device.makeBuffer([0])
         let geometry = try! SpatialGeometry(network: network, settings: BIMTBenchmark.settings, device: device)
-        Benchmark("penalty pass 784-100-100-10 \(label)") { benchmark in
+        Benchmark("connection-cost pass 784-100-100-10 \(label)") { benchmark in
             for _ in benchmark.scaledIterations {
-                try geometry.penalty(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
+                try geometry.connectionCost(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
                 try device.synchronize()
             }
         }

@@ -109,7 +109,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         lambdaSchedule.reduce(lambda) { step >= Int($1.fraction * Double(steps)) ? $0 * $1.factor : $0 }
     }
 
-    /// Whether biases pay the penalty at `step`; `otherwise` is the cost's own setting, used
+    /// Whether biases pay the connection cost at `step`; `otherwise` is the cost's own setting, used
     /// when there is no `biasPenaltyFrom`.
     public func penalizesBiases(at step: Int, otherwise: Bool) -> Bool {
         guard let from = biasPenaltyFrom else { return otherwise }

@@ -2,13 +2,13 @@ import BIMTCompute
 
 /// A `SpatialNetwork` placed on a device: the coordinates of every layer's neurons and
 /// slots in device buffers (uploaded once: swaps move weights, never coordinates), and
-/// the scratch that swap scoring needs. Runs the fused penalty pass and relocation.
+/// the scratch that swap scoring needs. Runs the fused connection-cost pass and relocation.
 public final class SpatialGeometry {
     /// Where the coordinates, scratch and every pass live.
     public let device: Device
     /// The network, with its permutations as relocations leave them.
     public internal(set) var network: SpatialNetwork
-    /// The cost training adds to the loss (`penalty`, `cost`).
+    /// The cost training adds to the loss (`connectionCost`, `cost`).
     public var settings: CostSettings
     /// The cost the swap search minimizes (`relocate`); by default `settings` with wf on
     /// every matrix, as the paper scores swaps.
@@ -48,10 +48,10 @@ public final class SpatialGeometry {
         parameters.slice(offset: view.offset, count: view.count)
     }
 
-    /// The fused penalty pass over every matrix (and biases when `settings.penalizeBiases`,
+    /// The fused connection-cost pass over every matrix (and biases when `settings.penalizeBiases`,
     /// and embedding tables): adds the total connection cost into `cost[0]` on the device
     /// and, when `gradient` is given, lambda times its gradient into `gradient`.
-    public func penalty(parameters: BufferSlice, gradient: BufferSlice?, lambda: Float, cost: BufferSlice) throws {
+    public func connectionCost(parameters: BufferSlice, gradient: BufferSlice?, lambda: Float, cost: BufferSlice) throws {
         try checkParameters(parameters, "parameters")
         if let gradient { try checkParameters(gradient, "gradient") }
         for c in network.connections {
@@ -82,7 +82,7 @@ public final class SpatialGeometry {
     /// The total connection cost (no gradient), read back to the host.
     public func cost(parameters: BufferSlice) throws -> Double {
         try device.fill(costAccumulator.whole, value: 0)
-        try penalty(parameters: parameters, gradient: nil, lambda: 0, cost: costAccumulator.whole)
+        try connectionCost(parameters: parameters, gradient: nil, lambda: 0, cost: costAccumulator.whole)
         return Double(try device.read(costAccumulator.whole)[0])
     }
 }

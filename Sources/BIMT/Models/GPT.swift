@@ -31,7 +31,7 @@ public final class GPT: TrainableModel {
     public let geometry: SpatialGeometry
     /// Every parameter in one flat buffer.
     public let parameters: Buffer
-    /// The gradient of the loss (and penalty) with respect to `parameters`.
+    /// The gradient of the loss (and connection cost) with respect to `parameters`.
     public let gradients: Buffer
     /// AdamW's first moments, one per parameter.
     public let firstMoments: Buffer

@@ -2,7 +2,7 @@ import BIMTCompute
 import Foundation
 
 /// One optimizer step on the device: forward and backward over the batch's micro-batches with
-/// their loss, the gradient exchange of a data-parallel run, the connection cost (the penalty)
+/// their loss, the gradient exchange of a data-parallel run, the connection cost
 /// and its gradient, clipping and AdamW. At a log step the loss, hits and cost come back to the
 /// host; nothing else does.
 final class TrainingStep {
@@ -16,7 +16,7 @@ final class TrainingStep {
     let accumulators: Accumulators
     /// 1 where weight decay applies, 0 elsewhere (nil: everywhere).
     let decayMask: Buffer?
-    /// Whether biases pay the penalty when the options set no `biasPenaltyFrom` (the model's
+    /// Whether biases pay the connection cost when the options set no `biasPenaltyFrom` (the model's
     /// cost setting, read before the first step changes it).
     let penalizesBiasesByDefault: Bool
     /// Sums the gradients over the run's processes (nil without other ranks).
@@ -121,12 +121,12 @@ final class TrainingStep {
             }
         }
         model.setDropoutKey(nil)
-        try exchange?.finish()   // the mean over the ranks (before the penalty, which every rank adds once)
+        try exchange?.finish()   // the mean over the ranks (before the connection cost, which every rank adds once)
         if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
         model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
         if lambda > 0 || logging {
-            try model.geometry.penalty(parameters: model.parameters.whole,
+            try model.geometry.connectionCost(parameters: model.parameters.whole,
                                        gradient: lambda > 0 ? model.gradients.whole : nil,
                                        lambda: lambda, cost: accumulators.cost)
         }
