@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// What the CPU path runs on, for `bimt devices`.
 public enum CPUFeatures {
@@ -60,5 +61,3 @@ public enum CPUFeatures {
             + "set OPENBLAS_CORETYPE=\(suggestion) before starting bimt for much faster GEMMs"
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import BIMTCompute
 import Foundation
 
 /// Where the neurons of one layer sit. A layout has `slots` positions; with `folds` f > 1,
@@ -100,5 +101,3 @@ public struct NeuronLayout: Sendable, Equatable, Codable {
         return metric == .manhattan ? abs(dx) + abs(dy) : (dx * dx + dy * dy).squareRoot()
     }
 }
-
-import BIMTCompute

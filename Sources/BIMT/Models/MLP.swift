@@ -1,4 +1,5 @@
 import BIMTCompute
+import Foundation
 
 /// A multilayer perceptron whose parameters, gradients and AdamW moments each live in ONE
 /// flat device buffer (layout: `embedding` [V, D] if any, then per layer `weight` [out, in]
@@ -202,5 +203,3 @@ public final class MLP: TrainableModel {
         }
     }
 }
-
-import Foundation

@@ -1,4 +1,5 @@
 internal import COpenCL
+import Foundation
 
 /// One OpenCL device as `bimt devices` lists it.
 public struct OpenCLDeviceDescription: Sendable, Equatable {
@@ -146,5 +147,3 @@ public enum OpenCLDiscovery {
         return text.trimmingCharacters(in: .whitespaces)
     }
 }
-
-import Foundation
