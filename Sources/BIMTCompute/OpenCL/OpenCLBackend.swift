@@ -322,8 +322,8 @@ final class OpenCLBackend: ComputeBackend {
     /// out[0] = (or += with `accumulate`) the sum of `x`, on the device: Kernels/reduce.cl's
     /// reduce_sum, the last step of the losses, the squared norm and the connection cost.
     func reduceSum(_ x: BufferSlice, accumulate: Bool, into out: BufferSlice) throws {
-        try launch("reduce", "reduce_sum", [.int(x.count), .int(accumulate ? 1 : 0), .slice(x), .slice(out)],
-                   global: [reduceLocal], local: [reduceLocal])
+        try enqueue.reduceSum(n: x.count, accumulate: accumulate ? 1 : 0, x: x, out: out,
+                              global: [reduceLocal], local: [reduceLocal])
     }
 
     /// Rows each work-item sums in the first pass of a column reduction (column sums,
