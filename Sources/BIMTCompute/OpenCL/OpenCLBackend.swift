@@ -275,8 +275,12 @@ final class OpenCLBackend: ComputeBackend {
     }
 
     /// Sets `arguments` in order and enqueues `name` over `global` work-items (rounded up
-    /// to a multiple of `local`, which the kernels guard against).
-    func launch(_ file: String, _ name: String, _ arguments: [Argument], global: [Int], local: [Int]) throws {
+    /// to a multiple of `local`, which the kernels guard against). Nothing checks `arguments`
+    /// against the kernel's signature: only the generated launchers (`enqueue.kernelName(...)`,
+    /// from the `__kernel` signatures) call it, and only they can make the `GeneratedLauncher`
+    /// it takes.
+    func launchUnchecked(_: GeneratedLauncher, _ file: String, _ name: String, _ arguments: [Argument],
+                         global: [Int], local: [Int]) throws {
         let kernel = try kernel(file, name)
         var index: cl_uint = 0
         func set<T: BitwiseCopyable>(_ value: T) throws {
