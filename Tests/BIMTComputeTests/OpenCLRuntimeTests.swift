@@ -59,6 +59,19 @@ struct OpenCLRuntimeTests {
         #expect(cache.load(key: key) == nil)
     }
 
+    @Test("every shared kernel constant is a -D of every program and defined by no kernel file")
+    func kernelConstantsComeFromTheHost() throws {
+        let backend = try backend(cache: KernelBinaryCache(directory: nil))
+        for constant in KernelConstants.all {
+            for file in EmbeddedKernels.sources.keys {
+                #expect(backend.buildOptions(for: file).contains("-D \(constant.name)=\(constant.value)"))
+                let source = try #require(EmbeddedKernels.sources[file])
+                #expect(!source.contains("#define \(constant.name)"), "Kernels/\(file).cl defines \(constant.name)")
+            }
+            #expect(EmbeddedKernels.sources.values.contains { $0.contains("#error \"\(constant.name) comes from the host") })
+        }
+    }
+
     @Test("device specifiers parse, and unknown devices list the available ones")
     func deviceSelection() throws {
         #expect(try DeviceSpecifier(parsing: "auto") == .automatic)

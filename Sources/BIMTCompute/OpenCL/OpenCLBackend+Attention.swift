@@ -23,6 +23,7 @@ extension OpenCLBackend {
         let (l, hd, d) = (shape.length, shape.headDimension, shape.width), block = AttentionShape.queryBlock(openCL: true)
         let (keyLow, keyHigh) = (UInt32(truncatingIfNeeded: dropoutKey), UInt32(truncatingIfNeeded: dropoutKey >> 32))
         let (threshold, dropScale) = (DropoutMask.threshold(dropoutRate), DropoutMask.scale(dropoutRate))
+        let rowLocal = KernelConstants.rowLocal.value
         let s = try scratchSlice(.attentionScores, count: shape.sequences * min(block, l) * l)
         let kt = try scratchSlice(.attentionKeys, count: shape.sequences * hd * l)
         for head in 0..<shape.heads {
@@ -47,6 +48,7 @@ extension OpenCLBackend {
         let scale = 1 / Float(hd).squareRoot(), count = shape.sequences * min(block, l) * l
         let (keyLow, keyHigh) = (UInt32(truncatingIfNeeded: dropoutKey), UInt32(truncatingIfNeeded: dropoutKey >> 32))
         let (threshold, dropScale) = (DropoutMask.threshold(dropoutRate), DropoutMask.scale(dropoutRate))
+        let rowLocal = KernelConstants.rowLocal.value
         let s = try scratchSlice(.attentionScores, count: count), dp = try scratchSlice(.attentionScoreGradients, count: count)
         let kt = try scratchSlice(.attentionKeys, count: shape.sequences * hd * l)
         let vt = try scratchSlice(.attentionValues, count: shape.sequences * hd * l)

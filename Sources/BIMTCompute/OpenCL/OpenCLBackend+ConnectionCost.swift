@@ -1,11 +1,8 @@
 /// OpenCL launches of Kernels/connection_cost.cl.
 extension OpenCLBackend {
-    /// Work-items per row in the connection-cost kernels (COST_LOCAL).
-    var costLocal: Int { 64 }
-
     func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
                         outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws {
-        let partial = try scratchSlice(.partialSums, count: pass.rows)
+        let partial = try scratchSlice(.partialSums, count: pass.rows), costLocal = KernelConstants.costLocal.value
         try enqueue.connectionCostRows(
             R: pass.rows, Q: pass.columns, wf: pass.weightFactor, l0: pass.l0,
             costScale: pass.costScale, gradScale: pass.gradientScale, metric: Int(pass.metric.code),
@@ -17,7 +14,7 @@ extension OpenCLBackend {
 
     func l1Cost(values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
                 cost: BufferSlice) throws {
-        let groups = (values.count + costLocal - 1) / costLocal
+        let costLocal = KernelConstants.costLocal.value, groups = (values.count + costLocal - 1) / costLocal
         let partial = try scratchSlice(.partialSums, count: groups)
         try enqueue.l1Cost(n: values.count, l0: l0, costScale: costScale, gradScale: gradientScale,
                            withGradient: gradient == nil ? 0 : 1, x: values, G: gradient ?? values, partial: partial,

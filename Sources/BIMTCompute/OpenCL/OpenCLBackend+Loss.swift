@@ -1,7 +1,7 @@
 /// OpenCL launches of Kernels/loss.cl.
 extension OpenCLBackend {
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws {
-        let local = 64, groups = (output.count + local - 1) / local
+        let local = KernelConstants.lossLocal.value, groups = (output.count + local - 1) / local
         let partial = try scratchSlice(.partialSums, count: groups)
         try enqueue.mseLoss(n: output.count, y: output, t: target, dy: outputGradient, partial: partial,
                             global: [groups * local], local: [local])

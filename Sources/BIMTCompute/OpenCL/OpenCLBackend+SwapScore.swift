@@ -5,7 +5,8 @@ extension OpenCLBackend {
         let (m, metric, accumulate) = (pass.units, Int(pass.metric.code), pass.accumulate ? 1 : 0)
         if gemmVariant == .vector {
             // CPU-type device: register-blocked (SWAP_VW slots x SWAP_RU units per work-item).
-            let blocks = [(m + 15) / 16, (m + 7) / 8]
+            let (slots, units) = (KernelConstants.swapSlotsPerItem.value, KernelConstants.swapUnitsPerItem.value)
+            let blocks = [(m + slots - 1) / slots, (m + units - 1) / units]
             try enqueue.swapScoresVector(
                 m: m, I: pass.otherCount, F: pass.folds, sJ: pass.rowStride, sI: pass.otherStride, wscale: pass.scale,
                 metric: metric, accumulate: accumulate, W: weights, slots: slotCoordinates, other: otherCoordinates,

@@ -141,10 +141,10 @@ final class OpenCLBackend: ComputeBackend {
 
     // MARK: Programs and launches
 
-    /// Build options for a kernel file: the language level, the GEMM tunables, and
-    /// `BIMT_OPENCL_OPTIONS` from the environment.
+    /// Build options for a kernel file: the language level, the shared kernel constants
+    /// (`KernelConstants`), the GEMM tunables, and `BIMT_OPENCL_OPTIONS` from the environment.
     func buildOptions(for file: String) -> String {
-        var options = "-cl-std=CL1.2 -cl-mad-enable"
+        var options = "-cl-std=CL1.2 -cl-mad-enable " + KernelConstants.defines
         if file == "gemm" { options += " " + tuning.defines }
         if let extra = ProcessInfo.processInfo.environment["BIMT_OPENCL_OPTIONS"] { options += " " + extra }
         return options
@@ -317,17 +317,12 @@ final class OpenCLBackend: ComputeBackend {
     /// Local size for one-dimensional pointwise kernels.
     var pointwiseLocal: [Int] { [min(64, device.maxWorkGroupSize)] }
 
-    /// Work-items per row of the row kernels (softmax.cl, attention.cl): common.cl's ROW_LOCAL.
-    var rowLocal: Int { 64 }
-
-    /// Work-items of reduce_sum's one work-group (Kernels/reduce.cl's REDUCE_LOCAL).
-    var reduceLocal: Int { 64 }
-
     /// out[0] = (or += with `accumulate`) the sum of `x`, on the device: Kernels/reduce.cl's
     /// reduce_sum, the last step of the losses, the squared norm and the connection cost.
     func reduceSum(_ x: BufferSlice, accumulate: Bool, into out: BufferSlice) throws {
+        let local = KernelConstants.reduceLocal.value
         try enqueue.reduceSum(n: x.count, accumulate: accumulate ? 1 : 0, x: x, out: out,
-                              global: [reduceLocal], local: [reduceLocal])
+                              global: [local], local: [local])
     }
 
     /// Rows each work-item sums in the first pass of a column reduction (column sums,
