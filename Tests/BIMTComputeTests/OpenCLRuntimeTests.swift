@@ -20,7 +20,8 @@ struct OpenCLRuntimeTests {
     func buildErrorCarriesLog() throws {
         let backend = try backend(cache: KernelBinaryCache(directory: nil))
         do {
-            _ = try backend.buildProgram("broken", source: "__kernel void k(__global float* x) { x[0] = undefined_name; }")
+            let source = "__kernel void k(__global float* x) { x[0] = undefined_name; }"
+            _ = try backend.programs.buildProgram("broken", source: source)
             Issue.record("a broken kernel built")
         } catch let ComputeError.kernelBuildFailed(program, _, log) {
             #expect(program == "broken")
@@ -34,8 +35,8 @@ struct OpenCLRuntimeTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let cache = KernelBinaryCache(directory: directory)
         let first = try backend(cache: cache)
-        let source = OpenCLBackend.programSource("elementwise")
-        let key = first.cacheKey(source: source, options: first.buildOptions(for: "elementwise"))
+        let source = OpenCLProgramCache.programSource("elementwise")
+        let key = first.programs.cacheKey(source: source, options: first.programs.buildOptions(for: "elementwise"))
 
         let device = Device(backend: first)
         let x = try device.makeBuffer([1, 2, 3])
@@ -64,11 +65,12 @@ struct OpenCLRuntimeTests {
         let backend = try backend(cache: KernelBinaryCache(directory: nil))
         for constant in KernelConstants.all {
             for file in EmbeddedKernels.sources.keys {
-                #expect(backend.buildOptions(for: file).contains("-D \(constant.name)=\(constant.value)"))
+                #expect(backend.programs.buildOptions(for: file).contains("-D \(constant.name)=\(constant.value)"))
                 let source = try #require(EmbeddedKernels.sources[file])
                 #expect(!source.contains("#define \(constant.name)"), "Kernels/\(file).cl defines \(constant.name)")
             }
-            #expect(EmbeddedKernels.sources.values.contains { $0.contains("#error \"\(constant.name) comes from the host") })
+            let guardLine = "#error \"\(constant.name) comes from the host"
+            #expect(EmbeddedKernels.sources.values.contains { $0.contains(guardLine) })
         }
     }
 
