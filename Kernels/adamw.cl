@@ -38,7 +38,7 @@ __kernel void adamw_step(const int n, const float lr, const float beta1, const f
 // partial[group] = sum of x[i]^2 over this group's grid-stride share of x[0..n).
 // Local size: NORM_LOCAL. Global size: NORM_LOCAL x groups (at most n / NORM_LOCAL rounded up).
 #ifndef NORM_LOCAL
-#define NORM_LOCAL 64
+#error "NORM_LOCAL comes from the host (KernelConstants)"
 #endif
 
 __kernel __attribute__((reqd_work_group_size(NORM_LOCAL, 1, 1)))

@@ -32,7 +32,9 @@ inline float group_max(__local float* scratch, const float value, const int n)
 }
 
 // Row kernels run one work-group of ROW_LOCAL work-items (a power of two) per row.
-#define ROW_LOCAL 64
+#ifndef ROW_LOCAL
+#error "ROW_LOCAL comes from the host (KernelConstants)"
+#endif
 
 // Softmax of x[0..count) into y (may be x) by one work-group of ROW_LOCAL striding over the
 // row; returns the row's log-sum-exp to every work-item.

@@ -13,8 +13,9 @@
 // partials into one device scalar, so the cost never has to leave the device.
 // Local size: (COST_LOCAL, 1). Global size: (COST_LOCAL, R).
 
+// COST_LOCAL: work-items per row (a power of two).
 #ifndef COST_LOCAL
-#define COST_LOCAL 64    // work-items per row (a power of two)
+#error "COST_LOCAL comes from the host (KernelConstants)"
 #endif
 
 inline float bimt_distance(const float dx, const float dy, const int metric)

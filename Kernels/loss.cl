@@ -12,7 +12,7 @@
 // One work-item per row writes rowLoss[r] and correct[r]. Global size: rows.
 
 #ifndef LOSS_LOCAL
-#define LOSS_LOCAL 64
+#error "LOSS_LOCAL comes from the host (KernelConstants)"
 #endif
 
 __kernel __attribute__((reqd_work_group_size(LOSS_LOCAL, 1, 1)))

@@ -5,8 +5,9 @@
 //
 // out[0] (+)= sum of x[0..n). One work-group. Global size: REDUCE_LOCAL.
 
+// REDUCE_LOCAL: work-items of the one work-group (a power of two).
 #ifndef REDUCE_LOCAL
-#define REDUCE_LOCAL 64    // work-items of the one work-group (a power of two)
+#error "REDUCE_LOCAL comes from the host (KernelConstants)"
 #endif
 
 __kernel __attribute__((reqd_work_group_size(REDUCE_LOCAL, 1, 1)))

@@ -78,11 +78,12 @@ __kernel void unit_abs_sums(const int m, const int I, const int F, const int sJ,
 // distance vector for its SWAP_VW slots once per other-side neuron and reuses it for its
 // SWAP_RU units: like gemm_vector with the distance operand generated on the fly.
 // Global size: (ceil(m / SWAP_VW), ceil(m / SWAP_RU)).
+// SWAP_VW: slots per work-item (vector width); SWAP_RU: units per work-item.
 #ifndef SWAP_VW
-#define SWAP_VW 16      // slots per work-item (vector width)
+#error "SWAP_VW comes from the host (KernelConstants)"
 #endif
 #ifndef SWAP_RU
-#define SWAP_RU 8       // units per work-item
+#error "SWAP_RU comes from the host (KernelConstants)"
 #endif
 #define SCAT_(a, b) a##b
 #define SCAT(a, b) SCAT_(a, b)

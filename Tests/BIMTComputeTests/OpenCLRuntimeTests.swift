@@ -20,7 +20,8 @@ struct OpenCLRuntimeTests {
     func buildErrorCarriesLog() throws {
         let backend = try backend(cache: KernelBinaryCache(directory: nil))
         do {
-            _ = try backend.buildProgram("broken", source: "__kernel void k(__global float* x) { x[0] = undefined_name; }")
+            let source = "__kernel void k(__global float* x) { x[0] = undefined_name; }"
+            _ = try backend.programs.buildProgram("broken", source: source)
             Issue.record("a broken kernel built")
         } catch let ComputeError.kernelBuildFailed(program, _, log) {
             #expect(program == "broken")
@@ -34,8 +35,8 @@ struct OpenCLRuntimeTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let cache = KernelBinaryCache(directory: directory)
         let first = try backend(cache: cache)
-        let source = OpenCLBackend.programSource("elementwise")
-        let key = first.cacheKey(source: source, options: first.buildOptions(for: "elementwise"))
+        let source = OpenCLProgramCache.programSource("elementwise")
+        let key = first.programs.cacheKey(source: source, options: first.programs.buildOptions(for: "elementwise"))
 
         let device = Device(backend: first)
         let x = try device.makeBuffer([1, 2, 3])
@@ -57,6 +58,20 @@ struct OpenCLRuntimeTests {
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count / 2).write(to: file)
         #expect(cache.load(key: key) == nil)
+    }
+
+    @Test("every shared kernel constant is a -D of every program and defined by no kernel file")
+    func kernelConstantsComeFromTheHost() throws {
+        let backend = try backend(cache: KernelBinaryCache(directory: nil))
+        for constant in KernelConstants.all {
+            for file in EmbeddedKernels.sources.keys {
+                #expect(backend.programs.buildOptions(for: file).contains("-D \(constant.name)=\(constant.value)"))
+                let source = try #require(EmbeddedKernels.sources[file])
+                #expect(!source.contains("#define \(constant.name)"), "Kernels/\(file).cl defines \(constant.name)")
+            }
+            let guardLine = "#error \"\(constant.name) comes from the host"
+            #expect(EmbeddedKernels.sources.values.contains { $0.contains(guardLine) })
+        }
     }
 
     @Test("device specifiers parse, and unknown devices list the available ones")

@@ -1,15 +1,23 @@
 /// OpenCL launches of Kernels/activation.cl.
 extension OpenCLBackend {
     func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws {
-        try launch("activation", "\(activation.rawValue)_forward",
-                   [.int(input.count), .slice(input), .slice(output)],
-                   global: [input.count], local: pointwiseLocal)
+        let (n, global, local) = (input.count, [input.count], pointwiseLocal)
+        switch activation {
+        case .relu: try enqueue.reluForward(n: n, x: input, y: output, global: global, local: local)
+        case .silu: try enqueue.siluForward(n: n, x: input, y: output, global: global, local: local)
+        case .gelu: try enqueue.geluForward(n: n, x: input, y: output, global: global, local: local)
+        case .tanh: try enqueue.tanhForward(n: n, x: input, y: output, global: global, local: local)
+        }
     }
 
     func activationBackward(_ activation: Activation, input: BufferSlice,
                             outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
-        try launch("activation", "\(activation.rawValue)_backward",
-                   [.int(input.count), .slice(input), .slice(outputGradient), .slice(inputGradient)],
-                   global: [input.count], local: pointwiseLocal)
+        let (n, dy, dx, global, local) = (input.count, outputGradient, inputGradient, [input.count], pointwiseLocal)
+        switch activation {
+        case .relu: try enqueue.reluBackward(n: n, x: input, dy: dy, dx: dx, global: global, local: local)
+        case .silu: try enqueue.siluBackward(n: n, x: input, dy: dy, dx: dx, global: global, local: local)
+        case .gelu: try enqueue.geluBackward(n: n, x: input, dy: dy, dx: dx, global: global, local: local)
+        case .tanh: try enqueue.tanhBackward(n: n, x: input, dy: dy, dx: dx, global: global, local: local)
+        }
     }
 }

@@ -5,20 +5,19 @@ extension OpenCLBackend {
                decayMask: BufferSlice?) throws {
         let (c1, c2) = h.biasCorrections(step: step)
         // Unused buffer arguments point at the parameters (the kernel does not read them).
-        try launch("adamw", "adamw_step",
-                   [.int(parameters.count), .float(h.learningRate), .float(h.beta1), .float(h.beta2),
-                    .float(h.epsilon), .float(h.weightDecay), .float(c1), .float(c2),
-                    .slice(parameters), .slice(gradients), .slice(firstMoments), .slice(secondMoments),
-                    .float(clipping?.maximumNorm ?? 0), .slice(clipping?.normSquared ?? parameters),
-                    .int(decayMask == nil ? 0 : 1), .slice(decayMask ?? parameters)],
-                   global: [parameters.count], local: pointwiseLocal)
+        try enqueue.adamwStep(
+            n: parameters.count, lr: h.learningRate, beta1: h.beta1, beta2: h.beta2,
+            eps: h.epsilon, weightDecay: h.weightDecay, c1: c1, c2: c2,
+            p: parameters, g: gradients, m: firstMoments, v: secondMoments,
+            maxNorm: clipping?.maximumNorm ?? 0, normSq: clipping?.normSquared ?? parameters,
+            useMask: decayMask == nil ? 0 : 1, mask: decayMask ?? parameters,
+            global: [parameters.count], local: pointwiseLocal)
     }
 
     func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
-        let local = 64, groups = max(1, min(256, (x.count + local - 1) / local))
+        let local = KernelConstants.normLocal.value, groups = max(1, min(256, (x.count + local - 1) / local))
         let partial = try scratchSlice(.partialSums, count: groups)
-        try launch("adamw", "squared_norm_partial", [.int(x.count), .slice(x), .slice(partial)],
-                   global: [groups * local], local: [local])
+        try enqueue.squaredNormPartial(n: x.count, x: x, partial: partial, global: [groups * local], local: [local])
         try reduceSum(partial, accumulate: false, into: out)
     }
 }

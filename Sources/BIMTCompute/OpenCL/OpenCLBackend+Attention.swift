@@ -10,21 +10,20 @@ extension OpenCLBackend {
         try gemm(product.operation, a: product.a, b: product.b, c: product.c)
     }
 
-    private func dropoutArguments(_ rate: Float, _ key: UInt64) -> [Argument] {
-        [.uint(UInt32(truncatingIfNeeded: key)), .uint(UInt32(truncatingIfNeeded: key >> 32)),
-         .uint(DropoutMask.threshold(rate)), .float(DropoutMask.scale(rate))]
-    }
-
     /// A head's keys or values from qkv's `column` as [sequences, hd, length] in `into`.
     private func transposedHead(_ shape: AttentionShape, _ qkv: BufferSlice, column: Int, into y: BufferSlice) throws {
-        try launch("attention", "attention_transpose_head",
-                   [.int(shape.length), .int(3 * shape.width), .int(column), .int(shape.headDimension), .slice(qkv), .slice(y)],
-                   global: [shape.length, shape.headDimension, shape.sequences], local: [min(16, device.maxWorkGroupSize), 1, 1])
+        try enqueue.attentionTransposeHead(
+            length: shape.length, ld: 3 * shape.width, column: column, hd: shape.headDimension, x: qkv, y: y,
+            global: [shape.length, shape.headDimension, shape.sequences],
+            local: [min(16, device.maxWorkGroupSize), 1, 1])
     }
 
     func causalAttentionForward(_ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, logSumExp: BufferSlice,
                                 dropoutRate: Float, dropoutKey: UInt64) throws {
         let (l, hd, d) = (shape.length, shape.headDimension, shape.width), block = AttentionShape.queryBlock(openCL: true)
+        let (keyLow, keyHigh) = (UInt32(truncatingIfNeeded: dropoutKey), UInt32(truncatingIfNeeded: dropoutKey >> 32))
+        let (threshold, dropScale) = (DropoutMask.threshold(dropoutRate), DropoutMask.scale(dropoutRate))
+        let rowLocal = KernelConstants.rowLocal.value
         let s = try scratchSlice(.attentionScores, count: shape.sequences * min(block, l) * l)
         let kt = try scratchSlice(.attentionKeys, count: shape.sequences * hd * l)
         for head in 0..<shape.heads {
@@ -33,10 +32,10 @@ extension OpenCLBackend {
                 let rows = min(block, l - first), reach = first + rows
                 try blockProduct(shape, m: rows, n: reach, k: hd, alpha: 1 / Float(hd).squareRoot(),
                                  a: (qkv, first * 3 * d + head * hd, 3 * d, l * 3 * d), b: (kt, 0, l, hd * l), c: (s, 0, l, rows * l))
-                try launch("attention", "attention_softmax_block",
-                           [.int(rows), .int(first), .int(l), .int(shape.heads), .int(head), .int(l)]
-                               + dropoutArguments(dropoutRate, dropoutKey) + [.slice(s), .slice(logSumExp)],
-                           global: [shape.sequences * rows * rowLocal], local: [rowLocal])
+                try enqueue.attentionSoftmaxBlock(
+                    rows: rows, first: first, ld: l, heads: shape.heads, head: head, length: l,
+                    keyLow: keyLow, keyHigh: keyHigh, threshold: threshold, dropScale: dropScale, s: s, lse: logSumExp,
+                    global: [shape.sequences * rows * rowLocal], local: [rowLocal])
                 try blockProduct(shape, m: rows, n: hd, k: reach, a: (s, 0, l, rows * l), b: (qkv, 2 * d + head * hd, 3 * d, l * 3 * d),
                                  c: (output, first * d + head * hd, d, l * d))
             }
@@ -47,6 +46,9 @@ extension OpenCLBackend {
                                  logSumExp: BufferSlice, qkvGradient: BufferSlice, dropoutRate: Float, dropoutKey: UInt64) throws {
         let (l, hd, d) = (shape.length, shape.headDimension, shape.width), block = AttentionShape.queryBlock(openCL: true)
         let scale = 1 / Float(hd).squareRoot(), count = shape.sequences * min(block, l) * l
+        let (keyLow, keyHigh) = (UInt32(truncatingIfNeeded: dropoutKey), UInt32(truncatingIfNeeded: dropoutKey >> 32))
+        let (threshold, dropScale) = (DropoutMask.threshold(dropoutRate), DropoutMask.scale(dropoutRate))
+        let rowLocal = KernelConstants.rowLocal.value
         let s = try scratchSlice(.attentionScores, count: count), dp = try scratchSlice(.attentionScoreGradients, count: count)
         let kt = try scratchSlice(.attentionKeys, count: shape.sequences * hd * l)
         let vt = try scratchSlice(.attentionValues, count: shape.sequences * hd * l)
@@ -61,11 +63,11 @@ extension OpenCLBackend {
                                  a: (qkv, first * 3 * d + q, 3 * d, l * 3 * d), b: (kt, 0, l, hd * l), c: (s, 0, l, rows * l))
                 try blockProduct(shape, m: rows, n: reach, k: hd, a: (outputGradient, first * d + head * hd, d, l * d),
                                  b: (vt, 0, l, hd * l), c: (dp, 0, l, rows * l))
-                try launch("attention", "attention_backward_block",
-                           [.int(rows), .int(first), .int(l), .int(shape.heads), .int(head), .int(l), .int(hd)]
-                               + dropoutArguments(dropoutRate, dropoutKey)
-                               + [.slice(s), .slice(dp), .slice(logSumExp), .slice(output), .slice(outputGradient)],
-                           global: [shape.sequences * rows * rowLocal], local: [rowLocal])
+                try enqueue.attentionBackwardBlock(
+                    rows: rows, first: first, ld: l, heads: shape.heads, head: head, length: l, hd: hd,
+                    keyLow: keyLow, keyHigh: keyHigh, threshold: threshold, dropScale: dropScale,
+                    s: s, dp: dp, lse: logSumExp, out: output, dout: outputGradient,
+                    global: [shape.sequences * rows * rowLocal], local: [rowLocal])
                 // dV (+)= dropout(P)^T dY;  dQ = dS K / sqrt(hd);  dK (+)= dS^T Q / sqrt(hd).
                 try blockProduct(shape, m: reach, n: hd, k: rows, transposeA: true, beta: beta, a: (s, 0, l, rows * l),
                                  b: (outputGradient, first * d + head * hd, d, l * d), c: (qkvGradient, v, 3 * d, l * 3 * d))

@@ -1,17 +1,16 @@
 /// OpenCL launches of Kernels/convolution.cl.
 extension OpenCLBackend {
-    private func convolutionArguments(_ s: ConvolutionShape) -> [Argument] {
-        [.int(s.batch), .int(s.height), .int(s.width), .int(s.channels), .int(s.kernelHeight), .int(s.kernelWidth),
-         .int(s.stride), .int(s.padding), .int(s.outputHeight), .int(s.outputWidth)]
-    }
-
     func im2col(_ s: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws {
-        try launch("convolution", "im2col", convolutionArguments(s) + [.slice(input), .slice(columns)],
-                   global: [s.patchSize, s.patchCount], local: [min(16, s.patchSize), 1])
+        try enqueue.im2col(N: s.batch, H: s.height, W: s.width, C: s.channels, KH: s.kernelHeight, KW: s.kernelWidth,
+                           stride: s.stride, pad: s.padding, Ho: s.outputHeight, Wo: s.outputWidth,
+                           x: input, cols: columns,
+                           global: [s.patchSize, s.patchCount], local: [min(16, s.patchSize), 1])
     }
 
     func col2im(_ s: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws {
-        try launch("convolution", "col2im", convolutionArguments(s) + [.slice(columnGradient), .slice(inputGradient)],
-                   global: [s.channels, s.batch * s.height * s.width], local: [min(16, s.channels), 1])
+        try enqueue.col2im(N: s.batch, H: s.height, W: s.width, C: s.channels, KH: s.kernelHeight, KW: s.kernelWidth,
+                           stride: s.stride, pad: s.padding, Ho: s.outputHeight, Wo: s.outputWidth,
+                           cols: columnGradient, dx: inputGradient,
+                           global: [s.channels, s.batch * s.height * s.width], local: [min(16, s.channels), 1])
     }
 }

@@ -2,9 +2,9 @@
 extension OpenCLBackend {
     func embeddingForward(tokens: BufferSlice, table: BufferSlice, rows: Int, folds: Int, dimension: Int,
                           output: BufferSlice) throws {
-        try launch("embedding", "embedding_forward",
-                   [.int(rows), .int(folds), .int(dimension), .slice(tokens), .slice(table), .slice(output)],
-                   global: [folds * dimension, rows], local: [min(16, folds * dimension), 1])
+        try enqueue.embeddingForward(rows: rows, folds: folds, dim: dimension, tokens: tokens, table: table,
+                                     out: output,
+                                     global: [folds * dimension, rows], local: [min(16, folds * dimension), 1])
     }
 
     func embeddingBackward(tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
@@ -13,9 +13,8 @@ extension OpenCLBackend {
         // instead of every table entry scanning the whole batch.
         let oneHot = try scratchSlice(.staging, count: rows * vocabulary)
         for fold in 0..<folds {
-            try launch("embedding", "one_hot",
-                       [.int(rows), .int(folds), .int(fold), .int(vocabulary), .slice(tokens), .slice(oneHot)],
-                       global: [vocabulary, rows], local: [min(16, vocabulary), 1])
+            try enqueue.oneHot(rows: rows, folds: folds, fold: fold, vocab: vocabulary, tokens: tokens, out: oneHot,
+                               global: [vocabulary, rows], local: [min(16, vocabulary), 1])
             try gemm(GemmOperation(m: vocabulary, n: dimension, k: rows, transposeA: true, beta: 1,
                                    lda: vocabulary, ldb: folds * dimension, ldc: dimension),
                      a: oneHot, b: outputGradient.slice(offset: fold * dimension,

@@ -4,30 +4,30 @@ extension OpenCLBackend {
         switch gemmVariant {
         case .tiled, .automatic:
             let (sAm, sAk) = op.stridesA
-            let operandA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA)]
-            let tail = op.outputArguments(c)
             let sBk = op.transposeB ? 1 : op.ldb, sBn = op.transposeB ? op.ldb : 1
             let t = tuning
             let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
             let tiles = [(op.n + t.tsn - 1) / t.tsn, (op.m + t.tsm - 1) / t.tsm]
             let (splits, chunk) = t.kSplits(m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
             let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
-            let operands: [Argument] = operandA + [.slice(b), .int(sBk), .int(sBn), .int(op.strideB)]
             if splits == 1 {
-                try launch("gemm", "gemm_tiled",
-                           op.sizeArguments(alpha: op.alpha, beta: op.beta) + operands + tail + [.int(1), .int(op.k)],
-                           global: global, local: local)
+                try enqueue.gemmTiled(
+                    M: op.m, N: op.n, K: op.k, alpha: op.alpha, beta: op.beta,
+                    A: a, sAm: sAm, sAk: sAk, strideA: op.strideA, B: b, sBk: sBk, sBn: sBn, strideB: op.strideB,
+                    C: c, ldc: op.ldc, strideC: op.strideC, splits: 1, kChunk: op.k, global: global, local: local)
                 return
             }
             // Each K range's product into scratch, then C = alpha * their sum + beta * C.
             let partial = try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
-            try launch("gemm", "gemm_tiled",
-                       op.sizeArguments(alpha: 1, beta: 0) + operands
-                           + [.slice(partial), .int(op.n), .int(op.m * op.n), .int(splits), .int(chunk)],
-                       global: global, local: local)
-            try launch("gemm", "gemm_splitk_reduce",
-                       [.int(op.m), .int(op.n), .int(splits), .float(op.alpha), .float(op.beta), .slice(partial)] + tail,
-                       global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
+            try enqueue.gemmTiled(
+                M: op.m, N: op.n, K: op.k, alpha: 1, beta: 0,
+                A: a, sAm: sAm, sAk: sAk, strideA: op.strideA, B: b, sBk: sBk, sBn: sBn, strideB: op.strideB,
+                C: partial, ldc: op.n, strideC: op.m * op.n, splits: splits, kChunk: chunk,
+                global: global, local: local)
+            try enqueue.gemmSplitkReduce(
+                M: op.m, N: op.n, splits: splits, alpha: op.alpha, beta: op.beta, partial: partial,
+                C: c, ldc: op.ldc, strideC: op.strideC,
+                global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
         case .vector:
             // K deeper than KC goes through in blocks of KC, each launch adding its block's
             // product into C (the first applies beta): a block's panel of B then stays in L2.
@@ -55,28 +55,30 @@ extension OpenCLBackend {
         let t = tuning, width = t.vw * t.nv
         let panelsA = (op.m + t.rm - 1) / t.rm, panelsB = (op.n + width - 1) / width
         let deep = op.k >= 256
-        var operandB: [Argument] = [.slice(b), .int(op.ldb), .int(op.strideB), .int(0)]
+        var (operandB, ldb, strideB, bPanels) = (b, op.ldb, op.strideB, 0)
         if op.transposeB || (deep && op.ldb >= 1024) {
             let floatsB = panelsB * width * op.k
             let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
             try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1,
                            kStride: op.transposeB ? 1 : op.ldb, batchStride: op.strideB, batch: op.batchCount,
                            into: packedB, panelStride: floatsB)
-            operandB = [.slice(packedB), .int(0), .int(floatsB), .int(1)]
+            (operandB, ldb, strideB, bPanels) = (packedB, 0, floatsB, 1)
         }
         // Strided A (aPanels = 0), or its panels.
-        var panelsOrA: [Argument] = [.slice(a), .int(sAm), .int(sAk), .int(op.strideA), .int(0)]
+        var (panelsOrA, rowStrideA, kStrideA, strideA, aPanels) = (a, sAm, sAk, op.strideA, 0)
         if op.transposeA && deep && op.lda >= 1024 {
             let floatsA = panelsA * t.rm * op.k
             let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
             try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
                            batch: op.batchCount, into: packedA, panelStride: floatsA)
-            panelsOrA = [.slice(packedA), .int(0), .int(0), .int(floatsA), .int(1)]
+            (panelsOrA, rowStrideA, kStrideA, strideA, aPanels) = (packedA, 0, 0, floatsA, 1)
         }
         let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
-        try launch("gemm", "gemm_vector",
-                   op.sizeArguments(alpha: op.alpha, beta: op.beta) + panelsOrA + operandB + op.outputArguments(c),
-                   global: [panelsB, panelsA, op.batchCount], local: local)
+        try enqueue.gemmVector(
+            M: op.m, N: op.n, K: op.k, alpha: op.alpha, beta: op.beta,
+            A: panelsOrA, sAm: rowStrideA, sAk: kStrideA, strideA: strideA, aPanels: aPanels,
+            B: operandB, ldb: ldb, strideB: strideB, bPanels: bPanels, C: c, ldc: op.ldc, strideC: op.strideC,
+            global: [panelsB, panelsA, op.batchCount], local: local)
     }
 
     /// gemm.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
@@ -85,22 +87,13 @@ extension OpenCLBackend {
     private func packPanels(_ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
                             batch: Int, into panels: BufferSlice, panelStride: Int) throws {
         let chunk = 16, panelCount = (rows + width - 1) / width
-        try launch("gemm", "pack_panels",
-                   [.int(k), .int(rows), .int(width), .int(chunk), .slice(x), .int(rowStride), .int(kStride), .int(batchStride),
-                    .slice(panels), .int(panelStride)],
-                   global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
+        try enqueue.packPanels(K: k, rows: rows, width: width, chunk: chunk, X: x, sR: rowStride, sK: kStride,
+                               strideX: batchStride, P: panels, strideP: panelStride,
+                               global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
     }
 }
 
 extension GemmOperation {
     /// op(A)(m, k) = A[m * stridesA.m + k * stridesA.k] within one product.
     var stridesA: (m: Int, k: Int) { transposeA ? (1, lda) : (lda, 1) }
-
-    /// The GEMM kernels' first arguments: M, N, K, alpha, beta.
-    func sizeArguments(alpha: Float, beta: Float) -> [OpenCLBackend.Argument] {
-        [.int(m), .int(n), .int(k), .float(alpha), .float(beta)]
-    }
-
-    /// The GEMM kernels' C arguments: C, ldc, its batch stride.
-    func outputArguments(_ c: BufferSlice) -> [OpenCLBackend.Argument] { [.slice(c), .int(ldc), .int(strideC)] }
 }

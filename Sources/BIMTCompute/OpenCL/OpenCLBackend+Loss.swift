@@ -1,11 +1,10 @@
 /// OpenCL launches of Kernels/loss.cl.
 extension OpenCLBackend {
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws {
-        let local = 64, groups = (output.count + local - 1) / local
+        let local = KernelConstants.lossLocal.value, groups = (output.count + local - 1) / local
         let partial = try scratchSlice(.partialSums, count: groups)
-        try launch("loss", "mse_loss", [.int(output.count), .slice(output), .slice(target), .slice(outputGradient),
-                                        .slice(partial)],
-                   global: [groups * local], local: [local])
+        try enqueue.mseLoss(n: output.count, y: output, t: target, dy: outputGradient, partial: partial,
+                            global: [groups * local], local: [local])
         try reduceSum(partial, accumulate: true, into: loss)
     }
 
@@ -13,10 +12,9 @@ extension OpenCLBackend {
                       loss: BufferSlice, correct: BufferSlice) throws {
         let perRow = try scratchSlice(.partialSums, count: 2 * rows)
         let rowLoss = perRow.slice(offset: 0, count: rows), rowCorrect = perRow.slice(offset: rows, count: rows)
-        try launch("loss", "cross_entropy",
-                   [.int(rows), .int(columns), .slice(logits), .slice(labels), .slice(logitGradient),
-                    .slice(rowLoss), .slice(rowCorrect)],
-                   global: [rows], local: [min(16, device.maxWorkGroupSize)])
+        try enqueue.crossEntropy(rows: rows, cols: columns, z: logits, labels: labels, dz: logitGradient,
+                                 rowLoss: rowLoss, correct: rowCorrect,
+                                 global: [rows], local: [min(16, device.maxWorkGroupSize)])
         // Mean loss: scale the per-row losses by 1 / rows before summing.
         try scale(rowLoss, by: 1 / Float(rows))
         try reduceSum(rowLoss, accumulate: true, into: loss)

@@ -8,9 +8,8 @@ extension OpenCLBackend {
 
     func gatherRows(source: BufferSlice, columns: Int, deviceIndices index: BufferSlice,
                     into destination: BufferSlice) throws {
-        try launch("permute", "gather_rows",
-                   [.int(index.count), .int(columns), .slice(source), .slice(index), .slice(destination)],
-                   global: [columns, index.count], local: [min(16, columns), 1])
+        try enqueue.gatherRows(rows: index.count, cols: columns, src: source, perm: index, dst: destination,
+                               global: [columns, index.count], local: [min(16, columns), 1])
     }
 
     func permute(_ x: BufferSlice, rows: Int, columns: Int, permutation: [Int], alongRows: Bool) throws {
@@ -18,8 +17,13 @@ extension OpenCLBackend {
         try permutation.map(Float.init).withUnsafeBufferPointer { try write($0, to: indices) }
         let copy = try scratchSlice(.staging, count: x.count)
         try self.copy(x, to: copy)
-        try launch("permute", alongRows ? "gather_rows" : "gather_columns",
-                   [.int(rows), .int(columns), .slice(copy), .slice(indices), .slice(x)],
-                   global: [columns, rows], local: [min(16, columns), 1])
+        let (global, local) = ([columns, rows], [min(16, columns), 1])
+        if alongRows {
+            try enqueue.gatherRows(rows: rows, cols: columns, src: copy, perm: indices, dst: x,
+                                   global: global, local: local)
+        } else {
+            try enqueue.gatherColumns(rows: rows, cols: columns, src: copy, perm: indices, dst: x,
+                                      global: global, local: local)
+        }
     }
 }
