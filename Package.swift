@@ -12,7 +12,7 @@ let package = Package(
     dependencies: [
         // Pinned exactly (this project commits no Package.resolved: its revision ids would be the
         // local package mirror's, not the upstream ones).
-        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
     ],
     targets: [
         // MARK: System libraries

@@ -18,8 +18,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBaselineBLAS", path: "Sources/CBaselineBLAS", pkgConfig: "openblas"),
         // CLBlast (Debian libclblast-dev) on the same OpenCL device: the OpenCL GEMM baseline.
-        .target(name: "CBaselineCLBlast", path: "Sources/CBaselineCLBlast",
-                linkerSettings: [.linkedLibrary("clblast"), .linkedLibrary("OpenCL")]),
+        .target(
+            name: "CBaselineCLBlast", path: "Sources/CBaselineCLBlast",
+            linkerSettings: [.linkedLibrary("clblast"), .linkedLibrary("OpenCL")]),
         .executableTarget(
             name: "BIMTBenchmarks",
             dependencies: [

@@ -58,8 +58,10 @@ public enum BIMTBenchmark {
     public static let settings = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean)
 
     /// Relocates a randomly initialized MLP of `shape` `repeats` times per method and reports medians and costs.
-    public static func run(device: Device, shape: [Int], layout: LayoutFamily, topK: Int, repeats: Int,
-                           naive: Bool, seed: UInt64 = 1) throws -> BIMTBenchmarkResult {
+    public static func run(
+        device: Device, shape: [Int], layout: LayoutFamily, topK: Int, repeats: Int,
+        naive: Bool, seed: UInt64 = 1
+    ) throws -> BIMTBenchmarkResult {
         guard repeats >= 1 else { throw BIMTError.invalidSetting("repeats must be >= 1, got \(repeats)") }
         guard topK >= 1 else { throw BIMTError.invalidSetting("top_k must be >= 1, got \(topK)") }
         let network = try MLPArchitecture(widths: shape, layout: layout).spatialNetwork(swapInputs: layout == .line)
@@ -74,13 +76,17 @@ public enum BIMTBenchmark {
             median(try (0..<repeats).map { _ in try device.seconds(body) })
         }
         // Warm-up: builds kernels, faults pages.
-        try geometry.connectionCost(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
+        try geometry.connectionCost(
+            parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
         let connectionCost = try time {
-            try geometry.connectionCost(parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
+            try geometry.connectionCost(
+                parameters: parameters.whole, gradient: gradient.whole, lambda: 1e-3, cost: cost.whole)
         }
         let weights = network.connections.map { parameters.slice(offset: $0.weight.offset, count: $0.weight.count) }
         let read = try time {
-            for w in weights { try device.l1Cost(values: w, gradient: nil, l0: 1, costScale: 1, gradientScale: 0, cost: cost.whole) }
+            for w in weights {
+                try device.l1Cost(values: w, gradient: nil, l0: 1, costScale: 1, gradientScale: 0, cost: cost.whole)
+            }
         }
 
         let swappable = network.groups.filter(\.swappable)
@@ -90,13 +96,14 @@ public enum BIMTBenchmark {
 
         func relocationTime(_ method: RelocationMethod) throws -> (Double, Double) {
             var samples: [Double] = [], after = 0.0
-            for _ in 0..<(repeats + 1) {   // the first run is a warm-up
+            for _ in 0..<(repeats + 1) { // the first run is a warm-up
                 let local = try SpatialGeometry(network: network, settings: settings, device: device)
                 try device.write(initial, to: parameters.whole)
                 let settings = RelocationSettings(method: method, topK: topK)
-                samples.append(try device.seconds {
-                    _ = try local.relocate(parameters: parameters.whole, settings: settings)
-                })
+                samples.append(
+                    try device.seconds {
+                        _ = try local.relocate(parameters: parameters.whole, settings: settings)
+                    })
                 after = try local.cost(parameters: parameters.whole)
             }
             return (median(Array(samples.dropFirst())), after)
@@ -113,8 +120,10 @@ public enum BIMTBenchmark {
             afterNaive = NaiveRelocation.cost(network: naiveNetwork, settings: settings, parameters: values)
         }
         return BIMTBenchmarkResult(
-            device: device.name, shape: shape, layout: layout.rawValue, topK: topK, connectionCostSeconds: connectionCost,
-            readSeconds: read, scoresSeconds: scores, greedySeconds: greedy, assignmentSeconds: assignment, naiveSeconds: naiveSeconds,
+            device: device.name, shape: shape, layout: layout.rawValue, topK: topK,
+            connectionCostSeconds: connectionCost,
+            readSeconds: read, scoresSeconds: scores, greedySeconds: greedy, assignmentSeconds: assignment,
+            naiveSeconds: naiveSeconds,
             speedupVsNaive: naiveSeconds.map { $0 / greedy }, costBefore: costBefore, costAfterGreedy: afterGreedy,
             costAfterAssignment: afterAssignment, costAfterNaive: afterNaive)
     }

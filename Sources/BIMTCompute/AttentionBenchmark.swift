@@ -20,30 +20,36 @@ public enum AttentionBenchmark {
     /// Medians of `repeat` alternating runs after a warm-up, and the largest difference
     /// between the two paths' outputs and qkv gradients relative to the largest value.
     public static func run(_ shape: AttentionShape, on device: Device, dropoutRate: Float = 0, repeat: Int = 5) throws
-        -> (fused: AttentionTiming, unfused: AttentionTiming, relativeDifference: Double) {
+        -> (fused: AttentionTiming, unfused: AttentionTiming, relativeDifference: Double)
+    {
         var generator = SeededGenerator(seed: 11)
         let qkv = try device.makeBuffer(generator.uniform(shape.rows * 3 * shape.width))
         let gradient = try device.makeBuffer(generator.uniform(shape.rows * shape.width))
-        let output = try device.makeBuffer(count: shape.rows * shape.width), dqkv = try device.makeBuffer(count: shape.rows * 3 * shape.width)
+        let output = try device.makeBuffer(count: shape.rows * shape.width),
+            dqkv = try device.makeBuffer(count: shape.rows * 3 * shape.width)
         let lse = try device.makeBuffer(count: shape.statisticsCount)
         let scores = try (0..<3).map { _ in try device.makeBuffer(count: shape.scoresCount) }
         let key: UInt64 = 0x5EED
         func fusedForward() throws {
-            try device.causalAttentionForward(shape, qkv: qkv.whole, output: output.whole, logSumExp: lse.whole,
-                                              dropoutRate: dropoutRate, dropoutKey: key)
+            try device.causalAttentionForward(
+                shape, qkv: qkv.whole, output: output.whole, logSumExp: lse.whole,
+                dropoutRate: dropoutRate, dropoutKey: key)
         }
         func fusedBackward() throws {
-            try device.causalAttentionBackward(shape, qkv: qkv.whole, output: output.whole, outputGradient: gradient.whole,
-                                               logSumExp: lse.whole, qkvGradient: dqkv.whole, dropoutRate: dropoutRate, dropoutKey: key)
+            try device.causalAttentionBackward(
+                shape, qkv: qkv.whole, output: output.whole, outputGradient: gradient.whole,
+                logSumExp: lse.whole, qkvGradient: dqkv.whole, dropoutRate: dropoutRate, dropoutKey: key)
         }
         func unfusedForward() throws {
-            try device.unfusedCausalAttentionForward(shape, qkv: qkv.whole, output: output.whole, probabilities: scores[0].whole,
-                                                     scratch: scores[1].whole, dropoutRate: dropoutRate, dropoutKey: key)
+            try device.unfusedCausalAttentionForward(
+                shape, qkv: qkv.whole, output: output.whole, probabilities: scores[0].whole,
+                scratch: scores[1].whole, dropoutRate: dropoutRate, dropoutKey: key)
         }
         func unfusedBackward() throws {
-            try device.unfusedCausalAttentionBackward(shape, qkv: qkv.whole, outputGradient: gradient.whole,
-                                                      probabilities: scores[0].whole, scratch: (scores[1].whole, scores[2].whole),
-                                                      qkvGradient: dqkv.whole, dropoutRate: dropoutRate, dropoutKey: key)
+            try device.unfusedCausalAttentionBackward(
+                shape, qkv: qkv.whole, outputGradient: gradient.whole,
+                probabilities: scores[0].whole, scratch: (scores[1].whole, scores[2].whole),
+                qkvGradient: dqkv.whole, dropoutRate: dropoutRate, dropoutKey: key)
         }
         let seconds = device.seconds
         // Agreement, then one warm-up pass of each.
@@ -60,10 +66,14 @@ public enum AttentionBenchmark {
         }
         let float = MemoryLayout<Float>.size
         let fusedScratch = device.fusedAttentionScratchCount(shape)
-        return (AttentionTiming(kernel: "fused", forwardSeconds: median(times[0]), backwardSeconds: median(times[1]),
-                                storedBytes: shape.statisticsCount * float, scratchBytes: fusedScratch * float),
-                AttentionTiming(kernel: "unfused", forwardSeconds: median(times[2]), backwardSeconds: median(times[3]),
-                                storedBytes: shape.scoresCount * float, scratchBytes: 2 * shape.scoresCount * float),
-                largest > 0 ? worst / largest : worst)
+        return (
+            AttentionTiming(
+                kernel: "fused", forwardSeconds: median(times[0]), backwardSeconds: median(times[1]),
+                storedBytes: shape.statisticsCount * float, scratchBytes: fusedScratch * float),
+            AttentionTiming(
+                kernel: "unfused", forwardSeconds: median(times[2]), backwardSeconds: median(times[3]),
+                storedBytes: shape.scoresCount * float, scratchBytes: 2 * shape.scoresCount * float),
+            largest > 0 ? worst / largest : worst
+        )
     }
 }

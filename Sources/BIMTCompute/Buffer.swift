@@ -35,8 +35,9 @@ public final class Buffer: @unchecked Sendable {
 
     /// `count` elements starting at `offset`. Out-of-range views are programmer errors.
     public func slice(offset: Int, count: Int) -> BufferSlice {
-        precondition(offset >= 0 && count >= 0 && offset + count <= self.count,
-                     "slice [\(offset), \(offset + count)) outside a buffer of \(self.count) elements")
+        precondition(
+            offset >= 0 && count >= 0 && offset + count <= self.count,
+            "slice [\(offset), \(offset + count)) outside a buffer of \(self.count) elements")
         return BufferSlice(buffer: self, offset: offset, count: count)
     }
 }
@@ -52,8 +53,9 @@ public struct BufferSlice: @unchecked Sendable {
 
     /// A sub-range of this slice.
     public func slice(offset: Int, count: Int) -> BufferSlice {
-        precondition(offset >= 0 && count >= 0 && offset + count <= self.count,
-                     "slice [\(offset), \(offset + count)) outside a slice of \(self.count) elements")
+        precondition(
+            offset >= 0 && count >= 0 && offset + count <= self.count,
+            "slice [\(offset), \(offset + count)) outside a slice of \(self.count) elements")
         return BufferSlice(buffer: buffer, offset: self.offset + offset, count: count)
     }
 }

@@ -9,8 +9,10 @@ extension CPUBackend {
         }
     }
 
-    func activationBackward(_ activation: Activation, input: BufferSlice,
-                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+    func activationBackward(
+        _ activation: Activation, input: BufferSlice,
+        outputGradient: BufferSlice, inputGradient: BufferSlice
+    ) throws {
         let px = pointer(input), pdy = pointer(outputGradient), pdx = pointer(inputGradient)
         let kind = activation.kernelCode
         parallelChunks(input.count, grain: 1 << 14) { range in

@@ -3,16 +3,19 @@
 // neither branches on the decay mask per element), and the squared norm sums blocks in
 // double, added in block order. Both are split over the cores.
 extension CPUBackend {
-    func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
-               firstMoments: BufferSlice, secondMoments: BufferSlice, clipping: GradientClipping?,
-               decayMask: BufferSlice?) throws {
+    func adamW(
+        _ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
+        firstMoments: BufferSlice, secondMoments: BufferSlice, clipping: GradientClipping?,
+        decayMask: BufferSlice?
+    ) throws {
         let (c1, c2) = h.biasCorrections(step: step)
         let p = pointer(parameters), g = pointer(gradients)
         let m = pointer(firstMoments), v = pointer(secondMoments)
         let lr = h.learningRate, b1 = h.beta1, b2 = h.beta2, eps = h.epsilon, decay = h.learningRate * h.weightDecay
-        let scale = clipping.map {
-            GradientClipping.scale(maximumNorm: $0.maximumNorm, normSquared: pointer($0.normSquared)[0])
-        } ?? 1
+        let scale =
+            clipping.map {
+                GradientClipping.scale(maximumNorm: $0.maximumNorm, normSquared: pointer($0.normSquared)[0])
+            } ?? 1
         // One element's update at decay rate `rate` (lr * weight decay, times its mask value).
         @inline(__always) func update(_ i: Int, _ rate: Float) {
             let grad = g[i] * scale

@@ -15,8 +15,10 @@ extension CPUBackend {
     func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice, accumulate: Bool) throws {
         let px = pointer(x)
         // Bands of whole rows (each core streams its rows once), not columns (every core would read every row).
-        bandedSums(rows, width: columns, grain: max(1, (1 << 15) / columns), into: pointer(out),
-                   accumulate: accumulate) { range, partial in
+        bandedSums(
+            rows, width: columns, grain: max(1, (1 << 15) / columns), into: pointer(out),
+            accumulate: accumulate
+        ) { range, partial in
             for r in range {
                 let row = px + r * columns
                 for c in 0..<columns { partial[c] += row[c] }

@@ -3,19 +3,24 @@ import CBIMTKernels
 // The CPU twin of Kernels/connection_cost.cl: the hot loops are C (Sources/CBIMTKernels/
 // connection_cost.c, AVX-512/AVX2 chosen at run time), split over the cores here.
 extension CPUBackend {
-    func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
-                        outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws {
+    func connectionCost(
+        _ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
+        outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice
+    ) throws {
         let w = pointer(weights), g = gradient.map(pointer), co = pointer(outCoordinates), ci = pointer(inCoordinates)
         let total = parallelSum(pass.rows, grain: max(1, (1 << 15) / pass.columns)) { range in
-            bimt_connection_cost_rows(Int32(pass.rows), Int32(pass.columns), Int32(range.lowerBound),
-                                      Int32(range.upperBound), pass.weightFactor, pass.l0, pass.gradientScale,
-                                      pass.metric.code, w, g, co, ci)
+            bimt_connection_cost_rows(
+                Int32(pass.rows), Int32(pass.columns), Int32(range.lowerBound),
+                Int32(range.upperBound), pass.weightFactor, pass.l0, pass.gradientScale,
+                pass.metric.code, w, g, co, ci)
         }
         pointer(cost)[0] += Float(total * Double(pass.costScale))
     }
 
-    func l1Cost(values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
-                cost: BufferSlice) throws {
+    func l1Cost(
+        values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
+        cost: BufferSlice
+    ) throws {
         let x = pointer(values)
         let total = parallelSum(values.count) { range in bimt_abs_sum(range.count, x + range.lowerBound) }
         if let gradient {

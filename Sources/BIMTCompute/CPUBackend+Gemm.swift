@@ -27,8 +27,9 @@ extension CPUBackend {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let (pa, pb, pc) = shared.value
                 for batch in (chunk * size)..<min(op.batchCount, (chunk + 1) * size) {
-                    CPUBackend.sgemm(op, m: op.m, n: op.n, pa + batch * op.strideA, pb + batch * op.strideB,
-                                     pc + batch * op.strideC)
+                    CPUBackend.sgemm(
+                        op, m: op.m, n: op.n, pa + batch * op.strideA, pb + batch * op.strideB,
+                        pc + batch * op.strideC)
                 }
             }
             return
@@ -43,12 +44,14 @@ extension CPUBackend {
                 guard count > 0 else { return }
                 if splitRows {
                     // Rows [start, start+count) of C read rows of op(A).
-                    CPUBackend.sgemm(op, m: count, n: op.n, op.transposeA ? a0 + start : a0 + start * op.lda, b0,
-                                     c0 + start * op.ldc)
+                    CPUBackend.sgemm(
+                        op, m: count, n: op.n, op.transposeA ? a0 + start : a0 + start * op.lda, b0,
+                        c0 + start * op.ldc)
                 } else {
                     // Columns [start, start+count) of C read columns of op(B).
-                    CPUBackend.sgemm(op, m: op.m, n: count, a0, op.transposeB ? b0 + start * op.ldb : b0 + start,
-                                     c0 + start)
+                    CPUBackend.sgemm(
+                        op, m: op.m, n: count, a0, op.transposeB ? b0 + start * op.ldb : b0 + start,
+                        c0 + start)
                 }
             }
             if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
@@ -67,13 +70,16 @@ extension CPUBackend {
     }
 
     /// AVX-512 present and `BIMT_ROW_GEMM` not "off" (which keeps every product on OpenBLAS).
-    static let rowGemmAvailable = bimt_gemm_rows_vectorized() != 0
+    static let rowGemmAvailable =
+        bimt_gemm_rows_vectorized() != 0
         && ProcessInfo.processInfo.environment["BIMT_ROW_GEMM"] != "off"
 
     /// `bimt_gemm_rows` over bands of rows (multiples of its 6-row blocks), one per core; a
     /// transposed B is first copied row-major (it is small).
-    func rowGemm(_ op: GemmOperation, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                 _ c: UnsafeMutablePointer<Float>) {
+    func rowGemm(
+        _ op: GemmOperation, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        _ c: UnsafeMutablePointer<Float>
+    ) {
         var rowMajorB: UnsafeMutablePointer<Float>? = nil
         if op.transposeB {
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: op.k * op.n)
@@ -87,17 +93,21 @@ extension CPUBackend {
         parallelChunks(blocks, grain: 8) { range in
             let (a, b, c) = shared.value
             let first = range.lowerBound * 6, rows = min(op.m, range.upperBound * 6) - first
-            bimt_gemm_rows(Int32(rows), Int32(op.n), Int32(op.k), op.alpha, op.beta, a + first * op.lda, Int32(op.lda),
-                           b, Int32(ldb), c + first * op.ldc, Int32(op.ldc))
+            bimt_gemm_rows(
+                Int32(rows), Int32(op.n), Int32(op.k), op.alpha, op.beta, a + first * op.lda, Int32(op.lda),
+                b, Int32(ldb), c + first * op.ldc, Int32(op.ldc))
         }
     }
 
     /// One single-threaded OpenBLAS call: an m x n block of `op`'s C (its transposes, K,
     /// alpha, beta and leading dimensions) from the given corners of A, B and C.
-    static func sgemm(_ op: GemmOperation, m: Int, n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-               _ c: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(op.k), op.alpha, a, Int32(op.lda), b, Int32(op.ldb), op.beta, c,
-                    Int32(op.ldc))
+    static func sgemm(
+        _ op: GemmOperation, m: Int, n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        _ c: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, op.transposeA ? CblasTrans : CblasNoTrans, op.transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(op.k), op.alpha, a, Int32(op.lda), b, Int32(op.ldb), op.beta, c,
+            Int32(op.ldc))
     }
 }

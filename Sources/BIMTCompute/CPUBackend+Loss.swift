@@ -19,14 +19,17 @@ extension CPUBackend {
         pointer(loss)[0] += Float(total)
     }
 
-    func crossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int, logitGradient: BufferSlice,
-                      loss: BufferSlice, correct: BufferSlice) throws {
+    func crossEntropy(
+        logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int, logitGradient: BufferSlice,
+        loss: BufferSlice, correct: BufferSlice
+    ) throws {
         let z = pointer(logits), l = pointer(labels), dz = pointer(logitGradient)
         let scale = 1 / Float(rows)
         let chunks = parallelResults(rows, grain: max(1, (1 << 14) / columns)) { range -> (loss: Double, hits: Int32) in
             var hits: Int32 = 0
-            let sum = bimt_cross_entropy_rows(Int32(columns), Int32(range.lowerBound), Int32(range.upperBound), scale,
-                                              z, l, dz, &hits)
+            let sum = bimt_cross_entropy_rows(
+                Int32(columns), Int32(range.lowerBound), Int32(range.upperBound), scale,
+                z, l, dz, &hits)
             return (sum, hits)
         }
         pointer(loss)[0] += Float(chunks.reduce(0) { $0 + $1.loss } / Double(rows))

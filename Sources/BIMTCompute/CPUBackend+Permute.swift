@@ -6,8 +6,10 @@ extension CPUBackend {
         for (i, row) in indices.enumerated() { (dst + i * columns).update(from: src + row * columns, count: columns) }
     }
 
-    func gatherRows(source: BufferSlice, columns: Int, deviceIndices: BufferSlice,
-                    into destination: BufferSlice) throws {
+    func gatherRows(
+        source: BufferSlice, columns: Int, deviceIndices: BufferSlice,
+        into destination: BufferSlice
+    ) throws {
         let src = pointer(source), dst = pointer(destination), rows = pointer(deviceIndices)
         for i in 0..<deviceIndices.count {
             (dst + i * columns).update(from: src + Int(rows[i]) * columns, count: columns)

@@ -30,8 +30,10 @@ extension CPUBackend {
         }
     }
 
-    func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
-                         inputGradient: BufferSlice) throws {
+    func softmaxBackward(
+        output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
+        inputGradient: BufferSlice
+    ) throws {
         let y = pointer(output), dy = pointer(outputGradient), dx = pointer(inputGradient)
         parallelChunks(rows, grain: max(1, (1 << 13) / columns)) { range in
             bimt_softmax_backward_rows(Int32(columns), Int32(range.lowerBound), Int32(range.upperBound), y, dy, dx)

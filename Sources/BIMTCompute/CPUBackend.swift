@@ -95,8 +95,10 @@ func parallelResults<T>(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>)
 /// chunk's `width` sums into zeroed floats, and the chunks' sums are added into `out` in
 /// chunk order (overwriting it, or adding with `accumulate`), so the result depends only on
 /// the core count.
-func bandedSums(_ count: Int, width: Int, grain: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool,
-                _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+func bandedSums(
+    _ count: Int, width: Int, grain: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool,
+    _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+) {
     let partials = parallelResults(count, grain: grain) { range -> [Float] in
         var partial = [Float](repeating: 0, count: width)
         partial.withUnsafeMutableBufferPointer { body(range, $0.baseAddress!) }
@@ -115,7 +117,8 @@ func bandedSums(_ count: Int, width: Int, grain: Int, into out: UnsafeMutablePoi
 /// node's cores).
 nonisolated(unsafe) var processorCount: Int = {
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    guard let text = ProcessInfo.processInfo.environment["BIMT_CPU_THREADS"], let threads = Int(text), threads >= 1 else { return cores }
+    guard let text = ProcessInfo.processInfo.environment["BIMT_CPU_THREADS"], let threads = Int(text), threads >= 1
+    else { return cores }
     return min(threads, cores)
 }()
 

@@ -6,14 +6,14 @@ public enum CPUFeatures {
     /// The widest SIMD extensions this processor reports (x86-64: AVX-512, AVX2, FMA, ...).
     public static var simdSummary: String {
         #if arch(x86_64)
-        let flags = processorFlags
-        let names = [("avx512f", "AVX-512"), ("avx2", "AVX2"), ("fma", "FMA"), ("sse4_2", "SSE4.2")]
-            .filter { flags.contains($0.0) }.map(\.1)
-        return names.isEmpty ? "SSE2" : names.joined(separator: ", ")
+            let flags = processorFlags
+            let names = [("avx512f", "AVX-512"), ("avx2", "AVX2"), ("fma", "FMA"), ("sse4_2", "SSE4.2")]
+                .filter { flags.contains($0.0) }.map(\.1)
+            return names.isEmpty ? "SSE2" : names.joined(separator: ", ")
         #elseif arch(arm64)
-        return "NEON"
+            return "NEON"
         #else
-        return "unknown"
+            return "unknown"
         #endif
     }
 
@@ -22,7 +22,8 @@ public enum CPUFeatures {
     /// save); empty where there is no such file.
     public static let processorFlags: Set<String> = {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return [] }
         return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
     }()
 
@@ -38,17 +39,19 @@ public enum CPUFeatures {
     /// SkylakeX needs all four AVX-512 flags, Haswell AVX2 and FMA.
     public static var suggestedBLASCore: String? {
         #if arch(x86_64)
-        suggestedBLASCore(chosen: openblas_get_corename().map { String(cString: $0) } ?? "", flags: processorFlags)
+            suggestedBLASCore(chosen: openblas_get_corename().map { String(cString: $0) } ?? "", flags: processorFlags)
         #else
-        nil
+            nil
         #endif
     }
 
     /// The core type for a processor with CPUID `flags` where OpenBLAS chose `chosen`: nil unless
     /// `chosen` is older than Haswell and the flags hold at least Haswell's.
     public static func suggestedBLASCore(chosen: String, flags: Set<String>) -> String? {
-        let old: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
-                                "Northwood", "Banias", "Opteron", "Barcelona", "Sandybridge", "Bobcat", "Bulldozer"]
+        let old: Set<String> = [
+            "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+            "Northwood", "Banias", "Opteron", "Barcelona", "Sandybridge", "Bobcat", "Bulldozer",
+        ]
         guard old.contains(chosen), haswellFlags.isSubset(of: flags) else { return nil }
         return skylakeXFlags.isSubset(of: flags) ? "SkylakeX" : "Haswell"
     }

@@ -28,19 +28,22 @@ protocol ComputeBackend: AnyObject {
 
     // Activation (Device+Activation.swift)
     func activationForward(_ activation: Activation, input: BufferSlice, output: BufferSlice) throws
-    func activationBackward(_ activation: Activation, input: BufferSlice,
-                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws
+    func activationBackward(
+        _ activation: Activation, input: BufferSlice,
+        outputGradient: BufferSlice, inputGradient: BufferSlice) throws
 
     // Softmax (Device+Softmax.swift)
     func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws
     func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws
-    func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
-                         inputGradient: BufferSlice) throws
+    func softmaxBackward(
+        output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
+        inputGradient: BufferSlice) throws
 
     // AdamW (Device+AdamW.swift)
-    func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
-               gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
-               clipping: GradientClipping?, decayMask: BufferSlice?) throws
+    func adamW(
+        _ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
+        gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
+        clipping: GradientClipping?, decayMask: BufferSlice?) throws
     func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws
 
     // Dropout (Device+Dropout.swift)
@@ -48,14 +51,17 @@ protocol ComputeBackend: AnyObject {
 
     // Loss (Device+Loss.swift)
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws
-    func crossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int, logitGradient: BufferSlice,
-                      loss: BufferSlice, correct: BufferSlice) throws
+    func crossEntropy(
+        logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int, logitGradient: BufferSlice,
+        loss: BufferSlice, correct: BufferSlice) throws
 
     // Embedding (Device+Embedding.swift)
-    func embeddingForward(tokens: BufferSlice, table: BufferSlice, rows: Int, folds: Int, dimension: Int,
-                          output: BufferSlice) throws
-    func embeddingBackward(tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
-                           vocabulary: Int, tableGradient: BufferSlice) throws
+    func embeddingForward(
+        tokens: BufferSlice, table: BufferSlice, rows: Int, folds: Int, dimension: Int,
+        output: BufferSlice) throws
+    func embeddingBackward(
+        tokens: BufferSlice, outputGradient: BufferSlice, rows: Int, folds: Int, dimension: Int,
+        vocabulary: Int, tableGradient: BufferSlice) throws
 
     // Permute (Device+Permute.swift)
     func gatherRows(source: BufferSlice, columns: Int, indices: [Int], into destination: BufferSlice) throws
@@ -63,17 +69,21 @@ protocol ComputeBackend: AnyObject {
     func permute(_ x: BufferSlice, rows: Int, columns: Int, permutation: [Int], alongRows: Bool) throws
 
     // LayerNorm (Device+LayerNorm.swift)
-    func layerNormForward(_ x: BufferSlice, gamma: BufferSlice, beta: BufferSlice, rows: Int, columns: Int, epsilon: Float,
-                          output: BufferSlice, mean: BufferSlice, rstd: BufferSlice) throws
-    func layerNormBackward(_ x: BufferSlice, gamma: BufferSlice, outputGradient: BufferSlice, mean: BufferSlice,
-                           rstd: BufferSlice, rows: Int, columns: Int, inputGradient: BufferSlice,
-                           gammaGradient: BufferSlice, betaGradient: BufferSlice) throws
+    func layerNormForward(
+        _ x: BufferSlice, gamma: BufferSlice, beta: BufferSlice, rows: Int, columns: Int, epsilon: Float,
+        output: BufferSlice, mean: BufferSlice, rstd: BufferSlice) throws
+    func layerNormBackward(
+        _ x: BufferSlice, gamma: BufferSlice, outputGradient: BufferSlice, mean: BufferSlice,
+        rstd: BufferSlice, rows: Int, columns: Int, inputGradient: BufferSlice,
+        gammaGradient: BufferSlice, betaGradient: BufferSlice) throws
 
     // Attention (Device+Attention.swift)
-    func causalAttentionForward(_ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, logSumExp: BufferSlice,
-                                dropoutRate: Float, dropoutKey: UInt64) throws
-    func causalAttentionBackward(_ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, outputGradient: BufferSlice,
-                                 logSumExp: BufferSlice, qkvGradient: BufferSlice, dropoutRate: Float, dropoutKey: UInt64) throws
+    func causalAttentionForward(
+        _ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, logSumExp: BufferSlice,
+        dropoutRate: Float, dropoutKey: UInt64) throws
+    func causalAttentionBackward(
+        _ shape: AttentionShape, qkv: BufferSlice, output: BufferSlice, outputGradient: BufferSlice,
+        logSumExp: BufferSlice, qkvGradient: BufferSlice, dropoutRate: Float, dropoutKey: UInt64) throws
 
     // Convolution (Device+Convolution.swift)
     func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws
@@ -81,21 +91,27 @@ protocol ComputeBackend: AnyObject {
 
     // Pool (Device+Pool.swift)
     func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws
-    func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice) throws
-    func biasActivationPool(_ shape: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,
-                            activated: BufferSlice, output: BufferSlice) throws
-    func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
-                                outputGradient: BufferSlice, preactivationGradient: BufferSlice, biasGradient: BufferSlice?) throws
+    func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice, inputGradient: BufferSlice)
+        throws
+    func biasActivationPool(
+        _ shape: PoolShape, activation: Activation, bias: BufferSlice, preactivation: BufferSlice,
+        activated: BufferSlice, output: BufferSlice) throws
+    func poolActivationBackward(
+        _ shape: PoolShape, activation: Activation, preactivation: BufferSlice, input: BufferSlice,
+        outputGradient: BufferSlice, preactivationGradient: BufferSlice, biasGradient: BufferSlice?) throws
 
     // Connection cost (Device+ConnectionCost.swift, for the math)
-    func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
-                        outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws
-    func l1Cost(values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
-                cost: BufferSlice) throws
+    func connectionCost(
+        _ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
+        outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws
+    func l1Cost(
+        values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
+        cost: BufferSlice) throws
 
     // Swap score (Device+SwapScore.swift, for the math)
-    func swapScores(_ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
-                    otherCoordinates: BufferSlice, scores: BufferSlice) throws
+    func swapScores(
+        _ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
+        otherCoordinates: BufferSlice, scores: BufferSlice) throws
     func unitAbsoluteSums(_ pass: SwapScorePass, weights: BufferSlice, sums: BufferSlice) throws
     func swapDeltas(scores: BufferSlice, units: Int, deltas: BufferSlice) throws
 }

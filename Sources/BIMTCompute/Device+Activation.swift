@@ -19,15 +19,20 @@ extension Device {
     }
 
     /// inputGradient += outputGradient * f'(input)
-    public func activationBackward(_ activation: Activation, input: BufferSlice,
-                                   outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+    public func activationBackward(
+        _ activation: Activation, input: BufferSlice,
+        outputGradient: BufferSlice, inputGradient: BufferSlice
+    ) throws {
         try own(input, "\(activation) input"); try own(outputGradient, "\(activation) output gradient")
         try own(inputGradient, "\(activation) input gradient")
-        try same(input.count, outputGradient.count,
-                 "\(activation) input has \(input.count) elements, output gradient \(outputGradient.count)")
-        try same(input.count, inputGradient.count,
-                 "\(activation) input has \(input.count) elements, input gradient \(inputGradient.count)")
-        try backend.activationBackward(activation, input: input, outputGradient: outputGradient,
-                                       inputGradient: inputGradient)
+        try same(
+            input.count, outputGradient.count,
+            "\(activation) input has \(input.count) elements, output gradient \(outputGradient.count)")
+        try same(
+            input.count, inputGradient.count,
+            "\(activation) input has \(input.count) elements, input gradient \(inputGradient.count)")
+        try backend.activationBackward(
+            activation, input: input, outputGradient: outputGradient,
+            inputGradient: inputGradient)
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// AdamW hyperparameters (PyTorch's defaults but for weight decay, which BIMT keeps at 0).
@@ -18,8 +18,10 @@ public struct AdamWHyperparameters: Sendable, Equatable, Codable {
     public var weightDecay: Float
 
     /// PyTorch's AdamW defaults, but weight decay 0.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -60,29 +62,36 @@ extension Device {
     /// `clipping`, the gradient is first scaled down to its maximum norm (the squared norm read
     /// on the device); with `decayMask` (one float per parameter, 1 or 0), weight decay applies
     /// where the mask is 1 only.
-    public func adamW(_ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
-                      gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
-                      clipping: GradientClipping? = nil, decayMask: BufferSlice? = nil) throws {
+    public func adamW(
+        _ hyperparameters: AdamWHyperparameters, step: Int, parameters: BufferSlice,
+        gradients: BufferSlice, firstMoments: BufferSlice, secondMoments: BufferSlice,
+        clipping: GradientClipping? = nil, decayMask: BufferSlice? = nil
+    ) throws {
         guard step >= 1 else { throw ComputeError.invalidArgument("AdamW step counts from 1, got \(step)") }
-        var slices = [(parameters, "parameters"), (gradients, "gradients"), (firstMoments, "first moments"),
-                      (secondMoments, "second moments")]
+        var slices = [
+            (parameters, "parameters"), (gradients, "gradients"), (firstMoments, "first moments"),
+            (secondMoments, "second moments"),
+        ]
         if let decayMask { slices.append((decayMask, "weight decay mask")) }
         for (slice, label) in slices {
             try own(slice, "AdamW \(label)")
-            try same(slice.count, parameters.count,
-                     "AdamW \(label) have \(slice.count) elements, parameters \(parameters.count)")
+            try same(
+                slice.count, parameters.count,
+                "AdamW \(label) have \(slice.count) elements, parameters \(parameters.count)")
         }
         if let clipping {
             try own(clipping.normSquared, "AdamW squared gradient norm")
-            try same(clipping.normSquared.count, 1,
-                     "the squared gradient norm is one element, got \(clipping.normSquared.count)")
+            try same(
+                clipping.normSquared.count, 1,
+                "the squared gradient norm is one element, got \(clipping.normSquared.count)")
             guard clipping.maximumNorm > 0, clipping.maximumNorm.isFinite else {
                 throw ComputeError.invalidArgument("the maximum gradient norm must be > 0, got \(clipping.maximumNorm)")
             }
         }
-        try backend.adamW(hyperparameters, step: step, parameters: parameters, gradients: gradients,
-                          firstMoments: firstMoments, secondMoments: secondMoments, clipping: clipping,
-                          decayMask: decayMask)
+        try backend.adamW(
+            hyperparameters, step: step, parameters: parameters, gradients: gradients,
+            firstMoments: firstMoments, secondMoments: secondMoments, clipping: clipping,
+            decayMask: decayMask)
     }
 
     /// out[0] = the sum of x's squares (its squared L2 norm), on the device.

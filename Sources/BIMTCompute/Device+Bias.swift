@@ -9,8 +9,10 @@ extension Device {
     }
 
     /// out[c] = sum over rows of x[r, c] (added to out when `accumulate`): the bias gradient.
-    public func sumColumns(_ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice,
-                           accumulate: Bool = false) throws {
+    public func sumColumns(
+        _ x: BufferSlice, rows: Int, columns: Int, into out: BufferSlice,
+        accumulate: Bool = false
+    ) throws {
         try own(x, "column-sum input"); try own(out, "column-sum output")
         try matrix(x, rows: rows, columns: columns, "column-sum input")
         try same(out.count, columns, "column-sum output has \(out.count) elements for a [\(rows), \(columns)] matrix")

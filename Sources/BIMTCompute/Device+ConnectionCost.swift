@@ -35,8 +35,10 @@ public struct ConnectionCostPass: Sendable, Equatable {
     public var metric: DistanceMetric
 
     /// One matrix's connection-cost settings.
-    public init(rows: Int, columns: Int, weightFactor: Float, l0: Float, costScale: Float,
-                gradientScale: Float, metric: DistanceMetric = .manhattan) {
+    public init(
+        rows: Int, columns: Int, weightFactor: Float, l0: Float, costScale: Float,
+        gradientScale: Float, metric: DistanceMetric = .manhattan
+    ) {
         self.rows = rows
         self.columns = columns
         self.weightFactor = weightFactor
@@ -51,34 +53,45 @@ public struct ConnectionCostPass: Sendable, Equatable {
 extension Device {
     /// Adds the connection cost of one matrix into `cost[0]` (on the device) and, when
     /// `gradient` is given, its gradient into `gradient`; see `ConnectionCostPass`.
-    public func connectionCost(_ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
-                               outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice) throws {
+    public func connectionCost(
+        _ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
+        outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice
+    ) throws {
         try owned(weights, gradient, outCoordinates, inCoordinates, cost)
         try positive(pass.rows, pass.columns, "connection cost matrix")
-        try expect(weights.count == pass.rows * pass.columns,
-                   "connection cost: weights hold \(weights.count) elements "
-                   + "for a [\(pass.rows), \(pass.columns)] matrix")
-        try expect(gradient.map { $0.count == weights.count } ?? true,
-                   "connection cost: gradient holds \(gradient?.count ?? 0) elements, weights \(weights.count)")
-        try expect(outCoordinates.count == 2 * pass.rows,
-                   "connection cost: \(outCoordinates.count / 2) out-coordinates for \(pass.rows) rows")
-        try expect(inCoordinates.count == 2 * pass.columns,
-                   "connection cost: \(inCoordinates.count / 2) in-coordinates for \(pass.columns) columns")
+        try expect(
+            weights.count == pass.rows * pass.columns,
+            "connection cost: weights hold \(weights.count) elements "
+                + "for a [\(pass.rows), \(pass.columns)] matrix")
+        try expect(
+            gradient.map { $0.count == weights.count } ?? true,
+            "connection cost: gradient holds \(gradient?.count ?? 0) elements, weights \(weights.count)")
+        try expect(
+            outCoordinates.count == 2 * pass.rows,
+            "connection cost: \(outCoordinates.count / 2) out-coordinates for \(pass.rows) rows")
+        try expect(
+            inCoordinates.count == 2 * pass.columns,
+            "connection cost: \(inCoordinates.count / 2) in-coordinates for \(pass.columns) columns")
         try expect(cost.count == 1, "connection cost: the cost accumulator must be 1 element, got \(cost.count)")
-        try backend.connectionCost(pass, weights: weights, gradient: gradient, outCoordinates: outCoordinates,
-                                   inCoordinates: inCoordinates, cost: cost)
+        try backend.connectionCost(
+            pass, weights: weights, gradient: gradient, outCoordinates: outCoordinates,
+            inCoordinates: inCoordinates, cost: cost)
     }
 
     /// Adds costScale * l0 * sum |x| into `cost[0]` and gradientScale * l0 * sign(x) into
     /// `gradient`: the bias and embedding terms. With l0 = costScale = 1 and no gradient it
     /// is the plain sum of absolute values.
-    public func l1Cost(values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float,
-                       gradientScale: Float, cost: BufferSlice) throws {
+    public func l1Cost(
+        values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float,
+        gradientScale: Float, cost: BufferSlice
+    ) throws {
         try owned(values, gradient, cost)
-        try expect(gradient.map { $0.count == values.count } ?? true,
-                   "L1 cost: gradient holds \(gradient?.count ?? 0) elements, values \(values.count)")
+        try expect(
+            gradient.map { $0.count == values.count } ?? true,
+            "L1 cost: gradient holds \(gradient?.count ?? 0) elements, values \(values.count)")
         try expect(cost.count == 1, "L1 cost: the cost accumulator must be 1 element, got \(cost.count)")
-        try backend.l1Cost(values: values, gradient: gradient, l0: l0, costScale: costScale,
-                           gradientScale: gradientScale, cost: cost)
+        try backend.l1Cost(
+            values: values, gradient: gradient, l0: l0, costScale: costScale,
+            gradientScale: gradientScale, cost: cost)
     }
 }

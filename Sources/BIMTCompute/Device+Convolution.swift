@@ -18,8 +18,10 @@ public struct ConvolutionShape: Sendable, Equatable, Codable {
     public var padding: Int
 
     /// An im2col shape.
-    public init(batch: Int, height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int,
-                stride: Int = 1, padding: Int = 0) {
+    public init(
+        batch: Int, height: Int, width: Int, channels: Int, kernelHeight: Int, kernelWidth: Int,
+        stride: Int = 1, padding: Int = 0
+    ) {
         self.batch = batch
         self.height = height
         self.width = width
@@ -42,10 +44,13 @@ public struct ConvolutionShape: Sendable, Equatable, Codable {
     public var inputCount: Int { batch * height * width * channels }
 
     func validate() throws {
-        guard batch >= 1, height >= 1, width >= 1, channels >= 1, kernelHeight >= 1, kernelWidth >= 1, stride >= 1, padding >= 0
+        guard batch >= 1, height >= 1, width >= 1, channels >= 1, kernelHeight >= 1, kernelWidth >= 1, stride >= 1,
+            padding >= 0
         else { throw ComputeError.invalidArgument("convolution sizes must be positive (padding >= 0): \(self)") }
         guard outputHeight >= 1, outputWidth >= 1 else {
-            throw ComputeError.invalidArgument("a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input with padding \(padding)")
+            throw ComputeError.invalidArgument(
+                "a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input with padding \(padding)"
+            )
         }
     }
 }
@@ -55,17 +60,20 @@ extension Device {
     /// columns = im2col(input): [N*Ho*Wo, kh*kw*C] from NHWC input [N, H, W, C].
     public func im2col(_ shape: ConvolutionShape, input: BufferSlice, columns: BufferSlice) throws {
         try shape.validate()
-        try conv(input.count == shape.inputCount && columns.count == shape.patchCount * shape.patchSize,
-                 "im2col: input \(input.count) (needs \(shape.inputCount)), columns \(columns.count) (needs \(shape.patchCount * shape.patchSize))",
-                 input, columns)
+        try conv(
+            input.count == shape.inputCount && columns.count == shape.patchCount * shape.patchSize,
+            "im2col: input \(input.count) (needs \(shape.inputCount)), columns \(columns.count) (needs \(shape.patchCount * shape.patchSize))",
+            input, columns)
         try backend.im2col(shape, input: input, columns: columns)
     }
 
     /// inputGradient += col2im(columnGradient): the backward of `im2col`.
     public func col2im(_ shape: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws {
         try shape.validate()
-        try conv(inputGradient.count == shape.inputCount && columnGradient.count == shape.patchCount * shape.patchSize,
-                 "col2im: input gradient \(inputGradient.count), column gradient \(columnGradient.count)", columnGradient, inputGradient)
+        try conv(
+            inputGradient.count == shape.inputCount && columnGradient.count == shape.patchCount * shape.patchSize,
+            "col2im: input gradient \(inputGradient.count), column gradient \(columnGradient.count)", columnGradient,
+            inputGradient)
         try backend.col2im(shape, columnGradient: columnGradient, inputGradient: inputGradient)
     }
 }

@@ -6,11 +6,14 @@
 /// every step.
 extension Device {
     /// loss[0] += mean((output - target)^2); outputGradient = 2 (output - target) / n.
-    public func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice,
-                        loss: BufferSlice) throws {
+    public func mseLoss(
+        output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice,
+        loss: BufferSlice
+    ) throws {
         try require(output, target, outputGradient, loss)
-        try check(output.count == target.count && output.count == outputGradient.count,
-                  "MSE: output \(output.count), target \(target.count), gradient \(outputGradient.count) elements")
+        try check(
+            output.count == target.count && output.count == outputGradient.count,
+            "MSE: output \(output.count), target \(target.count), gradient \(outputGradient.count) elements")
         try check(loss.count == 1, "MSE: the loss accumulator must be 1 element")
         try backend.mseLoss(output: output, target: target, outputGradient: outputGradient, loss: loss)
     }
@@ -18,16 +21,20 @@ extension Device {
     /// Softmax cross-entropy of [rows, columns] logits against class labels [rows]:
     /// loss[0] += mean over rows; correct[0] += rows whose first argmax is the label;
     /// logitGradient = (softmax - onehot) / rows.
-    public func crossEntropy(logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int,
-                             logitGradient: BufferSlice, loss: BufferSlice, correct: BufferSlice) throws {
+    public func crossEntropy(
+        logits: BufferSlice, labels: BufferSlice, rows: Int, columns: Int,
+        logitGradient: BufferSlice, loss: BufferSlice, correct: BufferSlice
+    ) throws {
         try require(logits, labels, logitGradient, loss, correct)
         try check(rows >= 1 && columns >= 1, "cross-entropy: [\(rows), \(columns)] logits")
-        try check(logits.count == rows * columns && logitGradient.count == rows * columns,
-                  "cross-entropy: logits \(logits.count) and gradient \(logitGradient.count) elements "
-                  + "for [\(rows), \(columns)]")
+        try check(
+            logits.count == rows * columns && logitGradient.count == rows * columns,
+            "cross-entropy: logits \(logits.count) and gradient \(logitGradient.count) elements "
+                + "for [\(rows), \(columns)]")
         try check(labels.count == rows, "cross-entropy: \(labels.count) labels for \(rows) rows")
         try check(loss.count == 1 && correct.count == 1, "cross-entropy: accumulators must be 1 element")
-        try backend.crossEntropy(logits: logits, labels: labels, rows: rows, columns: columns,
-                                 logitGradient: logitGradient, loss: loss, correct: correct)
+        try backend.crossEntropy(
+            logits: logits, labels: labels, rows: rows, columns: columns,
+            logitGradient: logitGradient, loss: loss, correct: correct)
     }
 }

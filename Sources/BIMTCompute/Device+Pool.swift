@@ -43,21 +43,25 @@ extension Device {
     /// output = pool(input) over NHWC [N, H, W, C] -> [N, H/K, W/K, C].
     public func poolForward(_ shape: PoolShape, input: BufferSlice, output: BufferSlice) throws {
         try shape.validate()
-        try conv(input.count == shape.inputCount && output.count == shape.outputCount,
-                 "pool: input \(input.count) (needs \(shape.inputCount)), "
-                 + "output \(output.count) (needs \(shape.outputCount))", input, output)
+        try conv(
+            input.count == shape.inputCount && output.count == shape.outputCount,
+            "pool: input \(input.count) (needs \(shape.inputCount)), "
+                + "output \(output.count) (needs \(shape.outputCount))", input, output)
         try backend.poolForward(shape, input: input, output: output)
     }
 
     /// inputGradient += the pooling backward of outputGradient (input is the forward input).
-    public func poolBackward(_ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice,
-                             inputGradient: BufferSlice) throws {
+    public func poolBackward(
+        _ shape: PoolShape, input: BufferSlice, outputGradient: BufferSlice,
+        inputGradient: BufferSlice
+    ) throws {
         try shape.validate()
-        try conv(input.count == shape.inputCount && inputGradient.count == shape.inputCount
-                 && outputGradient.count == shape.outputCount,
-                 "pool backward: input \(input.count), output gradient \(outputGradient.count), "
-                 + "input gradient \(inputGradient.count)",
-                 input, outputGradient, inputGradient)
+        try conv(
+            input.count == shape.inputCount && inputGradient.count == shape.inputCount
+                && outputGradient.count == shape.outputCount,
+            "pool backward: input \(input.count), output gradient \(outputGradient.count), "
+                + "input gradient \(inputGradient.count)",
+            input, outputGradient, inputGradient)
         try backend.poolBackward(shape, input: input, outputGradient: outputGradient, inputGradient: inputGradient)
     }
 
@@ -66,18 +70,22 @@ extension Device {
     /// the last whole window are biased and activated but not pooled. Equal to `addBias`,
     /// `activationForward`, then `poolForward`, without reading the activations back.
     /// `activated` may be `preactivation` itself (the activation written in place).
-    public func biasActivationPool(_ shape: PoolShape, activation: Activation, bias: BufferSlice,
-                                   preactivation: BufferSlice, activated: BufferSlice, output: BufferSlice) throws {
+    public func biasActivationPool(
+        _ shape: PoolShape, activation: Activation, bias: BufferSlice,
+        preactivation: BufferSlice, activated: BufferSlice, output: BufferSlice
+    ) throws {
         try shape.validate()
-        try conv(bias.count == shape.channels && preactivation.count == shape.inputCount
-                 && activated.count == shape.inputCount && output.count == shape.outputCount,
-                 "bias + activation + pool: bias \(bias.count) (needs \(shape.channels)), "
-                 + "preactivation \(preactivation.count) and "
-                 + "activated \(activated.count) (need \(shape.inputCount)), "
-                 + "output \(output.count) (needs \(shape.outputCount))",
-                 bias, preactivation, activated, output)
-        try backend.biasActivationPool(shape, activation: activation, bias: bias, preactivation: preactivation,
-                                       activated: activated, output: output)
+        try conv(
+            bias.count == shape.channels && preactivation.count == shape.inputCount
+                && activated.count == shape.inputCount && output.count == shape.outputCount,
+            "bias + activation + pool: bias \(bias.count) (needs \(shape.channels)), "
+                + "preactivation \(preactivation.count) and "
+                + "activated \(activated.count) (need \(shape.inputCount)), "
+                + "output \(output.count) (needs \(shape.outputCount))",
+            bias, preactivation, activated, output)
+        try backend.biasActivationPool(
+            shape, activation: activation, bias: bias, preactivation: preactivation,
+            activated: activated, output: output)
     }
 
     /// The backward of `activation` then pooling, in one pass: preactivationGradient =
@@ -90,20 +98,24 @@ extension Device {
     /// a column-sum launch after the kernel on OpenCL). For
     /// ReLU, whose derivative is the same at z and at relu(z), `preactivation` may be the
     /// activation itself (a ReLU written in place).
-    public func poolActivationBackward(_ shape: PoolShape, activation: Activation, preactivation: BufferSlice,
-                                       input: BufferSlice, outputGradient: BufferSlice,
-                                       preactivationGradient: BufferSlice, biasGradient: BufferSlice? = nil) throws {
+    public func poolActivationBackward(
+        _ shape: PoolShape, activation: Activation, preactivation: BufferSlice,
+        input: BufferSlice, outputGradient: BufferSlice,
+        preactivationGradient: BufferSlice, biasGradient: BufferSlice? = nil
+    ) throws {
         try shape.validate()
-        try conv(preactivation.count == shape.inputCount && input.count == shape.inputCount
-                 && outputGradient.count == shape.outputCount && preactivationGradient.count == shape.inputCount
-                 && (biasGradient?.count ?? shape.channels) == shape.channels,
-                 "pool + activation backward: preactivation \(preactivation.count), input \(input.count) "
-                 + "(need \(shape.inputCount)), output gradient \(outputGradient.count) (needs \(shape.outputCount)), "
-                 + "preactivation gradient \(preactivationGradient.count), "
-                 + "bias gradient \(biasGradient.map { "\($0.count)" } ?? "none") (needs \(shape.channels))",
-                 [preactivation, input, outputGradient, preactivationGradient] + (biasGradient.map { [$0] } ?? []))
-        try backend.poolActivationBackward(shape, activation: activation, preactivation: preactivation, input: input,
-                                           outputGradient: outputGradient, preactivationGradient: preactivationGradient,
-                                           biasGradient: biasGradient)
+        try conv(
+            preactivation.count == shape.inputCount && input.count == shape.inputCount
+                && outputGradient.count == shape.outputCount && preactivationGradient.count == shape.inputCount
+                && (biasGradient?.count ?? shape.channels) == shape.channels,
+            "pool + activation backward: preactivation \(preactivation.count), input \(input.count) "
+                + "(need \(shape.inputCount)), output gradient \(outputGradient.count) (needs \(shape.outputCount)), "
+                + "preactivation gradient \(preactivationGradient.count), "
+                + "bias gradient \(biasGradient.map { "\($0.count)" } ?? "none") (needs \(shape.channels))",
+            [preactivation, input, outputGradient, preactivationGradient] + (biasGradient.map { [$0] } ?? []))
+        try backend.poolActivationBackward(
+            shape, activation: activation, preactivation: preactivation, input: input,
+            outputGradient: outputGradient, preactivationGradient: preactivationGradient,
+            biasGradient: biasGradient)
     }
 }

@@ -12,22 +12,27 @@ extension Device {
     /// attends to columns 0 ... r % length; the rest of the row is set to 0. x may be output.
     public func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws {
         try transformerOperands(x, output)
-        try transformerShape(length >= 1 && rows >= 1 && rows % length == 0 && x.count == rows * length
-                             && output.count == x.count,
-                             "causal softmax: \(rows) rows of \(length) (rows must be a multiple of the length), "
-                             + "x \(x.count)")
+        try transformerShape(
+            length >= 1 && rows >= 1 && rows % length == 0 && x.count == rows * length
+                && output.count == x.count,
+            "causal softmax: \(rows) rows of \(length) (rows must be a multiple of the length), "
+                + "x \(x.count)")
         try backend.softmaxCausal(x, output: output, rows: rows, length: length)
     }
 
     /// inputGradient = y * (dy - sum_c dy * y) per row, y the softmax output (sets, does not add).
-    public func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
-                                inputGradient: BufferSlice) throws {
+    public func softmaxBackward(
+        output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
+        inputGradient: BufferSlice
+    ) throws {
         try transformerOperands(output, outputGradient, inputGradient)
-        try transformerShape(rows >= 1 && columns >= 1 && output.count == rows * columns
-                                && outputGradient.count == output.count && inputGradient.count == output.count,
-                             "softmax backward: [\(rows), \(columns)] but y \(output.count), "
-                             + "dy \(outputGradient.count), dx \(inputGradient.count)")
-        try backend.softmaxBackward(output: output, outputGradient: outputGradient, rows: rows, columns: columns,
-                                    inputGradient: inputGradient)
+        try transformerShape(
+            rows >= 1 && columns >= 1 && output.count == rows * columns
+                && outputGradient.count == output.count && inputGradient.count == output.count,
+            "softmax backward: [\(rows), \(columns)] but y \(output.count), "
+                + "dy \(outputGradient.count), dx \(inputGradient.count)")
+        try backend.softmaxBackward(
+            output: output, outputGradient: outputGradient, rows: rows, columns: columns,
+            inputGradient: inputGradient)
     }
 }

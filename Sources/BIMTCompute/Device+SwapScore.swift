@@ -27,8 +27,10 @@ public struct SwapScorePass: Sendable, Equatable {
     public var accumulate: Bool
 
     /// One connection's part of a layer's swap scores.
-    public init(units: Int, folds: Int, otherCount: Int, rowStride: Int, otherStride: Int, scale: Float,
-                metric: DistanceMetric = .manhattan, accumulate: Bool) {
+    public init(
+        units: Int, folds: Int, otherCount: Int, rowStride: Int, otherStride: Int, scale: Float,
+        metric: DistanceMetric = .manhattan, accumulate: Bool
+    ) {
         self.units = units
         self.folds = folds
         self.otherCount = otherCount
@@ -49,22 +51,29 @@ public struct SwapScorePass: Sendable, Equatable {
 extension Device {
     /// Computes (or, with `pass.accumulate`, adds) the `units x units` swap-score matrix of
     /// one weight matrix; see `SwapScorePass`.
-    public func swapScores(_ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
-                           otherCoordinates: BufferSlice, scores: BufferSlice) throws {
+    public func swapScores(
+        _ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
+        otherCoordinates: BufferSlice, scores: BufferSlice
+    ) throws {
         try owned(weights, slotCoordinates, otherCoordinates, scores)
         try positive(pass.units, pass.folds, "swap scores units/folds")
         try positive(pass.otherCount, pass.rowStride, "swap scores other-side count/row stride")
         try positive(pass.otherStride, 1, "swap scores other stride")
-        try expect(weights.count >= pass.weightExtent,
-                   "swap scores read \(pass.weightExtent) weights but the slice holds \(weights.count)")
-        try expect(slotCoordinates.count == 2 * pass.units,
-                   "swap scores: \(slotCoordinates.count / 2) slot coordinates for \(pass.units) units")
-        try expect(otherCoordinates.count == 2 * pass.otherCount,
-                   "swap scores: \(otherCoordinates.count / 2) coordinates for \(pass.otherCount) other-side neurons")
-        try expect(scores.count == pass.units * pass.units,
-                   "swap scores: the score matrix holds \(scores.count) elements, needs \(pass.units)^2")
-        try backend.swapScores(pass, weights: weights, slotCoordinates: slotCoordinates,
-                               otherCoordinates: otherCoordinates, scores: scores)
+        try expect(
+            weights.count >= pass.weightExtent,
+            "swap scores read \(pass.weightExtent) weights but the slice holds \(weights.count)")
+        try expect(
+            slotCoordinates.count == 2 * pass.units,
+            "swap scores: \(slotCoordinates.count / 2) slot coordinates for \(pass.units) units")
+        try expect(
+            otherCoordinates.count == 2 * pass.otherCount,
+            "swap scores: \(otherCoordinates.count / 2) coordinates for \(pass.otherCount) other-side neurons")
+        try expect(
+            scores.count == pass.units * pass.units,
+            "swap scores: the score matrix holds \(scores.count) elements, needs \(pass.units)^2")
+        try backend.swapScores(
+            pass, weights: weights, slotCoordinates: slotCoordinates,
+            otherCoordinates: otherCoordinates, scores: scores)
     }
 
     /// S[u] (+)= scale * sum over unit u's neurons of sum_i |W(j, i)| with the addressing of
@@ -73,8 +82,9 @@ extension Device {
         try owned(weights, sums)
         try positive(pass.units, pass.folds, "unit sums units/folds")
         try positive(pass.otherCount, pass.rowStride, "unit sums other-side count/row stride")
-        try expect(weights.count >= pass.weightExtent,
-                   "unit sums read \(pass.weightExtent) weights but the slice holds \(weights.count)")
+        try expect(
+            weights.count >= pass.weightExtent,
+            "unit sums read \(pass.weightExtent) weights but the slice holds \(weights.count)")
         try expect(sums.count == pass.units, "unit sums: \(sums.count) outputs for \(pass.units) units")
         try backend.unitAbsoluteSums(pass, weights: weights, sums: sums)
     }
@@ -84,8 +94,9 @@ extension Device {
     public func swapDeltas(scores: BufferSlice, units: Int, deltas: BufferSlice) throws {
         try owned(scores, deltas)
         try positive(units, 1, "swap deltas units")
-        try expect(scores.count == units * units && deltas.count == units * units,
-                   "swap deltas: scores \(scores.count) and deltas \(deltas.count) elements for \(units) units")
+        try expect(
+            scores.count == units * units && deltas.count == units * units,
+            "swap deltas: scores \(scores.count) and deltas \(deltas.count) elements for \(units) units")
         try backend.swapDeltas(scores: scores, units: units, deltas: deltas)
     }
 }

@@ -115,8 +115,9 @@ public final class Device {
         guard rows >= 1, columns >= 1 else {
             throw ComputeError.invalidArgument("\(role): rows and columns must be >= 1, got [\(rows), \(columns)]")
         }
-        try same(slice.count, rows * columns,
-                 "\(role) is [\(rows), \(columns)] but the slice holds \(slice.count) elements")
+        try same(
+            slice.count, rows * columns,
+            "\(role) is [\(rows), \(columns)] but the slice holds \(slice.count) elements")
     }
 
     // Each family's checks name its operands in their errors as they always have: BIMT

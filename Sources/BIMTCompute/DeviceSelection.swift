@@ -49,8 +49,10 @@ extension Device {
     /// `selectionNote` says in one line what was picked and why.
     /// `gemmTuning` builds an OpenCL device's GEMM with these tunables instead of its own;
     /// `gemmTuningStore` is where its stored tuning is read (nil: `GemmTuningStore.fromEnvironment`).
-    public static func open(_ specifier: DeviceSpecifier, gemmVariant: GemmVariant = .automatic,
-                            gemmTuning: [String: Int]? = nil, gemmTuningStore: GemmTuningStore? = nil) throws
+    public static func open(
+        _ specifier: DeviceSpecifier, gemmVariant: GemmVariant = .automatic,
+        gemmTuning: [String: Int]? = nil, gemmTuningStore: GemmTuningStore? = nil
+    ) throws
         -> (device: Device, selectionNote: String)
     {
         switch specifier {
@@ -64,31 +66,42 @@ extension Device {
                 return (device, "device: \(device.name) (OpenCL unavailable: \(error))")
             }
             if let handle = handles.first(where: { $0.description.isAccelerator }) {
-                let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
-                                                           tuningStore: gemmTuningStore))
+                let device = Device(
+                    backend: try OpenCLBackend(
+                        handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                        tuningStore: gemmTuningStore))
                 return (device, "device: \(device.name) (auto: first OpenCL GPU/accelerator)")
             }
             let device = Device.cpu()
-            let others = handles.isEmpty
-                ? (OpenCLDiscovery.unavailableReason.map { "OpenCL unavailable: \($0)" } ?? "no OpenCL platform with devices")
+            let others =
+                handles.isEmpty
+                ? (OpenCLDiscovery.unavailableReason.map { "OpenCL unavailable: \($0)" }
+                    ?? "no OpenCL platform with devices")
                 : "no OpenCL GPU; \(handles.count) OpenCL CPU-type device(s) available as device 'opencl'"
             return (device, "device: \(device.name) (auto: \(others))")
         case .anyOpenCL:
             guard let handle = try OpenCLDiscovery.handles().first else {
                 throw ComputeError.unknownDevice(requested: "opencl", available: DeviceSpecifier.availableNames())
             }
-            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
-                                                           tuningStore: gemmTuningStore))
+            let device = Device(
+                backend: try OpenCLBackend(
+                    handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                    tuningStore: gemmTuningStore))
             return (device, "device: \(device.name)")
         case let .openCL(p, d):
-            guard let handle = try OpenCLDiscovery.handles().first(where: {
-                $0.description.platformIndex == p && $0.description.deviceIndex == d
-            }) else {
-                throw ComputeError.unknownDevice(requested: specifier.description,
-                                                 available: DeviceSpecifier.availableNames())
+            guard
+                let handle = try OpenCLDiscovery.handles().first(where: {
+                    $0.description.platformIndex == p && $0.description.deviceIndex == d
+                })
+            else {
+                throw ComputeError.unknownDevice(
+                    requested: specifier.description,
+                    available: DeviceSpecifier.availableNames())
             }
-            let device = Device(backend: try OpenCLBackend(handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
-                                                           tuningStore: gemmTuningStore))
+            let device = Device(
+                backend: try OpenCLBackend(
+                    handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                    tuningStore: gemmTuningStore))
             return (device, "device: \(device.name)")
         }
     }

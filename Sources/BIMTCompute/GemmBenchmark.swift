@@ -30,8 +30,10 @@ public struct GemmBenchmarkResult: Sendable, Codable, Equatable {
 public enum GemmBenchmark {
     /// Times one GEMM shape after a warm-up and reports the median.
     /// `settle: false` warms up with one run only (the tuner's many candidates).
-    public static func run(device: Device, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
-                           repeats: Int, seed: UInt64 = 1, settle: Bool = true) throws -> GemmBenchmarkResult {
+    public static func run(
+        device: Device, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+        repeats: Int, seed: UInt64 = 1, settle: Bool = true
+    ) throws -> GemmBenchmarkResult {
         guard repeats >= 1 else { throw ComputeError.invalidArgument("repeats must be >= 1, got \(repeats)") }
         var generator = SeededGenerator(seed: seed)
         let hostA = generator.uniform(m * k), hostB = generator.uniform(k * n)
@@ -41,7 +43,7 @@ public enum GemmBenchmark {
         func timed() throws -> Double {
             try device.seconds { try device.gemm(operation, a: a.whole, b: b.whole, c: c.whole) }
         }
-        _ = try timed()   // kernel build
+        _ = try timed() // kernel build
         if settle { try Warmup.settle(timed) } else { _ = try timed() }
         let times = try (0..<repeats).map { _ in try timed() }
         let result = try device.read(c.whole)
@@ -55,13 +57,16 @@ public enum GemmBenchmark {
             error = sampledError(result, hostA, hostB, operation, generator: &generator)
         }
         let seconds = median(times)
-        return GemmBenchmarkResult(m: m, n: n, k: k, trans: (transposeA ? "T" : "N") + (transposeB ? "T" : "N"),
-                                   seconds: seconds, gflops: 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9,
-                                   maxRelError: error)
+        return GemmBenchmarkResult(
+            m: m, n: n, k: k, trans: (transposeA ? "T" : "N") + (transposeB ? "T" : "N"),
+            seconds: seconds, gflops: 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9,
+            maxRelError: error)
     }
 
-    static func sampledError(_ c: [Float], _ a: [Float], _ b: [Float], _ op: GemmOperation,
-                             generator: inout SeededGenerator) -> Double {
+    static func sampledError(
+        _ c: [Float], _ a: [Float], _ b: [Float], _ op: GemmOperation,
+        generator: inout SeededGenerator
+    ) -> Double {
         var worst = 0.0, largest = 0.0
         for _ in 0..<256 {
             let i = Int.random(in: 0..<op.m, using: &generator), j = Int.random(in: 0..<op.n, using: &generator)
@@ -102,8 +107,10 @@ public enum Warmup {
     /// Runs `body` (one timed run, returning its seconds); returns how many runs it took and
     /// whether the timings settled within the time limit.
     @discardableResult
-    public static func settle(window: Int = 3, tolerance: Double = 0.05, minimumSeconds: Double = 0.25,
-                              maximumSeconds: Double = 20, _ body: () throws -> Double) rethrows -> (runs: Int, settled: Bool) {
+    public static func settle(
+        window: Int = 3, tolerance: Double = 0.05, minimumSeconds: Double = 0.25,
+        maximumSeconds: Double = 20, _ body: () throws -> Double
+    ) rethrows -> (runs: Int, settled: Bool) {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var previous: Double?, runs = 0
@@ -111,7 +118,9 @@ public enum Warmup {
             var times: [Double] = []
             for _ in 0..<max(1, window) { times.append(try body()); runs += 1 }
             let current = median(times)
-            if let previous, abs(current - previous) <= tolerance * previous, elapsed() >= minimumSeconds { return (runs, true) }
+            if let previous, abs(current - previous) <= tolerance * previous, elapsed() >= minimumSeconds {
+                return (runs, true)
+            }
             if elapsed() >= maximumSeconds { return (runs, false) }
             previous = current
         }

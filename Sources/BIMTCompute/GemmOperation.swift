@@ -38,10 +38,12 @@ public struct GemmOperation: Sendable, Equatable {
     public var strideC: Int
 
     /// C = alpha op(A) op(B) + beta C; leading dimensions default to dense row-major, one batch entry.
-    public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
-                alpha: Float = 1, beta: Float = 0,
-                lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil,
-                batchCount: Int = 1, strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil) {
+    public init(
+        m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
+        alpha: Float = 1, beta: Float = 0,
+        lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil,
+        batchCount: Int = 1, strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil
+    ) {
         self.m = m
         self.n = n
         self.k = k
@@ -81,7 +83,8 @@ public struct GemmOperation: Sendable, Equatable {
         }
         let (ar, ac) = storedA, (br, bc) = storedB
         for (name, ld, columns) in [("lda", lda, ac), ("ldb", ldb, bc), ("ldc", ldc, n)] where ld < columns {
-            throw ComputeError.invalidArgument("GEMM \(summary): \(name) = \(ld) is less than the \(columns) columns it spans")
+            throw ComputeError.invalidArgument(
+                "GEMM \(summary): \(name) = \(ld) is less than the \(columns) columns it spans")
         }
         for (name, stride) in [("strideA", strideA), ("strideB", strideB), ("strideC", strideC)]
         where stride < 0 || (batchCount > 1 && stride == 0 && name == "strideC") {
@@ -107,12 +110,20 @@ typealias StridedOperand = (slice: BufferSlice, offset: Int, leading: Int, strid
 
 extension GemmOperation {
     /// The operation and operand slices of C = alpha op(A) op(B) + beta C over `batch` entries.
-    static func strided(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
-                        beta: Float = 0, batch: Int, a: StridedOperand, b: StridedOperand, c: StridedOperand)
-        -> (operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) {
-        func tail(_ x: StridedOperand) -> BufferSlice { x.slice.buffer.slice(offset: x.slice.offset + x.offset, count: x.slice.count - x.offset) }
-        return (GemmOperation(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
-                              lda: a.leading, ldb: b.leading, ldc: c.leading, batchCount: batch,
-                              strideA: a.stride, strideB: b.stride, strideC: c.stride), tail(a), tail(b), tail(c))
+    static func strided(
+        m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
+        beta: Float = 0, batch: Int, a: StridedOperand, b: StridedOperand, c: StridedOperand
+    )
+        -> (operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice)
+    {
+        func tail(_ x: StridedOperand) -> BufferSlice {
+            x.slice.buffer.slice(offset: x.slice.offset + x.offset, count: x.slice.count - x.offset)
+        }
+        return (
+            GemmOperation(
+                m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
+                lda: a.leading, ldb: b.leading, ldc: c.leading, batchCount: batch,
+                strideA: a.stride, strideB: b.stride, strideC: c.stride), tail(a), tail(b), tail(c)
+        )
     }
 }

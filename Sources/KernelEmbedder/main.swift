@@ -45,7 +45,9 @@ struct Parameter {
 /// The parameters of `__kernel` function `name` in `file`, from its C parameter list. Every
 /// `__global` pointer must be followed by its `const int off...` element offset.
 func parameters(_ list: String, file: String, name: String) -> [Parameter] {
-    let declarations = list.split(separator: ",").map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+    let declarations = list.split(separator: ",").map {
+        $0.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
     var result: [Parameter] = []
     var index = 0
     while index < declarations.count {

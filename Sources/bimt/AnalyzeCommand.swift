@@ -11,21 +11,25 @@ struct AnalyzeCommand: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
     @Argument(help: "A checkpoint.safetensors written by bimt train (or its run directory).") var checkpoint: String
-    @Option(help: "Pruning threshold relative to each matrix's largest |w|.") var threshold: Float = Analysis.defaultThreshold
+    @Option(help: "Pruning threshold relative to each matrix's largest |w|.") var threshold: Float = Analysis
+        .defaultThreshold
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Evaluate on the task's test split, also for a run that held out validation examples (--validation).")
     var testSplit = false
 
     func validate() throws {
-        guard threshold >= 0 && threshold <= 1 else { throw ValidationError("--threshold must lie in [0, 1], got \(threshold)") }
+        guard threshold >= 0 && threshold <= 1 else {
+            throw ValidationError("--threshold must lie in [0, 1], got \(threshold)")
+        }
     }
 
     func run() throws {
         let device = try deviceOptions.open()
         let report: AnalysisReport
         do {
-            let trainer = try Trainer.load(checkpoint: checkpointURL(checkpoint), device: device,
-                                           onTestSplit: testSplit)
+            let trainer = try Trainer.load(
+                checkpoint: checkpointURL(checkpoint), device: device,
+                onTestSplit: testSplit)
             report = try Analysis.analyze(trainer, threshold: threshold)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
@@ -36,33 +40,46 @@ struct AnalyzeCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print(String(format: "threshold %.3g: %.1f%% of weights kept; wiring cost %.5g -> %.5g", report.threshold,
-                     100 * report.fractionKept, report.wiringCost, report.wiringCostAfterPruning))
+        print(
+            String(
+                format: "threshold %.3g: %.1f%% of weights kept; wiring cost %.5g -> %.5g", report.threshold,
+                100 * report.fractionKept, report.wiringCost, report.wiringCostAfterPruning))
         if let conv = report.convolutionFractionKept {
-            print(String(format: "convolution kernels: %.1f%% of weights kept (%.1f%% pruned)", 100 * conv, 100 * (1 - conv)))
+            print(
+                String(
+                    format: "convolution kernels: %.1f%% of weights kept (%.1f%% pruned)", 100 * conv, 100 * (1 - conv))
+            )
         }
         let split = report.evaluatedOn ?? "test"
         var loss = String(format: "\(split) loss %.5g -> %.5g", report.lossBefore, report.lossAfter)
         if let a = report.accuracyBefore, let b = report.accuracyAfter {
             loss += String(format: ", \(split) accuracy %.2f%% -> %.2f%%", 100 * a, 100 * b)
         }
-        if let a = report.lastLossBefore, let b = report.lastLossAfter { loss += String(format: ", at the last position %.5g -> %.5g", a, b) }
+        if let a = report.lastLossBefore, let b = report.lastLossAfter {
+            loss += String(format: ", at the last position %.5g -> %.5g", a, b)
+        }
         print(loss)
         if let blocks = report.blocks, let used = report.residualDimensionsUsed {
             print("transformer: \(used) residual dimensions in use")
             for (l, block) in blocks.enumerated() {
                 let heads = block.headFractionKept.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: ", ")
-                print("  block \(l): \(block.headsAlive) of \(block.headFractionKept.count) heads alive (weights kept per head: \(heads)); "
-                      + "MLP neurons alive \(block.mlpNeuronsAlive) of \(block.mlpNeurons)")
+                print(
+                    "  block \(l): \(block.headsAlive) of \(block.headFractionKept.count) heads alive (weights kept per head: \(heads)); "
+                        + "MLP neurons alive \(block.mlpNeuronsAlive) of \(block.mlpNeurons)")
             }
         }
-        print("\(report.modules.count) module(s) joining inputs to outputs (hidden neurons per hidden layer or channel sheet):")
+        print(
+            "\(report.modules.count) module(s) joining inputs to outputs (hidden neurons per hidden layer or channel sheet):"
+        )
         func list(_ names: [String]) -> String {
-            names.count <= 16 ? "{\(names.joined(separator: ", "))}"
+            names.count <= 16
+                ? "{\(names.joined(separator: ", "))}"
                 : "{\(names.prefix(8).joined(separator: ", ")), ... (\(names.count) in all; --json lists them)}"
         }
         for (i, m) in report.modules.enumerated() {
-            print("  module \(i + 1): \(list(m.inputs)) -> \(list(m.outputs)), hidden neurons per layer \(m.hiddenNeurons)")
+            print(
+                "  module \(i + 1): \(list(m.inputs)) -> \(list(m.outputs)), hidden neurons per layer \(m.hiddenNeurons)"
+            )
         }
     }
 }

@@ -7,7 +7,10 @@ struct BIMTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bimt",
         abstract: "Brain-Inspired Modular Training on OpenCL devices and a fast CPU path.",
-        subcommands: [TrainCommand.self, SampleCommand.self, AnalyzeCommand.self, RenderCommand.self, ViewCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self, SoakCommand.self]
+        subcommands: [
+            TrainCommand.self, SampleCommand.self, AnalyzeCommand.self, RenderCommand.self, ViewCommand.self,
+            DevicesCommand.self, BenchCommand.self, TuneCommand.self, SoakCommand.self,
+        ]
     )
 
     /// When OpenBLAS picked kernels older than the processor supports and nobody chose a core
@@ -20,11 +23,12 @@ struct BIMTCommand: ParsableCommand {
         if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, let core = CPUFeatures.suggestedBLASCore {
             if setenv("OPENBLAS_CORETYPE", core, 1) == 0 {
                 execv("/proc/self/exe", CommandLine.unsafeArgv)
-                unsetenv("OPENBLAS_CORETYPE")   // exec failed: go on with OpenBLAS's choice
+                unsetenv("OPENBLAS_CORETYPE") // exec failed: go on with OpenBLAS's choice
             } else {
                 // Without the variable a restart would pick the same kernels again (and again).
-                printError("warning: could not set OPENBLAS_CORETYPE=\(core) (\(String(cString: strerror(errno)))); "
-                           + "going on with OpenBLAS's own kernels")
+                printError(
+                    "warning: could not set OPENBLAS_CORETYPE=\(core) (\(String(cString: strerror(errno)))); "
+                        + "going on with OpenBLAS's own kernels")
             }
         }
         main(nil)

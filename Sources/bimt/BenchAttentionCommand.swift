@@ -27,16 +27,19 @@ struct BenchAttentionCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
-        guard sequences >= 1, heads >= 1, headDimension >= 1, `repeat` >= 1, !lengths.isEmpty, lengths.allSatisfy({ $0 >= 1 }) else {
+        guard sequences >= 1, heads >= 1, headDimension >= 1, `repeat` >= 1, !lengths.isEmpty,
+            lengths.allSatisfy({ $0 >= 1 })
+        else {
             throw ValidationError("--sequences, --heads, --head-dimension, --repeat and every --length must be >= 1")
         }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must lie in [0, 1), got \(dropout)") }
         for length in lengths {
             let rows = Double(sequences) * Double(heads) * Double(length)
             // q, k, v and the output; the unfused kernel also stores every [length, length] score matrix.
-            try requireBenchBuffer(rows * max(Double(headDimension), Double(length)),
-                                   "a length of \(length)'s q, k, v or scores",
-                                   flags: "--sequences/--heads/--head-dimension/--length")
+            try requireBenchBuffer(
+                rows * max(Double(headDimension), Double(length)),
+                "a length of \(length)'s q, k, v or scores",
+                flags: "--sequences/--heads/--head-dimension/--length")
         }
     }
 
@@ -53,19 +56,25 @@ struct BenchAttentionCommand: ParsableCommand {
             for timing in [result.fused, result.unfused] {
                 let mib = { (bytes: Int) in Double(bytes) / 1_048_576 }
                 if json {
-                    rows.append(["length": length, "kernel": timing.kernel, "forward_seconds": timing.forwardSeconds,
-                                 "backward_seconds": timing.backwardSeconds, "stored_bytes": timing.storedBytes,
-                                 "scratch_bytes": timing.scratchBytes, "max_rel_diff": result.relativeDifference])
+                    rows.append([
+                        "length": length, "kernel": timing.kernel, "forward_seconds": timing.forwardSeconds,
+                        "backward_seconds": timing.backwardSeconds, "stored_bytes": timing.storedBytes,
+                        "scratch_bytes": timing.scratchBytes, "max_rel_diff": result.relativeDifference,
+                    ])
                 } else {
-                    print(String(format: "%-7d %-8@ %10.2f  %11.2f  %10.2f  %11.2f  %.2e", length, timing.kernel as NSString,
-                                 timing.forwardSeconds * 1e3, timing.backwardSeconds * 1e3, mib(timing.storedBytes),
-                                 mib(timing.scratchBytes), result.relativeDifference))
+                    print(
+                        String(
+                            format: "%-7d %-8@ %10.2f  %11.2f  %10.2f  %11.2f  %.2e", length, timing.kernel as NSString,
+                            timing.forwardSeconds * 1e3, timing.backwardSeconds * 1e3, mib(timing.storedBytes),
+                            mib(timing.scratchBytes), result.relativeDifference))
                 }
             }
         }
         if json {
-            let object: [String: Any] = ["device": device.name, "sequences": sequences, "heads": heads,
-                                         "head_dimension": headDimension, "dropout": Double(dropout), "results": rows]
+            let object: [String: Any] = [
+                "device": device.name, "sequences": sequences, "heads": heads,
+                "head_dimension": headDimension, "dropout": Double(dropout), "results": rows,
+            ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }

@@ -39,7 +39,8 @@ struct BenchBIMTCommand: ParsableCommand {
     func sizes() throws -> [Int] {
         let sizes = shape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--shape must be at least two positive sizes separated by commas, e.g. 784,100,100,10; got '\(shape)'")
+            throw ValidationError(
+                "--shape must be at least two positive sizes separated by commas, e.g. 784,100,100,10; got '\(shape)'")
         }
         return sizes.compactMap { $0 }
     }
@@ -49,7 +50,9 @@ struct BenchBIMTCommand: ParsableCommand {
         for (a, b) in zip(widths, widths.dropFirst()) {
             try requireBenchBuffer(a * b, "a weight matrix", flags: "--shape")
         }
-        guard LayoutFamily(rawValue: layout) != nil else { throw ValidationError("--layout must be line or grid, got '\(layout)'") }
+        guard LayoutFamily(rawValue: layout) != nil else {
+            throw ValidationError("--layout must be line or grid, got '\(layout)'")
+        }
         guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be >= 1, got \(`repeat`)") }
     }
@@ -58,8 +61,9 @@ struct BenchBIMTCommand: ParsableCommand {
         let device = try deviceOptions.open()
         let result: BIMTBenchmarkResult
         do {
-            result = try BIMTBenchmark.run(device: device, shape: try sizes(), layout: LayoutFamily(rawValue: layout)!,
-                                           topK: topK, repeats: `repeat`, naive: naive)
+            result = try BIMTBenchmark.run(
+                device: device, shape: try sizes(), layout: LayoutFamily(rawValue: layout)!,
+                topK: topK, repeats: `repeat`, naive: naive)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
         }
@@ -70,13 +74,23 @@ struct BenchBIMTCommand: ParsableCommand {
             return
         }
         func ms(_ seconds: Double) -> String { String(format: "%10.3f ms", seconds * 1000) }
-        print("device: \(result.device); MLP \(result.shape.map(String.init).joined(separator: "-")), \(result.layout) layouts, top_k \(result.topK)")
-        print("connection-cost pass (cost + gradient) \(ms(result.connectionCostSeconds))   one read of the weights \(ms(result.readSeconds))   ratio \(String(format: "%.2f", result.connectionCostSeconds / result.readSeconds))x")
+        print(
+            "device: \(result.device); MLP \(result.shape.map(String.init).joined(separator: "-")), \(result.layout) layouts, top_k \(result.topK)"
+        )
+        print(
+            "connection-cost pass (cost + gradient) \(ms(result.connectionCostSeconds))   one read of the weights \(ms(result.readSeconds))   ratio \(String(format: "%.2f", result.connectionCostSeconds / result.readSeconds))x"
+        )
         print("swap scores, all layers        \(ms(result.scoresSeconds))")
-        print("greedy relocation              \(ms(result.greedySeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterGreedy))")
-        print("assignment relocation          \(ms(result.assignmentSeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterAssignment))")
+        print(
+            "greedy relocation              \(ms(result.greedySeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterGreedy))"
+        )
+        print(
+            "assignment relocation          \(ms(result.assignmentSeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterAssignment))"
+        )
         if let naive = result.naiveSeconds, let after = result.costAfterNaive, let speedup = result.speedupVsNaive {
-            print("naive (paper's procedure)      \(ms(naive))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", after))")
+            print(
+                "naive (paper's procedure)      \(ms(naive))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", after))"
+            )
             print("greedy speedup vs naive: \(String(format: "%.0f", speedup))x")
         }
     }

@@ -39,8 +39,9 @@ struct BenchGemmCommand: ParsableCommand {
         for size in sizes where size < 1 { throw ValidationError("--size values must be >= 1, got \(size)") }
         for (m, n, k) in try parsedShapes() {
             let (m, n, k) = (Double(m), Double(n), Double(k))
-            try requireBenchBuffer(max(m * k, k * n, m * n), "an operand of \(Int(m))x\(Int(n))x\(Int(k))",
-                                   flags: "--size/--shape")
+            try requireBenchBuffer(
+                max(m * k, k * n, m * n), "an operand of \(Int(m))x\(Int(n))x\(Int(k))",
+                flags: "--size/--shape")
         }
     }
 
@@ -65,14 +66,17 @@ struct BenchGemmCommand: ParsableCommand {
             print(pad("M x N x K", 20) + pad("trans", 7) + pad("seconds", 13) + pad("GFLOP/s", 10) + "max_rel_error")
         }
         for (m, n, k) in try parsedShapes() {
-            let result = try GemmBenchmark.run(device: device, m: m, n: n, k: k,
-                                               transposeA: transposes[0] == "T", transposeB: transposes[1] == "T",
-                                               repeats: `repeat`)
+            let result = try GemmBenchmark.run(
+                device: device, m: m, n: n, k: k,
+                transposeA: transposes[0] == "T", transposeB: transposes[1] == "T",
+                repeats: `repeat`)
             results.append(result)
             if !json {
-                print(pad("\(m) x \(n) x \(k)", 20) + pad(result.trans, 7)
-                      + pad(String(format: "%.6f", result.seconds), 13) + pad(String(format: "%.1f", result.gflops), 10)
-                      + String(format: "%.2e", result.maxRelError))
+                print(
+                    pad("\(m) x \(n) x \(k)", 20) + pad(result.trans, 7)
+                        + pad(String(format: "%.6f", result.seconds), 13)
+                        + pad(String(format: "%.1f", result.gflops), 10)
+                        + String(format: "%.2e", result.maxRelError))
             }
         }
         if json {
@@ -92,7 +96,8 @@ func pad(_ text: String, _ width: Int) -> String {
 /// it cannot overflow) would pass the 2^31 - 1 floats a kernel indexes with 32-bit offsets.
 func requireBenchBuffer(_ values: Double, _ what: String, flags: String) throws {
     guard values < Double(Int32.max) else {
-        throw ValidationError("\(flags): \(what) would hold \(String(format: "%.3g", values)) floats, past the "
-                              + "2^31 - 1 a kernel indexes; give smaller sizes")
+        throw ValidationError(
+            "\(flags): \(what) would hold \(String(format: "%.3g", values)) floats, past the "
+                + "2^31 - 1 a kernel indexes; give smaller sizes")
     }
 }

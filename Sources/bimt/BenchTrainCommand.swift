@@ -37,10 +37,11 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Seconds a round should last when --timed-steps is not given (default: 2).") var roundSeconds: Double?
     @Option(help: "Untimed steps first (default: until step times settle, at most 20 s).") var warmup: Int?
     @Option(help: "Rounds; the median is reported.") var `repeat`: Int = 3
-    @Option(help: """
-        A transformer's attention: fused (no [length, length] scores stored; the default) or unfused (the per-head \
-        GEMMs and stored probabilities it replaced), to compare the two.
-        """)
+    @Option(
+        help: """
+            A transformer's attention: fused (no [length, length] scores stored; the default) or unfused (the per-head \
+            GEMMs and stored probabilities it replaced), to compare the two.
+            """)
     var attention: AttentionKernel?
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -49,27 +50,31 @@ struct BenchTrainCommand: ParsableCommand {
             throw ValidationError("--timed-steps and --repeat must be >= 1, --warmup >= 0 and --round-seconds > 0")
         }
         if timedSteps != nil, roundSeconds != nil {
-            throw ValidationError("--round-seconds does not apply with --timed-steps: it only chooses the steps per "
-                                  + "round when --timed-steps is not given; drop one of the two")
+            throw ValidationError(
+                "--round-seconds does not apply with --timed-steps: it only chooses the steps per "
+                    + "round when --timed-steps is not given; drop one of the two")
         }
         // Training flags for what the bench never does: a run of a set length, checkpoints, snapshots.
         if options.steps != nil {
-            throw ValidationError("--steps does not apply to bench train: it never runs to an end, it times its own "
-                                  + "steps (--warmup untimed, then --repeat rounds of --timed-steps); give those "
-                                  + "instead")
+            throw ValidationError(
+                "--steps does not apply to bench train: it never runs to an end, it times its own "
+                    + "steps (--warmup untimed, then --repeat rounds of --timed-steps); give those "
+                    + "instead")
         }
         if options.checkpointEvery != nil {
             throw ValidationError("--checkpoint-every does not apply to bench train: it writes no checkpoints; drop it")
         }
         if options.snapshotBudget != nil {
-            throw ValidationError("--snapshot-budget does not apply to bench train: it writes no snapshots for "
-                                  + "'bimt view'; drop it")
+            throw ValidationError(
+                "--snapshot-budget does not apply to bench train: it writes no snapshots for "
+                    + "'bimt view'; drop it")
         }
         let configuration = try resolvedConfiguration()
         let name = configuration.preset ?? configuration.task.kind
         if let attention, configuration.model.transformerArchitecture == nil {
-            throw ValidationError("--attention \(attention.rawValue) does not apply: \(name) trains "
-                                  + "\(configuration.model.familyName), which has no attention; drop --attention")
+            throw ValidationError(
+                "--attention \(attention.rawValue) does not apply: \(name) trains "
+                    + "\(configuration.model.familyName), which has no attention; drop --attention")
         }
         // Settings of the relocation, where the run does not relocate (or, for --top-k, does not search greedily).
         let method = configuration.relocation.method
@@ -82,13 +87,15 @@ struct BenchTrainCommand: ParsableCommand {
                 (options.paperOptimizerState, "--paper-optimizer-state"),
             ]
             for (given, flag) in relocationFlags where given {
-                throw ValidationError("\(flag) does not apply: relocation is off for \(name) (its preset, --config or "
-                                      + "--relocation off), so nothing is relocated or timed; drop \(flag), or give "
-                                      + "--relocation greedy or assignment")
+                throw ValidationError(
+                    "\(flag) does not apply: relocation is off for \(name) (its preset, --config or "
+                        + "--relocation off), so nothing is relocated or timed; drop \(flag), or give "
+                        + "--relocation greedy or assignment")
             }
         } else if method != .greedy, options.topK != nil {
-            throw ValidationError("--top-k does not apply: it sets the greedy search's candidates, and \(name) "
-                                  + "relocates by \(method.rawValue); drop --top-k, or give --relocation greedy")
+            throw ValidationError(
+                "--top-k does not apply: it sets the greedy search's candidates, and \(name) "
+                    + "relocates by \(method.rawValue); drop --top-k, or give --relocation greedy")
         }
         // The training cost, where lambda is 0 (the bench's steps stay at the start of its schedule): the bench then
         // never computes it (it takes no log steps). The swap search uses only the wf * distance part of its own cost.
@@ -98,14 +105,17 @@ struct BenchTrainCommand: ParsableCommand {
                 (options.penalizeBiases != nil, "--penalize-biases"),
             ]
             if method == .off {
-                costFlags += [(options.weightFactor != nil, "--weight-factor"),
-                              (options.reduction != nil, "--reduction")]
+                costFlags += [
+                    (options.weightFactor != nil, "--weight-factor"),
+                    (options.reduction != nil, "--reduction"),
+                ]
             }
             for (given, flag) in costFlags where given {
-                throw ValidationError("\(flag) does not apply: lambda is 0 for \(name), so bench train never computes "
-                                      + "the training cost it sets, and "
-                                      + (method == .off ? "relocation is off" : "the swap search does not use it")
-                                      + "; drop \(flag), or give --lambda above 0")
+                throw ValidationError(
+                    "\(flag) does not apply: lambda is 0 for \(name), so bench train never computes "
+                        + "the training cost it sets, and "
+                        + (method == .off ? "relocation is off" : "the swap search does not use it")
+                        + "; drop \(flag), or give --lambda above 0")
             }
         }
     }
@@ -121,14 +131,17 @@ struct BenchTrainCommand: ParsableCommand {
     func run() throws {
         do {
             try TrainingLaunch.run(rankTimeout: 120) { group in
-                let device = try deviceOptions.open(localRank: group?.localRank ?? 0, of: group?.localSize ?? 1,
-                                                    rank: group?.rank)
-                let settings = TrainingBenchmark.Settings(timedSteps: timedSteps, roundSeconds: roundSeconds,
-                                                          warmup: warmup, rounds: `repeat`, attention: attention)
+                let device = try deviceOptions.open(
+                    localRank: group?.localRank ?? 0, of: group?.localSize ?? 1,
+                    rank: group?.rank)
+                let settings = TrainingBenchmark.Settings(
+                    timedSteps: timedSteps, roundSeconds: roundSeconds,
+                    warmup: warmup, rounds: `repeat`, attention: attention)
                 let result: TrainingBenchmark.Result
                 do {
-                    result = try TrainingBenchmark.run(try resolvedConfiguration(), on: device, group: group,
-                                                       settings: settings)
+                    result = try TrainingBenchmark.run(
+                        try resolvedConfiguration(), on: device, group: group,
+                        settings: settings)
                 } catch let error as BIMTError {
                     throw TrainingFlags.failure(error)
                 }

@@ -16,9 +16,10 @@ struct DeviceOptions: ParsableArguments {
             throw ValidationError("unknown --gemm-variant '\(gemmVariant)'; use automatic, tiled or vector")
         }
         if gemmVariant != GemmVariant.automatic.rawValue, try specifier() == .cpu {
-            throw ValidationError("--gemm-variant \(gemmVariant) does not apply to --device cpu: it shapes the "
-                                  + "OpenCL GEMM kernel, and the CPU path runs OpenBLAS; drop --gemm-variant, or "
-                                  + "give --device opencl (or opencl:P:D)")
+            throw ValidationError(
+                "--gemm-variant \(gemmVariant) does not apply to --device cpu: it shapes the "
+                    + "OpenCL GEMM kernel, and the CPU path runs OpenBLAS; drop --gemm-variant, or "
+                    + "give --device opencl (or opencl:P:D)")
         }
     }
 
@@ -32,12 +33,14 @@ struct DeviceOptions: ParsableArguments {
     func open(localRank: Int = 0, of localSize: Int = 1, rank: Int? = nil) throws -> Device {
         do {
             let specifier = try specifier().forLocalRank(localRank, of: localSize)
-            let (device, note) = try Device.open(specifier, gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
+            let (device, note) = try Device.open(
+                specifier, gemmVariant: GemmVariant(rawValue: gemmVariant) ?? .automatic)
             printError((rank.map { "rank \($0): " } ?? "") + note)
             if gemmVariant != GemmVariant.automatic.rawValue, device.kind == .cpu {
-                throw ValidationError("--gemm-variant \(gemmVariant) does not apply: --device \(self.device) chose "
-                                      + "the CPU path (no OpenCL GPU here), which runs OpenBLAS, not the OpenCL "
-                                      + "GEMM kernel; drop --gemm-variant, or give --device opencl (or opencl:P:D)")
+                throw ValidationError(
+                    "--gemm-variant \(gemmVariant) does not apply: --device \(self.device) chose "
+                        + "the CPU path (no OpenCL GPU here), which runs OpenBLAS, not the OpenCL "
+                        + "GEMM kernel; drop --gemm-variant, or give --device opencl (or opencl:P:D)")
             }
             if device.kind == .cpu, let hint = CPUFeatures.blasKernelHint { printError("note: " + hint) }
             return device

@@ -28,15 +28,17 @@ struct DevicesCommand: ParsableCommand {
                 lastPlatform = d.platformIndex
             }
             print("  \(d.specifier)  \(d.name)")
-            print("      type \(d.type), \(d.computeUnits) compute units, \(d.clockMHz) MHz, "
-                  + "global memory \(mebibytes(d.globalMemoryBytes)), local memory \(kibibytes(d.localMemoryBytes)), "
-                  + "max work-group \(d.maxWorkGroupSize), float vector width \(d.preferredFloatVectorWidth)")
+            print(
+                "      type \(d.type), \(d.computeUnits) compute units, \(d.clockMHz) MHz, "
+                    + "global memory \(mebibytes(d.globalMemoryBytes)), local memory \(kibibytes(d.localMemoryBytes)), "
+                    + "max work-group \(d.maxWorkGroupSize), float vector width \(d.preferredFloatVectorWidth)")
             print("      \(d.deviceVersion); driver \(d.driverVersion); \(d.openCLCVersion)")
         }
         let cpu = Device.cpu()
         print("cpu: \(cpu.name)")
-        print("      \(ProcessInfo.processInfo.activeProcessorCount) cores, SIMD: \(CPUFeatures.simdSummary), "
-              + "BLAS: OpenBLAS, single-threaded calls split over the cores")
+        print(
+            "      \(ProcessInfo.processInfo.activeProcessorCount) cores, SIMD: \(CPUFeatures.simdSummary), "
+                + "BLAS: OpenBLAS, single-threaded calls split over the cores")
         if let hint = CPUFeatures.blasKernelHint { print("      note: \(hint)") }
     }
 

@@ -10,7 +10,8 @@ struct SampleCommand: ParsableCommand {
     )
 
     @OptionGroup var deviceOptions: DeviceOptions
-    @Argument(help: "A checkpoint.safetensors written by bimt train --preset charlm (or its run directory).") var checkpoint: String
+    @Argument(help: "A checkpoint.safetensors written by bimt train --preset charlm (or its run directory).")
+    var checkpoint: String
     @Option(help: "Text to continue.") var prompt: String
     @Option(help: "Characters to generate.") var length: Int = 200
     @Option(help: "Softmax temperature (lower: more conservative).") var temperature: Float = 0.8
@@ -19,7 +20,9 @@ struct SampleCommand: ParsableCommand {
 
     func validate() throws {
         guard length >= 0 else { throw ValidationError("--length must be >= 0, got \(length)") }
-        guard temperature > 0 && temperature.isFinite else { throw ValidationError("--temperature must be > 0, got \(temperature)") }
+        guard temperature > 0 && temperature.isFinite else {
+            throw ValidationError("--temperature must be > 0, got \(temperature)")
+        }
         if let topK, topK < 1 { throw ValidationError("--top-k must be >= 1, got \(topK)") }
     }
 
@@ -27,7 +30,9 @@ struct SampleCommand: ParsableCommand {
         let device = try deviceOptions.open()
         do {
             let generator = try TextGenerator(checkpoint: checkpointURL(checkpoint), device: device)
-            print(try generator.generate(prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed))
+            print(
+                try generator.generate(prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed)
+            )
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
         }

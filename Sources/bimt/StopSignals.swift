@@ -13,7 +13,7 @@ final class StopSignals: @unchecked Sendable {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {   // lives as long as the process
+            source.setEventHandler { // lives as long as the process
                 let first = self.flag.withLock { requested in
                     defer { requested = true }
                     return !requested

@@ -19,21 +19,37 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Run directory.") var out: String?
     @Option(help: "Continue the run in this directory.") var resume: String?
-    @Option(name: .customLong("init"), help: "Start from the weights in this safetensors file (layers.{i}.weight/bias, embedding, in_perm/out_perm).")
+    @Option(
+        name: .customLong("init"),
+        help: "Start from the weights in this safetensors file (layers.{i}.weight/bias, embedding, in_perm/out_perm).")
     var initFrom: String?
     @Flag(help: "Print only the summary.") var quiet = false
-    @Flag(help: "Rewrite RUN/view.html (bimt view's page) at every checkpoint: refresh the browser to see where the run is.")
+    @Flag(
+        help:
+            "Rewrite RUN/view.html (bimt view's page) at every checkpoint: refresh the browser to see where the run is."
+    )
     var view = false
-    @Flag(help: "Read the data, print the memory plan (parameters, optimizer state, data, activations) and exit without training.")
+    @Flag(
+        help:
+            "Read the data, print the memory plan (parameters, optimizer state, data, activations) and exit without training."
+    )
     var dryRun = false
-    @Option(help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
+    @Option(
+        help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
     var stopTimeout: Double = 30
-    @Option(help: "Under mpirun: seconds a rank waits for the others before it checks they are alive; one that does not answer (dead or hung) stops the job.")
+    @Option(
+        help:
+            "Under mpirun: seconds a rank waits for the others before it checks they are alive; one that does not answer (dead or hung) stops the job."
+    )
     var rankTimeout: Double = 30
 
     func validate() throws {
-        guard stopTimeout > 0, stopTimeout.isFinite else { throw ValidationError("--stop-timeout must be a positive number of seconds") }
-        guard rankTimeout > 0, rankTimeout.isFinite else { throw ValidationError("--rank-timeout must be a positive number of seconds") }
+        guard stopTimeout > 0, stopTimeout.isFinite else {
+            throw ValidationError("--stop-timeout must be a positive number of seconds")
+        }
+        guard rankTimeout > 0, rankTimeout.isFinite else {
+            throw ValidationError("--rank-timeout must be a positive number of seconds")
+        }
         if resume == nil {
             _ = try options.resolve()
         } else {
@@ -42,8 +58,9 @@ struct TrainCommand: ParsableCommand {
             let untouched = try TrainingFlags.parse([]).resolve()
             given.steps = untouched.steps
             guard given == untouched, out == nil, initFrom == nil else {
-                throw ValidationError("--resume continues a run with its own configuration (its config.json); only --steps (a new total) "
-                                      + "may be given with it, not other settings, --out or --init")
+                throw ValidationError(
+                    "--resume continues a run with its own configuration (its config.json); only --steps (a new total) "
+                        + "may be given with it, not other settings, --out or --init")
             }
             if let steps = options.steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
         }
@@ -72,8 +89,9 @@ struct TrainCommand: ParsableCommand {
             start = .resume(directory: URL(fileURLWithPath: resume), steps: options.steps)
         } else {
             let directory = try out ?? defaultDirectory(options.resolve())
-            start = .fresh(directory: URL(fileURLWithPath: directory),
-                           initialWeights: initFrom.map { URL(fileURLWithPath: $0) })
+            start = .fresh(
+                directory: URL(fileURLWithPath: directory),
+                initialWeights: initFrom.map { URL(fileURLWithPath: $0) })
         }
         let launch = TrainingLaunch(start: start, group: group, log: printError) { error in
             (error as? BIMTError).map(TrainingFlags.failure) ?? error
@@ -97,23 +115,29 @@ struct TrainCommand: ParsableCommand {
         let final: TrainingMetrics?
         let signals = StopSignals(timeout: stopTimeout)
         do {
-            final = try trainer.run(progress: { progress.report($0) }, shouldStop: { signals.requested }, checkpointed: {
-                guard view, let directory = trainer.runDirectory else { return }
-                // Drawn on the CPU path, away from the training device's buffers.
-                let (html, _) = try RunViewer.html(runDirectory: directory)
-                try Data(html.utf8).write(to: directory.appending(path: "view.html"), options: .atomic)
-            })
+            final = try trainer.run(
+                progress: { progress.report($0) }, shouldStop: { signals.requested },
+                checkpointed: {
+                    guard view, let directory = trainer.runDirectory else { return }
+                    // Drawn on the CPU path, away from the training device's buffers.
+                    let (html, _) = try RunViewer.html(runDirectory: directory)
+                    try Data(html.utf8).write(to: directory.appending(path: "view.html"), options: .atomic)
+                })
         } catch let error as BIMTError {
             throw RuntimeFailure(TrainingFlags.message(error))
         }
         progress.finish()
         guard rank == 0 else { return }
         if let plan = trainer.memoryPlan, !quiet {
-            printError(String(format: "device buffers at the end: %.1f MiB (planned %.1f MiB)",
-                              Double(4 * Buffer.liveElementCount) / 1_048_576, Double(plan.totalBytes) / 1_048_576))
+            printError(
+                String(
+                    format: "device buffers at the end: %.1f MiB (planned %.1f MiB)",
+                    Double(4 * Buffer.liveElementCount) / 1_048_576, Double(plan.totalBytes) / 1_048_576))
         }
         if trainer.interrupted, let directory = trainer.runDirectory {
-            printError("stopped at step \(trainer.step) by a signal; checkpoint written. Continue with: bimt train --resume \(directory.path)")
+            printError(
+                "stopped at step \(trainer.step) by a signal; checkpoint written. Continue with: bimt train --resume \(directory.path)"
+            )
             return
         }
         if let final { print(summary(final, trainer)) }
@@ -129,8 +153,10 @@ struct TrainCommand: ParsableCommand {
         // A run holding out validation examples never evaluates on its test split: its figures are
         // validation figures.
         let split = trainer.options.evaluationSplitName
-        var parts = ["step \(m.step)", String(format: "train loss %.4g", m.trainLoss),
-                     String(format: "\(split) loss %.4g", m.testLoss)]
+        var parts = [
+            "step \(m.step)", String(format: "train loss %.4g", m.trainLoss),
+            String(format: "\(split) loss %.4g", m.testLoss),
+        ]
         if let last = m.testLastLoss { parts.append(String(format: "\(split) loss at the last position %.4g", last)) }
         if let a = m.testAccuracy { parts.append(String(format: "\(split) accuracy %.2f%%", 100 * a)) }
         if case .text = trainer.configuration?.task {

@@ -18,7 +18,10 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "A JSON file of configuration fields (any subset) to apply over the preset.")
     var config: String?
 
-    @Option(help: "Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels; or, for image presets, a folder of MNIST-format IDX files.")
+    @Option(
+        help:
+            "Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels; or, for image presets, a folder of MNIST-format IDX files."
+    )
     var data: String?
 
     @Option(help: "Layer widths, comma-separated, e.g. 4,20,20,2.")
@@ -36,48 +39,70 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "Connection cost l0 (training and swap search).") var l0: Float?
     @Option(help: "Connection cost weight factor wf (training and swap search).") var weightFactor: Float?
     @Option(help: "Cost reduction: sum or mean (training and swap search).") var reduction: CostReduction?
-    @Option(help: "Training cost: wf of the last matrix (0: the image model's no_penalize_last).") var lastWeightFactor: Float?
-    @Option(help: "Training cost: whether biases pay l0 |b| (true or false), throughout the run.") var penalizeBiases: Bool?
-    @Option(help: "Swap search cost: weight factor wf (default: the training cost's).") var relocationWeightFactor: Float?
-    @Option(help: "Swap search cost: wf of the last matrix (default: wf, as the paper scores swaps).") var relocationLastWeightFactor: Float?
-    @Option(help: "Swap search cost: reduction, sum or mean (default: the training cost's).") var relocationReduction: CostReduction?
+    @Option(help: "Training cost: wf of the last matrix (0: the image model's no_penalize_last).") var lastWeightFactor:
+        Float?
+    @Option(help: "Training cost: whether biases pay l0 |b| (true or false), throughout the run.") var penalizeBiases:
+        Bool?
+    @Option(help: "Swap search cost: weight factor wf (default: the training cost's).") var relocationWeightFactor:
+        Float?
+    @Option(help: "Swap search cost: wf of the last matrix (default: wf, as the paper scores swaps).")
+    var relocationLastWeightFactor: Float?
+    @Option(help: "Swap search cost: reduction, sum or mean (default: the training cost's).") var relocationReduction:
+        CostReduction?
     @Option(help: "Activation: relu, silu, gelu or tanh.") var activation: Activation?
     @Option(help: "Log (and evaluate) every N steps.") var logEvery: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
     @Option(help: "Modulus p for the modadd and modadd-seq tasks.") var modulus: Int?
-    @Option(help: "A UTF-8 text file for --preset charlm (character vocabulary from the file, 90/10 split).") var text: String?
-    @Option(help: "A folder of nanoGPT token files (train.bin, val.bin: uint16 ids; meta.json with vocab_size) for a transformer preset.") var tokens: String?
+    @Option(help: "A UTF-8 text file for --preset charlm (character vocabulary from the file, 90/10 split).") var text:
+        String?
+    @Option(
+        help:
+            "A folder of nanoGPT token files (train.bin, val.bin: uint16 ids; meta.json with vocab_size) for a transformer preset."
+    ) var tokens: String?
     @Option(help: "The token files' vocabulary size (default: meta.json's vocab_size).") var vocabSize: Int?
     @Option(help: "Transformer blocks.") var layers: Int?
     @Option(help: "Transformer width (residual stream).") var width: Int?
     @Option(help: "Attention heads (must divide the width).") var heads: Int?
     @Option(help: "Transformer context length.") var context: Int?
-    @Option(help: "Transformer dropout rate in training (embeddings, attention, residual branches).") var dropout: Float?
+    @Option(help: "Transformer dropout rate in training (embeddings, attention, residual branches).") var dropout:
+        Float?
     @Flag(help: "Leave AdamW moments in place on swaps (the paper's behaviour).") var paperOptimizerState = false
-    @Option(help: "Linear warmup steps, then cosine decay of the learning rate (nanoGPT's schedule).") var warmupSteps: Int?
+    @Option(help: "Linear warmup steps, then cosine decay of the learning rate (nanoGPT's schedule).") var warmupSteps:
+        Int?
     @Option(help: "The rate the cosine decays to (default with a schedule: lr / 10).") var minLr: Float?
     @Option(help: "The step the cosine decay ends at (default: the last).") var decaySteps: Int?
     @Option(help: "Clip the gradient to this global L2 norm.") var gradClip: Float?
     @Option(help: "AdamW beta1.") var beta1: Float?
     @Option(help: "AdamW beta2.") var beta2: Float?
-    @Option(help: "Weight decay on all parameters, or on matrices only (nanoGPT: not biases or LayerNorm).") var weightDecayScope: WeightDecayScope?
+    @Option(help: "Weight decay on all parameters, or on matrices only (nanoGPT: not biases or LayerNorm).")
+    var weightDecayScope: WeightDecayScope?
     @Option(help: "Micro-batches per step (must divide the batch size).") var accumulationSteps: Int?
-    @Option(help: "Evaluate on this many test batches (the same ones every time; default: the whole test split).") var evalBatches: Int?
-    @Option(help: """
-        Hold out N training examples (seeded) as the evaluation set; the run never evaluates on its test \
-        split (bimt analyze RUN --test-split does).
-        """)
+    @Option(help: "Evaluate on this many test batches (the same ones every time; default: the whole test split).")
+    var evalBatches: Int?
+    @Option(
+        help: """
+            Hold out N training examples (seeded) as the evaluation set; the run never evaluates on its test \
+            split (bimt analyze RUN --test-split does).
+            """)
     var validation: Int?
-    @Option(help: "MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; default 50).")
+    @Option(
+        help:
+            "MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; default 50)."
+    )
     var snapshotBudget: Double?
 
     /// The flag that sets each configuration field, for the library's errors.
     static let flagNames: [String: String] = [
-        "preset": "--preset", "task": "--preset/--data/--text", "task.path": "--data/--text/--tokens", "task.vocabulary": "--vocab-size", "task.modulus": "--modulus",
-        "architecture.widths": "--shape", "architecture.activation": "--activation", "architecture.embedding": "--shape",
-        "transformer.layers": "--layers", "transformer.width": "--width", "transformer.heads": "--heads", "transformer.context": "--context", "transformer.dropout": "--dropout",
-        "steps": "--steps", "learningRate": "--lr", "weightDecay": "--weight-decay", "batchSize": "--batch-size", "lambda": "--lambda",
-        "relocation.topK": "--top-k", "swapEvery": "--swap-every", "logEvery": "--log-every", "checkpointEvery": "--checkpoint-every",
+        "preset": "--preset", "task": "--preset/--data/--text", "task.path": "--data/--text/--tokens",
+        "task.vocabulary": "--vocab-size", "task.modulus": "--modulus",
+        "architecture.widths": "--shape", "architecture.activation": "--activation",
+        "architecture.embedding": "--shape",
+        "transformer.layers": "--layers", "transformer.width": "--width", "transformer.heads": "--heads",
+        "transformer.context": "--context", "transformer.dropout": "--dropout",
+        "steps": "--steps", "learningRate": "--lr", "weightDecay": "--weight-decay", "batchSize": "--batch-size",
+        "lambda": "--lambda",
+        "relocation.topK": "--top-k", "swapEvery": "--swap-every", "logEvery": "--log-every",
+        "checkpointEvery": "--checkpoint-every",
         "cost": "--l0/--weight-factor/--last-weight-factor",
         "relocationCost": "--l0/--weight-factor/--relocation-weight-factor/--relocation-last-weight-factor",
         "loss": "--preset/--config", "learningRateSchedule.warmupSteps": "--warmup-steps",
@@ -98,7 +123,9 @@ struct TrainingFlags: ParsableArguments {
 
     /// A library error with the flag that sets the field it names.
     static func message(_ error: BIMTError) -> String {
-        guard case let .invalidField(field, reason) = error, let flag = flagNames[field] else { return error.description }
+        guard case let .invalidField(field, reason) = error, let flag = flagNames[field] else {
+            return error.description
+        }
         return "\(flag) (\(field)): \(reason)"
     }
 
@@ -108,7 +135,8 @@ struct TrainingFlags: ParsableArguments {
             if let shape {
                 let widths = shape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard widths.count >= 2, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                    throw ValidationError("--shape must be positive widths separated by commas, e.g. 4,20,20,2; got '\(shape)'")
+                    throw ValidationError(
+                        "--shape must be positive widths separated by commas, e.g. 4,20,20,2; got '\(shape)'")
                 }
                 o.widths = widths.compactMap { $0 }
             }

@@ -19,7 +19,8 @@ struct TuneCommand: ParsableCommand {
     )
 
     @OptionGroup var deviceOptions: DeviceOptions
-    @Option(name: .customLong("shape"), parsing: .upToNextOption, help: "Shapes MxNxK[:TT] (transposes NN, NT, TN or TT).")
+    @Option(
+        name: .customLong("shape"), parsing: .upToNextOption, help: "Shapes MxNxK[:TT] (transposes NN, NT, TN or TT).")
     var shapes: [String] = []
     @Option(help: "Timed runs per shape and candidate.") var `repeat`: Int = 3
     @Option(help: "Largest accepted max |C - C_cpu| / max |C_cpu|.") var tolerance: Double = 1e-4
@@ -31,8 +32,9 @@ struct TuneCommand: ParsableCommand {
             throw ValidationError("--repeat and --max-candidates must be >= 1 and --tolerance >= 0")
         }
         if (try? deviceOptions.specifier()) == .cpu {
-            throw ValidationError("--device cpu does not apply to tune: tuning is for OpenCL devices; the CPU path "
-                                  + "uses OpenBLAS, which has no tunables here (choose --device opencl or opencl:P:D)")
+            throw ValidationError(
+                "--device cpu does not apply to tune: tuning is for OpenCL devices; the CPU path "
+                    + "uses OpenBLAS, which has no tunables here (choose --device opencl or opencl:P:D)")
         }
         _ = try parsedShapes()
     }
@@ -51,7 +53,8 @@ struct TuneCommand: ParsableCommand {
         do { specifier = try deviceOptions.specifier() } catch { throw ValidationError("\(error)") }
         if specifier == .automatic {
             // auto: the GPU `auto` would pick, else the first OpenCL device of any type.
-            let picked = try? Device.open(.automatic, gemmTuningStore: GemmTuningStore(url: nil)).device.openCLDescription
+            let picked = try? Device.open(.automatic, gemmTuningStore: GemmTuningStore(url: nil)).device
+                .openCLDescription
             specifier = picked.map { .openCL(platform: $0.platformIndex, device: $0.deviceIndex) } ?? .anyOpenCL
         }
         let chosen = try parsedShapes()
@@ -59,11 +62,12 @@ struct TuneCommand: ParsableCommand {
         for warning in store.warnings { printError("warning: \(warning)") }
         let report: GemmTuningReport
         do {
-            report = try GemmTuner.tune(specifier,
-                                        variant: GemmVariant(rawValue: deviceOptions.gemmVariant) ?? .automatic,
-                                        shapes: chosen.isEmpty ? GemmTuner.defaultShapes : chosen, repeats: `repeat`,
-                                        tolerance: tolerance, maxCandidates: maxCandidates, store: &store, dryRun: dryRun,
-                                        progress: { print($0) })
+            report = try GemmTuner.tune(
+                specifier,
+                variant: GemmVariant(rawValue: deviceOptions.gemmVariant) ?? .automatic,
+                shapes: chosen.isEmpty ? GemmTuner.defaultShapes : chosen, repeats: `repeat`,
+                tolerance: tolerance, maxCandidates: maxCandidates, store: &store, dryRun: dryRun,
+                progress: { print($0) })
         } catch let error as ComputeError {
             throw RuntimeFailure(error.description)
         }
@@ -71,12 +75,18 @@ struct TuneCommand: ParsableCommand {
             throw RuntimeFailure("no candidate passed verification; nothing stored (the defaults stay)")
         }
         let settings = winner.values.keys.sorted().map { "\($0)=\(winner.values[$0]!)" }.joined(separator: ",")
-        print(String(format: "best of %d: %@, %.1f GFLOP/s (the device's settings before: %.1f, %.2fx)", report.trials.count, settings,
-                     winner.gflops, winner.defaultGflops, winner.defaultGflops > 0 ? winner.gflops / winner.defaultGflops : 0))
+        print(
+            String(
+                format: "best of %d: %@, %.1f GFLOP/s (the device's settings before: %.1f, %.2fx)", report.trials.count,
+                settings,
+                winner.gflops, winner.defaultGflops, winner.defaultGflops > 0 ? winner.gflops / winner.defaultGflops : 0
+            ))
         if dryRun {
             print("not stored (--dry-run)")
         } else {
-            print("stored for \(winner.device) (\(winner.platform), driver \(winner.driver)) in \(store.url?.path ?? "?")")
+            print(
+                "stored for \(winner.device) (\(winner.platform), driver \(winner.driver)) in \(store.url?.path ?? "?")"
+            )
         }
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
-        abstract: "Write one self-contained HTML page of a run: its curves and its network at every snapshot, animated.",
+        abstract:
+            "Write one self-contained HTML page of a run: its curves and its network at every snapshot, animated.",
         discussion: """
             The page needs no network access. It draws the network as 'bimt render' does at \
             each frame the run saved (every log step and relocation; a slider and play button \
@@ -30,7 +31,8 @@ struct ViewCommand: ParsableCommand {
         unusedDevice.note(command: "view")
         let directory = URL(fileURLWithPath: runDirectory)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw RuntimeFailure("\(runDirectory) is not a directory; give the run directory bimt train --out wrote")
         }
         do {

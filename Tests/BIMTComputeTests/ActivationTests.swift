@@ -30,16 +30,19 @@ struct ActivationTests {
                 let x = generator.uniform(n, -6, 6), dy = generator.uniform(n), dx0 = generator.uniform(n)
                 let bx = try device.makeBuffer(x), by = try device.makeBuffer(count: n)
                 try device.activationForward(activation, input: bx.whole, output: by.whole)
-                expectClose(try device.read(by.whole), x.map { reference(activation, Double($0)).value },
-                            tolerance: 2e-6, "\(device.name) \(activation) forward n=\(n)")
+                expectClose(
+                    try device.read(by.whole), x.map { reference(activation, Double($0)).value },
+                    tolerance: 2e-6, "\(device.name) \(activation) forward n=\(n)")
                 let bdy = try device.makeBuffer(dy), bdx = try device.makeBuffer(dx0)
-                try device.activationBackward(activation, input: bx.whole, outputGradient: bdy.whole,
-                                              inputGradient: bdx.whole)
+                try device.activationBackward(
+                    activation, input: bx.whole, outputGradient: bdy.whole,
+                    inputGradient: bdx.whole)
                 let expected = (0..<n).map {
                     Double(dx0[$0]) + Double(dy[$0]) * reference(activation, Double(x[$0])).derivative
                 }
-                expectClose(try device.read(bdx.whole), expected, tolerance: 2e-6,
-                            "\(device.name) \(activation) backward n=\(n)")
+                expectClose(
+                    try device.read(bdx.whole), expected, tolerance: 2e-6,
+                    "\(device.name) \(activation) backward n=\(n)")
             }
         }
     }

@@ -29,8 +29,9 @@ struct AdamWTests {
             let bv = try device.makeBuffer([Float](repeating: 0, count: n))
             for (t, g) in gradients.enumerated() {
                 try device.write(g, to: bg.whole)
-                try device.adamW(h, step: t + 1, parameters: bp.whole, gradients: bg.whole,
-                                 firstMoments: bm.whole, secondMoments: bv.whole)
+                try device.adamW(
+                    h, step: t + 1, parameters: bp.whole, gradients: bg.whole,
+                    firstMoments: bm.whole, secondMoments: bv.whole)
             }
             expectClose(try device.read(bp.whole), p, tolerance: 1e-5, "\(device.name) AdamW parameters")
             expectClose(try device.read(bm.whole), m, tolerance: 1e-6, "\(device.name) AdamW first moments")
@@ -42,8 +43,9 @@ struct AdamWTests {
         let device = TestDevices.cpu()
         let a = try device.makeBuffer(count: 10)
         #expect(throws: ComputeError.self) {
-            try device.adamW(AdamWHyperparameters(), step: 0, parameters: a.whole, gradients: a.whole,
-                             firstMoments: a.whole, secondMoments: a.whole)
+            try device.adamW(
+                AdamWHyperparameters(), step: 0, parameters: a.whole, gradients: a.whole,
+                firstMoments: a.whole, secondMoments: a.whole)
         }
     }
 }

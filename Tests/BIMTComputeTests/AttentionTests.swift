@@ -15,7 +15,8 @@ func referenceKeep(key: UInt64, index: UInt64, rate: Float) -> Bool {
 /// Double-precision causal attention over packed qkv rows, straight from the definition:
 /// the output and, for an output gradient g, the qkv gradient.
 func referenceAttention(_ shape: AttentionShape, qkv: [Float], outputGradient g: [Float], rate: Float, key: UInt64)
-    -> (output: [Double], qkvGradient: [Double]) {
+    -> (output: [Double], qkvGradient: [Double])
+{
     let (length, hd, d) = (shape.length, shape.headDimension, shape.width), ld = 3 * d
     let scale = 1 / Double(hd).squareRoot()
     var output = [Double](repeating: 0, count: shape.rows * d), dqkv = [Double](repeating: 0, count: shape.rows * ld)
@@ -25,11 +26,16 @@ func referenceAttention(_ shape: AttentionShape, qkv: [Float], outputGradient g:
             let pair = sequence * shape.heads + head, r0 = sequence * length
             let (qc, kc, vc) = (head * hd, d + head * hd, 2 * d + head * hd)
             for i in 0..<length {
-                let scores = (0...i).map { j in scale * (0..<hd).reduce(0.0) { $0 + x(r0 + i, qc + $1) * x(r0 + j, kc + $1) } }
+                let scores = (0...i).map { j in
+                    scale * (0..<hd).reduce(0.0) { $0 + x(r0 + i, qc + $1) * x(r0 + j, kc + $1) }
+                }
                 let largest = scores.max()!, total = scores.reduce(0.0) { $0 + exp($1 - largest) }
                 let p = scores.map { exp($0 - largest) / total }
                 let mask = (0...i).map { j in
-                    rate == 0 ? 1.0 : referenceKeep(key: key, index: UInt64((pair * length + i) * length + j), rate: rate) ? 1 / (1 - Double(rate)) : 0
+                    rate == 0
+                        ? 1.0
+                        : referenceKeep(key: key, index: UInt64((pair * length + i) * length + j), rate: rate)
+                            ? 1 / (1 - Double(rate)) : 0
                 }
                 for j in 0...i {
                     for c in 0..<hd { output[(r0 + i) * d + head * hd + c] += p[j] * mask[j] * x(r0 + j, vc + c) }
@@ -55,61 +61,79 @@ func referenceAttention(_ shape: AttentionShape, qkv: [Float], outputGradient g:
 @Suite("Fused causal attention")
 struct AttentionTests {
     /// Lengths around the CPU path's 64-row blocks and the OpenCL kernels' 16-row tiles.
-    static let shapes = [AttentionShape(sequences: 2, length: 5, heads: 2, headDimension: 3),
-                         AttentionShape(sequences: 1, length: 70, heads: 3, headDimension: 8),
-                         AttentionShape(sequences: 2, length: 130, heads: 2, headDimension: 16)]
+    static let shapes = [
+        AttentionShape(sequences: 2, length: 5, heads: 2, headDimension: 3),
+        AttentionShape(sequences: 1, length: 70, heads: 3, headDimension: 8),
+        AttentionShape(sequences: 2, length: 130, heads: 2, headDimension: 16),
+    ]
 
-    @Test("forward and backward match the double-precision definition, with and without dropout",
-          arguments: shapes, [Float(0), 0.3])
+    @Test(
+        "forward and backward match the double-precision definition, with and without dropout",
+        arguments: shapes, [Float(0), 0.3])
     func matchesReference(shape: AttentionShape, rate: Float) throws {
         var generator = SeededGenerator(seed: UInt64(shape.length * 31 + shape.heads))
-        let qkv = generator.uniform(shape.rows * 3 * shape.width, -1.5, 1.5), g = generator.uniform(shape.rows * shape.width)
+        let qkv = generator.uniform(shape.rows * 3 * shape.width, -1.5, 1.5),
+            g = generator.uniform(shape.rows * shape.width)
         let key: UInt64 = 0xDEAD_BEEF_1234_5678
         let expected = referenceAttention(shape, qkv: qkv, outputGradient: g, rate: rate, key: key)
         for device in try opDevices() {
             let bqkv = try device.makeBuffer(qkv), out = try device.makeBuffer(count: shape.rows * shape.width)
             let lse = try device.makeBuffer(count: shape.statisticsCount)
-            try device.causalAttentionForward(shape, qkv: bqkv.whole, output: out.whole, logSumExp: lse.whole,
-                                              dropoutRate: rate, dropoutKey: key)
-            expectClose(try device.read(out.whole), expected.output, tolerance: 2e-5, "\(device.name) \(shape) output",
-                        columns: shape.width)
+            try device.causalAttentionForward(
+                shape, qkv: bqkv.whole, output: out.whole, logSumExp: lse.whole,
+                dropoutRate: rate, dropoutKey: key)
+            expectClose(
+                try device.read(out.whole), expected.output, tolerance: 2e-5, "\(device.name) \(shape) output",
+                columns: shape.width)
             // Stale values in the gradient must not leak into the result (it is set, not added).
             let dqkv = try device.makeBuffer([Float](repeating: .nan, count: qkv.count))
-            try device.causalAttentionBackward(shape, qkv: bqkv.whole, output: out.whole, outputGradient: try device.makeBuffer(g).whole,
-                                               logSumExp: lse.whole, qkvGradient: dqkv.whole, dropoutRate: rate, dropoutKey: key)
-            expectClose(try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5, "\(device.name) \(shape) qkv gradient",
-                        columns: 3 * shape.width)
+            try device.causalAttentionBackward(
+                shape, qkv: bqkv.whole, output: out.whole, outputGradient: try device.makeBuffer(g).whole,
+                logSumExp: lse.whole, qkvGradient: dqkv.whole, dropoutRate: rate, dropoutKey: key)
+            expectClose(
+                try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5,
+                "\(device.name) \(shape) qkv gradient",
+                columns: 3 * shape.width)
             // The unfused path (its reference in training) agrees with the same definition.
             let scores = try (0..<3).map { _ in try device.makeBuffer(count: shape.scoresCount) }
-            try device.unfusedCausalAttentionForward(shape, qkv: bqkv.whole, output: out.whole, probabilities: scores[0].whole,
-                                                     scratch: scores[1].whole, dropoutRate: rate, dropoutKey: key)
-            expectClose(try device.read(out.whole), expected.output, tolerance: 2e-5, "\(device.name) \(shape) unfused output",
-                        columns: shape.width)
-            try device.unfusedCausalAttentionBackward(shape, qkv: bqkv.whole, outputGradient: try device.makeBuffer(g).whole,
-                                                      probabilities: scores[0].whole, scratch: (scores[1].whole, scores[2].whole),
-                                                      qkvGradient: dqkv.whole, dropoutRate: rate, dropoutKey: key)
-            expectClose(try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5,
-                        "\(device.name) \(shape) unfused qkv gradient", columns: 3 * shape.width)
+            try device.unfusedCausalAttentionForward(
+                shape, qkv: bqkv.whole, output: out.whole, probabilities: scores[0].whole,
+                scratch: scores[1].whole, dropoutRate: rate, dropoutKey: key)
+            expectClose(
+                try device.read(out.whole), expected.output, tolerance: 2e-5, "\(device.name) \(shape) unfused output",
+                columns: shape.width)
+            try device.unfusedCausalAttentionBackward(
+                shape, qkv: bqkv.whole, outputGradient: try device.makeBuffer(g).whole,
+                probabilities: scores[0].whole, scratch: (scores[1].whole, scores[2].whole),
+                qkvGradient: dqkv.whole, dropoutRate: rate, dropoutKey: key)
+            expectClose(
+                try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5,
+                "\(device.name) \(shape) unfused qkv gradient", columns: 3 * shape.width)
         }
     }
 
     @Test("bad shapes, buffers and rates are refused")
     func refusals() throws {
         let device = Device.cpu(), shape = AttentionShape(sequences: 1, length: 4, heads: 2, headDimension: 2)
-        let qkv = try device.makeBuffer(count: 48), out = try device.makeBuffer(count: 16), lse = try device.makeBuffer(count: 8)
+        let qkv = try device.makeBuffer(count: 48), out = try device.makeBuffer(count: 16),
+            lse = try device.makeBuffer(count: 8)
         #expect(throws: ComputeError.self) {
-            try device.causalAttentionForward(shape, qkv: qkv.whole, output: out.whole, logSumExp: lse.whole, dropoutRate: 1)
+            try device.causalAttentionForward(
+                shape, qkv: qkv.whole, output: out.whole, logSumExp: lse.whole, dropoutRate: 1)
         }
         #expect(throws: ComputeError.self) {
-            try device.causalAttentionForward(AttentionShape(sequences: 1, length: 5, heads: 2, headDimension: 2), qkv: qkv.whole,
-                                              output: out.whole, logSumExp: lse.whole)
+            try device.causalAttentionForward(
+                AttentionShape(sequences: 1, length: 5, heads: 2, headDimension: 2), qkv: qkv.whole,
+                output: out.whole, logSumExp: lse.whole)
         }
         #expect(throws: ComputeError.self) {
-            try device.causalAttentionForward(shape, qkv: qkv.whole, output: qkv.slice(offset: 0, count: 16), logSumExp: lse.whole)
+            try device.causalAttentionForward(
+                shape, qkv: qkv.whole, output: qkv.slice(offset: 0, count: 16), logSumExp: lse.whole)
         }
         #expect(throws: ComputeError.self) {
-            try device.causalAttentionBackward(shape, qkv: qkv.whole, output: out.whole, outputGradient: out.whole,
-                                               logSumExp: lse.whole, qkvGradient: qkv.whole)
+            try device.causalAttentionBackward(
+                shape, qkv: qkv.whole, output: out.whole, outputGradient: out.whole,
+                logSumExp: lse.whole, qkvGradient: qkv.whole)
         }
     }
 }

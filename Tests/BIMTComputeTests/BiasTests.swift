@@ -22,8 +22,9 @@ struct BiasTests {
             try device.sumColumns(dx.whole, rows: rows, columns: columns, into: out.whole)
             expectClose(try device.read(out.whole), sums, tolerance: 1e-5, "\(device.name) column sum")
             try device.sumColumns(dx.whole, rows: rows, columns: columns, into: out.whole, accumulate: true)
-            expectClose(try device.read(out.whole), sums.map { 2 * $0 }, tolerance: 1e-5,
-                        "\(device.name) accumulated column sum")
+            expectClose(
+                try device.read(out.whole), sums.map { 2 * $0 }, tolerance: 1e-5,
+                "\(device.name) accumulated column sum")
         }
     }
 

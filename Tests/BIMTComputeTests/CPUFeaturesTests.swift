@@ -10,8 +10,10 @@ struct CPUFeaturesTests {
         #expect(CPUFeatures.suggestedBLASCore(chosen: "Prescott", flags: skylake) == "SkylakeX")
         // AVX-512 Foundation alone (Knights Landing) runs Haswell's kernels, not SkylakeX's.
         #expect(CPUFeatures.suggestedBLASCore(chosen: "Prescott", flags: haswell.union(["avx512f"])) == "Haswell")
-        #expect(CPUFeatures.suggestedBLASCore(chosen: "Sandybridge",
-                                              flags: skylake.subtracting(["avx512dq"])) == "Haswell")
+        #expect(
+            CPUFeatures.suggestedBLASCore(
+                chosen: "Sandybridge",
+                flags: skylake.subtracting(["avx512dq"])) == "Haswell")
         // AVX2 without FMA, or a choice that already fits: nothing to change.
         #expect(CPUFeatures.suggestedBLASCore(chosen: "Prescott", flags: ["avx2"]) == nil)
         #expect(CPUFeatures.suggestedBLASCore(chosen: "Cooperlake", flags: skylake) == nil)

@@ -19,14 +19,16 @@ struct ConnectionCostTests {
         let weights = generator.uniform(rows * columns), prior = generator.uniform(rows * columns)
         let co = generator.uniform(2 * rows, 0, 1), ci = generator.uniform(2 * columns, 0, 1)
         for metric in DistanceMetric.allCases {
-            let pass = ConnectionCostPass(rows: rows, columns: columns, weightFactor: 2, l0: 0.5,
-                                          costScale: 1 / Float(rows * columns), gradientScale: 0.1, metric: metric)
+            let pass = ConnectionCostPass(
+                rows: rows, columns: columns, weightFactor: 2, l0: 0.5,
+                costScale: 1 / Float(rows * columns), gradientScale: 0.1, metric: metric)
             var results: [[Float]] = []
             for device in [cpu, opencl] {
                 let g = try device.makeBuffer(prior), cost = try device.makeBuffer([0.25])
-                try device.connectionCost(pass, weights: try device.makeBuffer(weights).whole, gradient: g.whole,
-                                          outCoordinates: try device.makeBuffer(co).whole,
-                                          inCoordinates: try device.makeBuffer(ci).whole, cost: cost.whole)
+                try device.connectionCost(
+                    pass, weights: try device.makeBuffer(weights).whole, gradient: g.whole,
+                    outCoordinates: try device.makeBuffer(co).whole,
+                    inCoordinates: try device.makeBuffer(ci).whole, cost: cost.whole)
                 results.append(try device.read(cost.whole) + device.read(g.whole))
             }
             #expect(maxRelativeError(results[1], results[0]) < 1e-5, "connection cost \(metric)")
@@ -39,9 +41,10 @@ struct ConnectionCostTests {
         let w = try device.makeBuffer(count: 12), c = try device.makeBuffer(count: 1)
         let pass = ConnectionCostPass(rows: 3, columns: 4, weightFactor: 1, l0: 0, costScale: 1, gradientScale: 1)
         #expect(throws: ComputeError.self) {
-            try device.connectionCost(pass, weights: w.whole, gradient: nil,
-                                      outCoordinates: try device.makeBuffer(count: 5).whole,
-                                      inCoordinates: try device.makeBuffer(count: 8).whole, cost: c.whole)
+            try device.connectionCost(
+                pass, weights: w.whole, gradient: nil,
+                outCoordinates: try device.makeBuffer(count: 5).whole,
+                inCoordinates: try device.makeBuffer(count: 8).whole, cost: c.whole)
         }
     }
 }

@@ -16,7 +16,8 @@ func referenceConvolution(_ s: ConvolutionShape, x: [Double], weights: [Double],
                             let iy = oy * s.stride + ky - s.padding, ix = ox * s.stride + kx - s.padding
                             guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
                             for c in 0..<s.channels {
-                                sum += weights[((o * s.kernelHeight + ky) * s.kernelWidth + kx) * s.channels + c]
+                                sum +=
+                                    weights[((o * s.kernelHeight + ky) * s.kernelWidth + kx) * s.channels + c]
                                     * x[((n * s.height + iy) * s.width + ix) * s.channels + c]
                             }
                         }
@@ -30,18 +31,23 @@ func referenceConvolution(_ s: ConvolutionShape, x: [Double], weights: [Double],
 }
 
 let convolutionShapes = [
-    ConvolutionShape(batch: 2, height: 7, width: 5, channels: 3, kernelHeight: 3, kernelWidth: 3, stride: 1,
-                     padding: 1),
-    ConvolutionShape(batch: 3, height: 9, width: 8, channels: 2, kernelHeight: 3, kernelWidth: 2, stride: 2,
-                     padding: 0),
-    ConvolutionShape(batch: 1, height: 6, width: 6, channels: 1, kernelHeight: 5, kernelWidth: 5, stride: 1,
-                     padding: 2),
+    ConvolutionShape(
+        batch: 2, height: 7, width: 5, channels: 3, kernelHeight: 3, kernelWidth: 3, stride: 1,
+        padding: 1),
+    ConvolutionShape(
+        batch: 3, height: 9, width: 8, channels: 2, kernelHeight: 3, kernelWidth: 2, stride: 2,
+        padding: 0),
+    ConvolutionShape(
+        batch: 1, height: 6, width: 6, channels: 1, kernelHeight: 5, kernelWidth: 5, stride: 1,
+        padding: 2),
     // 19 channels: a vector of 16 and a scalar tail in the CPU path's col2im.
-    ConvolutionShape(batch: 2, height: 5, width: 4, channels: 19, kernelHeight: 3, kernelWidth: 3, stride: 1,
-                     padding: 1),
+    ConvolutionShape(
+        batch: 2, height: 5, width: 4, channels: 19, kernelHeight: 3, kernelWidth: 3, stride: 1,
+        padding: 1),
     // Padding wider than the image: kernel rows wholly outside, taps cut on both sides.
-    ConvolutionShape(batch: 2, height: 3, width: 2, channels: 2, kernelHeight: 7, kernelWidth: 7, stride: 2,
-                     padding: 3),
+    ConvolutionShape(
+        batch: 2, height: 3, width: 2, channels: 2, kernelHeight: 7, kernelWidth: 7, stride: 2,
+        padding: 3),
 ]
 
 @Suite("Convolution")
@@ -72,14 +78,17 @@ struct ConvolutionTests {
             try device.im2col(shape, input: try device.makeBuffer(x).whole, columns: columns.whole)
             let out = try device.makeBuffer(count: shape.patchCount * outputs)
             let weights = try device.makeBuffer(w)
-            try device.gemm(GemmOperation(m: shape.patchCount, n: outputs, k: shape.patchSize, transposeB: true),
-                            a: columns.whole, b: weights.whole, c: out.whole)
-            expectClose(try device.read(out.whole), expected, tolerance: 1e-5, "\(device.name) convolution",
-                        columns: outputs)
+            try device.gemm(
+                GemmOperation(m: shape.patchCount, n: outputs, k: shape.patchSize, transposeB: true),
+                a: columns.whole, b: weights.whole, c: out.whole)
+            expectClose(
+                try device.read(out.whole), expected, tolerance: 1e-5, "\(device.name) convolution",
+                columns: outputs)
             // Backward: dcols = r W, dx = col2im(dcols).
             let dcols = try device.makeBuffer(count: shape.patchCount * shape.patchSize)
-            try device.gemm(GemmOperation(m: shape.patchCount, n: shape.patchSize, k: outputs),
-                            a: try device.makeBuffer(r).whole, b: weights.whole, c: dcols.whole)
+            try device.gemm(
+                GemmOperation(m: shape.patchCount, n: shape.patchSize, k: outputs),
+                a: try device.makeBuffer(r).whole, b: weights.whole, c: dcols.whole)
             let dx = try device.makeBuffer([Float](repeating: 0, count: x.count))
             try device.col2im(shape, columnGradient: dcols.whole, inputGradient: dx.whole)
             let gradient = try device.read(dx.whole)
@@ -94,9 +103,11 @@ struct ConvolutionTests {
         let device = Device.cpu()
         let buffer = try device.makeBuffer(count: 64)
         #expect(throws: ComputeError.self) {
-            try device.im2col(ConvolutionShape(batch: 1, height: 2, width: 2, channels: 1, kernelHeight: 5,
-                                               kernelWidth: 5),
-                              input: buffer.slice(offset: 0, count: 4), columns: buffer.whole)
+            try device.im2col(
+                ConvolutionShape(
+                    batch: 1, height: 2, width: 2, channels: 1, kernelHeight: 5,
+                    kernelWidth: 5),
+                input: buffer.slice(offset: 0, count: 4), columns: buffer.whole)
         }
     }
 }

@@ -15,17 +15,20 @@ struct ElementwiseTests {
                 let xs = dx.slice(offset: 5, count: n), ys = dy.slice(offset: 3, count: n)
 
                 try device.axpy(alpha: -1.5, x: xs, y: ys)
-                expectClose(try device.read(ys), (0..<n).map { Double(y[3 + $0]) - 1.5 * Double(x[5 + $0]) },
-                            tolerance: 1e-6, "\(device.name) axpy n=\(n)")
+                expectClose(
+                    try device.read(ys), (0..<n).map { Double(y[3 + $0]) - 1.5 * Double(x[5 + $0]) },
+                    tolerance: 1e-6, "\(device.name) axpy n=\(n)")
                 try device.scale(xs, by: 0.25)
-                expectClose(try device.read(xs), (0..<n).map { 0.25 * Double(x[5 + $0]) },
-                            tolerance: 1e-7, "\(device.name) scale n=\(n)")
+                expectClose(
+                    try device.read(xs), (0..<n).map { 0.25 * Double(x[5 + $0]) },
+                    tolerance: 1e-7, "\(device.name) scale n=\(n)")
                 try device.copy(xs, to: ys)
                 #expect(try device.read(ys) == device.read(xs), "\(device.name) copy n=\(n)")
                 try device.fill(xs, value: 3.5)
                 let whole = try device.read(dx.whole)
-                #expect(whole[5...].allSatisfy { $0 == 3.5 } && Array(whole[..<5]) == Array(x[..<5]),
-                        "\(device.name) fill n=\(n) must touch exactly its slice")
+                #expect(
+                    whole[5...].allSatisfy { $0 == 3.5 } && Array(whole[..<5]) == Array(x[..<5]),
+                    "\(device.name) fill n=\(n) must touch exactly its slice")
             }
         }
     }
@@ -36,8 +39,9 @@ struct ElementwiseTests {
             let values = (0..<100).map(Float.init)
             let buffer = try device.makeBuffer(values)
             try device.copy(buffer.slice(offset: 0, count: 80), to: buffer.slice(offset: 10, count: 80))
-            #expect(try device.read(buffer.whole) == Array(values[..<10]) + Array(values[..<80]) + Array(values[90...]),
-                    "\(device.name)")
+            #expect(
+                try device.read(buffer.whole) == Array(values[..<10]) + Array(values[..<80]) + Array(values[90...]),
+                "\(device.name)")
         }
     }
 

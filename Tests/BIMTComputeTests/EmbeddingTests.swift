@@ -24,15 +24,18 @@ struct EmbeddingTests {
         }
         for device in try opDevices() {
             let tok = try device.makeBuffer(tokens), out = try device.makeBuffer(count: rows * folds * dimension)
-            try device.embeddingForward(tokens: tok.whole, table: try device.makeBuffer(table).whole, rows: rows,
-                                        folds: folds, dimension: dimension, output: out.whole)
+            try device.embeddingForward(
+                tokens: tok.whole, table: try device.makeBuffer(table).whole, rows: rows,
+                folds: folds, dimension: dimension, output: out.whole)
             #expect(try device.read(out.whole) == expectedOut, "\(device.name) embedding forward")
             let grad = try device.makeBuffer(prior)
-            try device.embeddingBackward(tokens: tok.whole, outputGradient: try device.makeBuffer(dout).whole,
-                                         rows: rows, folds: folds, dimension: dimension, vocabulary: vocabulary,
-                                         tableGradient: grad.whole)
-            expectClose(try device.read(grad.whole), expectedGradient, tolerance: 1e-6,
-                        "\(device.name) embedding backward")
+            try device.embeddingBackward(
+                tokens: tok.whole, outputGradient: try device.makeBuffer(dout).whole,
+                rows: rows, folds: folds, dimension: dimension, vocabulary: vocabulary,
+                tableGradient: grad.whole)
+            expectClose(
+                try device.read(grad.whole), expectedGradient, tolerance: 1e-6,
+                "\(device.name) embedding backward")
         }
     }
 }

@@ -29,24 +29,30 @@ struct GemmTests {
         let device = TestDevices.cpu()
         for (index, (m, n, k)) in gemmShapes.enumerated() {
             for (alpha, beta) in [(Float(1), Float(0)), (Float(-0.75), Float(1.5))] {
-                let op = GemmOperation(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
-                                       alpha: alpha, beta: beta)
+                let op = GemmOperation(
+                    m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
+                    alpha: alpha, beta: beta)
                 let (result, a, b, c) = try runGemm(device, op, seed: UInt64(index))
-                expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
-                            "cpu \(op.summary) alpha \(alpha) beta \(beta)", columns: n)
+                expectClose(
+                    result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
+                    "cpu \(op.summary) alpha \(alpha) beta \(beta)", columns: n)
             }
         }
     }
 
-    @Test("OpenCL matches the CPU path (both variants)",
-          requiresOpenCL,
-          arguments: [GemmVariant.tiled, .vector], transposeCases)
+    @Test(
+        "OpenCL matches the CPU path (both variants)",
+        requiresOpenCL,
+        arguments: [GemmVariant.tiled, .vector], transposeCases)
     func openCLMatchesCPU(variant: GemmVariant, transposes: (Bool, Bool)) throws {
         let device = try TestDevices.openCL(variant), cpu = TestDevices.cpu()
         // The last two reach gemm_vector's packed panels: B with ldb >= 1024, a transposed A with lda >= 1024 (K >= 256).
-        for (index, (m, n, k)) in (gemmShapes + [(257, 1000, 129), (129, 33, 1000), (33, 1030, 300), (1030, 7, 260)]).enumerated() {
-            let op = GemmOperation(m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
-                                   alpha: 1.25, beta: -0.5)
+        for (index, (m, n, k)) in (gemmShapes + [(257, 1000, 129), (129, 33, 1000), (33, 1030, 300), (1030, 7, 260)])
+            .enumerated()
+        {
+            let op = GemmOperation(
+                m: m, n: n, k: k, transposeA: transposes.0, transposeB: transposes.1,
+                alpha: 1.25, beta: -0.5)
             let (result, _, _, _) = try runGemm(device, op, seed: UInt64(100 + index))
             let (expected, _, _, _) = try runGemm(cpu, op, seed: UInt64(100 + index))
             expectClose(result, expected, tolerance: 1e-5, "\(variant) \(op.summary)", columns: n)
@@ -63,33 +69,41 @@ struct GemmTests {
         ["TSM": 32, "TSN": 64, "TSK": 8, "WPTM": 2, "WPTN": 8, "GVW": 2, "DB": 0, "KSPLIT": 3],
     ]
 
-    @Test("gemm_tiled matches the CPU path with every kind of setting: vector loads, double buffering, split-K, tile shapes",
-          requiresOpenCL, arguments: tiledCases)
+    @Test(
+        "gemm_tiled matches the CPU path with every kind of setting: vector loads, double buffering, split-K, tile shapes",
+        requiresOpenCL, arguments: tiledCases)
     func tiledSettings(settings: [String: Int]) throws {
-        let device = try Device.open(.anyOpenCL, gemmVariant: .tiled, gemmTuning: settings).device, cpu = TestDevices.cpu()
+        let device = try Device.open(.anyOpenCL, gemmVariant: .tiled, gemmTuning: settings).device,
+            cpu = TestDevices.cpu()
         for (ta, tb) in transposeCases {
-            for (index, (m, n, k)) in [(7, 33, 129), (33, 7, 1000), (129, 257, 33), (1, 257, 600), (70, 65, 1025), (257, 129, 7)].enumerated() {
+            for (index, (m, n, k)) in [
+                (7, 33, 129), (33, 7, 1000), (129, 257, 33), (1, 257, 600), (70, 65, 1025), (257, 129, 7),
+            ].enumerated() {
                 let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1.25, beta: -0.5)
                 let (result, _, _, _) = try runGemm(device, op, seed: UInt64(300 + index))
                 let (expected, _, _, _) = try runGemm(cpu, op, seed: UInt64(300 + index))
                 expectClose(result, expected, tolerance: 1e-5, "\(settings) \(op.summary)", columns: n)
             }
             // Batched, padded, and split: each batch's partial products stay apart.
-            let op = GemmOperation(m: 9, n: 11, k: 700, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
-                                   lda: (ta ? 9 : 700) + 3, ldb: (tb ? 700 : 11) + 1, ldc: 13, batchCount: 3,
-                                   strideA: (ta ? 700 * 12 : 9 * 703) + 5, strideB: (tb ? 11 * 701 : 700 * 12) + 2, strideC: 9 * 13 + 4)
+            let op = GemmOperation(
+                m: 9, n: 11, k: 700, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
+                lda: (ta ? 9 : 700) + 3, ldb: (tb ? 700 : 11) + 1, ldc: 13, batchCount: 3,
+                strideA: (ta ? 700 * 12 : 9 * 703) + 5, strideB: (tb ? 11 * 701 : 700 * 12) + 2, strideC: 9 * 13 + 4)
             let (result, a, b, c) = try runGemm(device, op, seed: 9)
-            expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5, "\(settings) batched \(op.summary)")
+            expectClose(
+                result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5, "\(settings) batched \(op.summary)")
         }
     }
 
     /// gemm_vector's k blocks: a product deeper than KC goes in launches of KC steps, each
     /// adding into C. KC = 300 keeps each block deep enough to pack operands with leading
     /// dimensions past 1024; KC = 64 leaves a short last block (1000 = 15 * 64 + 40).
-    @Test("gemm_vector in k blocks matches the CPU path, beta applied once and C never read at beta = 0",
-          requiresOpenCL, arguments: [64, 300])
+    @Test(
+        "gemm_vector in k blocks matches the CPU path, beta applied once and C never read at beta = 0",
+        requiresOpenCL, arguments: [64, 300])
     func vectorKBlocks(depth: Int) throws {
-        let device = try Device.open(.anyOpenCL, gemmVariant: .vector, gemmTuning: ["KC": depth]).device, cpu = TestDevices.cpu()
+        let device = try Device.open(.anyOpenCL, gemmVariant: .vector, gemmTuning: ["KC": depth]).device,
+            cpu = TestDevices.cpu()
         for (ta, tb) in transposeCases {
             for (index, (m, n, k)) in [(7, 33, 1000), (33, 1030, 700), (1030, 7, 301), (5, 9, 64)].enumerated() {
                 let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 1.25, beta: -0.5)
@@ -109,18 +123,21 @@ struct GemmTests {
     /// The CPU path's own kernel for tall products with a small B (bimt_gemm_rows): 64-, 32-
     /// and 16-column blocks and scalar columns (N = 100 = 64 + 32 + 4), row blocks cut short
     /// (M = 257 = 42 * 6 + 5 over two bands), padded leading dimensions, B transposed or not.
-    @Test("CPU path: tall products with a small B match a double-precision reference",
-          arguments: [(257, 100, 9), (300, 16, 1), (263, 288, 64), (256, 64, 300), (1000, 320, 40)])
+    @Test(
+        "CPU path: tall products with a small B match a double-precision reference",
+        arguments: [(257, 100, 9), (300, 16, 1), (263, 288, 64), (256, 64, 300), (1000, 320, 40)])
     func cpuRowKernel(shape: (Int, Int, Int)) throws {
         let device = TestDevices.cpu(), (m, n, k) = shape
         for transposeB in [false, true] {
             for (alpha, beta) in [(Float(1), Float(0)), (Float(-0.75), Float(1.5))] {
-                let op = GemmOperation(m: m, n: n, k: k, transposeB: transposeB, alpha: alpha, beta: beta,
-                                       lda: k + 3, ldb: (transposeB ? k : n) + 2, ldc: n + 5)
+                let op = GemmOperation(
+                    m: m, n: n, k: k, transposeB: transposeB, alpha: alpha, beta: beta,
+                    lda: k + 3, ldb: (transposeB ? k : n) + 2, ldc: n + 5)
                 #expect(!CPUBackend.rowGemmAvailable || CPUBackend.usesRowGemm(op), "\(op.summary) goes to OpenBLAS")
                 let (result, a, b, c) = try runGemm(device, op, seed: UInt64(m + n + k))
-                expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
-                            "cpu rows \(op.summary) alpha \(alpha) beta \(beta)", columns: n + 5)
+                expectClose(
+                    result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
+                    "cpu rows \(op.summary) alpha \(alpha) beta \(beta)", columns: n + 5)
             }
         }
         // beta = 0 never reads C, on the kernel itself whatever this processor runs.
@@ -129,22 +146,24 @@ struct GemmTests {
         var c = [Float](repeating: .nan, count: m * n)
         bimt_gemm_rows(Int32(m), Int32(n), Int32(k), 1, 0, a, Int32(k), b, Int32(n), &c, Int32(n))
         let op = GemmOperation(m: m, n: n, k: k)
-        expectClose(c, referenceGemm(op, a: a, b: b, c: [Float](repeating: 0, count: m * n)), tolerance: 1e-5,
-                    "bimt_gemm_rows \(op.summary), C all NaN before", columns: n)
+        expectClose(
+            c, referenceGemm(op, a: a, b: b, c: [Float](repeating: 0, count: m * n)), tolerance: 1e-5,
+            "bimt_gemm_rows \(op.summary), C all NaN before", columns: n)
     }
 
     @Test("split-K engages only when the tiles would leave compute units idle and K is deep")
     func splitKChoice() throws {
         let t = GemmTuning().applying(["TSM": 64, "TSN": 64, "TSK": 16, "KSPLIT": 8])
-        #expect(t.kSplits(m: 4096, n: 4096, k: 4096, batch: 1, computeUnits: 132).splits == 1)           // 4096 tiles
-        let (splits, chunk) = t.kSplits(m: 1024, n: 1024, k: 1024, batch: 1, computeUnits: 132)           // 256 tiles for 264 wanted
+        #expect(t.kSplits(m: 4096, n: 4096, k: 4096, batch: 1, computeUnits: 132).splits == 1) // 4096 tiles
+        let (splits, chunk) = t.kSplits(m: 1024, n: 1024, k: 1024, batch: 1, computeUnits: 132) // 256 tiles for 264 wanted
         #expect(splits == 2 && chunk == 512)
-        #expect(t.kSplits(m: 1024, n: 1024, k: 1024, batch: 2, computeUnits: 132).splits == 1)             // 512 tiles
-        let small = t.kSplits(m: 256, n: 256, k: 4096, batch: 1, computeUnits: 132)                       // 16 tiles
+        #expect(t.kSplits(m: 1024, n: 1024, k: 1024, batch: 2, computeUnits: 132).splits == 1) // 512 tiles
+        let small = t.kSplits(m: 256, n: 256, k: 4096, batch: 1, computeUnits: 132) // 16 tiles
         #expect(small.splits == 8 && small.chunk == 512)
-        #expect(t.kSplits(m: 64, n: 64, k: 100, batch: 1, computeUnits: 132).splits == 1)                  // K too shallow
-        let uneven = t.kSplits(m: 64, n: 64, k: 1000, batch: 1, computeUnits: 4)                            // 8 wanted, 1 tile
-        #expect(uneven.chunk % 16 == 0 && (uneven.splits - 1) * uneven.chunk < 1000 && uneven.splits * uneven.chunk >= 1000)
+        #expect(t.kSplits(m: 64, n: 64, k: 100, batch: 1, computeUnits: 132).splits == 1) // K too shallow
+        let uneven = t.kSplits(m: 64, n: 64, k: 1000, batch: 1, computeUnits: 4) // 8 wanted, 1 tile
+        #expect(
+            uneven.chunk % 16 == 0 && (uneven.splits - 1) * uneven.chunk < 1000 && uneven.splits * uneven.chunk >= 1000)
     }
 
     @Test("strided-batched GEMM with padded leading dimensions", arguments: [false, true])
@@ -158,22 +177,25 @@ struct GemmTests {
             // The second shape is deep with leading dimensions past 1024: gemm_vector packs
             // both operands (each batch's panels apart, K not a multiple of a packing chunk).
             for (ta, tb) in transposeCases {
-              for (m, n, k, padA, padB) in [(13, 37, 21, 3, 5), (7, 70, 260, 1030 - 7, 1030 - 70)] {
-                let lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + 2
-                let op = GemmOperation(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
-                                       lda: lda, ldb: ldb, ldc: ldc, batchCount: 4,
-                                       strideA: (ta ? k : m) * lda + 7, strideB: (tb ? n : k) * ldb + 1,
-                                       strideC: m * ldc + 3)
-                let (result, a, b, c) = try runGemm(device, op, seed: 7)
-                expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
-                            "\(device.name) \(op.summary)")
-              }
+                for (m, n, k, padA, padB) in [(13, 37, 21, 3, 5), (7, 70, 260, 1030 - 7, 1030 - 70)] {
+                    let lda = (ta ? m : k) + padA, ldb = (tb ? k : n) + padB, ldc = n + 2
+                    let op = GemmOperation(
+                        m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2,
+                        lda: lda, ldb: ldb, ldc: ldc, batchCount: 4,
+                        strideA: (ta ? k : m) * lda + 7, strideB: (tb ? n : k) * ldb + 1,
+                        strideC: m * ldc + 3)
+                    let (result, a, b, c) = try runGemm(device, op, seed: 7)
+                    expectClose(
+                        result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5,
+                        "\(device.name) \(op.summary)")
+                }
             }
         }
     }
 
-    @Test("beta = 0 never reads C (NaN in C does not leak)",
-          arguments: [GemmVariant.automatic, .tiled, .vector])
+    @Test(
+        "beta = 0 never reads C (NaN in C does not leak)",
+        arguments: [GemmVariant.automatic, .tiled, .vector])
     func betaZeroIgnoresC(variant: GemmVariant) throws {
         let device = variant == .automatic ? TestDevices.cpu() : try TestDevices.openCL(variant)
         let op = GemmOperation(m: 9, n: 35, k: 4)

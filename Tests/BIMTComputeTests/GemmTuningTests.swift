@@ -19,14 +19,18 @@ struct GemmTuningTests {
         let winner = try #require(report.winner)
         #expect(report.trials.count == 4 && report.trials.allSatisfy { $0.gflops != nil })
         // The winner is one of the finalists: the three fastest candidates and the defaults (tried first), timed again.
-        let finalists = report.trials.filter { $0.gflops != nil }.sorted { $0.gflops! > $1.gflops! }.prefix(3).map(\.values) + [report.trials[0].values]
+        let finalists =
+            report.trials.filter { $0.gflops != nil }.sorted { $0.gflops! > $1.gflops! }.prefix(3).map(\.values) + [
+                report.trials[0].values
+            ]
         #expect(finalists.contains(winner.values) && winner.gflops > 0 && winner.defaultGflops > 0)
         let reread = GemmTuningStore(url: url)
         #expect(reread.warnings.isEmpty && reread.entries == [winner])
         let device = try Device.open(.anyOpenCL, gemmTuningStore: reread).device
         #expect(device.gemmTuning == winner.values)
         // The stored settings compute the right product.
-        let result = try GemmBenchmark.run(device: device, m: 50, n: 70, k: 90, transposeA: true, transposeB: false, repeats: 1, settle: false)
+        let result = try GemmBenchmark.run(
+            device: device, m: 50, n: 70, k: 90, transposeA: true, transposeB: false, repeats: 1, settle: false)
         #expect(result.maxRelError < 1e-5)
         // Tuning again replaces the device's entry rather than adding one.
         _ = try GemmTuner.tune(.anyOpenCL, shapes: Self.shapes, repeats: 1, maxCandidates: 1, store: &store)
@@ -39,16 +43,20 @@ struct GemmTuningTests {
         var store = GemmTuningStore(url: url)
         // A zero tolerance: over k = 1000 OpenBLAS sums in blocks of k, the OpenCL kernels in one
         // running sum, so no candidate matches it bit for bit.
-        let report = try GemmTuner.tune(.anyOpenCL, shapes: [GemmShape(64, 48, 1000)], repeats: 1, tolerance: 0, maxCandidates: 3,
-                                        store: &store)
+        let report = try GemmTuner.tune(
+            .anyOpenCL, shapes: [GemmShape(64, 48, 1000)], repeats: 1, tolerance: 0, maxCandidates: 3,
+            store: &store)
         #expect(report.winner == nil)
         #expect(!report.trials.isEmpty && report.trials.allSatisfy { $0.failure?.contains("wrong result") == true })
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }
 
-    @Test("a corrupt or foreign file, another device's entry and settings the device cannot run fall back to the defaults")
+    @Test(
+        "a corrupt or foreign file, another device's entry and settings the device cannot run fall back to the defaults"
+    )
     func badFiles() throws {
-        let defaults = try #require(try Device.open(.anyOpenCL, gemmTuningStore: GemmTuningStore(url: nil)).device.gemmTuning)
+        let defaults = try #require(
+            try Device.open(.anyOpenCL, gemmTuningStore: GemmTuningStore(url: nil)).device.gemmTuning)
         let description = try #require(try Device.open(.anyOpenCL).device.openCLDescription)
         let url = Self.temporaryFile()
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -70,7 +78,7 @@ struct GemmTuningTests {
                 """
         }
         var changed = defaults
-        changed[defaults["RM"] != nil ? "RM" : "TSK"]! *= 2   // a different setting the device can run
+        changed[defaults["RM"] != nil ? "RM" : "TSK"]! *= 2 // a different setting the device can run
         let (_, otherDevice) = try opened(entry(device: "some other device", values: changed))
         #expect(otherDevice == defaults)
         let (_, same) = try opened(entry(device: description.name, values: changed))

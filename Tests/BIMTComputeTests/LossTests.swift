@@ -12,11 +12,13 @@ struct LossTests {
         let expectedLoss = zip(y, t).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) } / Double(n)
         for device in try opDevices() {
             let dy = try device.makeBuffer(count: n), loss = try device.makeBuffer([0.5])
-            try device.mseLoss(output: try device.makeBuffer(y).whole, target: try device.makeBuffer(t).whole,
-                               outputGradient: dy.whole, loss: loss.whole)
+            try device.mseLoss(
+                output: try device.makeBuffer(y).whole, target: try device.makeBuffer(t).whole,
+                outputGradient: dy.whole, loss: loss.whole)
             expectClose(try device.read(loss.whole), [0.5 + expectedLoss], tolerance: 1e-6, "\(device.name) MSE loss")
-            expectClose(try device.read(dy.whole), zip(y, t).map { 2 * (Double($0) - Double($1)) / Double(n) },
-                        tolerance: 1e-6, "\(device.name) MSE gradient")
+            expectClose(
+                try device.read(dy.whole), zip(y, t).map { 2 * (Double($0) - Double($1)) / Double(n) },
+                tolerance: 1e-6, "\(device.name) MSE gradient")
         }
     }
 
@@ -40,13 +42,15 @@ struct LossTests {
         for device in try opDevices() {
             let dz = try device.makeBuffer(count: rows * columns), l = try device.makeBuffer([0])
             let hit = try device.makeBuffer([2])
-            try device.crossEntropy(logits: try device.makeBuffer(z).whole, labels: try device.makeBuffer(labels).whole,
-                                    rows: rows, columns: columns, logitGradient: dz.whole, loss: l.whole,
-                                    correct: hit.whole)
+            try device.crossEntropy(
+                logits: try device.makeBuffer(z).whole, labels: try device.makeBuffer(labels).whole,
+                rows: rows, columns: columns, logitGradient: dz.whole, loss: l.whole,
+                correct: hit.whole)
             expectClose(try device.read(l.whole), [loss], tolerance: 1e-6, "\(device.name) cross-entropy loss")
             #expect(try device.read(hit.whole) == [Float(2 + hits)], "\(device.name) accuracy count")
-            expectClose(try device.read(dz.whole), gradient, tolerance: 1e-6, "\(device.name) cross-entropy gradient",
-                        columns: columns)
+            expectClose(
+                try device.read(dz.whole), gradient, tolerance: 1e-6, "\(device.name) cross-entropy gradient",
+                columns: columns)
         }
     }
 }

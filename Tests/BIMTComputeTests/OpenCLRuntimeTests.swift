@@ -50,8 +50,9 @@ struct OpenCLRuntimeTests {
         let y = try second.makeBuffer([1, 2, 3])
         try second.scale(y.whole, by: 3)
         #expect(try second.read(y.whole) == [3, 6, 9])
-        #expect(cache.load(key: key)?.starts(with: Array(repeating: 0xAB, count: 16)) == false,
-                "the corrupt entry was not replaced")
+        #expect(
+            cache.load(key: key)?.starts(with: Array(repeating: 0xAB, count: 16)) == false,
+            "the corrupt entry was not replaced")
 
         // A truncated file is ignored.
         let file = try #require(cache.url(for: key))
@@ -102,13 +103,15 @@ struct OpenCLRuntimeTests {
         }
     }
 
-    @Test("an allocation beyond what a buffer can hold is a clear error naming the device and the size, on both devices")
+    @Test(
+        "an allocation beyond what a buffer can hold is a clear error naming the device and the size, on both devices")
     func allocationFailure() throws {
         for device in [Device.cpu(), try Device.open(.anyOpenCL).device] {
             let count = Int(Int32.max) + 1
             #expect { _ = try device.makeBuffer(count: count) } throws: { error in
                 let text = "\(error)"
-                return text.contains("could not allocate \(4 * count) bytes on \(device.name)") && text.contains("smaller model")
+                return text.contains("could not allocate \(4 * count) bytes on \(device.name)")
+                    && text.contains("smaller model")
             }
         }
         // Beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE (when that is below the 32-bit element limit).
@@ -121,4 +124,3 @@ struct OpenCLRuntimeTests {
         }
     }
 }
-

@@ -14,20 +14,24 @@ struct PermuteTests {
         let expected = indices.flatMap { table[($0 * dimension)..<(($0 + 1) * dimension)] }
         for device in try opDevices() {
             let gathered = try device.makeBuffer(count: indices.count * dimension)
-            try device.gatherRows(source: try device.makeBuffer(table).whole, columns: dimension, indices: indices,
-                                  into: gathered.whole)
+            try device.gatherRows(
+                source: try device.makeBuffer(table).whole, columns: dimension, indices: indices,
+                into: gathered.whole)
             #expect(try device.read(gathered.whole) == expected)
             // The same rows with the indices already on the device, from an offset slice.
             let deviceIndices = try device.makeBuffer([7] + indices.map(Float.init))
                 .slice(offset: 1, count: indices.count)
             try device.fill(gathered.whole, value: -1)
-            try device.gatherRows(source: try device.makeBuffer(table).whole, columns: dimension,
-                                  deviceIndices: deviceIndices, into: gathered.whole)
-            #expect(try device.read(gathered.whole) == expected,
-                    "\(device.name) gather with device indices")
+            try device.gatherRows(
+                source: try device.makeBuffer(table).whole, columns: dimension,
+                deviceIndices: deviceIndices, into: gathered.whole)
+            #expect(
+                try device.read(gathered.whole) == expected,
+                "\(device.name) gather with device indices")
             #expect(throws: ComputeError.self) {
-                try device.gatherRows(source: try device.makeBuffer(table).whole, columns: dimension, indices: [11],
-                                      into: try device.makeBuffer(count: dimension).whole)
+                try device.gatherRows(
+                    source: try device.makeBuffer(table).whole, columns: dimension, indices: [11],
+                    into: try device.makeBuffer(count: dimension).whole)
             }
         }
     }

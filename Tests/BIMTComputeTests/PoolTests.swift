@@ -33,21 +33,27 @@ struct PoolTests {
         // Channel 0 ties everywhere (the first pixel wins); channel 1 has 5 at pixels 1 and 5
         // (pixel 1 wins) and ties at 0 in the second window (pixel 2 wins).
         let shape = PoolShape(batch: 1, height: 2, width: 4, channels: 2, size: 2, isMax: true)
-        let x: [Float] = [1, 0, 1, 5, 2, 0, 2, 0,
-                          1, 3, 1, 5, 2, 0, 2, 0]
+        let x: [Float] = [
+            1, 0, 1, 5, 2, 0, 2, 0,
+            1, 3, 1, 5, 2, 0, 2, 0,
+        ]
         for device in try TestDevices.all() {
             let dx = try device.makeBuffer([Float](repeating: 0.5, count: x.count))
-            try device.poolBackward(shape, input: try device.makeBuffer(x).whole,
-                                    outputGradient: try device.makeBuffer([10, 20, 30, 40]).whole,
-                                    inputGradient: dx.whole)
-            let expected: [Float] = [10.5, 0.5, 0.5, 20.5, 30.5, 40.5, 0.5, 0.5,
-                                     0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+            try device.poolBackward(
+                shape, input: try device.makeBuffer(x).whole,
+                outputGradient: try device.makeBuffer([10, 20, 30, 40]).whole,
+                inputGradient: dx.whole)
+            let expected: [Float] = [
+                10.5, 0.5, 0.5, 20.5, 30.5, 40.5, 0.5, 0.5,
+                0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+            ]
             #expect(try device.read(dx.whole) == expected, "\(device.name)")
         }
     }
 
-    @Test("max and average pooling, whole windows and floor mode: forward, and backward vs finite differences",
-          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
+    @Test(
+        "max and average pooling, whole windows and floor mode: forward, and backward vs finite differences",
+        arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
     func pooling(isMax: Bool, sizes: [Int]) throws {
         let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 3, size: sizes[2], isMax: isMax)
         var generator = SeededGenerator(seed: 11)
@@ -65,19 +71,23 @@ struct PoolTests {
         for device in try opDevices() {
             let input = try device.makeBuffer(x), y = try device.makeBuffer(count: shape.outputCount)
             try device.poolForward(shape, input: input.whole, output: y.whole)
-            expectClose(try device.read(y.whole), referencePool(shape, base), tolerance: 1e-6,
-                        "\(device.name) pool forward")
+            expectClose(
+                try device.read(y.whole), referencePool(shape, base), tolerance: 1e-6,
+                "\(device.name) pool forward")
             // The backward adds to dx; rows and columns past the last window keep their value.
             let dx = try device.makeBuffer([Float](repeating: 0.25, count: x.count))
-            try device.poolBackward(shape, input: input.whole, outputGradient: try device.makeBuffer(r).whole,
-                                    inputGradient: dx.whole)
-            expectClose(try device.read(dx.whole), numeric.map { $0 + 0.25 }, tolerance: 1e-4,
-                        "\(device.name) pool backward")
+            try device.poolBackward(
+                shape, input: input.whole, outputGradient: try device.makeBuffer(r).whole,
+                inputGradient: dx.whole)
+            expectClose(
+                try device.read(dx.whole), numeric.map { $0 + 0.25 }, tolerance: 1e-4,
+                "\(device.name) pool backward")
         }
     }
 
-    @Test("fused pooling + activation backward = their separate backwards; it overwrites, and adds the bias gradient",
-          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
+    @Test(
+        "fused pooling + activation backward = their separate backwards; it overwrites, and adds the bias gradient",
+        arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
     func poolActivationBackward(isMax: Bool, sizes: [Int]) throws {
         // 19 channels: a vector of 16 and a scalar tail on the CPU path.
         let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 19, size: sizes[2], isMax: isMax)
@@ -87,7 +97,7 @@ struct PoolTests {
             for activation in Activation.allCases {
                 let preBuffer = try device.makeBuffer(pre), post = try device.makeBuffer(count: pre.count)
                 try device.activationForward(activation, input: preBuffer.whole, output: post.whole)
-                if isMax {   // ties: two equal maxima in the first window of every channel
+                if isMax { // ties: two equal maxima in the first window of every channel
                     var values = try device.read(post.whole)
                     for c in 0..<shape.channels { values[shape.channels + c] = values[c] }
                     try device.write(values, to: post.whole)
@@ -95,14 +105,17 @@ struct PoolTests {
                 let dyBuffer = try device.makeBuffer(dy)
                 let dPost = try device.makeBuffer([Float](repeating: 0, count: pre.count))
                 let expected = try device.makeBuffer([Float](repeating: 0, count: pre.count))
-                try device.poolBackward(shape, input: post.whole, outputGradient: dyBuffer.whole,
-                                        inputGradient: dPost.whole)
-                try device.activationBackward(activation, input: preBuffer.whole, outputGradient: dPost.whole,
-                                              inputGradient: expected.whole)
+                try device.poolBackward(
+                    shape, input: post.whole, outputGradient: dyBuffer.whole,
+                    inputGradient: dPost.whole)
+                try device.activationBackward(
+                    activation, input: preBuffer.whole, outputGradient: dPost.whole,
+                    inputGradient: expected.whole)
                 let fused = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
-                try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole,
-                                                  input: post.whole,
-                                                  outputGradient: dyBuffer.whole, preactivationGradient: fused.whole)
+                try device.poolActivationBackward(
+                    shape, activation: activation, preactivation: preBuffer.whole,
+                    input: post.whole,
+                    outputGradient: dyBuffer.whole, preactivationGradient: fused.whole)
                 let label = "\(device.name) \(activation) \(isMax ? "max" : "avg") \(sizes)"
                 let want = try device.read(expected.whole)
                 expectClose(try device.read(fused.whole), want, tolerance: 1e-6, label)
@@ -110,10 +123,11 @@ struct PoolTests {
                 let prior = (0..<shape.channels).map { Float($0) }
                 let biasGradient = try device.makeBuffer(prior)
                 let again = try device.makeBuffer([Float](repeating: .nan, count: pre.count))
-                try device.poolActivationBackward(shape, activation: activation, preactivation: preBuffer.whole,
-                                                  input: post.whole,
-                                                  outputGradient: dyBuffer.whole, preactivationGradient: again.whole,
-                                                  biasGradient: biasGradient.whole)
+                try device.poolActivationBackward(
+                    shape, activation: activation, preactivation: preBuffer.whole,
+                    input: post.whole,
+                    outputGradient: dyBuffer.whole, preactivationGradient: again.whole,
+                    biasGradient: biasGradient.whole)
                 expectClose(try device.read(again.whole), want, tolerance: 1e-6, "\(label) with the bias gradient")
                 let sums = (0..<shape.channels).map { c in
                     stride(from: c, to: want.count, by: shape.channels)
@@ -124,8 +138,9 @@ struct PoolTests {
         }
     }
 
-    @Test("fused bias + activation + pooling equals bias add, activation, then pooling, every activation, floor mode",
-          arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
+    @Test(
+        "fused bias + activation + pooling equals bias add, activation, then pooling, every activation, floor mode",
+        arguments: [true, false], [[6, 4, 2], [7, 5, 2], [7, 8, 3]])
     func biasActivationPool(isMax: Bool, sizes: [Int]) throws {
         // 19 channels: a vector of 16 and a scalar tail on the CPU path.
         let shape = PoolShape(batch: 2, height: sizes[0], width: sizes[1], channels: 19, size: sizes[2], isMax: isMax)
@@ -138,29 +153,35 @@ struct PoolTests {
                 let biasBuffer = try device.makeBuffer(bias)
                 let pre = try device.makeBuffer(z), post = try device.makeBuffer(count: z.count)
                 let pooled = try device.makeBuffer(count: shape.outputCount)
-                try device.addBias(biasBuffer.whole, to: pre.whole, rows: shape.inputCount / shape.channels,
-                                   columns: shape.channels)
+                try device.addBias(
+                    biasBuffer.whole, to: pre.whole, rows: shape.inputCount / shape.channels,
+                    columns: shape.channels)
                 try device.activationForward(activation, input: pre.whole, output: post.whole)
                 try device.poolForward(shape, input: post.whole, output: pooled.whole)
                 let fusedPre = try device.makeBuffer(z)
                 let fusedPost = try device.makeBuffer([Float](repeating: .nan, count: z.count))
                 let fusedPooled = try device.makeBuffer([Float](repeating: .nan, count: shape.outputCount))
-                try device.biasActivationPool(shape, activation: activation, bias: biasBuffer.whole,
-                                              preactivation: fusedPre.whole,
-                                              activated: fusedPost.whole, output: fusedPooled.whole)
-                expectClose(try device.read(fusedPre.whole), try device.read(pre.whole), tolerance: 1e-6,
-                            "\(label) preactivation")
-                expectClose(try device.read(fusedPost.whole), try device.read(post.whole), tolerance: 1e-6,
-                            "\(label) activated")
-                expectClose(try device.read(fusedPooled.whole), try device.read(pooled.whole), tolerance: 1e-6,
-                            "\(label) pooled")
+                try device.biasActivationPool(
+                    shape, activation: activation, bias: biasBuffer.whole,
+                    preactivation: fusedPre.whole,
+                    activated: fusedPost.whole, output: fusedPooled.whole)
+                expectClose(
+                    try device.read(fusedPre.whole), try device.read(pre.whole), tolerance: 1e-6,
+                    "\(label) preactivation")
+                expectClose(
+                    try device.read(fusedPost.whole), try device.read(post.whole), tolerance: 1e-6,
+                    "\(label) activated")
+                expectClose(
+                    try device.read(fusedPooled.whole), try device.read(pooled.whole), tolerance: 1e-6,
+                    "\(label) pooled")
             }
         }
         let device = Device.cpu()
         let small = try device.makeBuffer(count: 4)
         #expect(throws: ComputeError.self) {
-            try device.biasActivationPool(shape, activation: .relu, bias: small.whole, preactivation: small.whole,
-                                          activated: small.whole, output: small.whole)
+            try device.biasActivationPool(
+                shape, activation: .relu, bias: small.whole, preactivation: small.whole,
+                activated: small.whole, output: small.whole)
         }
     }
 
@@ -169,8 +190,9 @@ struct PoolTests {
         let device = Device.cpu()
         let buffer = try device.makeBuffer(count: 64)
         #expect(throws: ComputeError.self) {
-            try device.poolForward(PoolShape(batch: 1, height: 1, width: 4, channels: 1, size: 2, isMax: true),
-                                   input: buffer.slice(offset: 0, count: 4), output: buffer.slice(offset: 0, count: 2))
+            try device.poolForward(
+                PoolShape(batch: 1, height: 1, width: 4, channels: 1, size: 2, isMax: true),
+                input: buffer.slice(offset: 0, count: 4), output: buffer.slice(offset: 0, count: 2))
         }
     }
 }

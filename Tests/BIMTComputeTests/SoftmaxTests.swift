@@ -29,16 +29,19 @@ struct SoftmaxTests {
         for device in try opDevices() {
             let bx = try device.makeBuffer(x), by = try device.makeBuffer(count: rows * columns)
             try device.softmaxRows(bx.whole, output: by.whole, rows: rows, columns: columns)
-            expectClose(try device.read(by.whole), expected, tolerance: 1e-6, "\(device.name) softmax",
-                        columns: columns)
+            expectClose(
+                try device.read(by.whole), expected, tolerance: 1e-6, "\(device.name) softmax",
+                columns: columns)
             try device.softmaxRows(bx.whole, output: bx.whole, rows: rows, columns: columns)
-            expectClose(try device.read(bx.whole), expected, tolerance: 1e-6, "\(device.name) in-place softmax",
-                        columns: columns)
+            expectClose(
+                try device.read(bx.whole), expected, tolerance: 1e-6, "\(device.name) in-place softmax",
+                columns: columns)
         }
     }
 
-    @Test("causal softmax forward vs double reference; softmax backward vs finite differences",
-          arguments: [(2, 1), (3, 5), (2, 16)])
+    @Test(
+        "causal softmax forward vs double reference; softmax backward vs finite differences",
+        arguments: [(2, 1), (3, 5), (2, 16)])
     func causalSoftmax(shape: (Int, Int)) throws {
         let (heads, length) = shape, rows = heads * length
         var generator = SeededGenerator(seed: UInt64(rows))
@@ -58,18 +61,22 @@ struct SoftmaxTests {
         for device in try opDevices() {
             let bx = try device.makeBuffer(x), y = try device.makeBuffer(count: x.count)
             try device.softmaxCausal(bx.whole, output: y.whole, rows: rows, length: length)
-            expectClose(try device.read(y.whole), expected, tolerance: 1e-6, "\(device.name) causal softmax",
-                        columns: length)
+            expectClose(
+                try device.read(y.whole), expected, tolerance: 1e-6, "\(device.name) causal softmax",
+                columns: length)
             let dx = try device.makeBuffer(count: x.count)
-            try device.softmaxBackward(output: y.whole, outputGradient: try device.makeBuffer(probe).whole, rows: rows,
-                                       columns: length, inputGradient: dx.whole)
-            expectClose(try device.read(dx.whole), numeric, tolerance: 1e-4, "\(device.name) softmax backward",
-                        columns: length)
+            try device.softmaxBackward(
+                output: y.whole, outputGradient: try device.makeBuffer(probe).whole, rows: rows,
+                columns: length, inputGradient: dx.whole)
+            expectClose(
+                try device.read(dx.whole), numeric, tolerance: 1e-4, "\(device.name) softmax backward",
+                columns: length)
         }
         #expect(throws: ComputeError.self) {
             let d = Device.cpu()
-            try d.softmaxCausal(try d.makeBuffer(count: 15).whole, output: try d.makeBuffer(count: 15).whole, rows: 5,
-                                length: 3)
+            try d.softmaxCausal(
+                try d.makeBuffer(count: 15).whole, output: try d.makeBuffer(count: 15).whole, rows: 5,
+                length: 3)
         }
     }
 

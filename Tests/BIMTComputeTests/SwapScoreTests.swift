@@ -25,21 +25,27 @@ struct SwapScoreTests {
             for device in [cpu, opencl] {
                 let c = try device.makeBuffer(count: units * units), w = try device.makeBuffer(wIn)
                 let s = try device.makeBuffer(slots), o = try device.makeBuffer(otherCoordinates)
-                try device.swapScores(SwapScorePass(units: units, folds: folds, otherCount: others, rowStride: others,
-                                                    otherStride: 1, scale: 0.5, metric: metric, accumulate: false),
-                                      weights: w.whole, slotCoordinates: s.whole, otherCoordinates: o.whole,
-                                      scores: c.whole)
-                try device.swapScores(SwapScorePass(units: units, folds: folds, otherCount: others, rowStride: 1,
-                                                    otherStride: units * folds, scale: 2, metric: metric,
-                                                    accumulate: true),
-                                      weights: w.whole, slotCoordinates: s.whole, otherCoordinates: o.whole,
-                                      scores: c.whole)
+                try device.swapScores(
+                    SwapScorePass(
+                        units: units, folds: folds, otherCount: others, rowStride: others,
+                        otherStride: 1, scale: 0.5, metric: metric, accumulate: false),
+                    weights: w.whole, slotCoordinates: s.whole, otherCoordinates: o.whole,
+                    scores: c.whole)
+                try device.swapScores(
+                    SwapScorePass(
+                        units: units, folds: folds, otherCount: others, rowStride: 1,
+                        otherStride: units * folds, scale: 2, metric: metric,
+                        accumulate: true),
+                    weights: w.whole, slotCoordinates: s.whole, otherCoordinates: o.whole,
+                    scores: c.whole)
                 let d = try device.makeBuffer(count: units * units), sums = try device.makeBuffer(count: units)
                 try device.swapDeltas(scores: c.whole, units: units, deltas: d.whole)
-                try device.unitAbsoluteSums(SwapScorePass(units: units, folds: folds, otherCount: others,
-                                                          rowStride: others,
-                                                          otherStride: 1, scale: 1, accumulate: false),
-                                            weights: w.whole, sums: sums.whole)
+                try device.unitAbsoluteSums(
+                    SwapScorePass(
+                        units: units, folds: folds, otherCount: others,
+                        rowStride: others,
+                        otherStride: 1, scale: 1, accumulate: false),
+                    weights: w.whole, sums: sums.whole)
                 scores.append(try device.read(c.whole) + device.read(d.whole) + device.read(sums.whole))
             }
             #expect(maxRelativeError(scores[1], scores[0]) < 1e-5, "swap scores \(metric)")
@@ -50,12 +56,14 @@ struct SwapScoreTests {
     func badInput() throws {
         let device = Device.cpu()
         #expect(throws: ComputeError.self) {
-            try device.swapScores(SwapScorePass(units: 4, folds: 1, otherCount: 4, rowStride: 4, otherStride: 1,
-                                                scale: 1, accumulate: false),
-                                  weights: try device.makeBuffer(count: 15).whole,
-                                  slotCoordinates: try device.makeBuffer(count: 8).whole,
-                                  otherCoordinates: try device.makeBuffer(count: 8).whole,
-                                  scores: try device.makeBuffer(count: 16).whole)
+            try device.swapScores(
+                SwapScorePass(
+                    units: 4, folds: 1, otherCount: 4, rowStride: 4, otherStride: 1,
+                    scale: 1, accumulate: false),
+                weights: try device.makeBuffer(count: 15).whole,
+                slotCoordinates: try device.makeBuffer(count: 8).whole,
+                otherCoordinates: try device.makeBuffer(count: 8).whole,
+                scores: try device.makeBuffer(count: 16).whole)
         }
     }
 }

@@ -20,21 +20,25 @@ struct BadInputTests {
         overrides.width = 3_000_000_000
         #expect(field { _ = try charlm.applying(overrides) } == "transformer.width")
         overrides.width = 65536
-        overrides.layers = 4000   // each field in range, their product is not
+        overrides.layers = 4000 // each field in range, their product is not
         #expect(field { _ = try charlm.applying(overrides) } == "transformer.width")
         overrides = .init()
-        overrides.modulus = Int.max   // used to overflow in modulus + 1
+        overrides.modulus = Int.max // used to overflow in modulus + 1
         #expect(field { _ = try TrainingConfiguration.preset("modadd-seq").applying(overrides) } == "task.modulus")
         overrides = .init()
-        overrides.snapshotBudget = 1e300   // used to trap converting MiB to bytes
+        overrides.snapshotBudget = 1e300 // used to trap converting MiB to bytes
         #expect(field { _ = try charlm.applying(overrides) } == "snapshotBudget")
         overrides = .init()
         overrides.widths = [4, 1 << 25, 2]
-        #expect(field { _ = try TrainingConfiguration.preset("independence").applying(overrides) }
+        #expect(
+            field { _ = try TrainingConfiguration.preset("independence").applying(overrides) }
                 == "architecture.widths")
-        for (keyPath, value, name) in [(\TrainingOptions.steps, 1 << 41, "steps"), (\.swapEvery, Int.max, "swapEvery"),
-                                       (\.accumulationSteps, Int.max, "accumulationSteps")]
-                                       as [(WritableKeyPath<TrainingOptions, Int>, Int, String)] {
+        for (keyPath, value, name) in [
+            (\TrainingOptions.steps, 1 << 41, "steps"), (\.swapEvery, Int.max, "swapEvery"),
+            (\.accumulationSteps, Int.max, "accumulationSteps"),
+        ]
+            as [(WritableKeyPath<TrainingOptions, Int>, Int, String)]
+        {
             var options = charlm.options
             options[keyPath: keyPath] = value
             #expect(field { try options.validate() } == name)
@@ -61,8 +65,10 @@ struct BadInputTests {
         var generator = SeededGenerator(seed: 5)
         func split(_ name: String, _ n: Int) -> [SafeTensors.Tensor] {
             let inputs = generator.uniform(n * 3).map { $0 + shift }
-            return [.float32("\(name).inputs", shape: [n, 3], inputs),
-                    .int64("\(name).labels", shape: [n], (0..<n).map { inputs[3 * $0] > 0 ? 1 : 0 })]
+            return [
+                .float32("\(name).inputs", shape: [n, 3], inputs),
+                .int64("\(name).labels", shape: [n], (0..<n).map { inputs[3 * $0] > 0 ? 1 : 0 }),
+            ]
         }
         try SafeTensors.write(split("train", rows) + split("test", 8), metadata: [:], to: url)
     }
@@ -125,7 +131,7 @@ struct BadInputTests {
         let permutations = try #require(good.metadata["permutations"])
         let layers = try JSONDecoder().decode([[Int]].self, from: Data(permutations.utf8))
         var broken = layers
-        broken[1][0] = broken[1][1]   // a repeated neuron
+        broken[1][0] = broken[1][1] // a repeated neuron
         let text = String(decoding: try JSONEncoder().encode(broken), as: UTF8.self)
         #expect(try resume(with: ["permutations": text])?.contains("not a permutation") == true)
         #expect(throws: BIMTError.self) {
@@ -175,8 +181,9 @@ struct BadInputTests {
     func corruptSnapshotFrames() throws {
         let directory = temporaryDirectory("corrupt-frames")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trainer = try Trainer(configuration: try smallConfiguration(steps: 300), device: Device.cpu(),
-                                  runDirectory: directory)
+        let trainer = try Trainer(
+            configuration: try smallConfiguration(steps: 300), device: Device.cpu(),
+            runDirectory: directory)
         try trainer.run()
         let files = Snapshots.frameFiles(directory.appending(path: "snapshots"))
         #expect(files.count >= 5)
@@ -192,8 +199,8 @@ struct BadInputTests {
         }
         try put(7, at: matrixCount, in: files[0])
         try put(Float.nan.bitPattern, at: firstScale, in: files[1])
-        try put(0xFFFF_FFFF, at: inputOrder, in: files[2])   // used to reserve 32 GiB
-        try put(999, at: inputOrder + 4, in: files[3])        // used to index past the names
+        try put(0xFFFF_FFFF, at: inputOrder, in: files[2]) // used to reserve 32 GiB
+        try put(999, at: inputOrder + 4, in: files[3]) // used to index past the names
         let (frames, problems) = Snapshots.read(runDirectory: directory, network: network)
         #expect(frames.count == files.count - 4 && problems.count == 4, "\(problems)")
         #expect(problems.allSatisfy { $0.contains("skipped") })

@@ -38,8 +38,9 @@ struct BatchSamplingTests {
             #expect(try a.floats(name).values == b.floats(name).values, "\(name) differs after resume")
         }
         // config.json records the sampling (and a file without it reads as epochs).
-        let saved = try JSONDecoder().decode(TrainingConfiguration.self,
-                                             from: Data(contentsOf: split.appending(path: "config.json")))
+        let saved = try JSONDecoder().decode(
+            TrainingConfiguration.self,
+            from: Data(contentsOf: split.appending(path: "config.json")))
         #expect(saved.batchSampling == .replacement)
     }
 }

@@ -19,8 +19,10 @@ struct CheckpointTests {
         _ = windows.next(5)
         sampler = try JSONDecoder().decode(BatchSampler.self, from: try JSONEncoder().encode(sampler))
         var checkpoint = Checkpoint()
-        checkpoint.tensors = [NamedTensor("layers.0.weight", shape: [2, 3], [1, -2, 3, 0.5, .pi, -0]),
-                              NamedTensor("layers.0.bias", shape: [2], [0.25, -1e-30])]
+        checkpoint.tensors = [
+            NamedTensor("layers.0.weight", shape: [2, 3], [1, -2, 3, 0.5, .pi, -0]),
+            NamedTensor("layers.0.bias", shape: [2], [0.25, -1e-30]),
+        ]
         checkpoint.firstMoments = NamedTensor("optimizer.exp_avg", shape: [8], (0..<8).map { Float($0) / 7 })
         checkpoint.secondMoments = NamedTensor("optimizer.exp_avg_sq", shape: [8], (0..<8).map { Float($0 * $0) })
         checkpoint.inputPermutation = [2, 0, 1]
@@ -86,8 +88,9 @@ struct CheckpointTests {
         #expect(try Trainer.resume(directory: directory, device: Device.cpu()).step == 10)
     }
 
-    @Test("the old runs' checkpoints read, and encode to the bytes they were written as",
-          arguments: ["independence", "charlm"])
+    @Test(
+        "the old runs' checkpoints read, and encode to the bytes they were written as",
+        arguments: ["independence", "charlm"])
     func oldFixtures(run: String) throws {
         let url = Self.oldRuns.appending(path: "\(run)/\(Checkpoint.fileName)")
         let checkpoint = try Checkpoint.read(from: url)
@@ -106,8 +109,11 @@ struct CheckpointTests {
 
     @Test("a file of weights alone (no metadata) reads, with no configuration")
     func weightsAlone() throws {
-        let bytes = try SafeTensors.encode([.float32("layers.0.weight", shape: [1, 2], [1, 2]),
-                                            .int64("in_perm", shape: [2], [1, 0])], metadata: [:])
+        let bytes = try SafeTensors.encode(
+            [
+                .float32("layers.0.weight", shape: [1, 2], [1, 2]),
+                .int64("in_perm", shape: [2], [1, 0]),
+            ], metadata: [:])
         let checkpoint = try Checkpoint(bytes: bytes, path: "weights.safetensors")
         #expect(checkpoint.tensors == [NamedTensor("layers.0.weight", shape: [1, 2], [1, 2])])
         #expect(checkpoint.inputPermutation == [1, 0] && checkpoint.configuration == nil && checkpoint.step == nil)

@@ -23,19 +23,22 @@ import Testing
     }
 
     /// The fixtures' presets (those of the earlier version), and those whose settings changed since.
-    static let fixturePresets = ["independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
-                                 "incontext", "modadd-seq", "charlm", "gpt-bench"]
+    static let fixturePresets = [
+        "independence", "feature-sharing", "compositionality", "two-moons", "modadd", "s4", "mnist", "convnet",
+        "incontext", "modadd-seq", "charlm", "gpt-bench",
+    ]
     // charlm: now nanoGPT's recipe; incontext: batches drawn with replacement, as the reference draws them.
     static let changedSince: Set<String> = ["charlm", "incontext"]
 
-    @Test("each preset's config.json of the earlier version decodes to today's preset and encodes to the same bytes",
-          arguments: fixturePresets)
+    @Test(
+        "each preset's config.json of the earlier version decodes to today's preset and encodes to the same bytes",
+        arguments: fixturePresets)
     func presetFiles(name: String) throws {
         let bytes = try Data(contentsOf: Self.fixtures.appending(path: "presets/\(name).json"))
         let decoded = try JSONDecoder().decode(TrainingConfiguration.self, from: bytes)
         if !Self.changedSince.contains(name) {
             var expected = try TrainingConfiguration.preset(name)
-            expected.steps = 1   // the files come from one-step runs
+            expected.steps = 1 // the files come from one-step runs
             #expect(decoded == expected)
         }
         // Written back, byte for byte (a transformer's unused MLP placeholder aside, which is no longer written).
@@ -69,8 +72,9 @@ import Testing
                     Issue.record("row \(row), column \(column): \(x) vs \(y)")
                     continue
                 }
-                #expect(abs(u - v) <= Self.crossProcessorTolerance * abs(v),
-                        "row \(row), column \(column): \(u) vs \(v)")
+                #expect(
+                    abs(u - v) <= Self.crossProcessorTolerance * abs(v),
+                    "row \(row), column \(column): \(u) vs \(v)")
             }
         }
     }
@@ -93,7 +97,8 @@ import Testing
         #expect(svg == (try String(contentsOf: directory.appending(path: "expected-render.svg"), encoding: .utf8)))
 
         let report = try Analysis.analyze(try Trainer.load(checkpoint: checkpoint, device: Device.cpu()))
-        let expected = try JSONDecoder().decode(AnalysisReport.self, from: Data(contentsOf: directory.appending(path: "expected-analyze.json")))
+        let expected = try JSONDecoder().decode(
+            AnalysisReport.self, from: Data(contentsOf: directory.appending(path: "expected-analyze.json")))
         #expect(report.modules == expected.modules)
         #expect(report.fractionKept == expected.fractionKept)
         #expect(abs(report.lossBefore - expected.lossBefore) <= Self.crossProcessorTolerance * expected.lossBefore)
@@ -108,8 +113,9 @@ import Testing
         // The run's text file (tiny.txt) is not in the fixture: neither sampling nor drawing reads data.
         #expect(!FileManager.default.fileExists(atPath: "tiny.txt"))
         let generator = try TextGenerator(checkpoint: checkpoint, device: Device.cpu())
-        let text = try generator.generate(prompt: "hel", length: 40, temperature: 0.8, seed: 3)   // the CLI's default temperature
-        #expect(text + "\n" == (try String(contentsOf: directory.appending(path: "expected-sample.txt"), encoding: .utf8)))
+        let text = try generator.generate(prompt: "hel", length: 40, temperature: 0.8, seed: 3) // the CLI's default temperature
+        #expect(
+            text + "\n" == (try String(contentsOf: directory.appending(path: "expected-sample.txt"), encoding: .utf8)))
         let trained = try TrainedModel.load(checkpoint: checkpoint, device: Device.cpu())
         let svg = try NetworkRenderer.svg(model: trained.model, names: trained.names)
         #expect(svg.hasPrefix("<svg") && trained.names.outputs.count == trained.inputNames.count)
@@ -125,7 +131,8 @@ import Testing
         try trainer.run()
         let file = try SafeTensors(contentsOf: directory.appending(path: Trainer.checkpointName))
         #expect(file.metadata["output_names"] == #"["moon 1","moon 2"]"#)
-        let trained = try TrainedModel.load(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
+        let trained = try TrainedModel.load(
+            checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
         #expect(trained.names == trainer.neuronNames && trained.step == 10)
     }
 }
@@ -134,7 +141,9 @@ import Testing
 /// a run directory or a device buffer exists.
 @Suite struct ConfigurationValidationTests {
     static func field(_ body: () throws -> Any) -> String? {
-        do { _ = try body() } catch let BIMTError.invalidField(field, _) { return field } catch { return "other: \(error)" }
+        do { _ = try body() } catch let BIMTError.invalidField(field, _) { return field } catch {
+            return "other: \(error)"
+        }
         return nil
     }
 
@@ -181,17 +190,23 @@ import Testing
         var o = TrainingConfiguration.Overrides()
         o.modulus = 31
         let modadd = try TrainingConfiguration.preset("modadd").applying(o)
-        #expect(modadd.task == .modularAddition(modulus: 31) && modadd.model.denseArchitecture?.widths.last == 31
+        #expect(
+            modadd.task == .modularAddition(modulus: 31) && modadd.model.denseArchitecture?.widths.last == 31
                 && modadd.model.denseArchitecture?.embedding?.vocabulary == 31)
         let sequence = try TrainingConfiguration.preset("modadd-seq").applying(o)
-        #expect(sequence.model.transformerArchitecture?.vocabulary == 32 && sequence.model.transformerArchitecture?.outputs == 31)
+        #expect(
+            sequence.model.transformerArchitecture?.vocabulary == 32
+                && sequence.model.transformerArchitecture?.outputs == 31)
 
         let url = FileManager.default.temporaryDirectory.appending(path: "bimt-user-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try SafeTensors.write([.float32("train.inputs", shape: [4, 3], (0..<12).map(Float.init)),
-                               .int64("train.labels", shape: [4], [0, 1, 2, 1]),
-                               .float32("test.inputs", shape: [2, 3], [1, 2, 3, 4, 5, 6]),
-                               .int64("test.labels", shape: [2], [2, 0])], metadata: [:], to: url)
+        try SafeTensors.write(
+            [
+                .float32("train.inputs", shape: [4, 3], (0..<12).map(Float.init)),
+                .int64("train.labels", shape: [4], [0, 1, 2, 1]),
+                .float32("test.inputs", shape: [2, 3], [1, 2, 3, 4, 5, 6]),
+                .int64("test.labels", shape: [2], [2, 0]),
+            ], metadata: [:], to: url)
         o = .init()
         o.dataPath = url.path
         let user = try TrainingConfiguration.preset("independence").applying(o)
@@ -204,15 +219,18 @@ import Testing
     @Test("a trainer built from a model of its own trains on in-memory data; data that do not fit are refused first")
     func modelEntryPoint() throws {
         let data = try Tasks.symbolic(.independence, seed: 3)
-        let model = try MLP(architecture: MLPArchitecture(widths: [4, 10, 2], activation: .silu),
-                            costSettings: CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum), device: Device.cpu())
+        let model = try MLP(
+            architecture: MLPArchitecture(widths: [4, 10, 2], activation: .silu),
+            costSettings: CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum), device: Device.cpu())
         try model.initialize(seed: 1)
-        let options = TrainingOptions(loss: .mse, steps: 40, learningRate: 2e-3, lambda: 1e-3, swapEvery: 20, logEvery: 10)
+        let options = TrainingOptions(
+            loss: .mse, steps: 40, learningRate: 2e-3, lambda: 1e-3, swapEvery: 20, logEvery: 10)
         let trainer = try Trainer(model: model, data: data, options: options)
         var seen: [Int] = []
         let final = try #require(try trainer.run(progress: { seen.append($0.step) }))
         #expect(seen == [10, 20, 30, 40] && final.testLoss.isFinite && trainer.configuration == nil)
-        let wrong = try MLP(architecture: MLPArchitecture(widths: [3, 10, 2]), costSettings: CostSettings(), device: Device.cpu())
+        let wrong = try MLP(
+            architecture: MLPArchitecture(widths: [3, 10, 2]), costSettings: CostSettings(), device: Device.cpu())
         #expect(Self.field { try Trainer(model: wrong, data: data, options: options) } == "architecture.widths")
         var crossEntropy = options
         crossEntropy.loss = .crossEntropy

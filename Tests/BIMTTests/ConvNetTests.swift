@@ -6,12 +6,16 @@ import TestSupport
 
 /// A tiny conv net: size x size x 1 images (8: 8 -> 4 -> 2; 7 pools in floor mode,
 /// 7 -> 3 -> 1), blocks of 2 and 3 channels (3x3, 2x2 pooling), a dense head -> 4 -> 3.
-func tinyConvNet(activation: Activation = .tanh, pool: String = "avg", size: Int = 8, device: Device = Device.cpu()) throws -> ConvNet {
-    let convolution = ConvNetArchitecture(imageHeight: size, imageWidth: size, imageChannels: 1, channels: [2, 3], kernelSize: 3,
-                                          pool: pool, poolSize: 2)
+func tinyConvNet(activation: Activation = .tanh, pool: String = "avg", size: Int = 8, device: Device = Device.cpu())
+    throws -> ConvNet
+{
+    let convolution = ConvNetArchitecture(
+        imageHeight: size, imageWidth: size, imageChannels: 1, channels: [2, 3], kernelSize: 3,
+        pool: pool, poolSize: 2)
     let head = MLPArchitecture(widths: [convolution.flattenedWidth, 4, 3], activation: activation, layout: .line)
-    let net = try ConvNet(convolution: convolution, head: head, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
-                          device: device)
+    let net = try ConvNet(
+        convolution: convolution, head: head, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
+        device: device)
     try net.initialize(seed: 5)
     return net
 }
@@ -37,7 +41,9 @@ func convNetLoss(_ net: ConvNet, _ p: [Float], _ x: [Float], _ t: [Float], rows:
                                 let iy = oy + ky - k / 2, ix = ox + kx - k / 2
                                 guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
                                 for ic in 0..<c {
-                                    s += Double(p[weight.offset + ((oc * k + ky) * k + kx) * c + ic]) * a[(iy * w + ix) * c + ic]
+                                    s +=
+                                        Double(p[weight.offset + ((oc * k + ky) * k + kx) * c + ic])
+                                        * a[(iy * w + ix) * c + ic]
                                 }
                             }
                         }
@@ -80,17 +86,20 @@ struct ConvNetTests {
     /// relu: ReLU and max pooling (the activation written over the preactivation) instead of
     /// tanh and average pooling; on 8x8 images only: at 7x7 (a 1x1 max over ReLUs at the end)
     /// central differences with step 1e-3 straddle kinks (18 of the parameters; 1 at step 1e-4).
-    @Test("conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col, tanh + average and in-place ReLU + max)",
-          arguments: TestDevices.names,
-          [(8, nil, false), (7, nil, false), (8, 400, false), (7, 400, false), (8, nil, true), (8, 400, true)] as [(Int, Int?, Bool)])
+    @Test(
+        "conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col, tanh + average and in-place ReLU + max)",
+        arguments: TestDevices.names,
+        [(8, nil, false), (7, nil, false), (8, 400, false), (7, 400, false), (8, nil, true), (8, 400, true)]
+            as [(Int, Int?, Bool)])
     func gradients(device name: String, case: (size: Int, budget: Int?, relu: Bool)) throws {
-        let net = try tinyConvNet(activation: `case`.relu ? .relu : .tanh, pool: `case`.relu ? "max" : "avg", size: `case`.size,
-                                  device: try TestDevices.named(name))
+        let net = try tinyConvNet(
+            activation: `case`.relu ? .relu : .tanh, pool: `case`.relu ? "max" : "avg", size: `case`.size,
+            device: try TestDevices.named(name))
         let device = net.device, rows = 3
         #expect(net.activatesInPlace == `case`.relu)
         if let budget = `case`.budget {
             net.columnBudget = budget
-            net.columnGradientBudget = budget / 2   // block 1's input gradient one image at a time
+            net.columnGradientBudget = budget / 2 // block 1's input gradient one image at a time
         }
         var generator = SeededGenerator(seed: 3)
         let x = generator.uniform(rows * `case`.size * `case`.size), t = generator.uniform(rows * 3)
@@ -99,16 +108,22 @@ struct ConvNetTests {
         let input = try device.makeBuffer(x)
         let output = try net.forward(input: input.whole, rows: rows)
         let dOut = try device.makeBuffer(count: output.count), loss = try device.makeBuffer([0])
-        try device.mseLoss(output: output, target: try device.makeBuffer(t).whole, outputGradient: dOut.whole, loss: loss.whole)
-        expectClose(Double(try device.read(loss.whole)[0]), convNetLoss(net, p, x, t, rows: rows), relative: 1e-5, "loss")
+        try device.mseLoss(
+            output: output, target: try device.makeBuffer(t).whole, outputGradient: dOut.whole, loss: loss.whole)
+        expectClose(
+            Double(try device.read(loss.whole)[0]), convNetLoss(net, p, x, t, rows: rows), relative: 1e-5, "loss")
         try net.backward(input: input.whole, rows: rows, outputGradient: dOut.whole)
         let gradient = try device.read(net.gradients.whole)
         for i in p.indices {
             var plus = p, minus = p
             plus[i] += 1e-3
             minus[i] -= 1e-3
-            let numeric = (convNetLoss(net, plus, x, t, rows: rows) - convNetLoss(net, minus, x, t, rows: rows)) / (Double(plus[i]) - Double(minus[i]))
-            #expect(abs(Double(gradient[i]) - numeric) <= 1e-4 + 1e-3 * abs(numeric), "parameter \(i): \(gradient[i]) vs \(numeric)")
+            let numeric =
+                (convNetLoss(net, plus, x, t, rows: rows) - convNetLoss(net, minus, x, t, rows: rows))
+                / (Double(plus[i]) - Double(minus[i]))
+            #expect(
+                abs(Double(gradient[i]) - numeric) <= 1e-4 + 1e-3 * abs(numeric),
+                "parameter \(i): \(gradient[i]) vs \(numeric)")
         }
     }
 
@@ -119,7 +134,8 @@ struct ConvNetTests {
             var generator = SeededGenerator(seed: 8)
             let input = try device.makeBuffer(generator.uniform(4 * 64))
             let before = try device.read(try net.forward(input: input.whole, rows: 4))
-            let report = try net.geometry.relocate(parameters: net.parameters.whole, settings: RelocationSettings(method: method, topK: 3))
+            let report = try net.geometry.relocate(
+                parameters: net.parameters.whole, settings: RelocationSettings(method: method, topK: 3))
             #expect(report.totalMoved > 0, "nothing moved")
             let after = try device.read(try net.forward(input: input.whole, rows: 4))
             #expect(maxRelativeError(after, before) < 1e-5, "\(pool) \(method): outputs changed")
@@ -134,14 +150,17 @@ struct ConvNetTests {
         let values = try net.device.read(net.parameters.whole)
         let exported = net.exportTensors(values).map { SafeTensors.Tensor.float32($0.name, shape: $0.shape, $0.values) }
         let file = try SafeTensors(bytes: try SafeTensors.encode(exported, metadata: [:]))
-        #expect(file.tensors["convs.0.weight"]?.shape == [2, 1, 3, 3] && file.tensors["convs.1.weight"]?.shape == [3, 2, 3, 3])
+        #expect(
+            file.tensors["convs.0.weight"]?.shape == [2, 1, 3, 3]
+                && file.tensors["convs.1.weight"]?.shape == [3, 2, 3, 3])
         #expect(file.tensors["head.0.weight"]?.shape == [4, 12])
         // PyTorch's convs.1.weight[o, c, ky, kx] is internal [o, ky, kx, c].
         let torch = try file.floats("convs.1.weight").values, w = net.network.connections[1].weight
         #expect(torch[((2 * 2 + 1) * 3 + 0) * 3 + 2] == values[w.offset + ((2 * 3 + 0) * 3 + 2) * 2 + 1])
         var reloaded = [Float](repeating: 0, count: values.count)
-        try net.importTensors(from: try Checkpoint(bytes: try SafeTensors.encode(exported, metadata: [:])).parameters,
-                              into: &reloaded)
+        try net.importTensors(
+            from: try Checkpoint(bytes: try SafeTensors.encode(exported, metadata: [:])).parameters,
+            into: &reloaded)
         #expect(reloaded == values)
     }
 }

@@ -33,29 +33,37 @@ struct DataParallelTests {
         }
     }
 
-    @Test("an MLP's backward pass reports gradients final only once nothing writes them again", arguments: TestDevices.names)
+    @Test(
+        "an MLP's backward pass reports gradients final only once nothing writes them again",
+        arguments: TestDevices.names)
     func mlpReports(device name: String) throws {
         let device = try TestDevices.named(name)
-        for architecture in [MLPArchitecture(widths: [5, 12, 9, 3]),
-                             MLPArchitecture(widths: [8, 10, 4], embedding: EmbeddingSpec(vocabulary: 6, dimension: 4, folds: 2))] {
+        for architecture in [
+            MLPArchitecture(widths: [5, 12, 9, 3]),
+            MLPArchitecture(widths: [8, 10, 4], embedding: EmbeddingSpec(vocabulary: 6, dimension: 4, folds: 2)),
+        ] {
             let model = try MLP(architecture: architecture, costSettings: CostSettings(), device: device)
             var generator = SeededGenerator(seed: 8)
             let rows = 7
-            let input = architecture.embedding == nil
+            let input =
+                architecture.embedding == nil
                 ? generator.uniform(rows * 5, -1, 1) : (0..<(rows * 2)).map { Float($0 % 6) }
             try checkReportedGradients(model, input: try device.makeBuffer(input).whole, rows: rows)
         }
     }
 
-    @Test("a transformer's backward pass reports the head, each block, then the embeddings", arguments: TestDevices.names)
+    @Test(
+        "a transformer's backward pass reports the head, each block, then the embeddings", arguments: TestDevices.names)
     func gptReports(device name: String) throws {
         let device = try TestDevices.named(name)
         for (layerNorm, positions) in [(true, true), (false, false)] {
-            let a = TransformerArchitecture(layers: 3, width: 8, heads: 2, context: 6, vocabulary: 7, outputs: 7,
-                                            layerNorm: layerNorm, positionalEmbedding: positions)
+            let a = TransformerArchitecture(
+                layers: 3, width: 8, heads: 2, context: 6, vocabulary: 7, outputs: 7,
+                layerNorm: layerNorm, positionalEmbedding: positions)
             let model = try GPT(architecture: a, costSettings: CostSettings(), device: device)
             let rows = 3
-            try checkReportedGradients(model, input: try device.makeBuffer((0..<(rows * 6)).map { Float($0 % 7) }).whole, rows: rows)
+            try checkReportedGradients(
+                model, input: try device.makeBuffer((0..<(rows * 6)).map { Float($0 % 7) }).whole, rows: rows)
             #expect(model.views.readyAfterBlock.count == 3)
         }
     }
@@ -80,7 +88,9 @@ struct DataParallelTests {
             func sum(_ values: [Double], _ what: String) throws -> [Double] { values }
             func allGather(_ bytes: [UInt8], _ what: String) throws -> [[UInt8]] { [bytes] }
             func broadcast(_ bytes: [UInt8], root: Int, _ what: String) throws -> [UInt8] { bytes }
-            func startSum(_ values: UnsafeMutableBufferPointer<Float>, _ what: String) throws -> PendingSum { PendingSum(id: 0, count: 0) }
+            func startSum(_ values: UnsafeMutableBufferPointer<Float>, _ what: String) throws -> PendingSum {
+                PendingSum(id: 0, count: 0)
+            }
             func wait(_ pending: PendingSum) throws {}
             func noteStep(_ step: Int) {}
         }
@@ -93,13 +103,15 @@ struct DataParallelTests {
 
     @Test("a dataset's rows keep their targets, for regression and for several targets per example")
     func datasetRows() throws {
-        let inputs: [Float] = (0..<12).map(Float.init)   // 6 examples of 2
-        let regression = try Dataset(inputs: inputs, inputWidth: 2, targets: .regression(values: (0..<12).map { Float($0) * 10 }, width: 1),
-                                     targetsPerExample: 2)
+        let inputs: [Float] = (0..<12).map(Float.init) // 6 examples of 2
+        let regression = try Dataset(
+            inputs: inputs, inputWidth: 2, targets: .regression(values: (0..<12).map { Float($0) * 10 }, width: 1),
+            targetsPerExample: 2)
         let part = try regression.rows(2..<4)
         #expect(part.inputs == [4, 5, 6, 7])
         #expect(part.targets == .regression(values: [40, 50, 60, 70], width: 1))
-        let labels = try Dataset(inputs: inputs, inputWidth: 2, targets: .classification(labels: [0, 1, 2, 0, 1, 2], classes: 3))
+        let labels = try Dataset(
+            inputs: inputs, inputWidth: 2, targets: .classification(labels: [0, 1, 2, 0, 1, 2], classes: 3))
         #expect(try labels.rows(3..<6).targets == .classification(labels: [0, 1, 2], classes: 3))
         #expect(try labels.rows(0..<6) == labels)
     }

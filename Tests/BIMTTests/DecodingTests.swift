@@ -6,13 +6,15 @@ import Testing
 
 /// Cached decoding against the full forward pass.
 @Suite("Decoding with a key/value cache") struct DecodingTests {
-    @Test("each appended token's logits equal the forward pass's at its position (with and without LayerNorm and positions)",
-          arguments: TestDevices.names)
+    @Test(
+        "each appended token's logits equal the forward pass's at its position (with and without LayerNorm and positions)",
+        arguments: TestDevices.names)
     func cacheMatchesForward(device name: String) throws {
         let device = try TestDevices.named(name)
         for (layerNorm, positions) in [(true, true), (false, false)] {
-            let a = TransformerArchitecture(layers: 2, width: 16, heads: 4, context: 12, vocabulary: 9, outputs: 9,
-                                            layerNorm: layerNorm, positionalEmbedding: positions)
+            let a = TransformerArchitecture(
+                layers: 2, width: 16, heads: 4, context: 12, vocabulary: 9, outputs: 9,
+                layerNorm: layerNorm, positionalEmbedding: positions)
             let model = try GPT(architecture: a, costSettings: CostSettings(), device: device)
             try model.initialize(seed: 4)
             // Larger weights than the initialization's, so attention is far from uniform.
@@ -26,9 +28,11 @@ import Testing
             let decoder = try GPT.Decoder(model: model)
             for (p, token) in tokens.enumerated() {
                 let logits = try decoder.append(token)
-                expectClose(logits, Array(full[(p * 9)..<((p + 1) * 9)]), tolerance: 2e-5, "\(name) position \(p) (LayerNorm \(layerNorm))")
+                expectClose(
+                    logits, Array(full[(p * 9)..<((p + 1) * 9)]), tolerance: 2e-5,
+                    "\(name) position \(p) (LayerNorm \(layerNorm))")
             }
-            #expect(throws: BIMTError.self) { _ = try decoder.append(0) }   // the context is full
+            #expect(throws: BIMTError.self) { _ = try decoder.append(0) } // the context is full
             decoder.reset()
             #expect(decoder.length == 0)
         }
@@ -43,19 +47,28 @@ import Testing
         try Data(String(repeating: "abcdefgh", count: 200).utf8).write(to: text)
         var configuration = try TrainingConfiguration.preset("charlm")
         configuration.task = .text(path: text.path)
-        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 8, vocabulary: 65, outputs: 65))
-        configuration.steps = 3   // barely trained: nearly uniform logits
+        configuration.model = .transformer(
+            TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 8, vocabulary: 65, outputs: 65))
+        configuration.steps = 3 // barely trained: nearly uniform logits
         configuration.learningRateSchedule = nil
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
         try trainer.run()
-        let generator = try TextGenerator(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
+        let generator = try TextGenerator(
+            checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
         let model = try GPT.Decoder(model: generator.model)
         let logits = try model.append(0)
         let top2 = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(2).map { generator.vocabulary[$0] })
         for seed in 1...20 {
-            let next = String(try generator.generate(prompt: "a", length: 1, temperature: 5, topK: 2, seed: UInt64(seed)).dropFirst())
+            let next = String(
+                try generator.generate(prompt: "a", length: 1, temperature: 5, topK: 2, seed: UInt64(seed)).dropFirst())
             #expect(top2.contains(next), "\(next) not in \(top2)")
         }
-        #expect(Set((1...40).map { String(try! generator.generate(prompt: "a", length: 1, temperature: 5, seed: UInt64($0)).dropFirst()) }).count > 2)
+        #expect(
+            Set(
+                (1...40).map {
+                    String(
+                        try! generator.generate(prompt: "a", length: 1, temperature: 5, seed: UInt64($0)).dropFirst())
+                }
+            ).count > 2)
     }
 }

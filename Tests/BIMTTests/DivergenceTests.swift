@@ -6,15 +6,16 @@ import Testing
 /// A NaN must stop a run cleanly, never hang it or reach a checkpoint.
 @Suite("Divergence")
 struct DivergenceTests {
-    @Test("a NaN injected mid-run stops it at the next relocation, naming the step; the last good checkpoint stays",
-          arguments: [RelocationMethod.greedy, .assignment])
+    @Test(
+        "a NaN injected mid-run stops it at the next relocation, naming the step; the last good checkpoint stays",
+        arguments: [RelocationMethod.greedy, .assignment])
     func nanStopsCleanly(method: RelocationMethod) throws {
         for device in try TestDevices.all() {
             var configuration = try TrainingConfiguration.preset("independence")
             configuration.steps = 200
             configuration.swapEvery = 25
             configuration.checkpointEvery = 20
-            configuration.logEvery = 1000   // no log step before the end: the relocation check must catch it
+            configuration.logEvery = 1000 // no log step before the end: the relocation check must catch it
             configuration.relocation.method = method
             let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-nan-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -36,13 +37,14 @@ struct DivergenceTests {
         }
     }
 
-    @Test("a non-finite loss stops the run at the next log step as divergence, naming it; the last checkpoint stays",
-          arguments: ["the train loss", "the test loss"])
+    @Test(
+        "a non-finite loss stops the run at the next log step as divergence, naming it; the last checkpoint stays",
+        arguments: ["the train loss", "the test loss"])
     func nonFiniteLossDiverges(what: String) throws {
         for device in try TestDevices.all() {
             var configuration = try TrainingConfiguration.preset("independence")
             configuration.steps = 100
-            configuration.relocation.method = .off   // no relocation check: the log step must catch it
+            configuration.relocation.method = .off // no relocation check: the log step must catch it
             configuration.checkpointEvery = 20
             configuration.logEvery = 10
             let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-nan-\(UUID().uuidString)")
@@ -70,11 +72,13 @@ struct DivergenceTests {
         scores[5] = .nan
         for method in [RelocationMethod.greedy, .assignment] {
             #expect(throws: BIMTError.self) {
-                _ = try RelocationPlanner.plan(scores: scores, importance: [1, 2, 3, 4], units: 4, blockSize: nil, method: method, topK: 4)
+                _ = try RelocationPlanner.plan(
+                    scores: scores, importance: [1, 2, 3, 4], units: 4, blockSize: nil, method: method, topK: 4)
             }
             #expect(throws: BIMTError.self) {
-                _ = try RelocationPlanner.plan(scores: [Double](repeating: 1, count: 16), importance: [1, .infinity, 3, 4], units: 4,
-                                               blockSize: 2, method: method, topK: 4)
+                _ = try RelocationPlanner.plan(
+                    scores: [Double](repeating: 1, count: 16), importance: [1, .infinity, 3, 4], units: 4,
+                    blockSize: 2, method: method, topK: 4)
             }
         }
     }
@@ -87,7 +91,10 @@ struct DivergenceTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
         try trainer.run(until: 10)
-        try trainer.device.write([.infinity], to: trainer.model.secondMoments.slice(offset: trainer.model.secondMoments.count - 1, count: 1))
-        #expect { try trainer.saveCheckpoint() } throws: { "\($0)".contains("AdamW's second moments became non-finite") }
+        try trainer.device.write(
+            [.infinity], to: trainer.model.secondMoments.slice(offset: trainer.model.secondMoments.count - 1, count: 1))
+        #expect { try trainer.saveCheckpoint() } throws: {
+            "\($0)".contains("AdamW's second moments became non-finite")
+        }
     }
 }

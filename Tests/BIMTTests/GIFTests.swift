@@ -13,7 +13,7 @@ func decodeGIF(_ data: Data) throws -> (width: Int, height: Int, frames: [[UInt8
     var at = 13 + (bytes[10] & 0x80 != 0 ? 3 << (Int(bytes[10] & 7) + 1) : 0)
     var frames: [[UInt8]] = []
     while at < bytes.count, bytes[at] != 0x3B {
-        if bytes[at] == 0x21 {   // an extension: skip its sub-blocks
+        if bytes[at] == 0x21 { // an extension: skip its sub-blocks
             at += 2
             while bytes[at] != 0 { at += Int(bytes[at]) + 1 }
             at += 1
@@ -38,7 +38,9 @@ func decodeGIF(_ data: Data) throws -> (width: Int, height: Int, frames: [[UInt8
             if code == clear { reset(); continue }
             if code == end { break }
             let entry: [UInt8]
-            if code < table.count { entry = table[code] } else {
+            if code < table.count {
+                entry = table[code]
+            } else {
                 let prior = try #require(previous, "code \(code) before any entry")
                 entry = prior + [prior[0]]
             }
@@ -72,7 +74,9 @@ struct GIFTests {
     @Test("a drawing's frame: white ground, a positive weight blue, a negative one red, neurons dark, the progress bar")
     func raster() throws {
         let device = Device.cpu()
-        let model = try MLP(architecture: MLPArchitecture(widths: [2, 2], activation: .silu), costSettings: CostSettings(), device: device)
+        let model = try MLP(
+            architecture: MLPArchitecture(widths: [2, 2], activation: .silu), costSettings: CostSettings(),
+            device: device)
         var values = try device.read(model.parameters.whole)
         let weight = model.network.connections[0].weight
         for (i, w) in [Float(1), 0, 0, -1].enumerated() { values[weight.offset + i] = w }

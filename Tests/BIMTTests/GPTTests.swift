@@ -19,12 +19,14 @@ import Testing
             let config = try JSONSerialization.jsonObject(with: Data(file.metadata["config"]!.utf8)) as! [String: Any]
             architecture = TransformerArchitecture(
                 layers: config["layers"] as! Int, width: config["width"] as! Int, heads: config["heads"] as! Int,
-                context: config["context"] as! Int, vocabulary: config["vocabulary"] as? Int, inputFeatures: config["features"] as? Int,
+                context: config["context"] as! Int, vocabulary: config["vocabulary"] as? Int,
+                inputFeatures: config["features"] as? Int,
                 outputs: config["outputs"] as! Int, mlpRatio: config["ratio"] as? Int ?? 4,
                 lastPositionOnly: config["last"] as? Bool ?? false)
             let adam = try JSONSerialization.jsonObject(with: Data(file.metadata["adamw"]!.utf8)) as! [String: Double]
-            adamW = AdamWHyperparameters(learningRate: Float(adam["lr"]!), beta1: Float(adam["beta1"]!), beta2: Float(adam["beta2"]!),
-                                         epsilon: Float(adam["eps"]!), weightDecay: Float(adam["weight_decay"]!))
+            adamW = AdamWHyperparameters(
+                learningRate: Float(adam["lr"]!), beta1: Float(adam["beta1"]!), beta2: Float(adam["beta2"]!),
+                epsilon: Float(adam["eps"]!), weightDecay: Float(adam["weight_decay"]!))
             crossEntropy = file.metadata["loss"] == "ce"
         }
 
@@ -43,22 +45,28 @@ import Testing
     }
 
     /// Loss into accumulator[0] and dLoss/dOutput into `gradient`.
-    static func loss(_ device: Device, _ golden: Golden, output: BufferSlice, targets: Buffer, gradient: Buffer, accumulator: Buffer) throws {
+    static func loss(
+        _ device: Device, _ golden: Golden, output: BufferSlice, targets: Buffer, gradient: Buffer, accumulator: Buffer
+    ) throws {
         try device.fill(accumulator.whole, value: 0)
         if golden.crossEntropy {
             let columns = golden.architecture.outputs
-            try device.crossEntropy(logits: output, labels: targets.whole, rows: output.count / columns, columns: columns,
-                                    logitGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1),
-                                    correct: accumulator.slice(offset: 1, count: 1))
+            try device.crossEntropy(
+                logits: output, labels: targets.whole, rows: output.count / columns, columns: columns,
+                logitGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1),
+                correct: accumulator.slice(offset: 1, count: 1))
         } else {
-            try device.mseLoss(output: output, target: targets.whole, outputGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1))
+            try device.mseLoss(
+                output: output, target: targets.whole, outputGradient: gradient.whole,
+                loss: accumulator.slice(offset: 0, count: 1))
         }
     }
 
     static func relativeError(_ x: [Float], _ reference: [Float]) -> Double { maxRelativeError(x, reference) }
 
-    @Test("logits, loss, every gradient and 3 AdamW steps match PyTorch (float64) on every device",
-          arguments: ["gpt-tokens.safetensors", "gpt-real.safetensors"])
+    @Test(
+        "logits, loss, every gradient and 3 AdamW steps match PyTorch (float64) on every device",
+        arguments: ["gpt-tokens.safetensors", "gpt-real.safetensors"])
     func matchesPyTorch(name: String) throws {
         let golden = try Golden(name)
         for device in try TestDevices.all() {
@@ -72,9 +80,11 @@ import Testing
             let expected = try golden.tensor("output")
             #expect(Self.relativeError(try device.read(output), expected) < 2e-5, "\(name) output on \(device.name)")
             let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer(count: 2)
-            try Self.loss(device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+            try Self.loss(
+                device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
             let loss = try device.read(accumulator.whole)[0], expectedLoss = try golden.tensor("loss")[0]
-            #expect(abs(loss - expectedLoss) < 1e-5 * max(1, abs(expectedLoss)), "\(name) loss \(loss) vs \(expectedLoss)")
+            #expect(
+                abs(loss - expectedLoss) < 1e-5 * max(1, abs(expectedLoss)), "\(name) loss \(loss) vs \(expectedLoss)")
             try device.fill(model.gradients.whole, value: 0)
             try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
             let gradients = try device.read(model.gradients.whole)
@@ -87,16 +97,19 @@ import Testing
             for step in 1...3 {
                 if step > 1 {
                     let output = try model.forward(input: input.whole, rows: rows)
-                    try Self.loss(device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+                    try Self.loss(
+                        device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
                     try device.fill(model.gradients.whole, value: 0)
                     try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
                 }
-                try device.adamW(golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                                 firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
+                try device.adamW(
+                    golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
+                    firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
             }
             // Entries whose true gradient is 0 (the key bias: softmax ignores a per-row constant)
             // carry rounding noise of either sign, which Adam scales to a full step: skip them.
-            let after = try device.read(model.parameters.whole), expectedAfter = try golden.values(model, prefix: "step3")
+            let after = try device.read(model.parameters.whole),
+                expectedAfter = try golden.values(model, prefix: "step3")
             let firstGradient = try golden.values(model, prefix: "grad")
             var worst = 0.0, compared = 0
             for i in after.indices where abs(firstGradient[i]) >= 1e-5 {
@@ -104,15 +117,21 @@ import Testing
                 compared += 1
             }
             #expect(compared > after.count * 3 / 4)
-            #expect(worst < 1e-4, "\(name) parameters after 3 AdamW steps on \(device.name): largest difference \(worst)")
+            #expect(
+                worst < 1e-4, "\(name) parameters after 3 AdamW steps on \(device.name): largest difference \(worst)")
         }
     }
 
     /// A small random GPT (tokens, every position) with its data on `device`.
-    static func randomModel(_ device: Device, heads: Int = 2, last: Bool = false, seed: UInt64 = 5) throws -> (GPT, Buffer, Int) {
-        let architecture = TransformerArchitecture(layers: 2, width: 8, heads: heads, context: 6, vocabulary: 5, outputs: 5,
-                                                   mlpRatio: 2, lastPositionOnly: last)
-        let model = try GPT(architecture: architecture, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean), device: device)
+    static func randomModel(_ device: Device, heads: Int = 2, last: Bool = false, seed: UInt64 = 5) throws -> (
+        GPT, Buffer, Int
+    ) {
+        let architecture = TransformerArchitecture(
+            layers: 2, width: 8, heads: heads, context: 6, vocabulary: 5, outputs: 5,
+            mlpRatio: 2, lastPositionOnly: last)
+        let model = try GPT(
+            architecture: architecture, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
+            device: device)
         var generator = SeededGenerator(seed: seed)
         try device.write(generator.uniform(model.parameterCount, -0.6, 0.6), to: model.parameters.whole)
         let rows = 3
@@ -123,9 +142,11 @@ import Testing
     /// Checks `model`'s backward pass against central differences of a fixed random linear
     /// functional of its outputs (summed in double precision), along `trials` random
     /// directions; `restrict(trial)` limits a trial's direction to a parameter range.
-    static func expectCentralDifferences(_ model: GPT, input: Buffer, rows: Int, trials: Int, label: String,
-                                         restrict: (Int) -> Range<Int>? = { _ in nil },
-                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectCentralDifferences(
+        _ model: GPT, input: Buffer, rows: Int, trials: Int, label: String,
+        restrict: (Int) -> Range<Int>? = { _ in nil },
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let device = model.device
         let base = try device.read(model.parameters.whole)
         let output = try model.forward(input: input.whole, rows: rows)
@@ -144,11 +165,14 @@ import Testing
             var direction = generator.uniform(base.count)
             if let keep = restrict(trial) { for i in direction.indices where !keep.contains(i) { direction[i] = 0 } }
             let epsilon: Float = 1e-2
-            let plus = zip(base, direction).map { $0 + epsilon * $1 }, minus = zip(base, direction).map { $0 - epsilon * $1 }
+            let plus = zip(base, direction).map { $0 + epsilon * $1 },
+                minus = zip(base, direction).map { $0 - epsilon * $1 }
             let numeric = (try loss(plus) - loss(minus)) / (2 * Double(epsilon))
             let analytic = zip(gradient, direction).reduce(0) { $0 + Double($1.0) * Double($1.1) }
-            #expect(abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)), "\(label) trial \(trial): \(numeric) vs \(analytic)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                abs(numeric - analytic) <= 2e-3 * max(1, abs(analytic)),
+                "\(label) trial \(trial): \(numeric) vs \(analytic)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -170,8 +194,9 @@ import Testing
         return blocks.flatMap { block in Array(0..<b).shuffled(using: &generator).map { block * b + $0 } }
     }
 
-    @Test("moving the residual stream, whole heads, dimensions within heads and MLP neurons keeps the function",
-          arguments: [1, 2, 4])
+    @Test(
+        "moving the residual stream, whole heads, dimensions within heads and MLP neurons keeps the function",
+        arguments: [1, 2, 4])
     func relocationInvariance(heads: Int) throws {
         for device in try TestDevices.all() {
             let (model, input, rows) = try Self.randomModel(device, heads: heads)
@@ -183,13 +208,16 @@ import Testing
                 let units = Self.blockPermutation(m, block: group.blockSize, &generator)
                 try model.geometry.apply(units: units, group: group, buffers: [model.parameters.whole])
             }
-            #expect(model.network.permutations[GPT.residualLayer(0)] != Array(0..<8), "the residual stream should have moved")
+            #expect(
+                model.network.permutations[GPT.residualLayer(0)] != Array(0..<8),
+                "the residual stream should have moved")
             let after = try device.read(try model.forward(input: input.whole, rows: rows))
             #expect(Self.relativeError(after, before) < 1e-5, "heads \(heads) on \(device.name)")
             // And the planner's own moves (greedy, then assignment) lower the cost and keep the function.
             for method in [RelocationMethod.greedy, .assignment] {
                 let cost = try model.geometry.cost(parameters: model.parameters.whole)
-                _ = try model.geometry.relocate(parameters: model.parameters.whole, settings: RelocationSettings(method: method, topK: 8))
+                _ = try model.geometry.relocate(
+                    parameters: model.parameters.whole, settings: RelocationSettings(method: method, topK: 8))
                 #expect(try model.geometry.cost(parameters: model.parameters.whole) <= cost + 1e-6)
                 let moved = try device.read(try model.forward(input: input.whole, rows: rows))
                 #expect(Self.relativeError(moved, before) < 1e-5, "\(method), heads \(heads) on \(device.name)")
@@ -203,7 +231,10 @@ import Testing
         let network = model.network
         let residual = network.groups.first { $0.layers.contains(GPT.residualLayer(0)) }!
         #expect(residual.layers == [1, 4, 6, 9, 11])
-        #expect(residual.layers.map { network.layers[$0].name } == ["residual 0", "residual 1", "residual 2", "residual 3", "residual 4"])
+        #expect(
+            residual.layers.map { network.layers[$0].name } == [
+                "residual 0", "residual 1", "residual 2", "residual 3", "residual 4",
+            ])
         let attention = network.groups.first { $0.layers.contains(2) }!
         #expect(attention.layers == [2, 3] && attention.blockSize == 4)
         #expect(network.layers[2].layout.folds == 3 && network.layers[2].layout.slots == 8)
@@ -215,12 +246,15 @@ import Testing
     func badInput() throws {
         let bad = TransformerArchitecture(layers: 1, width: 10, heads: 4, context: 4, vocabulary: 5, outputs: 5)
         #expect { try bad.validate() } throws: { "\($0)".contains("4 heads do not divide the width 10") }
-        let both = TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 4, vocabulary: 5, inputFeatures: 2, outputs: 5)
+        let both = TransformerArchitecture(
+            layers: 1, width: 8, heads: 2, context: 4, vocabulary: 5, inputFeatures: 2, outputs: 5)
         #expect { try both.validate() } throws: { "\($0)".contains("exactly one of vocabulary") }
         let device = Device.cpu()
         let (model, _, _) = try Self.randomModel(device)
         let long = try device.makeBuffer([Float](repeating: 1, count: 2 * 7))
-        #expect { _ = try model.forward(input: long.whole, rows: 2) } throws: { "\($0)".contains("longer than the model's context of 6") }
+        #expect { _ = try model.forward(input: long.whole, rows: 2) } throws: {
+            "\($0)".contains("longer than the model's context of 6")
+        }
         let ragged = try device.makeBuffer([Float](repeating: 1, count: 7))
         #expect { _ = try model.forward(input: ragged.whole, rows: 2) } throws: { "\($0)".contains("not 2 sequences") }
     }
@@ -228,11 +262,16 @@ import Testing
     /// The GPT's outputs at the predicted positions ([rows * predicted][scored outputs]) in
     /// double precision, written independently of the model's kernels: host loops over the
     /// flat parameter layout. `input` holds token ids or real features.
-    static func referenceOutputs(_ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], input: [Double], rows: Int) -> [[Double]] {
-        let d = a.width, length = input.count / rows / a.valuesPerPosition, heads = a.heads, hd = d / heads, hidden = a.mlpRatio * d
+    static func referenceOutputs(
+        _ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], input: [Double], rows: Int
+    ) -> [[Double]] {
+        let d = a.width, length = input.count / rows / a.valuesPerPosition, heads = a.heads, hd = d / heads,
+            hidden = a.mlpRatio * d
         func at(_ v: ParameterView, _ i: Int) -> Double { p[v.offset + i] }
         func linear(_ x: [Double], _ w: ParameterView, _ b: ParameterView?, rows count: Int? = nil) -> [Double] {
-            (0..<(count ?? w.rows)).map { o in (0..<w.columns).reduce(b.map { at($0, o) } ?? 0) { $0 + at(w, o * w.columns + $1) * x[$1] } }
+            (0..<(count ?? w.rows)).map { o in
+                (0..<w.columns).reduce(b.map { at($0, o) } ?? 0) { $0 + at(w, o * w.columns + $1) * x[$1] }
+            }
         }
         func norm(_ x: [Double], _ g: ParameterView?, _ b: ParameterView?) -> [Double] {
             guard let g, let b else { return x }
@@ -259,9 +298,17 @@ import Testing
                 var attended = [[Double]](repeating: [Double](repeating: 0, count: d), count: length)
                 for head in 0..<heads {
                     for t in 0..<length {
-                        let scores = (0...t).map { s in (0..<hd).reduce(0.0) { $0 + qkv[t][head * hd + $1] * qkv[s][d + head * hd + $1] } / Double(hd).squareRoot() }
-                        let largest = scores.max()!, weights = scores.map { exp($0 - largest) }, total = weights.reduce(0, +)
-                        for s in 0...t { for i in 0..<hd { attended[t][head * hd + i] += weights[s] / total * qkv[s][2 * d + head * hd + i] } }
+                        let scores = (0...t).map { s in
+                            (0..<hd).reduce(0.0) { $0 + qkv[t][head * hd + $1] * qkv[s][d + head * hd + $1] }
+                                / Double(hd).squareRoot()
+                        }
+                        let largest = scores.max()!, weights = scores.map { exp($0 - largest) },
+                            total = weights.reduce(0, +)
+                        for s in 0...t {
+                            for i in 0..<hd {
+                                attended[t][head * hd + i] += weights[s] / total * qkv[s][2 * d + head * hd + i]
+                            }
+                        }
                     }
                 }
                 h = h.indices.map { t in zip(h[t], linear(attended[t], b.projWeight, b.projBias)).map { $0 + $1 } }
@@ -272,15 +319,20 @@ import Testing
                 }
             }
             for t in a.predictedPositions(length: length) {
-                outputs.append(linear(norm(h[t], views.finalGain, views.finalBias), views.headWeight, views.headBias, rows: a.scoredOutputs))
+                outputs.append(
+                    linear(
+                        norm(h[t], views.finalGain, views.finalBias), views.headWeight, views.headBias,
+                        rows: a.scoredOutputs))
             }
         }
         return outputs
     }
 
     /// The mean cross-entropy of the reference outputs against `labels`.
-    static func referenceLoss(_ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], tokens: [Int], labels: [Int],
-                              rows: Int) -> Double {
+    static func referenceLoss(
+        _ a: TransformerArchitecture, _ views: GPT.Views, _ p: [Double], tokens: [Int], labels: [Int],
+        rows: Int
+    ) -> Double {
         let outputs = referenceOutputs(a, views, p, input: tokens.map(Double.init), rows: rows)
         return zip(outputs, labels).reduce(0.0) { total, pair in
             let (logits, label) = pair, largest = logits.max()!
@@ -297,9 +349,10 @@ import Testing
             let labels = tokens.map { _ in Int.random(in: 0..<5, using: &generator) }
             let output = try model.forward(input: input.whole, rows: rows)
             let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer([0, 0])
-            try device.crossEntropy(logits: output, labels: try device.makeBuffer(labels.map(Float.init)).whole, rows: output.count / 5,
-                                    columns: 5, logitGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1),
-                                    correct: accumulator.slice(offset: 1, count: 1))
+            try device.crossEntropy(
+                logits: output, labels: try device.makeBuffer(labels.map(Float.init)).whole, rows: output.count / 5,
+                columns: 5, logitGradient: gradient.whole, loss: accumulator.slice(offset: 0, count: 1),
+                correct: accumulator.slice(offset: 1, count: 1))
             try device.fill(model.gradients.whole, value: 0)
             try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
             let analytic = try device.read(model.gradients.whole)
@@ -310,9 +363,11 @@ import Testing
             #expect(abs(reference - loss) < 1e-5 * max(1, reference), "loss on \(device.name): \(loss) vs \(reference)")
             // Entries from every kind of tensor: embeddings, LN gains/biases, q/k/v (attention), projections, MLP, head.
             let block = views.blocks[0], last = views.blocks[1]
-            let tensors = [views.embedWeight, views.positions!, block.ln1Gain!, block.ln1Bias!, block.qkvWeight, block.qkvBias,
-                           block.projWeight, block.ln2Gain!, block.fcWeight, block.mlpProjWeight, last.qkvWeight, last.fcBias,
-                           views.finalGain!, views.finalBias!, views.headWeight, views.headBias]
+            let tensors = [
+                views.embedWeight, views.positions!, block.ln1Gain!, block.ln1Bias!, block.qkvWeight, block.qkvBias,
+                block.projWeight, block.ln2Gain!, block.fcWeight, block.mlpProjWeight, last.qkvWeight, last.fcBias,
+                views.finalGain!, views.finalBias!, views.headWeight, views.headBias,
+            ]
             for tensor in tensors {
                 for _ in 0..<3 {
                     let i = tensor.offset + Int.random(in: 0..<tensor.count, using: &generator)
@@ -323,20 +378,25 @@ import Testing
                     let minus = Self.referenceLoss(a, views, parameters, tokens: tokens, labels: labels, rows: rows)
                     parameters[i] = saved
                     let numeric = (plus - minus) / (2 * h)
-                    #expect(abs(numeric - Double(analytic[i])) < 2e-4 + 1e-3 * abs(numeric),
-                            "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
+                    #expect(
+                        abs(numeric - Double(analytic[i])) < 2e-4 + 1e-3 * abs(numeric),
+                        "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
                 }
             }
         }
     }
 
-    @Test("the in-context shape (real inputs, no LayerNorm, no positions, every other position, 1 of 2 outputs): MSE gradients match double-precision central differences")
+    @Test(
+        "the in-context shape (real inputs, no LayerNorm, no positions, every other position, 1 of 2 outputs): MSE gradients match double-precision central differences"
+    )
     func inContextShapeFiniteDifferences() throws {
-        let architecture = TransformerArchitecture(layers: 2, width: 8, heads: 1, context: 5, inputFeatures: 2, outputs: 2, mlpRatio: 2,
-                                                   predictionStride: 2, predictedOutputs: 1, layerNorm: false, positionalEmbedding: false)
+        let architecture = TransformerArchitecture(
+            layers: 2, width: 8, heads: 1, context: 5, inputFeatures: 2, outputs: 2, mlpRatio: 2,
+            predictionStride: 2, predictedOutputs: 1, layerNorm: false, positionalEmbedding: false)
         for device in try TestDevices.all() {
-            let model = try GPT(architecture: architecture, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
-                                device: device)
+            let model = try GPT(
+                architecture: architecture, costSettings: CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean),
+                device: device)
             let views = model.views
             #expect(views.positions == nil && views.finalGain == nil && views.blocks[0].ln1Gain == nil)
             #expect(model.network.neuronParameters.isEmpty && model.network.embeddingTables.isEmpty)
@@ -344,25 +404,30 @@ import Testing
             try device.write(generator.uniform(model.parameterCount, -0.6, 0.6), to: model.parameters.whole)
             let rows = 3, length = 5
             let input = generator.uniform(rows * length * 2, -1, 1)
-            let targets = generator.uniform(rows * 3, -1, 1)   // positions 0, 2, 4
+            let targets = generator.uniform(rows * 3, -1, 1) // positions 0, 2, 4
             let output = try model.forward(input: try device.makeBuffer(input).whole, rows: rows)
             #expect(output.count == rows * 3)
             let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer([0])
-            try device.mseLoss(output: output, target: try device.makeBuffer(targets).whole, outputGradient: gradient.whole,
-                               loss: accumulator.whole)
+            try device.mseLoss(
+                output: output, target: try device.makeBuffer(targets).whole, outputGradient: gradient.whole,
+                loss: accumulator.whole)
             try device.fill(model.gradients.whole, value: 0)
             try model.backward(input: try device.makeBuffer(input).whole, rows: rows, outputGradient: gradient.whole)
             let analytic = try device.read(model.gradients.whole)
             var parameters = try device.read(model.parameters.whole).map(Double.init)
             func loss() -> Double {
-                let outputs = Self.referenceOutputs(architecture, views, parameters, input: input.map(Double.init), rows: rows)
+                let outputs = Self.referenceOutputs(
+                    architecture, views, parameters, input: input.map(Double.init), rows: rows)
                 return zip(outputs, targets).reduce(0.0) { $0 + pow($1.0[0] - Double($1.1), 2) } / Double(targets.count)
             }
             let reference = loss()
-            expectClose(Double(try device.read(accumulator.whole)[0]), reference, relative: 1e-5, "loss on \(device.name)")
+            expectClose(
+                Double(try device.read(accumulator.whole)[0]), reference, relative: 1e-5, "loss on \(device.name)")
             let block = views.blocks[0], last = views.blocks[1]
-            for tensor in [views.embedWeight, views.embedBias!, block.qkvWeight, block.qkvBias, block.projWeight, block.fcWeight,
-                           block.mlpProjBias, last.qkvWeight, last.mlpProjWeight, views.headWeight, views.headBias] {
+            for tensor in [
+                views.embedWeight, views.embedBias!, block.qkvWeight, block.qkvBias, block.projWeight, block.fcWeight,
+                block.mlpProjBias, last.qkvWeight, last.mlpProjWeight, views.headWeight, views.headBias,
+            ] {
                 for _ in 0..<3 {
                     let i = tensor.offset + Int.random(in: 0..<tensor.count, using: &generator)
                     let saved = parameters[i], h = 1e-5
@@ -372,14 +437,16 @@ import Testing
                     let minus = loss()
                     parameters[i] = saved
                     let numeric = (plus - minus) / (2 * h)
-                    #expect(abs(numeric - Double(analytic[i])) < 2e-4 + 1e-3 * abs(numeric),
-                            "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
+                    #expect(
+                        abs(numeric - Double(analytic[i])) < 2e-4 + 1e-3 * abs(numeric),
+                        "parameter \(i) on \(device.name): \(numeric) vs \(analytic[i])")
                 }
             }
             // The unscored output's head row gets no task gradient.
             let unscored = views.headWeight.offset + views.headWeight.columns
-            #expect(analytic[unscored..<(unscored + views.headWeight.columns)].allSatisfy { $0 == 0 } && analytic[views.headBias.offset + 1] == 0)
+            #expect(
+                analytic[unscored..<(unscored + views.headWeight.columns)].allSatisfy { $0 == 0 }
+                    && analytic[views.headBias.offset + 1] == 0)
         }
     }
 }
-

@@ -6,7 +6,9 @@ import Testing
 struct IDXTests {
     func idx(_ dimensions: [Int], _ payload: [UInt8], type: UInt8 = 0x08) -> Data {
         var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
-        for d in dimensions { bytes += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+        for d in dimensions {
+            bytes += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)]
+        }
         return Data(bytes + payload)
     }
 
@@ -23,7 +25,8 @@ struct IDXTests {
         let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-idx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let images = directory.appending(path: "train-images-idx3-ubyte"), labels = directory.appending(path: "train-labels-idx1-ubyte")
+        let images = directory.appending(path: "train-images-idx3-ubyte"),
+            labels = directory.appending(path: "train-labels-idx1-ubyte")
         let pixels = (0..<(3 * 2 * 2)).map { UInt8($0 * 20) }
         try idx([3, 2, 2], pixels).write(to: images)
         try idx([3], [7, 0, 9]).write(to: labels)
@@ -62,10 +65,12 @@ struct IDXTests {
 
     // scripts/install-deps installs the dataset: where real components are required (CI) a
     // missing one fails here; elsewhere the test is skipped, saying why.
-    @Test("reads Debian's Fashion-MNIST when it is installed",
-          .enabled(if: requireRealComponents
-                       || FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"),
-                   "dataset-fashion-mnist not installed"))
+    @Test(
+        "reads Debian's Fashion-MNIST when it is installed",
+        .enabled(
+            if: requireRealComponents
+                || FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"),
+            "dataset-fashion-mnist not installed"))
     func fashionMNIST() throws {
         let folder = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)

@@ -10,7 +10,7 @@ struct LayoutTests {
         let line = try NeuronLayout.line(neurons: 4)
         #expect(line.slotCoordinates.map(\.x) == [0.125, 0.375, 0.625, 0.875])
         let grid = try NeuronLayout.grid(neurons: 9)
-        #expect(grid.slotCoordinates[5] == SIMD2(2.5 / 3, 1.5 / 3))  // i = 5: r = 1, c = 2
+        #expect(grid.slotCoordinates[5] == SIMD2(2.5 / 3, 1.5 / 3)) // i = 5: r = 1, c = 2
         let ring = try NeuronLayout.ring(neurons: 10)
         let t = 2 * Double.pi * 0.5 / 10
         #expect(abs(Double(ring.slotCoordinates[0].x) - (0.5 + 0.25 * cos(t))) < 1e-6)
@@ -46,11 +46,17 @@ struct LayoutTests {
 
     @Test("networks reject matrices that do not fit their layers")
     func badNetworks() throws {
-        let layers = [NeuronLayer(name: "in", layout: try .line(neurons: 3)), NeuronLayer(name: "out", layout: try .line(neurons: 2))]
+        let layers = [
+            NeuronLayer(name: "in", layout: try .line(neurons: 3)),
+            NeuronLayer(name: "out", layout: try .line(neurons: 2)),
+        ]
         do {
-            _ = try SpatialNetwork(layers: layers, connections: [
-                SpatialConnection(name: "fc", input: 0, output: 1, weight: ParameterView(offset: 0, rows: 3, columns: 2)),
-            ])
+            _ = try SpatialNetwork(
+                layers: layers,
+                connections: [
+                    SpatialConnection(
+                        name: "fc", input: 0, output: 1, weight: ParameterView(offset: 0, rows: 3, columns: 2))
+                ])
             Issue.record("a transposed weight was accepted")
         } catch let BIMTError.shapeMismatch(text) {
             #expect(text.contains("fc") && text.contains("[3, 2]") && text.contains("[2, 3]"))

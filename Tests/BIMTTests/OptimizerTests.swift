@@ -11,7 +11,7 @@ import Testing
     func clippedMaskedAdamW(device name: String) throws {
         let device = try TestDevices.named(name)
         var generator = SeededGenerator(seed: 5)
-        let n = 70_001   // several work-groups, a ragged tail
+        let n = 70_001 // several work-groups, a ragged tail
         let p = generator.uniform(n), g = generator.uniform(n).map { $0 * 3 }, m = generator.uniform(n).map { $0 * 0.1 }
         let v = generator.uniform(n).map { $0 * $0 * 0.01 }
         let mask = (0..<n).map { Float(($0 / 7) % 2) }
@@ -25,12 +25,13 @@ import Testing
         let parameters = try device.makeBuffer(p), first = try device.makeBuffer(m), second = try device.makeBuffer(v)
         let maskBuffer = try device.makeBuffer(mask)
         let step = 3, maximumNorm: Float = 10
-        try device.adamW(h, step: step, parameters: parameters.whole, gradients: gradients.whole, firstMoments: first.whole,
-                         secondMoments: second.whole, clipping: GradientClipping(maximumNorm: maximumNorm, normSquared: norm.whole),
-                         decayMask: maskBuffer.whole)
+        try device.adamW(
+            h, step: step, parameters: parameters.whole, gradients: gradients.whole, firstMoments: first.whole,
+            secondMoments: second.whole, clipping: GradientClipping(maximumNorm: maximumNorm, normSquared: norm.whole),
+            decayMask: maskBuffer.whole)
         // PyTorch: clip_grad_norm_ (total_norm + 1e-6), then AdamW with decay where the mask is 1.
         let scale = min(1, Double(maximumNorm) / (squared.squareRoot() + 1e-6))
-        #expect(scale < 0.1)   // the clip is active
+        #expect(scale < 0.1) // the clip is active
         let c1 = 1 - pow(0.8, Double(step)), c2 = 1 - pow(0.95, Double(step))
         var expected = [Double](repeating: 0, count: n), expectedM = expected, expectedV = expected
         for i in 0..<n {
@@ -57,8 +58,9 @@ import Testing
                 try device.fill(first.whole, value: 0)
                 try device.fill(second.whole, value: 0)
                 let maskBuffer = try mask.map { try device.makeBuffer($0) }
-                try device.adamW(h, step: 1, parameters: parameters.whole, gradients: gradients.whole, firstMoments: first.whole,
-                                 secondMoments: second.whole, decayMask: maskBuffer?.whole)
+                try device.adamW(
+                    h, step: 1, parameters: parameters.whole, gradients: gradients.whole, firstMoments: first.whole,
+                    secondMoments: second.whole, decayMask: maskBuffer?.whole)
                 return try device.read(parameters.whole)
             }
             #expect(try run(nil) == run([Float](repeating: 1, count: n)), "\(device.name)")
@@ -75,15 +77,20 @@ import Testing
         expectClose(rate(60), 1e-4 + 0.5 * 9e-4, relative: 1e-6, "half way down")
         expectClose(rate(110), 1e-4, relative: 1e-6, "end of the decay")
         expectClose(rate(150), 1e-4, relative: 1e-6, "after the decay")
-        let options = TrainingOptions(loss: .mse, steps: 200, learningRate: 1e-3, lambda: 0, learningRateSchedule: schedule)
+        let options = TrainingOptions(
+            loss: .mse, steps: 200, learningRate: 1e-3, lambda: 0, learningRateSchedule: schedule)
         #expect(options.learningRate(at: 60) == schedule.learningRate(at: 60, peak: 1e-3, steps: 200))
     }
 
-    @Test("4 micro-batches of 8 take the same step, and log the same loss and accuracy, as one batch of 32", arguments: TestDevices.names)
+    @Test(
+        "4 micro-batches of 8 take the same step, and log the same loss and accuracy, as one batch of 32",
+        arguments: TestDevices.names)
     func accumulation(device name: String) throws {
         let device = try TestDevices.named(name)
         var logged: [Int: TrainingMetrics] = [:]
-        func parameters(_ preset: String, _ parts: Int, adjust: (inout TrainingConfiguration) -> Void = { _ in }) throws -> [Float] {
+        func parameters(_ preset: String, _ parts: Int, adjust: (inout TrainingConfiguration) -> Void = { _ in }) throws
+            -> [Float]
+        {
             var configuration = try TrainingConfiguration.preset(preset)
             configuration.batchSize = 32
             configuration.accumulationSteps = parts
@@ -95,18 +102,29 @@ import Testing
             logged[parts] = try trainer.run()
             return try device.read(trainer.model.parameters.whole)
         }
-        for (preset, adjust) in [("independence", { (_: inout TrainingConfiguration) in }),
-                                 ("modadd-seq", { (c: inout TrainingConfiguration) in
-                                     c.task = .modularAdditionSequence(modulus: 11)
-                                     c.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12,
-                                                                                    outputs: 11, lastPositionOnly: true))
-                                 })] {
+        for (preset, adjust) in [
+            ("independence", { (_: inout TrainingConfiguration) in }),
+            (
+                "modadd-seq",
+                { (c: inout TrainingConfiguration) in
+                    c.task = .modularAdditionSequence(modulus: 11)
+                    c.model = .transformer(
+                        TransformerArchitecture(
+                            layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12,
+                            outputs: 11, lastPositionOnly: true))
+                }
+            ),
+        ] {
             let whole = try parameters(preset, 1, adjust: adjust), parts = try parameters(preset, 4, adjust: adjust)
             expectClose(parts, whole, tolerance: 2e-5, "\(preset): 4 x 8 against 32")
             let (one, four) = (try #require(logged[1]), try #require(logged[4]))
             expectClose(four.trainLoss, one.trainLoss, relative: 1e-5, "\(preset): the logged training loss")
             #expect(four.trainAccuracy == one.trainAccuracy, "\(preset): the logged training accuracy")
-            #expect(parts != (try parameters(preset, 1) { adjust(&$0); $0.batchSize = 8 }), "\(preset): a batch of 8 differs")
+            #expect(
+                parts
+                    != (try parameters(preset, 1) {
+                        adjust(&$0); $0.batchSize = 8
+                    }), "\(preset): a batch of 8 differs")
         }
     }
 
@@ -114,8 +132,9 @@ import Testing
     func matrixRanges() throws {
         for preset in ["independence", "modadd", "modadd-seq", "incontext"] {
             let configuration = try TrainingConfiguration.preset(preset)
-            let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
-                                                          swapInputs: true, device: Device.cpu())
+            let model = try configuration.model.makeModel(
+                cost: configuration.cost, relocationCost: configuration.relocationCost,
+                swapInputs: true, device: Device.cpu())
             let exported = model.exportTensors([Float](repeating: 0, count: model.parameterCount))
             let matrices = exported.filter { $0.shape.count >= 2 }.reduce(0) { $0 + $1.shape.reduce(1, *) }
             let ranges = model.matrixRanges
@@ -123,17 +142,21 @@ import Testing
             #expect(Set(ranges.flatMap { Array($0) }).count == matrices, "\(preset): ranges overlap")
         }
         let convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4])
-        let conv = try ConvNet(convolution: convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10]),
-                               costSettings: CostSettings(), device: Device.cpu())
+        let conv = try ConvNet(
+            convolution: convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10]),
+            costSettings: CostSettings(), device: Device.cpu())
         let exported = conv.exportTensors([Float](repeating: 0, count: conv.parameterCount))
-        #expect(conv.matrixRanges.reduce(0) { $0 + $1.count } == exported.filter { $0.shape.count >= 2 }.reduce(0) { $0 + $1.shape.reduce(1, *) })
+        #expect(
+            conv.matrixRanges.reduce(0) { $0 + $1.count }
+                == exported.filter { $0.shape.count >= 2 }.reduce(0) { $0 + $1.shape.reduce(1, *) })
 
         // One step with decay on matrices only against one with decay everywhere, from the same start:
         // matrices come out equal, biases differ by their decay.
         var options = TrainingOptions(loss: .mse, steps: 1, learningRate: 1e-2, weightDecay: 0.5, lambda: 0)
         options.relocation.method = .off
         func step(_ scope: WeightDecayScope) throws -> (MLP, [Float]) {
-            let model = try MLP(architecture: MLPArchitecture(widths: [4, 6, 2]), costSettings: CostSettings(), device: Device.cpu())
+            let model = try MLP(
+                architecture: MLPArchitecture(widths: [4, 6, 2]), costSettings: CostSettings(), device: Device.cpu())
             try model.initialize(seed: 2)
             var o = options
             o.weightDecayScope = scope
@@ -144,16 +167,24 @@ import Testing
         let (model, matricesOnly) = try step(.matrices), (_, everywhere) = try step(.all)
         let inMatrix = Set(model.matrixRanges.flatMap { Array($0) })
         for i in 0..<model.parameterCount {
-            if inMatrix.contains(i) { #expect(matricesOnly[i] == everywhere[i]) } else { #expect(matricesOnly[i] != everywhere[i]) }
+            if inMatrix.contains(i) {
+                #expect(matricesOnly[i] == everywhere[i])
+            } else {
+                #expect(matricesOnly[i] != everywhere[i])
+            }
         }
     }
 
-    @Test("a warmup longer than the run, micro-batches that do not divide the batch, bad betas: refused, naming the field")
+    @Test(
+        "a warmup longer than the run, micro-batches that do not divide the batch, bad betas: refused, naming the field"
+    )
     func badOptions() throws {
         func field(_ change: (inout TrainingConfiguration.Overrides) -> Void) -> String? {
             var o = TrainingConfiguration.Overrides()
             change(&o)
-            do { _ = try TrainingConfiguration.preset("modadd-seq").applying(o) } catch let BIMTError.invalidField(field, _) { return field } catch {
+            do { _ = try TrainingConfiguration.preset("modadd-seq").applying(o) } catch let BIMTError.invalidField(
+                field, _)
+            { return field } catch {
                 return "other: \(error)"
             }
             return nil
@@ -163,13 +194,18 @@ import Testing
         #expect(field { $0.accumulationSteps = 3 } == "accumulationSteps")
         #expect(field { $0.beta2 = 1 } == "beta2")
         #expect(field { $0.gradientClip = 0 } == "gradientClip")
-        #expect(field { $0.warmupSteps = 100; $0.accumulationSteps = 4; $0.gradientClip = 1 } == nil)
+        #expect(
+            field {
+                $0.warmupSteps = 100; $0.accumulationSteps = 4; $0.gradientClip = 1
+            } == nil)
         var o = TrainingConfiguration.Overrides()
         o.warmupSteps = 100
         o.weightDecayScope = .matrices
         o.beta2 = 0.99
         let configuration = try TrainingConfiguration.preset("modadd-seq").applying(o)
-        #expect(configuration.learningRateSchedule == LearningRateSchedule(warmupSteps: 100, minimumLearningRate: configuration.learningRate / 10))
+        #expect(
+            configuration.learningRateSchedule
+                == LearningRateSchedule(warmupSteps: 100, minimumLearningRate: configuration.learningRate / 10))
         let decoded = try JSONDecoder().decode(TrainingConfiguration.self, from: JSONEncoder().encode(configuration))
         #expect(decoded == configuration)
     }

@@ -9,8 +9,11 @@ struct PaperResultsTests {
     /// Trains `preset` with its settings on `device`, prunes it as `bimt analyze` does, and
     /// returns the report and, per input name, the output names it still reaches through
     /// kept weights (directed, layer by layer).
-    static func trainAndPrune(_ preset: String, device: Device) throws -> (AnalysisReport, [String: Set<String>], TrainingMetrics) {
-        let trainer = try Trainer(configuration: try TrainingConfiguration.preset(preset), device: device, runDirectory: nil)
+    static func trainAndPrune(_ preset: String, device: Device) throws -> (
+        AnalysisReport, [String: Set<String>], TrainingMetrics
+    ) {
+        let trainer = try Trainer(
+            configuration: try TrainingConfiguration.preset(preset), device: device, runDirectory: nil)
         let final = try #require(try trainer.run())
         let report = try Analysis.analyze(trainer)
         let network = trainer.model.network, values = try device.read(trainer.model.parameters.whole)
@@ -18,7 +21,10 @@ struct PaperResultsTests {
         for (slot, name) in trainer.neuronNames.inputs.enumerated() {
             var live: Set<Int> = [slot]
             for c in network.connections {
-                live = Set((0..<c.weight.rows).filter { i in live.contains { values[c.weight.offset + i * c.weight.columns + $0] != 0 } })
+                live = Set(
+                    (0..<c.weight.rows).filter { i in
+                        live.contains { values[c.weight.offset + i * c.weight.columns + $0] != 0 }
+                    })
             }
             reach[name] = Set(live.map { trainer.neuronNames.outputs[$0] })
         }
@@ -29,8 +35,10 @@ struct PaperResultsTests {
     func independence(device name: String) throws {
         let (report, reach, final) = try Self.trainAndPrune("independence", device: try TestDevices.named(name))
         #expect(final.testLoss < 0.01, "\(name): test loss \(final.testLoss)")
-        #expect(report.modules.map(\.inputs) == [["x1", "x3"], ["x2", "x4"]] && report.modules.map(\.outputs) == [["y1"], ["y2"]],
-                "\(name): \(report.modules)")
+        #expect(
+            report.modules.map(\.inputs) == [["x1", "x3"], ["x2", "x4"]]
+                && report.modules.map(\.outputs) == [["y1"], ["y2"]],
+            "\(name): \(report.modules)")
         #expect(reach == ["x1": ["y1"], "x3": ["y1"], "x2": ["y2"], "x4": ["y2"]], "\(name): \(reach)")
     }
 
@@ -45,19 +53,25 @@ struct PaperResultsTests {
     func compositionality(device name: String) throws {
         let (report, reach, final) = try Self.trainAndPrune("compositionality", device: try TestDevices.named(name))
         #expect(final.testLoss < 0.02, "\(name): test loss \(final.testLoss)")
-        #expect(report.modules.count == 1 && report.modules.first?.inputs == ["x1", "x2", "x3", "x4"], "\(name): \(report.modules)")
+        #expect(
+            report.modules.count == 1 && report.modules.first?.inputs == ["x1", "x2", "x3", "x4"],
+            "\(name): \(report.modules)")
         #expect(reach.values.allSatisfy { $0 == ["y1"] }, "\(name): \(reach)")
     }
 
     /// With the paper's settings (biases penalized, lambda x10 at 1/2) seeds 1-6 reach 99.5 %
     /// or 100 % (one test point of 200 sits across the boundary for some draws).
-    @Test("two moons classifies every training point and at most one of 200 test points wrong", arguments: TestDevices.names)
+    @Test(
+        "two moons classifies every training point and at most one of 200 test points wrong",
+        arguments: TestDevices.names)
     func twoMoons(device name: String) throws {
-        let trainer = try Trainer(configuration: try TrainingConfiguration.preset("two-moons"), device: try TestDevices.named(name),
-                                  runDirectory: nil)
+        let trainer = try Trainer(
+            configuration: try TrainingConfiguration.preset("two-moons"), device: try TestDevices.named(name),
+            runDirectory: nil)
         let final = try #require(try trainer.run())
-        #expect(final.trainAccuracy == 1 && (final.testAccuracy ?? 0) >= 0.995,
-                "\(name): train accuracy \(final.trainAccuracy ?? 0), test accuracy \(final.testAccuracy ?? 0)")
+        #expect(
+            final.trainAccuracy == 1 && (final.testAccuracy ?? 0) >= 0.995,
+            "\(name): train accuracy \(final.trainAccuracy ?? 0), test accuracy \(final.testAccuracy ?? 0)")
     }
 
     /// The in-context task end to end: y_T is learned from the context, while y1 (no

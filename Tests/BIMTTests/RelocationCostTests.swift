@@ -11,14 +11,16 @@ struct RelocationCostTests {
     /// input layers are frozen, so that only the outputs can move.
     func outputsOnly(seed: UInt64) throws -> (SpatialNetwork, [Float]) {
         let full = try MLPArchitecture(widths: [16, 9, 9, 6], layout: .grid).spatialNetwork(swapInputs: false)
-        let network = try SpatialNetwork(layers: full.layers, connections: full.connections,
-                                         groups: (0..<3).map { SwapGroup(layers: [$0], swappable: false) })
+        let network = try SpatialNetwork(
+            layers: full.layers, connections: full.connections,
+            groups: (0..<3).map { SwapGroup(layers: [$0], swappable: false) })
         var generator = SeededGenerator(seed: seed)
         let values = (0..<network.parameterExtent).map { _ in Float.random(in: -1..<1, using: &generator) }
         return (network, values)
     }
 
-    static let training = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean, penalizeBiases: true, lastWeightFactor: 0)
+    static let training = CostSettings(
+        weightFactor: 2, l0: 0.5, reduction: .mean, penalizeBiases: true, lastWeightFactor: 0)
 
     @Test("with wf 0 on the last matrix in training, an output neuron moves only when that lowers the relocation cost")
     func outputsMoveOnlyDownhill() throws {
@@ -31,12 +33,16 @@ struct RelocationCostTests {
                 #expect(geometry.relocationSettings == relocationCost)
                 let buffer = try device.makeBuffer(parameters)
                 let before = NaiveRelocation.cost(network: network, settings: relocationCost, parameters: parameters)
-                _ = try geometry.relocate(parameters: buffer.whole, settings: RelocationSettings(method: .greedy, topK: 6))
-                let after = NaiveRelocation.cost(network: geometry.network, settings: relocationCost,
-                                                 parameters: try device.read(buffer.whole))
+                _ = try geometry.relocate(
+                    parameters: buffer.whole, settings: RelocationSettings(method: .greedy, topK: 6))
+                let after = NaiveRelocation.cost(
+                    network: geometry.network, settings: relocationCost,
+                    parameters: try device.read(buffer.whole))
                 if geometry.network.outputPermutation != network.outputPermutation {
                     movedSomewhere = true
-                    #expect(after < before - 1e-7, "\(device.name) seed \(seed): outputs moved but the cost went \(before) -> \(after)")
+                    #expect(
+                        after < before - 1e-7,
+                        "\(device.name) seed \(seed): outputs moved but the cost went \(before) -> \(after)")
                 } else {
                     #expect(after == before)
                 }
@@ -45,35 +51,47 @@ struct RelocationCostTests {
                 let again = try device.makeBuffer(try device.read(buffer.whole))
                 let second = try SpatialGeometry(network: geometry.network, settings: Self.training, device: device)
                 _ = try second.relocate(parameters: again.whole, settings: RelocationSettings(method: .assignment))
-                let third = NaiveRelocation.cost(network: second.network, settings: relocationCost, parameters: try device.read(again.whole))
+                let third = NaiveRelocation.cost(
+                    network: second.network, settings: relocationCost, parameters: try device.read(again.whole))
                 #expect(third <= after + 1e-7 * max(1, after), "\(device.name) seed \(seed)")
             }
         }
         #expect(movedSomewhere, "no output ever moved: a weak test")
     }
 
-    @Test("scored with the training cost instead (wf 0 on the last matrix), every output swap ties and outputs move for nothing")
+    @Test(
+        "scored with the training cost instead (wf 0 on the last matrix), every output swap ties and outputs move for nothing"
+    )
     func trainingCostTiesEverything() throws {
         // The failure the relocation cost prevents: the first-minimum rule picks slot 0.
         let device = Device.cpu()
         let (network, parameters) = try outputsOnly(seed: 3)
-        let geometry = try SpatialGeometry(network: network, settings: Self.training, relocationSettings: Self.training,
-                                           device: device)
+        let geometry = try SpatialGeometry(
+            network: network, settings: Self.training, relocationSettings: Self.training,
+            device: device)
         let buffer = try device.makeBuffer(parameters)
         _ = try geometry.relocate(parameters: buffer.whole, settings: RelocationSettings(method: .greedy, topK: 6))
         #expect(geometry.network.outputPermutation != network.outputPermutation)
-        let trainingCost = { (n: SpatialNetwork, p: [Float]) in NaiveRelocation.cost(network: n, settings: Self.training, parameters: p) }
-        expectClose(trainingCost(geometry.network, try device.read(buffer.whole)), trainingCost(network, parameters),
-                    relative: 1e-6, "training cost")
+        let trainingCost = { (n: SpatialNetwork, p: [Float]) in
+            NaiveRelocation.cost(network: n, settings: Self.training, parameters: p)
+        }
+        expectClose(
+            trainingCost(geometry.network, try device.read(buffer.whole)), trainingCost(network, parameters),
+            relative: 1e-6, "training cost")
     }
 
     @Test("presets carry the paper's training and relocation costs")
     func presetCosts() throws {
         let symbolic = try TrainingConfiguration.preset("independence")
-        #expect(symbolic.cost == CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum) && symbolic.biasPenaltyFrom == 0.75)
-        #expect(symbolic.relocationCost == CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum, penalizeBiases: true))
+        #expect(
+            symbolic.cost == CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum) && symbolic.biasPenaltyFrom == 0.75
+        )
+        #expect(
+            symbolic.relocationCost == CostSettings(weightFactor: 1, l0: 0.1, reduction: .sum, penalizeBiases: true))
         let moons = try TrainingConfiguration.preset("two-moons")
-        #expect(moons.cost == CostSettings(weightFactor: 1, l0: 0.2, reduction: .sum, penalizeBiases: true) && moons.biasPenaltyFrom == nil)
+        #expect(
+            moons.cost == CostSettings(weightFactor: 1, l0: 0.2, reduction: .sum, penalizeBiases: true)
+                && moons.biasPenaltyFrom == nil)
         #expect(moons.relocationCost == moons.cost && moons.relocation.topK == 10 && moons.steps == 10001)
         #expect(moons.lambdaSchedule == [LambdaChange(fraction: 0.5, factor: 10)] && moons.learningRate == 2e-3)
         let paper = CostSettings(weightFactor: 2, l0: 0.5, reduction: .mean, penalizeBiases: true)
@@ -101,11 +119,13 @@ struct RelocationCostTests {
         var oldCost = try #require(old["cost"] as? [String: Any])
         oldCost["lastWeightFactor"] = nil
         old["cost"] = oldCost
-        let legacy = try JSONDecoder().decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: old))
+        let legacy = try JSONDecoder().decode(
+            TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: old))
         #expect(legacy.cost.lastWeightFactor == 0)
         #expect(legacy.relocationCost == legacy.cost.penalizingLast)
         let overridden = try ConfigurationFile.apply(
-            data: Data(#"{"relocationCost": {"weightFactor": 3, "lastWeightFactor": 1}}"#.utf8), path: "override.json", over: mnist)
+            data: Data(#"{"relocationCost": {"weightFactor": 3, "lastWeightFactor": 1}}"#.utf8), path: "override.json",
+            over: mnist)
         #expect(overridden.relocationCost.weightFactor == 3 && overridden.relocationCost.lastWeightFactor == 1)
         #expect(overridden.cost == mnist.cost)
         var bad = mnist
@@ -126,7 +146,8 @@ struct RelocationGoldenTests {
                 let weightFactor: Float, l0: Float, reduction: String, penalizeBiases: Bool, lastWeightFactor: Float?
             }
             struct Initial: Decodable { let weights: [[Double]], biases: [[Double]] }
-            let name: String, sizes: [Int], layouts: [String], folds: [Int], settings: Settings, topK: Int, swapInputs: Bool
+            let name: String, sizes: [Int], layouts: [String], folds: [Int], settings: Settings, topK: Int,
+                swapInputs: Bool
             let initial: Initial, permutations: [[Int]], finalWeights: [[Double]], finalBiases: [[Double]]
         }
         let cases: [Case]
@@ -146,11 +167,12 @@ struct RelocationGoldenTests {
             for g in golden.cases {
                 let layers = try g.sizes.indices.map { l -> NeuronLayer in
                     let n = g.sizes[l], f = g.folds[l]
-                    let layout: NeuronLayout = switch g.layouts[l] {
-                    case "grid": try .grid(neurons: n, folds: f)
-                    case "ring": try .ring(neurons: n, folds: f)
-                    default: try .line(neurons: n, folds: f)
-                    }
+                    let layout: NeuronLayout =
+                        switch g.layouts[l] {
+                        case "grid": try .grid(neurons: n, folds: f)
+                        case "ring": try .ring(neurons: n, folds: f)
+                        default: try .line(neurons: n, folds: f)
+                        }
                     return NeuronLayer(name: "layer \(l)", layout: layout)
                 }
                 var connections: [SpatialConnection] = [], values: [Float] = []
@@ -159,15 +181,19 @@ struct RelocationGoldenTests {
                     values += g.initial.weights[l].map(Float.init)
                     let bias = ParameterView(offset: values.count, rows: g.sizes[l + 1])
                     values += g.initial.biases[l].map(Float.init)
-                    connections.append(SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias))
+                    connections.append(
+                        SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias))
                 }
-                let network = try SpatialNetwork(layers: layers, connections: connections,
-                                                 groups: g.swapInputs ? [] : [SwapGroup(layers: [0], swappable: false)])
+                let network = try SpatialNetwork(
+                    layers: layers, connections: connections,
+                    groups: g.swapInputs ? [] : [SwapGroup(layers: [0], swappable: false)])
                 let s = g.settings
-                let settings = CostSettings(weightFactor: s.weightFactor, l0: s.l0, reduction: CostReduction(rawValue: s.reduction)!,
-                                            penalizeBiases: s.penalizeBiases, lastWeightFactor: s.lastWeightFactor)
-                let (relocated, parameters, _) = try relocateOnDevice(network, values, settings: settings, device: device,
-                                                                      relocation: RelocationSettings(method: .greedy, topK: g.topK))
+                let settings = CostSettings(
+                    weightFactor: s.weightFactor, l0: s.l0, reduction: CostReduction(rawValue: s.reduction)!,
+                    penalizeBiases: s.penalizeBiases, lastWeightFactor: s.lastWeightFactor)
+                let (relocated, parameters, _) = try relocateOnDevice(
+                    network, values, settings: settings, device: device,
+                    relocation: RelocationSettings(method: .greedy, topK: g.topK))
                 #expect(relocated.permutations == g.permutations, "\(device.name), \(g.name)")
                 let expected = zip(g.finalWeights, g.finalBiases).flatMap { $0 + $1 }.map(Float.init)
                 #expect(parameters == expected, "\(device.name), \(g.name): parameters differ from the reference's")

@@ -3,8 +3,10 @@ import BIMTCompute
 import Testing
 
 /// Relocates a copy of `parameters` on `device`; returns the new network and parameters.
-func relocateOnDevice(_ network: SpatialNetwork, _ parameters: [Float], settings: CostSettings, device: Device,
-                      relocation: RelocationSettings) throws -> (SpatialNetwork, [Float], RelocationReport) {
+func relocateOnDevice(
+    _ network: SpatialNetwork, _ parameters: [Float], settings: CostSettings, device: Device,
+    relocation: RelocationSettings
+) throws -> (SpatialNetwork, [Float], RelocationReport) {
     let geometry = try SpatialGeometry(network: network, settings: settings, device: device)
     let p = try device.makeBuffer(parameters)
     let report = try geometry.relocate(parameters: p.whole, settings: relocation)
@@ -31,11 +33,15 @@ struct RelocationTests {
                     for j in 0..<m {
                         for k in 0..<m {
                             var net = network, swapped = parameters
-                            NaiveRelocation.apply(units: NaiveRelocation.transposition(m, j, k), group: group,
-                                                  network: &net, parameters: &swapped)
-                            let actual = NaiveRelocation.cost(network: net, settings: settings, parameters: swapped) - base
-                            #expect(abs(Double(deltas[j * m + k]) - actual) <= 1e-5 * max(1, base),
-                                    "\(device.name) \(reduction) layer \(group.layers) swap \(j)<->\(k): \(deltas[j * m + k]) vs \(actual)")
+                            NaiveRelocation.apply(
+                                units: NaiveRelocation.transposition(m, j, k), group: group,
+                                network: &net, parameters: &swapped)
+                            let actual =
+                                NaiveRelocation.cost(network: net, settings: settings, parameters: swapped) - base
+                            #expect(
+                                abs(Double(deltas[j * m + k]) - actual) <= 1e-5 * max(1, base),
+                                "\(device.name) \(reduction) layer \(group.layers) swap \(j)<->\(k): \(deltas[j * m + k]) vs \(actual)"
+                            )
                         }
                     }
                 }
@@ -43,8 +49,9 @@ struct RelocationTests {
         }
     }
 
-    @Test("greedy makes the same decisions as the paper's naive procedure",
-          arguments: [([6, 10, 9, 5], 1, UInt64(1)), ([8, 12, 7], 2, UInt64(2)), ([5, 9, 9, 9, 3], 1, UInt64(3))])
+    @Test(
+        "greedy makes the same decisions as the paper's naive procedure",
+        arguments: [([6, 10, 9, 5], 1, UInt64(1)), ([8, 12, 7], 2, UInt64(2)), ([5, 9, 9, 9, 3], 1, UInt64(3))])
     func greedyMatchesNaive(sizes: [Int], inputFolds: Int, seed: UInt64) throws {
         let (network, parameters) = try randomMLP(sizes, kind: .line, inputFolds: inputFolds, seed: seed)
         let settings = CostSettings(weightFactor: 1, l0: 0.1, reduction: seed == 2 ? .mean : .sum)
@@ -52,15 +59,17 @@ struct RelocationTests {
         NaiveRelocation.relocate(network: &naiveNetwork, settings: settings, parameters: &naiveParameters, topK: 4)
         #expect(naiveNetwork.permutations != network.permutations, "the oracle moved nothing: a weak test case")
         for device in try TestDevices.all() {
-            let (relocated, values, _) = try relocateOnDevice(network, parameters, settings: settings, device: device,
-                                                              relocation: RelocationSettings(method: .greedy, topK: 4))
+            let (relocated, values, _) = try relocateOnDevice(
+                network, parameters, settings: settings, device: device,
+                relocation: RelocationSettings(method: .greedy, topK: 4))
             #expect(relocated.permutations == naiveNetwork.permutations, "\(device.name)")
             #expect(values == naiveParameters, "\(device.name): parameters differ from the oracle's")
         }
     }
 
-    @Test("assignment is optimal for one layer: equal to brute force over all permutations (n <= 7)",
-          arguments: [5, 6, 7])
+    @Test(
+        "assignment is optimal for one layer: equal to brute force over all permutations (n <= 7)",
+        arguments: [5, 6, 7])
     func assignmentMatchesBruteForce(hidden: Int) throws {
         let groups = [SwapGroup(layers: [0], swappable: false), SwapGroup(layers: [2], swappable: false)]
         let (network, parameters) = try randomMLP([4, hidden, 3], kind: .ring, seed: UInt64(hidden), groups: groups)
@@ -83,13 +92,17 @@ struct RelocationTests {
         }
         search(0)
         for device in try TestDevices.all() {
-            let (assigned, values, _) = try relocateOnDevice(network, parameters, settings: settings, device: device,
-                                                             relocation: RelocationSettings(method: .assignment))
+            let (assigned, values, _) = try relocateOnDevice(
+                network, parameters, settings: settings, device: device,
+                relocation: RelocationSettings(method: .assignment))
             let assignedCost = NaiveRelocation.cost(network: assigned, settings: settings, parameters: values)
             expectClose(assignedCost, best, relative: 1e-6, "\(device.name) assignment vs brute force")
-            let (greedy, greedyValues, _) = try relocateOnDevice(network, parameters, settings: settings, device: device,
-                                                                 relocation: RelocationSettings(method: .greedy, topK: hidden))
-            #expect(assignedCost <= NaiveRelocation.cost(network: greedy, settings: settings, parameters: greedyValues) + 1e-9)
+            let (greedy, greedyValues, _) = try relocateOnDevice(
+                network, parameters, settings: settings, device: device,
+                relocation: RelocationSettings(method: .greedy, topK: hidden))
+            #expect(
+                assignedCost <= NaiveRelocation.cost(network: greedy, settings: settings, parameters: greedyValues)
+                    + 1e-9)
         }
     }
 
@@ -103,7 +116,9 @@ struct RelocationTests {
             let found = slot.enumerated().reduce(0.0) { $0 + costs[$1.offset * n + $1.element] }
             var best = Double.infinity, perm = Array(0..<n)
             func search(_ k: Int) {
-                if k == n { best = min(best, perm.enumerated().reduce(0.0) { $0 + costs[$1.offset * n + $1.element] }); return }
+                if k == n {
+                    best = min(best, perm.enumerated().reduce(0.0) { $0 + costs[$1.offset * n + $1.element] }); return
+                }
                 for i in k..<n { perm.swapAt(k, i); search(k + 1); perm.swapAt(k, i) }
             }
             search(0)
@@ -111,8 +126,9 @@ struct RelocationTests {
         }
     }
 
-    @Test("relocation leaves the network's function unchanged, input and output swaps included",
-          arguments: RelocationMethod.allCases)
+    @Test(
+        "relocation leaves the network's function unchanged, input and output swaps included",
+        arguments: RelocationMethod.allCases)
     func functionInvariance(method: RelocationMethod) throws {
         let (network, parameters) = try randomMLP([7, 11, 9, 4], kind: .grid, seed: 44)
         let settings = CostSettings(weightFactor: 1, l0: 0.1)
@@ -121,10 +137,13 @@ struct RelocationTests {
         let before = inputs.map { forward(network, parameters, $0) }
         for device in try TestDevices.all() {
             let (relocated, values, report) = try relocateOnDevice(
-                network, parameters, settings: settings, device: device, relocation: RelocationSettings(method: method, topK: 5))
+                network, parameters, settings: settings, device: device,
+                relocation: RelocationSettings(method: method, topK: 5))
             if method != .off {
                 #expect(report.totalMoved > 0, "nothing moved: a weak test")
-                #expect(relocated.inputPermutation != network.inputPermutation || relocated.outputPermutation != network.outputPermutation)
+                #expect(
+                    relocated.inputPermutation != network.inputPermutation
+                        || relocated.outputPermutation != network.outputPermutation)
             }
             for (input, expected) in zip(inputs, before) {
                 let after = forward(relocated, values, input)
@@ -152,22 +171,29 @@ struct RelocationTests {
             var x = try device.makeBuffer((0..<batch).flatMap { b in net.inputPermutation.map { input[b * 6 + $0] } })
             for (index, c) in net.connections.enumerated() {
                 let y = try device.makeBuffer(count: batch * c.weight.rows)
-                try device.gemm(GemmOperation(m: batch, n: c.weight.rows, k: c.weight.columns, transposeB: true),
-                                a: x.whole, b: p.slice(offset: c.weight.offset, count: c.weight.count), c: y.whole)
-                try device.addBias(p.slice(offset: c.bias!.offset, count: c.bias!.count), to: y.whole, rows: batch,
-                                   columns: c.weight.rows)
-                if index < net.connections.count - 1 { try device.activationForward(.relu, input: y.whole, output: y.whole) }
+                try device.gemm(
+                    GemmOperation(m: batch, n: c.weight.rows, k: c.weight.columns, transposeB: true),
+                    a: x.whole, b: p.slice(offset: c.weight.offset, count: c.weight.count), c: y.whole)
+                try device.addBias(
+                    p.slice(offset: c.bias!.offset, count: c.bias!.count), to: y.whole, rows: batch,
+                    columns: c.weight.rows)
+                if index < net.connections.count - 1 {
+                    try device.activationForward(.relu, input: y.whole, output: y.whole)
+                }
                 x = y
             }
             let physical = try device.read(x.whole), outputs = net.outputPermutation.count
             var logical = physical
-            for b in 0..<batch { for s in 0..<outputs { logical[b * outputs + net.outputPermutation[s]] = physical[b * outputs + s] } }
+            for b in 0..<batch {
+                for s in 0..<outputs { logical[b * outputs + net.outputPermutation[s]] = physical[b * outputs + s] }
+            }
             return logical
         }
         let before = try run(network, parameters)
         for method in [RelocationMethod.greedy, .assignment] {
-            let (relocated, values, report) = try relocateOnDevice(network, parameters, settings: CostSettings(), device: device,
-                                                                   relocation: RelocationSettings(method: method, topK: 6))
+            let (relocated, values, report) = try relocateOnDevice(
+                network, parameters, settings: CostSettings(), device: device,
+                relocation: RelocationSettings(method: method, topK: 6))
             #expect(report.totalMoved > 0)
             #expect(try run(relocated, values) == before, "\(method)")
         }
@@ -180,37 +206,46 @@ struct RelocationTests {
             for move in [true, false] {
                 let geometry = try SpatialGeometry(network: network, settings: CostSettings(), device: device)
                 let p = try device.makeBuffer(parameters), m = try device.makeBuffer(parameters)
-                let report = try geometry.relocate(parameters: p.whole, optimizerState: [m.whole],
-                                                   settings: RelocationSettings(method: .assignment, moveOptimizerState: move))
+                let report = try geometry.relocate(
+                    parameters: p.whole, optimizerState: [m.whole],
+                    settings: RelocationSettings(method: .assignment, moveOptimizerState: move))
                 #expect(report.totalMoved > 0)
-                #expect(try device.read(m.whole) == (move ? device.read(p.whole) : parameters), "\(device.name) move \(move)")
+                #expect(
+                    try device.read(m.whole) == (move ? device.read(p.whole) : parameters),
+                    "\(device.name) move \(move)")
             }
         }
     }
 
-    @Test("a shared residual permutation and head/within-head moves keep a residual network's function",
-          arguments: [RelocationMethod.greedy, .assignment])
+    @Test(
+        "a shared residual permutation and head/within-head moves keep a residual network's function",
+        arguments: [RelocationMethod.greedy, .assignment])
     func residualGroupAndHeads(method: RelocationMethod) throws {
         // in(5) -> A(6) -> H(4 slots x 2 folds, heads of 2 slots) -> B(6) -> out(3), with B = A + W_HB h:
         // A and B are two positions of one residual stream and must share one arrangement.
         var generator = SeededGenerator(seed: 77)
-        let layers = [NeuronLayer(name: "in", layout: try .line(neurons: 5)),
-                      NeuronLayer(name: "A", layout: try .line(neurons: 6)),
-                      NeuronLayer(name: "H", layout: try .line(neurons: 8, folds: 2)),
-                      NeuronLayer(name: "B", layout: try .line(neurons: 6)),
-                      NeuronLayer(name: "out", layout: try .line(neurons: 3))]
+        let layers = [
+            NeuronLayer(name: "in", layout: try .line(neurons: 5)),
+            NeuronLayer(name: "A", layout: try .line(neurons: 6)),
+            NeuronLayer(name: "H", layout: try .line(neurons: 8, folds: 2)),
+            NeuronLayer(name: "B", layout: try .line(neurons: 6)),
+            NeuronLayer(name: "out", layout: try .line(neurons: 3)),
+        ]
         var offset = 0, connections: [SpatialConnection] = []
         for (input, output) in [(0, 1), (1, 2), (2, 3), (3, 4)] {
             let rows = layers[output].layout.neuronCount, columns = layers[input].layout.neuronCount
-            connections.append(SpatialConnection(name: "\(input)->\(output)", input: input, output: output,
-                                                 weight: ParameterView(offset: offset, rows: rows, columns: columns),
-                                                 bias: ParameterView(offset: offset + rows * columns, rows: rows)))
+            connections.append(
+                SpatialConnection(
+                    name: "\(input)->\(output)", input: input, output: output,
+                    weight: ParameterView(offset: offset, rows: rows, columns: columns),
+                    bias: ParameterView(offset: offset + rows * columns, rows: rows)))
             offset += rows * columns + rows
         }
-        let gain = ParameterView(offset: offset, rows: 6)   // a LayerNorm-like gain on the stream
-        let network = try SpatialNetwork(layers: layers, connections: connections,
-                                         neuronParameters: [NeuronParameter(name: "gain", layer: 1, view: gain)],
-                                         groups: [SwapGroup(layers: [1, 3]), SwapGroup(layers: [2], blockSize: 2)])
+        let gain = ParameterView(offset: offset, rows: 6) // a LayerNorm-like gain on the stream
+        let network = try SpatialNetwork(
+            layers: layers, connections: connections,
+            neuronParameters: [NeuronParameter(name: "gain", layer: 1, view: gain)],
+            groups: [SwapGroup(layers: [1, 3]), SwapGroup(layers: [2], blockSize: 2)])
         let parameters = generator.uniform(offset + 6)
 
         func run(_ net: SpatialNetwork, _ p: [Float], _ input: [Double]) -> [Double] {
@@ -242,7 +277,7 @@ struct RelocationTests {
             #expect(units[0] / 2 == units[1] / 2 && units[2] / 2 == units[3] / 2, "a head was split: \(units)")
             #expect(Array(relocated.permutations[2].suffix(4)) == units.map { $0 + 4 }, "folds moved apart")
             for (a, e) in zip(run(relocated, values, input), before) {
-                expectClose(a, e, relative: 1e-12, absolute: 1e-12, "\(device.name) \(method)")   // outputs near zero
+                expectClose(a, e, relative: 1e-12, absolute: 1e-12, "\(device.name) \(method)") // outputs near zero
             }
         }
     }

@@ -10,11 +10,17 @@ func writeSyntheticImages(to folder: URL, side: Int, train: Int, test: Int) thro
     var generator = SeededGenerator(seed: 99)
     func write(_ prefix: String, _ count: Int) throws {
         var images: [UInt8] = [0, 0, 8, 3], labels: [UInt8] = [0, 0, 8, 1]
-        for d in [count, side, side] { images += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+        for d in [count, side, side] {
+            images += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)]
+        }
         labels += [UInt8(count >> 24 & 255), UInt8(count >> 16 & 255), UInt8(count >> 8 & 255), UInt8(count & 255)]
         for _ in 0..<count {
             let label = Int.random(in: 0..<10, using: &generator)
-            for y in 0..<side { for x in 0..<side { images.append((x + y) % 10 == label ? 255 : UInt8.random(in: 0..<40, using: &generator)) } }
+            for y in 0..<side {
+                for x in 0..<side {
+                    images.append((x + y) % 10 == label ? 255 : UInt8.random(in: 0..<40, using: &generator))
+                }
+            }
             labels.append(UInt8(label))
         }
         try Data(images).write(to: folder.appending(path: "\(prefix)-images-idx3-ubyte"))
@@ -35,7 +41,9 @@ struct RenderTests {
         var conv = try TrainingConfiguration.preset("convnet")
         conv.task = .images(folder: folder.path)
         let convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4, 9])
-        conv.model = .convNet(convolution, head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid))
+        conv.model = .convNet(
+            convolution,
+            head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid))
         conv.steps = 30
         let convTrainer = try Trainer(configuration: conv, device: Device.cpu(), runDirectory: nil)
         try convTrainer.run()
@@ -58,7 +66,7 @@ struct RenderTests {
         let (width, height, rgb) = try NetworkRenderer.receptiveFields(model: mlpTrainer.model)
         let png = try PNG.encode(width: width, height: height, rgb: rgb)
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        #expect(width == 4 * (8 * 3 + 2) && height == 4 * (8 * 3 + 2))   // a 4 x 4 grid of 8 x 8 fields, 3x scaled
+        #expect(width == 4 * (8 * 3 + 2) && height == 4 * (8 * 3 + 2)) // a 4 x 4 grid of 8 x 8 fields, 3x scaled
     }
 
     @Test("a missing image folder says how to get the data")
@@ -67,7 +75,9 @@ struct RenderTests {
             _ = try ImageData.load(directory: "/nonexistent-images")
             Issue.record("loaded a missing folder")
         } catch let BIMTError.invalidFile(_, reason) {
-            #expect(reason.contains("give a folder holding the four MNIST-format IDX files") && reason.contains("train-images-idx3-ubyte"))
+            #expect(
+                reason.contains("give a folder holding the four MNIST-format IDX files")
+                    && reason.contains("train-images-idx3-ubyte"))
         }
     }
 }

@@ -16,7 +16,9 @@ import Testing
         var seen = Set<Int>()
         for split in [task.train, task.test] {
             #expect(split.inputWidth == 3 && split.targetsPerExample == 1)
-            guard case let .classification(labels, classes) = split.targets else { Issue.record("not classification"); return }
+            guard case let .classification(labels, classes) = split.targets else {
+                Issue.record("not classification"); return
+            }
             #expect(classes == 7)
             for e in 0..<split.count {
                 let a = Int(split.inputs[3 * e]), b = Int(split.inputs[3 * e + 1])
@@ -27,7 +29,9 @@ import Testing
         #expect(seen.count == 49 && task.vocabulary == 8)
     }
 
-    @Test("in-context regression as the reference: x tokens [0, x], y tokens [y, 0], w ~ U[-1,1], x ~ U[1,3], every y a target")
+    @Test(
+        "in-context regression as the reference: x tokens [0, x], y tokens [y, 0], w ~ U[-1,1], x ~ U[1,3], every y a target"
+    )
     func inContext() throws {
         let task = try Tasks.inContextRegression(dimension: 2, pairs: 3, count: 50, seed: 4)
         let data = task.train, width = 5 * 3
@@ -73,19 +77,24 @@ import Testing
     @Test("bad text files: missing, empty, not UTF-8, too short for the context")
     func badText() throws {
         #expect { _ = try CharacterText.read(path: "/no/such/file.txt") } throws: { "\($0)".contains("cannot be read") }
-        let empty = try Self.temporaryFile([]), invalid = try Self.temporaryFile([0x61, 0xff, 0xfe, 0x62]), short = try Self.temporaryFile(Array("hello".utf8))
+        let empty = try Self.temporaryFile([]), invalid = try Self.temporaryFile([0x61, 0xff, 0xfe, 0x62]),
+            short = try Self.temporaryFile(Array("hello".utf8))
         defer { for url in [empty, invalid, short] { try? FileManager.default.removeItem(at: url) } }
         #expect { _ = try CharacterText.read(path: empty.path) } throws: { "\($0)".contains("is empty") }
         #expect { _ = try CharacterText.read(path: invalid.path) } throws: { "\($0)".contains("not valid UTF-8") }
-        #expect { _ = try CharacterText.task(path: short.path, context: 64) } throws: { "\($0)".contains("holds 5 characters") }
+        #expect { _ = try CharacterText.task(path: short.path, context: 64) } throws: {
+            "\($0)".contains("holds 5 characters")
+        }
     }
 
     @Test("a tiny transformer learns modadd-seq, relocates with greedy and assignment, and resumes bit for bit")
     func trainResume() throws {
         var configuration = try TrainingConfiguration.preset("modadd-seq")
         configuration.task = .modularAdditionSequence(modulus: 11)
-        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12, outputs: 11,
-                                                                          lastPositionOnly: true))
+        configuration.model = .transformer(
+            TransformerArchitecture(
+                layers: 1, width: 16, heads: 2, context: 3, vocabulary: 12, outputs: 11,
+                lastPositionOnly: true))
         configuration.steps = 60
         configuration.batchSize = 32
         configuration.swapEvery = 20
@@ -100,11 +109,15 @@ import Testing
             #expect(full.model.network.permutations[1] != Array(0..<16), "the residual stream should have moved")
             var stopAt = 30
             let first = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
-            _ = try first.run(shouldStop: { stopAt -= 1; return stopAt < 0 })
+            _ = try first.run(shouldStop: {
+                stopAt -= 1; return stopAt < 0
+            })
             let resumed = try Trainer.resume(directory: directory, device: Device.cpu())
             let final = try resumed.run()
             #expect(final?.testLoss == reference?.testLoss && final?.trainLoss == reference?.trainLoss, "\(method)")
-            #expect(try resumed.device.read(resumed.model.parameters.whole) == full.device.read(full.model.parameters.whole))
+            #expect(
+                try resumed.device.read(resumed.model.parameters.whole) == full.device.read(full.model.parameters.whole)
+            )
         }
     }
 
@@ -114,7 +127,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: url) }
         var configuration = try TrainingConfiguration.preset("charlm")
         configuration.task = .text(path: url.path)
-        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 16, vocabulary: 65, outputs: 65))
+        configuration.model = .transformer(
+            TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 16, vocabulary: 65, outputs: 65))
         configuration.steps = 150
         configuration.learningRate = 1e-2
         configuration.learningRateSchedule = nil
@@ -123,30 +137,40 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-lm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
-        #expect(trainer.configuration?.model.transformerArchitecture?.vocabulary == 11)   // " .acehmnost": counted from the file
+        #expect(trainer.configuration?.model.transformerArchitecture?.vocabulary == 11) // " .acehmnost": counted from the file
         let final = try #require(try trainer.run())
         #expect(final.testLoss < 1.0, "a repeated sentence should be easy: test loss \(final.testLoss)")
-        try FileManager.default.removeItem(at: url)   // sampling needs only the checkpoint
-        let generator = try TextGenerator(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
+        try FileManager.default.removeItem(at: url) // sampling needs only the checkpoint
+        let generator = try TextGenerator(
+            checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
         let text = try generator.generate(prompt: "the c", length: 40, temperature: 0.5, seed: 2)
         #expect(text.hasPrefix("the c") && text.unicodeScalars.count == 45)
         #expect(text.contains("sat on the"), "\(text)")
-        #expect { _ = try generator.generate(prompt: "the dog", length: 5) } throws: { "\($0)".contains("'d'") && "\($0)".contains("'g'") }
+        #expect { _ = try generator.generate(prompt: "the dog", length: 5) } throws: {
+            "\($0)".contains("'d'") && "\($0)".contains("'g'")
+        }
     }
 
-    @Test("a JSON config sets transformer fields over a preset (or adds a transformer to an MLP preset); unknown fields are named")
+    @Test(
+        "a JSON config sets transformer fields over a preset (or adds a transformer to an MLP preset); unknown fields are named"
+    )
     func configurationFile() throws {
         let base = try TrainingConfiguration.preset("modadd-seq")
-        let changed = try ConfigurationFile.apply(data: Data(#"{"transformer": {"layers": 2, "heads": 8}}"#.utf8), path: "c.json", over: base)
+        let changed = try ConfigurationFile.apply(
+            data: Data(#"{"transformer": {"layers": 2, "heads": 8}}"#.utf8), path: "c.json", over: base)
         let t = try #require(changed.model.transformerArchitecture)
         #expect(t.layers == 2 && t.heads == 8 && t.width == 128)
         let added = try ConfigurationFile.apply(
-            data: Data(#"{"task": {"kind": "incontext"}, "loss": "mse", "transformer": {"layers": 1, "width": 8, "heads": 2, "context": 3, "inputFeatures": 2, "outputs": 1, "mlpRatio": 4, "lastPositionOnly": true}}"#.utf8),
+            data: Data(
+                #"{"task": {"kind": "incontext"}, "loss": "mse", "transformer": {"layers": 1, "width": 8, "heads": 2, "context": 3, "inputFeatures": 2, "outputs": 1, "mlpRatio": 4, "lastPositionOnly": true}}"#
+                    .utf8),
             path: "c.json", over: try TrainingConfiguration.preset("independence"))
         try added.validate()
         #expect(try added.makeTask().train.inputWidth == 6)
-        #expect { _ = try ConfigurationFile.apply(data: Data(#"{"transformer": {"depth": 2}}"#.utf8), path: "c.json", over: base) }
-            throws: { "\($0)".contains("unknown field 'transformer.depth'") }
+        #expect {
+            _ = try ConfigurationFile.apply(
+                data: Data(#"{"transformer": {"depth": 2}}"#.utf8), path: "c.json", over: base)
+        } throws: { "\($0)".contains("unknown field 'transformer.depth'") }
     }
 
     @Test("a transformer whose vocabulary is smaller than the task's tokens is refused before training")
@@ -167,8 +191,10 @@ import Testing
     func transformerAnalysis() throws {
         var configuration = try TrainingConfiguration.preset("modadd-seq")
         configuration.task = .modularAdditionSequence(modulus: 7)
-        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 8, heads: 2, context: 3, vocabulary: 8, outputs: 7,
-                                                                   mlpRatio: 2, lastPositionOnly: true))
+        configuration.model = .transformer(
+            TransformerArchitecture(
+                layers: 1, width: 8, heads: 2, context: 3, vocabulary: 8, outputs: 7,
+                mlpRatio: 2, lastPositionOnly: true))
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil)
         let gpt = try #require(trainer.model as? GPT)
         var values = try trainer.device.read(gpt.parameters.whole)
@@ -176,8 +202,12 @@ import Testing
         // Head 1 loses its keys (k rows 12..<16 of qkv); MLP neurons 0 and 3 lose their inputs; residual dimension 5 is cut everywhere.
         for row in 12..<16 { for c in 0..<8 { values[block.qkvWeight.offset + row * 8 + c] = 0 } }
         for n in [0, 3] { for c in 0..<8 { values[block.fcWeight.offset + n * 8 + c] = 0 } }
-        for v in [block.qkvWeight, block.fcWeight, gpt.views.headWeight] { for r in 0..<v.rows { values[v.offset + r * v.columns + 5] = 0 } }
-        for v in [block.projWeight, block.mlpProjWeight] { for c in 0..<v.columns { values[v.offset + 5 * v.columns + c] = 0 } }
+        for v in [block.qkvWeight, block.fcWeight, gpt.views.headWeight] {
+            for r in 0..<v.rows { values[v.offset + r * v.columns + 5] = 0 }
+        }
+        for v in [block.projWeight, block.mlpProjWeight] {
+            for c in 0..<v.columns { values[v.offset + 5 * v.columns + c] = 0 }
+        }
         for t in 0..<8 { values[gpt.views.embedWeight.offset + t * 8 + 5] = 0 }
         try trainer.device.write(values, to: gpt.parameters.whole)
         let report = try Analysis.analyze(trainer, threshold: 0)
@@ -197,4 +227,3 @@ import Testing
         }
     }
 }
-

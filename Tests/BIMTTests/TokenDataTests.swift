@@ -24,7 +24,8 @@ import Testing
     static func configuration(_ folder: URL, steps: Int = 60) throws -> TrainingConfiguration {
         var configuration = try TrainingConfiguration.preset("charlm")
         configuration.task = .tokenFiles(folder: folder.path, vocabulary: nil)
-        configuration.model = .transformer(TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 8, vocabulary: 65, outputs: 65))
+        configuration.model = .transformer(
+            TransformerArchitecture(layers: 1, width: 16, heads: 2, context: 8, vocabulary: 65, outputs: 65))
         configuration.steps = steps
         configuration.batchSize = 8
         configuration.learningRate = 1e-2
@@ -36,15 +37,18 @@ import Testing
         return configuration
     }
 
-    @Test("a model trains on mapped token files, keeps its best checkpoint, resumes bit for bit and samples with meta.json's names")
+    @Test(
+        "a model trains on mapped token files, keeps its best checkpoint, resumes bit for bit and samples with meta.json's names"
+    )
     func trainResumeSample() throws {
         let letters = (0..<7).map { String(UnicodeScalar(UInt8(97 + $0))) }
-        let folder = try Self.folder(train: Self.cycle(3000, period: 7), val: Self.cycle(500, period: 7),
-                                     meta: ["vocab_size": 7, "itos": letters])
+        let folder = try Self.folder(
+            train: Self.cycle(3000, period: 7), val: Self.cycle(500, period: 7),
+            meta: ["vocab_size": 7, "itos": letters])
         defer { try? FileManager.default.removeItem(at: folder) }
         let configuration = try Self.configuration(folder)
         let full = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil)
-        #expect(full.configuration?.model.transformerArchitecture?.vocabulary == 7)   // from meta.json
+        #expect(full.configuration?.model.transformerArchitecture?.vocabulary == 7) // from meta.json
         let reference = try #require(try full.run())
         #expect(reference.testLoss < 0.5, "a cycle of 7 is easy: \(reference.testLoss)")
 
@@ -52,18 +56,23 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         var stopAt = 30
         let first = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
-        _ = try first.run(shouldStop: { stopAt -= 1; return stopAt < 0 })
+        _ = try first.run(shouldStop: {
+            stopAt -= 1; return stopAt < 0
+        })
         let resumed = try Trainer.resume(directory: directory, device: Device.cpu())
         let final = try resumed.run()
         #expect(final?.testLoss == reference.testLoss && final?.trainLoss == reference.trainLoss)
         #expect(FileManager.default.fileExists(atPath: directory.appending(path: Trainer.bestCheckpointName).path))
         let best = try SafeTensors(contentsOf: directory.appending(path: Trainer.bestCheckpointName))
         let bestLoss = try #require(best.metadata["best_test_loss"].flatMap(Double.init))
-        let logged = try String(contentsOf: directory.appending(path: "metrics.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        let logged = try String(contentsOf: directory.appending(path: "metrics.csv"), encoding: .utf8).split(
+            separator: "\n"
+        ).dropFirst()
             .map { Double($0.split(separator: ",")[2])! }
-        #expect(abs(bestLoss - logged.min()!) <= 1e-8 * bestLoss)   // metrics.csv holds 9 digits
+        #expect(abs(bestLoss - logged.min()!) <= 1e-8 * bestLoss) // metrics.csv holds 9 digits
 
-        let generator = try TextGenerator(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
+        let generator = try TextGenerator(
+            checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
         let text = try generator.generate(prompt: "abc", length: 11, temperature: 0.1)
         #expect(text == "abcdefgabcdefg", "\(text)")
     }
@@ -81,7 +90,9 @@ import Testing
         #expect(try data.materialized(at: [2]).targets == .classification(labels: [3, 4, 5, 6], classes: 10))
     }
 
-    @Test("bad token files are refused before training: odd length, ids beyond the vocabulary, too short, no vocabulary size")
+    @Test(
+        "bad token files are refused before training: odd length, ids beyond the vocabulary, too short, no vocabulary size"
+    )
     func badFiles() throws {
         let good = Self.cycle(200, period: 5)
         func refusal(_ make: () throws -> URL, vocabulary: Int? = nil) throws -> String {
@@ -89,7 +100,9 @@ import Testing
             defer { try? FileManager.default.removeItem(at: folder) }
             var configuration = try Self.configuration(folder)
             configuration.task = .tokenFiles(folder: folder.path, vocabulary: vocabulary)
-            do { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } catch { return "\(error)" }
+            do { _ = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil) } catch {
+                return "\(error)"
+            }
             return "accepted"
         }
         let odd = try refusal {

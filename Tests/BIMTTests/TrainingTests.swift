@@ -20,18 +20,25 @@ func smallConfiguration(steps: Int = 400, batchSize: Int? = nil) throws -> Train
 
 @Suite("MLP and trainer")
 struct TrainingTests {
-    @Test("MLP gradients match finite differences of a double-precision forward pass",
-          arguments: [(Activation.silu, false), (.tanh, false), (.gelu, true)])
+    @Test(
+        "MLP gradients match finite differences of a double-precision forward pass",
+        arguments: [(Activation.silu, false), (.tanh, false), (.gelu, true)])
     func gradients(activation: Activation, embedded: Bool) throws {
-        let architecture = embedded
-            ? MLPArchitecture(widths: [6, 5, 4], activation: activation, embedding: EmbeddingSpec(vocabulary: 7, dimension: 3, folds: 2))
+        let architecture =
+            embedded
+            ? MLPArchitecture(
+                widths: [6, 5, 4], activation: activation,
+                embedding: EmbeddingSpec(vocabulary: 7, dimension: 3, folds: 2))
             : MLPArchitecture(widths: [3, 6, 5, 2], activation: activation)
         let device = Device.cpu()
         let model = try MLP(architecture: architecture, costSettings: CostSettings(), device: device)
         try model.initialize(seed: 3)
         var generator = SeededGenerator(seed: 9)
         let rows = 4
-        let input: [Float] = embedded ? (0..<(rows * 2)).map { _ in Float(Int.random(in: 0..<7, using: &generator)) } : generator.uniform(rows * 3)
+        let input: [Float] =
+            embedded
+            ? (0..<(rows * 2)).map { _ in Float(Int.random(in: 0..<7, using: &generator)) }
+            : generator.uniform(rows * 3)
         let target = generator.uniform(rows * architecture.widths.last!)
         let parameters = try device.read(model.parameters.whole)
 
@@ -50,7 +57,9 @@ struct TrainingTests {
                 var x: [Double]
                 if embedded {
                     let table = model.network.embeddingTables[0]
-                    x = (0..<2).flatMap { t in (0..<3).map { c in Double(p[table.offset + Int(input[r * 2 + t]) * 3 + c]) } }
+                    x = (0..<2).flatMap { t in
+                        (0..<3).map { c in Double(p[table.offset + Int(input[r * 2 + t]) * 3 + c]) }
+                    }
                 } else {
                     x = (0..<3).map { Double(input[r * 3 + $0]) }
                 }
@@ -58,7 +67,9 @@ struct TrainingTests {
                     var y = [Double](repeating: 0, count: c.weight.rows)
                     for i in 0..<c.weight.rows {
                         var s = Double(p[c.bias!.offset + i])
-                        for j in 0..<c.weight.columns { s += Double(p[c.weight.offset + i * c.weight.columns + j]) * x[j] }
+                        for j in 0..<c.weight.columns {
+                            s += Double(p[c.weight.offset + i * c.weight.columns + j]) * x[j]
+                        }
                         y[i] = l == model.network.connections.count - 1 ? s : f(s)
                     }
                     x = y
@@ -71,7 +82,8 @@ struct TrainingTests {
         try device.fill(model.gradients.whole, value: 0)
         let output = try model.forward(input: inputBuffer.whole, rows: rows)
         let dOutput = try device.makeBuffer(count: output.count), lossValue = try device.makeBuffer([0])
-        try device.mseLoss(output: output, target: targetBuffer.whole, outputGradient: dOutput.whole, loss: lossValue.whole)
+        try device.mseLoss(
+            output: output, target: targetBuffer.whole, outputGradient: dOutput.whole, loss: lossValue.whole)
         expectClose(Double(try device.read(lossValue.whole)[0]), loss(parameters), relative: 1e-5, "loss")
         try model.backward(input: inputBuffer.whole, rows: rows, outputGradient: dOutput.whole)
         let gradient = try device.read(model.gradients.whole)
@@ -80,8 +92,9 @@ struct TrainingTests {
             plus[i] += 1e-3
             minus[i] -= 1e-3
             let numeric = (loss(plus) - loss(minus)) / (Double(plus[i]) - Double(minus[i]))
-            #expect(abs(Double(gradient[i]) - numeric) <= 1e-4 + 1e-3 * abs(numeric),
-                    "\(activation) parameter \(i): backward \(gradient[i]), finite difference \(numeric)")
+            #expect(
+                abs(Double(gradient[i]) - numeric) <= 1e-4 + 1e-3 * abs(numeric),
+                "\(activation) parameter \(i): backward \(gradient[i]), finite difference \(numeric)")
         }
     }
 
@@ -93,7 +106,7 @@ struct TrainingTests {
         let uninterrupted = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: whole)
         try uninterrupted.run()
         let first = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: split)
-        try first.run(until: 200)   // stops right after the step-200 checkpoint (and a relocation at 200)
+        try first.run(until: 200) // stops right after the step-200 checkpoint (and a relocation at 200)
         let resumed = try Trainer.resume(directory: split, device: Device.cpu())
         #expect(resumed.step == 200)
         try resumed.run()
@@ -112,15 +125,18 @@ struct TrainingTests {
     func checkpointRoundTrip() throws {
         let directory = temporaryDirectory("roundtrip")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trainer = try Trainer(configuration: try smallConfiguration(steps: 300), device: Device.cpu(), runDirectory: directory)
+        let trainer = try Trainer(
+            configuration: try smallConfiguration(steps: 300), device: Device.cpu(), runDirectory: directory)
         let before = try trainer.evaluate().loss
-        try trainer.relocate()   // moves data with any input/output swap
+        try trainer.relocate() // moves data with any input/output swap
         expectClose(try trainer.evaluate().loss, before, relative: 1e-5, "test loss across a relocation")
         try trainer.run()
-        let loaded = try Trainer.load(checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
+        let loaded = try Trainer.load(
+            checkpoint: directory.appending(path: Trainer.checkpointName), device: Device.cpu())
         #expect(loaded.model.network.permutations == trainer.model.network.permutations)
         let metadata = try SafeTensors(contentsOf: directory.appending(path: Trainer.checkpointName)).metadata
-        let layouts = try #require(try JSONSerialization.jsonObject(with: Data((metadata["layouts"] ?? "").utf8)) as? [[String: Any]])
+        let layouts = try #require(
+            try JSONSerialization.jsonObject(with: Data((metadata["layouts"] ?? "").utf8)) as? [[String: Any]])
         #expect(layouts.count == 4 && (layouts[0]["name"] as? String) == "input")
         expectClose(try loaded.evaluate().loss, try trainer.evaluate().loss, relative: 1e-6, "reloaded test loss")
     }
@@ -130,14 +146,16 @@ struct TrainingTests {
         let directory = temporaryDirectory("init")
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let source = try Trainer(configuration: try smallConfiguration(steps: 100), device: Device.cpu(), runDirectory: nil)
+        let source = try Trainer(
+            configuration: try smallConfiguration(steps: 100), device: Device.cpu(), runDirectory: nil)
         let file = directory.appending(path: "weights.safetensors")
         try source.saveCheckpoint(to: file)
         var other = try smallConfiguration(steps: 100)
         other.seed = 77
         let target = try Trainer(configuration: other, device: Device.cpu(), runDirectory: nil)
         try target.initialize(from: file)
-        #expect(try target.device.read(target.model.parameters.whole) == source.device.read(source.model.parameters.whole))
+        #expect(
+            try target.device.read(target.model.parameters.whole) == source.device.read(source.model.parameters.whole))
         var wide = try smallConfiguration(steps: 100)
         wide.model.denseArchitecture?.widths = [4, 21, 20, 2]
         let mismatched = try Trainer(configuration: wide, device: Device.cpu(), runDirectory: nil)
@@ -170,15 +188,20 @@ struct TrainingTests {
         #expect(try Data(contentsOf: directory.appending(path: Trainer.checkpointName)) == good)
     }
 
-    @Test("training on OpenCL reaches the CPU path's quality",
-          requiresOpenCL)
+    @Test(
+        "training on OpenCL reaches the CPU path's quality",
+        requiresOpenCL)
     func openCLTrains() throws {
         var configuration = try TrainingConfiguration.preset("two-moons")
         configuration.steps = 1000
         configuration.logEvery = 1000
         let cpu = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: nil).run()
-        let opencl = try Trainer(configuration: configuration, device: try Device.open(.anyOpenCL).device, runDirectory: nil).run()
-        #expect((cpu?.testAccuracy ?? 0) >= 0.95 && (opencl?.testAccuracy ?? 0) >= 0.95, "cpu \(String(describing: cpu)), opencl \(String(describing: opencl))")
+        let opencl = try Trainer(
+            configuration: configuration, device: try Device.open(.anyOpenCL).device, runDirectory: nil
+        ).run()
+        #expect(
+            (cpu?.testAccuracy ?? 0) >= 0.95 && (opencl?.testAccuracy ?? 0) >= 0.95,
+            "cpu \(String(describing: cpu)), opencl \(String(describing: opencl))")
         expectClose(opencl?.testLoss ?? 0, cpu?.testLoss ?? 1, relative: 0.2, "test loss CPU vs OpenCL")
     }
 }
@@ -200,7 +223,9 @@ struct DataTests {
         // Element 0 is the identity (lexicographic order): 0 o g = g.
         for split in [s3.train, s3.test] {
             guard case let .classification(labels, _) = split.targets else { continue }
-            for i in 0..<split.count where split.inputs[2 * i] == 0 { #expect(labels[i] == Int(split.inputs[2 * i + 1])) }
+            for i in 0..<split.count where split.inputs[2 * i] == 0 {
+                #expect(labels[i] == Int(split.inputs[2 * i + 1]))
+            }
         }
         #expect(throws: BIMTError.self) { try Tasks.permutationComposition(n: 6, seed: 1) }
         #expect(throws: BIMTError.self) { try Tasks.modularAddition(modulus: 1, seed: 1) }
@@ -208,16 +233,27 @@ struct DataTests {
 
     @Test("datasets reject bad labels, tokens and shapes")
     func badDatasets() {
-        #expect(throws: BIMTError.self) { try Dataset(inputs: [1, 2, 3], inputWidth: 2, targets: .regression(values: [1], width: 1)) }
-        #expect(throws: BIMTError.self) { try Dataset(inputs: [1, 2], inputWidth: 2, targets: .classification(labels: [3], classes: 3)) }
-        #expect(throws: BIMTError.self) { try Dataset(inputs: [1, 9], inputWidth: 2, targets: .classification(labels: [0], classes: 3), vocabulary: 5) }
-        #expect(throws: BIMTError.self) { try Dataset(inputs: [.nan, 1], inputWidth: 2, targets: .regression(values: [1], width: 1)) }
+        #expect(throws: BIMTError.self) {
+            try Dataset(inputs: [1, 2, 3], inputWidth: 2, targets: .regression(values: [1], width: 1))
+        }
+        #expect(throws: BIMTError.self) {
+            try Dataset(inputs: [1, 2], inputWidth: 2, targets: .classification(labels: [3], classes: 3))
+        }
+        #expect(throws: BIMTError.self) {
+            try Dataset(
+                inputs: [1, 9], inputWidth: 2, targets: .classification(labels: [0], classes: 3), vocabulary: 5)
+        }
+        #expect(throws: BIMTError.self) {
+            try Dataset(inputs: [.nan, 1], inputWidth: 2, targets: .regression(values: [1], width: 1))
+        }
     }
 
     @Test("safetensors: round trip, and every corruption is a clear error")
     func safetensors() throws {
-        let tensors: [SafeTensors.Tensor] = [.float32("a", shape: [2, 3], [1, 2, 3, 4, 5, 6]), .int64("b", shape: [3], [7, -1, 2]),
-                                             .float32("one", shape: [1, 1], [5]), .float32("empty", shape: [0, 4], [])]
+        let tensors: [SafeTensors.Tensor] = [
+            .float32("a", shape: [2, 3], [1, 2, 3, 4, 5, 6]), .int64("b", shape: [3], [7, -1, 2]),
+            .float32("one", shape: [1, 1], [5]), .float32("empty", shape: [0, 4], []),
+        ]
         let bytes = try SafeTensors.encode(tensors, metadata: ["k": "v"])
         let file = try SafeTensors(bytes: bytes)
         #expect(try file.floats("a").values == [1, 2, 3, 4, 5, 6] && file.floats("a").shape == [2, 3])
@@ -235,13 +271,34 @@ struct DataTests {
         let corrupt: [(Data, String)] = [
             (Data([1, 2, 3]), "shorter"),
             (bytes.prefix(bytes.count - 4), "data_offsets"),
-            (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [1000000000, 1000000000], \"data_offsets\": [0, 8]}}", data: 8), "larger than the file"),
-            (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"y\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", data: 12), "overlap"),
-            (header("{\"x\": {\"dtype\": \"Q7\", \"shape\": [1], \"data_offsets\": [0, 4]}}", data: 4), "unsupported dtype"),
+            (
+                header(
+                    "{\"x\": {\"dtype\": \"F32\", \"shape\": [1000000000, 1000000000], \"data_offsets\": [0, 8]}}",
+                    data: 8), "larger than the file"
+            ),
+            (
+                header(
+                    "{\"x\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"y\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}",
+                    data: 12), "overlap"
+            ),
+            (
+                header("{\"x\": {\"dtype\": \"Q7\", \"shape\": [1], \"data_offsets\": [0, 4]}}", data: 4),
+                "unsupported dtype"
+            ),
             (header("[1, 2]", data: 0), "not a JSON object"),
-            (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 4]}}", data: 4), "bad shape"),
-            (header("{\"x\": {\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]}}", data: 8), "needs 12 bytes"),
-            ({ var d = Data(); withUnsafeBytes(of: UInt64.max.littleEndian) { d.append(contentsOf: $0) }; return d }(), "header claims"),
+            (
+                header("{\"x\": {\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 4]}}", data: 4),
+                "bad shape"
+            ),
+            (
+                header("{\"x\": {\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]}}", data: 8),
+                "needs 12 bytes"
+            ),
+            (
+                {
+                    var d = Data(); withUnsafeBytes(of: UInt64.max.littleEndian) { d.append(contentsOf: $0) }; return d
+                }(), "header claims"
+            ),
         ]
         for (data, mention) in corrupt {
             do {
@@ -265,8 +322,13 @@ struct DataTests {
             return try ConfigurationFile.apply(path: file.path, over: base)
         }
         let changed = try apply("{\"steps\": 123, \"cost\": {\"l0\": 0.5}, \"batchSize\": 10}")
-        #expect(changed.steps == 123 && changed.cost.l0 == 0.5 && changed.cost.weightFactor == base.cost.weightFactor && changed.batchSize == 10)
-        for (json, mention) in [("{\"stepz\": 1}", "stepz"), ("{\"steps\": \"many\"}", "steps"), ("{\"cost\": {\"l1\": 2}}", "cost.l1"), ("[]", "JSON object")] {
+        #expect(
+            changed.steps == 123 && changed.cost.l0 == 0.5 && changed.cost.weightFactor == base.cost.weightFactor
+                && changed.batchSize == 10)
+        for (json, mention) in [
+            ("{\"stepz\": 1}", "stepz"), ("{\"steps\": \"many\"}", "steps"), ("{\"cost\": {\"l1\": 2}}", "cost.l1"),
+            ("[]", "JSON object"),
+        ] {
             do {
                 _ = try apply(json)
                 Issue.record("accepted \(json)")

@@ -8,17 +8,21 @@ import TestSupport
 func bimtBinary() throws -> URL {
     let buildDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appending(path: ".build")
-    let candidates = ["debug", "release"].map { buildDirectory.appending(path: "\($0)/bimt") }
+    let candidates =
+        ["debug", "release"].map { buildDirectory.appending(path: "\($0)/bimt") }
         + [Bundle.main.bundleURL.appending(path: "bimt")]
-    return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-                        "no bimt binary under \(buildDirectory.path)")
+    return try #require(
+        candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
+        "no bimt binary under \(buildDirectory.path)")
 }
 
 /// Whether this processor reports AVX2 (x86 Linux's /proc/cpuinfo; false where that is missing).
 let processorHasAVX2 = CPUFeatures.processorFlags.contains("avx2")
 
 /// Runs the `bimt` binary that `swift test` built.
-func bimt(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+func bimt(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+    status: Int32, output: String, error: String
+) {
     let process = Process()
     process.executableURL = try bimtBinary()
     process.arguments = arguments
@@ -47,7 +51,8 @@ struct CLITests {
     func noOpenCL() throws {
         let missing = ["BIMT_OPENCL_LIBRARY": "libNoSuchOpenCL.so.1"]
         let devices = try bimt(["devices"], environment: missing)
-        #expect(devices.status == 0 && devices.output.contains("OpenCL: unavailable") && devices.output.contains("cpu:"))
+        #expect(
+            devices.status == 0 && devices.output.contains("OpenCL: unavailable") && devices.output.contains("cpu:"))
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-noopencl-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: run) }
         let train = try bimt(["train", "--steps", "50", "--out", run.path, "--quiet"], environment: missing)
@@ -59,40 +64,50 @@ struct CLITests {
 
     @Test("bench gemm --json prints the documented object")
     func benchGemmJSON() throws {
-        let result = try bimt(["bench", "gemm", "--device", "cpu", "--shape", "33x7x129", "--trans", "TN", "--repeat", "2", "--json"])
+        let result = try bimt([
+            "bench", "gemm", "--device", "cpu", "--shape", "33x7x129", "--trans", "TN", "--repeat", "2", "--json",
+        ])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         let first = try #require((object["results"] as? [[String: Any]])?.first)
         #expect(object["device"] is String)
-        #expect(first["m"] as? Int == 33 && first["n"] as? Int == 7 && first["k"] as? Int == 129 && first["trans"] as? String == "TN")
+        #expect(
+            first["m"] as? Int == 33 && first["n"] as? Int == 7 && first["k"] as? Int == 129
+                && first["trans"] as? String == "TN")
         #expect((first["max_rel_error"] as? Double ?? 1) < 1e-5)
     }
 
     @Test("bench bimt --json reports every figure")
     func benchBIMTJSON() throws {
-        let result = try bimt(["bench", "bimt", "--device", "cpu", "--shape", "16,9,4", "--repeat", "1", "--top-k", "3", "--json"])
+        let result = try bimt([
+            "bench", "bimt", "--device", "cpu", "--shape", "16,9,4", "--repeat", "1", "--top-k", "3", "--json",
+        ])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
-        for key in ["connection_cost_seconds", "greedy_seconds", "assignment_seconds", "naive_seconds", "speedup_vs_naive"] {
+        for key in [
+            "connection_cost_seconds", "greedy_seconds", "assignment_seconds", "naive_seconds", "speedup_vs_naive",
+        ] {
             #expect(object[key] is Double, "\(key) missing")
         }
         // Same decisions, so the same final cost (float32 on the device vs double in the oracle).
-        let greedy = try #require(object["cost_after_greedy"] as? Double), naive = try #require(object["cost_after_naive"] as? Double)
+        let greedy = try #require(object["cost_after_greedy"] as? Double),
+            naive = try #require(object["cost_after_naive"] as? Double)
         #expect(abs(greedy - naive) <= 1e-6 * naive)
     }
 
-    @Test("bad input is a one-line error and a non-zero exit, never a crash",
-          arguments: [
-              (["bench", "gemm", "--size", "0"], "--size"),
-              (["bench", "gemm", "--shape", "3x4"], "MxNxK"),
-              (["bench", "gemm", "--trans", "XY"], "--trans"),
-              (["bench", "gemm", "--device", "gpu7"], "available"),
-              (["bench", "gemm", "--device", "opencl:9:9", "--size", "8"], "available"),
-              (["bench", "bimt", "--shape", "10"], "--shape"),
-              (["bench", "bimt", "--layout", "hexagon"], "--layout"),
-              (["bench", "bimt", "--top-k", "0"], "--top-k"),
-              (["frobnicate"], "frobnicate"),
-          ])
+    @Test(
+        "bad input is a one-line error and a non-zero exit, never a crash",
+        arguments: [
+            (["bench", "gemm", "--size", "0"], "--size"),
+            (["bench", "gemm", "--shape", "3x4"], "MxNxK"),
+            (["bench", "gemm", "--trans", "XY"], "--trans"),
+            (["bench", "gemm", "--device", "gpu7"], "available"),
+            (["bench", "gemm", "--device", "opencl:9:9", "--size", "8"], "available"),
+            (["bench", "bimt", "--shape", "10"], "--shape"),
+            (["bench", "bimt", "--layout", "hexagon"], "--layout"),
+            (["bench", "bimt", "--top-k", "0"], "--top-k"),
+            (["frobnicate"], "frobnicate"),
+        ])
     func badInput(arguments: [String], mentions: String) throws {
         let result = try bimt(arguments)
         #expect(result.status != 0 && result.status < 128, "exit \(result.status) for \(arguments)")
@@ -107,19 +122,26 @@ struct TrainCLITests {
         FileManager.default.temporaryDirectory.appending(path: "bimt-cli-\(name)-\(UUID().uuidString)")
     }
 
-    @Test("the memory plan is printed before training and matches the device buffers a run holds; --dry-run trains nothing",
-          arguments: [["--preset", "independence", "--steps", "50"], ["--preset", "modadd", "--steps", "20"],
-                      ["--preset", "modadd-seq", "--modulus", "31", "--steps", "20"]])
+    @Test(
+        "the memory plan is printed before training and matches the device buffers a run holds; --dry-run trains nothing",
+        arguments: [
+            ["--preset", "independence", "--steps", "50"], ["--preset", "modadd", "--steps", "20"],
+            ["--preset", "modadd-seq", "--modulus", "31", "--steps", "20"],
+        ])
     func memoryPlan(arguments: [String]) throws {
         let run = directory("plan")
         defer { try? FileManager.default.removeItem(at: run) }
         let dry = try bimt(["train"] + arguments + ["--device", "cpu", "--out", run.path, "--dry-run"])
-        #expect(dry.status == 0 && dry.output.contains("memory plan on cpu") && dry.output.contains("fits:"), "\(dry.error)")
+        #expect(
+            dry.status == 0 && dry.output.contains("memory plan on cpu") && dry.output.contains("fits:"), "\(dry.error)"
+        )
         #expect(!FileManager.default.fileExists(atPath: run.path))
         let result = try bimt(["train"] + arguments + ["--device", "cpu", "--out", run.path])
         #expect(result.status == 0, "\(result.error)")
         func mib(_ pattern: String) -> Double? {
-            guard let range = result.error.range(of: pattern + " [0-9.]+ MiB", options: .regularExpression) else { return nil }
+            guard let range = result.error.range(of: pattern + " [0-9.]+ MiB", options: .regularExpression) else {
+                return nil
+            }
             return Double(result.error[range].split(separator: " ").dropLast().last!)
         }
         let actual = try #require(mib("at the end:")), planned = try #require(mib("planned"))
@@ -131,9 +153,13 @@ struct TrainCLITests {
     func planTooLarge() throws {
         let run = directory("too-large")
         // About 3.2e9 parameters: their four buffers alone need 50 GiB.
-        let result = try bimt(["train", "--preset", "modadd-seq", "--width", "16384", "--heads", "8", "--device", "cpu", "--out", run.path])
-        #expect(result.status == 1 && result.error.contains("parameters and optimizer state take the most: lower the layers or the width"),
-                "\(result.error)")
+        let result = try bimt([
+            "train", "--preset", "modadd-seq", "--width", "16384", "--heads", "8", "--device", "cpu", "--out", run.path,
+        ])
+        #expect(
+            result.status == 1
+                && result.error.contains("parameters and optimizer state take the most: lower the layers or the width"),
+            "\(result.error)")
         #expect(!FileManager.default.fileExists(atPath: run.path))
     }
 
@@ -141,8 +167,10 @@ struct TrainCLITests {
     func trainAnalyzeRender() throws {
         let run = directory("run")
         defer { try? FileManager.default.removeItem(at: run) }
-        let result = try bimt(["train", "--device", "cpu", "--steps", "400", "--log-every", "100", "--checkpoint-every", "200",
-                               "--out", run.path, "--quiet"])
+        let result = try bimt([
+            "train", "--device", "cpu", "--steps", "400", "--log-every", "100", "--checkpoint-every", "200",
+            "--out", run.path, "--quiet",
+        ])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("step 400") && result.output.contains("test loss"))
         for file in ["config.json", "metrics.csv", "checkpoint.safetensors"] {
@@ -183,31 +211,47 @@ struct TrainCLITests {
         ]
         try SafeTensors.write(tensors, metadata: [:], to: file)
         let run = folder.appending(path: "run")
-        let result = try bimt(["train", "--data", file.path, "--shape", "3,8,2", "--steps", "300", "--device", "cpu", "--out", run.path, "--quiet"])
+        let result = try bimt([
+            "train", "--data", file.path, "--shape", "3,8,2", "--steps", "300", "--device", "cpu", "--out", run.path,
+            "--quiet",
+        ])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("test accuracy"))
         // Widths that disagree with the data: refused before the run directory exists, naming the flag and the field.
         let wrong = folder.appending(path: "wrong")
-        let refused = try bimt(["train", "--data", file.path, "--shape", "4,8,2", "--device", "cpu", "--out", wrong.path, "--quiet"])
-        #expect(refused.status == 64 && refused.error.contains("--shape (architecture.widths): the model's input width 4 differs from the data's 3"),
-                "\(refused.error)")
+        let refused = try bimt([
+            "train", "--data", file.path, "--shape", "4,8,2", "--device", "cpu", "--out", wrong.path, "--quiet",
+        ])
+        #expect(
+            refused.status == 64
+                && refused.error.contains(
+                    "--shape (architecture.widths): the model's input width 4 differs from the data's 3"),
+            "\(refused.error)")
         #expect(!FileManager.default.fileExists(atPath: wrong.path))
     }
 
-    @Test("bad training input is a one-line error", arguments: [
-        (["train", "--preset", "nonsense"], "unknown preset"),
-        (["train", "--steps", "0"], "steps"),
-        (["train", "--relocation", "random"], "--relocation"),
-        (["train", "--shape", "4,20,3"], "output width"),
-        (["train", "--data", "/nonexistent.safetensors"], "does not exist"),
-        (["analyze", "/nonexistent.safetensors"], "cannot be read"),
-        (["train", "--config", "/nonexistent.json"], "cannot be read"),
-        (["train", "--init", "/nonexistent.safetensors"], "--init"),
-        (["train", "--warmup-steps", "50000"], "--warmup-steps (learningRateSchedule.warmupSteps)"),
-        (["train", "--preset", "modadd-seq", "--accumulation-steps", "3"], "--accumulation-steps (accumulationSteps): 3 micro-batches must divide the batch size 512"),
-        (["train", "--weight-decay-scope", "some"], "--weight-decay-scope"),
-        (["train", "--preset", "gpt-bench", "--dropout", "1"], "--dropout (transformer.dropout): must lie in [0, 1), got 1.0"),
-    ])
+    @Test(
+        "bad training input is a one-line error",
+        arguments: [
+            (["train", "--preset", "nonsense"], "unknown preset"),
+            (["train", "--steps", "0"], "steps"),
+            (["train", "--relocation", "random"], "--relocation"),
+            (["train", "--shape", "4,20,3"], "output width"),
+            (["train", "--data", "/nonexistent.safetensors"], "does not exist"),
+            (["analyze", "/nonexistent.safetensors"], "cannot be read"),
+            (["train", "--config", "/nonexistent.json"], "cannot be read"),
+            (["train", "--init", "/nonexistent.safetensors"], "--init"),
+            (["train", "--warmup-steps", "50000"], "--warmup-steps (learningRateSchedule.warmupSteps)"),
+            (
+                ["train", "--preset", "modadd-seq", "--accumulation-steps", "3"],
+                "--accumulation-steps (accumulationSteps): 3 micro-batches must divide the batch size 512"
+            ),
+            (["train", "--weight-decay-scope", "some"], "--weight-decay-scope"),
+            (
+                ["train", "--preset", "gpt-bench", "--dropout", "1"],
+                "--dropout (transformer.dropout): must lie in [0, 1), got 1.0"
+            ),
+        ])
     func badInput(arguments: [String], mentions: String) throws {
         let result = try bimt(arguments + ["--device", "cpu"])
         #expect(result.status != 0 && result.status < 128, "exit \(result.status)")
@@ -236,7 +280,8 @@ struct SignalTests {
     /// `signals` copies of `signal`, and returns the exit status, the seconds from the first
     /// signal to the exit, standard error, and whether the run left a checkpoint.
     func signalledRun(_ arguments: [String], signal: Int32, count signals: Int = 1, settle: useconds_t = 500_000)
-        throws -> (status: Int32, seconds: Double, message: String, checkpoint: Bool) {
+        throws -> (status: Int32, seconds: Double, message: String, checkpoint: Bool)
+    {
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-signal-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: run) }
         let process = Process()
@@ -254,14 +299,19 @@ struct SignalTests {
         process.waitUntilExit()
         let seconds = Date().timeIntervalSince(start)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, seconds, message,
-                FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path))
+        return (
+            process.terminationStatus, seconds, message,
+            FileManager.default.fileExists(atPath: run.appending(path: "checkpoint.safetensors").path)
+        )
     }
 
     @Test("SIGINT writes a checkpoint and exits cleanly; --resume continues")
     func interrupt() throws {
-        let result = try signalledRun(["--device", "cpu", "--steps", "100000000", "--log-every", "1000000",
-                                       "--checkpoint-every", "100000000"], signal: SIGINT)
+        let result = try signalledRun(
+            [
+                "--device", "cpu", "--steps", "100000000", "--log-every", "1000000",
+                "--checkpoint-every", "100000000",
+            ], signal: SIGINT)
         #expect(result.status == 0, "\(result.message)")
         #expect(result.message.contains("--resume"))
         #expect(result.checkpoint)
@@ -270,8 +320,9 @@ struct SignalTests {
     /// A transformer run whose steps take long (so a signalled stop is still waiting for its
     /// step), sent `signals` SIGTERMs.
     func slowRunSignalled(_ signals: Int, extra: [String] = []) throws -> (Int32, Double, String) {
-        let result = try signalledRun(["--preset", "gpt-bench", "--device", "cpu", "--batch-size", "64", "--steps", "100000"] + extra,
-                                      signal: SIGTERM, count: signals, settle: 300_000)
+        let result = try signalledRun(
+            ["--preset", "gpt-bench", "--device", "cpu", "--batch-size", "64", "--steps", "100000"] + extra,
+            signal: SIGTERM, count: signals, settle: 300_000)
         return (result.status, result.seconds, result.message)
     }
 
@@ -300,13 +351,15 @@ struct SoakTests {
         // test-sized run of the debug binary allows 3 %: enough to catch the ~0.4 KiB-per-step
         // PoCL command leak (~4.4 % here) without flaking on allocator noise.
         let result = try bimt(["soak", "--device", device.specifier, "--warmup", "1000", "--steps", "12000", "--json"])
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
-                                  "\(result.output) \(result.error)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
+            "\(result.output) \(result.error)")
         // An OpenCL device's name ends with its specifier; the CPU path's does not.
         let soaked = report["device"] as? String ?? ""
         #expect(soaked.contains(device.specifier), "the soak ran on \(soaked), not on \(device.specifier)")
         #expect(report["buffersAfterWarmup"] as? Int == report["buffersAtEnd"] as? Int)
-        let before = try #require(report["residentBytesAfterWarmup"] as? Int), after = try #require(report["residentBytesAtEnd"] as? Int)
+        let before = try #require(report["residentBytesAfterWarmup"] as? Int),
+            after = try #require(report["residentBytesAtEnd"] as? Int)
         #expect(Double(after - before) / Double(before) < 0.03, "resident memory \(before) -> \(after)")
     }
 
@@ -320,15 +373,27 @@ struct SoakTests {
         try Data([0xC3, 0x28, 0xFF]).write(to: binary)
         let out = directory.appending(path: "run").path
         let cases: [([String], String)] = [
-            (["--preset", "charlm", "--warmup-steps", "0"], "--data/--text/--tokens (task.path): a text task needs a UTF-8 file"),
+            (
+                ["--preset", "charlm", "--warmup-steps", "0"],
+                "--data/--text/--tokens (task.path): a text task needs a UTF-8 file"
+            ),
             (["--preset", "charlm", "--warmup-steps", "0", "--text", empty.path], "is empty"),
             (["--preset", "charlm", "--warmup-steps", "0", "--text", binary.path], "is not valid UTF-8"),
             (["--preset", "charlm"], "--warmup-steps (learningRateSchedule.warmupSteps): must lie in 0 ..< 1"),
-            (["--preset", "independence", "--text", empty.path], "--data/--text/--tokens (task.path): a text file trains a character-level transformer (preset charlm), not an MLP"),
-            (["--preset", "modadd-seq", "--heads", "3"], "--heads (transformer.heads): 3 heads do not divide the width 128"),
+            (
+                ["--preset", "independence", "--text", empty.path],
+                "--data/--text/--tokens (task.path): a text file trains a character-level transformer (preset charlm), not an MLP"
+            ),
+            (
+                ["--preset", "modadd-seq", "--heads", "3"],
+                "--heads (transformer.heads): 3 heads do not divide the width 128"
+            ),
             (["--preset", "modadd-seq", "--context", "2"], "longer than the model's context of 2"),
             (["--preset", "modadd-seq", "--shape", "4,4"], "--shape (architecture.widths): widths shape an MLP"),
-            (["--preset", "gpt-bench", "--width", "32768", "--device", "opencl"], "parameters and optimizer state take the most: lower the layers or the width"),
+            (
+                ["--preset", "gpt-bench", "--width", "32768", "--device", "opencl"],
+                "parameters and optimizer state take the most: lower the layers or the width"
+            ),
         ]
         for (arguments, message) in cases {
             let result = try bimt(["train"] + arguments + ["--steps", "1", "--out", out, "--quiet"])
@@ -342,8 +407,9 @@ struct SoakTests {
 
     // Only a processor newer than the forced kernels can be warned about: elsewhere the test is
     // skipped, saying so (a processor's features are no component an install can add).
-    @Test("devices warns when OpenBLAS runs kernels older than the processor supports",
-          .enabled(if: processorHasAVX2, "/proc/cpuinfo reports no AVX2: no older OpenBLAS kernels to force"))
+    @Test(
+        "devices warns when OpenBLAS runs kernels older than the processor supports",
+        .enabled(if: processorHasAVX2, "/proc/cpuinfo reports no AVX2: no older OpenBLAS kernels to force"))
     func oldBLASKernels() throws {
         // OpenBLAS's own choice may be old on some machines (a CPUID model it does not know):
         // kernels that fit this processor must not be warned about.
@@ -355,11 +421,12 @@ struct SoakTests {
             #expect(automatic.status == 0 && !automatic.output.contains("OpenBLAS chose its"), "\(automatic.output)")
         }
         let forced = try bimt(["devices"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
-        #expect(forced.status == 0 && forced.output.contains("OpenBLAS chose its Prescott kernels") && forced.output.contains("OPENBLAS_CORETYPE="),
-                "\(forced.output)")
+        #expect(
+            forced.status == 0 && forced.output.contains("OpenBLAS chose its Prescott kernels")
+                && forced.output.contains("OPENBLAS_CORETYPE="),
+            "\(forced.output)")
     }
 }
-
 
 @Suite("Command-line behaviour a user hits")
 struct CommandLineBehaviourTests {
@@ -372,8 +439,9 @@ struct CommandLineBehaviourTests {
         let usage = try bimt(["train", "--relocation", "sideways"])
         #expect(usage.status == 64 && usage.error.contains("Usage:"), "\(usage.status): \(usage.error)")
         let missing = try bimt(["analyze", "/no/such/run"])
-        #expect(missing.status == 1 && missing.error.contains("Error:") && !missing.error.contains("Usage:"),
-                "\(missing.status): \(missing.error)")
+        #expect(
+            missing.status == 1 && missing.error.contains("Error:") && !missing.error.contains("Usage:"),
+            "\(missing.status): \(missing.error)")
     }
 
     @Test("--resume DIR --steps N extends a finished run to N steps; other settings with --resume are refused")
@@ -383,7 +451,9 @@ struct CommandLineBehaviourTests {
         #expect(try bimt(["train", "--steps", "400", "--out", run.path, "--quiet", "--device", "cpu"]).status == 0)
         let extended = try bimt(["train", "--resume", run.path, "--steps", "600", "--quiet", "--device", "cpu"])
         #expect(extended.status == 0 && extended.output.contains("step 600"), "\(extended.error)")
-        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appending(path: "config.json"))) as? [String: Any]
+        let config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appending(path: "config.json")))
+            as? [String: Any]
         #expect(config?["steps"] as? Int == 600)
         let metrics = try String(contentsOf: run.appending(path: "metrics.csv"), encoding: .utf8)
         #expect(metrics.contains("\n400,") && metrics.contains("\n600,"))
@@ -401,7 +471,10 @@ struct CommandLineBehaviourTests {
 
     @Test("bench train on a transformer picks a bounded number of timed steps by default")
     func benchTrainBounded() throws {
-        let result = try bimt(["bench", "train", "--preset", "gpt-bench", "--device", "cpu", "--repeat", "1", "--round-seconds", "0.2", "--json"])
+        let result = try bimt([
+            "bench", "train", "--preset", "gpt-bench", "--device", "cpu", "--repeat", "1", "--round-seconds", "0.2",
+            "--json",
+        ])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         let steps = try #require(object["timed_steps_per_round"] as? Int)

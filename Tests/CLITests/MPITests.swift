@@ -10,8 +10,9 @@ enum MPIRun {
     static var mpirun: URL {
         get throws {
             let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-            return try #require(path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appending(path: "mpirun") }
-                .first { FileManager.default.isExecutableFile(atPath: $0.path) },
+            return try #require(
+                path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appending(path: "mpirun") }
+                    .first { FileManager.default.isExecutableFile(atPath: $0.path) },
                 "no mpirun on PATH: install Open MPI (scripts/install-deps installs openmpi-bin)")
         }
     }
@@ -32,8 +33,12 @@ enum MPIRun {
             process.arguments = words
             // Open MPI refuses root unless told (CI runs as root).
             process.environment = ProcessInfo.processInfo.environment.merging(
-                ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"]
-                    .merging(environment) { $1 }) { $1 }
+                [
+                    "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+                ]
+                .merging(environment) { $1 }
+            ) { $1 }
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
@@ -72,14 +77,17 @@ enum MPIRun {
         /// lines can interleave, so the pid is the first after that rank's own words).
         func pid(ofRank rank: Int) -> Int32? {
             let text = output
-            guard let start = text.range(of: "rank \(rank) of "), let pid = text.range(of: "pid ", range: start.upperBound..<text.endIndex)
+            guard let start = text.range(of: "rank \(rank) of "),
+                let pid = text.range(of: "pid ", range: start.upperBound..<text.endIndex)
             else { return nil }
             return Int32(text[pid.upperBound...].prefix { $0.isNumber })
         }
     }
 
     /// Runs a job to its end (at most `seconds`).
-    static func run(ranks: Int, _ arguments: [String], extra: [[String]] = [], seconds: Double = 300) throws -> (status: Int32, output: String) {
+    static func run(ranks: Int, _ arguments: [String], extra: [[String]] = [], seconds: Double = 300) throws -> (
+        status: Int32, output: String
+    ) {
         let job = try Job(ranks: ranks, arguments, extra: extra)
         let status = job.wait(seconds: seconds)
         return (status, job.output)
@@ -95,7 +103,9 @@ enum MPIRun {
         let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         return lines.dropFirst().map { line in
             var row: [String: Double] = [:]
-            for (name, cell) in zip(header, line.split(separator: ",", omittingEmptySubsequences: false)) { row[name] = Double(cell) }
+            for (name, cell) in zip(header, line.split(separator: ",", omittingEmptySubsequences: false)) {
+                row[name] = Double(cell)
+            }
             return row
         }
     }
@@ -112,7 +122,9 @@ struct MPITests {
             #expect(x["step"] == y["step"])
             for column in ["train_loss", "test_loss"] {
                 let (p, q) = (try #require(x[column]), try #require(y[column]))
-                #expect(abs(p - q) <= lossTolerance * max(abs(p), abs(q)), "\(label) step \(x["step"]!): \(column) \(p) vs \(q)")
+                #expect(
+                    abs(p - q) <= lossTolerance * max(abs(p), abs(q)),
+                    "\(label) step \(x["step"]!): \(column) \(p) vs \(q)")
             }
             // The cost sums |w| d over every connection: near-zero weights make it the touchiest column.
             let (p, q) = (try #require(x["cost"]), try #require(y["cost"]))
@@ -140,15 +152,20 @@ struct MPITests {
 
     /// A small GPT on random tokens whose swaps (greedy, every 50 steps) move heads and
     /// residual neurons: the transformer case with relocations (incontext trains with swaps off).
-    static let relocatingGPT = ["--preset", "gpt-bench", "--layers", "2", "--width", "64", "--context", "32",
-                                "--relocation", "greedy"]
+    static let relocatingGPT = [
+        "--preset", "gpt-bench", "--layers", "2", "--width", "64", "--context", "32",
+        "--relocation", "greedy",
+    ]
 
     @Test(
         "2 ranks sharing each batch train as 1 process with the whole batch: an MLP and transformers, with relocations",
-        arguments: [["--preset", "independence"], ["--preset", "incontext"],
-                    ["--preset", "incontext", "--accumulation-steps", "2"], MPITests.relocatingGPT])
+        arguments: [
+            ["--preset", "independence"], ["--preset", "incontext"],
+            ["--preset", "incontext", "--accumulation-steps", "2"], MPITests.relocatingGPT,
+        ])
     func parity(_ preset: [String]) throws {
-        let common = preset + ["--steps", "300", "--swap-every", "50", "--log-every", "10", "--device", "cpu", "--quiet"]
+        let common =
+            preset + ["--steps", "300", "--swap-every", "50", "--log-every", "10", "--device", "cpu", "--quiet"]
         let shared = try expectSameAsOneProcess(common, preset.joined(separator: " "))
         defer { try? FileManager.default.removeItem(at: shared) }
         // Only rank 0 writes: one metrics row per log step.
@@ -167,23 +184,32 @@ struct MPITests {
     @Test("on an OpenCL device (gradients go through host memory), 2 ranks also train as 1 process")
     func openCLParity() throws {
         guard TestDevices.runOpenCLTests else {
-            Issue.record("no OpenCL device on this machine: the OpenCL data-parallel run was not tested", severity: .warning)
+            Issue.record(
+                "no OpenCL device on this machine: the OpenCL data-parallel run was not tested", severity: .warning)
             return
         }
         let device = try #require(try TestDevices.openCL().openCLDescription)
         for preset in [["--preset", "incontext"], Self.relocatingGPT] {
-            let common = preset + ["--steps", "100", "--swap-every", "50", "--log-every", "10", "--quiet",
-                                   "--device", "opencl:\(device.platformIndex):\(device.deviceIndex)"]
+            let common =
+                preset + [
+                    "--steps", "100", "--swap-every", "50", "--log-every", "10", "--quiet",
+                    "--device", "opencl:\(device.platformIndex):\(device.deviceIndex)",
+                ]
             let shared = try expectSameAsOneProcess(common, preset.joined(separator: " ") + " on OpenCL")
             if preset == Self.relocatingGPT { try expectRelocated(shared) }
             try FileManager.default.removeItem(at: shared)
         }
     }
 
-    @Test("a checkpoint does not depend on the rank count: 1 process for 100 steps, then 2 ranks to 200, as 1 process throughout")
+    @Test(
+        "a checkpoint does not depend on the rank count: 1 process for 100 steps, then 2 ranks to 200, as 1 process throughout"
+    )
     func resumeWithMoreRanks() throws {
-        let common = ["--preset", "two-moons", "--steps", "200", "--swap-every", "50", "--log-every", "10", "--checkpoint-every", "100",
-                      "--device", "cpu", "--quiet"]
+        let common = [
+            "--preset", "two-moons", "--steps", "200", "--swap-every", "50", "--log-every", "10", "--checkpoint-every",
+            "100",
+            "--device", "cpu", "--quiet",
+        ]
         let straight = MPIRun.temporaryDirectory("straight"), resumed = MPIRun.temporaryDirectory("resumed")
         defer { for url in [straight, resumed] { try? FileManager.default.removeItem(at: url) } }
         #expect(try bimt(["train"] + common + ["--out", straight.path]).status == 0)
@@ -202,11 +228,18 @@ struct MPITests {
     func killedRank() throws {
         let run = MPIRun.temporaryDirectory("killed")
         defer { try? FileManager.default.removeItem(at: run) }
-        let job = try MPIRun.Job(ranks: 2, ["train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "200",
-                                            "--checkpoint-every", "200", "--device", "cpu", "--quiet", "--out", run.path])
+        let job = try MPIRun.Job(
+            ranks: 2,
+            [
+                "train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "200",
+                "--checkpoint-every", "200", "--device", "cpu", "--quiet", "--out", run.path,
+            ])
         let checkpoint = run.appending(path: Trainer.checkpointName)
-        #expect(job.wait(until: { FileManager.default.fileExists(atPath: checkpoint.path) && job.pid(ofRank: 1) != nil }, seconds: 120),
-                "\(job.output)")
+        #expect(
+            job.wait(
+                until: { FileManager.default.fileExists(atPath: checkpoint.path) && job.pid(ofRank: 1) != nil },
+                seconds: 120),
+            "\(job.output)")
         let victim = try #require(job.pid(ofRank: 1))
         let killedAt = Date()
         kill(victim, SIGKILL)
@@ -232,12 +265,19 @@ struct MPITests {
     func hungRank() throws {
         let run = MPIRun.temporaryDirectory("hung")
         defer { try? FileManager.default.removeItem(at: run) }
-        let job = try MPIRun.Job(ranks: 2, ["train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "200",
-                                            "--checkpoint-every", "200", "--device", "cpu", "--quiet", "--rank-timeout", "3",
-                                            "--out", run.path])
+        let job = try MPIRun.Job(
+            ranks: 2,
+            [
+                "train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "200",
+                "--checkpoint-every", "200", "--device", "cpu", "--quiet", "--rank-timeout", "3",
+                "--out", run.path,
+            ])
         let checkpoint = run.appending(path: Trainer.checkpointName)
-        #expect(job.wait(until: { FileManager.default.fileExists(atPath: checkpoint.path) && job.pid(ofRank: 1) != nil }, seconds: 120),
-                "\(job.output)")
+        #expect(
+            job.wait(
+                until: { FileManager.default.fileExists(atPath: checkpoint.path) && job.pid(ofRank: 1) != nil },
+                seconds: 120),
+            "\(job.output)")
         let victim = try #require(job.pid(ofRank: 1))
         let stoppedAt = Date()
         kill(victim, SIGSTOP)
@@ -249,23 +289,34 @@ struct MPITests {
         _ = try Trainer.load(checkpoint: checkpoint, device: Device.cpu())
     }
 
-    @Test("SIGTERM to the ranks, a moment apart: every rank stops after the same step and rank 0 writes a checkpoint of it")
+    @Test(
+        "SIGTERM to the ranks, a moment apart: every rank stops after the same step and rank 0 writes a checkpoint of it"
+    )
     func signalledStop() throws {
         let run = MPIRun.temporaryDirectory("stopped")
         defer { try? FileManager.default.removeItem(at: run) }
-        let job = try MPIRun.Job(ranks: 2, ["train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "500",
-                                            "--checkpoint-every", "100000000", "--device", "cpu", "--quiet", "--out", run.path])
+        let job = try MPIRun.Job(
+            ranks: 2,
+            [
+                "train", "--preset", "two-moons", "--steps", "100000000", "--log-every", "500",
+                "--checkpoint-every", "100000000", "--device", "cpu", "--quiet", "--out", run.path,
+            ])
         let metrics = run.appending(path: "metrics.csv")
-        #expect(job.wait(until: { ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").count >= 2 }, seconds: 120),
-                "\(job.output)")
+        #expect(
+            job.wait(
+                until: {
+                    ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").count >= 2
+                }, seconds: 120),
+            "\(job.output)")
         // A signal reaches the ranks at different moments (here rank 1 first): they still stop after the same step.
         kill(try #require(job.pid(ofRank: 1)), SIGTERM)
         usleep(300_000)
         kill(try #require(job.pid(ofRank: 0)), SIGTERM)
         #expect(job.wait(seconds: 60) == 0, "\(job.output)")
         let output = job.output
-        let stopped = try #require(output.range(of: "stopped at step ").map { Int(output[$0.upperBound...].prefix { $0.isNumber }) } ?? nil,
-                                   "\(output)")
+        let stopped = try #require(
+            output.range(of: "stopped at step ").map { Int(output[$0.upperBound...].prefix { $0.isNumber }) } ?? nil,
+            "\(output)")
         let trainer = try Trainer.load(checkpoint: run.appending(path: Trainer.checkpointName), device: Device.cpu())
         #expect(trainer.step == stopped)
     }
@@ -275,10 +326,19 @@ struct MPITests {
         let run = MPIRun.temporaryDirectory("bad")
         defer { try? FileManager.default.removeItem(at: run) }
         // A batch that does not split over the ranks.
-        let uneven = try MPIRun.run(ranks: 2, ["train", "--preset", "modadd-seq", "--batch-size", "63", "--steps", "5", "--device", "cpu",
-                                                "--out", run.path])
+        let uneven = try MPIRun.run(
+            ranks: 2,
+            [
+                "train", "--preset", "modadd-seq", "--batch-size", "63", "--steps", "5", "--device", "cpu",
+                "--out", run.path,
+            ])
         #expect(uneven.status != 0)
-        for rank in 0..<2 { #expect(uneven.output.contains("rank \(rank): --batch-size (batchSize): a batch of 63 does not split evenly over 2 ranks"), "\(uneven.output)") }
+        for rank in 0..<2 {
+            #expect(
+                uneven.output.contains(
+                    "rank \(rank): --batch-size (batchSize): a batch of 63 does not split evenly over 2 ranks"),
+                "\(uneven.output)")
+        }
         #expect(!FileManager.default.fileExists(atPath: run.path))
         // Ranks started with different settings.
         let base = ["train", "--preset", "independence", "--steps", "5", "--device", "cpu", "--out", run.path]
@@ -289,22 +349,30 @@ struct MPITests {
         // More ranks on a node than it has OpenCL devices.
         if TestDevices.runOpenCLTests {
             let devices = (try? OpenCLDiscovery.devices().count) ?? 0
-            let crowded = try MPIRun.run(ranks: devices + 1, ["train", "--preset", "independence", "--steps", "5", "--device", "opencl",
-                                                             "--out", run.path])
+            let crowded = try MPIRun.run(
+                ranks: devices + 1,
+                [
+                    "train", "--preset", "independence", "--steps", "5", "--device", "opencl",
+                    "--out", run.path,
+                ])
             #expect(crowded.status != 0)
-            #expect(crowded.output.contains("rank \(devices): --device opencl: invalid argument: "
-                                            + "local rank \(devices) of \(devices + 1)"),
-                    "\(crowded.output)")
+            #expect(
+                crowded.output.contains(
+                    "rank \(devices): --device opencl: invalid argument: "
+                        + "local rank \(devices) of \(devices + 1)"),
+                "\(crowded.output)")
             #expect(!FileManager.default.fileExists(atPath: run.path))
         }
     }
 
     @Test("started by an MPI launcher without a loadable MPI library, bimt says what to install")
     func missingLibrary() throws {
-        let result = try bimt(["train", "--steps", "5", "--quiet"],
-                              environment: ["OMPI_COMM_WORLD_SIZE": "2", "BIMT_MPI_LIBRARY": "libNoSuchMPI.so.40"])
+        let result = try bimt(
+            ["train", "--steps", "5", "--quiet"],
+            environment: ["OMPI_COMM_WORLD_SIZE": "2", "BIMT_MPI_LIBRARY": "libNoSuchMPI.so.40"])
         #expect(result.status != 0)
-        #expect(result.error.contains("cannot load MPI") && result.error.contains("libNoSuchMPI.so.40")
+        #expect(
+            result.error.contains("cannot load MPI") && result.error.contains("libNoSuchMPI.so.40")
                 && result.error.contains("apt-get install openmpi-bin"), "\(result.error)")
     }
 }

@@ -4,12 +4,19 @@ import TestSupport
 
 @Suite("bimt tune and bench attention")
 struct TuneCLITests {
-    @Test("tune stores a verified winner in the named file; the CPU path and bad shapes are clear errors", requiresOpenCL)
+    @Test(
+        "tune stores a verified winner in the named file; the CPU path and bad shapes are clear errors", requiresOpenCL)
     func tune() throws {
-        let file = FileManager.default.temporaryDirectory.appending(path: "bimt-cli-tune-\(UUID().uuidString)/gemm-tuning.json")
-        let run = try bimt(["tune", "--device", "opencl", "--shape", "96x64x80", "80x48x64:NT", "--repeat", "1", "--max-candidates", "3"],
-                           environment: ["BIMT_GEMM_TUNING_FILE": file.path])
-        #expect(run.status == 0 && run.output.contains("best of 3") && run.output.contains("stored for"), "\(run.error)")
+        let file = FileManager.default.temporaryDirectory.appending(
+            path: "bimt-cli-tune-\(UUID().uuidString)/gemm-tuning.json")
+        let run = try bimt(
+            [
+                "tune", "--device", "opencl", "--shape", "96x64x80", "80x48x64:NT", "--repeat", "1", "--max-candidates",
+                "3",
+            ],
+            environment: ["BIMT_GEMM_TUNING_FILE": file.path])
+        #expect(
+            run.status == 0 && run.output.contains("best of 3") && run.output.contains("stored for"), "\(run.error)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
         #expect((json?["entries"] as? [Any])?.count == 1)
         let cpu = try bimt(["tune", "--device", "cpu"])
@@ -20,8 +27,10 @@ struct TuneCLITests {
 
     @Test("bench attention reports both paths and their agreement")
     func benchAttention() throws {
-        let run = try bimt(["bench", "attention", "--device", "cpu", "--sequences", "2", "--length", "70", "--heads", "2",
-                            "--head-dimension", "8", "--repeat", "1", "--json"])
+        let run = try bimt([
+            "bench", "attention", "--device", "cpu", "--sequences", "2", "--length", "70", "--heads", "2",
+            "--head-dimension", "8", "--repeat", "1", "--json",
+        ])
         #expect(run.status == 0, "\(run.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         let results = try #require(object["results"] as? [[String: Any]])

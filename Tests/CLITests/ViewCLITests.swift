@@ -7,15 +7,19 @@ import TestSupport
 /// Headless Chromium (Debian's `chromium`), or nil where none is installed.
 let chromiumBinary: URL? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { name -> URL? in
     let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-    return paths.map { URL(fileURLWithPath: String($0)).appending(path: name) }.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    return paths.map { URL(fileURLWithPath: String($0)).appending(path: name) }.first {
+        FileManager.default.isExecutableFile(atPath: $0.path)
+    }
 }.first
 
 @Suite("bimt view: the run page, in a browser", .serialized)
 struct ViewCLITests {
     static func trainedRun() throws -> URL {
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-view-\(UUID().uuidString)")
-        let trained = try bimt(["train", "--preset", "independence", "--steps", "600", "--log-every", "100", "--swap-every", "200",
-                                "--device", "cpu", "--view", "--out", run.path])
+        let trained = try bimt([
+            "train", "--preset", "independence", "--steps", "600", "--log-every", "100", "--swap-every", "200",
+            "--device", "cpu", "--view", "--out", run.path,
+        ])
         #expect(trained.status == 0, "\(trained.error)")
         return run
     }
@@ -25,15 +29,18 @@ struct ViewCLITests {
         guard let browser = chromiumBinary else { throw CocoaError(.fileNoSuchFile) }
         let process = Process()
         process.executableURL = browser
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
-                             page.absoluteString + "#selftest"]
+        process.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+            page.absoluteString + "#selftest",
+        ]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
         let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let start = try #require(dom.range(of: "<pre id=\"selftest\">"), "no self-test result in the page: \(dom.prefix(300))")
+        let start = try #require(
+            dom.range(of: "<pre id=\"selftest\">"), "no self-test result in the page: \(dom.prefix(300))")
         let end = try #require(dom.range(of: "</pre>", range: start.upperBound..<dom.endIndex))
         let text = String(dom[start.upperBound..<end.lowerBound]).replacingOccurrences(of: "&quot;", with: "\"")
         return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -44,8 +51,9 @@ struct ViewCLITests {
         guard chromiumBinary != nil else {
             // The OpenCL tests' rule: where real components are required (CI=true or
             // BIMT_REQUIRE_OPENCL=1) a missing browser is a failure, elsewhere a warning.
-            Issue.record("no chromium on PATH: the browser test did not run (scripts/install-deps installs it)",
-                         severity: requireRealComponents ? .error : .warning)
+            Issue.record(
+                "no chromium on PATH: the browser test did not run (scripts/install-deps installs it)",
+                severity: requireRealComponents ? .error : .warning)
             return
         }
         let run = try Self.trainedRun()
@@ -72,10 +80,14 @@ struct ViewCLITests {
         #expect((result["errors"] as? [Any])?.isEmpty == true, "console errors: \(result["errors"] ?? "")")
     }
 
-    @Test("a run without snapshots gets its final network; a truncated frame is reported and the others kept; not a run is an error")
+    @Test(
+        "a run without snapshots gets its final network; a truncated frame is reported and the others kept; not a run is an error"
+    )
     func badRuns() throws {
         let run = try Self.trainedRun()
-        #expect(FileManager.default.fileExists(atPath: run.appending(path: "view.html").path), "train --view writes the page")
+        #expect(
+            FileManager.default.fileExists(atPath: run.appending(path: "view.html").path),
+            "train --view writes the page")
         let gif = run.appending(path: "run.gif")
         let animated = try bimt(["render", run.path, "--animate", "-o", gif.path, "--gif-width", "200"])
         #expect(animated.status == 0 && animated.error.contains("7 frames"), "\(animated.error)")
@@ -88,7 +100,8 @@ struct ViewCLITests {
         let bytes = try Data(contentsOf: truncated)
         try bytes.prefix(bytes.count / 2).write(to: truncated)
         let (html, problems) = try RunViewer.html(runDirectory: run)
-        #expect(problems.count == 1 && problems[0].contains(names[3]) && problems[0].contains("truncated"), "\(problems)")
+        #expect(
+            problems.count == 1 && problems[0].contains(names[3]) && problems[0].contains("truncated"), "\(problems)")
         #expect(html.contains("\"step\":200") && html.contains("\"step\":400") && !html.contains("\"step\":300"))
         try FileManager.default.removeItem(at: snapshots)
         let (old, none) = try RunViewer.html(runDirectory: run)

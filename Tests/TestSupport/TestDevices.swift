@@ -40,8 +40,9 @@ public enum TestDevices {
     public static func all(sourceLocation: SourceLocation = #_sourceLocation) throws -> [Device] {
         if !openCLAvailable {
             if openCLRequired { _ = try openCL() }
-            Issue.record("no OpenCL device on this machine: ran on the CPU path only", severity: .warning,
-                         sourceLocation: sourceLocation)
+            Issue.record(
+                "no OpenCL device on this machine: ran on the CPU path only", severity: .warning,
+                sourceLocation: sourceLocation)
             return [cpu()]
         }
         return [cpu(), try openCL()]

@@ -63,7 +63,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "idx":
         _ = try? IDX.parse(bytes, path: "fuzz")
     case "config":
-        if let configuration = try? ConfigurationFile.apply(data: bytes, path: "fuzz", over: base) { _ = try? configuration.validate() }
+        if let configuration = try? ConfigurationFile.apply(data: bytes, path: "fuzz", over: base) {
+            _ = try? configuration.validate()
+        }
     case "snapshot":
         _ = try? Snapshots.frame(bytes)
         _ = try? Snapshots.frame(bytes, network: runFixture().network)
@@ -120,9 +122,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 /// libFuzzer's driver: argument parsing, corpus, mutation loop.
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 /// SwiftPM links an executable with `main` defined as `<module>_main`: hand control to libFuzzer.
 @_cdecl("FuzzParsers_main")

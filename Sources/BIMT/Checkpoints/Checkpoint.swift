@@ -181,12 +181,16 @@ public struct Checkpoint: Sendable, Equatable {
         if let permutations {
             let sizes = identity.map(\.count)
             guard permutations.map(\.count) == sizes else {
-                throw BIMTError.invalidFile(path: path, reason: "its 'permutations' metadata is not one list per "
-                                            + "layer of the model's sizes \(sizes)")
+                throw BIMTError.invalidFile(
+                    path: path,
+                    reason: "its 'permutations' metadata is not one list per "
+                        + "layer of the model's sizes \(sizes)")
             }
             for (layer, perm) in permutations.enumerated() where !isPermutation(perm) {
-                throw BIMTError.invalidFile(path: path, reason: "its 'permutations' metadata for layer \(layer) "
-                                            + "is not a permutation of 0..<\(perm.count)")
+                throw BIMTError.invalidFile(
+                    path: path,
+                    reason: "its 'permutations' metadata for layer \(layer) "
+                        + "is not a permutation of 0..<\(perm.count)")
             }
             arrangement = permutations
         }
@@ -194,8 +198,9 @@ public struct Checkpoint: Sendable, Equatable {
         for (name, layer, stored) in ends {
             guard let perm = stored else { continue }
             guard perm.count == arrangement[layer].count, isPermutation(perm) else {
-                throw BIMTError.invalidFile(path: path,
-                                            reason: "'\(name)' is not a permutation of 0..<\(arrangement[layer].count)")
+                throw BIMTError.invalidFile(
+                    path: path,
+                    reason: "'\(name)' is not a permutation of 0..<\(arrangement[layer].count)")
             }
             arrangement[layer] = perm
         }

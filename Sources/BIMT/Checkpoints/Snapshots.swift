@@ -22,13 +22,18 @@ public struct Snapshots {
         /// Writes the frame's weights into `values` (a model's flat parameters) at `network`'s connections.
         public func apply(to values: inout [Float], network: SpatialNetwork) throws {
             guard matrices.count == network.connections.count else {
-                throw BIMTError.invalidSetting("a snapshot of step \(step) has \(matrices.count) matrices; the model has \(network.connections.count)")
+                throw BIMTError.invalidSetting(
+                    "a snapshot of step \(step) has \(matrices.count) matrices; the model has \(network.connections.count)"
+                )
             }
             for (connection, matrix) in zip(network.connections, matrices) {
                 guard matrix.values.count == connection.weight.count else {
-                    throw BIMTError.invalidSetting("a snapshot of step \(step) does not match the model's \(connection.name)")
+                    throw BIMTError.invalidSetting(
+                        "a snapshot of step \(step) does not match the model's \(connection.name)")
                 }
-                for (i, q) in matrix.values.enumerated() { values[connection.weight.offset + i] = Float(q) / 127 * matrix.scale }
+                for (i, q) in matrix.values.enumerated() {
+                    values[connection.weight.offset + i] = Float(q) / 127 * matrix.scale
+                }
             }
         }
     }
@@ -45,8 +50,10 @@ public struct Snapshots {
     /// The snapshots of the run in `runDirectory`, thinned past `budgetMiB` (0 ... 2^20 MiB).
     public init(runDirectory: URL, budgetMiB: Double = defaultBudgetMiB) throws {
         guard budgetMiB >= 0, budgetMiB <= SizeLimits.snapshotMiB else {
-            throw BIMTError.invalidField(field: "snapshotBudget", reason: "must lie in "
-                                         + "0...\(Int(SizeLimits.snapshotMiB)) MiB, got \(budgetMiB)")
+            throw BIMTError.invalidField(
+                field: "snapshotBudget",
+                reason: "must lie in "
+                    + "0...\(Int(SizeLimits.snapshotMiB)) MiB, got \(budgetMiB)")
         }
         directory = runDirectory.appending(path: "snapshots")
         budgetBytes = Int(budgetMiB * 1_048_576)
@@ -56,7 +63,9 @@ public struct Snapshots {
     public func write(step: Int, relocated: Bool, model: any TrainableModel) throws {
         let network = model.network, values = try model.device.read(model.parameters.whole)
         var data = Data(Self.magic)
-        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        func append<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+        }
         append(Int64(step))
         append(UInt8(relocated ? 1 : 0))
         append(UInt32(network.connections.count))
@@ -66,9 +75,10 @@ public struct Snapshots {
             let scale = weights.reduce(Float(0)) { $1.isFinite ? max($0, abs($1)) : $0 }
             append(UInt32(weights.count))
             append(scale.bitPattern)
-            data.append(contentsOf: weights.map { w in
-                UInt8(bitPattern: Int8(scale > 0 && w.isFinite ? (w / scale * 127).rounded() : 0))
-            })
+            data.append(
+                contentsOf: weights.map { w in
+                    UInt8(bitPattern: Int8(scale > 0 && w.isFinite ? (w / scale * 127).rounded() : 0))
+                })
         }
         for permutation in [network.inputPermutation, network.outputPermutation] {
             append(UInt32(permutation.count))
@@ -83,7 +93,9 @@ public struct Snapshots {
     /// more than the budget.
     func thin() throws {
         var files = Self.frameFiles(directory)
-        func total() -> Int { files.reduce(0) { $0 + ((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) } }
+        func total() -> Int {
+            files.reduce(0) { $0 + ((try? $1.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
+        }
         while files.count > 2 && total() > budgetBytes {
             let removed = stride(from: 1, to: files.count - 1, by: 2).map { files[$0] }
             for file in removed { try FileManager.default.removeItem(at: file) }
@@ -93,7 +105,9 @@ public struct Snapshots {
 
     static func frameFiles(_ directory: URL) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasPrefix("frame-") && $0.hasSuffix(".bin") }.sorted().map { directory.appending(path: $0) }
+        return names.filter { $0.hasPrefix("frame-") && $0.hasSuffix(".bin") }.sorted().map {
+            directory.appending(path: $0)
+        }
     }
 
     /// The frames of a run directory in step order, and a line for each file that could not
@@ -101,7 +115,8 @@ public struct Snapshots {
     /// every count and index in a frame is checked against it (its connections' sizes, its
     /// input and output layers' permutations), so a damaged frame is skipped, never drawn.
     public static func read(runDirectory: URL, network: SpatialNetwork? = nil)
-        -> (frames: [Frame], problems: [String]) {
+        -> (frames: [Frame], problems: [String])
+    {
         var frames: [Frame] = [], problems: [String] = []
         for file in frameFiles(runDirectory.appending(path: "snapshots")) {
             do { frames.append(try frame(Data(contentsOf: file), network: network)) } catch {
@@ -157,7 +172,8 @@ public struct Snapshots {
             }
             permutations.append(permutation)
         }
-        return Frame(step: step, relocated: relocated == 1, matrices: matrices, inputPermutation: permutations[0],
-                     outputPermutation: permutations[1])
+        return Frame(
+            step: step, relocated: relocated == 1, matrices: matrices, inputPermutation: permutations[0],
+            outputPermutation: permutations[1])
     }
 }

@@ -34,12 +34,15 @@ public struct StoredModel {
         var network = try specification.spatialNetwork(swapInputs: configuration.swapInputs)
         values = try specification.parameterValues(from: checkpoint.parameters, network: network)
         network.permutations = try checkpoint.arrangement(from: network.permutations)
-        let (inputNames, outputNames) = try checkpoint.taskNames ?? {
-            let data = try configuration.makeTask()
-            return (data.inputNames, data.outputNames)
-        }()
-        names = NeuronNames(network: network, embedded: specification.embedding != nil,
-                            outputWidth: specification.outputWidth, inputNames: inputNames, outputNames: outputNames)
+        let (inputNames, outputNames) =
+            try checkpoint.taskNames
+            ?? {
+                let data = try configuration.makeTask()
+                return (data.inputNames, data.outputNames)
+            }()
+        names = NeuronNames(
+            network: network, embedded: specification.embedding != nil,
+            outputWidth: specification.outputWidth, inputNames: inputNames, outputNames: outputNames)
         (self.configuration, self.network, self.inputNames) = (configuration, network, inputNames)
         step = checkpoint.step ?? 0
     }
@@ -63,11 +66,13 @@ public struct TrainedModel {
     public static func load(checkpoint url: URL, device: Device) throws -> TrainedModel {
         let stored = try StoredModel.load(checkpoint: url)
         let configuration = stored.configuration
-        let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
-                                                      swapInputs: configuration.swapInputs, device: device)
+        let model = try configuration.model.makeModel(
+            cost: configuration.cost, relocationCost: configuration.relocationCost,
+            swapInputs: configuration.swapInputs, device: device)
         try device.write(stored.values, to: model.parameters.whole)
         model.geometry.network.permutations = stored.network.permutations
-        return TrainedModel(model: model, configuration: configuration, names: stored.names, step: stored.step,
-                            inputNames: stored.inputNames)
+        return TrainedModel(
+            model: model, configuration: configuration, names: stored.names, step: stored.step,
+            inputNames: stored.inputNames)
     }
 }

@@ -14,7 +14,8 @@ public enum ConfigurationFile {
     }
 
     /// The same, for bytes already in memory (`path` names them in errors).
-    public static func apply(data: Data, path: String, over base: TrainingConfiguration) throws -> TrainingConfiguration {
+    public static func apply(data: Data, path: String, over base: TrainingConfiguration) throws -> TrainingConfiguration
+    {
         guard let overrides = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw BIMTError.invalidFile(path: path, reason: "is not a JSON object")
         }
@@ -22,7 +23,8 @@ public enum ConfigurationFile {
         var merged = try JSONSerialization.jsonObject(with: encoder.encode(base)) as! [String: Any]
         try merge(overrides, into: &merged, path: path, prefix: "")
         do {
-            return try JSONDecoder().decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+            return try JSONDecoder().decode(
+                TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
         } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw BIMTError.invalidFile(path: path, reason: "field '\(field)' must be \(type)")
@@ -36,15 +38,19 @@ public enum ConfigurationFile {
 
     /// Known optional fields absent from an encoded preset (nil values are not encoded).
     static let optionalFields: Set<String> = [
-        "preset", "batchSize", "biasPenaltyFrom", "cost.lastWeightFactor", "relocationCost.lastWeightFactor", "noPenalizeLast", "architecture.embedding", "task.modulus", "task.groupSize", "task.path", "task.vocabulary",
+        "preset", "batchSize", "biasPenaltyFrom", "cost.lastWeightFactor", "relocationCost.lastWeightFactor",
+        "noPenalizeLast", "architecture.embedding", "task.modulus", "task.groupSize", "task.path", "task.vocabulary",
         "architecture.embedding.vocabulary", "architecture.embedding.dimension", "architecture.embedding.folds",
-        "convolution", "convolution.imageHeight", "convolution.imageWidth", "convolution.imageChannels", "convolution.channels",
+        "convolution", "convolution.imageHeight", "convolution.imageWidth", "convolution.imageChannels",
+        "convolution.channels",
         "convolution.kernelSize", "convolution.pool", "convolution.poolSize",
-        "transformer", "transformer.layers", "transformer.width", "transformer.heads", "transformer.context", "transformer.vocabulary",
+        "transformer", "transformer.layers", "transformer.width", "transformer.heads", "transformer.context",
+        "transformer.vocabulary",
         "transformer.inputFeatures", "transformer.outputs", "transformer.mlpRatio", "transformer.lastPositionOnly",
         "transformer.predictedOutputs",
         "learningRateSchedule", "learningRateSchedule.warmupSteps", "learningRateSchedule.minimumLearningRate",
-        "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps", "evalBatches",
+        "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps",
+        "evalBatches",
         "snapshotBudget", "batchSampling", "validationExamples",
     ]
 

@@ -27,19 +27,23 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         func mib(_ floats: Int) -> String { String(format: "%.1f MiB", Double(4 * floats) / 1_048_576) }
-        return "memory plan on \(deviceName): parameters \(mib(parameters)) (\(parameters) values), optimizer state \(mib(optimizerState)), "
+        return
+            "memory plan on \(deviceName): parameters \(mib(parameters)) (\(parameters) values), optimizer state \(mib(optimizerState)), "
             + "data \(mib(data)), activations \(mib(activations)); total \(mib(totalBytes / 4)) of \(mib(deviceBytes / 4))"
     }
 
     /// Throws when the plan needs more than the device has, naming the largest part and what lowers it.
     public func check() throws {
         guard totalBytes > deviceBytes else { return }
-        let parts = [("activations", activations, "batchSize (or more accumulationSteps), the context or the width"),
-                     ("data on the device", data, "evalBatches, or the data"),
-                     ("parameters and optimizer state", parameters + optimizerState, "the layers or the width")]
+        let parts = [
+            ("activations", activations, "batchSize (or more accumulationSteps), the context or the width"),
+            ("data on the device", data, "evalBatches, or the data"),
+            ("parameters and optimizer state", parameters + optimizerState, "the layers or the width"),
+        ]
         let (name, _, lower) = parts.max { $0.1 < $1.1 }!
-        throw BIMTError.invalidSetting("the run needs \(totalBytes / 1_048_576) MiB on \(deviceName), which has \(deviceBytes / 1_048_576) MiB; "
-                                       + "\(name) take the most: lower \(lower). \(description)")
+        throw BIMTError.invalidSetting(
+            "the run needs \(totalBytes / 1_048_576) MiB on \(deviceName), which has \(deviceBytes / 1_048_576) MiB; "
+                + "\(name) take the most: lower \(lower). \(description)")
     }
 }
 
@@ -48,8 +52,10 @@ extension TrainingConfiguration {
     /// its memory on `device`, without allocating: what a trainer does first, and what
     /// `--dry-run` prints. The plan is not checked against the device (`MemoryPlan.check`).
     /// With `ranks` processes sharing each batch, it is one rank's plan.
-    public func prepared(for data: TaskData, on device: Device,
-                         ranks: Int = 1) throws -> (configuration: TrainingConfiguration, plan: MemoryPlan) {
+    public func prepared(
+        for data: TaskData, on device: Device,
+        ranks: Int = 1
+    ) throws -> (configuration: TrainingConfiguration, plan: MemoryPlan) {
         try validate()
         let fitted = fitted(to: data)
         try fitted.check(data)
@@ -62,13 +68,16 @@ extension TrainingConfiguration {
     func checkSizes(data: TaskData) throws {
         let o = options, rows = Double(o.batchSize ?? data.train.count)
         let perRow = Double(model.activationCount(rows: 1, inputWidth: data.train.inputWidth))
-        try SizeLimits.requireValues(perRow * rows, "a batch's activations", field: "batchSize",
-                                     lower: "batchSize (or raise accumulationSteps), the context or the width")
-        let perExample = Double(data.train.inputWidth)
+        try SizeLimits.requireValues(
+            perRow * rows, "a batch's activations", field: "batchSize",
+            lower: "batchSize (or raise accumulationSteps), the context or the width")
+        let perExample =
+            Double(data.train.inputWidth)
             + Double(data.train.targetsPerExample) * Double(data.train.outputWidth + 1)
         let evaluated = Double(o.evalBatches ?? 1) * rows
-        try SizeLimits.requireValues(perExample * (rows + evaluated), "the training batch and the evaluation batches",
-                                     field: "evalBatches", lower: "batchSize or evalBatches")
+        try SizeLimits.requireValues(
+            perExample * (rows + evaluated), "the training batch and the evaluation batches",
+            field: "evalBatches", lower: "batchSize or evalBatches")
     }
 
     /// The memory plan of training this configuration on `data` (already fitted) on `device`,
@@ -80,21 +89,24 @@ extension TrainingConfiguration {
         let outputs = data.train.outputWidth, oneHot = o.loss == .mse
         func stored(_ split: Dataset, count: Int) -> Int {
             let targets = count * split.targetsPerExample
-            return count * split.inputWidth + (split.isClassification ? targets * (1 + (oneHot ? outputs : 0)) : targets * outputs)
+            return count * split.inputWidth
+                + (split.isClassification ? targets * (1 + (oneHot ? outputs : 0)) : targets * outputs)
         }
         let windowed = data.train.windows != nil, ranks = max(1, ranks)
         let fullBatch = !windowed && (o.batchSize.map { $0 >= data.train.count } ?? true)
         var floats = windowed ? 0 : stored(data.train, count: fullBatch ? data.train.count / ranks : data.train.count)
-        let evaluationCount: Int = if data.test.windows != nil {
-            o.evalBatches.map { $0 * (o.batchSize ?? 1) } ?? (data.test.count + data.test.inputWidth - 1) / data.test.inputWidth
-        } else {
-            o.evalBatches.map { min(data.test.count, $0 * (o.batchSize ?? 1)) } ?? data.test.count
-        }
+        let evaluationCount: Int =
+            if data.test.windows != nil {
+                o.evalBatches.map { $0 * (o.batchSize ?? 1) } ?? (data.test.count + data.test.inputWidth - 1)
+                    / data.test.inputWidth
+            } else {
+                o.evalBatches.map { min(data.test.count, $0 * (o.batchSize ?? 1)) } ?? data.test.count
+            }
         floats += stored(data.test, count: evaluationCount)
         var trainingRows = data.train.count / ranks
         if let size = o.batchSize, !fullBatch {
             let share = size / ranks
-            floats += stored(data.train, count: share) + share   // the batch, and its row indices
+            floats += stored(data.train, count: share) + share // the batch, and its row indices
             trainingRows = share
         }
         let micro = trainingRows / o.accumulationSteps, length = data.train.inputWidth
@@ -102,14 +114,19 @@ extension TrainingConfiguration {
         var activations = model.activationCount(rows: micro, inputWidth: length)
         if chunk != micro { activations += model.activationCount(rows: chunk, inputWidth: length) }
         let remainder = evaluationCount % max(1, chunk)
-        if remainder > 0 && remainder != micro { activations += model.activationCount(rows: remainder, inputWidth: length) }
+        if remainder > 0 && remainder != micro {
+            activations += model.activationCount(rows: remainder, inputWidth: length)
+        }
         if let a = model.transformerArchitecture {
             // Fused attention's scratch, shared by the layers and passes: sized for the largest pass.
-            activations += device.fusedAttentionScratchCount(AttentionShape(sequences: max(micro, chunk), length: length / a.valuesPerPosition,
-                                                                            heads: a.heads, headDimension: a.headDimension))
+            activations += device.fusedAttentionScratchCount(
+                AttentionShape(
+                    sequences: max(micro, chunk), length: length / a.valuesPerPosition,
+                    heads: a.heads, headDimension: a.headDimension))
         }
-        return MemoryPlan(parameters: parameters, optimizerState: optimizer, data: floats, activations: activations,
-                          deviceBytes: device.memoryBytes, deviceName: device.name)
+        return MemoryPlan(
+            parameters: parameters, optimizerState: optimizer, data: floats, activations: activations,
+            deviceBytes: device.memoryBytes, deviceName: device.name)
     }
 }
 
@@ -118,7 +135,8 @@ extension ModelSpec {
     public var parameterCount: Int {
         switch self {
         case let .mlp(a): (try? a.spatialNetwork().parameterExtent) ?? 0
-        case let .convNet(convolution, head): (try? ConvNet.spatialNetwork(convolution, head: head).parameterExtent) ?? 0
+        case let .convNet(convolution, head):
+            (try? ConvNet.spatialNetwork(convolution, head: head).parameterExtent) ?? 0
         case let .transformer(t): GPT.Views(t).count
         }
     }
@@ -139,9 +157,13 @@ extension ModelSpec {
                 let (h, w, _) = sizes[b], o = c.channels[b], pixels = rows * h * w
                 let chunk = c.columnChunk(block: b, rows: rows), chunkFloats = chunk * c.columnsPerImage(block: b)
                 if chunk == rows { total += chunkFloats } else { chunkScratch = max(chunkScratch, chunkFloats) }
-                if b > 0 { gradientScratch = max(gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * c.columnsPerImage(block: b)) }
+                if b > 0 {
+                    gradientScratch = max(
+                        gradientScratch, c.columnGradientChunk(block: b, chunk: chunk) * c.columnsPerImage(block: b))
+                }
                 // Preactivations (ReLU activates over them in place), activations, their gradient.
-                total += (ConvNet.activatesInPlace(head.activation) ? 2 : 3) * pixels * o
+                total +=
+                    (ConvNet.activatesInPlace(head.activation) ? 2 : 3) * pixels * o
                     + 2 * rows * sizes[b + 1].height * sizes[b + 1].width * o
             }
             total += chunkScratch + gradientScratch
@@ -153,12 +175,13 @@ extension ModelSpec {
             // scratch (a block of query rows per core, or per sequence on OpenCL) is the backend's.
             let statistics = rows * a.heads * length, predicted = a.predictedPositions(length: length).count
             let norms = a.layerNorm ? a.layers * (2 * n * d + 4 * n) + n * d + 2 * n : 0
-            var total = (2 * a.layers + 1) * n * d + norms
+            var total =
+                (2 * a.layers + 1) * n * d + norms
                 + a.layers * (3 * n * d + statistics + n * d + 2 * n * hidden)
                 + rows * predicted * a.scoredOutputs
                 + (predicted == length ? 0 : rows * predicted * (d + 1))
                 + 6 * n * d + 2 * n * hidden
-            total += rows * predicted * a.scoredOutputs   // the loss's output gradient
+            total += rows * predicted * a.scoredOutputs // the loss's output gradient
             return total
         }
     }

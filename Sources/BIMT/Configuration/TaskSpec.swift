@@ -48,8 +48,12 @@ public enum TaskSpec: Sendable, Equatable {
     }
 
     /// Every kind, as `kind` spells it.
-    public static let kinds = Tasks.Formula.allCases.map(\.rawValue)
-        + ["two-moons", "modadd", "permutations", "images", "safetensors", "modadd-seq", "incontext", "text", "random-tokens", "tokens"]
+    public static let kinds =
+        Tasks.Formula.allCases.map(\.rawValue)
+        + [
+            "two-moons", "modadd", "permutations", "images", "safetensors", "modadd-seq", "incontext", "text",
+            "random-tokens", "tokens",
+        ]
 
     /// Sequences for a transformer (the others are tables for an MLP or images for a conv net).
     public var isSequenceTask: Bool {
@@ -87,18 +91,25 @@ public enum TaskSpec: Sendable, Equatable {
         case let .userData(path): return try UserData.load(path: path)
         case .modularAdditionSequence, .inContextRegression, .text, .randomTokens, .tokenFiles:
             guard case let .transformer(t) = model else {
-                throw BIMTError.invalidField(field: "task", reason: "'\(kind)' is a sequence task; it needs a transformer")
+                throw BIMTError.invalidField(
+                    field: "task", reason: "'\(kind)' is a sequence task; it needs a transformer")
             }
             switch self {
-            case let .modularAdditionSequence(modulus): return try Tasks.modularAdditionSequence(modulus: modulus, seed: seed)
+            case let .modularAdditionSequence(modulus):
+                return try Tasks.modularAdditionSequence(modulus: modulus, seed: seed)
             case .inContextRegression:
                 guard let features = t.inputFeatures, features >= 2, t.context % 2 == 1 else {
                     throw BIMTError.invalidField(
-                        field: "transformer", reason: "in-context regression needs real inputs of d + 1 >= 2 features and an odd context (2T - 1)")
+                        field: "transformer",
+                        reason:
+                            "in-context regression needs real inputs of d + 1 >= 2 features and an odd context (2T - 1)"
+                    )
                 }
                 return try Tasks.inContextRegression(dimension: features - 1, pairs: (t.context + 1) / 2, seed: seed)
-            case .randomTokens: return try Tasks.randomTokens(vocabulary: t.vocabulary ?? 65, length: t.context, seed: seed)
-            case let .tokenFiles(folder, vocabulary): return try TokenFiles.task(folder: folder, vocabulary: vocabulary, context: t.context)
+            case .randomTokens:
+                return try Tasks.randomTokens(vocabulary: t.vocabulary ?? 65, length: t.context, seed: seed)
+            case let .tokenFiles(folder, vocabulary):
+                return try TokenFiles.task(folder: folder, vocabulary: vocabulary, context: t.context)
             default:
                 guard case let .text(path?) = self else { throw Self.missingText }
                 return try CharacterText.task(path: path, context: t.context)
@@ -106,7 +117,8 @@ public enum TaskSpec: Sendable, Equatable {
         }
     }
 
-    static let missingText = BIMTError.invalidField(field: "task.path", reason: "a text task needs a UTF-8 file to train on")
+    static let missingText = BIMTError.invalidField(
+        field: "task.path", reason: "a text task needs a UTF-8 file to train on")
 }
 
 extension TaskSpec: Codable {
@@ -118,26 +130,34 @@ extension TaskSpec: Codable {
         let path = try c.decodeIfPresent(String.self, forKey: .path)
         func required(_ path: String?) throws -> String {
             guard let path else {
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.path],
-                                                        debugDescription: "task '\(kind)' needs a path"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [CodingKeys.path],
+                        debugDescription: "task '\(kind)' needs a path"))
             }
             return path
         }
         switch kind {
         case "two-moons": self = .twoMoons
         case "modadd": self = .modularAddition(modulus: try c.decodeIfPresent(Int.self, forKey: .modulus) ?? 59)
-        case "permutations": self = .permutationComposition(groupSize: try c.decodeIfPresent(Int.self, forKey: .groupSize) ?? 4)
+        case "permutations":
+            self = .permutationComposition(groupSize: try c.decodeIfPresent(Int.self, forKey: .groupSize) ?? 4)
         case "images": self = .images(folder: path)
         case "safetensors": self = .userData(path: try required(path))
-        case "modadd-seq": self = .modularAdditionSequence(modulus: try c.decodeIfPresent(Int.self, forKey: .modulus) ?? 113)
+        case "modadd-seq":
+            self = .modularAdditionSequence(modulus: try c.decodeIfPresent(Int.self, forKey: .modulus) ?? 113)
         case "incontext": self = .inContextRegression
         case "text": self = .text(path: path)
         case "random-tokens": self = .randomTokens
-        case "tokens": self = .tokenFiles(folder: try required(path), vocabulary: try c.decodeIfPresent(Int.self, forKey: .vocabulary))
+        case "tokens":
+            self = .tokenFiles(
+                folder: try required(path), vocabulary: try c.decodeIfPresent(Int.self, forKey: .vocabulary))
         default:
             guard let formula = Tasks.Formula(rawValue: kind) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [CodingKeys.kind],
-                                                        debugDescription: "unknown task '\(kind)'; tasks: \(Self.kinds.joined(separator: ", "))"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [CodingKeys.kind],
+                        debugDescription: "unknown task '\(kind)'; tasks: \(Self.kinds.joined(separator: ", "))"))
             }
             self = .symbolic(formula)
         }
@@ -147,7 +167,8 @@ extension TaskSpec: Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind)
         switch self {
-        case let .modularAddition(modulus), let .modularAdditionSequence(modulus): try c.encode(modulus, forKey: .modulus)
+        case let .modularAddition(modulus), let .modularAdditionSequence(modulus):
+            try c.encode(modulus, forKey: .modulus)
         case let .permutationComposition(n): try c.encode(n, forKey: .groupSize)
         case let .images(folder): try c.encodeIfPresent(folder, forKey: .path)
         case let .userData(path): try c.encode(path, forKey: .path)

@@ -112,8 +112,10 @@ extension TrainingConfiguration {
             if case .images = c.task {
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw BIMTError.invalidFile(path: path, reason: "is not a folder; an image task reads a folder of "
-                                                + "MNIST-format IDX files")
+                    throw BIMTError.invalidFile(
+                        path: path,
+                        reason: "is not a folder; an image task reads a folder of "
+                            + "MNIST-format IDX files")
                 }
                 c.task = .images(folder: path)
             } else {
@@ -131,13 +133,18 @@ extension TrainingConfiguration {
         }
         if let path = o.textPath {
             guard case .transformer = c.model else {
-                throw BIMTError.invalidField(field: "task.path", reason: "a text file trains a character-level transformer (preset charlm), not \(c.model.familyName)")
+                throw BIMTError.invalidField(
+                    field: "task.path",
+                    reason:
+                        "a text file trains a character-level transformer (preset charlm), not \(c.model.familyName)")
             }
             c.task = .text(path: path)
         }
         if let folder = o.tokensPath {
             guard case .transformer = c.model else {
-                throw BIMTError.invalidField(field: "task.path", reason: "token files train a transformer (preset charlm or gpt-small), not \(c.model.familyName)")
+                throw BIMTError.invalidField(
+                    field: "task.path",
+                    reason: "token files train a transformer (preset charlm or gpt-small), not \(c.model.familyName)")
             }
             c.task = .tokenFiles(folder: folder, vocabulary: o.vocabularySize)
         } else if o.vocabularySize != nil {
@@ -146,11 +153,13 @@ extension TrainingConfiguration {
         switch c.model {
         case var .transformer(t):
             if o.widths != nil {
-                throw BIMTError.invalidField(field: "architecture.widths",
-                                             reason: "widths shape an MLP; a transformer is shaped by its layers, width, heads and context")
+                throw BIMTError.invalidField(
+                    field: "architecture.widths",
+                    reason: "widths shape an MLP; a transformer is shaped by its layers, width, heads and context")
             }
             if o.activation != nil {
-                throw BIMTError.invalidField(field: "architecture.activation", reason: "a transformer's MLP always uses GELU")
+                throw BIMTError.invalidField(
+                    field: "architecture.activation", reason: "a transformer's MLP always uses GELU")
             }
             if let layers = o.layers { t.layers = layers }
             if let width = o.width { t.width = width }
@@ -165,9 +174,13 @@ extension TrainingConfiguration {
             }
             c.model = .transformer(t)
         case .mlp, .convNet:
-            for (value, field) in [(o.layers, "layers"), (o.width, "width"), (o.heads, "heads"), (o.context, "context"),
-                                   (o.dropout.map { _ in 0 }, "dropout")] where value != nil {
-                throw BIMTError.invalidField(field: "transformer." + field, reason: "shapes a transformer; this configuration trains \(c.model.familyName)")
+            for (value, field) in [
+                (o.layers, "layers"), (o.width, "width"), (o.heads, "heads"), (o.context, "context"),
+                (o.dropout.map { _ in 0 }, "dropout"),
+            ] where value != nil {
+                throw BIMTError.invalidField(
+                    field: "transformer." + field,
+                    reason: "shapes a transformer; this configuration trains \(c.model.familyName)")
             }
             var a = c.model.denseArchitecture!
             if let widths = o.widths { a.widths = widths }
@@ -179,7 +192,11 @@ extension TrainingConfiguration {
                 a.embedding = e
                 a.widths[a.widths.count - 1] = modulus
             }
-            if case let .convNet(convolution, _) = c.model { c.model = .convNet(convolution, head: a) } else { c.model = .mlp(a) }
+            if case let .convNet(convolution, _) = c.model {
+                c.model = .convNet(convolution, head: a)
+            } else {
+                c.model = .mlp(a)
+            }
         }
         if let seed = o.seed { c.seed = seed }
         if let steps = o.steps { c.steps = steps }
@@ -205,7 +222,8 @@ extension TrainingConfiguration {
         if let checkpointEvery = o.checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let move = o.moveOptimizerState { c.relocation.moveOptimizerState = move }
         if o.warmupSteps != nil || o.minimumLearningRate != nil || o.decaySteps != nil {
-            var schedule = c.learningRateSchedule ?? LearningRateSchedule(warmupSteps: 0, minimumLearningRate: c.learningRate / 10)
+            var schedule =
+                c.learningRateSchedule ?? LearningRateSchedule(warmupSteps: 0, minimumLearningRate: c.learningRate / 10)
             if let warmup = o.warmupSteps { schedule.warmupSteps = warmup }
             if let minimum = o.minimumLearningRate { schedule.minimumLearningRate = minimum }
             if let decay = o.decaySteps { schedule.decaySteps = decay }
@@ -226,6 +244,8 @@ extension TrainingConfiguration {
     }
 
     static func modulusError(_ task: TaskSpec) -> BIMTError {
-        .invalidField(field: "task.modulus", reason: "a modulus sizes the modular-addition tasks (modadd, modadd-seq), not '\(task.kind)'")
+        .invalidField(
+            field: "task.modulus",
+            reason: "a modulus sizes the modular-addition tasks (modadd, modadd-seq), not '\(task.kind)'")
     }
 }

@@ -25,8 +25,11 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var options: TrainingOptions
 
     /// A configuration; `relocationCost` defaults to `cost` with wf on every matrix.
-    public init(preset: String? = nil, task: TaskSpec, model: ModelSpec, cost: CostSettings, relocationCost: CostSettings? = nil,
-                swapInputs: Bool = true, options: TrainingOptions) {
+    public init(
+        preset: String? = nil, task: TaskSpec, model: ModelSpec, cost: CostSettings,
+        relocationCost: CostSettings? = nil,
+        swapInputs: Bool = true, options: TrainingOptions
+    ) {
         self.preset = preset
         self.task = task
         self.model = model
@@ -52,17 +55,21 @@ public struct TrainingConfiguration: Sendable, Equatable {
         switch model {
         case .mlp:
             if task.isSequenceTask {
-                throw BIMTError.invalidField(field: "task", reason: "'\(task.kind)' is a sequence task for a transformer, not an MLP")
+                throw BIMTError.invalidField(
+                    field: "task", reason: "'\(task.kind)' is a sequence task for a transformer, not an MLP")
             }
         case .convNet:
             guard task.suitsConvNet else {
-                throw BIMTError.invalidField(field: "task", reason: "a conv net trains on images (task 'images' or 'safetensors'), not on '\(task.kind)'")
+                throw BIMTError.invalidField(
+                    field: "task",
+                    reason: "a conv net trains on images (task 'images' or 'safetensors'), not on '\(task.kind)'")
             }
         case .transformer:
             // A sequence task, or the user's own table read as sequences of the transformer's features.
             if case .userData = task { break }
             guard task.isSequenceTask else {
-                throw BIMTError.invalidField(field: "task", reason: "a transformer trains on sequences; '\(task.kind)' is not a sequence task")
+                throw BIMTError.invalidField(
+                    field: "task", reason: "a transformer trains on sequences; '\(task.kind)' is not a sequence task")
             }
         }
         if case .text(nil) = task { throw TaskSpec.missingText }
@@ -124,8 +131,10 @@ extension TrainingConfiguration: Codable {
         let convolution = try c.decodeIfPresent(ConvNetArchitecture.self, forKey: .convolution)
         if let transformer = try c.decodeIfPresent(TransformerArchitecture.self, forKey: .transformer) {
             guard convolution == nil else {
-                throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.convolution],
-                                                        debugDescription: "a configuration has either transformer or convolution, not both"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: [CodingKeys.convolution],
+                        debugDescription: "a configuration has either transformer or convolution, not both"))
             }
             model = .transformer(transformer)
         } else {
@@ -133,7 +142,9 @@ extension TrainingConfiguration: Codable {
             model = convolution.map { .convNet($0, head: architecture) } ?? .mlp(architecture)
         }
         cost = try c.decode(CostSettings.self, forKey: .cost)
-        if try c.decodeIfPresent(Bool.self, forKey: .noPenalizeLast) == true, cost.lastWeightFactor == nil { cost.lastWeightFactor = 0 }
+        if try c.decodeIfPresent(Bool.self, forKey: .noPenalizeLast) == true, cost.lastWeightFactor == nil {
+            cost.lastWeightFactor = 0
+        }
         // Without one (files of earlier versions, or a config that leaves it out): the training
         // cost with wf on every matrix, the paper's rule.
         relocationCost = try c.decodeIfPresent(CostSettings.self, forKey: .relocationCost) ?? cost.penalizingLast

@@ -62,12 +62,15 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var snapshotBudget: Double?
 
     /// Options; the defaults are the paper's (seed 1, no weight decay, full batch, greedy top 30 every 200 steps).
-    public init(loss: LossKind, steps: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int? = nil, seed: UInt64 = 1,
-                lambda: Float, lambdaSchedule: [LambdaChange] = [], biasPenaltyFrom: Double? = nil,
-                relocation: RelocationSettings = RelocationSettings(method: .greedy, topK: 30), swapEvery: Int = 200,
-                logEvery: Int = 200, checkpointEvery: Int = 2000, learningRateSchedule: LearningRateSchedule? = nil,
-                gradientClip: Float? = nil, beta1: Float = 0.9, beta2: Float = 0.999, weightDecayScope: WeightDecayScope = .all,
-                accumulationSteps: Int = 1, evalBatches: Int? = nil) {
+    public init(
+        loss: LossKind, steps: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int? = nil,
+        seed: UInt64 = 1,
+        lambda: Float, lambdaSchedule: [LambdaChange] = [], biasPenaltyFrom: Double? = nil,
+        relocation: RelocationSettings = RelocationSettings(method: .greedy, topK: 30), swapEvery: Int = 200,
+        logEvery: Int = 200, checkpointEvery: Int = 2000, learningRateSchedule: LearningRateSchedule? = nil,
+        gradientClip: Float? = nil, beta1: Float = 0.9, beta2: Float = 0.999, weightDecayScope: WeightDecayScope = .all,
+        accumulationSteps: Int = 1, evalBatches: Int? = nil
+    ) {
         self.loss = loss
         self.steps = steps
         self.learningRate = learningRate
@@ -126,8 +129,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try require(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", "must be >= 0, got \(weightDecay)")
         if let batchSize { try SizeLimits.require(batchSize, in: 1...SizeLimits.count, "batchSize") }
         try require(lambda >= 0 && lambda.isFinite, "lambda", "must be >= 0, got \(lambda)")
-        try require(lambdaSchedule.allSatisfy { (0...1).contains($0.fraction) && $0.factor >= 0 && $0.factor.isFinite },
-                    "lambdaSchedule", "fractions must lie in [0, 1] and factors be >= 0")
+        try require(
+            lambdaSchedule.allSatisfy { (0...1).contains($0.fraction) && $0.factor >= 0 && $0.factor.isFinite },
+            "lambdaSchedule", "fractions must lie in [0, 1] and factors be >= 0")
         try require(biasPenaltyFrom.map { (0...1).contains($0) } ?? true, "biasPenaltyFrom", "must lie in [0, 1]")
         try SizeLimits.require(relocation.topK, in: 1...SizeLimits.count, "relocation.topK")
         try SizeLimits.require(swapEvery, in: 1...SizeLimits.steps, "swapEvery")
@@ -135,13 +139,20 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         try SizeLimits.require(checkpointEvery, in: 1...SizeLimits.steps, "checkpointEvery")
         if let schedule = learningRateSchedule {
             let end = schedule.decaySteps ?? steps
-            try require(schedule.warmupSteps >= 0 && schedule.warmupSteps < end, "learningRateSchedule.warmupSteps",
-                        "must lie in 0 ..< \(end) (the decay's end), got \(schedule.warmupSteps): the warmup would outlast the run")
-            try require(end <= steps || schedule.decaySteps == nil, "learningRateSchedule.decaySteps", "must be <= steps (\(steps)), got \(end)")
-            try require(schedule.minimumLearningRate >= 0 && schedule.minimumLearningRate <= learningRate,
-                        "learningRateSchedule.minimumLearningRate", "must lie in [0, learningRate \(learningRate)], got \(schedule.minimumLearningRate)")
+            try require(
+                schedule.warmupSteps >= 0 && schedule.warmupSteps < end, "learningRateSchedule.warmupSteps",
+                "must lie in 0 ..< \(end) (the decay's end), got \(schedule.warmupSteps): the warmup would outlast the run"
+            )
+            try require(
+                end <= steps || schedule.decaySteps == nil, "learningRateSchedule.decaySteps",
+                "must be <= steps (\(steps)), got \(end)")
+            try require(
+                schedule.minimumLearningRate >= 0 && schedule.minimumLearningRate <= learningRate,
+                "learningRateSchedule.minimumLearningRate",
+                "must lie in [0, learningRate \(learningRate)], got \(schedule.minimumLearningRate)")
         }
-        try require(gradientClip.map { $0 > 0 && $0.isFinite } ?? true, "gradientClip", "must be > 0, got \(gradientClip ?? 0)")
+        try require(
+            gradientClip.map { $0 > 0 && $0.isFinite } ?? true, "gradientClip", "must be > 0, got \(gradientClip ?? 0)")
         try require((0..<1).contains(beta1), "beta1", "must lie in [0, 1), got \(beta1)")
         try require((0..<1).contains(beta2), "beta2", "must lie in [0, 1), got \(beta2)")
         try SizeLimits.require(accumulationSteps, in: 1...SizeLimits.count, "accumulationSteps")
@@ -149,13 +160,17 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         if let validationExamples {
             try SizeLimits.require(validationExamples, in: 1...SizeLimits.count, "validationExamples")
         }
-        try require(evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
-        try require(snapshotBudget.map { $0 >= 0 && $0 <= SizeLimits.snapshotMiB } ?? true, "snapshotBudget",
-                    "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB (0: no snapshots), got \(snapshotBudget ?? 0)")
+        try require(
+            evalBatches == nil || batchSize != nil, "evalBatches", "counts batches of batchSize; set a batch size")
+        try require(
+            snapshotBudget.map { $0 >= 0 && $0 <= SizeLimits.snapshotMiB } ?? true, "snapshotBudget",
+            "must lie in 0...\(Int(SizeLimits.snapshotMiB)) MiB (0: no snapshots), got \(snapshotBudget ?? 0)")
         if accumulationSteps > 1 {
             guard let batchSize, batchSize % accumulationSteps == 0 else {
-                throw BIMTError.invalidField(field: "accumulationSteps", reason: "\(accumulationSteps) micro-batches must divide the batch size "
-                                             + (batchSize.map { "\($0)" } ?? "(none: a full-batch run)"))
+                throw BIMTError.invalidField(
+                    field: "accumulationSteps",
+                    reason: "\(accumulationSteps) micro-batches must divide the batch size "
+                        + (batchSize.map { "\($0)" } ?? "(none: a full-batch run)"))
             }
         }
     }
@@ -181,28 +196,36 @@ public enum WeightDecayScope: String, Sendable, Codable, CaseIterable {
 
 extension TrainingOptions {
     enum CodingKeys: String, CodingKey {
-        case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom, relocation, swapEvery
-        case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope, accumulationSteps, evalBatches
+        case loss, steps, learningRate, weightDecay, batchSize, seed, lambda, lambdaSchedule, biasPenaltyFrom,
+            relocation, swapEvery
+        case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope,
+            accumulationSteps, evalBatches
         case snapshotBudget, batchSampling, validationExamples
     }
 
     /// Fields added after the first version take their defaults when absent.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(loss: try c.decode(LossKind.self, forKey: .loss), steps: try c.decode(Int.self, forKey: .steps),
-                  learningRate: try c.decode(Float.self, forKey: .learningRate), weightDecay: try c.decode(Float.self, forKey: .weightDecay),
-                  batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize), seed: try c.decode(UInt64.self, forKey: .seed),
-                  lambda: try c.decode(Float.self, forKey: .lambda), lambdaSchedule: try c.decode([LambdaChange].self, forKey: .lambdaSchedule),
-                  biasPenaltyFrom: try c.decodeIfPresent(Double.self, forKey: .biasPenaltyFrom),
-                  relocation: try c.decode(RelocationSettings.self, forKey: .relocation), swapEvery: try c.decode(Int.self, forKey: .swapEvery),
-                  logEvery: try c.decode(Int.self, forKey: .logEvery), checkpointEvery: try c.decode(Int.self, forKey: .checkpointEvery),
-                  learningRateSchedule: try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule),
-                  gradientClip: try c.decodeIfPresent(Float.self, forKey: .gradientClip),
-                  beta1: try c.decodeIfPresent(Float.self, forKey: .beta1) ?? 0.9,
-                  beta2: try c.decodeIfPresent(Float.self, forKey: .beta2) ?? 0.999,
-                  weightDecayScope: try c.decodeIfPresent(WeightDecayScope.self, forKey: .weightDecayScope) ?? .all,
-                  accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1,
-                  evalBatches: try c.decodeIfPresent(Int.self, forKey: .evalBatches))
+        self.init(
+            loss: try c.decode(LossKind.self, forKey: .loss), steps: try c.decode(Int.self, forKey: .steps),
+            learningRate: try c.decode(Float.self, forKey: .learningRate),
+            weightDecay: try c.decode(Float.self, forKey: .weightDecay),
+            batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize),
+            seed: try c.decode(UInt64.self, forKey: .seed),
+            lambda: try c.decode(Float.self, forKey: .lambda),
+            lambdaSchedule: try c.decode([LambdaChange].self, forKey: .lambdaSchedule),
+            biasPenaltyFrom: try c.decodeIfPresent(Double.self, forKey: .biasPenaltyFrom),
+            relocation: try c.decode(RelocationSettings.self, forKey: .relocation),
+            swapEvery: try c.decode(Int.self, forKey: .swapEvery),
+            logEvery: try c.decode(Int.self, forKey: .logEvery),
+            checkpointEvery: try c.decode(Int.self, forKey: .checkpointEvery),
+            learningRateSchedule: try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule),
+            gradientClip: try c.decodeIfPresent(Float.self, forKey: .gradientClip),
+            beta1: try c.decodeIfPresent(Float.self, forKey: .beta1) ?? 0.9,
+            beta2: try c.decodeIfPresent(Float.self, forKey: .beta2) ?? 0.999,
+            weightDecayScope: try c.decodeIfPresent(WeightDecayScope.self, forKey: .weightDecayScope) ?? .all,
+            accumulationSteps: try c.decodeIfPresent(Int.self, forKey: .accumulationSteps) ?? 1,
+            evalBatches: try c.decodeIfPresent(Int.self, forKey: .evalBatches))
         snapshotBudget = try c.decodeIfPresent(Double.self, forKey: .snapshotBudget)
         batchSampling = try c.decodeIfPresent(BatchSampling.self, forKey: .batchSampling) ?? .epochs
         validationExamples = try c.decodeIfPresent(Int.self, forKey: .validationExamples)

@@ -27,8 +27,10 @@ public struct CostSettings: Sendable, Equatable, Codable {
     public var lastWeightFactor: Float?
 
     /// Defaults: the paper's symbolic-formula settings (wf 1, l0 0.1, sum), biases free.
-    public init(weightFactor: Float = 1, l0: Float = 0.1, reduction: CostReduction = .sum,
-                metric: DistanceMetric = .manhattan, penalizeBiases: Bool = false, lastWeightFactor: Float? = nil) {
+    public init(
+        weightFactor: Float = 1, l0: Float = 0.1, reduction: CostReduction = .sum,
+        metric: DistanceMetric = .manhattan, penalizeBiases: Bool = false, lastWeightFactor: Float? = nil
+    ) {
         self.weightFactor = weightFactor
         self.l0 = l0
         self.reduction = reduction
@@ -47,9 +49,12 @@ public struct CostSettings: Sendable, Equatable, Codable {
     /// Checks the values; `role` names the settings in the message.
     public func validate(_ role: String) throws {
         guard l0 >= 0, l0.isFinite, weightFactor >= 0, weightFactor.isFinite, (lastWeightFactor ?? 0) >= 0,
-              (lastWeightFactor ?? 0).isFinite else {
+            (lastWeightFactor ?? 0).isFinite
+        else {
             throw BIMTError.invalidField(
-                field: role, reason: "l0, weightFactor and lastWeightFactor must be finite and >= 0; got l0 \(l0), weightFactor \(weightFactor), "
+                field: role,
+                reason:
+                    "l0, weightFactor and lastWeightFactor must be finite and >= 0; got l0 \(l0), weightFactor \(weightFactor), "
                     + "lastWeightFactor \(lastWeightFactor.map { "\($0)" } ?? "nil")")
         }
     }

@@ -9,8 +9,9 @@ public enum LinearAssignment {
             throw BIMTError.shapeMismatch("linear assignment: \(costs.count) costs are not \(n) x \(n)")
         }
         if let bad = costs.firstIndex(where: { !$0.isFinite }) {
-            throw BIMTError.invalidSetting("linear assignment: cost (\(bad / n), \(bad % n)) is \(costs[bad]); "
-                                           + "every cost must be finite")
+            throw BIMTError.invalidSetting(
+                "linear assignment: cost (\(bad / n), \(bad % n)) is \(costs[bad]); "
+                    + "every cost must be finite")
         }
         guard n > 0 else { return [] }
         // 1-based potentials u (rows), v (columns); p[j] = row matched to column j (0: none).

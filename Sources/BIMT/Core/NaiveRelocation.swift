@@ -34,14 +34,21 @@ public enum NaiveRelocation {
     }
 
     /// The paper's greedy relocation, by trial swaps. `cost` defaults to `cost(network:settings:parameters:)`.
-    public static func relocate(network: inout SpatialNetwork, settings: CostSettings, parameters: inout [Float],
-                                topK: Int, cost: ((SpatialNetwork, [Float]) -> Double)? = nil) {
+    public static func relocate(
+        network: inout SpatialNetwork, settings: CostSettings, parameters: inout [Float],
+        topK: Int, cost: ((SpatialNetwork, [Float]) -> Double)? = nil
+    ) {
         let evaluate = cost ?? { NaiveRelocation.cost(network: $0, settings: settings, parameters: $1) }
-        let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
+        let order = network.groups.indices.sorted {
+            network.groups[$0].layers.min()! < network.groups[$1].layers.min()!
+        }
         for g in order where network.groups[g].swappable {
             let group = network.groups[g]
             let m = network.layers[group.layers[0]].layout.slots
-            guard network.connections.contains(where: { group.layers.contains($0.input) || group.layers.contains($0.output) })
+            guard
+                network.connections.contains(where: {
+                    group.layers.contains($0.input) || group.layers.contains($0.output)
+                })
             else { continue }
             let importance = unitImportance(network: network, group: group, parameters: parameters)
             let ranked = RelocationPlanner.rankedByImportance(importance)

@@ -32,8 +32,9 @@ public struct NeuronLayout: Sendable, Equatable, Codable {
     /// A line of `neurons` neurons folded `folds` ways.
     public static func line(neurons: Int, folds: Int = 1, name: String = "") throws -> NeuronLayout {
         let m = try slotCount(neurons: neurons, folds: folds, name: name)
-        return NeuronLayout(kind: .line, slots: m, folds: folds, gridWidth: nil,
-                            slotCoordinates: (0..<m).map { SIMD2((Float($0) + 0.5) / Float(m), 0) })
+        return NeuronLayout(
+            kind: .line, slots: m, folds: folds, gridWidth: nil,
+            slotCoordinates: (0..<m).map { SIMD2((Float($0) + 0.5) / Float(m), 0) })
     }
 
     /// A grid of `neurons` neurons: square unless `width` is given (then rows = neurons / width).
@@ -49,23 +50,30 @@ public struct NeuronLayout: Sendable, Equatable, Codable {
             let side = Int(Double(m).squareRoot().rounded())
             guard side * side == m else {
                 throw BIMTError.invalidLayout(
-                    layer: name, reason: "\(m) slots do not make a square grid; give the grid's width (e.g. width \(m % 10 == 0 ? 10 : 1))")
+                    layer: name,
+                    reason:
+                        "\(m) slots do not make a square grid; give the grid's width (e.g. width \(m % 10 == 0 ? 10 : 1))"
+                )
             }
             w = side
         }
         let h = m / w
-        return NeuronLayout(kind: .grid, slots: m, folds: folds, gridWidth: w, slotCoordinates: (0..<m).map {
-            SIMD2((Float($0 % w) + 0.5) / Float(w), (Float($0 / w) + 0.5) / Float(h))
-        })
+        return NeuronLayout(
+            kind: .grid, slots: m, folds: folds, gridWidth: w,
+            slotCoordinates: (0..<m).map {
+                SIMD2((Float($0 % w) + 0.5) / Float(w), (Float($0 / w) + 0.5) / Float(h))
+            })
     }
 
     /// A ring of radius 0.25 around (0.5, 0.5): the paper's layout of the 10 image classes.
     public static func ring(neurons: Int, folds: Int = 1, name: String = "") throws -> NeuronLayout {
         let m = try slotCount(neurons: neurons, folds: folds, name: name)
-        return NeuronLayout(kind: .ring, slots: m, folds: folds, gridWidth: nil, slotCoordinates: (0..<m).map {
-            let t = 2 * Double.pi * (Double($0) + 0.5) / Double(m)
-            return SIMD2(Float(0.5 + 0.25 * cos(t)), Float(0.5 + 0.25 * sin(t)))
-        })
+        return NeuronLayout(
+            kind: .ring, slots: m, folds: folds, gridWidth: nil,
+            slotCoordinates: (0..<m).map {
+                let t = 2 * Double.pi * (Double($0) + 0.5) / Double(m)
+                return SIMD2(Float(0.5 + 0.25 * cos(t)), Float(0.5 + 0.25 * sin(t)))
+            })
     }
 
     /// User-given slot coordinates.
@@ -74,12 +82,15 @@ public struct NeuronLayout: Sendable, Equatable, Codable {
         guard coordinates.allSatisfy({ $0.x.isFinite && $0.y.isFinite }) else {
             throw BIMTError.invalidLayout(layer: name, reason: "coordinates must be finite")
         }
-        return NeuronLayout(kind: .custom, slots: coordinates.count, folds: folds, gridWidth: nil,
-                            slotCoordinates: coordinates)
+        return NeuronLayout(
+            kind: .custom, slots: coordinates.count, folds: folds, gridWidth: nil,
+            slotCoordinates: coordinates)
     }
 
     private static func slotCount(neurons: Int, folds: Int, name: String) throws -> Int {
-        guard neurons >= 1 else { throw BIMTError.invalidLayout(layer: name, reason: "needs at least 1 neuron, got \(neurons)") }
+        guard neurons >= 1 else {
+            throw BIMTError.invalidLayout(layer: name, reason: "needs at least 1 neuron, got \(neurons)")
+        }
         guard folds >= 1, neurons % folds == 0 else {
             throw BIMTError.invalidLayout(layer: name, reason: "\(folds) folds do not divide \(neurons) neurons")
         }

@@ -4,10 +4,13 @@
 public enum RelocationPlanner {
     /// Refuses non-finite scores or importances (diverged weights): no plan is made from them,
     /// and the assignment solver would not terminate on them.
-    public static func plan(scores: [Double], importance: [Double], units m: Int, blockSize: Int?,
-                            method: RelocationMethod, topK: Int) throws -> [Int] {
+    public static func plan(
+        scores: [Double], importance: [Double], units m: Int, blockSize: Int?,
+        method: RelocationMethod, topK: Int
+    ) throws -> [Int] {
         guard scores.allSatisfy(\.isFinite), importance.allSatisfy(\.isFinite) else {
-            throw BIMTError.invalidSetting("swap scores or importances are not finite (NaN or infinity): the weights have diverged")
+            throw BIMTError.invalidSetting(
+                "swap scores or importances are not finite (NaN or infinity): the weights have diverged")
         }
         guard let b = blockSize, b < m else {
             return try solve(scores, importance, m, method: method, topK: topK)
@@ -26,7 +29,7 @@ public enum RelocationPlanner {
         let blocks = try solve(blockScores, blockImportance, h, method: method, topK: topK)
         var units = [Int](repeating: 0, count: m)
         for g in 0..<h {
-            let source = blocks[g]   // the old block that now sits at block position g
+            let source = blocks[g] // the old block that now sits at block position g
             var inner = [Double](repeating: 0, count: b * b)
             for d in 0..<b {
                 for e in 0..<b { inner[d * b + e] = scores[(source * b + d) * m + g * b + e] }
@@ -38,8 +41,10 @@ public enum RelocationPlanner {
         return units
     }
 
-    static func solve(_ c: [Double], _ importance: [Double], _ n: Int, method: RelocationMethod,
-                      topK: Int) throws -> [Int] {
+    static func solve(
+        _ c: [Double], _ importance: [Double], _ n: Int, method: RelocationMethod,
+        topK: Int
+    ) throws -> [Int] {
         switch method {
         case .off: return Array(0..<n)
         case .greedy: return greedy(c, importance, n, topK: topK)

@@ -40,7 +40,8 @@ public enum SizeLimits {
     static func requireValues(_ values: Double, _ what: String, field: String, lower: String) throws {
         guard values <= Double(Self.values) else {
             throw BIMTError.invalidField(
-                field: field, reason: "\(what) would need \(String(format: "%.3g", values)) values, more than any "
+                field: field,
+                reason: "\(what) would need \(String(format: "%.3g", values)) values, more than any "
                     + "device holds (at most \(Self.values)); lower \(lower)")
         }
     }

@@ -15,8 +15,10 @@ public struct SpatialConnection: Sendable, Equatable {
     public var weightFactor: Float?
 
     /// A matrix from layer `input` to layer `output`; shapes are checked by `SpatialNetwork`.
-    public init(name: String, input: Int, output: Int, weight: ParameterView, bias: ParameterView? = nil,
-                weightFactor: Float? = nil) {
+    public init(
+        name: String, input: Int, output: Int, weight: ParameterView, bias: ParameterView? = nil,
+        weightFactor: Float? = nil
+    ) {
         self.name = name
         self.input = input
         self.output = output

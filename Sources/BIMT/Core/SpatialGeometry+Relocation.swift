@@ -11,8 +11,10 @@ extension SpatialGeometry {
     /// `moveOptimizerState`, of every buffer in `optimizerState` (AdamW moments share the
     /// parameters' layout) on the device. The network computes the same function after.
     /// `decide` (nil: plan here) chooses each group's permutation.
-    public func relocate(parameters: BufferSlice, optimizerState: [BufferSlice] = [],
-                         settings relocation: RelocationSettings, decide: RelocationDecider? = nil) throws -> RelocationReport {
+    public func relocate(
+        parameters: BufferSlice, optimizerState: [BufferSlice] = [],
+        settings relocation: RelocationSettings, decide: RelocationDecider? = nil
+    ) throws -> RelocationReport {
         try checkParameters(parameters, "parameters")
         guard relocation.method != .off else { return RelocationReport(movedUnits: []) }
         guard relocation.topK >= 1 || relocation.method == .assignment else {
@@ -20,16 +22,25 @@ extension SpatialGeometry {
         }
         for state in optimizerState { try checkParameters(state, "optimizer state") }
         var moved: [Int] = []
-        let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
+        let order = network.groups.indices.sorted {
+            network.groups[$0].layers.min()! < network.groups[$1].layers.min()!
+        }
         for g in order where network.groups[g].swappable {
             let group = network.groups[g]
-            guard network.connections.contains(where: { group.layers.contains($0.output) || group.layers.contains($0.input) }) else { continue }
+            guard
+                network.connections.contains(where: {
+                    group.layers.contains($0.output) || group.layers.contains($0.input)
+                })
+            else { continue }
             let m = network.layers[group.layers[0]].layout.slots
             let plan = { () throws -> [Int] in
                 // A group no matrix touches keeps its arrangement.
-                guard let (scoreMatrix, importance) = try self.scoreGroup(group, parameters: parameters) else { return Array(0..<m) }
-                return try RelocationPlanner.plan(scores: scoreMatrix, importance: importance, units: m,
-                                                  blockSize: group.blockSize, method: relocation.method, topK: relocation.topK)
+                guard let (scoreMatrix, importance) = try self.scoreGroup(group, parameters: parameters) else {
+                    return Array(0..<m)
+                }
+                return try RelocationPlanner.plan(
+                    scores: scoreMatrix, importance: importance, units: m,
+                    blockSize: group.blockSize, method: relocation.method, topK: relocation.topK)
             }
             let units = try decide?(g, m, plan) ?? plan()
             let count = units.enumerated().filter { $0.offset != $0.element }.count
@@ -44,7 +55,9 @@ extension SpatialGeometry {
 
     /// The group's m x m swap-score matrix C[u, p] and unit importances, or nil when no
     /// matrix touches the group.
-    public func scoreGroup(_ group: SwapGroup, parameters: BufferSlice) throws -> (scores: [Double], importance: [Double])? {
+    public func scoreGroup(_ group: SwapGroup, parameters: BufferSlice) throws -> (
+        scores: [Double], importance: [Double]
+    )? {
         let m = network.layers[group.layers[0]].layout.slots
         let scoreSlice = scores.slice(offset: 0, count: m * m), sumSlice = sums.slice(offset: 0, count: m)
         var first = true
@@ -54,14 +67,18 @@ extension SpatialGeometry {
                 let incoming = c.output == layer
                 let other = incoming ? c.input : c.output
                 let otherCount = network.layers[other].layout.neuronCount
-                let scale = network.weightFactor(of: c, under: relocationSettings) * relocationSettings.scale(count: c.weight.count)
-                var pass = SwapScorePass(units: m, folds: f, otherCount: otherCount,
-                                         rowStride: incoming ? c.weight.columns : 1,
-                                         otherStride: incoming ? 1 : c.weight.columns,
-                                         scale: scale, metric: relocationSettings.metric, accumulate: !first)
+                let scale =
+                    network.weightFactor(of: c, under: relocationSettings)
+                    * relocationSettings.scale(count: c.weight.count)
+                var pass = SwapScorePass(
+                    units: m, folds: f, otherCount: otherCount,
+                    rowStride: incoming ? c.weight.columns : 1,
+                    otherStride: incoming ? 1 : c.weight.columns,
+                    scale: scale, metric: relocationSettings.metric, accumulate: !first)
                 let weights = view(parameters, c.weight)
-                try device.swapScores(pass, weights: weights, slotCoordinates: slotCoordinates[layer].whole,
-                                      otherCoordinates: neuronCoordinates[other].whole, scores: scoreSlice)
+                try device.swapScores(
+                    pass, weights: weights, slotCoordinates: slotCoordinates[layer].whole,
+                    otherCoordinates: neuronCoordinates[other].whole, scores: scoreSlice)
                 pass.scale = 1
                 try device.unitAbsoluteSums(pass, weights: weights, sums: sumSlice)
                 first = false
@@ -80,22 +97,26 @@ extension SpatialGeometry {
             for buffer in buffers {
                 for c in network.connections {
                     if c.output == layer {
-                        try device.permute(view(buffer, c.weight), rows: c.weight.rows, columns: c.weight.columns,
-                                           permutation: neurons, alongRows: true)
+                        try device.permute(
+                            view(buffer, c.weight), rows: c.weight.rows, columns: c.weight.columns,
+                            permutation: neurons, alongRows: true)
                         if let bias = c.bias {
-                            try device.permute(view(buffer, bias), rows: bias.count, columns: 1,
-                                               permutation: neurons, alongRows: true)
+                            try device.permute(
+                                view(buffer, bias), rows: bias.count, columns: 1,
+                                permutation: neurons, alongRows: true)
                         }
                     }
                     if c.input == layer {
-                        try device.permute(view(buffer, c.weight), rows: c.weight.rows, columns: c.weight.columns,
-                                           permutation: neurons, alongRows: false)
+                        try device.permute(
+                            view(buffer, c.weight), rows: c.weight.rows, columns: c.weight.columns,
+                            permutation: neurons, alongRows: false)
                     }
                 }
                 for p in network.neuronParameters where p.layer == layer {
                     let length = p.alongRows ? p.view.rows : p.view.columns
-                    try device.permute(view(buffer, p.view), rows: p.view.rows, columns: p.view.columns,
-                                       permutation: length == neurons.count ? neurons : units, alongRows: p.alongRows)
+                    try device.permute(
+                        view(buffer, p.view), rows: p.view.rows, columns: p.view.columns,
+                        permutation: length == neurons.count ? neurons : units, alongRows: p.alongRows)
                 }
             }
             let old = network.permutations[layer]

@@ -24,7 +24,9 @@ public final class SpatialGeometry {
 
     /// Uploads the coordinates of `network` to `device`. `relocationSettings` nil: the swap search
     /// uses `settings` with wf on every matrix.
-    public init(network: SpatialNetwork, settings: CostSettings, relocationSettings: CostSettings? = nil, device: Device) throws {
+    public init(
+        network: SpatialNetwork, settings: CostSettings, relocationSettings: CostSettings? = nil, device: Device
+    ) throws {
         self.network = network
         self.settings = settings
         self.relocationSettings = relocationSettings ?? settings.penalizingLast
@@ -51,18 +53,21 @@ public final class SpatialGeometry {
     /// The fused connection-cost pass over every matrix (and biases when `settings.penalizeBiases`,
     /// and embedding tables): adds the total connection cost into `cost[0]` on the device
     /// and, when `gradient` is given, lambda times its gradient into `gradient`.
-    public func connectionCost(parameters: BufferSlice, gradient: BufferSlice?, lambda: Float, cost: BufferSlice) throws {
+    public func connectionCost(parameters: BufferSlice, gradient: BufferSlice?, lambda: Float, cost: BufferSlice) throws
+    {
         try checkParameters(parameters, "parameters")
         if let gradient { try checkParameters(gradient, "gradient") }
         for c in network.connections {
             let scale = settings.scale(count: c.weight.count)
-            let pass = ConnectionCostPass(rows: c.weight.rows, columns: c.weight.columns,
-                                          weightFactor: network.weightFactor(of: c, under: settings),
-                                          l0: settings.l0, costScale: scale, gradientScale: lambda * scale,
-                                          metric: settings.metric)
-            try device.connectionCost(pass, weights: view(parameters, c.weight), gradient: gradient.map { view($0, c.weight) },
-                                      outCoordinates: neuronCoordinates[c.output].whole,
-                                      inCoordinates: neuronCoordinates[c.input].whole, cost: cost)
+            let pass = ConnectionCostPass(
+                rows: c.weight.rows, columns: c.weight.columns,
+                weightFactor: network.weightFactor(of: c, under: settings),
+                l0: settings.l0, costScale: scale, gradientScale: lambda * scale,
+                metric: settings.metric)
+            try device.connectionCost(
+                pass, weights: view(parameters, c.weight), gradient: gradient.map { view($0, c.weight) },
+                outCoordinates: neuronCoordinates[c.output].whole,
+                inCoordinates: neuronCoordinates[c.input].whole, cost: cost)
             if settings.penalizeBiases, let bias = c.bias {
                 try l1(bias, parameters: parameters, gradient: gradient, lambda: lambda, cost: cost)
             }
@@ -72,11 +77,14 @@ public final class SpatialGeometry {
         }
     }
 
-    private func l1(_ v: ParameterView, parameters: BufferSlice, gradient: BufferSlice?, lambda: Float,
-                    cost: BufferSlice) throws {
+    private func l1(
+        _ v: ParameterView, parameters: BufferSlice, gradient: BufferSlice?, lambda: Float,
+        cost: BufferSlice
+    ) throws {
         let scale = settings.scale(count: v.count)
-        try device.l1Cost(values: view(parameters, v), gradient: gradient.map { view($0, v) }, l0: settings.l0,
-                          costScale: scale, gradientScale: lambda * scale, cost: cost)
+        try device.l1Cost(
+            values: view(parameters, v), gradient: gradient.map { view($0, v) }, l0: settings.l0,
+            costScale: scale, gradientScale: lambda * scale, cost: cost)
     }
 
     /// The total connection cost (no gradient), read back to the host.

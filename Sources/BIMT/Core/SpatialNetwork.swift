@@ -18,8 +18,10 @@ public struct SpatialNetwork: Sendable, Equatable {
     public internal(set) var permutations: [[Int]]
 
     /// Validates every shape; layers in no group get a swappable group of their own.
-    public init(layers: [NeuronLayer], connections: [SpatialConnection], neuronParameters: [NeuronParameter] = [],
-                embeddingTables: [ParameterView] = [], groups: [SwapGroup] = []) throws {
+    public init(
+        layers: [NeuronLayer], connections: [SpatialConnection], neuronParameters: [NeuronParameter] = [],
+        embeddingTables: [ParameterView] = [], groups: [SwapGroup] = []
+    ) throws {
         self.layers = layers
         self.connections = connections
         self.neuronParameters = neuronParameters
@@ -28,26 +30,38 @@ public struct SpatialNetwork: Sendable, Equatable {
         for group in groups {
             guard let first = group.layers.first else { throw BIMTError.invalidSetting("a swap group with no layers") }
             for l in group.layers {
-                guard layers.indices.contains(l) else { throw BIMTError.invalidSetting("swap group names layer \(l) of \(layers.count)") }
-                guard !claimed[l] else { throw BIMTError.invalidSetting("layer '\(layers[l].name)' is in two swap groups") }
+                guard layers.indices.contains(l) else {
+                    throw BIMTError.invalidSetting("swap group names layer \(l) of \(layers.count)")
+                }
+                guard !claimed[l] else {
+                    throw BIMTError.invalidSetting("layer '\(layers[l].name)' is in two swap groups")
+                }
                 claimed[l] = true
                 // Members share slots (and their coordinates); folds may differ: a conv layer's channels
                 // are one sheet, seen unfolded by its own kernel and folded by the next layer's.
                 guard layers[l].layout.slotCoordinates == layers[first].layout.slotCoordinates else {
-                    throw BIMTError.shapeMismatch("swap group joins '\(layers[first].name)' and '\(layers[l].name)', whose slots differ")
+                    throw BIMTError.shapeMismatch(
+                        "swap group joins '\(layers[first].name)' and '\(layers[l].name)', whose slots differ")
                 }
             }
             if let b = group.blockSize, b < 1 || layers[first].layout.slots % b != 0 {
-                throw BIMTError.invalidSetting("block size \(b) does not divide the \(layers[first].layout.slots) slots of '\(layers[first].name)'")
+                throw BIMTError.invalidSetting(
+                    "block size \(b) does not divide the \(layers[first].layout.slots) slots of '\(layers[first].name)'"
+                )
             }
         }
         self.groups = groups + layers.indices.filter { !claimed[$0] }.map { SwapGroup(layers: [$0]) }
         for c in connections {
             guard layers.indices.contains(c.input), layers.indices.contains(c.output) else {
-                throw BIMTError.shapeMismatch("connection '\(c.name)' joins layers \(c.input) -> \(c.output) of \(layers.count)")
+                throw BIMTError.shapeMismatch(
+                    "connection '\(c.name)' joins layers \(c.input) -> \(c.output) of \(layers.count)")
             }
-            guard self.groups.first(where: { $0.layers.contains(c.input) }) != self.groups.first(where: { $0.layers.contains(c.output) }) else {
-                throw BIMTError.shapeMismatch("connection '\(c.name)' joins two layers of one swap group; its swap scores would not separate")
+            guard
+                self.groups.first(where: { $0.layers.contains(c.input) })
+                    != self.groups.first(where: { $0.layers.contains(c.output) })
+            else {
+                throw BIMTError.shapeMismatch(
+                    "connection '\(c.name)' joins two layers of one swap group; its swap scores would not separate")
             }
             let rows = layers[c.output].layout.neuronCount, columns = layers[c.input].layout.neuronCount
             guard c.weight.rows == rows, c.weight.columns == columns else {
@@ -56,11 +70,14 @@ public struct SpatialNetwork: Sendable, Equatable {
                         + "'\(layers[c.output].name)' x '\(layers[c.input].name)' need [\(rows), \(columns)]")
             }
             if let bias = c.bias, bias.count != rows {
-                throw BIMTError.shapeMismatch("connection '\(c.name)' bias has \(bias.count) elements for \(rows) neurons")
+                throw BIMTError.shapeMismatch(
+                    "connection '\(c.name)' bias has \(bias.count) elements for \(rows) neurons")
             }
         }
         for p in neuronParameters {
-            guard layers.indices.contains(p.layer) else { throw BIMTError.shapeMismatch("parameter '\(p.name)' names layer \(p.layer)") }
+            guard layers.indices.contains(p.layer) else {
+                throw BIMTError.shapeMismatch("parameter '\(p.name)' names layer \(p.layer)")
+            }
             let length = p.alongRows ? p.view.rows : p.view.columns, layout = layers[p.layer].layout
             guard length == layout.neuronCount || length == layout.slots else {
                 throw BIMTError.shapeMismatch(
@@ -78,7 +95,8 @@ public struct SpatialNetwork: Sendable, Equatable {
 
     /// Extent of the parameter buffer the network refers to.
     public var parameterExtent: Int {
-        let views = connections.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) } + neuronParameters.map(\.view)
+        let views =
+            connections.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) } + neuronParameters.map(\.view)
             + embeddingTables
         return views.map { $0.offset + $0.count }.max() ?? 0
     }

@@ -29,14 +29,18 @@ public struct Dataset: Sendable, Equatable {
 
     /// `vocabulary` marks token inputs: every input must be an integer in 0 ..< vocabulary.
     /// Targets hold `targetsPerExample` labels (or regression rows) per example.
-    public init(inputs: [Float], inputWidth: Int, targets: Targets, vocabulary: Int? = nil, targetsPerExample: Int = 1,
-                name: String = "data") throws {
+    public init(
+        inputs: [Float], inputWidth: Int, targets: Targets, vocabulary: Int? = nil, targetsPerExample: Int = 1,
+        name: String = "data"
+    ) throws {
         guard inputWidth >= 1, !inputs.isEmpty, inputs.count % inputWidth == 0 else {
             throw BIMTError.shapeMismatch("\(name): \(inputs.count) input values are not rows of \(inputWidth)")
         }
         guard targetsPerExample >= 1 else { throw BIMTError.invalidSetting("\(name): targetsPerExample must be >= 1") }
         let rows = inputs.count / inputWidth * targetsPerExample
-        guard inputs.allSatisfy({ $0.isFinite }) else { throw BIMTError.invalidSetting("\(name): inputs contain NaN or Inf") }
+        guard inputs.allSatisfy({ $0.isFinite }) else {
+            throw BIMTError.invalidSetting("\(name): inputs contain NaN or Inf")
+        }
         if let vocabulary {
             guard inputs.allSatisfy({ $0 >= 0 && $0 < Float(vocabulary) && $0.rounded() == $0 }) else {
                 throw BIMTError.invalidSetting("\(name): tokens must be integers in 0..<\(vocabulary)")
@@ -45,9 +49,12 @@ public struct Dataset: Sendable, Equatable {
         switch targets {
         case let .regression(values, width):
             guard width >= 1, values.count == rows * width else {
-                throw BIMTError.shapeMismatch("\(name): \(values.count) target values for \(rows) target rows of width \(width)")
+                throw BIMTError.shapeMismatch(
+                    "\(name): \(values.count) target values for \(rows) target rows of width \(width)")
             }
-            guard values.allSatisfy({ $0.isFinite }) else { throw BIMTError.invalidSetting("\(name): targets contain NaN or Inf") }
+            guard values.allSatisfy({ $0.isFinite }) else {
+                throw BIMTError.invalidSetting("\(name): targets contain NaN or Inf")
+            }
         case let .classification(labels, classes):
             guard labels.count == rows else {
                 throw BIMTError.shapeMismatch("\(name): \(labels.count) labels for \(rows) target rows")
@@ -67,7 +74,9 @@ public struct Dataset: Sendable, Equatable {
     /// whoever made the sequence), each predicting its next tokens.
     public init(windowsOf tokens: TokenSequence, context: Int, vocabulary: Int, name: String = "data") throws {
         guard context >= 1, tokens.count >= context + 1 else {
-            throw BIMTError.invalidFile(path: tokens.source, reason: "holds \(tokens.count) tokens; a window of context \(context) needs at least \(context + 1)")
+            throw BIMTError.invalidFile(
+                path: tokens.source,
+                reason: "holds \(tokens.count) tokens; a window of context \(context) needs at least \(context + 1)")
         }
         inputs = []
         inputWidth = context
@@ -92,10 +101,14 @@ public struct Dataset: Sendable, Equatable {
 
     /// A windowed split's windows at `offsets` as a split of stored examples (a fixed evaluation set).
     public func materialized(at offsets: [Int]) throws -> Dataset {
-        guard case let .classification(_, classes) = targets else { preconditionFailure("a windowed split has classes") }
+        guard case let .classification(_, classes) = targets else {
+            preconditionFailure("a windowed split has classes")
+        }
         let (inputs, labels) = windowBatch(at: offsets)
-        return try Dataset(inputs: inputs, inputWidth: inputWidth, targets: .classification(labels: labels.map { Int($0) }, classes: classes),
-                           vocabulary: classes, targetsPerExample: inputWidth, name: "windows")
+        return try Dataset(
+            inputs: inputs, inputWidth: inputWidth,
+            targets: .classification(labels: labels.map { Int($0) }, classes: classes),
+            vocabulary: classes, targetsPerExample: inputWidth, name: "windows")
     }
 
     /// The first `count` examples of a split of stored examples.
@@ -133,12 +146,14 @@ extension Dataset {
             for i in indices { result += values[(i * width)..<((i + 1) * width)] }
             return result
         }
-        let targets: Targets = switch self.targets {
-        case let .regression(values, width): .regression(values: gather(values, per * width), width: width)
-        case let .classification(labels, classes): .classification(labels: gather(labels, per), classes: classes)
-        }
-        return try Dataset(inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets,
-                           targetsPerExample: per, name: name)
+        let targets: Targets =
+            switch self.targets {
+            case let .regression(values, width): .regression(values: gather(values, per * width), width: width)
+            case let .classification(labels, classes): .classification(labels: gather(labels, per), classes: classes)
+            }
+        return try Dataset(
+            inputs: gather(inputs, inputWidth), inputWidth: inputWidth, targets: targets,
+            targetsPerExample: per, name: name)
     }
 }
 
@@ -147,13 +162,17 @@ extension TaskData {
     /// split in place of the test split, and the rest as its training split.
     public func holdingOut(_ count: Int, seed: UInt64) throws -> TaskData {
         guard train.windows == nil else {
-            throw BIMTError.invalidField(field: "validationExamples", reason: "task '\(name)' trains on a token "
-                                         + "stream, whose evaluation split is its own (val.bin, or a text's last "
-                                         + "tenth); drop validationExamples")
+            throw BIMTError.invalidField(
+                field: "validationExamples",
+                reason: "task '\(name)' trains on a token "
+                    + "stream, whose evaluation split is its own (val.bin, or a text's last "
+                    + "tenth); drop validationExamples")
         }
         guard count >= 1, count < train.count else {
-            throw BIMTError.invalidField(field: "validationExamples", reason: "must lie in 1..<\(train.count) (the "
-                                         + "training examples), got \(count)")
+            throw BIMTError.invalidField(
+                field: "validationExamples",
+                reason: "must lie in 1..<\(train.count) (the "
+                    + "training examples), got \(count)")
         }
         var generator = SeededGenerator(seed: seed &+ 0x7A11_DA7E)
         let order = Array(0..<train.count).shuffled(using: &generator)
@@ -182,10 +201,13 @@ public struct TaskData: Sendable, Equatable {
     public var outputNames: [String]
 
     /// A task from two splits of the same shape; names default to x1... and y1....
-    public init(name: String, train: Dataset, test: Dataset, vocabulary: Int? = nil,
-                inputNames: [String]? = nil, outputNames: [String]? = nil) throws {
+    public init(
+        name: String, train: Dataset, test: Dataset, vocabulary: Int? = nil,
+        inputNames: [String]? = nil, outputNames: [String]? = nil
+    ) throws {
         guard train.inputWidth == test.inputWidth, train.outputWidth == test.outputWidth,
-              train.isClassification == test.isClassification else {
+            train.isClassification == test.isClassification
+        else {
             throw BIMTError.shapeMismatch("\(name): train and test splits differ in shape")
         }
         self.name = name

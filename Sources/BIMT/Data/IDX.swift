@@ -28,7 +28,8 @@ public enum IDX {
             throw BIMTError.invalidFile(path: path, reason: "wrong magic number: not an IDX file")
         }
         guard bytes[2] == 0x08 else {
-            throw BIMTError.invalidFile(path: path, reason: "IDX element type 0x\(String(bytes[2], radix: 16)) is not unsigned byte (0x08)")
+            throw BIMTError.invalidFile(
+                path: path, reason: "IDX element type 0x\(String(bytes[2], radix: 16)) is not unsigned byte (0x08)")
         }
         let rank = Int(bytes[3])
         guard (1...4).contains(rank), bytes.count >= 4 + 4 * rank else {
@@ -41,13 +42,15 @@ public enum IDX {
             dimensions.append(value)
             count *= value
             guard count <= bytes.count else {
-                throw BIMTError.invalidFile(path: path, reason: "IDX dimensions \(dimensions) claim more data than the file holds")
+                throw BIMTError.invalidFile(
+                    path: path, reason: "IDX dimensions \(dimensions) claim more data than the file holds")
             }
         }
         let start = 4 + 4 * rank
         guard bytes.count - start == count else {
             throw BIMTError.invalidFile(
-                path: path, reason: "IDX dimensions \(dimensions) need \(count) bytes of data, the file has \(bytes.count - start)")
+                path: path,
+                reason: "IDX dimensions \(dimensions) need \(count) bytes of data, the file has \(bytes.count - start)")
         }
         return Array(dimensions: dimensions, bytes: Swift.Array(bytes[start...]))
     }
@@ -82,17 +85,22 @@ public enum IDX {
     }
 
     /// An image split: images [N, rows, cols] scaled to [0, 1] and labels [N] in 0...9.
-    public static func imageSplit(images: URL, labels: URL) throws -> (images: [Float], labels: [Int], rows: Int, columns: Int) {
+    public static func imageSplit(images: URL, labels: URL) throws -> (
+        images: [Float], labels: [Int], rows: Int, columns: Int
+    ) {
         let x = try read(images), y = try read(labels)
         guard x.dimensions.count == 3 else {
-            throw BIMTError.invalidFile(path: images.path, reason: "expected images [N, rows, cols], got dimensions \(x.dimensions)")
+            throw BIMTError.invalidFile(
+                path: images.path, reason: "expected images [N, rows, cols], got dimensions \(x.dimensions)")
         }
         guard y.dimensions.count == 1 else {
-            throw BIMTError.invalidFile(path: labels.path, reason: "expected labels [N], got dimensions \(y.dimensions)")
+            throw BIMTError.invalidFile(
+                path: labels.path, reason: "expected labels [N], got dimensions \(y.dimensions)")
         }
         guard x.dimensions[0] == y.dimensions[0] else {
-            throw BIMTError.invalidFile(path: labels.path,
-                                        reason: "\(y.dimensions[0]) labels for \(x.dimensions[0]) images in \(images.lastPathComponent)")
+            throw BIMTError.invalidFile(
+                path: labels.path,
+                reason: "\(y.dimensions[0]) labels for \(x.dimensions[0]) images in \(images.lastPathComponent)")
         }
         return (x.bytes.map { Float($0) / 255 }, y.bytes.map(Int.init), x.dimensions[1], x.dimensions[2])
     }

@@ -16,22 +16,26 @@ public enum ImageData {
                 let url = URL(fileURLWithPath: folder).appending(path: name)
                 if FileManager.default.fileExists(atPath: url.path) { return url }
             }
-            let hint = directory == nil
+            let hint =
+                directory == nil
                 ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or give a folder of MNIST-format IDX files"
                 : "give a folder holding the four MNIST-format IDX files"
             throw BIMTError.invalidFile(path: folder, reason: "has no \(stem)[.gz]; \(hint)")
         }
         func split(_ prefix: String) throws -> Dataset {
-            let (images, labels, rows, columns) = try IDX.imageSplit(images: try file("\(prefix)-images-idx3-ubyte"),
-                                                                     labels: try file("\(prefix)-labels-idx1-ubyte"))
+            let (images, labels, rows, columns) = try IDX.imageSplit(
+                images: try file("\(prefix)-images-idx3-ubyte"),
+                labels: try file("\(prefix)-labels-idx1-ubyte"))
             guard labels.allSatisfy({ (0...9).contains($0) }) else {
                 throw BIMTError.invalidFile(path: folder, reason: "\(prefix) labels outside 0...9")
             }
-            return try Dataset(inputs: images, inputWidth: rows * columns, targets: .classification(labels: labels, classes: 10),
-                               name: "\(folder) \(prefix)")
+            return try Dataset(
+                inputs: images, inputWidth: rows * columns, targets: .classification(labels: labels, classes: 10),
+                name: "\(folder) \(prefix)")
         }
         let train = try split("train"), test = try split("t10k")
-        return try TaskData(name: URL(fileURLWithPath: folder).lastPathComponent, train: train, test: test,
-                            inputNames: (0..<train.inputWidth).map { "p\($0)" }, outputNames: (0..<10).map { "class \($0)" })
+        return try TaskData(
+            name: URL(fileURLWithPath: folder).lastPathComponent, train: train, test: test,
+            inputNames: (0..<train.inputWidth).map { "p\($0)" }, outputNames: (0..<10).map { "class \($0)" })
     }
 }

@@ -47,15 +47,17 @@ public struct SafeTensors: Sendable {
         /// A float32 tensor of `values` (row-major).
         public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> Tensor {
             precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) for \(values.count) values")
-            return Tensor(name: name, dtype: .f32, shape: shape,
-                          bytes: values.withUnsafeBufferPointer { Data(buffer: $0) })
+            return Tensor(
+                name: name, dtype: .f32, shape: shape,
+                bytes: values.withUnsafeBufferPointer { Data(buffer: $0) })
         }
 
         /// An int64 tensor of `values` (row-major).
         public static func int64(_ name: String, shape: [Int], _ values: [Int]) -> Tensor {
             precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) for \(values.count) values")
-            return Tensor(name: name, dtype: .i64, shape: shape,
-                          bytes: values.map { Int64($0).littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) })
+            return Tensor(
+                name: name, dtype: .i64, shape: shape,
+                bytes: values.map { Int64($0).littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) })
         }
     }
 
@@ -82,14 +84,19 @@ public struct SafeTensors: Sendable {
 
     /// Parses safetensors bytes already in memory; `path` names them in errors.
     public init(bytes data: Data, path: String = "<memory>") throws {
-        func fail(_ reason: String) -> BIMTError { .invalidFile(path: path, reason: "not a valid safetensors file: \(reason)") }
+        func fail(_ reason: String) -> BIMTError {
+            .invalidFile(path: path, reason: "not a valid safetensors file: \(reason)")
+        }
         guard data.count >= 8 else { throw fail("\(data.count) bytes, shorter than the 8-byte header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(Self.maximumHeaderBytes), headerLength <= UInt64(data.count - 8) else {
             throw fail("the header claims \(headerLength) bytes but the file has \(data.count - 8) after the length")
         }
         let header = data.subdata(in: 8..<(8 + Int(headerLength)))
-        guard let object = try? JSONSerialization.jsonObject(with: header), let entries = object as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: header), let entries = object as? [String: Any]
+        else {
             throw fail("the header is not a JSON object")
         }
         let dataStart = 8 + Int(headerLength), dataSize = data.count - dataStart
@@ -104,7 +111,8 @@ public struct SafeTensors: Sendable {
                 continue
             }
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
-                  let shapeValues = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any], offsets.count == 2
+                let shapeValues = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any],
+                offsets.count == 2
             else { throw fail("tensor '\(name)' lacks dtype, shape or data_offsets") }
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw fail("tensor '\(name)' has unsupported dtype \(dtypeName) (supported: F32, F64, I64, I32, U8)")
@@ -114,7 +122,7 @@ public struct SafeTensors: Sendable {
                 // A JSON boolean decodes as an NSNumber of objCType "c"; on Linux `is Bool` also
                 // matches the integers 0 and 1, so the type code is what tells them apart.
                 guard let number = dimension as? NSNumber, String(cString: number.objCType) != "c",
-                      let value = Int(exactly: number.doubleValue), value >= 0
+                    let value = Int(exactly: number.doubleValue), value >= 0
                 else { throw fail("tensor '\(name)' has a bad shape \(shapeValues)") }
                 let (product, overflow) = count.multipliedReportingOverflow(by: value)
                 guard !overflow, product <= dataSize else {
@@ -124,11 +132,13 @@ public struct SafeTensors: Sendable {
                 count = product
             }
             guard let begin = (offsets[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
-                  let end = (offsets[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
-                  begin >= 0, begin <= end, end <= dataSize
+                let end = (offsets[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
+                begin >= 0, begin <= end, end <= dataSize
             else { throw fail("tensor '\(name)' has data_offsets \(offsets) outside the \(dataSize) data bytes") }
             guard end - begin == count * dtype.size else {
-                throw fail("tensor '\(name)' of shape \(shape) \(dtypeName) needs \(count * dtype.size) bytes, offsets give \(end - begin)")
+                throw fail(
+                    "tensor '\(name)' of shape \(shape) \(dtypeName) needs \(count * dtype.size) bytes, offsets give \(end - begin)"
+                )
             }
             tensors[name] = TensorInfo(dtype: dtype, shape: shape, begin: begin, end: end)
         }
@@ -145,12 +155,16 @@ public struct SafeTensors: Sendable {
 
     private func info(_ name: String) throws -> TensorInfo {
         guard let info = tensors[name] else {
-            throw BIMTError.invalidFile(path: path, reason: "has no tensor '\(name)' (it has: \(tensors.keys.sorted().joined(separator: ", ")))")
+            throw BIMTError.invalidFile(
+                path: path, reason: "has no tensor '\(name)' (it has: \(tensors.keys.sorted().joined(separator: ", ")))"
+            )
         }
         return info
     }
 
-    private func bytes(_ info: TensorInfo) -> Data { data.subdata(in: (dataStart + info.begin)..<(dataStart + info.end)) }
+    private func bytes(_ info: TensorInfo) -> Data {
+        data.subdata(in: (dataStart + info.begin)..<(dataStart + info.end))
+    }
 
     /// Every tensor as stored, in name order: to write the file again with other metadata.
     public var storedTensors: [Tensor] {
@@ -164,9 +178,23 @@ public struct SafeTensors: Sendable {
     public func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
         let info = try info(name), raw = bytes(info)
         switch info.dtype {
-        case .f32: return (info.shape, raw.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)).map { Float(bitPattern: UInt32(littleEndian: $0)) } })
-        case .f64: return (info.shape, raw.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)).map { Float(Double(bitPattern: UInt64(littleEndian: $0))) } })
-        default: throw BIMTError.invalidFile(path: path, reason: "tensor '\(name)' is \(info.dtype.rawValue), expected F32 or F64")
+        case .f32:
+            return (
+                info.shape,
+                raw.withUnsafeBytes {
+                    Array($0.bindMemory(to: UInt32.self)).map { Float(bitPattern: UInt32(littleEndian: $0)) }
+                }
+            )
+        case .f64:
+            return (
+                info.shape,
+                raw.withUnsafeBytes {
+                    Array($0.bindMemory(to: UInt64.self)).map { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
+                }
+            )
+        default:
+            throw BIMTError.invalidFile(
+                path: path, reason: "tensor '\(name)' is \(info.dtype.rawValue), expected F32 or F64")
         }
     }
 
@@ -174,9 +202,19 @@ public struct SafeTensors: Sendable {
     public func integers(_ name: String) throws -> (shape: [Int], values: [Int]) {
         let info = try info(name), raw = bytes(info)
         switch info.dtype {
-        case .i64: return (info.shape, raw.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)).map { Int(Int64(littleEndian: $0)) } })
-        case .i32: return (info.shape, raw.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)).map { Int(Int32(littleEndian: $0)) } })
-        default: throw BIMTError.invalidFile(path: path, reason: "tensor '\(name)' is \(info.dtype.rawValue), expected I64 or I32")
+        case .i64:
+            return (
+                info.shape,
+                raw.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)).map { Int(Int64(littleEndian: $0)) } }
+            )
+        case .i32:
+            return (
+                info.shape,
+                raw.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)).map { Int(Int32(littleEndian: $0)) } }
+            )
+        default:
+            throw BIMTError.invalidFile(
+                path: path, reason: "tensor '\(name)' is \(info.dtype.rawValue), expected I64 or I32")
         }
     }
 
@@ -186,8 +224,11 @@ public struct SafeTensors: Sendable {
         var header: [String: Any] = [:], offset = 0
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         for tensor in tensors {
-            header[tensor.name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape,
-                                   "data_offsets": [offset, offset + tensor.bytes.count]] as [String: Any]
+            header[tensor.name] =
+                [
+                    "dtype": tensor.dtype.rawValue, "shape": tensor.shape,
+                    "data_offsets": [offset, offset + tensor.bytes.count],
+                ] as [String: Any]
             offset += tensor.bytes.count
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])

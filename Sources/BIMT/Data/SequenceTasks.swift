@@ -6,11 +6,15 @@ import Foundation
 extension Tasks {
     /// "a b =" -> (a + b) mod p over all p^2 pairs (tokens 0 ..< p, "=" is token p); the
     /// answer is predicted at the last position.
-    public static func modularAdditionSequence(modulus p: Int, trainFraction: Double = 0.5, seed: UInt64) throws -> TaskData {
+    public static func modularAdditionSequence(modulus p: Int, trainFraction: Double = 0.5, seed: UInt64) throws
+        -> TaskData
+    {
         try checkModulus(p)
         let names = (0..<p).map(String.init)
-        return try tokenTask(name: "modadd-seq-\(p)", pairs: (0..<(p * p)).map { ($0 / p, $0 % p) }, vocabulary: p + 1, classes: p,
-                             trainFraction: trainFraction, seed: seed, suffix: [p], inputNames: names + ["="], outputNames: names) {
+        return try tokenTask(
+            name: "modadd-seq-\(p)", pairs: (0..<(p * p)).map { ($0 / p, $0 % p) }, vocabulary: p + 1, classes: p,
+            trainFraction: trainFraction, seed: seed, suffix: [p], inputNames: names + ["="], outputNames: names
+        ) {
             ($0 + $1) % p
         }
     }
@@ -20,8 +24,10 @@ extension Tasks {
     /// an x token is [0, x_t], a y token [y_t, 0]. The input (x1, y1, ..., xT) has 2T - 1
     /// tokens, and every y_t is the target at its x token (T targets per sequence, y1
     /// included). `trainFraction` of the sequences, chosen at random, train.
-    public static func inContextRegression(dimension d: Int, pairs: Int, count: Int = 10000, trainFraction: Double = 0.8,
-                                           seed: UInt64) throws -> TaskData {
+    public static func inContextRegression(
+        dimension d: Int, pairs: Int, count: Int = 10000, trainFraction: Double = 0.8,
+        seed: UInt64
+    ) throws -> TaskData {
         guard d >= 1, pairs >= 1, count >= 2 else {
             throw BIMTError.invalidSetting("in-context regression needs dimension, pairs >= 1 and >= 2 sequences")
         }
@@ -42,17 +48,21 @@ extension Tasks {
         let order = Array(0..<count).shuffled(using: &generator)
         let cut = max(1, min(count - 1, Int(Double(count) * trainFraction)))
         func split(_ part: ArraySlice<Int>, _ name: String) throws -> Dataset {
-            try Dataset(inputs: part.flatMap { inputs[($0 * width)..<(($0 + 1) * width)] }, inputWidth: width,
-                        targets: .regression(values: part.flatMap { targets[($0 * pairs)..<(($0 + 1) * pairs)] }, width: 1),
-                        targetsPerExample: pairs, name: name)
+            try Dataset(
+                inputs: part.flatMap { inputs[($0 * width)..<(($0 + 1) * width)] }, inputWidth: width,
+                targets: .regression(values: part.flatMap { targets[($0 * pairs)..<(($0 + 1) * pairs)] }, width: 1),
+                targetsPerExample: pairs, name: name)
         }
-        return try TaskData(name: "incontext-d\(d)-t\(pairs)", train: try split(order[..<cut], "train"),
-                            test: try split(order[cut...], "test"),
-                            inputNames: ["y"] + (1...d).map { "x\($0)" }, outputNames: ["y"])
+        return try TaskData(
+            name: "incontext-d\(d)-t\(pairs)", train: try split(order[..<cut], "train"),
+            test: try split(order[cut...], "test"),
+            inputNames: ["y"] + (1...d).map { "x\($0)" }, outputNames: ["y"])
     }
 
     /// Random tokens (next-token targets): a stand-in corpus for timing a language model.
-    public static func randomTokens(vocabulary: Int, length: Int, trainCount: Int = 512, testCount: Int = 64, seed: UInt64) throws -> TaskData {
+    public static func randomTokens(
+        vocabulary: Int, length: Int, trainCount: Int = 512, testCount: Int = 64, seed: UInt64
+    ) throws -> TaskData {
         var generator = SeededGenerator(seed: seed)
         func split(_ count: Int, _ name: String) throws -> Dataset {
             let stream = (0..<(count * (length + 1))).map { _ in Int.random(in: 0..<vocabulary, using: &generator) }
@@ -62,11 +72,13 @@ extension Tasks {
                 inputs += window.dropLast().map(Float.init)
                 labels += window.dropFirst()
             }
-            return try Dataset(inputs: inputs, inputWidth: length, targets: .classification(labels: labels, classes: vocabulary),
-                               vocabulary: vocabulary, targetsPerExample: length, name: name)
+            return try Dataset(
+                inputs: inputs, inputWidth: length, targets: .classification(labels: labels, classes: vocabulary),
+                vocabulary: vocabulary, targetsPerExample: length, name: name)
         }
-        return try TaskData(name: "random-tokens", train: try split(trainCount, "train"), test: try split(testCount, "test"),
-                            vocabulary: vocabulary)
+        return try TaskData(
+            name: "random-tokens", train: try split(trainCount, "train"), test: try split(testCount, "test"),
+            vocabulary: vocabulary)
     }
 }
 
@@ -79,9 +91,12 @@ public enum CharacterText {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw BIMTError.invalidFile(path: path, reason: "cannot be read (\(error.localizedDescription))")
         }
-        guard !data.isEmpty else { throw BIMTError.invalidFile(path: path, reason: "is empty; give a UTF-8 text of at least a few kB") }
+        guard !data.isEmpty else {
+            throw BIMTError.invalidFile(path: path, reason: "is empty; give a UTF-8 text of at least a few kB")
+        }
         guard let text = String(validating: data, as: UTF8.self) else {
-            throw BIMTError.invalidFile(path: path, reason: "is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) or pick another file")
+            throw BIMTError.invalidFile(
+                path: path, reason: "is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) or pick another file")
         }
         let scalars = Array(text.unicodeScalars)
         return (scalars, Array(Set(scalars)).sorted { $0.value < $1.value })
@@ -96,16 +111,21 @@ public enum CharacterText {
         let tokens = scalars.map { index[$0]! }
         let cut = Int(Double(tokens.count) * trainFraction)
         guard cut >= context + 1, tokens.count - cut >= context + 1 else {
-            throw BIMTError.invalidFile(path: path, reason: "holds \(tokens.count) characters; a context of \(context) needs at least "
-                                        + "\(Int(Double(context + 1) / min(trainFraction, 1 - trainFraction)) + 1)")
+            throw BIMTError.invalidFile(
+                path: path,
+                reason: "holds \(tokens.count) characters; a context of \(context) needs at least "
+                    + "\(Int(Double(context + 1) / min(trainFraction, 1 - trainFraction)) + 1)")
         }
         let names = vocabulary.map { String($0) }
-        return try TaskData(name: URL(fileURLWithPath: path).lastPathComponent,
-                            train: try Dataset(windowsOf: TokenSequence(Array(tokens[..<cut]), source: path), context: context,
-                                               vocabulary: vocabulary.count, name: "train"),
-                            test: try Dataset(windowsOf: TokenSequence(Array(tokens[cut...]), source: path), context: context,
-                                              vocabulary: vocabulary.count, name: "test"),
-                            vocabulary: vocabulary.count, inputNames: names, outputNames: names)
+        return try TaskData(
+            name: URL(fileURLWithPath: path).lastPathComponent,
+            train: try Dataset(
+                windowsOf: TokenSequence(Array(tokens[..<cut]), source: path), context: context,
+                vocabulary: vocabulary.count, name: "train"),
+            test: try Dataset(
+                windowsOf: TokenSequence(Array(tokens[cut...]), source: path), context: context,
+                vocabulary: vocabulary.count, name: "test"),
+            vocabulary: vocabulary.count, inputNames: names, outputNames: names)
     }
 }
 
@@ -140,17 +160,21 @@ public enum TokenFiles {
             names = object["itos"] as? [String]
         }
         guard let size, size >= 1, size <= 65536 else {
-            throw BIMTError.invalidField(field: "task.vocabulary", reason: size == nil
-                ? "give the vocabulary size of the token files in \(folder) (or a meta.json with vocab_size beside them)"
-                : "must lie in 1...65536 (uint16 ids), got \(size!)")
+            throw BIMTError.invalidField(
+                field: "task.vocabulary",
+                reason: size == nil
+                    ? "give the vocabulary size of the token files in \(folder) (or a meta.json with vocab_size beside them)"
+                    : "must lie in 1...65536 (uint16 ids), got \(size!)")
         }
         if let count = names?.count, count != size {
             throw BIMTError.invalidFile(path: url.path, reason: "itos names \(count) tokens, the vocabulary is \(size)")
         }
         if let names, let (first, second) = firstDuplicate(names) {
-            throw BIMTError.invalidFile(path: url.path, reason: "itos names ids \(first) and \(second) both "
-                                        + "'\(names[first])'; every token needs its own name (text is decoded and "
-                                        + "prompts encoded through them)")
+            throw BIMTError.invalidFile(
+                path: url.path,
+                reason: "itos names ids \(first) and \(second) both "
+                    + "'\(names[first])'; every token needs its own name (text is decoded and "
+                    + "prompts encoded through them)")
         }
         return (size, names)
     }
@@ -169,19 +193,25 @@ public enum TokenFiles {
     public static func task(folder: String, vocabulary: Int?, context: Int) throws -> TaskData {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw BIMTError.invalidFile(path: folder, reason: "is not a folder; token files are a folder holding "
-                                        + "train.bin and val.bin")
+            throw BIMTError.invalidFile(
+                path: folder,
+                reason: "is not a folder; token files are a folder holding "
+                    + "train.bin and val.bin")
         }
         let (size, names) = try meta(folder: folder, vocabulary: vocabulary)
         func split(_ file: String, _ name: String) throws -> Dataset {
             let path = URL(fileURLWithPath: folder).appending(path: file).path
             guard FileManager.default.fileExists(atPath: path) else {
-                throw BIMTError.invalidFile(path: path, reason: "does not exist; a token folder holds train.bin and val.bin")
+                throw BIMTError.invalidFile(
+                    path: path, reason: "does not exist; a token folder holds train.bin and val.bin")
             }
-            return try Dataset(windowsOf: TokenSequence(uint16File: path, vocabulary: size), context: context, vocabulary: size, name: name)
+            return try Dataset(
+                windowsOf: TokenSequence(uint16File: path, vocabulary: size), context: context, vocabulary: size,
+                name: name)
         }
         let tokenNames = names ?? (0..<size).map { "t\($0)" }
-        return try TaskData(name: URL(fileURLWithPath: folder).lastPathComponent, train: try split("train.bin", "train"),
-                            test: try split("val.bin", "val"), vocabulary: size, inputNames: tokenNames, outputNames: tokenNames)
+        return try TaskData(
+            name: URL(fileURLWithPath: folder).lastPathComponent, train: try split("train.bin", "train"),
+            test: try split("val.bin", "val"), vocabulary: size, inputNames: tokenNames, outputNames: tokenNames)
     }
 }

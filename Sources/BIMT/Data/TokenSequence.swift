@@ -7,7 +7,7 @@ import Foundation
 public struct TokenSequence: Sendable {
     enum Storage: Sendable {
         case values([UInt32])
-        case mapped(Data)   // uint16 little-endian, memory-mapped
+        case mapped(Data) // uint16 little-endian, memory-mapped
     }
 
     let storage: Storage
@@ -31,15 +31,22 @@ public struct TokenSequence: Sendable {
             throw BIMTError.invalidFile(path: path, reason: "cannot be read (\(error.localizedDescription))")
         }
         guard data.count % 2 == 0 else {
-            throw BIMTError.invalidFile(path: path, reason: "has \(data.count) bytes, an odd length: a token file holds little-endian uint16 ids (2 bytes each)")
+            throw BIMTError.invalidFile(
+                path: path,
+                reason:
+                    "has \(data.count) bytes, an odd length: a token file holds little-endian uint16 ids (2 bytes each)"
+            )
         }
         let largest = data.withUnsafeBytes { raw -> Int in
             var largest: UInt16 = 0
-            for i in 0..<(raw.count / 2) { largest = max(largest, UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<(raw.count / 2) {
+                largest = max(largest, UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
             return Int(largest)
         }
         guard data.isEmpty || largest < vocabulary else {
-            throw BIMTError.invalidFile(path: path, reason: "holds token id \(largest), at or above the vocabulary size \(vocabulary)")
+            throw BIMTError.invalidFile(
+                path: path, reason: "holds token id \(largest), at or above the vocabulary size \(vocabulary)")
         }
         storage = .mapped(data)
         source = path
@@ -50,7 +57,8 @@ public struct TokenSequence: Sendable {
     public func token(at i: Int) -> Int {
         switch storage {
         case let .values(values): Int(values[i])
-        case let .mapped(data): data.withUnsafeBytes { Int(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case let .mapped(data):
+            data.withUnsafeBytes { Int(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
         }
     }
 
@@ -60,7 +68,9 @@ public struct TokenSequence: Sendable {
         case let .values(values): values[start..<(start + count)].map { Float($0) }
         case let .mapped(data):
             data.withUnsafeBytes { raw in
-                (start..<(start + count)).map { Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
+                (start..<(start + count)).map {
+                    Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+                }
             }
         }
     }

@@ -25,18 +25,23 @@ public enum UserData {
             if labelInfo?.dtype == .i64 || labelInfo?.dtype == .i32 {
                 let (labelShape, values) = try file.integers("\(split).labels")
                 guard labelShape == [shape[0]] else {
-                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be [\(shape[0])], got \(labelShape)")
+                    throw BIMTError.invalidFile(
+                        path: path, reason: "\(split).labels must be [\(shape[0])], got \(labelShape)")
                 }
                 if let bad = values.first(where: { !(0..<SizeLimits.neurons).contains($0) }) {
-                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be class indices in "
-                                                + "0..<\(SizeLimits.neurons), got \(bad)")
+                    throw BIMTError.invalidFile(
+                        path: path,
+                        reason: "\(split).labels must be class indices in "
+                            + "0..<\(SizeLimits.neurons), got \(bad)")
                 }
                 classCount = max(classCount, (values.max() ?? 0) + 1)
                 labels = .integer(values)
             } else {
                 let (labelShape, values) = try file.floats("\(split).labels")
                 guard labelShape.first == shape[0], labelShape.count <= 2 else {
-                    throw BIMTError.invalidFile(path: path, reason: "\(split).labels must be [\(shape[0])] or [\(shape[0]), d_out], got \(labelShape)")
+                    throw BIMTError.invalidFile(
+                        path: path,
+                        reason: "\(split).labels must be [\(shape[0])] or [\(shape[0]), d_out], got \(labelShape)")
                 }
                 labels = .real(values, labelShape.count == 2 ? labelShape[1] : 1)
             }
@@ -46,12 +51,17 @@ public enum UserData {
             let s = splits[split]!
             switch s.labels {
             case let .real(values, width):
-                return try Dataset(inputs: s.inputs, inputWidth: s.width, targets: .regression(values: values, width: width), name: "\(path) \(split)")
+                return try Dataset(
+                    inputs: s.inputs, inputWidth: s.width, targets: .regression(values: values, width: width),
+                    name: "\(path) \(split)")
             case let .integer(values):
-                return try Dataset(inputs: s.inputs, inputWidth: s.width, targets: .classification(labels: values, classes: classCount),
-                                   name: "\(path) \(split)")
+                return try Dataset(
+                    inputs: s.inputs, inputWidth: s.width,
+                    targets: .classification(labels: values, classes: classCount),
+                    name: "\(path) \(split)")
             }
         }
-        return try TaskData(name: url.deletingPathExtension().lastPathComponent, train: try dataset("train"), test: try dataset("test"))
+        return try TaskData(
+            name: url.deletingPathExtension().lastPathComponent, train: try dataset("train"), test: try dataset("test"))
     }
 }

@@ -40,7 +40,8 @@ final class GradientExchange {
             end -= size
         }
         self.buckets = buckets
-        staging = try device.hostMemory(gradients.whole) == nil
+        staging =
+            try device.hostMemory(gradients.whole) == nil
             ? UnsafeMutableBufferPointer<Float>.allocate(capacity: gradients.count) : nil
     }
 

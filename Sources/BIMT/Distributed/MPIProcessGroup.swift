@@ -24,12 +24,16 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     private let worker: Worker
 
     /// How the process was started: by an MPI launcher (which one), or not.
-    public static func launcher(in environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+    public static func launcher(in environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> String?
+    {
         if let size = environment["OMPI_COMM_WORLD_SIZE"] { return "Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=\(size))" }
         if let rank = environment["PMIX_RANK"] { return "a PMIx launcher (PMIX_RANK=\(rank))" }
         if let size = environment["PMI_SIZE"] { return "a PMI launcher (PMI_SIZE=\(size))" }
-        if let tasks = environment["SLURM_STEP_NUM_TASKS"] ?? environment["SLURM_NTASKS"], let count = Int(tasks), count > 1,
-           environment["SLURM_PROCID"] != nil {
+        if let tasks = environment["SLURM_STEP_NUM_TASKS"] ?? environment["SLURM_NTASKS"], let count = Int(tasks),
+            count > 1,
+            environment["SLURM_PROCID"] != nil
+        {
             throw BIMTError.distributed(
                 "srun started \(count) tasks without an MPI process-management interface, so they cannot find each other: "
                     + "start them with srun's --mpi=pmix (or with mpirun inside the allocation)")
@@ -98,7 +102,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
             try bytes.withUnsafeBytes { send in
                 try gathered.withUnsafeMutableBytes { receive in
                     var request = bimt_mpi_request()
-                    try engine.check(bimt_mpi_iallgather(send.baseAddress, Int32(count), receive.baseAddress, &request), what)
+                    try engine.check(
+                        bimt_mpi_iallgather(send.baseAddress, Int32(count), receive.baseAddress, &request), what)
                     try engine.complete(&request, what)
                 }
             }
@@ -123,7 +128,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         let id = try worker.submit(what) { [engine] in
             let start = bimt_mpi_wtime()
             var request = bimt_mpi_request()
-            try engine.check(bimt_mpi_iallreduce_float(shared.values.baseAddress, Int32(shared.values.count), &request), what)
+            try engine.check(
+                bimt_mpi_iallreduce_float(shared.values.baseAddress, Int32(shared.values.count), &request), what)
             try engine.complete(&request, what)
             engine.sumSeconds += bimt_mpi_wtime() - start
             engine.sumBytes += 4 * shared.values.count
@@ -144,7 +150,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         nonisolated(unsafe) var seconds = 0.0
         try perform("a plain MPI_Allreduce") { [engine] in
             let start = bimt_mpi_wtime()
-            try engine.check(bimt_mpi_allreduce_float(shared.values.baseAddress, Int32(shared.values.count)), "MPI_Allreduce")
+            try engine.check(
+                bimt_mpi_allreduce_float(shared.values.baseAddress, Int32(shared.values.count)), "MPI_Allreduce")
             seconds = bimt_mpi_wtime() - start
         }
         return seconds
@@ -290,7 +297,8 @@ private final class Engine: @unchecked Sendable {
         guard code != 0 else { return }
         var text = [CChar](repeating: 0, count: 300)
         bimt_mpi_error_string(code, &text, text.count)
-        throw BIMTError.distributed("\(what) failed: " + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        throw BIMTError.distributed(
+            "\(what) failed: " + String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     /// Waits for `request`, answering other ranks' probes meanwhile. Every `timeout` seconds
@@ -325,7 +333,9 @@ private final class Engine: @unchecked Sendable {
         var receives: [Int: (request: bimt_mpi_request, buffer: UnsafeMutablePointer<Int64>)] = [:]
         for peer in peers {
             let message = UnsafeMutablePointer<Int64>.allocate(capacity: 4)
-            (message[0], message[1], message[2], message[3]) = (Int64(rank), round, Int64(started), Int64(step.load(ordering: .relaxed)))
+            (message[0], message[1], message[2], message[3]) = (
+                Int64(rank), round, Int64(started), Int64(step.load(ordering: .relaxed))
+            )
             var send = bimt_mpi_request()
             try check(bimt_mpi_isend(message, 32, Int32(peer), Self.probeTag, &send), "a liveness probe")
             outgoing.append((send, message))
@@ -342,7 +352,9 @@ private final class Engine: @unchecked Sendable {
                 var receive = pending.request, done: Int32 = 0
                 try check(bimt_mpi_test(&receive, &done), "a liveness probe")
                 receives[peer]!.request = receive
-                if done != 0 && pending.buffer[1] == round { answers[peer] = (Int(pending.buffer[2]), Int(pending.buffer[3])) }
+                if done != 0 && pending.buffer[1] == round {
+                    answers[peer] = (Int(pending.buffer[2]), Int(pending.buffer[3]))
+                }
             }
             var finishedNow: Int32 = 0
             try check(bimt_mpi_test(&request, &finishedNow), what)
@@ -362,20 +374,24 @@ private final class Engine: @unchecked Sendable {
         let waited = Int(Date().timeIntervalSince(start))
         let silent = peers.filter { answers[$0] == nil }
         if !silent.isEmpty {
-            fatal("rank\(silent.count > 1 ? "s" : "") \(silent.map(String.init).joined(separator: ", ")) did not answer "
-                        + "while this rank waited \(waited) s in \(what) at step \(step.load(ordering: .relaxed)): "
-                        + "dead or hung. Stopping every rank; the last checkpoint is intact "
-                        + "(it resumes with any rank count).")
+            fatal(
+                "rank\(silent.count > 1 ? "s" : "") \(silent.map(String.init).joined(separator: ", ")) did not answer "
+                    + "while this rank waited \(waited) s in \(what) at step \(step.load(ordering: .relaxed)): "
+                    + "dead or hung. Stopping every rank; the last checkpoint is intact "
+                    + "(it resumes with any rank count).")
         }
         let behind = answers.filter { $0.value.started < started }.sorted { $0.key < $1.key }
         if Date().timeIntervalSince(start) >= behindLimit, let (peer, where_) = behind.first {
-            fatal("rank \(peer) is alive but has not reached \(what) after \(waited) s (it is at step \(where_.step)): "
-                        + "stopping every rank; the last checkpoint is intact.")
+            fatal(
+                "rank \(peer) is alive but has not reached \(what) after \(waited) s (it is at step \(where_.step)): "
+                    + "stopping every rank; the last checkpoint is intact.")
         }
         for (peer, where_) in behind where !warned.contains(peer) {
             warned.insert(peer)
-            FileHandle.standardError.write(Data(
-                "bimt rank \(rank): waited \(waited) s in \(what) for rank \(peer), which answers (at step \(where_.step)): still waiting\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "bimt rank \(rank): waited \(waited) s in \(what) for rank \(peer), which answers (at step \(where_.step)): still waiting\n"
+                        .utf8))
         }
         return false
     }
@@ -396,7 +412,9 @@ private final class Engine: @unchecked Sendable {
                 (reply[0], reply[1], reply[2]) = (Int64(rank), inbox[1], Int64(started))
                 reply[3] = Int64(step.load(ordering: .relaxed))
                 var send = bimt_mpi_request()
-                if bimt_mpi_isend(reply, 32, Int32(inbox[0]), Self.replyTag, &send) == 0 { outgoing.append((send, reply)) }
+                if bimt_mpi_isend(reply, 32, Int32(inbox[0]), Self.replyTag, &send) == 0 {
+                    outgoing.append((send, reply))
+                }
             }
         }
         outgoing.removeAll { pending in

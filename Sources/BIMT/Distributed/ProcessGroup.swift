@@ -80,11 +80,14 @@ extension ProcessGroup {
     /// Throws when the ranks' `fingerprint`s differ, naming the ranks that differ from rank 0.
     public func requireSame(_ fingerprint: UInt64, _ what: String) throws {
         let all = try allGather(withUnsafeBytes(of: fingerprint.littleEndian) { Array($0) }, what)
-        let values = all.map { bytes in bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
+        let values = all.map { bytes in
+            bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        }
         let differing = values.indices.filter { values[$0] != values[0] }
         if !differing.isEmpty {
             throw BIMTError.distributed(
-                "the ranks disagree on \(what): rank(s) \(differing.map(String.init).joined(separator: ", ")) differ from rank 0")
+                "the ranks disagree on \(what): rank(s) \(differing.map(String.init).joined(separator: ", ")) differ from rank 0"
+            )
         }
     }
 }

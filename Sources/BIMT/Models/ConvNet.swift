@@ -78,7 +78,8 @@ public final class ConvNet: TrainableModel {
                 columns.append(chunk == rows ? try make(chunkFloats) : nil)
                 if chunk < rows { chunkCount = max(chunkCount, chunkFloats) }
                 if b > 0 {
-                    let images = net.convolution.columnGradientChunk(block: b, chunk: chunk, budget: net.columnGradientBudget)
+                    let images = net.convolution.columnGradientChunk(
+                        block: b, chunk: chunk, budget: net.columnGradientBudget)
                     gradientCount = max(gradientCount, images * net.convolution.columnsPerImage(block: b))
                 }
                 pre.append(try make(pixels * o))
@@ -94,7 +95,9 @@ public final class ConvNet: TrainableModel {
             preactivations = pre; activations = post; self.pooled = pooled
             pooledGradient = dPooled; preactivationGradient = dPre
             // Index 0 is the flattened input, held by pooled/pooledGradient: keep a 1-element placeholder.
-            func perLayer() throws -> [Buffer] { try net.head.widths.enumerated().map { try make($0.offset == 0 ? 1 : rows * $0.element) } }
+            func perLayer() throws -> [Buffer] {
+                try net.head.widths.enumerated().map { try make($0.offset == 0 ? 1 : rows * $0.element) }
+            }
             headPre = try perLayer()
             headPost = try perLayer()
             headGradient = try perLayer()
@@ -104,43 +107,60 @@ public final class ConvNet: TrainableModel {
 
     /// `costSettings` is the training cost; `relocationCostSettings` the cost swaps minimize
     /// (nil: the training cost with wf on every matrix).
-    public init(convolution: ConvNetArchitecture, head: MLPArchitecture, costSettings: CostSettings,
-                relocationCostSettings: CostSettings? = nil, device: Device) throws {
+    public init(
+        convolution: ConvNetArchitecture, head: MLPArchitecture, costSettings: CostSettings,
+        relocationCostSettings: CostSettings? = nil, device: Device
+    ) throws {
         try convolution.validate()
         try head.validate()
         guard head.widths[0] == convolution.flattenedWidth else {
-            throw BIMTError.invalidSetting("the head's first width must be the flattened size \(convolution.flattenedWidth), got \(head.widths[0])")
+            throw BIMTError.invalidSetting(
+                "the head's first width must be the flattened size \(convolution.flattenedWidth), got \(head.widths[0])"
+            )
         }
         self.convolution = convolution
         self.head = head
         self.device = device
         blockCount = convolution.channels.count
         let network = try Self.spatialNetwork(convolution, head: head)
-        geometry = try SpatialGeometry(network: network, settings: costSettings, relocationSettings: relocationCostSettings,
-                                       device: device)
+        geometry = try SpatialGeometry(
+            network: network, settings: costSettings, relocationSettings: relocationCostSettings,
+            device: device)
         let buffers = try ParameterBuffers(count: network.parameterExtent, device: device)
-        (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
+        (parameters, gradients, firstMoments, secondMoments) = (
+            buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments
+        )
     }
 
     /// Layers: the input sheet folded k*k; per block its channel sheet twice (rows of its own
     /// kernel, and folded as the next layer reads it) in one swap group; the head's layers.
     static func spatialNetwork(_ conv: ConvNetArchitecture, head: MLPArchitecture) throws -> SpatialNetwork {
         let kk = conv.kernelSize * conv.kernelSize, sizes = conv.sizes
-        var layers = [NeuronLayer(name: "input channels",
-                                  layout: try ConvNetArchitecture.channelSheet(conv.imageChannels, folds: kk, name: "input channels"))]
+        var layers = [
+            NeuronLayer(
+                name: "input channels",
+                layout: try ConvNetArchitecture.channelSheet(conv.imageChannels, folds: kk, name: "input channels"))
+        ]
         var groups = [SwapGroup(layers: [0], swappable: false)]
         var connections: [SpatialConnection] = [], offset = 0, reads = 0
         for (b, channels) in conv.channels.enumerated() {
             let own = layers.count
-            layers.append(NeuronLayer(name: "conv\(b)", layout: try ConvNetArchitecture.channelSheet(channels, folds: 1, name: "conv\(b)")))
+            layers.append(
+                NeuronLayer(
+                    name: "conv\(b)", layout: try ConvNetArchitecture.channelSheet(channels, folds: 1, name: "conv\(b)")
+                ))
             let nextFolds = b + 1 < conv.channels.count ? kk : sizes[b + 1].height * sizes[b + 1].width
-            layers.append(NeuronLayer(name: "conv\(b) (as read next)",
-                                      layout: try ConvNetArchitecture.channelSheet(channels, folds: nextFolds, name: "conv\(b)")))
+            layers.append(
+                NeuronLayer(
+                    name: "conv\(b) (as read next)",
+                    layout: try ConvNetArchitecture.channelSheet(channels, folds: nextFolds, name: "conv\(b)")))
             groups.append(SwapGroup(layers: [own, own + 1]))
             let columns = layers[reads].layout.neuronCount
             let weight = ParameterView(offset: offset, rows: channels, columns: columns)
-            connections.append(SpatialConnection(name: "convs.\(b)", input: reads, output: own, weight: weight,
-                                                 bias: ParameterView(offset: offset + weight.count, rows: channels)))
+            connections.append(
+                SpatialConnection(
+                    name: "convs.\(b)", input: reads, output: own, weight: weight,
+                    bias: ParameterView(offset: offset + weight.count, rows: channels)))
             offset += weight.count + channels
             reads = own + 1
         }
@@ -148,9 +168,12 @@ public final class ConvNet: TrainableModel {
         for (i, layout) in headLayouts.enumerated() {
             let index = layers.count
             layers.append(NeuronLayer(name: i == headLayouts.count - 1 ? "output" : "head\(i)", layout: layout))
-            let weight = ParameterView(offset: offset, rows: layout.neuronCount, columns: layers[reads].layout.neuronCount)
-            connections.append(SpatialConnection(name: "head.\(i)", input: reads, output: index, weight: weight,
-                                                 bias: ParameterView(offset: offset + weight.count, rows: layout.neuronCount)))
+            let weight = ParameterView(
+                offset: offset, rows: layout.neuronCount, columns: layers[reads].layout.neuronCount)
+            connections.append(
+                SpatialConnection(
+                    name: "head.\(i)", input: reads, output: index, weight: weight,
+                    bias: ParameterView(offset: offset + weight.count, rows: layout.neuronCount)))
             offset += weight.count + layout.neuronCount
             reads = index
         }
@@ -174,13 +197,15 @@ public final class ConvNet: TrainableModel {
 
     func convolutionShape(_ b: Int, rows: Int) -> ConvolutionShape {
         let (h, w, c) = convolution.sizes[b], k = convolution.kernelSize
-        return ConvolutionShape(batch: rows, height: h, width: w, channels: c, kernelHeight: k, kernelWidth: k, stride: 1, padding: k / 2)
+        return ConvolutionShape(
+            batch: rows, height: h, width: w, channels: c, kernelHeight: k, kernelWidth: k, stride: 1, padding: k / 2)
     }
 
     func poolShape(_ b: Int, rows: Int) -> PoolShape {
         let (h, w, _) = convolution.sizes[b]
-        return PoolShape(batch: rows, height: h, width: w, channels: convolution.channels[b], size: convolution.poolSize,
-                         isMax: convolution.pool == "max")
+        return PoolShape(
+            batch: rows, height: h, width: w, channels: convolution.channels[b], size: convolution.poolSize,
+            isMax: convolution.pool == "max")
     }
 
     /// A run of images going through one block's convolution together.
@@ -211,22 +236,26 @@ public final class ConvNet: TrainableModel {
     /// The im2col columns of `chunk` of block `b`'s input `x`: the block's kept buffer (filled
     /// in the forward pass and reused by the backward pass), or the shared chunk scratch,
     /// filled again each time it is needed.
-    func columns(_ b: Int, _ chunk: Chunk, input x: BufferSlice, workspace ws: Workspace, backward: Bool) throws -> BufferSlice {
+    func columns(_ b: Int, _ chunk: Chunk, input x: BufferSlice, workspace ws: Workspace, backward: Bool) throws
+        -> BufferSlice
+    {
         let shape = chunk.shape
         if let kept = ws.columns[b] {
             if !backward { try device.im2col(shape, input: x, columns: kept.whole) }
             return kept.whole
         }
         let columns = ws.chunkColumns!.slice(offset: 0, count: shape.patchCount * shape.patchSize)
-        try device.im2col(shape, input: chunk.images(of: x, perImage: shape.height * shape.width * shape.channels), columns: columns)
+        try device.im2col(
+            shape, input: chunk.images(of: x, perImage: shape.height * shape.width * shape.channels), columns: columns)
         return columns
     }
 
     /// The outputs for `rows` input rows (a view into the model's workspace).
     public func forward(input: BufferSlice, rows: Int) throws -> BufferSlice {
         guard input.count == rows * convolution.imageHeight * convolution.imageWidth * convolution.imageChannels else {
-            throw BIMTError.shapeMismatch("conv net input holds \(input.count) values for \(rows) images of "
-                                          + "\(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels)")
+            throw BIMTError.shapeMismatch(
+                "conv net input holds \(input.count) values for \(rows) images of "
+                    + "\(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels)")
         }
         let ws = try workspace(rows: rows)
         var x = input
@@ -235,13 +264,15 @@ public final class ConvNet: TrainableModel {
             // A convolution is a linear map of the im2col columns, one row per output pixel.
             for chunk in chunks(block: b, rows: rows) {
                 let columns = try columns(b, chunk, input: x, workspace: ws, backward: false)
-                try device.linear(columns, weight: c.weight, bias: nil, parameters: parameters, rows: chunk.shape.patchCount,
-                                  into: chunk.images(of: ws.preactivations[b].whole, perImage: pixels * c.weight.rows))
+                try device.linear(
+                    columns, weight: c.weight, bias: nil, parameters: parameters, rows: chunk.shape.patchCount,
+                    into: chunk.images(of: ws.preactivations[b].whole, perImage: pixels * c.weight.rows))
             }
             let bias = parameters.slice(offset: c.bias!.offset, count: c.bias!.count)
-            try device.biasActivationPool(poolShape(b, rows: rows), activation: head.activation, bias: bias,
-                                          preactivation: ws.preactivations[b].whole, activated: ws.activations[b].whole,
-                                          output: ws.pooled[b].whole)
+            try device.biasActivationPool(
+                poolShape(b, rows: rows), activation: head.activation, bias: bias,
+                preactivation: ws.preactivations[b].whole, activated: ws.activations[b].whole,
+                output: ws.pooled[b].whole)
             x = ws.pooled[b].whole
         }
         let dense = network.connections[blockCount...]
@@ -265,38 +296,50 @@ public final class ConvNet: TrainableModel {
             let c = dense[i]
             let x = i == 0 ? ws.pooled[blockCount - 1].whole : ws.headPost[i].whole
             let dx = i == 0 ? ws.pooledGradient[blockCount - 1].whole : ws.headInputGradient[i].whole
-            try device.linearBackward(x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
-                                      outputGradient: dz, inputGradient: dx)
+            try device.linearBackward(
+                x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
+                outputGradient: dz, inputGradient: dx)
             if i == 0 { break }
             let next = ws.headGradient[i].whole
             try device.fill(next, value: 0)
-            try device.activationBackward(head.activation, input: ws.headPre[i].whole, outputGradient: dx, inputGradient: next)
+            try device.activationBackward(
+                head.activation, input: ws.headPre[i].whole, outputGradient: dx, inputGradient: next)
             dz = next
         }
         // Conv blocks, in reverse.
         for b in stride(from: blockCount - 1, through: 0, by: -1) {
-            let shape = convolutionShape(b, rows: rows), c = network.connections[b], pixels = convolutionShape(b, rows: 1).patchCount
-            try device.poolActivationBackward(poolShape(b, rows: rows), activation: head.activation, preactivation: ws.preactivations[b].whole,
-                                              input: ws.activations[b].whole, outputGradient: ws.pooledGradient[b].whole,
-                                              preactivationGradient: ws.preactivationGradient[b].whole,
-                                              biasGradient: gradients.slice(offset: c.bias!.offset, count: c.bias!.count))
+            let shape = convolutionShape(b, rows: rows), c = network.connections[b],
+                pixels = convolutionShape(b, rows: 1).patchCount
+            try device.poolActivationBackward(
+                poolShape(b, rows: rows), activation: head.activation, preactivation: ws.preactivations[b].whole,
+                input: ws.activations[b].whole, outputGradient: ws.pooledGradient[b].whole,
+                preactivationGradient: ws.preactivationGradient[b].whole,
+                biasGradient: gradients.slice(offset: c.bias!.offset, count: c.bias!.count))
             if b > 0 { try device.fill(ws.pooledGradient[b - 1].whole, value: 0) }
             let x = b == 0 ? input : ws.pooled[b - 1].whole
-            let dZ = ws.preactivationGradient[b].whole, weight = parameters.slice(offset: c.weight.offset, count: c.weight.count)
+            let dZ = ws.preactivationGradient[b].whole,
+                weight = parameters.slice(offset: c.weight.offset, count: c.weight.count)
             for chunk in chunks(block: b, rows: rows) {
                 let columns = try columns(b, chunk, input: x, workspace: ws, backward: true)
-                try device.linearBackward(columns, weight: c.weight, bias: nil, parameters: parameters, gradients: gradients,
-                                          rows: chunk.shape.patchCount, outputGradient: chunk.images(of: dZ, perImage: pixels * c.weight.rows),
-                                          inputGradient: nil)
-                if b == 0 { continue }   // the image needs no gradient
+                try device.linearBackward(
+                    columns, weight: c.weight, bias: nil, parameters: parameters, gradients: gradients,
+                    rows: chunk.shape.patchCount,
+                    outputGradient: chunk.images(of: dZ, perImage: pixels * c.weight.rows),
+                    inputGradient: nil)
+                if b == 0 { continue } // the image needs no gradient
                 // dx = col2im(dZ W), a few images at a time so the column gradient stays in cache.
-                let size = convolution.columnGradientChunk(block: b, chunk: chunk.shape.batch, budget: columnGradientBudget)
+                let size = convolution.columnGradientChunk(
+                    block: b, chunk: chunk.shape.batch, budget: columnGradientBudget)
                 for part in chunks(block: b, images: chunk.first..<(chunk.first + chunk.shape.batch), size: size) {
-                    let dColumns = ws.columnGradient!.slice(offset: 0, count: part.shape.patchCount * part.shape.patchSize)
-                    try device.gemm(GemmOperation(m: part.shape.patchCount, n: c.weight.columns, k: c.weight.rows),
-                                    a: part.images(of: dZ, perImage: pixels * c.weight.rows), b: weight, c: dColumns)
-                    try device.col2im(part.shape, columnGradient: dColumns,
-                                      inputGradient: part.images(of: ws.pooledGradient[b - 1].whole, perImage: shape.height * shape.width * shape.channels))
+                    let dColumns = ws.columnGradient!.slice(
+                        offset: 0, count: part.shape.patchCount * part.shape.patchSize)
+                    try device.gemm(
+                        GemmOperation(m: part.shape.patchCount, n: c.weight.columns, k: c.weight.rows),
+                        a: part.images(of: dZ, perImage: pixels * c.weight.rows), b: weight, c: dColumns)
+                    try device.col2im(
+                        part.shape, columnGradient: dColumns,
+                        inputGradient: part.images(
+                            of: ws.pooledGradient[b - 1].whole, perImage: shape.height * shape.width * shape.channels))
                 }
             }
         }
@@ -376,9 +419,12 @@ public final class ConvNet: TrainableModel {
                 let c = network.connections[i]
                 let weight = Array(values[c.weight.offset..<(c.weight.offset + c.weight.count)])
                 let bias = Array(values[c.bias!.offset..<(c.bias!.offset + c.bias!.count)])
-                return [NamedTensor("\(tensorName(i)).weight", shape: tensorShape(i),
-                                    reorder(weight, connection: i, toPyTorch: true)),
-                        NamedTensor("\(tensorName(i)).bias", shape: [c.bias!.count], bias)]
+                return [
+                    NamedTensor(
+                        "\(tensorName(i)).weight", shape: tensorShape(i),
+                        reorder(weight, connection: i, toPyTorch: true)),
+                    NamedTensor("\(tensorName(i)).bias", shape: [c.bias!.count], bias),
+                ]
             }
         }
 

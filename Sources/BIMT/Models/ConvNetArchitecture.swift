@@ -20,8 +20,10 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
     public var poolSize: Int
 
     /// A conv net's blocks; defaults: 3x3 kernels, 2x2 max-pooling.
-    public init(imageHeight: Int, imageWidth: Int, imageChannels: Int, channels: [Int], kernelSize: Int = 3,
-                pool: String = "max", poolSize: Int = 2) {
+    public init(
+        imageHeight: Int, imageWidth: Int, imageChannels: Int, channels: [Int], kernelSize: Int = 3,
+        pool: String = "max", poolSize: Int = 2
+    ) {
         self.imageHeight = imageHeight
         self.imageWidth = imageWidth
         self.imageChannels = imageChannels
@@ -46,11 +48,16 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
 
     /// Checks sizes, kernel, pooling and that every block's input holds a pooling window; the error names the field.
     public func validate() throws {
-        guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
-            throw BIMTError.invalidField(field: "convolution", reason: "a conv net needs a positive image size and at least one block of channels")
+        guard imageHeight >= 1, imageWidth >= 1, imageChannels >= 1, !channels.isEmpty, channels.allSatisfy({ $0 >= 1 })
+        else {
+            throw BIMTError.invalidField(
+                field: "convolution",
+                reason: "a conv net needs a positive image size and at least one block of channels")
         }
-        for (value, field) in [(imageHeight, "imageHeight"), (imageWidth, "imageWidth"),
-                               (imageChannels, "imageChannels")] {
+        for (value, field) in [
+            (imageHeight, "imageHeight"), (imageWidth, "imageWidth"),
+            (imageChannels, "imageChannels"),
+        ] {
             try SizeLimits.require(value, in: 1...SizeLimits.imageSide, "convolution." + field)
         }
         try SizeLimits.require(channels.count, in: 1...SizeLimits.layers, "convolution.channels", what: "blocks")
@@ -63,14 +70,26 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
             let (size, out) = block, pixels = Double(size.height) * Double(size.width), c = Double(size.channels)
             return total + pixels * (taps * c + Double(out)) + taps * c * Double(out)
         }
-        try SizeLimits.requireValues(perImage, "one image's convolution columns, outputs and kernels",
-                                     field: "convolution", lower: "the image size, the kernel or the channels")
-        guard kernelSize >= 1, kernelSize % 2 == 1 else { throw BIMTError.invalidField(field: "convolution.kernelSize", reason: "must be odd (same padding), got \(kernelSize)") }
-        guard pool == "max" || pool == "avg" else { throw BIMTError.invalidField(field: "convolution.pool", reason: "must be max or avg, got \(pool)") }
-        guard poolSize >= 1 else { throw BIMTError.invalidField(field: "convolution.poolSize", reason: "must be at least 1, got \(poolSize)") }
+        try SizeLimits.requireValues(
+            perImage, "one image's convolution columns, outputs and kernels",
+            field: "convolution", lower: "the image size, the kernel or the channels")
+        guard kernelSize >= 1, kernelSize % 2 == 1 else {
+            throw BIMTError.invalidField(
+                field: "convolution.kernelSize", reason: "must be odd (same padding), got \(kernelSize)")
+        }
+        guard pool == "max" || pool == "avg" else {
+            throw BIMTError.invalidField(field: "convolution.pool", reason: "must be max or avg, got \(pool)")
+        }
+        guard poolSize >= 1 else {
+            throw BIMTError.invalidField(field: "convolution.poolSize", reason: "must be at least 1, got \(poolSize)")
+        }
         // Pooling rounds down (PyTorch's floor mode): 7x7 pools to 3x3. Every block must keep a pixel.
         for (index, size) in sizes.dropLast().enumerated() where size.height < poolSize || size.width < poolSize {
-            throw BIMTError.invalidField(field: "convolution.poolSize", reason: "block \(index) input \(size.height)x\(size.width) is smaller than the pool size \(poolSize); use fewer blocks or a smaller pool")
+            throw BIMTError.invalidField(
+                field: "convolution.poolSize",
+                reason:
+                    "block \(index) input \(size.height)x\(size.width) is smaller than the pool size \(poolSize); use fewer blocks or a smaller pool"
+            )
         }
     }
 

@@ -65,7 +65,11 @@ public final class GPT: TrainableModel {
     public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
 
     /// The weight matrices, the embedding and the positions.
-    public var matrixRanges: [Range<Int>] { ([views.embedWeight] + (views.positions.map { [$0] } ?? []) + views.blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] } + [views.headWeight]).map(\.range) }
+    public var matrixRanges: [Range<Int>] {
+        ([views.embedWeight] + (views.positions.map { [$0] } ?? [])
+            + views.blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] } + [views.headWeight])
+            .map(\.range)
+    }
     let views: Views
     /// The current pass's dropout key (set by the trainer per micro-batch; nil in evaluation).
     var dropoutKey: UInt64?
@@ -119,9 +123,11 @@ public final class GPT: TrainableModel {
             positions = a.positionalEmbedding ? take(a.context, d) : nil
             func norm() -> ParameterView? { a.layerNorm ? take(d) : nil }
             blocks = (0..<a.layers).map { _ in
-                Block(ln1Gain: norm(), ln1Bias: norm(), qkvWeight: take(3 * d, d), qkvBias: take(3 * d),
-                      projWeight: take(d, d), projBias: take(d), ln2Gain: norm(), ln2Bias: norm(),
-                      fcWeight: take(hidden, d), fcBias: take(hidden), mlpProjWeight: take(d, hidden), mlpProjBias: take(d))
+                Block(
+                    ln1Gain: norm(), ln1Bias: norm(), qkvWeight: take(3 * d, d), qkvBias: take(3 * d),
+                    projWeight: take(d, d), projBias: take(d), ln2Gain: norm(), ln2Bias: norm(),
+                    fcWeight: take(hidden, d), fcBias: take(hidden), mlpProjWeight: take(d, hidden),
+                    mlpProjBias: take(d))
             }
             finalGain = norm()
             finalBias = norm()
@@ -132,8 +138,10 @@ public final class GPT: TrainableModel {
             count = offset
             let head = [headWeight, headBias, finalGain, finalBias].compactMap { $0?.range }
             let blockStages = blocks.reversed().map { b in
-                [b.ln1Gain, b.ln1Bias, b.qkvWeight, b.qkvBias, b.projWeight, b.projBias, b.ln2Gain, b.ln2Bias,
-                 b.fcWeight, b.fcBias, b.mlpProjWeight, b.mlpProjBias].compactMap { $0?.range }
+                [
+                    b.ln1Gain, b.ln1Bias, b.qkvWeight, b.qkvBias, b.projWeight, b.projBias, b.ln2Gain, b.ln2Bias,
+                    b.fcWeight, b.fcBias, b.mlpProjWeight, b.mlpProjBias,
+                ].compactMap { $0?.range }
             }
             let marks = GradientWatermark.offsets(total: offset, stages: [head] + blockStages)
             readyAfterHead = marks[0]
@@ -151,10 +159,13 @@ public final class GPT: TrainableModel {
                     ("ln1.weight", b.ln1Gain), ("ln1.bias", b.ln1Bias), ("attn.qkv.weight", b.qkvWeight),
                     ("attn.qkv.bias", b.qkvBias), ("attn.proj.weight", b.projWeight), ("attn.proj.bias", b.projBias),
                     ("ln2.weight", b.ln2Gain), ("ln2.bias", b.ln2Bias), ("mlp.fc.weight", b.fcWeight),
-                    ("mlp.fc.bias", b.fcBias), ("mlp.proj.weight", b.mlpProjWeight), ("mlp.proj.bias", b.mlpProjBias)]
+                    ("mlp.fc.bias", b.fcBias), ("mlp.proj.weight", b.mlpProjWeight), ("mlp.proj.bias", b.mlpProjBias),
+                ]
                 for case let (name, v?) in tensors { list.append(("blocks.\(l).\(name)", v, shape(v))) }
             }
-            for case let (name, v?) in [("ln_f.weight", finalGain), ("ln_f.bias", finalBias)] { list.append((name, v, shape(v))) }
+            for case let (name, v?) in [("ln_f.weight", finalGain), ("ln_f.bias", finalBias)] {
+                list.append((name, v, shape(v)))
+            }
             list += [("head.weight", headWeight, shape(headWeight)), ("head.bias", headBias, shape(headBias))]
             return list
         }
@@ -170,15 +181,15 @@ public final class GPT: TrainableModel {
     /// Activations for one (sequences, length), sized once and reused by every step.
     final class Workspace {
         let rows: Int, length: Int
-        let residual: [Buffer]                 // 2 * layers + 1 of [N, d]
-        let norm1: [Buffer], norm2: [Buffer]   // LN outputs [N, d]
-        let statistics1: [Buffer], statistics2: [Buffer]  // [2N]: mean, rstd
-        let qkv: [Buffer]                      // [N, 3d]
-        let logSumExp: [Buffer]                // [B, H, L], fused attention only
-        let unfused: UnfusedScores?            // unfused attention only
-        let attention: [Buffer]                // [N, d]
-        let hiddenPre: [Buffer], hiddenPost: [Buffer]     // [N, r d]
-        let finalNorm: Buffer?, finalStatistics: Buffer?   // with LayerNorm only
+        let residual: [Buffer] // 2 * layers + 1 of [N, d]
+        let norm1: [Buffer], norm2: [Buffer] // LN outputs [N, d]
+        let statistics1: [Buffer], statistics2: [Buffer] // [2N]: mean, rstd
+        let qkv: [Buffer] // [N, 3d]
+        let logSumExp: [Buffer] // [B, H, L], fused attention only
+        let unfused: UnfusedScores? // unfused attention only
+        let attention: [Buffer] // [N, d]
+        let hiddenPre: [Buffer], hiddenPost: [Buffer] // [N, r d]
+        let finalNorm: Buffer?, finalStatistics: Buffer? // with LayerNorm only
         let logits: Buffer
         /// The head's input rows at the predicted positions [rows * predicted, d], and their
         /// row indices on the device, uploaded once (nil: every position is predicted, the
@@ -200,8 +211,12 @@ public final class GPT: TrainableModel {
             statistics1 = try normLayer(2 * n); statistics2 = try normLayer(2 * n)
             qkv = try perLayer(3 * n * d)
             logSumExp = fused ? try perLayer(rows * a.heads * length) : []
-            unfused = fused ? nil : UnfusedScores(probabilities: try perLayer(scores), dProbabilities: try make(scores),
-                                                  dScores: try make(scores))
+            unfused =
+                fused
+                ? nil
+                : UnfusedScores(
+                    probabilities: try perLayer(scores), dProbabilities: try make(scores),
+                    dScores: try make(scores))
             attention = try perLayer(n * d)
             hiddenPre = try perLayer(n * hidden); hiddenPost = try perLayer(n * hidden)
             finalNorm = a.layerNorm ? try make(n * d) : nil; finalStatistics = a.layerNorm ? try make(2 * n) : nil
@@ -209,7 +224,8 @@ public final class GPT: TrainableModel {
             if positions.count == length {
                 (selected, selectedRows) = (nil, nil)
             } else {
-                selectedRows = try device.makeBuffer((0..<rows).flatMap { r in positions.map { Float(r * length + $0) } })
+                selectedRows = try device.makeBuffer(
+                    (0..<rows).flatMap { r in positions.map { Float(r * length + $0) } })
                 selected = try make(rows * positions.count * d)
             }
             logits = try make(rows * positions.count * a.scoredOutputs)
@@ -220,16 +236,21 @@ public final class GPT: TrainableModel {
 
     /// `costSettings` is the training cost; `relocationCostSettings` the cost swaps minimize
     /// (nil: the training cost with wf on every matrix).
-    public init(architecture: TransformerArchitecture, costSettings: CostSettings, relocationCostSettings: CostSettings? = nil,
-                device: Device) throws {
+    public init(
+        architecture: TransformerArchitecture, costSettings: CostSettings, relocationCostSettings: CostSettings? = nil,
+        device: Device
+    ) throws {
         try architecture.validate()
         self.architecture = architecture
         self.device = device
         views = Views(architecture)
-        geometry = try SpatialGeometry(network: try Self.spatialNetwork(architecture, views: views), settings: costSettings,
-                                       relocationSettings: relocationCostSettings, device: device)
+        geometry = try SpatialGeometry(
+            network: try Self.spatialNetwork(architecture, views: views), settings: costSettings,
+            relocationSettings: relocationCostSettings, device: device)
         let buffers = try ParameterBuffers(count: views.count, device: device)
-        (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
+        (parameters, gradients, firstMoments, secondMoments) = (
+            buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments
+        )
     }
 
     /// Layer index of residual point i (0: after the embedding; 2l+1: after block l's
@@ -238,50 +259,69 @@ public final class GPT: TrainableModel {
 
     static func spatialNetwork(_ a: TransformerArchitecture, views: Views) throws -> SpatialNetwork {
         let d = a.width, hidden = a.mlpRatio * d
-        var layers = [NeuronLayer(name: a.vocabulary != nil ? "tokens" : "inputs", layout: try .line(neurons: a.inputWidth, name: "inputs")),
-                      NeuronLayer(name: "residual 0", layout: try .line(neurons: d, name: "residual"))]
+        var layers = [
+            NeuronLayer(
+                name: a.vocabulary != nil ? "tokens" : "inputs",
+                layout: try .line(neurons: a.inputWidth, name: "inputs")),
+            NeuronLayer(name: "residual 0", layout: try .line(neurons: d, name: "residual")),
+        ]
         var connections: [SpatialConnection] = []
-        var parameters: [NeuronParameter] = views.positions.map { [NeuronParameter(name: "pos", layer: 1, view: $0, alongRows: false)] } ?? []
+        var parameters: [NeuronParameter] =
+            views.positions.map { [NeuronParameter(name: "pos", layer: 1, view: $0, alongRows: false)] } ?? []
         var groups = [SwapGroup(layers: [0], swappable: false)]
         if a.vocabulary != nil {
             // nn.Embedding's [vocabulary, width]: a matrix whose rows are the token layer's neurons.
             connections.append(SpatialConnection(name: "embed", input: 1, output: 0, weight: views.embedWeight))
         } else {
-            connections.append(SpatialConnection(name: "embed", input: 0, output: 1, weight: views.embedWeight, bias: views.embedBias))
+            connections.append(
+                SpatialConnection(name: "embed", input: 0, output: 1, weight: views.embedWeight, bias: views.embedBias))
         }
         var attentionGroups: [SwapGroup] = []
         for (l, b) in views.blocks.enumerated() {
             let qkv = layers.count, attention = qkv + 1, middle = qkv + 2, hiddenLayer = qkv + 3, after = qkv + 4
             let before = residualLayer(2 * l)
-            layers += [NeuronLayer(name: "block \(l) q/k/v", layout: try .line(neurons: 3 * d, folds: 3, name: "block \(l) q/k/v")),
-                       NeuronLayer(name: "block \(l) attention", layout: try .line(neurons: d, name: "block \(l) attention")),
-                       NeuronLayer(name: "residual \(2 * l + 1)", layout: try .line(neurons: d, name: "residual")),
-                       NeuronLayer(name: "block \(l) mlp", layout: try .line(neurons: hidden, name: "block \(l) mlp")),
-                       NeuronLayer(name: "residual \(2 * l + 2)", layout: try .line(neurons: d, name: "residual"))]
-            connections += [
-                SpatialConnection(name: "blocks.\(l).attn.qkv", input: before, output: qkv, weight: b.qkvWeight, bias: b.qkvBias),
-                SpatialConnection(name: "blocks.\(l).attn.proj", input: attention, output: middle, weight: b.projWeight, bias: b.projBias),
-                SpatialConnection(name: "blocks.\(l).mlp.fc", input: middle, output: hiddenLayer, weight: b.fcWeight, bias: b.fcBias),
-                SpatialConnection(name: "blocks.\(l).mlp.proj", input: hiddenLayer, output: after, weight: b.mlpProjWeight,
-                                  bias: b.mlpProjBias),
+            layers += [
+                NeuronLayer(
+                    name: "block \(l) q/k/v", layout: try .line(neurons: 3 * d, folds: 3, name: "block \(l) q/k/v")),
+                NeuronLayer(name: "block \(l) attention", layout: try .line(neurons: d, name: "block \(l) attention")),
+                NeuronLayer(name: "residual \(2 * l + 1)", layout: try .line(neurons: d, name: "residual")),
+                NeuronLayer(name: "block \(l) mlp", layout: try .line(neurons: hidden, name: "block \(l) mlp")),
+                NeuronLayer(name: "residual \(2 * l + 2)", layout: try .line(neurons: d, name: "residual")),
             ]
-            for case let (name, layer, view?) in [("ln1.weight", before, b.ln1Gain), ("ln1.bias", before, b.ln1Bias),
-                                                  ("ln2.weight", middle, b.ln2Gain), ("ln2.bias", middle, b.ln2Bias)] {
+            connections += [
+                SpatialConnection(
+                    name: "blocks.\(l).attn.qkv", input: before, output: qkv, weight: b.qkvWeight, bias: b.qkvBias),
+                SpatialConnection(
+                    name: "blocks.\(l).attn.proj", input: attention, output: middle, weight: b.projWeight,
+                    bias: b.projBias),
+                SpatialConnection(
+                    name: "blocks.\(l).mlp.fc", input: middle, output: hiddenLayer, weight: b.fcWeight, bias: b.fcBias),
+                SpatialConnection(
+                    name: "blocks.\(l).mlp.proj", input: hiddenLayer, output: after, weight: b.mlpProjWeight,
+                    bias: b.mlpProjBias),
+            ]
+            for case let (name, layer, view?) in [
+                ("ln1.weight", before, b.ln1Gain), ("ln1.bias", before, b.ln1Bias),
+                ("ln2.weight", middle, b.ln2Gain), ("ln2.bias", middle, b.ln2Bias),
+            ] {
                 parameters.append(NeuronParameter(name: "blocks.\(l).\(name)", layer: layer, view: view))
             }
             attentionGroups.append(SwapGroup(layers: [qkv, attention], blockSize: a.heads > 1 ? a.headDimension : nil))
         }
         let last = residualLayer(2 * a.layers), output = layers.count
         layers.append(NeuronLayer(name: "output", layout: try .line(neurons: a.outputs, name: "output")))
-        connections.append(SpatialConnection(name: "head", input: last, output: output, weight: views.headWeight, bias: views.headBias))
+        connections.append(
+            SpatialConnection(name: "head", input: last, output: output, weight: views.headWeight, bias: views.headBias)
+        )
         for case let (name, view?) in [("ln_f.weight", views.finalGain), ("ln_f.bias", views.finalBias)] {
             parameters.append(NeuronParameter(name: name, layer: last, view: view))
         }
         groups.append(SwapGroup(layers: (0...(2 * a.layers)).map(residualLayer)))
         groups += attentionGroups
         groups.append(SwapGroup(layers: [output], swappable: false))
-        return try SpatialNetwork(layers: layers, connections: connections, neuronParameters: parameters,
-                                  embeddingTables: views.positions.map { [$0] } ?? [], groups: groups)
+        return try SpatialNetwork(
+            layers: layers, connections: connections, neuronParameters: parameters,
+            embeddingTables: views.positions.map { [$0] } ?? [], groups: groups)
     }
 
     /// nanoGPT's initialization: N(0, 0.02) for every matrix and embedding (the residual
@@ -324,8 +364,10 @@ public final class GPT: TrainableModel {
         }
     }
 
-    static func importTensors(from file: NamedTensors, views: Views, _ architecture: TransformerArchitecture,
-                              into values: inout [Float]) throws {
+    static func importTensors(
+        from file: NamedTensors, views: Views, _ architecture: TransformerArchitecture,
+        into values: inout [Float]
+    ) throws {
         for (name, v, shape) in views.named(architecture) {
             try file.read(name, shape: shape, into: &values, at: v.offset)
         }

@@ -27,9 +27,9 @@ public final class MLP: TrainableModel {
     /// Activations for one batch size, allocated once and reused every step.
     final class Workspace {
         let rows: Int
-        let activations: [Buffer]    // a_l: [B, n_l]; a_0 is the (embedded) input when there is an embedding
+        let activations: [Buffer] // a_l: [B, n_l]; a_0 is the (embedded) input when there is an embedding
         let preactivations: [Buffer] // z_l: [B, n_l] for l >= 1
-        let gradients: [Buffer]      // dz_l / da_l scratch: [B, n_l]
+        let gradients: [Buffer] // dz_l / da_l scratch: [B, n_l]
         let activationGradients: [Buffer]
 
         init(device: Device, widths: [Int], rows: Int) throws {
@@ -43,15 +43,20 @@ public final class MLP: TrainableModel {
 
     /// `costSettings` is the training cost; `relocationCostSettings` the cost swaps minimize
     /// (nil: the training cost with wf on every matrix).
-    public init(architecture: MLPArchitecture, costSettings: CostSettings, relocationCostSettings: CostSettings? = nil,
-                device: Device, swapInputs: Bool = true) throws {
+    public init(
+        architecture: MLPArchitecture, costSettings: CostSettings, relocationCostSettings: CostSettings? = nil,
+        device: Device, swapInputs: Bool = true
+    ) throws {
         self.architecture = architecture
         self.device = device
         let network = try architecture.spatialNetwork(swapInputs: swapInputs)
-        geometry = try SpatialGeometry(network: network, settings: costSettings, relocationSettings: relocationCostSettings,
-                                       device: device)
+        geometry = try SpatialGeometry(
+            network: network, settings: costSettings, relocationSettings: relocationCostSettings,
+            device: device)
         let buffers = try ParameterBuffers(count: network.parameterExtent, device: device)
-        (parameters, gradients, firstMoments, secondMoments) = (buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments)
+        (parameters, gradients, firstMoments, secondMoments) = (
+            buffers.parameters, buffers.gradients, buffers.firstMoments, buffers.secondMoments
+        )
     }
 
     /// Outputs per predicted row.
@@ -68,7 +73,9 @@ public final class MLP: TrainableModel {
     public func check(_ data: TaskData, loss: LossKind) throws { try specification.check(data, loss: loss) }
 
     /// The weight matrices and the embedding table.
-    public var matrixRanges: [Range<Int>] { network.connections.map(\.weight.range) + network.embeddingTables.map(\.range) }
+    public var matrixRanges: [Range<Int>] {
+        network.connections.map(\.weight.range) + network.embeddingTables.map(\.range)
+    }
 
     /// The parameters as PyTorch-named tensors.
     public func exportTensors(_ values: [Float]) -> [NamedTensor] { Self.exportTensors(values, network: network) }
@@ -86,7 +93,8 @@ public final class MLP: TrainableModel {
             tensors.append(NamedTensor("embedding", shape: [table.rows, table.columns], slice(table)))
         }
         for (i, c) in network.connections.enumerated() {
-            tensors.append(NamedTensor("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
+            tensors.append(
+                NamedTensor("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], slice(c.weight)))
             tensors.append(NamedTensor("layers.\(i).bias", shape: [c.bias!.count], slice(c.bias!)))
         }
         return tensors
@@ -98,8 +106,9 @@ public final class MLP: TrainableModel {
             try file.read("embedding", shape: [table.rows, table.columns], into: &values, at: table.offset)
         }
         for (i, c) in network.connections.enumerated() {
-            try file.read("layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], into: &values,
-                          at: c.weight.offset)
+            try file.read(
+                "layers.\(i).weight", shape: [c.weight.rows, c.weight.columns], into: &values,
+                at: c.weight.offset)
             try file.read("layers.\(i).bias", shape: [c.bias!.count], into: &values, at: c.bias!.offset)
         }
     }
@@ -111,7 +120,8 @@ public final class MLP: TrainableModel {
             var generator = SeededGenerator(seed: seed ^ 0x5EED_E3B0)
             for i in 0..<table.count {
                 // Box-Muller: a standard normal from two uniforms.
-                let u1 = Float.random(in: Float.ulpOfOne..<1, using: &generator), u2 = Float.random(in: 0..<1, using: &generator)
+                let u1 = Float.random(in: Float.ulpOfOne..<1, using: &generator),
+                    u2 = Float.random(in: 0..<1, using: &generator)
                 values[table.offset + i] = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
             }
         }
@@ -134,8 +144,9 @@ public final class MLP: TrainableModel {
         let widths = architecture.widths
         var x = input
         if let e = architecture.embedding, let table = network.embeddingTables.first {
-            try device.embeddingForward(tokens: input, table: view(table, in: parameters), rows: rows, folds: e.folds,
-                                        dimension: e.dimension, output: ws.activations[0].whole)
+            try device.embeddingForward(
+                tokens: input, table: view(table, in: parameters), rows: rows, folds: e.folds,
+                dimension: e.dimension, output: ws.activations[0].whole)
             x = ws.activations[0].whole
         } else {
             guard input.count == rows * widths[0] else {
@@ -160,7 +171,9 @@ public final class MLP: TrainableModel {
 
     /// Layer by layer from the last: after connection l, its weights, its bias and every
     /// parameter after them are final.
-    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
+    public func backward(
+        input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void
+    ) throws {
         try backwardLayers(input: input, rows: rows, outputGradient: outputGradient, gradientsReady: gradientsReady)
         try gradientsReady(0)
     }
@@ -168,14 +181,18 @@ public final class MLP: TrainableModel {
     /// The flat offset from which gradients are final after each connection's backward step.
     lazy var readyOffsets: [Int: Int] = {
         let order = Array(stride(from: network.connections.count - 1, through: 0, by: -1))
-        let marks = GradientWatermark.offsets(total: parameterCount, stages: order.map { l in
-            let c = network.connections[l]
-            return [c.weight.range] + (c.bias.map { [$0.range] } ?? [])
-        })
+        let marks = GradientWatermark.offsets(
+            total: parameterCount,
+            stages: order.map { l in
+                let c = network.connections[l]
+                return [c.weight.range] + (c.bias.map { [$0.range] } ?? [])
+            })
         return Dictionary(uniqueKeysWithValues: zip(order, marks))
     }()
 
-    func backwardLayers(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
+    func backwardLayers(
+        input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void
+    ) throws {
         let ws = try workspace(rows: rows)
         var dz = outputGradient
         for l in stride(from: network.connections.count - 1, through: 0, by: -1) {
@@ -184,21 +201,24 @@ public final class MLP: TrainableModel {
             // dW += dz^T x;  db += sum_rows dz;  dx = dz W (not needed for real-valued inputs)
             let firstOnRealInputs = l == 0 && architecture.embedding == nil
             let dx = ws.activationGradients[l].whole
-            try device.linearBackward(x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
-                                      outputGradient: dz, inputGradient: firstOnRealInputs ? nil : dx)
+            try device.linearBackward(
+                x, weight: c.weight, bias: c.bias, parameters: parameters, gradients: gradients, rows: rows,
+                outputGradient: dz, inputGradient: firstOnRealInputs ? nil : dx)
             if let ready = readyOffsets[l] { try gradientsReady(ready) }
             if firstOnRealInputs { break }
             if l == 0 {
                 let e = architecture.embedding!, table = network.embeddingTables[0]
-                try device.embeddingBackward(tokens: input, outputGradient: dx, rows: rows, folds: e.folds, dimension: e.dimension,
-                                             vocabulary: e.vocabulary, tableGradient: view(table, in: gradients))
+                try device.embeddingBackward(
+                    tokens: input, outputGradient: dx, rows: rows, folds: e.folds, dimension: e.dimension,
+                    vocabulary: e.vocabulary, tableGradient: view(table, in: gradients))
                 break
             }
             // dz_{l} = dx * f'(z_l)
             let next = ws.gradients[l].whole
             try device.fill(next, value: 0)
-            try device.activationBackward(architecture.activation, input: ws.preactivations[l].whole,
-                                          outputGradient: dx, inputGradient: next)
+            try device.activationBackward(
+                architecture.activation, input: ws.preactivations[l].whole,
+                outputGradient: dx, inputGradient: next)
             dz = next
         }
     }

@@ -32,7 +32,9 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
     public var embedding: EmbeddingSpec?
 
     /// An MLP of `widths` (defaults: SiLU, line layout, no embedding).
-    public init(widths: [Int], activation: Activation = .silu, layout: LayoutFamily = .line, embedding: EmbeddingSpec? = nil) {
+    public init(
+        widths: [Int], activation: Activation = .silu, layout: LayoutFamily = .line, embedding: EmbeddingSpec? = nil
+    ) {
         self.widths = widths
         self.activation = activation
         self.layout = layout
@@ -42,7 +44,8 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
     /// Checks widths and the embedding against each other.
     public func validate() throws {
         guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else {
-            throw BIMTError.invalidField(field: "architecture.widths", reason: "an MLP needs at least two positive widths, got \(widths)")
+            throw BIMTError.invalidField(
+                field: "architecture.widths", reason: "an MLP needs at least two positive widths, got \(widths)")
         }
         try SizeLimits.require(widths.count - 1, in: 1...SizeLimits.layers, "architecture.widths", what: "layers")
         for width in widths { try SizeLimits.require(width, in: 1...SizeLimits.neurons, "architecture.widths") }
@@ -55,11 +58,15 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
             try SizeLimits.require(e.vocabulary, in: 1...SizeLimits.neurons, "architecture.embedding.vocabulary")
             try SizeLimits.require(e.dimension, in: 1...SizeLimits.neurons, "architecture.embedding.dimension")
             try SizeLimits.require(e.folds, in: 1...SizeLimits.neurons, "architecture.embedding.folds")
-            try SizeLimits.requireValues(Double(e.vocabulary) * Double(e.dimension), "the embedding table",
-                                         field: "architecture.embedding", lower: "the vocabulary or the dimension")
+            try SizeLimits.requireValues(
+                Double(e.vocabulary) * Double(e.dimension), "the embedding table",
+                field: "architecture.embedding", lower: "the vocabulary or the dimension")
             guard widths[0] == e.folds * e.dimension else {
                 throw BIMTError.invalidField(
-                    field: "architecture.widths", reason: "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) embedding dimensions = \(e.folds * e.dimension)")
+                    field: "architecture.widths",
+                    reason:
+                        "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) embedding dimensions = \(e.folds * e.dimension)"
+                )
             }
         }
     }
@@ -79,18 +86,21 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
             offset = table.count
         }
         let layers = layouts.enumerated().map {
-            NeuronLayer(name: $0.offset == 0 ? "input" : ($0.offset == layouts.count - 1 ? "output" : "hidden\($0.offset)"),
-                        layout: $0.element)
+            NeuronLayer(
+                name: $0.offset == 0 ? "input" : ($0.offset == layouts.count - 1 ? "output" : "hidden\($0.offset)"),
+                layout: $0.element)
         }
         var connections: [SpatialConnection] = []
         for l in 0..<(widths.count - 1) {
             let weight = ParameterView(offset: offset, rows: widths[l + 1], columns: widths[l])
             let bias = ParameterView(offset: offset + weight.count, rows: widths[l + 1])
             offset += weight.count + bias.count
-            connections.append(SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias))
+            connections.append(
+                SpatialConnection(name: "layers.\(l)", input: l, output: l + 1, weight: weight, bias: bias))
         }
-        return try SpatialNetwork(layers: layers, connections: connections, neuronParameters: neuronParameters,
-                                  embeddingTables: tables,
-                                  groups: swapInputs ? [] : [SwapGroup(layers: [0], swappable: false)])
+        return try SpatialNetwork(
+            layers: layers, connections: connections, neuronParameters: neuronParameters,
+            embeddingTables: tables,
+            groups: swapInputs ? [] : [SwapGroup(layers: [0], swappable: false)])
     }
 }

@@ -34,16 +34,20 @@ public struct NamedTensors: Sendable, Equatable {
     /// The tensor called `name`; throws naming the tensors there are when it is missing.
     public func tensor(_ name: String) throws -> NamedTensor {
         guard let tensor = self[name] else {
-            throw BIMTError.invalidFile(path: path, reason: "has no tensor '\(name)' (it has: "
-                                        + "\(tensors.map(\.name).sorted().joined(separator: ", ")))")
+            throw BIMTError.invalidFile(
+                path: path,
+                reason: "has no tensor '\(name)' (it has: "
+                    + "\(tensors.map(\.name).sorted().joined(separator: ", ")))")
         }
         return tensor
     }
 
     /// Reads the tensor `name` of the expected shape into `values` at `offset` (after
     /// `transform`), refusing NaN and infinity.
-    func read(_ name: String, shape: [Int], into values: inout [Float], at offset: Int,
-              transform: ([Float]) -> [Float] = { $0 }) throws {
+    func read(
+        _ name: String, shape: [Int], into values: inout [Float], at offset: Int,
+        transform: ([Float]) -> [Float] = { $0 }
+    ) throws {
         let found = try tensor(name)
         guard found.shape == shape else {
             throw BIMTError.shapeMismatch(

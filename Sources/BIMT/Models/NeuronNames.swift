@@ -10,14 +10,17 @@ public struct NeuronNames: Sendable, Equatable {
 
     /// The names of `model`'s neurons, given the task's input and output names in logical order.
     public init(model: any TrainableModel, inputNames: [String], outputNames: [String]) {
-        self.init(network: model.network, embedded: model.embedding != nil, outputWidth: model.outputWidth,
-                  inputNames: inputNames, outputNames: outputNames)
+        self.init(
+            network: model.network, embedded: model.embedding != nil, outputWidth: model.outputWidth,
+            inputNames: inputNames, outputNames: outputNames)
     }
 
     /// The names of the neurons of `network` (as arranged), given the task's input and output
     /// names in logical order: `embedded` for token inputs, `outputWidth` the scored outputs.
-    public init(network: SpatialNetwork, embedded: Bool, outputWidth: Int, inputNames: [String],
-                outputNames: [String]) {
+    public init(
+        network: SpatialNetwork, embedded: Bool, outputWidth: Int, inputNames: [String],
+        outputNames: [String]
+    ) {
         let layout = network.layers[0].layout
         inputs = network.inputPermutation.map { logical in
             if embedded {

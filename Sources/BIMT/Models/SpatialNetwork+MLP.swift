@@ -8,9 +8,13 @@ extension SpatialNetwork {
         var parameters = [Float](repeating: 0, count: parameterExtent)
         for c in connections {
             let bound = 1 / Float(c.weight.columns).squareRoot()
-            for i in 0..<c.weight.count { parameters[c.weight.offset + i] = Float.random(in: -bound..<bound, using: &generator) }
+            for i in 0..<c.weight.count {
+                parameters[c.weight.offset + i] = Float.random(in: -bound..<bound, using: &generator)
+            }
             if let bias = c.bias {
-                for i in 0..<bias.count { parameters[bias.offset + i] = Float.random(in: -bound..<bound, using: &generator) }
+                for i in 0..<bias.count {
+                    parameters[bias.offset + i] = Float.random(in: -bound..<bound, using: &generator)
+                }
             }
         }
         return parameters

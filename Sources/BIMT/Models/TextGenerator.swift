@@ -25,16 +25,25 @@ public final class TextGenerator {
     /// model's context the prompt and each new character go through a key/value cache
     /// (`GPT.Decoder`: O(context) per character); beyond it, as in nanoGPT, the window is the
     /// last `context` characters, recomputed by a forward pass per character.
-    public func generate(prompt: String, length: Int, temperature: Float = 1, topK: Int? = nil, seed: UInt64 = 1) throws -> String {
+    public func generate(prompt: String, length: Int, temperature: Float = 1, topK: Int? = nil, seed: UInt64 = 1) throws
+        -> String
+    {
         guard length >= 0 else { throw BIMTError.invalidSetting("the length must be >= 0, got \(length)") }
-        guard temperature > 0, temperature.isFinite else { throw BIMTError.invalidSetting("the temperature must be > 0, got \(temperature)") }
-        guard topK.map({ $0 >= 1 }) ?? true else { throw BIMTError.invalidSetting("top-k must be >= 1, got \(topK ?? 0)") }
-        guard !prompt.isEmpty else { throw BIMTError.invalidSetting("the prompt is empty; give at least one character the model knows") }
+        guard temperature > 0, temperature.isFinite else {
+            throw BIMTError.invalidSetting("the temperature must be > 0, got \(temperature)")
+        }
+        guard topK.map({ $0 >= 1 }) ?? true else {
+            throw BIMTError.invalidSetting("top-k must be >= 1, got \(topK ?? 0)")
+        }
+        guard !prompt.isEmpty else {
+            throw BIMTError.invalidSetting("the prompt is empty; give at least one character the model knows")
+        }
         let scalars = prompt.unicodeScalars.map { String($0) }
         let unknown = Set(scalars.filter { index[$0] == nil })
         guard unknown.isEmpty else {
-            throw BIMTError.invalidSetting("the prompt holds characters the model never saw in training: "
-                                           + unknown.sorted().map { "'\($0)'" }.joined(separator: ", "))
+            throw BIMTError.invalidSetting(
+                "the prompt holds characters the model never saw in training: "
+                    + unknown.sorted().map { "'\($0)'" }.joined(separator: ", "))
         }
         var tokens = scalars.map { index[$0]! }
         var generator = SeededGenerator(seed: seed)
@@ -59,8 +68,9 @@ public final class TextGenerator {
             let largest = scaled.max()!
             let weights = scaled.map { exp($0 - largest) }, total = weights.reduce(0, +)
             guard largest.isFinite, total.isFinite, total > 0 else {
-                throw BIMTError.invalidSetting("the model's next-character scores are not finite (NaN or infinity): "
-                                               + "its weights are damaged")
+                throw BIMTError.invalidSetting(
+                    "the model's next-character scores are not finite (NaN or infinity): "
+                        + "its weights are damaged")
             }
             var draw = Double.random(in: 0..<total, using: &generator)
             var choice = classes - 1

@@ -30,7 +30,8 @@ public protocol TrainableModel: AnyObject {
     /// `backward`, telling `gradientsReady` as it goes from how far on its gradients are
     /// final (a flat offset: every gradient at that offset and above is done); a data-parallel
     /// run starts summing those over the ranks while the rest of the pass runs.
-    func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws
+    func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void)
+        throws
     /// The parameters as named tensors in PyTorch's layout.
     func exportTensors(_ values: [Float]) -> [NamedTensor]
     /// Reads the named tensors of `file` into flat parameter values (shapes checked).
@@ -39,7 +40,9 @@ public protocol TrainableModel: AnyObject {
 
 extension TrainableModel {
     /// A model that does not report its progress has its gradients final at the end.
-    public func backward(input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void) throws {
+    public func backward(
+        input: BufferSlice, rows: Int, outputGradient: BufferSlice, gradientsReady: (Int) throws -> Void
+    ) throws {
         try backward(input: input, rows: rows, outputGradient: outputGradient)
         try gradientsReady(0)
     }
@@ -71,30 +74,38 @@ struct ParameterBuffers {
 extension Device {
     /// y = x W^T + b for x [rows, in] and W [out, in] (`weight` and `bias` views into
     /// `parameters`); `accumulate` adds x W^T into y instead of overwriting it.
-    func linear(_ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, rows: Int,
-                into y: BufferSlice, accumulate: Bool = false) throws {
-        try gemm(GemmOperation(m: rows, n: weight.rows, k: weight.columns, transposeB: true, beta: accumulate ? 1 : 0),
-                 a: x, b: parameters.slice(offset: weight.offset, count: weight.count), c: y)
+    func linear(
+        _ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, rows: Int,
+        into y: BufferSlice, accumulate: Bool = false
+    ) throws {
+        try gemm(
+            GemmOperation(m: rows, n: weight.rows, k: weight.columns, transposeB: true, beta: accumulate ? 1 : 0),
+            a: x, b: parameters.slice(offset: weight.offset, count: weight.count), c: y)
         if let bias {
-            try addBias(parameters.slice(offset: bias.offset, count: bias.count), to: y, rows: rows, columns: weight.rows)
+            try addBias(
+                parameters.slice(offset: bias.offset, count: bias.count), to: y, rows: rows, columns: weight.rows)
         }
     }
 
     /// dW += dy^T x and db += the column sums of dy (into `gradients`); dx = dy W when
     /// `inputGradient` is given (overwritten, or added to with `accumulateInput`).
-    func linearBackward(_ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, gradients: Buffer,
-                        rows: Int, outputGradient dy: BufferSlice, inputGradient dx: BufferSlice?,
-                        accumulateInput: Bool = false) throws {
-        try gemm(GemmOperation(m: weight.rows, n: weight.columns, k: rows, transposeA: true, beta: 1),
-                 a: dy, b: x, c: gradients.slice(offset: weight.offset, count: weight.count))
+    func linearBackward(
+        _ x: BufferSlice, weight: ParameterView, bias: ParameterView?, parameters: Buffer, gradients: Buffer,
+        rows: Int, outputGradient dy: BufferSlice, inputGradient dx: BufferSlice?,
+        accumulateInput: Bool = false
+    ) throws {
+        try gemm(
+            GemmOperation(m: weight.rows, n: weight.columns, k: rows, transposeA: true, beta: 1),
+            a: dy, b: x, c: gradients.slice(offset: weight.offset, count: weight.count))
         if let bias {
-            try sumColumns(dy, rows: rows, columns: weight.rows, into: gradients.slice(offset: bias.offset, count: bias.count),
-                           accumulate: true)
+            try sumColumns(
+                dy, rows: rows, columns: weight.rows, into: gradients.slice(offset: bias.offset, count: bias.count),
+                accumulate: true)
         }
         if let dx {
-            try gemm(GemmOperation(m: rows, n: weight.columns, k: weight.rows, beta: accumulateInput ? 1 : 0), a: dy,
-                     b: parameters.slice(offset: weight.offset, count: weight.count), c: dx)
+            try gemm(
+                GemmOperation(m: rows, n: weight.columns, k: weight.rows, beta: accumulateInput ? 1 : 0), a: dy,
+                b: parameters.slice(offset: weight.offset, count: weight.count), c: dx)
         }
     }
 }
-

@@ -41,9 +41,11 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     public var dropout: Float
 
     /// A transformer's shape (defaults: MLP ratio 4, a prediction at every position, LayerNorm and positions on).
-    public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
-                outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false, predictionStride: Int = 1,
-                predictedOutputs: Int? = nil, layerNorm: Bool = true, positionalEmbedding: Bool = true, dropout: Float = 0) {
+    public init(
+        layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int? = nil, inputFeatures: Int? = nil,
+        outputs: Int, mlpRatio: Int = 4, lastPositionOnly: Bool = false, predictionStride: Int = 1,
+        predictedOutputs: Int? = nil, layerNorm: Bool = true, positionalEmbedding: Bool = true, dropout: Float = 0
+    ) {
         self.layers = layers
         self.width = width
         self.heads = heads
@@ -61,23 +63,27 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case layers, width, heads, context, vocabulary, inputFeatures, outputs, mlpRatio, lastPositionOnly, predictionStride
+        case layers, width, heads, context, vocabulary, inputFeatures, outputs, mlpRatio, lastPositionOnly,
+            predictionStride
         case predictedOutputs, layerNorm, positionalEmbedding, dropout
     }
 
     /// Fields added after the first version default to that version's behaviour.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(layers: try c.decode(Int.self, forKey: .layers), width: try c.decode(Int.self, forKey: .width),
-                  heads: try c.decode(Int.self, forKey: .heads), context: try c.decode(Int.self, forKey: .context),
-                  vocabulary: try c.decodeIfPresent(Int.self, forKey: .vocabulary),
-                  inputFeatures: try c.decodeIfPresent(Int.self, forKey: .inputFeatures), outputs: try c.decode(Int.self, forKey: .outputs),
-                  mlpRatio: try c.decode(Int.self, forKey: .mlpRatio), lastPositionOnly: try c.decode(Bool.self, forKey: .lastPositionOnly),
-                  predictionStride: try c.decodeIfPresent(Int.self, forKey: .predictionStride) ?? 1,
-                  predictedOutputs: try c.decodeIfPresent(Int.self, forKey: .predictedOutputs),
-                  layerNorm: try c.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? true,
-                  positionalEmbedding: try c.decodeIfPresent(Bool.self, forKey: .positionalEmbedding) ?? true,
-                  dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0)
+        self.init(
+            layers: try c.decode(Int.self, forKey: .layers), width: try c.decode(Int.self, forKey: .width),
+            heads: try c.decode(Int.self, forKey: .heads), context: try c.decode(Int.self, forKey: .context),
+            vocabulary: try c.decodeIfPresent(Int.self, forKey: .vocabulary),
+            inputFeatures: try c.decodeIfPresent(Int.self, forKey: .inputFeatures),
+            outputs: try c.decode(Int.self, forKey: .outputs),
+            mlpRatio: try c.decode(Int.self, forKey: .mlpRatio),
+            lastPositionOnly: try c.decode(Bool.self, forKey: .lastPositionOnly),
+            predictionStride: try c.decodeIfPresent(Int.self, forKey: .predictionStride) ?? 1,
+            predictedOutputs: try c.decodeIfPresent(Int.self, forKey: .predictedOutputs),
+            layerNorm: try c.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? true,
+            positionalEmbedding: try c.decodeIfPresent(Bool.self, forKey: .positionalEmbedding) ?? true,
+            dropout: try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0)
     }
 
     /// Every field but a zero dropout (left out, so configurations without it read as before).
@@ -122,15 +128,19 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         try SizeLimits.require(layers, in: 1...SizeLimits.layers, "transformer.layers")
         try SizeLimits.require(width, in: 1...SizeLimits.neurons, "transformer.width")
         try SizeLimits.require(heads, in: 1...SizeLimits.neurons, "transformer.heads")
-        try require(width % heads == 0, "heads", "\(heads) heads do not divide the width \(width); pick a width that is a multiple of the heads")
+        try require(
+            width % heads == 0, "heads",
+            "\(heads) heads do not divide the width \(width); pick a width that is a multiple of the heads")
         try SizeLimits.require(context, in: 1...SizeLimits.context, "transformer.context")
         try SizeLimits.require(outputs, in: 1...SizeLimits.neurons, "transformer.outputs")
         try SizeLimits.require(mlpRatio, in: 1...SizeLimits.factor, "transformer.mlpRatio")
         try SizeLimits.require(predictionStride, in: 1...SizeLimits.context, "transformer.predictionStride")
-        try require((1...outputs).contains(predictedOutputs ?? outputs), "predictedOutputs",
-                    "must lie in 1...\(outputs) (the outputs), got \(predictedOutputs ?? 0)")
-        try require((vocabulary != nil) != (inputFeatures != nil), "vocabulary",
-                    "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
+        try require(
+            (1...outputs).contains(predictedOutputs ?? outputs), "predictedOutputs",
+            "must lie in 1...\(outputs) (the outputs), got \(predictedOutputs ?? 0)")
+        try require(
+            (vocabulary != nil) != (inputFeatures != nil), "vocabulary",
+            "give exactly one of vocabulary (token inputs) and inputFeatures (real-vector inputs)")
         if let vocabulary { try SizeLimits.require(vocabulary, in: 1...SizeLimits.neurons, "transformer.vocabulary") }
         if let inputFeatures {
             try SizeLimits.require(inputFeatures, in: 1...SizeLimits.neurons, "transformer.inputFeatures")
@@ -138,8 +148,9 @@ public struct TransformerArchitecture: Sendable, Equatable, Codable {
         try require(dropout >= 0 && dropout < 1, "dropout", "must lie in [0, 1), got \(dropout)")
         // Every block holds about (4 + 2 mlpRatio) width^2 weights.
         let w = Double(width), blocks = Double(layers) * (4 + 2 * Double(mlpRatio)) * w * w
-        try SizeLimits.requireValues(blocks + Double(inputWidth + context + outputs) * w,
-                                     "the transformer's parameters", field: "transformer.width",
-                                     lower: "the width, the layers or the vocabulary")
+        try SizeLimits.requireValues(
+            blocks + Double(inputWidth + context + outputs) * w,
+            "the transformer's parameters", field: "transformer.width",
+            lower: "the width, the layers or the vocabulary")
     }
 }

@@ -85,9 +85,13 @@ public enum Analysis {
 
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
     /// wiring cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
-    public static func analyze(model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
-                               evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)) throws -> AnalysisReport {
-        guard threshold >= 0, threshold <= 1 else { throw BIMTError.invalidSetting("the threshold must lie in [0, 1], got \(threshold)") }
+    public static func analyze(
+        model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
+        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+    ) throws -> AnalysisReport {
+        guard threshold >= 0, threshold <= 1 else {
+            throw BIMTError.invalidSetting("the threshold must lie in [0, 1], got \(threshold)")
+        }
         let network = model.network
         // The wiring cost of the training cost's geometry, weights only.
         var settings = model.geometry.settings
@@ -96,19 +100,21 @@ public enum Analysis {
         var values = try model.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
-        let (kept, total, convKept, convTotal) = prune(&values, network: network, threshold: threshold,
-                                                       convolutions: convolutions)
+        let (kept, total, convKept, convTotal) = prune(
+            &values, network: network, threshold: threshold,
+            convolutions: convolutions)
         try model.device.write(values, to: model.parameters.whole)
         let (lossAfter, accuracyAfter, lastLossAfter) = try evaluate()
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         let found = modules(network: network, embedded: model.embedding != nil, names: names, values: values)
-        var report = AnalysisReport(threshold: threshold, modules: found, wiringCost: costBefore,
-                                    wiringCostAfterPruning: costAfter,
-                                    fractionKept: Double(kept) / Double(max(1, total)),
-                                    convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
-                                    lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
-                                    accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore,
-                                    lastLossAfter: lastLossAfter)
+        var report = AnalysisReport(
+            threshold: threshold, modules: found, wiringCost: costBefore,
+            wiringCostAfterPruning: costAfter,
+            fractionKept: Double(kept) / Double(max(1, total)),
+            convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
+            lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
+            accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore,
+            lastLossAfter: lastLossAfter)
         if let gpt = model as? GPT {
             (report.blocks, report.residualDimensionsUsed) = transformer(gpt.architecture, values)
         }
@@ -118,16 +124,19 @@ public enum Analysis {
     /// The modules (and a transformer's blocks) left in a checkpoint's model after pruning, on
     /// the host: what a picture of a finished run lists beside its network.
     public static func structure(of stored: StoredModel, threshold: Float = defaultThreshold)
-        -> (modules: [ModuleReport], blocks: [BlockReport]?) {
+        -> (modules: [ModuleReport], blocks: [BlockReport]?)
+    {
         var values = stored.values
-        let convolutions = if case let .convNet(convolution, _) = stored.specification {
-            convolution.channels.count
-        } else {
-            0
-        }
+        let convolutions =
+            if case let .convNet(convolution, _) = stored.specification {
+                convolution.channels.count
+            } else {
+                0
+            }
         _ = prune(&values, network: stored.network, threshold: threshold, convolutions: convolutions)
-        let found = modules(network: stored.network, embedded: stored.specification.embedding != nil,
-                            names: stored.names, values: values)
+        let found = modules(
+            network: stored.network, embedded: stored.specification.embedding != nil,
+            names: stored.names, values: values)
         guard case let .transformer(architecture) = stored.specification else { return (found, nil) }
         return (found, transformer(architecture, values).0)
     }
@@ -135,7 +144,8 @@ public enum Analysis {
     /// Sets the weights below threshold x max|w| of their matrix to 0; counts the weights kept
     /// and in all, and those of the first `convolutions` matrices (the conv kernels).
     static func prune(_ values: inout [Float], network: SpatialNetwork, threshold: Float, convolutions: Int)
-        -> (kept: Int, total: Int, convolutionKept: Int, convolutionTotal: Int) {
+        -> (kept: Int, total: Int, convolutionKept: Int, convolutionTotal: Int)
+    {
         var kept = 0, total = 0, convKept = 0, convTotal = 0
         for (index, c) in network.connections.enumerated() {
             let before = kept
@@ -154,16 +164,21 @@ public enum Analysis {
     /// (physical positions: heads and dimensions as the relocations left them).
     static func transformer(_ a: TransformerArchitecture, _ values: [Float]) -> ([BlockReport], Int) {
         let d = a.width, hd = a.headDimension, hidden = a.mlpRatio * d
-        func weight(_ v: ParameterView, _ row: Int, _ column: Int) -> Float { values[v.offset + row * v.columns + column] }
+        func weight(_ v: ParameterView, _ row: Int, _ column: Int) -> Float {
+            values[v.offset + row * v.columns + column]
+        }
         var residualUsed = [Bool](repeating: false, count: d)
         func touch(_ v: ParameterView, residualAlongRows: Bool) {
-            for r in 0..<v.rows { for c in 0..<v.columns where weight(v, r, c) != 0 { residualUsed[residualAlongRows ? r : c] = true } }
+            for r in 0..<v.rows {
+                for c in 0..<v.columns where weight(v, r, c) != 0 { residualUsed[residualAlongRows ? r : c] = true }
+            }
         }
         let views = GPT.Views(a)
         touch(views.embedWeight, residualAlongRows: a.vocabulary == nil)
         touch(views.headWeight, residualAlongRows: false)
         let blocks = views.blocks.map { b -> BlockReport in
-            for (v, rows) in [(b.qkvWeight, false), (b.projWeight, true), (b.fcWeight, false), (b.mlpProjWeight, true)] {
+            for (v, rows) in [(b.qkvWeight, false), (b.projWeight, true), (b.fcWeight, false), (b.mlpProjWeight, true)]
+            {
                 touch(v, residualAlongRows: rows)
             }
             var fractions: [Double] = [], alive = 0
@@ -188,9 +203,11 @@ public enum Analysis {
                 if reads.allSatisfy({ $0 }) && writes { alive += 1 }
             }
             let mlpAlive = (0..<hidden).filter { n in
-                (0..<d).contains { weight(b.fcWeight, n, $0) != 0 } && (0..<d).contains { weight(b.mlpProjWeight, $0, n) != 0 }
+                (0..<d).contains { weight(b.fcWeight, n, $0) != 0 }
+                    && (0..<d).contains { weight(b.mlpProjWeight, $0, n) != 0 }
             }.count
-            return BlockReport(headFractionKept: fractions, headsAlive: alive, mlpNeuronsAlive: mlpAlive, mlpNeurons: hidden)
+            return BlockReport(
+                headFractionKept: fractions, headsAlive: alive, mlpNeuronsAlive: mlpAlive, mlpNeurons: hidden)
         }
         return (blocks, residualUsed.filter { $0 }.count)
     }
@@ -198,11 +215,15 @@ public enum Analysis {
     /// Connected components over the non-zero weights, keeping those that join at least
     /// one input to at least one output.
     static func modules(network: SpatialNetwork, embedded: Bool, names: NeuronNames, values: [Float])
-        -> [ModuleReport] {
+        -> [ModuleReport]
+    {
         // A node is a slot of a swap group: the layers of one group (a conv layer's channel sheet
         // seen unfolded and folded) are one set of neurons.
-        let groupOf = Dictionary(uniqueKeysWithValues: network.groups.enumerated().flatMap { g, group in group.layers.map { ($0, g) } })
-        let groupOffsets = network.groups.reduce(into: [0]) { $0.append($0.last! + network.layers[$1.layers[0]].layout.slots) }
+        let groupOf = Dictionary(
+            uniqueKeysWithValues: network.groups.enumerated().flatMap { g, group in group.layers.map { ($0, g) } })
+        let groupOffsets = network.groups.reduce(into: [0]) {
+            $0.append($0.last! + network.layers[$1.layers[0]].layout.slots)
+        }
         func node(_ layer: Int, _ neuron: Int) -> Int {
             let slots = network.layers[layer].layout.slots
             let folds = network.layers[layer].layout.folds
@@ -225,26 +246,35 @@ public enum Analysis {
         }
         let last = network.layers.count - 1
         let inputNames = names.inputs, outputNames = names.outputs
-        let hiddenGroups = network.groups.indices.filter { g in !network.groups[g].layers.contains(0) && !network.groups[g].layers.contains(last) }
+        let hiddenGroups = network.groups.indices.filter { g in
+            !network.groups[g].layers.contains(0) && !network.groups[g].layers.contains(last)
+        }
         var groups: [Int: ModuleReport] = [:]
         func visit(_ root: Int, _ update: (inout ModuleReport) -> Void) {
-            var module = groups[root] ?? ModuleReport(inputs: [], outputs: [], hiddenNeurons: [Int](repeating: 0, count: hiddenGroups.count))
+            var module =
+                groups[root]
+                ?? ModuleReport(inputs: [], outputs: [], hiddenNeurons: [Int](repeating: 0, count: hiddenGroups.count))
             update(&module)
             groups[root] = module
         }
-        let inputSlots = network.layers[0].layout.folds == 1 ? network.layers[0].layout.neuronCount : network.layers[0].layout.slots
+        let inputSlots =
+            network.layers[0].layout.folds == 1 ? network.layers[0].layout.neuronCount : network.layers[0].layout.slots
         for j in 0..<inputSlots {
             let name = network.layers[0].layout.folds == 1 ? inputNames[j] : (embedded ? "dim \(j)" : "channel \(j)")
             visit(find(node(0, j))) { $0.inputs.append(name) }
         }
-        for j in 0..<network.layers[last].layout.neuronCount { visit(find(node(last, j))) { $0.outputs.append(outputNames[j]) } }
+        for j in 0..<network.layers[last].layout.neuronCount {
+            visit(find(node(last, j))) { $0.outputs.append(outputNames[j]) }
+        }
         for (h, g) in hiddenGroups.enumerated() {
             for slot in 0..<network.layers[network.groups[g].layers[0]].layout.slots {
                 visit(find(groupOffsets[g] + slot)) { $0.hiddenNeurons[h] += 1 }
             }
         }
         return groups.values.filter { !$0.inputs.isEmpty && !$0.outputs.isEmpty }
-            .map { ModuleReport(inputs: $0.inputs.sorted(), outputs: $0.outputs.sorted(), hiddenNeurons: $0.hiddenNeurons) }
+            .map {
+                ModuleReport(inputs: $0.inputs.sorted(), outputs: $0.outputs.sorted(), hiddenNeurons: $0.hiddenNeurons)
+            }
             .sorted { $0.outputs.lexicographicallyPrecedes($1.outputs) }
     }
 }

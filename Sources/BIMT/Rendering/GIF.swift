@@ -36,13 +36,13 @@ public enum GIF {
         var out = Data("GIF89a".utf8)
         func u16(_ v: Int) { out.append(UInt8(v & 0xff)); out.append(UInt8(v >> 8 & 0xff)) }
         u16(width); u16(height)
-        out.append(contentsOf: [0xF7, 0, 0])   // global table of 2^(7+1) colours, 8 bits per channel
+        out.append(contentsOf: [0xF7, 0, 0]) // global table of 2^(7+1) colours, 8 bits per channel
         for (r, g, b) in palette { out.append(contentsOf: [r, g, b]) }
-        out.append(contentsOf: [0x21, 0xFF, 11] + Array("NETSCAPE2.0".utf8) + [3, 1, 0, 0, 0])   // loop forever
+        out.append(contentsOf: [0x21, 0xFF, 11] + Array("NETSCAPE2.0".utf8) + [3, 1, 0, 0, 0]) // loop forever
         for frame in frames {
             out.append(contentsOf: [0x21, 0xF9, 4, 0]); u16(delay); out.append(contentsOf: [0, 0])
             out.append(0x2C); u16(0); u16(0); u16(width); u16(height); out.append(0)
-            out.append(8)   // minimum code size
+            out.append(8) // minimum code size
             let packed = lzw(frame)
             for start in stride(from: 0, to: packed.count, by: 255) {
                 let block = packed[start..<min(packed.count, start + 255)]
@@ -73,7 +73,9 @@ public enum GIF {
             }
         }
         emit(clear)
-        guard var prefix = pixels.first.map(Int.init) else { emit(end); return bytes + (bits > 0 ? [UInt8(buffer)] : []) }
+        guard var prefix = pixels.first.map(Int.init) else {
+            emit(end); return bytes + (bits > 0 ? [UInt8(buffer)] : [])
+        }
         for pixel in pixels.dropFirst() {
             let key = prefix << 8 | Int(pixel)
             if let code = table[key] { prefix = code; continue }
@@ -98,7 +100,9 @@ public enum GIF {
     /// A drawing's frame: white ground, residual shades, guides, weight lines (width and
     /// opacity growing with strength, blue positive, red negative), neurons, and a bar at the
     /// top showing how far into the run (`progress` in 0...1) it is, orange after a relocation.
-    public static func raster(_ drawing: NetworkDrawing, width: Int, progress: Double, relocated: Bool) -> (height: Int, pixels: [UInt8]) {
+    public static func raster(_ drawing: NetworkDrawing, width: Int, progress: Double, relocated: Bool) -> (
+        height: Int, pixels: [UInt8]
+    ) {
         let scale = Double(width) / drawing.width, height = Int((drawing.height * scale).rounded())
         var rgb = [Float](repeating: 1, count: width * height * 3)
         func blend(_ x: Int, _ y: Int, _ color: (Float, Float, Float), _ alpha: Float) {
@@ -113,7 +117,10 @@ public enum GIF {
                 for px in Int(x * scale)..<Int(((x + w) * scale).rounded(.up)) { blend(px, py, color, 1) }
             }
         }
-        func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ lineWidth: Double, _ color: (Float, Float, Float), _ alpha: Float) {
+        func line(
+            _ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ lineWidth: Double, _ color: (Float, Float, Float),
+            _ alpha: Float
+        ) {
             let (ax, ay, bx, by) = (x1 * scale, y1 * scale, x2 * scale, y2 * scale)
             let length = max(abs(bx - ax), abs(by - ay)), steps = max(1, Int(length.rounded(.up)))
             let radius = max(0, lineWidth * scale / 2), reach = Int(radius.rounded(.up))
@@ -133,22 +140,28 @@ public enum GIF {
             }
         }
         for shade in drawing.shades { rect(shade.x, shade.y, shade.width, shade.height, (0.91, 0.91, 0.91)) }
-        for guide in drawing.guides { line(guide.x1, guide.y1, guide.x2, guide.y2, 0.8, guide.dark ? (0.6, 0.6, 0.6) : (0.78, 0.78, 0.78), 1) }
+        for guide in drawing.guides {
+            line(guide.x1, guide.y1, guide.x2, guide.y2, 0.8, guide.dark ? (0.6, 0.6, 0.6) : (0.78, 0.78, 0.78), 1)
+        }
         for l in drawing.lines.reversed() {
-            line(l.x1, l.y1, l.x2, l.y2, max(0.4, 3 * l.strength), l.positive ? (0.12, 0.31, 0.82) : (0.82, 0.12, 0.12),
-                 Float(min(1, 0.25 + l.strength)))
+            line(
+                l.x1, l.y1, l.x2, l.y2, max(0.4, 3 * l.strength), l.positive ? (0.12, 0.31, 0.82) : (0.82, 0.12, 0.12),
+                Float(min(1, 0.25 + l.strength)))
         }
         for neuron in drawing.neurons {
             let r = max(0.8, neuron.radius * scale), cx = neuron.x * scale, cy = neuron.y * scale
             for py in Int(cy - r)...Int(cy + r) {
-                for px in Int(cx - r)...Int(cx + r) where (Double(px) - cx) * (Double(px) - cx) + (Double(py) - cy) * (Double(py) - cy) <= r * r {
+                for px in Int(cx - r)...Int(cx + r)
+                where (Double(px) - cx) * (Double(px) - cx) + (Double(py) - cy) * (Double(py) - cy) <= r * r {
                     blend(px, py, (0.13, 0.13, 0.13), 1)
                 }
             }
         }
         let bar = Int(Double(width) * max(0, min(1, progress)))
         for py in 0..<min(height, 4) {
-            for px in 0..<width { blend(px, py, px < bar ? (relocated ? (0.88, 0.54, 0) : (0.12, 0.31, 0.82)) : (0.93, 0.93, 0.93), 1) }
+            for px in 0..<width {
+                blend(px, py, px < bar ? (relocated ? (0.88, 0.54, 0) : (0.12, 0.31, 0.82)) : (0.93, 0.93, 0.93), 1)
+            }
         }
         var pixels = [UInt8](repeating: 0, count: width * height)
         for i in 0..<(width * height) { pixels[i] = index(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]) }

@@ -9,7 +9,9 @@ public struct NetworkDrawing: Sendable {
     public struct Neuron: Sendable { public var band: Int, slot: Int, x: Double, y: Double, radius: Double }
     /// One connection (summed over a folded layer's folds): from neuron `from` to neuron
     /// `to` (indices into `neurons`), strength |w| / max|w| of its matrix, and its sign.
-    public struct Line: Sendable { public var x1, y1, x2, y2, strength: Double; public var positive: Bool; public var from: Int, to: Int }
+    public struct Line: Sendable {
+        public var x1, y1, x2, y2, strength: Double; public var positive: Bool; public var from: Int, to: Int
+    }
     /// A text at a point ("end" or "middle" anchored), and the neuron it names (if any).
     public struct Label: Sendable {
         /// Where the text is anchored.
@@ -42,16 +44,24 @@ public struct NetworkDrawing: Sendable {
     /// The drawing of a checkpoint's model (a transformer one band per layer).
     public init(_ stored: StoredModel, threshold: Float = 0.01, maximumLines: Int = 20000) {
         let perLayer = if case .transformer = stored.specification { true } else { false }
-        self.init(network: stored.network, values: stored.values, names: stored.names, perLayer: perLayer,
-                  threshold: threshold, maximumLines: maximumLines)
+        self.init(
+            network: stored.network, values: stored.values, names: stored.names, perLayer: perLayer,
+            threshold: threshold, maximumLines: maximumLines)
     }
 
     /// The drawing of `network` with weights `values` (the model's flat parameters).
-    public init(network: SpatialNetwork, values: [Float], names: NeuronNames, perLayer: Bool, threshold: Float = 0.01,
-                maximumLines: Int = 20000) {
-        let order = network.groups.indices.sorted { network.groups[$0].layers.min()! < network.groups[$1].layers.min()! }
-        let band = perLayer ? Dictionary(uniqueKeysWithValues: network.layers.indices.map { ($0, $0) })
-            : Dictionary(uniqueKeysWithValues: order.enumerated().flatMap { b, g in network.groups[g].layers.map { ($0, b) } })
+    public init(
+        network: SpatialNetwork, values: [Float], names: NeuronNames, perLayer: Bool, threshold: Float = 0.01,
+        maximumLines: Int = 20000
+    ) {
+        let order = network.groups.indices.sorted {
+            network.groups[$0].layers.min()! < network.groups[$1].layers.min()!
+        }
+        let band =
+            perLayer
+            ? Dictionary(uniqueKeysWithValues: network.layers.indices.map { ($0, $0) })
+            : Dictionary(
+                uniqueKeysWithValues: order.enumerated().flatMap { b, g in network.groups[g].layers.map { ($0, b) } })
         let drawn = perLayer ? Array(network.layers.indices) : order.map { network.groups[$0].layers.min()! }
         let width = perLayer ? 1000.0 : 900.0, bandHeight = perLayer ? 110.0 : 170.0, margin = 50.0
         let left = perLayer ? 150.0 : margin
@@ -78,8 +88,10 @@ public struct NetworkDrawing: Sendable {
                 neurons.append(Neuron(band: band[layer]!, slot: slot, x: x, y: y, radius: radius))
                 guard layout.slots <= 64, layer == 0 || layer == last else { continue }
                 let label = layer == last ? names.outputs[slot] : (layout.folds == 1 ? names.inputs[slot] : "\(slot)")
-                neuronLabels.append(Label(x: x, y: layer == 0 ? y + 18 : y - 10, text: label, size: layout.slots > 24 ? 7 : 13,
-                                          anchor: "middle", neuron: neurons.count - 1))
+                neuronLabels.append(
+                    Label(
+                        x: x, y: layer == 0 ? y + 18 : y - 10, text: label, size: layout.slots > 24 ? 7 : 13,
+                        anchor: "middle", neuron: neurons.count - 1))
             }
         }
         self.neurons = neurons
@@ -90,11 +102,15 @@ public struct NetworkDrawing: Sendable {
         if perLayer {
             for layer in drawn {
                 let (_, y) = position(layer, 0)
-                if network.layers[layer].name.hasPrefix("residual") { shades.append((left - 8, y - 7, width - left - margin + 16, 14)) }
-                layerLabels.append(Label(x: left - 14, y: y + 4, text: network.layers[layer].name, size: 12, anchor: "end"))
+                if network.layers[layer].name.hasPrefix("residual") {
+                    shades.append((left - 8, y - 7, width - left - margin + 16, 14))
+                }
+                layerLabels.append(
+                    Label(x: left - 14, y: y + 4, text: network.layers[layer].name, size: 12, anchor: "end"))
             }
             // Attention mixes positions, not neurons: q/k/v slot i feeds attention-output dimension i.
-            for group in network.groups where group.layers.count == 2 && !network.layers[group.layers[0]].name.hasPrefix("residual") {
+            for group in network.groups
+            where group.layers.count == 2 && !network.layers[group.layers[0]].name.hasPrefix("residual") {
                 let slots = network.layers[group.layers[0]].layout.slots, head = group.blockSize ?? slots
                 for slot in 0..<slots {
                     let (x1, y1) = position(group.layers[0], slot), (x2, y2) = position(group.layers[1], slot)
@@ -119,9 +135,11 @@ public struct NetworkDrawing: Sendable {
             guard largest > 0 else { continue }
             for (key, sum) in sums where sum.magnitude >= Double(threshold) * largest {
                 let (x1, y1) = position(c.input, key % slotsIn), (x2, y2) = position(c.output, key / slotsIn)
-                lines.append(Line(x1: x1, y1: y1, x2: x2, y2: y2, strength: sum.magnitude / largest, positive: sum.signed > 0,
-                                  from: index[band[c.input]! * 1_000_000 + key % slotsIn]!,
-                                  to: index[band[c.output]! * 1_000_000 + key / slotsIn]!))
+                lines.append(
+                    Line(
+                        x1: x1, y1: y1, x2: x2, y2: y2, strength: sum.magnitude / largest, positive: sum.signed > 0,
+                        from: index[band[c.input]! * 1_000_000 + key % slotsIn]!,
+                        to: index[band[c.output]! * 1_000_000 + key / slotsIn]!))
             }
         }
         lines.sort { $0.strength > $1.strength }

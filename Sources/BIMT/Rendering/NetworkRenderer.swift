@@ -12,9 +12,12 @@ import Foundation
 /// of the strongest are drawn.
 public enum NetworkRenderer {
     /// `model` as an SVG document, its inputs and outputs labelled with `names`.
-    public static func svg(model: any TrainableModel, names: NeuronNames, threshold: Float = 0.01, maximumLines: Int = 20000) throws -> String {
-        let drawing = NetworkDrawing(network: model.network, values: try model.device.read(model.parameters.whole), names: names,
-                                     perLayer: model is GPT, threshold: threshold, maximumLines: maximumLines)
+    public static func svg(
+        model: any TrainableModel, names: NeuronNames, threshold: Float = 0.01, maximumLines: Int = 20000
+    ) throws -> String {
+        let drawing = NetworkDrawing(
+            network: model.network, values: try model.device.read(model.parameters.whole), names: names,
+            perLayer: model is GPT, threshold: threshold, maximumLines: maximumLines)
         return svg(drawing)
     }
 
@@ -33,27 +36,38 @@ public enum NetworkRenderer {
         var shades = drawing.shades.makeIterator()
         for label in drawing.layerLabels {
             if label.text.hasPrefix("residual"), let shade = shades.next() {
-                svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"#e8e8e8\"/>\n", shade.x, shade.y, shade.width)
+                svg += String(
+                    format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"#e8e8e8\"/>\n", shade.x,
+                    shade.y, shade.width)
             }
-            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
-                          label.x, label.y, escape(label.text))
+            svg += String(
+                format:
+                    "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
+                label.x, label.y, escape(label.text))
         }
         for guide in drawing.guides {
-            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"0.8\"/>\n",
-                          guide.x1, guide.y1, guide.x2, guide.y2, guide.dark ? "#9a9a9a" : "#c8c8c8")
+            svg += String(
+                format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"0.8\"/>\n",
+                guide.x1, guide.y1, guide.x2, guide.y2, guide.dark ? "#9a9a9a" : "#c8c8c8")
         }
         for line in drawing.lines.reversed() {
-            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
-                          line.x1, line.y1, line.x2, line.y2, line.positive ? "#1f4fd1" : "#d11f1f", 3 * line.strength,
-                          min(1, 0.25 + line.strength))
+            svg += String(
+                format:
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
+                line.x1, line.y1, line.x2, line.y2, line.positive ? "#1f4fd1" : "#d11f1f", 3 * line.strength,
+                min(1, 0.25 + line.strength))
         }
         // Neurons, each followed by its label when it has one.
         var labels = drawing.neuronLabels.makeIterator(), next = labels.next()
         for (index, neuron) in drawing.neurons.enumerated() {
-            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#222\"/>\n", neuron.x, neuron.y, neuron.radius)
+            svg += String(
+                format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#222\"/>\n", neuron.x, neuron.y,
+                neuron.radius)
             if let label = next, label.neuron == index {
-                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"%d\" text-anchor=\"middle\">%@</text>\n",
-                              label.x, label.y, label.size, escape(label.text))
+                svg += String(
+                    format:
+                        "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"%d\" text-anchor=\"middle\">%@</text>\n",
+                    label.x, label.y, label.size, escape(label.text))
                 next = labels.next()
             }
         }
@@ -62,29 +76,37 @@ public enum NetworkRenderer {
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
     }
 
     /// Receptive fields: each neuron of the first hidden layer as a small image of its
     /// incoming weights (the input must be a grid), tiles arranged as that layer's own grid
     /// (or a square), blue positive, red negative, all tiles on one scale for the layer.
-    public static func receptiveFields(model: any TrainableModel, scale: Int = 3) throws -> (width: Int, height: Int, rgb: [UInt8]) {
-        try receptiveFields(network: model.network, values: try model.device.read(model.parameters.whole),
-                            isMLP: model is MLP, scale: scale)
+    public static func receptiveFields(model: any TrainableModel, scale: Int = 3) throws -> (
+        width: Int, height: Int, rgb: [UInt8]
+    ) {
+        try receptiveFields(
+            network: model.network, values: try model.device.read(model.parameters.whole),
+            isMLP: model is MLP, scale: scale)
     }
 
     /// The receptive fields of a checkpoint's model, read on the host (no device).
     public static func receptiveFields(_ stored: StoredModel, scale: Int = 3) throws
-        -> (width: Int, height: Int, rgb: [UInt8]) {
+        -> (width: Int, height: Int, rgb: [UInt8])
+    {
         let isMLP = if case .mlp = stored.specification { true } else { false }
         return try receptiveFields(network: stored.network, values: stored.values, isMLP: isMLP, scale: scale)
     }
 
     static func receptiveFields(network: SpatialNetwork, values: [Float], isMLP: Bool, scale: Int) throws
-        -> (width: Int, height: Int, rgb: [UInt8]) {
+        -> (width: Int, height: Int, rgb: [UInt8])
+    {
         guard isMLP, let first = network.connections.first,
-              network.layers[0].layout.kind == .grid, let side = network.layers[0].layout.gridWidth else {
-            throw BIMTError.invalidSetting("receptive fields need an MLP whose input is a grid (the mnist preset's model)")
+            network.layers[0].layout.kind == .grid, let side = network.layers[0].layout.gridWidth
+        else {
+            throw BIMTError.invalidSetting(
+                "receptive fields need an MLP whose input is a grid (the mnist preset's model)")
         }
         let rowsIn = network.layers[0].layout.slots / side
         let neurons = first.weight.rows
@@ -98,7 +120,11 @@ public enum NetworkRenderer {
         let width = tilesAcross * tileW, height = tilesDown * tileH
         var rgb = [UInt8](repeating: 255, count: width * height * 3)
         for n in 0..<neurons {
-            let row = Array(values[(first.weight.offset + n * first.weight.columns)..<(first.weight.offset + (n + 1) * first.weight.columns)])
+            let row = Array(
+                values[
+                    (first.weight.offset + n * first.weight.columns)..<(first.weight.offset + (n + 1)
+                        * first.weight.columns)
+                ])
             let largest = layerLargest
             let ox = (n % tilesAcross) * tileW + 1, oy = (n / tilesAcross) * tileH + 1
             for pixel in 0..<first.weight.columns {

@@ -9,7 +9,7 @@ public enum PNG {
         var raw = [UInt8]()
         raw.reserveCapacity((width * 3 + 1) * height)
         for y in 0..<height {
-            raw.append(0)   // filter: none
+            raw.append(0) // filter: none
             raw += rgb[(y * width * 3)..<((y + 1) * width * 3)]
         }
         var compressedLength = compressBound(uLong(raw.count))

@@ -9,15 +9,23 @@ public enum RunViewer {
     /// A run without snapshots (written before they existed) gets its final network as the
     /// one frame.
     public static func html(runDirectory: URL, maximumLines: Int = 3000, threshold: Float = 0.01) throws
-        -> (html: String, problems: [String]) {
-        let (stored, frames, problems) = try drawings(runDirectory: runDirectory, maximumLines: maximumLines,
-                                                      threshold: threshold)
+        -> (html: String, problems: [String])
+    {
+        let (stored, frames, problems) = try drawings(
+            runDirectory: runDirectory, maximumLines: maximumLines,
+            threshold: threshold)
         let layout = frames[0].drawing
         let drawnFrames: [[String: Any]] = frames.map { frame in
             // Lines as flat [from, to, strength x 1000 (negative: a negative weight)], strongest first.
-            let lines = frame.drawing.lines.flatMap { [$0.from, $0.to, Int(($0.strength * 1000).rounded()) * ($0.positive ? 1 : -1)] }
-            return ["step": frame.step, "relocated": frame.relocated, "lines": lines,
-                    "labels": frame.drawing.neuronLabels.map { [$0.neuron ?? -1, $0.text, rounded($0.y), $0.size] as [Any] }]
+            let lines = frame.drawing.lines.flatMap {
+                [$0.from, $0.to, Int(($0.strength * 1000).rounded()) * ($0.positive ? 1 : -1)]
+            }
+            return [
+                "step": frame.step, "relocated": frame.relocated, "lines": lines,
+                "labels": frame.drawing.neuronLabels.map {
+                    [$0.neuron ?? -1, $0.text, rounded($0.y), $0.size] as [Any]
+                },
+            ]
         }
         let report = Analysis.structure(of: stored)
         var data: [String: Any] = [
@@ -32,8 +40,12 @@ public enum RunViewer {
             "problems": problems,
         ]
         if let blocks = report.blocks {
-            data["blocks"] = blocks.map { ["heads": $0.headsAlive, "headFractions": $0.headFractionKept, "mlp": $0.mlpNeuronsAlive,
-                                           "mlpTotal": $0.mlpNeurons] }
+            data["blocks"] = blocks.map {
+                [
+                    "heads": $0.headsAlive, "headFractions": $0.headFractionKept, "mlp": $0.mlpNeuronsAlive,
+                    "mlpTotal": $0.mlpNeurons,
+                ]
+            }
         }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: data), as: UTF8.self)
             .replacingOccurrences(of: "</", with: "<\\/")
@@ -66,24 +78,33 @@ public enum RunViewer {
     /// stored model (final weights, read on the host) and a line per frame that could not be
     /// read or used.
     public static func drawings(runDirectory: URL, maximumLines: Int = 3000, threshold: Float = 0.01) throws
-        -> (stored: StoredModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String]) {
+        -> (stored: StoredModel, frames: [(step: Int, relocated: Bool, drawing: NetworkDrawing)], problems: [String])
+    {
         let checkpoint = runDirectory.appending(path: Checkpoint.fileName)
         guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-            throw BIMTError.invalidSetting("\(runDirectory.path) is not a run directory (no checkpoint.safetensors); "
-                                           + "give the directory a training run wrote")
+            throw BIMTError.invalidSetting(
+                "\(runDirectory.path) is not a run directory (no checkpoint.safetensors); "
+                    + "give the directory a training run wrote")
         }
         let trained = try StoredModel.load(checkpoint: checkpoint)
         let network = trained.network, final = trained.values
         let perLayer = if case .transformer = trained.specification { true } else { false }
         var (frames, problems) = Snapshots.read(runDirectory: runDirectory, network: network)
         if frames.isEmpty {
-            frames = [Snapshots.Frame(step: trained.step, relocated: false, matrices: [], inputPermutation: network.inputPermutation,
-                                      outputPermutation: network.outputPermutation)]
+            frames = [
+                Snapshots.Frame(
+                    step: trained.step, relocated: false, matrices: [], inputPermutation: network.inputPermutation,
+                    outputPermutation: network.outputPermutation)
+            ]
         }
         // Names in logical order, from the final names through the final permutations.
         var logicalInputs = trained.names.inputs, logicalOutputs = trained.names.outputs
-        for (slot, logical) in network.inputPermutation.enumerated() where logical < logicalInputs.count { logicalInputs[logical] = trained.names.inputs[slot] }
-        for (slot, logical) in network.outputPermutation.enumerated() where logical < logicalOutputs.count { logicalOutputs[logical] = trained.names.outputs[slot] }
+        for (slot, logical) in network.inputPermutation.enumerated() where logical < logicalInputs.count {
+            logicalInputs[logical] = trained.names.inputs[slot]
+        }
+        for (slot, logical) in network.outputPermutation.enumerated() where logical < logicalOutputs.count {
+            logicalOutputs[logical] = trained.names.outputs[slot]
+        }
         var drawn: [(step: Int, relocated: Bool, drawing: NetworkDrawing)] = []
         for frame in frames {
             var values = final
@@ -94,11 +115,19 @@ public enum RunViewer {
                 }
             }
             var names = trained.names
-            if frame.inputPermutation.count == names.inputs.count { names.inputs = frame.inputPermutation.map { logicalInputs[$0] } }
-            if frame.outputPermutation.count == names.outputs.count { names.outputs = frame.outputPermutation.map { logicalOutputs[$0] } }
-            drawn.append((frame.step, frame.relocated,
-                          NetworkDrawing(network: network, values: values, names: names, perLayer: perLayer,
-                                         threshold: threshold, maximumLines: maximumLines)))
+            if frame.inputPermutation.count == names.inputs.count {
+                names.inputs = frame.inputPermutation.map { logicalInputs[$0] }
+            }
+            if frame.outputPermutation.count == names.outputs.count {
+                names.outputs = frame.outputPermutation.map { logicalOutputs[$0] }
+            }
+            drawn.append(
+                (
+                    frame.step, frame.relocated,
+                    NetworkDrawing(
+                        network: network, values: values, names: names, perLayer: perLayer,
+                        threshold: threshold, maximumLines: maximumLines)
+                ))
         }
         guard !drawn.isEmpty else { throw BIMTError.invalidSetting("no frame of \(runDirectory.path) could be drawn") }
         return (trained, drawn, problems)
@@ -106,8 +135,12 @@ public enum RunViewer {
 
     /// metrics.csv as columns (step, train_loss, test_loss, cost, lambda, test_accuracy).
     static func metrics(_ runDirectory: URL) throws -> [String: [Double?]] {
-        guard let text = try? String(contentsOf: runDirectory.appending(path: "metrics.csv"), encoding: .utf8) else { return [:] }
-        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard let text = try? String(contentsOf: runDirectory.appending(path: "metrics.csv"), encoding: .utf8) else {
+            return [:]
+        }
+        let lines = text.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         guard let header = lines.first else { return [:] }
         var columns: [String: [Double?]] = [:]
         for name in ["step", "train_loss", "test_loss", "cost", "lambda", "test_accuracy"] {

@@ -4,9 +4,9 @@ import Foundation
 /// A split on the device, in the model's physical input/output order.
 struct DeviceSplit {
     let count: Int
-    let inputs: Buffer          // [N, input width]
-    let targets: Buffer?        // [N, outputs]: regression values, or one-hot for MSE on classes
-    let labels: Buffer?         // [N] float-encoded physical class indices
+    let inputs: Buffer // [N, input width]
+    let targets: Buffer? // [N, outputs]: regression values, or one-hot for MSE on classes
+    let labels: Buffer? // [N] float-encoded physical class indices
     let logicalLabels: [Int]?
 }
 
@@ -36,8 +36,10 @@ final class DeviceData {
     /// every gather of the batch.
     let batchIndices: Buffer?
 
-    init(task: TaskData, options: TrainingOptions, model: any TrainableModel,
-         agreement: DistributedAgreement) throws {
+    init(
+        task: TaskData, options: TrainingOptions, model: any TrainableModel,
+        agreement: DistributedAgreement
+    ) throws {
         self.task = task
         self.model = model
         self.agreement = agreement
@@ -45,26 +47,29 @@ final class DeviceData {
         let oneHot = options.loss == .mse
         if task.train.windows != nil || task.test.windows != nil {
             guard options.loss == .crossEntropy, options.batchSize != nil else {
-                throw BIMTError.invalidField(field: options.batchSize == nil ? "batchSize" : "loss",
-                                             reason: "a token stream trains with cross-entropy on batches of random "
-                                                + "windows; set a batch size")
+                throw BIMTError.invalidField(
+                    field: options.batchSize == nil ? "batchSize" : "loss",
+                    reason: "a token stream trains with cross-entropy on batches of random "
+                        + "windows; set a batch size")
             }
         }
         // A token stream's training windows are drawn per batch (never uploaded whole); its test
         // windows are fixed once: seeded offsets for `evalBatches`, else every context-th.
         // A full-batch run's ranks each hold their share of the training examples.
         let fullBatch = options.batchSize.map { $0 >= task.train.count } ?? true
-        let trainShare = try group.map {
-            fullBatch ? try task.train.rows($0.share(of: task.train.count)) : task.train
-        } ?? task.train
+        let trainShare =
+            try group.map {
+                fullBatch ? try task.train.rows($0.share(of: task.train.count)) : task.train
+            } ?? task.train
         let train = task.train.windows == nil ? try Self.upload(trainShare, device: device, oneHot: oneHot) : nil
         self.train = train
         var evaluation = task.test
         if evaluation.windows != nil {
-            let offsets = options.evalBatches.map { batches in
-                var sampler = WindowSampler(count: evaluation.count, seed: options.seed &+ 0xE7A1)
-                return sampler.next(batches * options.batchSize!)
-            } ?? Array(stride(from: 0, to: evaluation.count, by: evaluation.inputWidth))
+            let offsets =
+                options.evalBatches.map { batches in
+                    var sampler = WindowSampler(count: evaluation.count, seed: options.seed &+ 0xE7A1)
+                    return sampler.next(batches * options.batchSize!)
+                } ?? Array(stride(from: 0, to: evaluation.count, by: evaluation.inputWidth))
             evaluation = try evaluation.materialized(at: offsets)
         } else if let batches = options.evalBatches, let size = options.batchSize {
             evaluation = try evaluation.prefix(batches * size)
@@ -75,24 +80,31 @@ final class DeviceData {
         if task.train.windows != nil, let global = options.batchSize {
             let size = global / ranks
             windowSampler = WindowSampler(count: task.train.count, seed: options.seed &+ 0xBA7C)
-            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
-                                targets: nil, labels: try device.makeBuffer(count: size * perExample),
-                                logicalLabels: nil)
+            batch = DeviceSplit(
+                count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
+                targets: nil, labels: try device.makeBuffer(count: size * perExample),
+                logicalLabels: nil)
             batchIndices = nil
         } else if let train, let global = options.batchSize, global < task.train.count {
             // Every rank draws the whole batch from the same sampler and takes its share.
             let size = global / ranks
             switch options.batchSampling {
-            case .epochs: sampler = BatchSampler(count: task.train.count, batchSize: global,
-                                                 seed: options.seed &+ 0xBA7C)
-            case .replacement: windowSampler = WindowSampler(count: task.train.count,
-                                                             seed: options.seed &+ 0xBA7C)
+            case .epochs:
+                sampler = BatchSampler(
+                    count: task.train.count, batchSize: global,
+                    seed: options.seed &+ 0xBA7C)
+            case .replacement:
+                windowSampler = WindowSampler(
+                    count: task.train.count,
+                    seed: options.seed &+ 0xBA7C)
             }
-            batch = DeviceSplit(count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
-                                targets: train.targets == nil ? nil
-                                    : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
-                                labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample),
-                                logicalLabels: nil)
+            batch = DeviceSplit(
+                count: size, inputs: try device.makeBuffer(count: size * task.train.inputWidth),
+                targets: train.targets == nil
+                    ? nil
+                    : try device.makeBuffer(count: size * perExample * task.train.outputWidth),
+                labels: train.labels == nil ? nil : try device.makeBuffer(count: size * perExample),
+                logicalLabels: nil)
             batchIndices = try device.makeBuffer(count: size)
         } else {
             batch = nil
@@ -104,8 +116,9 @@ final class DeviceData {
         let inputs = try device.makeBuffer(data.inputs)
         switch data.targets {
         case let .regression(values, _):
-            return DeviceSplit(count: data.count, inputs: inputs, targets: try device.makeBuffer(values), labels: nil,
-                               logicalLabels: nil)
+            return DeviceSplit(
+                count: data.count, inputs: inputs, targets: try device.makeBuffer(values), labels: nil,
+                logicalLabels: nil)
         case let .classification(labels, classes):
             var targets: Buffer?
             if oneHot {
@@ -113,8 +126,9 @@ final class DeviceData {
                 for (i, label) in labels.enumerated() { hot[i * classes + label] = 1 }
                 targets = try device.makeBuffer(hot)
             }
-            return DeviceSplit(count: data.count, inputs: inputs, targets: targets,
-                               labels: try device.makeBuffer(labels.map(Float.init)), logicalLabels: labels)
+            return DeviceSplit(
+                count: data.count, inputs: inputs, targets: targets,
+                labels: try device.makeBuffer(labels.map(Float.init)), logicalLabels: labels)
         }
     }
 
@@ -134,15 +148,18 @@ final class DeviceData {
             let drawn = sampler?.next() ?? windowSampler!.next(batch.count * ranks)
             let indices = agreement.share(of: drawn).map(Float.init)
             try device.write(indices, to: batchIndices.whole)
-            try device.gatherRows(source: train.inputs.whole, columns: task.train.inputWidth,
-                                  deviceIndices: batchIndices.whole, into: batch.inputs.whole)
+            try device.gatherRows(
+                source: train.inputs.whole, columns: task.train.inputWidth,
+                deviceIndices: batchIndices.whole, into: batch.inputs.whole)
             if let targets = train.targets {
-                try device.gatherRows(source: targets.whole, columns: perExample * model.outputWidth,
-                                      deviceIndices: batchIndices.whole, into: batch.targets!.whole)
+                try device.gatherRows(
+                    source: targets.whole, columns: perExample * model.outputWidth,
+                    deviceIndices: batchIndices.whole, into: batch.targets!.whole)
             }
             if let labels = train.labels {
-                try device.gatherRows(source: labels.whole, columns: perExample, deviceIndices: batchIndices.whole,
-                                      into: batch.labels!.whole)
+                try device.gatherRows(
+                    source: labels.whole, columns: perExample, deviceIndices: batchIndices.whole,
+                    into: batch.labels!.whole)
             }
             return batch
         }
@@ -153,8 +170,9 @@ final class DeviceData {
     /// changed places between the arrangements `before` and `after` (the model's now), so the
     /// network keeps seeing the same examples.
     func move(from before: [[Int]], to after: [[Int]]) throws {
-        try move(inputDelta: Self.delta(from: before.first!, to: after.first!),
-                 outputDelta: Self.delta(from: before.last!, to: after.last!))
+        try move(
+            inputDelta: Self.delta(from: before.first!, to: after.first!),
+            outputDelta: Self.delta(from: before.last!, to: after.last!))
     }
 
     /// The gather (new position s <- old position delta[s]) that turns `old` into `new`; nil if equal.
@@ -168,13 +186,15 @@ final class DeviceData {
     func move(inputDelta: [Int]?, outputDelta: [Int]?) throws {
         for split in [train, test].compactMap({ $0 }) {
             if let inputDelta, model.embedding == nil {
-                try device.permute(split.inputs.whole, rows: split.count, columns: inputDelta.count,
-                                   permutation: inputDelta, alongRows: false)
+                try device.permute(
+                    split.inputs.whole, rows: split.count, columns: inputDelta.count,
+                    permutation: inputDelta, alongRows: false)
             }
             if let outputDelta {
                 if let targets = split.targets {
-                    try device.permute(targets.whole, rows: split.count, columns: outputDelta.count,
-                                       permutation: outputDelta, alongRows: false)
+                    try device.permute(
+                        targets.whole, rows: split.count, columns: outputDelta.count,
+                        permutation: outputDelta, alongRows: false)
                 }
                 if let labels = split.labels, let logical = split.logicalLabels {
                     var physical = [Int](repeating: 0, count: outputDelta.count)

@@ -43,12 +43,14 @@ struct DistributedAgreement {
                     bytes.replaceSubrange(8..<(8 + text.count), with: text)
                 }
             }
-            let received = try group.broadcast(bytes, root: 0,
-                                               "the relocation plan of swap group \(index) at step \(step)")
+            let received = try group.broadcast(
+                bytes, root: 0,
+                "the relocation plan of swap group \(index) at step \(step)")
             if let failure { throw failure }
             if received[0] != 0 {
-                throw BIMTError.distributed("rank 0 could not plan the relocation at step \(step): "
-                                            + String(decoding: received[8...].prefix { $0 != 0 }, as: UTF8.self))
+                throw BIMTError.distributed(
+                    "rank 0 could not plan the relocation at step \(step): "
+                        + String(decoding: received[8...].prefix { $0 != 0 }, as: UTF8.self))
             }
             return received.withUnsafeBytes { raw in
                 (0..<units).map { Int(raw.loadUnaligned(fromByteOffset: 8 * ($0 + 1), as: Int64.self)) }
@@ -86,8 +88,9 @@ struct DistributedAgreement {
         do {
             try group.requireSame(fingerprint, "the parameters, optimizer state and arrangement at step \(step)")
         } catch let BIMTError.distributed(text) {
-            throw BIMTError.distributed(text
-                                        + ": the ranks have drifted apart (mixed device types, or a fault); stopping")
+            throw BIMTError.distributed(
+                text
+                    + ": the ranks have drifted apart (mixed device types, or a fault); stopping")
         }
     }
 }
@@ -100,16 +103,21 @@ extension TrainingOptions {
         if let batchSize, windowed || batchSize < trainingExamples {
             guard batchSize % (ranks * accumulationSteps) == 0 else {
                 let unit = ranks * accumulationSteps
-                throw BIMTError.invalidField(field: "batchSize", reason:
-                    "a batch of \(batchSize) does not split evenly over \(ranks) ranks"
-                    + (accumulationSteps > 1 ? " x \(accumulationSteps) micro-batches" : "")
-                    + "; use a multiple of \(unit) (e.g. \(max(unit, batchSize / unit * unit))) or another rank count")
+                throw BIMTError.invalidField(
+                    field: "batchSize",
+                    reason:
+                        "a batch of \(batchSize) does not split evenly over \(ranks) ranks"
+                        + (accumulationSteps > 1 ? " x \(accumulationSteps) micro-batches" : "")
+                        + "; use a multiple of \(unit) (e.g. \(max(unit, batchSize / unit * unit))) or another rank count"
+                )
             }
         } else {
             guard trainingExamples % (ranks * accumulationSteps) == 0 else {
-                throw BIMTError.invalidField(field: "batchSize", reason:
-                    "a full-batch run's \(trainingExamples) training examples do not split evenly over \(ranks) ranks; "
-                    + "set a batch size that is a multiple of \(ranks) or use another rank count")
+                throw BIMTError.invalidField(
+                    field: "batchSize",
+                    reason:
+                        "a full-batch run's \(trainingExamples) training examples do not split evenly over \(ranks) ranks; "
+                        + "set a batch size that is a multiple of \(ranks) or use another rank count")
             }
         }
     }

@@ -14,12 +14,15 @@ struct RelocationSchedule {
 
     /// Relocates `model`'s neurons (`decide`: who decides, nil here) and moves `data` with them,
     /// so the network keeps seeing the same examples.
-    func relocate(_ model: any TrainableModel, data: DeviceData,
-                  decide: SpatialGeometry.RelocationDecider?) throws {
+    func relocate(
+        _ model: any TrainableModel, data: DeviceData,
+        decide: SpatialGeometry.RelocationDecider?
+    ) throws {
         let before = model.network.permutations
-        _ = try model.geometry.relocate(parameters: model.parameters.whole,
-                                        optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
-                                        settings: options.relocation, decide: decide)
+        _ = try model.geometry.relocate(
+            parameters: model.parameters.whole,
+            optimizerState: [model.firstMoments.whole, model.secondMoments.whole],
+            settings: options.relocation, decide: decide)
         try data.move(from: before, to: model.network.permutations)
     }
 }

@@ -20,7 +20,9 @@ public struct SoakReport: Sendable, Codable {
     /// Resident memory at the end.
     public var residentBytesAtEnd: Int
     /// Resident memory growth over the soak, as a fraction.
-    public var residentGrowth: Double { Double(residentBytesAtEnd - residentBytesAfterWarmup) / Double(max(1, residentBytesAfterWarmup)) }
+    public var residentGrowth: Double {
+        Double(residentBytesAtEnd - residentBytesAfterWarmup) / Double(max(1, residentBytesAfterWarmup))
+    }
     /// Buffer count constant, resident growth under 1 %.
     public var passed: Bool { buffersAtEnd == buffersAfterWarmup && residentGrowth < 0.01 }
 }
@@ -30,7 +32,8 @@ public enum Soak {
     /// Resident memory of this process (Linux /proc/self/statm), in bytes.
     public static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+            let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
@@ -54,8 +57,9 @@ public enum Soak {
             if let seconds, Date().timeIntervalSince(start) >= seconds { break }
         }
         try device.synchronize()
-        return SoakReport(device: device.name, steps: trainer.step - warmup, seconds: Date().timeIntervalSince(start),
-                          buffersAfterWarmup: buffers, buffersAtEnd: Buffer.liveCount,
-                          residentBytesAfterWarmup: resident, residentBytesAtEnd: residentBytes())
+        return SoakReport(
+            device: device.name, steps: trainer.step - warmup, seconds: Date().timeIntervalSince(start),
+            buffersAfterWarmup: buffers, buffersAtEnd: Buffer.liveCount,
+            residentBytesAfterWarmup: resident, residentBytesAtEnd: residentBytes())
     }
 }

@@ -17,5 +17,7 @@ extension Trainer {
     }
 
     /// Display names of the model's input and output neurons (physical order).
-    public var neuronNames: NeuronNames { NeuronNames(model: model, inputNames: task.inputNames, outputNames: task.outputNames) }
+    public var neuronNames: NeuronNames {
+        NeuronNames(model: model, inputNames: task.inputNames, outputNames: task.outputNames)
+    }
 }

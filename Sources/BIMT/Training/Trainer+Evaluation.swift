@@ -21,19 +21,23 @@ extension Trainer {
         let mine = processGroup.map { $0.share(of: test.count) } ?? 0..<test.count
         var start = mine.lowerBound
         let perExample = evaluationData.targetsPerExample, outputs = model.outputWidth
-        let lastValues: [Float]? = if options.loss == .mse, perExample > 1, case let .regression(values, _) = evaluationData.targets {
-            values
-        } else {
-            nil
-        }
+        let lastValues: [Float]? =
+            if options.loss == .mse, perExample > 1, case let .regression(values, _) = evaluationData.targets {
+                values
+            } else {
+                nil
+            }
         while start < mine.upperBound {
             let rows = min(evaluationRows, mine.upperBound - start)
             try device.fill(stepper.accumulators.all, value: 0)
-            let chunk = DeviceSplit(count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
-            let inputs = test.inputs.slice(offset: start * evaluationData.inputWidth, count: rows * evaluationData.inputWidth)
+            let chunk = DeviceSplit(
+                count: rows, inputs: test.inputs, targets: test.targets, labels: test.labels, logicalLabels: nil)
+            let inputs = test.inputs.slice(
+                offset: start * evaluationData.inputWidth, count: rows * evaluationData.inputWidth)
             let output = try model.forward(input: inputs, rows: rows)
-            _ = try stepper.loss(output, split: chunk, rows: rows * perExample, countCorrect: true,
-                                 first: start * perExample)
+            _ = try stepper.loss(
+                output, split: chunk, rows: rows * perExample, countCorrect: true,
+                first: start * perExample)
             let values = try stepper.accumulators.read(on: device)
             loss += Double(values.loss) * Double(rows)
             correct += Double(values.correct)
@@ -53,8 +57,10 @@ extension Trainer {
             let sums = try group.sum([loss, correct, lastSquares], "the evaluation at step \(step)")
             (loss, correct, lastSquares) = (sums[0], sums[1], sums[2])
         }
-        return (loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
-                lastValues == nil ? nil : lastSquares / Double(test.count * outputs))
+        return (
+            loss / Double(test.count), test.labels == nil ? nil : correct / Double(test.count * perExample),
+            lastValues == nil ? nil : lastSquares / Double(test.count * outputs)
+        )
     }
 
     /// Rows per evaluation chunk (`TrainingOptions.evaluationRows`).
@@ -67,23 +73,28 @@ extension Trainer {
     /// tail) propagate any non-finite value; only those sums come back.
     public func requireFinite() throws {
         let columns = Self.finiteColumns
-        let tensors = [("the parameters", model.parameters), ("AdamW's first moments", model.firstMoments),
-                       ("AdamW's second moments", model.secondMoments)]
+        let tensors = [
+            ("the parameters", model.parameters), ("AdamW's first moments", model.firstMoments),
+            ("AdamW's second moments", model.secondMoments),
+        ]
         // Each buffer's column sums (and its tail's) into its own 2 x 1024 block; one read.
         for (t, (_, buffer)) in tensors.enumerated() {
             let rows = buffer.count / columns, tail = buffer.count - rows * columns, block = 2 * columns * t
             try device.fill(finiteScratch.slice(offset: block, count: 2 * columns), value: 0)
             if rows > 0 {
-                try device.sumColumns(buffer.slice(offset: 0, count: rows * columns), rows: rows, columns: columns,
-                                      into: finiteScratch.slice(offset: block, count: columns))
+                try device.sumColumns(
+                    buffer.slice(offset: 0, count: rows * columns), rows: rows, columns: columns,
+                    into: finiteScratch.slice(offset: block, count: columns))
             }
             if tail > 0 {
-                try device.sumColumns(buffer.slice(offset: rows * columns, count: tail), rows: 1, columns: tail,
-                                      into: finiteScratch.slice(offset: block + columns, count: tail))
+                try device.sumColumns(
+                    buffer.slice(offset: rows * columns, count: tail), rows: 1, columns: tail,
+                    into: finiteScratch.slice(offset: block + columns, count: tail))
             }
         }
         let sums = try device.read(finiteScratch.whole)
-        for (t, (name, _)) in tensors.enumerated() where !sums[(2 * columns * t)..<(2 * columns * (t + 1))].allSatisfy(\.isFinite) {
+        for (t, (name, _)) in tensors.enumerated()
+        where !sums[(2 * columns * t)..<(2 * columns * (t + 1))].allSatisfy(\.isFinite) {
             throw BIMTError.diverged(what: name, step: step)
         }
     }

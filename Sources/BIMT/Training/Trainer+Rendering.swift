@@ -4,8 +4,9 @@ extension Analysis {
     /// Prunes the trainer's model in place (on its device) and reports modules, wiring
     /// cost, the fraction of weights kept and the test loss before and after.
     public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
-        var report = try analyze(model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-                                 evaluate: trainer.evaluateWithLast)
+        var report = try analyze(
+            model: trainer.model, names: trainer.neuronNames, threshold: threshold,
+            evaluate: trainer.evaluateWithLast)
         report.evaluatedOn = trainer.options.evaluationSplitName
         return report
     }

@@ -13,14 +13,16 @@ extension Trainer {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             if let configuration {
-                try Self.encoder.encode(configuration).write(to: directory.appending(path: "config.json"), options: .atomic)
+                try Self.encoder.encode(configuration).write(
+                    to: directory.appending(path: "config.json"), options: .atomic)
             }
             let metrics = directory.appending(path: "metrics.csv")
             try Data((TrainingMetrics.csvHeader + "\n").utf8).write(to: metrics, options: .atomic)
         } catch let error as BIMTError {
             throw error
         } catch {
-            throw BIMTError.invalidFile(path: directory.path, reason: "cannot be written (\(error.localizedDescription))")
+            throw BIMTError.invalidFile(
+                path: directory.path, reason: "cannot be written (\(error.localizedDescription))")
         }
     }
 
@@ -48,15 +50,18 @@ extension Trainer {
         var checkpoint = Checkpoint()
         checkpoint.tensors = model.exportTensors(values)
         for tensor in checkpoint.tensors where !tensor.values.allSatisfy(\.isFinite) {
-            throw BIMTError.invalidSetting("tensor '\(tensor.name)' holds NaN or Inf at step \(step); "
-                                           + "stopping without overwriting the last checkpoint")
+            throw BIMTError.invalidSetting(
+                "tensor '\(tensor.name)' holds NaN or Inf at step \(step); "
+                    + "stopping without overwriting the last checkpoint")
         }
         checkpoint.inputPermutation = model.network.inputPermutation
         checkpoint.outputPermutation = model.network.outputPermutation
-        checkpoint.firstMoments = NamedTensor("optimizer.exp_avg", shape: [values.count],
-                                              try device.read(model.firstMoments.whole))
-        checkpoint.secondMoments = NamedTensor("optimizer.exp_avg_sq", shape: [values.count],
-                                               try device.read(model.secondMoments.whole))
+        checkpoint.firstMoments = NamedTensor(
+            "optimizer.exp_avg", shape: [values.count],
+            try device.read(model.firstMoments.whole))
+        checkpoint.secondMoments = NamedTensor(
+            "optimizer.exp_avg_sq", shape: [values.count],
+            try device.read(model.secondMoments.whole))
         checkpoint.formatName = Checkpoint.format
         checkpoint.step = step
         checkpoint.elapsedSeconds = elapsed
@@ -95,8 +100,10 @@ extension Trainer {
     /// schedule and the bias-penalty start are fractions of the new total from then on, and
     /// config.json records it. With a `processGroup` (of any size: a checkpoint does not
     /// depend on the rank count) every rank reads the checkpoint and only rank 0 writes.
-    public static func resume(directory: URL, device: Device, steps: Int? = nil,
-                              processGroup: (any ProcessGroup)? = nil) throws -> Trainer {
+    public static func resume(
+        directory: URL, device: Device, steps: Int? = nil,
+        processGroup: (any ProcessGroup)? = nil
+    ) throws -> Trainer {
         let configURL = directory.appending(path: "config.json")
         var configuration: TrainingConfiguration
         do {
@@ -106,19 +113,25 @@ extension Trainer {
         }
         let checkpoint = try Checkpoint.read(from: directory.appending(path: checkpointName))
         guard checkpoint.formatName == Checkpoint.format, let step = checkpoint.step, step >= 0 else {
-            throw BIMTError.invalidFile(path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
+            throw BIMTError.invalidFile(
+                path: checkpoint.path, reason: "is not a bimt checkpoint (no format/step metadata)")
         }
         if let steps {
             guard steps >= step else {
-                throw BIMTError.invalidSetting("the run in \(directory.path) is at step \(step); a new total of \(steps) steps would end before it")
+                throw BIMTError.invalidSetting(
+                    "the run in \(directory.path) is at step \(step); a new total of \(steps) steps would end before it"
+                )
             }
             configuration.steps = steps
         }
-        let trainer = try Trainer(configuration: configuration, device: device, runDirectory: nil, processGroup: processGroup)
+        let trainer = try Trainer(
+            configuration: configuration, device: device, runDirectory: nil, processGroup: processGroup)
         try trainer.load(checkpoint, includeOptimizer: true)
         guard step <= trainer.options.steps else {
-            throw BIMTError.invalidFile(path: checkpoint.path, reason: "records step \(step), past the run's "
-                                        + "\(trainer.options.steps) steps; give a larger total to extend the run")
+            throw BIMTError.invalidFile(
+                path: checkpoint.path,
+                reason: "records step \(step), past the run's "
+                    + "\(trainer.options.steps) steps; give a larger total to extend the run")
         }
         trainer.step = step
         trainer.elapsed = checkpoint.elapsedSeconds ?? 0
@@ -127,8 +140,11 @@ extension Trainer {
         guard (processGroup?.rank ?? 0) == 0 else { return trainer }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
         if steps != nil {
-            do { try encoder.encode(trainer.configuration ?? configuration).write(to: configURL, options: .atomic) } catch {
-                throw BIMTError.invalidFile(path: configURL.path, reason: "cannot be written (\(error.localizedDescription))")
+            do {
+                try encoder.encode(trainer.configuration ?? configuration).write(to: configURL, options: .atomic)
+            } catch {
+                throw BIMTError.invalidFile(
+                    path: configURL.path, reason: "cannot be written (\(error.localizedDescription))")
             }
         }
         return trainer
@@ -142,7 +158,8 @@ extension Trainer {
         let current = dataFingerprint
         if let stored, stored != current {
             throw BIMTError.invalidFile(
-                path: checkpoint.path, reason: "was trained on other data (\(stored)); the data now hold "
+                path: checkpoint.path,
+                reason: "was trained on other data (\(stored)); the data now hold "
                     + "\(current.train) training and \(current.test) test examples, data hash \(current.hash). "
                     + "Resume with the data the run started with, or start a new run")
         }
@@ -150,10 +167,12 @@ extension Trainer {
         let expected = (count: task.train.count, batch: options.batchSize ?? 0)
         if let batchSampler {
             guard sampler != nil, batchSampler.count == expected.count, batchSampler.batchSize == expected.batch,
-                  batchSampler.seed == sampler?.seed, SizeLimits.samplerCounters.contains(batchSampler.epoch),
-                  (0...batchSampler.count).contains(batchSampler.position) else {
+                batchSampler.seed == sampler?.seed, SizeLimits.samplerCounters.contains(batchSampler.epoch),
+                (0...batchSampler.count).contains(batchSampler.position)
+            else {
                 throw BIMTError.invalidFile(
-                    path: checkpoint.path, reason: "records batches of \(batchSampler.batchSize) over "
+                    path: checkpoint.path,
+                    reason: "records batches of \(batchSampler.batchSize) over "
                         + "\(batchSampler.count) training examples (epoch \(batchSampler.epoch), position "
                         + "\(batchSampler.position)); this run draws batches of \(expected.batch) over "
                         + "\(expected.count): the data or the batch size changed since the checkpoint")
@@ -162,9 +181,11 @@ extension Trainer {
         }
         if let windows {
             guard windowSampler != nil, windows.count == expected.count, windows.seed == windowSampler?.seed,
-                  SizeLimits.samplerCounters.contains(windows.draws) else {
+                SizeLimits.samplerCounters.contains(windows.draws)
+            else {
                 throw BIMTError.invalidFile(
-                    path: checkpoint.path, reason: "records batches drawn with replacement from \(windows.count) "
+                    path: checkpoint.path,
+                    reason: "records batches drawn with replacement from \(windows.count) "
                         + "training examples or windows; this run draws from \(expected.count): the data or the "
                         + "batch sampling changed since the checkpoint")
             }
@@ -183,12 +204,15 @@ extension Trainer {
         try model.importTensors(from: checkpoint.parameters, into: &values)
         try device.write(values, to: model.parameters.whole)
         if includeOptimizer {
-            for (name, stored, buffer) in [("optimizer.exp_avg", checkpoint.firstMoments, model.firstMoments),
-                                           ("optimizer.exp_avg_sq", checkpoint.secondMoments, model.secondMoments)] {
+            for (name, stored, buffer) in [
+                ("optimizer.exp_avg", checkpoint.firstMoments, model.firstMoments),
+                ("optimizer.exp_avg_sq", checkpoint.secondMoments, model.secondMoments),
+            ] {
                 let moments = try stored ?? checkpoint.parameters.tensor(name)
                 guard moments.shape == [buffer.count] else {
-                    throw BIMTError.shapeMismatch("\(checkpoint.path): '\(name)' has shape \(moments.shape), "
-                                                  + "the model needs [\(buffer.count)]")
+                    throw BIMTError.shapeMismatch(
+                        "\(checkpoint.path): '\(name)' has shape \(moments.shape), "
+                            + "the model needs [\(buffer.count)]")
                 }
                 try device.write(moments.values, to: buffer.whole)
             }
@@ -205,11 +229,15 @@ extension Trainer {
         let text = (try? String(contentsOf: metrics, encoding: .utf8)) ?? TrainingMetrics.csvHeader + "\n"
         let columns = TrainingMetrics.csvHeader.split(separator: ",").count
         // Rows up to `step`, under today's header (an earlier version's rows gain empty cells).
-        let kept = [TrainingMetrics.csvHeader] + text.split(separator: "\n").compactMap { line -> String? in
-            guard let first = line.split(separator: ",").first, let row = Int(first), row <= step else { return nil }
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).count
-            return String(line) + String(repeating: ",", count: max(0, columns - cells))
-        }
+        let kept =
+            [TrainingMetrics.csvHeader]
+            + text.split(separator: "\n").compactMap { line -> String? in
+                guard let first = line.split(separator: ",").first, let row = Int(first), row <= step else {
+                    return nil
+                }
+                let cells = line.split(separator: ",", omittingEmptySubsequences: false).count
+                return String(line) + String(repeating: ",", count: max(0, columns - cells))
+            }
         try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: metrics, options: .atomic)
         resumedDirectory = directory
     }

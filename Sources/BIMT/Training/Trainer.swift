@@ -51,27 +51,37 @@ public final class Trainer {
     /// when `runDirectory` is given, writes `config.json` and starts `metrics.csv` there.
     /// With a `processGroup` this process trains its share of each batch; only rank 0
     /// writes to `runDirectory`.
-    public convenience init(configuration: TrainingConfiguration, device: Device, runDirectory: URL?,
-                            processGroup: (any ProcessGroup)? = nil) throws {
+    public convenience init(
+        configuration: TrainingConfiguration, device: Device, runDirectory: URL?,
+        processGroup: (any ProcessGroup)? = nil
+    ) throws {
         try configuration.validate()
-        try self.init(configuration: configuration, data: try configuration.makeTask(), device: device, runDirectory: runDirectory,
-                      processGroup: processGroup)
+        try self.init(
+            configuration: configuration, data: try configuration.makeTask(), device: device,
+            runDirectory: runDirectory,
+            processGroup: processGroup)
     }
 
     /// A fresh run on data a program holds in memory (the configuration's `task` is then
     /// only a label): the model is built from the configuration and checked against the
     /// data's widths, vocabulary and targets before anything is allocated on the device.
-    public convenience init(configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?,
-                            processGroup: (any ProcessGroup)? = nil) throws {
+    public convenience init(
+        configuration: TrainingConfiguration, data: TaskData, device: Device, runDirectory: URL?,
+        processGroup: (any ProcessGroup)? = nil
+    ) throws {
         let (configuration, plan) = try configuration.prepared(for: data, on: device, ranks: processGroup?.size ?? 1)
         try plan.check()
-        try configuration.options.checkSplit(over: processGroup?.size ?? 1, trainingExamples: data.train.count,
-                                             windowed: data.train.windows != nil)
-        let model = try configuration.model.makeModel(cost: configuration.cost, relocationCost: configuration.relocationCost,
-                                                      swapInputs: configuration.swapInputs, device: device)
+        try configuration.options.checkSplit(
+            over: processGroup?.size ?? 1, trainingExamples: data.train.count,
+            windowed: data.train.windows != nil)
+        let model = try configuration.model.makeModel(
+            cost: configuration.cost, relocationCost: configuration.relocationCost,
+            swapInputs: configuration.swapInputs, device: device)
         try model.initialize(seed: configuration.seed)
-        try self.init(model: model, data: data, options: configuration.options, configuration: configuration, runDirectory: runDirectory,
-                      group: processGroup)
+        try self.init(
+            model: model, data: data, options: configuration.options, configuration: configuration,
+            runDirectory: runDirectory,
+            group: processGroup)
         memoryPlan = plan
     }
 
@@ -79,16 +89,23 @@ public final class Trainer {
     /// in-memory data, on the model's device. The model's costs are those it was built with;
     /// `options` say how to train. The data are checked against the model first. With a
     /// `runDirectory` the run writes metrics.csv and checkpoints there (no config.json).
-    public convenience init(model: any TrainableModel, data: TaskData, options: TrainingOptions, runDirectory: URL? = nil,
-                            processGroup: (any ProcessGroup)? = nil) throws {
+    public convenience init(
+        model: any TrainableModel, data: TaskData, options: TrainingOptions, runDirectory: URL? = nil,
+        processGroup: (any ProcessGroup)? = nil
+    ) throws {
         try options.validate()
         try model.check(data, loss: options.loss)
-        try options.checkSplit(over: processGroup?.size ?? 1, trainingExamples: data.train.count, windowed: data.train.windows != nil)
-        try self.init(model: model, data: data, options: options, configuration: nil, runDirectory: runDirectory, group: processGroup)
+        try options.checkSplit(
+            over: processGroup?.size ?? 1, trainingExamples: data.train.count, windowed: data.train.windows != nil)
+        try self.init(
+            model: model, data: data, options: options, configuration: nil, runDirectory: runDirectory,
+            group: processGroup)
     }
 
-    init(model: any TrainableModel, data: TaskData, options: TrainingOptions, configuration: TrainingConfiguration?,
-         runDirectory: URL?, group: (any ProcessGroup)?) throws {
+    init(
+        model: any TrainableModel, data: TaskData, options: TrainingOptions, configuration: TrainingConfiguration?,
+        runDirectory: URL?, group: (any ProcessGroup)?
+    ) throws {
         self.model = model
         self.device = model.device
         self.options = options
@@ -119,23 +136,28 @@ public final class Trainer {
         if var values = totals {
             if let group = processGroup, group.size > 1 {
                 // The batch's loss is the mean of the ranks' (equal shares); hits add up.
-                let sums = try group.sum([Double(values.loss), Double(values.correct)],
-                                         "the training metrics at step \(step)")
+                let sums = try group.sum(
+                    [Double(values.loss), Double(values.correct)],
+                    "the training metrics at step \(step)")
                 (values.loss, values.correct) = (Float(sums[0] / Double(group.size)), Float(sums[1]))
             }
             let (testLoss, testAccuracy, testLastLoss) = try evaluateWithLast()
             elapsed += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             // Checked before this step's checkpoint, which a diverged run never writes.
-            for (what, value) in [("the train loss", Double(values.loss)), ("the connection cost", Double(values.cost)),
-                                  ("the test loss", testLoss)]
+            for (what, value) in [
+                ("the train loss", Double(values.loss)), ("the connection cost", Double(values.cost)),
+                ("the test loss", testLoss),
+            ]
             where !value.isFinite {
                 throw BIMTError.diverged(what: what, step: step)
             }
-            metrics = TrainingMetrics(step: step, trainLoss: Double(values.loss), testLoss: testLoss,
-                                      trainAccuracy: split.labels == nil ? nil
-                                          : Double(values.correct) / Double(split.count * ranks * perExample),
-                                      testAccuracy: testAccuracy, cost: Double(values.cost), lambda: Double(lambda),
-                                      seconds: elapsed, testLastLoss: testLastLoss)
+            metrics = TrainingMetrics(
+                step: step, trainLoss: Double(values.loss), testLoss: testLoss,
+                trainAccuracy: split.labels == nil
+                    ? nil
+                    : Double(values.correct) / Double(split.count * ranks * perExample),
+                testAccuracy: testAccuracy, cost: Double(values.cost), lambda: Double(lambda),
+                seconds: elapsed, testLastLoss: testLastLoss)
         }
         if schedule.relocates(after: step) {
             try requireFinite()
@@ -158,8 +180,10 @@ public final class Trainer {
     /// true (a signal), it writes a checkpoint after the current step and returns.
     /// `checkpointed` runs after each regular checkpoint (`bimt train --view` redraws its page there).
     @discardableResult
-    public func run(until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in },
-                    shouldStop: () -> Bool = { false }, checkpointed: () throws -> Void = {}) throws -> TrainingMetrics? {
+    public func run(
+        until last: Int? = nil, progress: (TrainingMetrics) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }, checkpointed: () throws -> Void = {}
+    ) throws -> TrainingMetrics? {
         var latest: TrainingMetrics?
         let end = min(last ?? options.steps, options.steps)
         let budget = options.snapshotBudget ?? Snapshots.defaultBudgetMiB
@@ -177,7 +201,9 @@ public final class Trainer {
             let metrics = try trainStep()
             // A frame for `bimt view` at log steps and after relocations (trainStep relocates after such steps).
             let relocated = schedule.relocates(after: step)
-            if let snapshots, metrics != nil || relocated { try snapshots.write(step: step, relocated: relocated, model: model) }
+            if let snapshots, metrics != nil || relocated {
+                try snapshots.write(step: step, relocated: relocated, model: model)
+            }
             if let metrics {
                 try agreement.requireSameState(of: model, at: step)
                 latest = metrics

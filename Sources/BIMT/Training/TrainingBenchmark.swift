@@ -19,8 +19,10 @@ public enum TrainingBenchmark {
         /// A transformer's attention kernel (nil: fused).
         public var attention: AttentionKernel?
 
-        public init(timedSteps: Int? = nil, roundSeconds: Double? = nil, warmup: Int? = nil, rounds: Int = 3,
-                    attention: AttentionKernel? = nil) {
+        public init(
+            timedSteps: Int? = nil, roundSeconds: Double? = nil, warmup: Int? = nil, rounds: Int = 3,
+            attention: AttentionKernel? = nil
+        ) {
             self.timedSteps = timedSteps
             self.roundSeconds = roundSeconds
             self.warmup = warmup
@@ -107,31 +109,41 @@ public enum TrainingBenchmark {
 
         /// The result as `bimt bench train` prints it, line by line.
         public var lines: [String] {
-            var lines = ["device: \(device); preset \(preset); medians of \(rounds) rounds of \(timedStepsPerRound) steps",
-                         String(format: "step: %.4f ms (%.0f steps/s)", stepSeconds * 1000, 1 / stepSeconds)]
+            var lines = [
+                "device: \(device); preset \(preset); medians of \(rounds) rounds of \(timedStepsPerRound) steps",
+                String(format: "step: %.4f ms (%.0f steps/s)", stepSeconds * 1000, 1 / stepSeconds),
+            ]
             if let tokensPerStep {
-                lines.append(String(format: "tokens/s: %.0f (%d tokens per step)", tokensPerStep / stepSeconds,
-                                    Int(tokensPerStep)))
+                lines.append(
+                    String(
+                        format: "tokens/s: %.0f (%d tokens per step)", tokensPerStep / stepSeconds,
+                        Int(tokensPerStep)))
             }
             if let c = communication {
-                lines.append(String(format: "%d ranks x %d CPU thread(s): waited for gradient sums %.2f ms per step "
-                                    + "(%.1f%% of the step); the sums took %.2f ms (%.2f GB/s of %d bytes); "
-                                    + "a plain MPI_Allreduce of the same size %.2f ms (%.2f GB/s)",
-                                    c.ranks, Device.cpuThreads, c.exposedSeconds * 1000,
-                                    100 * c.exposedSeconds / stepSeconds, c.sumSeconds * 1000,
-                                    c.bytesPerStep / max(c.sumSeconds, 1e-12) / 1e9, c.gradientBytes,
-                                    c.plainSeconds * 1000, Double(c.gradientBytes) / max(c.plainSeconds, 1e-12) / 1e9))
+                lines.append(
+                    String(
+                        format: "%d ranks x %d CPU thread(s): waited for gradient sums %.2f ms per step "
+                            + "(%.1f%% of the step); the sums took %.2f ms (%.2f GB/s of %d bytes); "
+                            + "a plain MPI_Allreduce of the same size %.2f ms (%.2f GB/s)",
+                        c.ranks, Device.cpuThreads, c.exposedSeconds * 1000,
+                        100 * c.exposedSeconds / stepSeconds, c.sumSeconds * 1000,
+                        c.bytesPerStep / max(c.sumSeconds, 1e-12) / 1e9, c.gradientBytes,
+                        c.plainSeconds * 1000, Double(c.gradientBytes) / max(c.plainSeconds, 1e-12) / 1e9))
             }
             let method = relocationMethod
-            let alone = String(format: "one evaluation: %.2f ms", evaluationSeconds * 1000)
+            let alone =
+                String(format: "one evaluation: %.2f ms", evaluationSeconds * 1000)
                 + (relocationSeconds.map { "; one \(method) relocation: " + String(format: "%.2f ms", $0 * 1000) } ?? "")
             lines.append(alone + " (each the median of \(rounds) runs on its own)")
-            let periods = (relocationEvery.map { "one \(method) relocation every \($0) steps and " } ?? "")
+            let periods =
+                (relocationEvery.map { "one \(method) relocation every \($0) steps and " } ?? "")
                 + "one evaluation every \(evaluationEvery) steps"
-            lines.append("per step, with \(periods) amortized: "
-                         + String(format: "%.4f ms (%+.1f%% over the step)", amortizedSeconds * 1000,
-                                  100 * (amortizedSeconds / stepSeconds - 1))
-                         + "; a run's snapshot frames, metrics rows and checkpoints are not included")
+            lines.append(
+                "per step, with \(periods) amortized: "
+                    + String(
+                        format: "%.4f ms (%+.1f%% over the step)", amortizedSeconds * 1000,
+                        100 * (amortizedSeconds / stepSeconds - 1))
+                    + "; a run's snapshot frames, metrics rows and checkpoints are not included")
             return lines
         }
     }
@@ -140,8 +152,10 @@ public enum TrainingBenchmark {
     /// The configuration should never reach its last step (its schedules stay at their start);
     /// the trainer neither relocates nor evaluates inside the timed steps. Every rank returns
     /// the result; only rank 0's communication figures are its own.
-    public static func run(_ configuration: TrainingConfiguration, on device: Device, group: MPIProcessGroup?,
-                           settings: Settings) throws -> Result {
+    public static func run(
+        _ configuration: TrainingConfiguration, on device: Device, group: MPIProcessGroup?,
+        settings: Settings
+    ) throws -> Result {
         let rank = group?.rank ?? 0
         // The run's periods, for the amortized figure. The trainer itself never relocates or evaluates (both are
         // timed on their own below), so every timed step is a bare one.
@@ -165,7 +179,8 @@ public enum TrainingBenchmark {
         if let group {
             stepSeconds = try group.sum([rank == 0 ? stepSeconds : 0], "the bench's round length")[0]
         }
-        let steps = settings.timedSteps
+        let steps =
+            settings.timedSteps
             ?? min(500, max(3, Int((settings.roundSeconds ?? 2) / max(stepSeconds, 1e-9))))
         var rounds: [Double] = []
         let exchangeBefore = trainer.exchangeStatistics, sumsBefore = group?.sumStatistics
@@ -211,12 +226,13 @@ public enum TrainingBenchmark {
         }
         // Tokens per step for a transformer: every position of every sequence in the batch.
         let batch = configuration.batchSize ?? 1
-        return Result(device: device.name, preset: configuration.preset ?? configuration.task.kind,
-                      stepSeconds: bareSeconds, timedStepsPerRound: steps, rounds: settings.rounds,
-                      evaluationSeconds: evaluationSeconds, evaluationEvery: configuration.logEvery,
-                      relocationSeconds: relocationSeconds, relocationEvery: relocationPeriod,
-                      relocationMethod: configuration.relocation.method.rawValue,
-                      tokensPerStep: configuration.model.transformerArchitecture.map { Double(batch * $0.context) },
-                      communication: communication)
+        return Result(
+            device: device.name, preset: configuration.preset ?? configuration.task.kind,
+            stepSeconds: bareSeconds, timedStepsPerRound: steps, rounds: settings.rounds,
+            evaluationSeconds: evaluationSeconds, evaluationEvery: configuration.logEvery,
+            relocationSeconds: relocationSeconds, relocationEvery: relocationPeriod,
+            relocationMethod: configuration.relocation.method.rawValue,
+            tokensPerStep: configuration.model.transformerArchitecture.map { Double(batch * $0.context) },
+            communication: communication)
     }
 }

@@ -30,16 +30,19 @@ public struct TrainingLaunch {
     public var rank: Int { group?.rank ?? 0 }
 
     /// A launch of `start` in `group`. Under MPI it notes where this rank runs.
-    public init(start: Start, group: MPIProcessGroup?, log: @escaping (String) -> Void,
-                explain: @escaping (Error) -> Error = { $0 }) {
+    public init(
+        start: Start, group: MPIProcessGroup?, log: @escaping (String) -> Void,
+        explain: @escaping (Error) -> Error = { $0 }
+    ) {
         self.start = start
         self.group = group
         self.log = log
         self.explain = explain
         if let group {
-            log("rank \(group.rank) of \(group.size) on \(group.hostName) (local rank \(group.localRank) of "
-                + "\(group.localSize)): pid \(ProcessInfo.processInfo.processIdentifier), "
-                + "\(Device.cpuThreads) CPU thread(s)")
+            log(
+                "rank \(group.rank) of \(group.size) on \(group.hostName) (local rank \(group.localRank) of "
+                    + "\(group.localSize)): pid \(ProcessInfo.processInfo.processIdentifier), "
+                    + "\(Device.cpuThreads) CPU thread(s)")
         }
     }
 
@@ -90,9 +93,12 @@ public struct TrainingLaunch {
         case .fresh:
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            bytes = Array("\u{0}\u{0}".utf8) + Array(try agreed("resolving the configuration") {
-                try encoder.encode(try configuration())
-            })
+            bytes =
+                Array("\u{0}\u{0}".utf8)
+                + Array(
+                    try agreed("resolving the configuration") {
+                        try encoder.encode(try configuration())
+                    })
         }
         do {
             try group.requireSame(fnv1a64(bytes), "the configuration (preset, --config file, flags, --resume)")
@@ -110,22 +116,30 @@ public struct TrainingLaunch {
     /// The run's trainer on `device`: resumed from its directory, or built from
     /// `configuration` (refusing a directory that already holds a run), with its memory plan
     /// logged unless `quiet`. Under MPI the ranks agree on the setup and then on the data.
-    public func trainer(on device: Device, configuration: () throws -> TrainingConfiguration,
-                        quiet: Bool) throws -> Trainer {
+    public func trainer(
+        on device: Device, configuration: () throws -> TrainingConfiguration,
+        quiet: Bool
+    ) throws -> Trainer {
         let trainer: Trainer = try agreed("setting up the run") {
             switch start {
             case let .resume(directory, steps):
-                let trainer = try Trainer.resume(directory: directory, device: device, steps: steps, processGroup: group)
+                let trainer = try Trainer.resume(
+                    directory: directory, device: device, steps: steps, processGroup: group)
                 if rank == 0 { log("resuming \(directory.path) at step \(trainer.step) of \(trainer.options.steps)") }
                 return trainer
             case let .fresh(directory, initialWeights):
                 let configuration = try configuration()
-                if rank == 0, FileManager.default.fileExists(atPath: directory.appending(path: Trainer.checkpointName).path) {
-                    throw BIMTError.invalidField(field: "runDirectory", reason: "\(directory.path) already holds a run; "
-                                                + "resume it (--resume \(directory.path)) or choose another directory")
+                if rank == 0,
+                    FileManager.default.fileExists(atPath: directory.appending(path: Trainer.checkpointName).path)
+                {
+                    throw BIMTError.invalidField(
+                        field: "runDirectory",
+                        reason: "\(directory.path) already holds a run; "
+                            + "resume it (--resume \(directory.path)) or choose another directory")
                 }
-                let trainer = try Trainer(configuration: configuration, device: device, runDirectory: directory,
-                                          processGroup: group)
+                let trainer = try Trainer(
+                    configuration: configuration, device: device, runDirectory: directory,
+                    processGroup: group)
                 if let plan = trainer.memoryPlan, !quiet, rank == 0 { log(plan.description) }
                 if let initialWeights { try trainer.initialize(from: initialWeights) }
                 if rank == 0 { log("run directory: \(directory.path)" + (group.map { " (\($0.size) ranks)" } ?? "")) }

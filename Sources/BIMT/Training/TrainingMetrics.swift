@@ -23,7 +23,8 @@ public struct TrainingMetrics: Sendable, Equatable {
     public var testLastLoss: Double? = nil
 
     /// The header of `metrics.csv`.
-    public static let csvHeader = "step,train_loss,test_loss,train_accuracy,test_accuracy,cost,lambda,seconds,test_last_loss"
+    public static let csvHeader =
+        "step,train_loss,test_loss,train_accuracy,test_accuracy,cost,lambda,seconds,test_last_loss"
 
     /// This point as a row of `metrics.csv`.
     public var csvRow: String {

@@ -28,8 +28,10 @@ final class TrainingStep {
     var scratchGradients: [Int: Buffer] = [:]
 
     /// A step of `model` as `options` say, on batches of `training`'s shape, over `group`'s ranks.
-    init(model: any TrainableModel, options: TrainingOptions, training: Dataset,
-         group: (any ProcessGroup)?) throws {
+    init(
+        model: any TrainableModel, options: TrainingOptions, training: Dataset,
+        group: (any ProcessGroup)?
+    ) throws {
         self.model = model
         self.options = options
         inputWidth = training.inputWidth
@@ -66,8 +68,10 @@ final class TrainingStep {
 
     /// Loss (and accuracy count) of `output` into `accumulators.loss` and `.correct`; leaves
     /// dLoss/dOutput in the returned buffer.
-    func loss(_ output: BufferSlice, split: DeviceSplit, rows: Int, countCorrect: Bool,
-              first: Int = 0) throws -> Buffer {
+    func loss(
+        _ output: BufferSlice, split: DeviceSplit, rows: Int, countCorrect: Bool,
+        first: Int = 0
+    ) throws -> Buffer {
         let gradient = try outputGradient(rows: rows), outputs = model.outputWidth
         let targets = split.targets.map { $0.slice(offset: first * outputs, count: rows * outputs) }
         let labels = split.labels.map { $0.slice(offset: first, count: rows) }
@@ -79,13 +83,15 @@ final class TrainingStep {
                 // Accuracy of an MSE-to-one-hot classifier: argmax against the labels, through the
                 // cross-entropy kernel into scratch (its gradient is not used).
                 let scratch = try scratchGradient(rows: rows)
-                try device.crossEntropy(logits: output, labels: labels, rows: rows, columns: outputs,
-                                        logitGradient: scratch.whole, loss: accumulators.scratchLoss,
-                                        correct: correct)
+                try device.crossEntropy(
+                    logits: output, labels: labels, rows: rows, columns: outputs,
+                    logitGradient: scratch.whole, loss: accumulators.scratchLoss,
+                    correct: correct)
             }
         case .crossEntropy:
-            try device.crossEntropy(logits: output, labels: labels!, rows: rows, columns: outputs,
-                                    logitGradient: gradient.whole, loss: loss, correct: correct)
+            try device.crossEntropy(
+                logits: output, labels: labels!, rows: rows, columns: outputs,
+                logitGradient: gradient.whole, loss: loss, correct: correct)
         }
         return gradient
     }
@@ -104,12 +110,14 @@ final class TrainingStep {
             let inputs = split.inputs.slice(offset: part * rows * width, count: rows * width)
             // Dropout masks drawn from (seed, step, micro-batch): a resumed run draws the same ones.
             // Each rank of a data-parallel run draws its own (rank 0 the one-process run's masks).
-            var generator = SeededGenerator(seed: (options.seed &* 0x9E37_79B9_7F4A_7C15)
-                                                ^ UInt64(step &* 64 &+ part) ^ rankKey)
+            var generator = SeededGenerator(
+                seed: (options.seed &* 0x9E37_79B9_7F4A_7C15)
+                    ^ UInt64(step &* 64 &+ part) ^ rankKey)
             model.setDropoutKey(generator.next())
             let output = try model.forward(input: inputs, rows: rows)
-            let gradient = try loss(output, split: split, rows: rows * perExample, countCorrect: logging,
-                                    first: part * rows * perExample)
+            let gradient = try loss(
+                output, split: split, rows: rows * perExample, countCorrect: logging,
+                first: part * rows * perExample)
             if let exchange, part == parts - 1 {
                 // The last micro-batch makes the gradients final: buckets start as they are done.
                 exchange.begin()
@@ -121,14 +129,15 @@ final class TrainingStep {
             }
         }
         model.setDropoutKey(nil)
-        try exchange?.finish()   // the mean over the ranks (before the connection cost, which every rank adds once)
+        try exchange?.finish() // the mean over the ranks (before the connection cost, which every rank adds once)
         if parts > 1 { try device.scale(model.gradients.whole, by: 1 / Float(parts)) }
         let lambda = options.lambda(at: step)
         model.geometry.settings.penalizeBiases = options.penalizesBiases(at: step, otherwise: penalizesBiasesByDefault)
         if lambda > 0 || logging {
-            try model.geometry.connectionCost(parameters: model.parameters.whole,
-                                       gradient: lambda > 0 ? model.gradients.whole : nil,
-                                       lambda: lambda, cost: accumulators.cost)
+            try model.geometry.connectionCost(
+                parameters: model.parameters.whole,
+                gradient: lambda > 0 ? model.gradients.whole : nil,
+                lambda: lambda, cost: accumulators.cost)
         }
         var clipping: GradientClipping?
         if let maximumNorm = options.gradientClip {
@@ -136,11 +145,13 @@ final class TrainingStep {
             try device.squaredNorm(model.gradients.whole, into: accumulators.squaredGradientNorm)
             clipping = GradientClipping(maximumNorm: maximumNorm, normSquared: accumulators.squaredGradientNorm)
         }
-        try device.adamW(AdamWHyperparameters(learningRate: options.learningRate(at: step), beta1: options.beta1,
-                                              beta2: options.beta2, weightDecay: options.weightDecay),
-                         step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                         firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole,
-                         clipping: clipping, decayMask: decayMask?.whole)
+        try device.adamW(
+            AdamWHyperparameters(
+                learningRate: options.learningRate(at: step), beta1: options.beta1,
+                beta2: options.beta2, weightDecay: options.weightDecay),
+            step: step + 1, parameters: model.parameters.whole, gradients: model.gradients.whole,
+            firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole,
+            clipping: clipping, decayMask: decayMask?.whole)
         guard logging else { return nil }
         var values = try accumulators.read(on: device)
         // The loss kernels add each micro-batch's mean loss and hits into the same slots.

@@ -14,7 +14,9 @@ public struct GemmShape: Sendable, Equatable, CustomStringConvertible {
     public init?(parsing text: String) {
         let parts = text.uppercased().split(separator: ":")
         let sizes = parts.first.map { $0.split(separator: "X").map { Int($0) } } ?? []
-        guard parts.count <= 2, sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m >= 1, n >= 1, k >= 1 else {
+        guard parts.count <= 2, sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m >= 1, n >= 1,
+            k >= 1
+        else {
             return nil
         }
         let trans = parts.count == 2 ? String(parts[1]) : "NN"
@@ -56,42 +58,59 @@ public enum GemmTuner {
     /// The GEMMs of the training presets (gpt-bench's and gpt-small's projections, forward
     /// and weight gradient; the mnist MLP's first layer) and a square ladder.
     public static let defaultShapes: [GemmShape] = [
-        GemmShape(2048, 384, 128, transposeB: true), GemmShape(2048, 128, 512), GemmShape(512, 128, 2048, transposeA: true),
-        GemmShape(4096, 1152, 384, transposeB: true), GemmShape(4096, 384, 1536), GemmShape(1536, 384, 4096, transposeA: true),
+        GemmShape(2048, 384, 128, transposeB: true), GemmShape(2048, 128, 512),
+        GemmShape(512, 128, 2048, transposeA: true),
+        GemmShape(4096, 1152, 384, transposeB: true), GemmShape(4096, 384, 1536),
+        GemmShape(1536, 384, 4096, transposeA: true),
         GemmShape(128, 100, 784, transposeB: true),
         GemmShape(256, 256, 256), GemmShape(512, 512, 512), GemmShape(1024, 1024, 1024),
     ]
 
     /// Tunes `variant` on the device `specifier` names over `shapes`; stores the winner in
     /// `store` unless `dryRun`. At most `maxCandidates` candidates are tried.
-    public static func tune(_ specifier: DeviceSpecifier, variant: GemmVariant = .automatic, shapes: [GemmShape] = defaultShapes,
-                            repeats: Int = 3, tolerance: Double = 1e-4, maxCandidates: Int = 64,
-                            store: inout GemmTuningStore, dryRun: Bool = false,
-                            progress: (String) -> Void = { _ in }) throws -> GemmTuningReport {
+    public static func tune(
+        _ specifier: DeviceSpecifier, variant: GemmVariant = .automatic, shapes: [GemmShape] = defaultShapes,
+        repeats: Int = 3, tolerance: Double = 1e-4, maxCandidates: Int = 64,
+        store: inout GemmTuningStore, dryRun: Bool = false,
+        progress: (String) -> Void = { _ in }
+    ) throws -> GemmTuningReport {
         guard !shapes.isEmpty, repeats >= 1, maxCandidates >= 1, tolerance >= 0 else {
-            throw ComputeError.invalidArgument("tuning needs shapes, repeats >= 1, candidates >= 1 and a tolerance >= 0")
+            throw ComputeError.invalidArgument(
+                "tuning needs shapes, repeats >= 1, candidates >= 1 and a tolerance >= 0")
         }
         let base = try Device.open(specifier, gemmVariant: variant, gemmTuningStore: GemmTuningStore(url: nil)).device
-        guard let description = base.openCLDescription, let resolved = base.gemmVariant, let defaults = base.gemmTuning else {
-            throw ComputeError.invalidArgument("tuning is for OpenCL devices; the CPU path uses OpenBLAS (choose an "
-                                               + "OpenCL device: opencl or opencl:P:D)")
+        guard let description = base.openCLDescription, let resolved = base.gemmVariant, let defaults = base.gemmTuning
+        else {
+            throw ComputeError.invalidArgument(
+                "tuning is for OpenCL devices; the CPU path uses OpenBLAS (choose an "
+                    + "OpenCL device: opencl or opencl:P:D)")
         }
         var trials: [GemmTuningReport.Trial] = []
         var tried = Set<[String: Int]>()
-        func settings(_ values: [String: Int]) -> String { resolved.tunables.map { "\($0)=\(values[$0]!)" }.joined(separator: ",") }
+        func settings(_ values: [String: Int]) -> String {
+            resolved.tunables.map { "\($0)=\(values[$0]!)" }.joined(separator: ",")
+        }
         /// The geometric mean of GFLOP/s over the shapes, or why the settings failed.
         func measure(_ values: [String: Int]) -> (gflops: Double?, failure: String?) {
-            if let problem = GemmTuning(defaultsFor: description).applying(values).problem(for: resolved, on: description) {
+            if let problem = GemmTuning(defaultsFor: description).applying(values).problem(
+                for: resolved, on: description)
+            {
                 return (nil, problem)
             }
             do {
                 let device = try Device.open(specifier, gemmVariant: resolved, gemmTuning: values).device
                 var logSum = 0.0
                 for shape in shapes {
-                    let measured = try GemmBenchmark.run(device: device, m: shape.m, n: shape.n, k: shape.k, transposeA: shape.transposeA,
-                                                         transposeB: shape.transposeB, repeats: repeats, settle: false)
+                    let measured = try GemmBenchmark.run(
+                        device: device, m: shape.m, n: shape.n, k: shape.k, transposeA: shape.transposeA,
+                        transposeB: shape.transposeB, repeats: repeats, settle: false)
                     guard measured.maxRelError <= tolerance else {
-                        return (nil, String(format: "wrong result on %@ (error %.2e > %.2e)", shape.description, measured.maxRelError, tolerance))
+                        return (
+                            nil,
+                            String(
+                                format: "wrong result on %@ (error %.2e > %.2e)", shape.description,
+                                measured.maxRelError, tolerance)
+                        )
                     }
                     logSum += log(measured.gflops)
                 }
@@ -104,7 +123,8 @@ public enum GemmTuner {
             guard trials.count < maxCandidates, tried.insert(values).inserted else { return nil }
             let (gflops, failure) = measure(values)
             trials.append(GemmTuningReport.Trial(values: values, gflops: gflops, failure: failure))
-            progress("\(settings(values)): " + (gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? "failed, \(failure!)"))
+            progress(
+                "\(settings(values)): " + (gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? "failed, \(failure!)"))
             return gflops
         }
         var best = defaults, bestGflops = trial(defaults)
@@ -122,7 +142,11 @@ public enum GemmTuner {
         // alternating, and the best median wins. A candidate that fails now drops out.
         let verified = trials.filter { $0.gflops != nil }.sorted { $0.gflops! > $1.gflops! }
         var finalists = Array(verified.prefix(3))
-        if let own = verified.first(where: { $0.values == defaults }), !finalists.contains(where: { $0.values == defaults }) { finalists.append(own) }
+        if let own = verified.first(where: { $0.values == defaults }),
+            !finalists.contains(where: { $0.values == defaults })
+        {
+            finalists.append(own)
+        }
         var timings = finalists.map { [$0.gflops!] }
         for _ in 0..<2 {
             for (i, finalist) in finalists.enumerated() where !timings[i].isEmpty {
@@ -131,12 +155,17 @@ public enum GemmTuner {
             }
         }
         let medians = timings.map { $0.isEmpty ? nil : median($0) }
-        guard let winner = medians.indices.filter({ medians[$0] != nil }).max(by: { medians[$0]! < medians[$1]! }) else { return report }
+        guard let winner = medians.indices.filter({ medians[$0] != nil }).max(by: { medians[$0]! < medians[$1]! })
+        else { return report }
         let defaultMedian = finalists.firstIndex { $0.values == defaults }.flatMap { medians[$0] }
-        progress(String(format: "confirmed: %@, median %.1f GFLOP/s of 3 timings", settings(finalists[winner].values), medians[winner]!))
-        report.winner = GemmTuningStore.Entry(device: description.name, platform: description.platformName, driver: description.driverVersion,
-                                              variant: resolved.rawValue, values: finalists[winner].values, gflops: medians[winner]!,
-                                              defaultGflops: defaultMedian ?? 0, shapes: shapes.map(\.description))
+        progress(
+            String(
+                format: "confirmed: %@, median %.1f GFLOP/s of 3 timings", settings(finalists[winner].values),
+                medians[winner]!))
+        report.winner = GemmTuningStore.Entry(
+            device: description.name, platform: description.platformName, driver: description.driverVersion,
+            variant: resolved.rawValue, values: finalists[winner].values, gflops: medians[winner]!,
+            defaultGflops: defaultMedian ?? 0, shapes: shapes.map(\.description))
         if !dryRun, let winner = report.winner { try store.store(winner) }
         return report
     }
@@ -145,14 +174,18 @@ public enum GemmTuner {
     static func stages(_ variant: GemmVariant, description: OpenCLDeviceDescription) -> [[[String: Int]]] {
         switch variant {
         case .tiled:
-            let blocking = [32, 64, 128].flatMap { tile in [2, 4, 8].map { work in ["TSM": tile, "TSN": tile, "WPTM": work, "WPTN": work] } }
+            let blocking = [32, 64, 128].flatMap { tile in
+                [2, 4, 8].map { work in ["TSM": tile, "TSN": tile, "WPTM": work, "WPTN": work] }
+            }
             // Tiles and register tiles, then depth, vector width and buffering of the loads, then split-K.
             let loads = [1, 2, 4, 8].flatMap { width in [0, 1].map { buffers in ["GVW": width, "DB": buffers] } }
             return [blocking, [8, 16, 32].map { ["TSK": $0] }, loads, [1, 4, 16].map { ["KSPLIT": $0] }]
         case .vector, .automatic:
             // Accumulators (RM x NV vectors) within the vector registers: 32 with AVX-512, 16 with AVX2.
             let registers = description.preferredFloatVectorWidth >= 16 ? 24 : 12
-            let blocking = [1, 2, 4].flatMap { nv in [4, 6, 8, 12].compactMap { rm in rm * nv <= registers ? ["NV": nv, "RM": rm] : nil } }
+            let blocking = [1, 2, 4].flatMap { nv in
+                [4, 6, 8, 12].compactMap { rm in rm * nv <= registers ? ["NV": nv, "RM": rm] : nil }
+            }
             let groups = [1, 2, 4].flatMap { lx in [4, 8, 16].map { ly in ["LX": lx, "LY": ly] } }
             // Then the k block, which sizes the panel of B each launch streams from cache.
             return [blocking, groups, [512, 1024, 2048, 1 << 30].map { ["KC": $0] }]

@@ -46,10 +46,10 @@ struct GemmTuning: Equatable {
     /// The device's defaults.
     init(defaultsFor device: OpenCLDeviceDescription) {
         if device.maxWorkGroupSize < (tsm / wptm) * (tsn / wptn) {
-            tsm = 32; tsn = 32; wptm = 4; wptn = 4   // 8 x 8 = 64 work-items
+            tsm = 32; tsn = 32; wptm = 4; wptn = 4 // 8 x 8 = 64 work-items
         }
         vw = device.preferredFloatVectorWidth >= 16 ? 16 : 8
-        if vw == 8 { nv = 2; rm = 6 }   // AVX2: 12 of 16 ymm registers accumulate
+        if vw == 8 { nv = 2; rm = 6 } // AVX2: 12 of 16 ymm registers accumulate
     }
 
     /// Defaults, then `stored` (the device's entry in `GemmTuningStore`), then the environment.
@@ -95,7 +95,8 @@ struct GemmTuning: Equatable {
     /// The tunables of `variant` by name.
     func values(for variant: GemmVariant) -> [String: Int] {
         switch variant {
-        case .tiled: ["TSM": tsm, "TSN": tsn, "TSK": tsk, "WPTM": wptm, "WPTN": wptn, "GVW": gvw, "DB": db, "KSPLIT": ksplit]
+        case .tiled:
+            ["TSM": tsm, "TSN": tsn, "TSK": tsk, "WPTM": wptm, "WPTN": wptn, "GVW": gvw, "DB": db, "KSPLIT": ksplit]
         case .vector, .automatic: ["VW": vw, "NV": nv, "RM": rm, "LX": lx, "LY": ly, "KC": kc]
         }
     }
@@ -111,10 +112,15 @@ struct GemmTuning: Equatable {
             if threads > device.maxWorkGroupSize {
                 return "a work-group of \(threads) exceeds the device's \(device.maxWorkGroupSize)"
             }
-            guard [1, 2, 4, 8].contains(gvw), db == 0 || db == 1, ksplit >= 1 else { return "GVW must be 1, 2, 4 or 8, DB 0 or 1, KSPLIT positive" }
+            guard [1, 2, 4, 8].contains(gvw), db == 0 || db == 1, ksplit >= 1 else {
+                return "GVW must be 1, 2, 4 or 8, DB 0 or 1, KSPLIT positive"
+            }
             // Every work-item makes the same number of GVW-wide loads per tile, along k or along m / n.
-            guard tsk % gvw == 0, tsm % gvw == 0, tsn % gvw == 0, (tsm * tsk) % (gvw * threads) == 0, (tsn * tsk) % (gvw * threads) == 0 else {
-                return "GVW must divide TSK, TSM and TSN, and each tile's GVW-wide loads must split evenly over the \(threads) work-items"
+            guard tsk % gvw == 0, tsm % gvw == 0, tsn % gvw == 0, (tsm * tsk) % (gvw * threads) == 0,
+                (tsn * tsk) % (gvw * threads) == 0
+            else {
+                return
+                    "GVW must divide TSK, TSM and TSN, and each tile's GVW-wide loads must split evenly over the \(threads) work-items"
             }
             let bytes = 4 * (1 + db) * tsk * (tsm + tsn)
             if bytes > device.localMemoryBytes {
@@ -124,7 +130,9 @@ struct GemmTuning: Equatable {
             guard [2, 4, 8, 16].contains(vw), [nv, rm, lx, ly, kc].allSatisfy({ $0 >= 1 }) else {
                 return "VW must be 2, 4, 8 or 16 and NV, RM, LX, LY, KC positive"
             }
-            if lx * ly > device.maxWorkGroupSize { return "a work-group of \(lx * ly) exceeds the device's \(device.maxWorkGroupSize)" }
+            if lx * ly > device.maxWorkGroupSize {
+                return "a work-group of \(lx * ly) exceeds the device's \(device.maxWorkGroupSize)"
+            }
         }
         return nil
     }

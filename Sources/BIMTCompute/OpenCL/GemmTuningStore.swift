@@ -36,7 +36,9 @@ public struct GemmTuningStore: Sendable, Equatable {
     public private(set) var warnings: [String]
 
     /// The store at the default place for this environment.
-    public static var fromEnvironment: GemmTuningStore { GemmTuningStore(url: defaultURL(ProcessInfo.processInfo.environment)) }
+    public static var fromEnvironment: GemmTuningStore {
+        GemmTuningStore(url: defaultURL(ProcessInfo.processInfo.environment))
+    }
 
     static func defaultURL(_ environment: [String: String]) -> URL? {
         if let path = environment["BIMT_GEMM_TUNING_FILE"], !path.isEmpty { return URL(fileURLWithPath: path) }
@@ -50,11 +52,15 @@ public struct GemmTuningStore: Sendable, Equatable {
         warnings = []
         guard let url, let data = try? Data(contentsOf: url) else { return }
         guard let file = try? JSONDecoder().decode(File.self, from: data) else {
-            warnings.append("ignoring \(url.path): not a readable GEMM tuning file; using the default GEMM settings (run `bimt tune` to rewrite it)")
+            warnings.append(
+                "ignoring \(url.path): not a readable GEMM tuning file; using the default GEMM settings (run `bimt tune` to rewrite it)"
+            )
             return
         }
         guard file.format == Self.format, file.version == 1 else {
-            warnings.append("ignoring \(url.path): format '\(file.format)' version \(file.version) is not \(Self.format) version 1; using the default GEMM settings")
+            warnings.append(
+                "ignoring \(url.path): format '\(file.format)' version \(file.version) is not \(Self.format) version 1; using the default GEMM settings"
+            )
             return
         }
         entries = file.entries
@@ -63,11 +69,14 @@ public struct GemmTuningStore: Sendable, Equatable {
     /// The stored entry for `device` and `variant`; an entry whose settings cannot run there
     /// is left out, with the reason.
     func entry(for device: OpenCLDeviceDescription, variant: GemmVariant) -> (entry: Entry?, problem: String?) {
-        guard let entry = entries.first(where: {
-            $0.device == device.name && $0.platform == device.platformName && $0.driver == device.driverVersion
-                && $0.variant == variant.rawValue
-        }) else { return (nil, nil) }
-        let problem = Set(entry.values.keys) != Set(variant.tunables)
+        guard
+            let entry = entries.first(where: {
+                $0.device == device.name && $0.platform == device.platformName && $0.driver == device.driverVersion
+                    && $0.variant == variant.rawValue
+            })
+        else { return (nil, nil) }
+        let problem =
+            Set(entry.values.keys) != Set(variant.tunables)
             ? "it does not name exactly \(variant.tunables.joined(separator: ", "))"
             : GemmTuning(defaultsFor: device).applying(entry.values).problem(for: variant, on: device)
         guard let problem else { return (entry, nil) }
@@ -78,9 +87,13 @@ public struct GemmTuningStore: Sendable, Equatable {
     /// the file atomically.
     public mutating func store(_ entry: Entry) throws {
         guard let url else {
-            throw ComputeError.invalidArgument("nowhere to store GEMM tuning: the kernel cache is off; set BIMT_GEMM_TUNING_FILE")
+            throw ComputeError.invalidArgument(
+                "nowhere to store GEMM tuning: the kernel cache is off; set BIMT_GEMM_TUNING_FILE")
         }
-        entries.removeAll { $0.device == entry.device && $0.platform == entry.platform && $0.driver == entry.driver && $0.variant == entry.variant }
+        entries.removeAll {
+            $0.device == entry.device && $0.platform == entry.platform && $0.driver == entry.driver
+                && $0.variant == entry.variant
+        }
         entries.append(entry)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

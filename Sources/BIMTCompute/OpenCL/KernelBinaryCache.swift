@@ -41,12 +41,12 @@ struct KernelBinaryCache {
         let bytes = [UInt8](data)
         var reader = ByteReader(bytes: bytes)
         guard reader.take(Self.magic.count) == Self.magic,
-              let keyLength = reader.integer(UInt32.self),
-              let storedKey = reader.take(Int(keyLength)), storedKey == Array(key.utf8),
-              let binaryLength = reader.integer(UInt64.self), binaryLength <= UInt64(bytes.count),
-              let binary = reader.take(Int(binaryLength)),
-              let checksum = reader.integer(UInt64.self), checksum == fnv1a64(binary),
-              reader.isAtEnd, !binary.isEmpty
+            let keyLength = reader.integer(UInt32.self),
+            let storedKey = reader.take(Int(keyLength)), storedKey == Array(key.utf8),
+            let binaryLength = reader.integer(UInt64.self), binaryLength <= UInt64(bytes.count),
+            let binary = reader.take(Int(binaryLength)),
+            let checksum = reader.integer(UInt64.self), checksum == fnv1a64(binary),
+            reader.isAtEnd, !binary.isEmpty
         else { return nil }
         return binary
     }
@@ -62,7 +62,8 @@ struct KernelBinaryCache {
         bytes += binary
         withUnsafeBytes(of: fnv1a64(binary).littleEndian) { bytes += $0 }
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(bytes).write(to: url, options: .atomic)
         } catch {
             // A read-only or full disk only costs a rebuild next time.

@@ -13,17 +13,17 @@ final class OpenCLAllocator {
 
     /// Device scratch buffers, one per purpose, grown on demand and reused across calls.
     enum ScratchPurpose: Hashable {
-        case packedA        // gemm_vector's panels of A
-        case packedB        // gemm_vector's panels of B
-        case splitK         // gemm_tiled's partial products, one per K range
-        case staging        // copies (overlapping copy, permutation source)
-        case partialSums    // per-row or per-group partial costs
-        case permutation    // float-encoded permutation indices
-        case columnPartials          // per-chunk column sums (bias and LayerNorm gradients)
-        case attentionScores         // a block of attention scores or probabilities [sequences, block, length]
+        case packedA // gemm_vector's panels of A
+        case packedB // gemm_vector's panels of B
+        case splitK // gemm_tiled's partial products, one per K range
+        case staging // copies (overlapping copy, permutation source)
+        case partialSums // per-row or per-group partial costs
+        case permutation // float-encoded permutation indices
+        case columnPartials // per-chunk column sums (bias and LayerNorm gradients)
+        case attentionScores // a block of attention scores or probabilities [sequences, block, length]
         case attentionScoreGradients // their gradients
-        case attentionKeys           // one head's keys as [sequences, hd, length]
-        case attentionValues         // one head's values as [sequences, hd, length]
+        case attentionKeys // one head's keys as [sequences, hd, length]
+        case attentionValues // one head's values as [sequences, hd, length]
     }
     private var scratch: [ScratchPurpose: Buffer] = [:]
 
@@ -48,7 +48,7 @@ final class OpenCLAllocator {
                     + "use a smaller model or batch, or the CPU path")
         }
         guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
-              status == CL_SUCCESS
+            status == CL_SUCCESS
         else {
             throw ComputeError.allocationFailed(
                 device: name, bytes: bytes,
@@ -61,16 +61,18 @@ final class OpenCLAllocator {
     func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws {
         guard let base = values.baseAddress, slice.count > 0 else { return }
         try OpenCLStatus.check(
-            clEnqueueWriteBuffer(queue, memory(slice), cl_bool(CL_TRUE), slice.offset * 4, slice.count * 4,
-                                 base, 0, nil, nil),
+            clEnqueueWriteBuffer(
+                queue, memory(slice), cl_bool(CL_TRUE), slice.offset * 4, slice.count * 4,
+                base, 0, nil, nil),
             "clEnqueueWriteBuffer")
     }
 
     func read(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = values.baseAddress, slice.count > 0 else { return }
         try OpenCLStatus.check(
-            clEnqueueReadBuffer(queue, memory(slice), cl_bool(CL_TRUE), slice.offset * 4, slice.count * 4,
-                                base, 0, nil, nil),
+            clEnqueueReadBuffer(
+                queue, memory(slice), cl_bool(CL_TRUE), slice.offset * 4, slice.count * 4,
+                base, 0, nil, nil),
             "clEnqueueReadBuffer")
     }
 

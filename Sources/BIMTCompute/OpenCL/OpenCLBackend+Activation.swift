@@ -10,8 +10,10 @@ extension OpenCLBackend {
         }
     }
 
-    func activationBackward(_ activation: Activation, input: BufferSlice,
-                            outputGradient: BufferSlice, inputGradient: BufferSlice) throws {
+    func activationBackward(
+        _ activation: Activation, input: BufferSlice,
+        outputGradient: BufferSlice, inputGradient: BufferSlice
+    ) throws {
         let (n, dy, dx, global, local) = (input.count, outputGradient, inputGradient, [input.count], pointwiseLocal)
         switch activation {
         case .relu: try enqueue.reluBackward(n: n, x: input, dy: dy, dx: dx, global: global, local: local)

@@ -1,8 +1,10 @@
 /// OpenCL launches of Kernels/adamw.cl.
 extension OpenCLBackend {
-    func adamW(_ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
-               firstMoments: BufferSlice, secondMoments: BufferSlice, clipping: GradientClipping?,
-               decayMask: BufferSlice?) throws {
+    func adamW(
+        _ h: AdamWHyperparameters, step: Int, parameters: BufferSlice, gradients: BufferSlice,
+        firstMoments: BufferSlice, secondMoments: BufferSlice, clipping: GradientClipping?,
+        decayMask: BufferSlice?
+    ) throws {
         let (c1, c2) = h.biasCorrections(step: step)
         // Unused buffer arguments point at the parameters (the kernel does not read them).
         try enqueue.adamwStep(

@@ -8,7 +8,8 @@ extension OpenCLBackend {
             let t = tuning
             let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
             let tiles = [(op.n + t.tsn - 1) / t.tsn, (op.m + t.tsm - 1) / t.tsm]
-            let (splits, chunk) = t.kSplits(m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
+            let (splits, chunk) = t.kSplits(
+                m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
             let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
             if splits == 1 {
                 try enqueue.gemmTiled(
@@ -38,8 +39,9 @@ extension OpenCLBackend {
                 block.k = min(depth, op.k - k0)
                 if k0 > 0 { block.beta = 1 }
                 let shiftA = k0 * op.stridesA.k, shiftB = k0 * (op.transposeB ? 1 : op.ldb)
-                try gemmVector(block, a: a.slice(offset: shiftA, count: a.count - shiftA),
-                               b: b.slice(offset: shiftB, count: b.count - shiftB), c: c)
+                try gemmVector(
+                    block, a: a.slice(offset: shiftA, count: a.count - shiftA),
+                    b: b.slice(offset: shiftB, count: b.count - shiftB), c: c)
                 k0 += depth
             } while k0 < op.k
         }
@@ -59,9 +61,10 @@ extension OpenCLBackend {
         if op.transposeB || (deep && op.ldb >= 1024) {
             let floatsB = panelsB * width * op.k
             let packedB = try scratchSlice(.packedB, count: op.batchCount * floatsB)
-            try packPanels(b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1,
-                           kStride: op.transposeB ? 1 : op.ldb, batchStride: op.strideB, batch: op.batchCount,
-                           into: packedB, panelStride: floatsB)
+            try packPanels(
+                b, rows: op.n, width: width, k: op.k, rowStride: op.transposeB ? op.ldb : 1,
+                kStride: op.transposeB ? 1 : op.ldb, batchStride: op.strideB, batch: op.batchCount,
+                into: packedB, panelStride: floatsB)
             (operandB, ldb, strideB, bPanels) = (packedB, 0, floatsB, 1)
         }
         // Strided A (aPanels = 0), or its panels.
@@ -69,8 +72,9 @@ extension OpenCLBackend {
         if op.transposeA && deep && op.lda >= 1024 {
             let floatsA = panelsA * t.rm * op.k
             let packedA = try scratchSlice(.packedA, count: op.batchCount * floatsA)
-            try packPanels(a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
-                           batch: op.batchCount, into: packedA, panelStride: floatsA)
+            try packPanels(
+                a, rows: op.m, width: t.rm, k: op.k, rowStride: sAm, kStride: sAk, batchStride: op.strideA,
+                batch: op.batchCount, into: packedA, panelStride: floatsA)
             (panelsOrA, rowStrideA, kStrideA, strideA, aPanels) = (packedA, 0, 0, floatsA, 1)
         }
         let local = [min(t.lx, panelsB), min(t.ly, panelsA), 1]
@@ -84,12 +88,15 @@ extension OpenCLBackend {
     /// gemm.cl's pack_panels: rows of X (element (r, k) at r * rowStride + k * kStride) into
     /// panels of `width` rows, K steps of `width` contiguous floats each; a work-item writes 16
     /// steps of a panel (one float per work-item made packing a fifth of a 1024-cube on PoCL).
-    private func packPanels(_ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
-                            batch: Int, into panels: BufferSlice, panelStride: Int) throws {
+    private func packPanels(
+        _ x: BufferSlice, rows: Int, width: Int, k: Int, rowStride: Int, kStride: Int, batchStride: Int,
+        batch: Int, into panels: BufferSlice, panelStride: Int
+    ) throws {
         let chunk = 16, panelCount = (rows + width - 1) / width
-        try enqueue.packPanels(K: k, rows: rows, width: width, chunk: chunk, X: x, sR: rowStride, sK: kStride,
-                               strideX: batchStride, P: panels, strideP: panelStride,
-                               global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
+        try enqueue.packPanels(
+            K: k, rows: rows, width: width, chunk: chunk, X: x, sR: rowStride, sK: kStride,
+            strideX: batchStride, P: panels, strideP: panelStride,
+            global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
     }
 }
 

@@ -6,10 +6,13 @@ extension OpenCLBackend {
         try gatherRows(source: source, columns: columns, deviceIndices: index, into: destination)
     }
 
-    func gatherRows(source: BufferSlice, columns: Int, deviceIndices index: BufferSlice,
-                    into destination: BufferSlice) throws {
-        try enqueue.gatherRows(rows: index.count, cols: columns, src: source, perm: index, dst: destination,
-                               global: [columns, index.count], local: [min(16, columns), 1])
+    func gatherRows(
+        source: BufferSlice, columns: Int, deviceIndices index: BufferSlice,
+        into destination: BufferSlice
+    ) throws {
+        try enqueue.gatherRows(
+            rows: index.count, cols: columns, src: source, perm: index, dst: destination,
+            global: [columns, index.count], local: [min(16, columns), 1])
     }
 
     func permute(_ x: BufferSlice, rows: Int, columns: Int, permutation: [Int], alongRows: Bool) throws {
@@ -19,11 +22,13 @@ extension OpenCLBackend {
         try self.copy(x, to: copy)
         let (global, local) = ([columns, rows], [min(16, columns), 1])
         if alongRows {
-            try enqueue.gatherRows(rows: rows, cols: columns, src: copy, perm: indices, dst: x,
-                                   global: global, local: local)
+            try enqueue.gatherRows(
+                rows: rows, cols: columns, src: copy, perm: indices, dst: x,
+                global: global, local: local)
         } else {
-            try enqueue.gatherColumns(rows: rows, cols: columns, src: copy, perm: indices, dst: x,
-                                      global: global, local: local)
+            try enqueue.gatherColumns(
+                rows: rows, cols: columns, src: copy, perm: indices, dst: x,
+                global: global, local: local)
         }
     }
 }

@@ -4,8 +4,9 @@ extension OpenCLBackend {
     /// reduce_sum, the last step of the losses, the squared norm and the connection cost.
     func reduceSum(_ x: BufferSlice, accumulate: Bool, into out: BufferSlice) throws {
         let local = KernelConstants.reduceLocal.value
-        try enqueue.reduceSum(n: x.count, accumulate: accumulate ? 1 : 0, x: x, out: out,
-                              global: [local], local: [local])
+        try enqueue.reduceSum(
+            n: x.count, accumulate: accumulate ? 1 : 0, x: x, out: out,
+            global: [local], local: [local])
     }
 
     /// Rows each work-item sums in the first pass of a column reduction (column sums,

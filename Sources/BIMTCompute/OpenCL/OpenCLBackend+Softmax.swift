@@ -2,8 +2,9 @@
 extension OpenCLBackend {
     func softmaxRows(_ x: BufferSlice, output: BufferSlice, rows: Int, columns: Int) throws {
         let rowLocal = KernelConstants.rowLocal.value
-        try enqueue.softmaxRows(rows: rows, cols: columns, x: x, y: output,
-                                global: [rows * rowLocal], local: [rowLocal])
+        try enqueue.softmaxRows(
+            rows: rows, cols: columns, x: x, y: output,
+            global: [rows * rowLocal], local: [rowLocal])
     }
 
     func softmaxCausal(_ x: BufferSlice, output: BufferSlice, rows: Int, length: Int) throws {
@@ -11,10 +12,13 @@ extension OpenCLBackend {
         try enqueue.softmaxCausal(rows: rows, T: length, x: x, y: output, global: [rows * rowLocal], local: [rowLocal])
     }
 
-    func softmaxBackward(output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
-                         inputGradient: BufferSlice) throws {
+    func softmaxBackward(
+        output: BufferSlice, outputGradient: BufferSlice, rows: Int, columns: Int,
+        inputGradient: BufferSlice
+    ) throws {
         let rowLocal = KernelConstants.rowLocal.value
-        try enqueue.softmaxBackward(rows: rows, cols: columns, y: output, dy: outputGradient, dx: inputGradient,
-                                    global: [rows * rowLocal], local: [rowLocal])
+        try enqueue.softmaxBackward(
+            rows: rows, cols: columns, y: output, dy: outputGradient, dx: inputGradient,
+            global: [rows * rowLocal], local: [rowLocal])
     }
 }

@@ -1,7 +1,9 @@
 /// OpenCL launches of Kernels/swap_score.cl.
 extension OpenCLBackend {
-    func swapScores(_ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
-                    otherCoordinates: BufferSlice, scores: BufferSlice) throws {
+    func swapScores(
+        _ pass: SwapScorePass, weights: BufferSlice, slotCoordinates: BufferSlice,
+        otherCoordinates: BufferSlice, scores: BufferSlice
+    ) throws {
         let (m, metric, accumulate) = (pass.units, Int(pass.metric.code), pass.accumulate ? 1 : 0)
         if gemmVariant == .vector {
             // CPU-type device: register-blocked (SWAP_VW slots x SWAP_RU units per work-item).

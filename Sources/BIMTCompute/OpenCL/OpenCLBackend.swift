@@ -28,9 +28,11 @@ final class OpenCLBackend: ComputeBackend {
     /// `gemmTuning` (tunable name to value) replaces the device's defaults, its stored
     /// tuning and the environment's override: `bimt tune` tries candidates this way.
     /// `tuningStore` is where stored tuning is read (nil: the environment's place).
-    init(handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant,
-         cache: KernelBinaryCache = .fromEnvironment, gemmTuning: [String: Int]? = nil,
-         tuningStore: GemmTuningStore? = nil) throws {
+    init(
+        handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant,
+        cache: KernelBinaryCache = .fromEnvironment, gemmTuning: [String: Int]? = nil,
+        tuningStore: GemmTuningStore? = nil
+    ) throws {
         device = handle.description
         deviceID = handle.device
         self.gemmVariant = gemmVariant.resolved(deviceType: device.type)
@@ -42,8 +44,9 @@ final class OpenCLBackend: ComputeBackend {
             for warning in store.warnings + [stored.problem].compactMap({ $0 }) {
                 FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
             }
-            tuning = GemmTuning(for: device, environment: ProcessInfo.processInfo.environment,
-                                stored: stored.entry?.values)
+            tuning = GemmTuning(
+                for: device, environment: ProcessInfo.processInfo.environment,
+                stored: stored.entry?.values)
         }
         if let problem = tuning.problem(for: self.gemmVariant, on: device) {
             throw ComputeError.invalidArgument(
@@ -60,8 +63,9 @@ final class OpenCLBackend: ComputeBackend {
             throw ComputeError.openCL(call: "clCreateCommandQueue(\(device.name))", code: status)
         }
         self.queue = queue
-        programs = OpenCLProgramCache(device: device, deviceID: deviceID, context: context, cache: cache,
-                                      gemmDefines: tuning.defines)
+        programs = OpenCLProgramCache(
+            device: device, deviceID: deviceID, context: context, cache: cache,
+            gemmDefines: tuning.defines)
         allocator = OpenCLAllocator(device: device, name: Self.name(of: device), context: context, queue: queue)
     }
 

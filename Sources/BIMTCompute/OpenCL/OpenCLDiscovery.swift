@@ -67,7 +67,7 @@ public enum OpenCLDiscovery {
         guard bimt_opencl_available() != 0 else { return [] }
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)
-        if status == -1001 || platformCount == 0 { return [] }  // CL_PLATFORM_NOT_FOUND_KHR: no ICD
+        if status == -1001 || platformCount == 0 { return [] } // CL_PLATFORM_NOT_FOUND_KHR: no ICD
         try OpenCLStatus.check(status, "clGetPlatformIDs")
         var platforms = [cl_platform_id?](repeating: nil, count: Int(platformCount))
         try OpenCLStatus.check(clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")

@@ -17,8 +17,10 @@ extension OpenCLBackend {
     /// to a multiple of `local`, which the kernels guard against). Nothing checks `arguments`
     /// against the kernel's signature: only the generated launchers call it, and only they
     /// can make the `GeneratedLauncher` it takes.
-    func launchUnchecked(_: GeneratedLauncher, _ file: String, _ name: String, _ arguments: [KernelArgument],
-                         global: [Int], local: [Int]) throws {
+    func launchUnchecked(
+        _: GeneratedLauncher, _ file: String, _ name: String, _ arguments: [KernelArgument],
+        global: [Int], local: [Int]
+    ) throws {
         let kernel = try programs.kernel(file, name)
         var index: cl_uint = 0
         func set<T: BitwiseCopyable>(_ value: T) throws {

@@ -16,8 +16,10 @@ final class OpenCLProgramCache {
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
 
-    init(device: OpenCLDeviceDescription, deviceID: cl_device_id, context: cl_context, cache: KernelBinaryCache,
-         gemmDefines: String) {
+    init(
+        device: OpenCLDeviceDescription, deviceID: cl_device_id, context: cl_context, cache: KernelBinaryCache,
+        gemmDefines: String
+    ) {
         self.device = device
         self.deviceID = deviceID
         self.context = context
@@ -72,8 +74,10 @@ final class OpenCLProgramCache {
 
     /// The cache key of a program: device, versions, build options and the source itself.
     func cacheKey(source: String, options: String) -> String {
-        [device.name, device.vendor, device.deviceVersion, device.driverVersion,
-         device.platformVersion, options, source].joined(separator: "\u{1F}")
+        [
+            device.name, device.vendor, device.deviceVersion, device.driverVersion,
+            device.platformVersion, options, source,
+        ].joined(separator: "\u{1F}")
     }
 
     /// Builds `source` (named `file` in errors), through the binary cache.
@@ -82,7 +86,7 @@ final class OpenCLProgramCache {
         let key = cacheKey(source: source, options: options)
         if let binary = cache.load(key: key) {
             if let program = try? buildFromBinary(binary, options: options) { return program }
-            cache.remove(key: key)  // stale or corrupt: rebuild from source below
+            cache.remove(key: key) // stale or corrupt: rebuild from source below
         }
         let program = try buildFromSource(file, source: source, options: options)
         if let binary = try? binary(of: program) { cache.store(key: key, binary: binary) }
@@ -141,8 +145,9 @@ final class OpenCLProgramCache {
         try binary.withUnsafeMutableBufferPointer { bytes in
             var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
             try OpenCLStatus.check(
-                clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES),
-                                 MemoryLayout<UnsafeMutablePointer<UInt8>>.size, &pointer, nil),
+                clGetProgramInfo(
+                    program, cl_program_info(CL_PROGRAM_BINARIES),
+                    MemoryLayout<UnsafeMutablePointer<UInt8>>.size, &pointer, nil),
                 "clGetProgramInfo(CL_PROGRAM_BINARIES)")
         }
         return binary
