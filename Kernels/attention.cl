@@ -26,10 +26,10 @@ inline bool attention_keep(const ulong key, const ulong index, const uint thresh
 // last key set to 0; lse [sequences * heads * length].
 __kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
 void attention_softmax_block(const int rows, const int first, const int ld,
-                                      const int heads, const int head, const int length,
-                                      const uint keyLow, const uint keyHigh, const uint threshold, const float dropScale,
-                                      __global float* s, const int offS,
-                                      __global float* lse, const int offLse)
+                             const int heads, const int head, const int length,
+                             const uint keyLow, const uint keyHigh, const uint threshold, const float dropScale,
+                             __global float* s, const int offS,
+                             __global float* lse, const int offLse)
 {
     __local float shared[ROW_LOCAL];
     const int gid = get_group_id(0), lid = get_local_id(0), size = ROW_LOCAL;
@@ -40,7 +40,8 @@ void attention_softmax_block(const int rows, const int first, const int ld,
     if (threshold > 0) {
         const ulong key = ((ulong)keyHigh << 32) | (ulong)keyLow;
         const ulong row = ((ulong)(sequence * heads + head) * (ulong)length + (ulong)i) * (ulong)length;
-        for (int c = lid; c < count; c += size) sr[c] = attention_keep(key, row + (ulong)c, threshold) ? sr[c] * dropScale : 0.0f;
+        for (int c = lid; c < count; c += size)
+            sr[c] = attention_keep(key, row + (ulong)c, threshold) ? sr[c] * dropScale : 0.0f;
     }
     for (int c = count + lid; c < first + rows; c += size) sr[c] = 0.0f;
 }
@@ -49,13 +50,13 @@ void attention_softmax_block(const int rows, const int first, const int ld,
 // output and its gradient [sequences * length, heads * hd].
 __kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))
 void attention_backward_block(const int rows, const int first, const int ld,
-                                       const int heads, const int head, const int length, const int hd,
-                                       const uint keyLow, const uint keyHigh, const uint threshold, const float dropScale,
-                                       __global float* s, const int offS,
-                                       __global float* dp, const int offDP,
-                                       __global const float* lse, const int offLse,
-                                       __global const float* out, const int offOut,
-                                       __global const float* dout, const int offDOut)
+                              const int heads, const int head, const int length, const int hd,
+                              const uint keyLow, const uint keyHigh, const uint threshold, const float dropScale,
+                              __global float* s, const int offS,
+                              __global float* dp, const int offDP,
+                              __global const float* lse, const int offLse,
+                              __global const float* out, const int offOut,
+                              __global const float* dout, const int offDOut)
 {
     __local float shared[ROW_LOCAL];
     const int gid = get_group_id(0), lid = get_local_id(0), size = ROW_LOCAL;

@@ -143,8 +143,10 @@ void gemm_tiled(const int M, const int N, const int K,
         const int current = DB ? (t & 1) : 0;
         const bool more = t + 1 < tiles;
         if (more) {   // the next tile's global loads overlap this tile's arithmetic
-            for (int l = 0; l < LOADS_A; l++) fetch(A, sAm, sAk, TSM, M, depth, m0, (t + 1) * TSK, tid + l * THREADS, ra[l]);
-            for (int l = 0; l < LOADS_B; l++) fetch(B, sBn, sBk, TSN, N, depth, n0, (t + 1) * TSK, tid + l * THREADS, rb[l]);
+            for (int l = 0; l < LOADS_A; l++)
+                fetch(A, sAm, sAk, TSM, M, depth, m0, (t + 1) * TSK, tid + l * THREADS, ra[l]);
+            for (int l = 0; l < LOADS_B; l++)
+                fetch(B, sBn, sBk, TSN, N, depth, n0, (t + 1) * TSK, tid + l * THREADS, rb[l]);
         }
         __local const float* as = Asub[current];
         __local const float* bs = Bsub[current];

@@ -66,7 +66,8 @@ __kernel void pool_backward(const int N, const int H, const int W, const int C, 
         return;
     }
     // The window's first maximum in row-major order takes the gradient.
-    if (window_argmax(x + offX, H, W, C, K, n, oy, ox, c) == (iy - oy * K) * K + (ix - ox * K)) dx[offDX + pixel * C + c] += g;
+    if (window_argmax(x + offX, H, W, C, K, n, oy, ox, c) == (iy - oy * K) * K + (ix - ox * K))
+        dx[offDX + pixel * C + c] += g;
 }
 
 __kernel void pool_activation_backward(const int N, const int H, const int W, const int C, const int K, const int isMax,

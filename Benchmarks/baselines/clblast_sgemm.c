@@ -58,8 +58,10 @@ int main(int argc, char** argv) {
         size_t n = (size_t)atoi(argv[arg]);
         float* host = malloc(n * n * sizeof(float));
         for (size_t i = 0; i < n * n; i++) host[i] = (float)rand() / RAND_MAX * 2.0f - 1.0f;
-        cl_mem a = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * n * 4, host, &status); CHECK(status);
-        cl_mem b = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * n * 4, host, &status); CHECK(status);
+        cl_mem a = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * n * 4, host, &status);
+        CHECK(status);
+        cl_mem b = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * n * 4, host, &status);
+        CHECK(status);
         cl_mem c = clCreateBuffer(context, CL_MEM_READ_WRITE, n * n * 4, NULL, &status); CHECK(status);
         double* times = malloc(sizeof(double) * repeats);
         struct product p = {n, a, b, c, queue};

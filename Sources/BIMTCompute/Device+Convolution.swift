@@ -49,7 +49,8 @@ public struct ConvolutionShape: Sendable, Equatable, Codable {
         else { throw ComputeError.invalidArgument("convolution sizes must be positive (padding >= 0): \(self)") }
         guard outputHeight >= 1, outputWidth >= 1 else {
             throw ComputeError.invalidArgument(
-                "a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input with padding \(padding)"
+                "a \(kernelHeight)x\(kernelWidth) kernel does not fit a \(height)x\(width) input "
+                    + "with padding \(padding)"
             )
         }
     }
@@ -62,7 +63,8 @@ extension Device {
         try shape.validate()
         try conv(
             input.count == shape.inputCount && columns.count == shape.patchCount * shape.patchSize,
-            "im2col: input \(input.count) (needs \(shape.inputCount)), columns \(columns.count) (needs \(shape.patchCount * shape.patchSize))",
+            "im2col: input \(input.count) (needs \(shape.inputCount)), "
+                + "columns \(columns.count) (needs \(shape.patchCount * shape.patchSize))",
             input, columns)
         try backend.im2col(shape, input: input, columns: columns)
     }

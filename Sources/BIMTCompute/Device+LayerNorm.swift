@@ -12,7 +12,8 @@ extension Device {
             "layer norm: [\(rows), \(columns)] but x \(x.count), output \(output.count)")
         try transformerShape(
             gamma.count == columns && beta.count == columns && mean.count == rows && rstd.count == rows,
-            "layer norm: gamma \(gamma.count), beta \(beta.count) for \(columns) columns; mean \(mean.count), rstd \(rstd.count) for \(rows) rows"
+            "layer norm: gamma \(gamma.count), beta \(beta.count) for \(columns) columns; "
+                + "mean \(mean.count), rstd \(rstd.count) for \(rows) rows"
         )
         guard epsilon > 0 else { throw ComputeError.invalidArgument("layer norm epsilon must be > 0, got \(epsilon)") }
         try backend.layerNormForward(
@@ -30,7 +31,8 @@ extension Device {
         try transformerShape(
             rows >= 1 && columns >= 1 && x.count == rows * columns && outputGradient.count == x.count
                 && inputGradient.count == x.count,
-            "layer norm backward: [\(rows), \(columns)] but x \(x.count), dy \(outputGradient.count), dx \(inputGradient.count)"
+            "layer norm backward: [\(rows), \(columns)] but x \(x.count), "
+                + "dy \(outputGradient.count), dx \(inputGradient.count)"
         )
         try transformerShape(
             gamma.count == columns && gammaGradient.count == columns && betaGradient.count == columns

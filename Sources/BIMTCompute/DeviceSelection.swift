@@ -139,7 +139,8 @@ extension DeviceSpecifier {
                 let kind = accelerators.isEmpty ? "OpenCL device" : "OpenCL GPU"
                 throw ComputeError.invalidArgument(
                     "local rank \(localRank) of \(localSize) on this node takes the node's \(kind) \(localRank), "
-                        + "but the node has \(candidates.count). Start at most \(candidates.count) process(es) per node "
+                        + "but the node has \(candidates.count). "
+                        + "Start at most \(candidates.count) process(es) per node "
                         + "(mpirun --map-by ppr:\(max(1, candidates.count)):node), name one device for all ranks "
                         + "(opencl:P:D), or use the CPU path (cpu)")
             }

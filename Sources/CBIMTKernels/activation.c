@@ -13,6 +13,7 @@ void bimt_activation_forward(int kind, size_t n, const float* x, float* y) {
 MULTIVERSION
 void bimt_activation_backward(int kind, size_t n, const float* x, const float* dy, float* dx) {
     size_t i = 0;
-    for (; i + VW <= n; i += VW) STOREV(dx + i, LOADV(dx + i) + LOADV(dy + i) * ACTIVATION_DERIVATIVE(kind, LOADV(x + i)));
+    for (; i + VW <= n; i += VW)
+        STOREV(dx + i, LOADV(dx + i) + LOADV(dy + i) * ACTIVATION_DERIVATIVE(kind, LOADV(x + i)));
     for (; i < n; i++) dx[i] += dy[i] * activation_derivative(kind, x[i]);
 }

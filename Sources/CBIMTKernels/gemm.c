@@ -21,7 +21,8 @@
         for (int vi_ = 0; vi_ < NV_; vi_++) bv_[vi_] = LOADV(b_ + vi_ * VW); \
         for (int ri_ = 0; ri_ < GEMM_ROWS; ri_++) { \
             const floatv ar_ = (floatv)a_[ri_][k_]; \
-            for (int vi_ = 0; vi_ < NV_; vi_++) acc_[ri_][vi_] = __builtin_elementwise_fma(ar_, bv_[vi_], acc_[ri_][vi_]); \
+            for (int vi_ = 0; vi_ < NV_; vi_++) \
+                acc_[ri_][vi_] = __builtin_elementwise_fma(ar_, bv_[vi_], acc_[ri_][vi_]); \
         } \
     } \
     for (int ri_ = 0; ri_ < rows; ri_++) { \

@@ -29,8 +29,8 @@ void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cel
 // each channel's maximum over the window at (n, oy, ox) and opens every channel;
 // window_share then gives, for the window's pixels in row-major order, dy to each channel's
 // first maximum and 0 elsewhere.
-static inline void window_maxima(int H, int W, int C, int K, int c0, int n, int oy, int ox, const float* x, float* largest,
-                                 float* open) {
+static inline void window_maxima(int H, int W, int C, int K, int c0, int n, int oy, int ox, const float* x,
+                                 float* largest, float* open) {
     const float* first = x + PIXEL(n, oy * K, ox * K);
     for (int c = c0; c < C; c++) { largest[c] = first[c]; open[c] = 1.0f; }
     for (int w = 1; w < K * K; w++) {
@@ -41,8 +41,8 @@ static inline void window_maxima(int H, int W, int C, int K, int c0, int n, int 
 
 // The pooling gradient of one window pixel (x values v) into g: max (the first maximum per
 // channel takes dy; `open` remembers which have) or average (dy * scale).
-static inline void window_share(int isMax, int C, int c0, float scale, const float* v, const float* dy, const float* largest,
-                                float* open, float* g) {
+static inline void window_share(int isMax, int C, int c0, float scale, const float* v, const float* dy,
+                                const float* largest, float* open, float* g) {
     if (!isMax) {
         for (int c = c0; c < C; c++) g[c] = dy[c] * scale;
         return;
@@ -55,8 +55,8 @@ static inline void window_share(int isMax, int C, int c0, float scale, const flo
 }
 
 MULTIVERSION
-void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
-                        float* scratch) {
+void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy,
+                        float* dx, float* scratch) {
     const int Ho = H / K, Wo = W / K;
     const float scale = 1.0f / (float)(K * K);
     float* largest = scratch;
@@ -149,8 +149,8 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
 // activated, not pooled), so every pixel is written once. VW channels at a time, the rest
 // one by one. x may be pre (the activation in place).
 MULTIVERSION
-void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1, const float* bias,
-                               float* pre, float* x, float* y) {
+void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1,
+                               const float* bias, float* pre, float* x, float* y) {
     const int Ho = H / K, Wo = W / K, vectorC = C - C % VW;
     const float scale = 1.0f / (float)(K * K);
     for (int n = image0; n < image1; n++) {
@@ -181,7 +181,8 @@ void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, 
                             const float z = pre[p] + bias[c], a = activation_value(kind, z);
                             if (pre != x) pre[p] = z;
                             x[p] = a;
-                            if (iy < oy * K + K && ix < ox * K + K) pooled = isMax ? (a > pooled ? a : pooled) : pooled + a;
+                            if (iy < oy * K + K && ix < ox * K + K)
+                                pooled = isMax ? (a > pooled ? a : pooled) : pooled + a;
                         }
                     out[c] = isMax ? pooled : pooled * scale;
                 }

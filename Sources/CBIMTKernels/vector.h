@@ -54,7 +54,9 @@ typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
     largest_ = sx_[0]; \
     for (int c_ = 1; c_ < sn_; c_++) largest_ = sx_[c_] > largest_ ? sx_[c_] : largest_; \
     floatv acc_ = 0; int c_ = 0; \
-    for (; c_ + VW <= sn_; c_ += VW) { floatv e_ = EXPV(LOADV(sx_ + c_) - largest_); STOREV(sy_ + c_, e_); acc_ += e_; } \
+    for (; c_ + VW <= sn_; c_ += VW) { \
+        floatv e_ = EXPV(LOADV(sx_ + c_) - largest_); STOREV(sy_ + c_, e_); acc_ += e_; \
+    } \
     sum_ = HSUM(acc_); \
     for (; c_ < sn_; c_++) { sy_[c_] = expf(sx_[c_] - largest_); sum_ += sy_[c_]; } \
     const float inverse_ = 1.0f / sum_; \
@@ -72,7 +74,10 @@ typedef unsigned int uintv __attribute__((ext_vector_type(VW)));
     switch (kind) { \
     case 0: f_ = __builtin_elementwise_max(v_, (floatv)0.0f); break; \
     case 1: f_ = v_ / (1.0f + EXPV(-v_)); break; \
-    case 2: { floatv t_ = 1.0f - 2.0f / (EXPV(2.0f * GELU_C * (v_ + GELU_K * v_ * v_ * v_)) + 1.0f); f_ = 0.5f * v_ * (1.0f + t_); break; } \
+    case 2: { \
+        floatv t_ = 1.0f - 2.0f / (EXPV(2.0f * GELU_C * (v_ + GELU_K * v_ * v_ * v_)) + 1.0f); \
+        f_ = 0.5f * v_ * (1.0f + t_); break; \
+    } \
     default: f_ = 1.0f - 2.0f / (EXPV(2.0f * v_) + 1.0f); break; \
     } \
     f_; })

@@ -51,20 +51,26 @@ int bimt_mpi_load(char *reason, size_t reasonSize) {
         if (names[i] == names[0] && !library) break;   // an explicit choice is not second-guessed
     }
     if (!library) {
-        snprintf(reason, reasonSize, "%s could not be loaded (%s)", tried ? tried : "libmpi", why ? why : "unknown reason");
+        snprintf(reason, reasonSize, "%s could not be loaded (%s)", tried ? tried : "libmpi",
+                 why ? why : "unknown reason");
         return -1;
     }
     if (!dlsym(library, "ompi_mpi_comm_world")) {
-        snprintf(reason, reasonSize, "%s is not Open MPI (no ompi_mpi_comm_world): bimt speaks Open MPI's ABI (3.x to 5.x); "
+        snprintf(reason, reasonSize,
+                 "%s is not Open MPI (no ompi_mpi_comm_world): bimt speaks Open MPI's ABI (3.x to 5.x); "
                  "set BIMT_MPI_LIBRARY to an Open MPI libmpi.so", tried);
         dlclose(library);
         library = NULL;
         return -1;
     }
 #define OBJECT(var, symbol) var = dlsym(library, symbol); \
-    if (!var) { snprintf(reason, reasonSize, "%s lacks %s", tried, symbol); dlclose(library); library = NULL; return -1; }
+    if (!var) { \
+        snprintf(reason, reasonSize, "%s lacks %s", tried, symbol); dlclose(library); library = NULL; return -1; \
+    }
 #define FUNCTION(var, symbol) *(void **)(&var) = dlsym(library, symbol); \
-    if (!var) { snprintf(reason, reasonSize, "%s lacks %s", tried, symbol); dlclose(library); library = NULL; return -1; }
+    if (!var) { \
+        snprintf(reason, reasonSize, "%s lacks %s", tried, symbol); dlclose(library); library = NULL; return -1; \
+    }
     OBJECT(world, "ompi_mpi_comm_world")
     OBJECT(type_float, "ompi_mpi_float")
     OBJECT(type_double, "ompi_mpi_double")

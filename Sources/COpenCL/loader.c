@@ -37,7 +37,9 @@ static void load(void) {
         return;
     }
 #define RESOLVE(fn) p_##fn = (__typeof__(p_##fn))dlsym(library, #fn); \
-    if (!p_##fn) { snprintf(failure, sizeof failure, "%s lacks %s", name, #fn); dlclose(library); library = NULL; return; }
+    if (!p_##fn) { \
+        snprintf(failure, sizeof failure, "%s lacks %s", name, #fn); dlclose(library); library = NULL; return; \
+    }
     ENTRY_POINTS(RESOLVE)
 #undef RESOLVE
 }
@@ -80,7 +82,9 @@ cl_command_queue clCreateCommandQueue(cl_context c, cl_device_id d, cl_command_q
     if (!READY()) { if (e) *e = CL_INVALID_CONTEXT; return NULL; }
     return p_clCreateCommandQueue(c, d, p, e);
 }
-cl_int clReleaseCommandQueue(cl_command_queue q) { return READY() ? p_clReleaseCommandQueue(q) : CL_INVALID_COMMAND_QUEUE; }
+cl_int clReleaseCommandQueue(cl_command_queue q) {
+    return READY() ? p_clReleaseCommandQueue(q) : CL_INVALID_COMMAND_QUEUE;
+}
 cl_int clFinish(cl_command_queue q) { return READY() ? p_clFinish(q) : CL_INVALID_COMMAND_QUEUE; }
 cl_mem clCreateBuffer(cl_context c, cl_mem_flags f, size_t s, void *h, cl_int *e) {
     if (!READY()) { if (e) *e = CL_INVALID_CONTEXT; return NULL; }

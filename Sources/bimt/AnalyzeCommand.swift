@@ -64,12 +64,14 @@ struct AnalyzeCommand: ParsableCommand {
             for (l, block) in blocks.enumerated() {
                 let heads = block.headFractionKept.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: ", ")
                 print(
-                    "  block \(l): \(block.headsAlive) of \(block.headFractionKept.count) heads alive (weights kept per head: \(heads)); "
+                    "  block \(l): \(block.headsAlive) of \(block.headFractionKept.count) heads alive "
+                        + "(weights kept per head: \(heads)); "
                         + "MLP neurons alive \(block.mlpNeuronsAlive) of \(block.mlpNeurons)")
             }
         }
         print(
-            "\(report.modules.count) module(s) joining inputs to outputs (hidden neurons per hidden layer or channel sheet):"
+            "\(report.modules.count) module(s) joining inputs to outputs "
+                + "(hidden neurons per hidden layer or channel sheet):"
         )
         func list(_ names: [String]) -> String {
             names.count <= 16
@@ -78,7 +80,8 @@ struct AnalyzeCommand: ParsableCommand {
         }
         for (i, m) in report.modules.enumerated() {
             print(
-                "  module \(i + 1): \(list(m.inputs)) -> \(list(m.outputs)), hidden neurons per layer \(m.hiddenNeurons)"
+                "  module \(i + 1): \(list(m.inputs)) -> \(list(m.outputs)), "
+                    + "hidden neurons per layer \(m.hiddenNeurons)"
             )
         }
     }

@@ -75,21 +75,29 @@ struct BenchBIMTCommand: ParsableCommand {
         }
         func ms(_ seconds: Double) -> String { String(format: "%10.3f ms", seconds * 1000) }
         print(
-            "device: \(result.device); MLP \(result.shape.map(String.init).joined(separator: "-")), \(result.layout) layouts, top_k \(result.topK)"
+            "device: \(result.device); MLP \(result.shape.map(String.init).joined(separator: "-")), "
+                + "\(result.layout) layouts, top_k \(result.topK)"
         )
         print(
-            "connection-cost pass (cost + gradient) \(ms(result.connectionCostSeconds))   one read of the weights \(ms(result.readSeconds))   ratio \(String(format: "%.2f", result.connectionCostSeconds / result.readSeconds))x"
+            "connection-cost pass (cost + gradient) \(ms(result.connectionCostSeconds))   "
+                + "one read of the weights \(ms(result.readSeconds))   "
+                + "ratio \(String(format: "%.2f", result.connectionCostSeconds / result.readSeconds))x"
         )
         print("swap scores, all layers        \(ms(result.scoresSeconds))")
         print(
-            "greedy relocation              \(ms(result.greedySeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterGreedy))"
+            "greedy relocation              \(ms(result.greedySeconds))   "
+                + "cost \(String(format: "%.6f", result.costBefore)) "
+                + "-> \(String(format: "%.6f", result.costAfterGreedy))"
         )
         print(
-            "assignment relocation          \(ms(result.assignmentSeconds))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", result.costAfterAssignment))"
+            "assignment relocation          \(ms(result.assignmentSeconds))   "
+                + "cost \(String(format: "%.6f", result.costBefore)) "
+                + "-> \(String(format: "%.6f", result.costAfterAssignment))"
         )
         if let naive = result.naiveSeconds, let after = result.costAfterNaive, let speedup = result.speedupVsNaive {
             print(
-                "naive (paper's procedure)      \(ms(naive))   cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", after))"
+                "naive (paper's procedure)      \(ms(naive))   "
+                    + "cost \(String(format: "%.6f", result.costBefore)) -> \(String(format: "%.6f", after))"
             )
             print("greedy speedup vs naive: \(String(format: "%.0f", speedup))x")
         }

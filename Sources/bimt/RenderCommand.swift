@@ -15,8 +15,10 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "Draw each first-layer neuron's receptive field (its incoming weights as an image) as a PNG grid.")
     var fields = false
     @Flag(
-        help:
-            "Animate a run directory's snapshots as a looping GIF (-o FILE.gif): the network at every frame, a bar showing how far into the run."
+        help: """
+            Animate a run directory's snapshots as a looping GIF (-o FILE.gif): the network at every frame, a bar \
+            showing how far into the run.
+            """
     )
     var animate = false
     @Option(help: "Width of the animation in pixels.") var gifWidth: Int = 600
@@ -27,7 +29,8 @@ struct RenderCommand: ParsableCommand {
     func validate() throws {
         guard gifWidth >= 16, gifWidth <= 4000, delay >= 1, delay <= 6000, (maxFrames ?? 2) >= 2 else {
             throw ValidationError(
-                "--gif-width must lie in 16...4000 pixels, --delay in 1...6000 hundredths of a second, --max-frames >= 2"
+                "--gif-width must lie in 16...4000 pixels, --delay in 1...6000 hundredths of a second, "
+                    + "--max-frames >= 2"
             )
         }
         if animate && !output.lowercased().hasSuffix(".gif") {

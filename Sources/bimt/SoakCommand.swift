@@ -8,7 +8,8 @@ struct SoakCommand: ParsableCommand {
         commandName: "soak",
         abstract: "Train with relocations and checkpoints for a while; fail if live buffers or resident memory grow.",
         discussion:
-            "Passes when the live buffer count is constant and resident memory grows by less than 1 % after the warm-up."
+            "Passes when the live buffer count is constant and resident memory grows by less than 1 % "
+            + "after the warm-up."
     )
 
     @OptionGroup var deviceOptions: DeviceOptions

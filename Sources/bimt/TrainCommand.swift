@@ -30,16 +30,20 @@ struct TrainCommand: ParsableCommand {
     )
     var view = false
     @Flag(
-        help:
-            "Read the data, print the memory plan (parameters, optimizer state, data, activations) and exit without training."
+        help: """
+            Read the data, print the memory plan (parameters, optimizer state, data, activations) and exit \
+            without training.
+            """
     )
     var dryRun = false
     @Option(
         help: "Seconds a signalled stop may take (the current step and a checkpoint) before the process exits at once.")
     var stopTimeout: Double = 30
     @Option(
-        help:
-            "Under mpirun: seconds a rank waits for the others before it checks they are alive; one that does not answer (dead or hung) stops the job."
+        help: """
+            Under mpirun: seconds a rank waits for the others before it checks they are alive; one that does not \
+            answer (dead or hung) stops the job.
+            """
     )
     var rankTimeout: Double = 30
 
@@ -136,7 +140,8 @@ struct TrainCommand: ParsableCommand {
         }
         if trainer.interrupted, let directory = trainer.runDirectory {
             printError(
-                "stopped at step \(trainer.step) by a signal; checkpoint written. Continue with: bimt train --resume \(directory.path)"
+                "stopped at step \(trainer.step) by a signal; checkpoint written. "
+                    + "Continue with: bimt train --resume \(directory.path)"
             )
             return
         }

@@ -19,8 +19,10 @@ struct TrainingFlags: ParsableArguments {
     var config: String?
 
     @Option(
-        help:
-            "Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels; or, for image presets, a folder of MNIST-format IDX files."
+        help: """
+            Your own data: a safetensors file with train.inputs, train.labels, test.inputs, test.labels; or, for \
+            image presets, a folder of MNIST-format IDX files.
+            """
     )
     var data: String?
 
@@ -56,8 +58,10 @@ struct TrainingFlags: ParsableArguments {
     @Option(help: "A UTF-8 text file for --preset charlm (character vocabulary from the file, 90/10 split).") var text:
         String?
     @Option(
-        help:
-            "A folder of nanoGPT token files (train.bin, val.bin: uint16 ids; meta.json with vocab_size) for a transformer preset."
+        help: """
+            A folder of nanoGPT token files (train.bin, val.bin: uint16 ids; meta.json with vocab_size) for a \
+            transformer preset.
+            """
     ) var tokens: String?
     @Option(help: "The token files' vocabulary size (default: meta.json's vocab_size).") var vocabSize: Int?
     @Option(help: "Transformer blocks.") var layers: Int?
@@ -86,8 +90,10 @@ struct TrainingFlags: ParsableArguments {
             """)
     var validation: Int?
     @Option(
-        help:
-            "MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; default 50)."
+        help: """
+            MiB the run's network snapshots for 'bimt view' may take (older frames are thinned past it; 0: none; \
+            default 50).
+            """
     )
     var snapshotBudget: Double?
 

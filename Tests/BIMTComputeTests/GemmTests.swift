@@ -46,7 +46,8 @@ struct GemmTests {
         arguments: [GemmVariant.tiled, .vector], transposeCases)
     func openCLMatchesCPU(variant: GemmVariant, transposes: (Bool, Bool)) throws {
         let device = try TestDevices.openCL(variant), cpu = TestDevices.cpu()
-        // The last two reach gemm_vector's packed panels: B with ldb >= 1024, a transposed A with lda >= 1024 (K >= 256).
+        // The last two reach gemm_vector's packed panels: B with ldb >= 1024, a transposed A with
+        // lda >= 1024 (K >= 256).
         for (index, (m, n, k)) in (gemmShapes + [(257, 1000, 129), (129, 33, 1000), (33, 1030, 300), (1030, 7, 260)])
             .enumerated()
         {
@@ -70,7 +71,10 @@ struct GemmTests {
     ]
 
     @Test(
-        "gemm_tiled matches the CPU path with every kind of setting: vector loads, double buffering, split-K, tile shapes",
+        """
+        gemm_tiled matches the CPU path with every kind of setting: \
+        vector loads, double buffering, split-K, tile shapes
+        """,
         requiresOpenCL, arguments: tiledCases)
     func tiledSettings(settings: [String: Int]) throws {
         let device = try Device.open(.anyOpenCL, gemmVariant: .tiled, gemmTuning: settings).device,
@@ -155,7 +159,8 @@ struct GemmTests {
     func splitKChoice() throws {
         let t = GemmTuning().applying(["TSM": 64, "TSN": 64, "TSK": 16, "KSPLIT": 8])
         #expect(t.kSplits(m: 4096, n: 4096, k: 4096, batch: 1, computeUnits: 132).splits == 1) // 4096 tiles
-        let (splits, chunk) = t.kSplits(m: 1024, n: 1024, k: 1024, batch: 1, computeUnits: 132) // 256 tiles for 264 wanted
+        // 256 tiles for 264 wanted
+        let (splits, chunk) = t.kSplits(m: 1024, n: 1024, k: 1024, batch: 1, computeUnits: 132)
         #expect(splits == 2 && chunk == 512)
         #expect(t.kSplits(m: 1024, n: 1024, k: 1024, batch: 2, computeUnits: 132).splits == 1) // 512 tiles
         let small = t.kSplits(m: 256, n: 256, k: 4096, batch: 1, computeUnits: 132) // 16 tiles

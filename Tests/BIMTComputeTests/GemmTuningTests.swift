@@ -72,8 +72,10 @@ struct GemmTuningTests {
         func entry(device: String, values: [String: Int]) -> String {
             let encoded = values.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
             return """
-                {"format": "bimt-gemm-tuning", "version": 1, "entries": [{"device": "\(device)", "platform": "\(description.platformName)",
-                 "driver": "\(description.driverVersion)", "variant": "\(try! Device.open(.anyOpenCL).device.gemmVariant!.rawValue)",
+                {"format": "bimt-gemm-tuning", "version": 1, "entries": [{"device": "\(device)", \
+                "platform": "\(description.platformName)",
+                 "driver": "\(description.driverVersion)", \
+                "variant": "\(try! Device.open(.anyOpenCL).device.gemmVariant!.rawValue)",
                  "values": {\(encoded)}, "gflops": 1, "defaultGflops": 1, "shapes": []}]}
                 """
         }

@@ -113,7 +113,8 @@ import Testing
         // The run's text file (tiny.txt) is not in the fixture: neither sampling nor drawing reads data.
         #expect(!FileManager.default.fileExists(atPath: "tiny.txt"))
         let generator = try TextGenerator(checkpoint: checkpoint, device: Device.cpu())
-        let text = try generator.generate(prompt: "hel", length: 40, temperature: 0.8, seed: 3) // the CLI's default temperature
+        // 0.8: the CLI's default temperature
+        let text = try generator.generate(prompt: "hel", length: 40, temperature: 0.8, seed: 3)
         #expect(
             text + "\n" == (try String(contentsOf: directory.appending(path: "expected-sample.txt"), encoding: .utf8)))
         let trained = try TrainedModel.load(checkpoint: checkpoint, device: Device.cpu())

@@ -87,7 +87,10 @@ struct ConvNetTests {
     /// tanh and average pooling; on 8x8 images only: at 7x7 (a 1x1 max over ReLUs at the end)
     /// central differences with step 1e-3 straddle kinks (18 of the parameters; 1 at step 1e-4).
     @Test(
-        "conv net gradients match finite differences of a double-precision forward pass (whole and floor-mode pooling, whole and chunked im2col, tanh + average and in-place ReLU + max)",
+        """
+        conv net gradients match finite differences of a double-precision forward pass \
+        (whole and floor-mode pooling, whole and chunked im2col, tanh + average and in-place ReLU + max)
+        """,
         arguments: TestDevices.names,
         [(8, nil, false), (7, nil, false), (8, 400, false), (7, 400, false), (8, nil, true), (8, 400, true)]
             as [(Int, Int?, Bool)])

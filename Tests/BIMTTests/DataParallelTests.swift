@@ -70,7 +70,8 @@ struct DataParallelTests {
 
     @Test("watermarks: a stage counts only once everything above it is done")
     func watermarks() {
-        // Buffer of 10: [0,2) embedding, [2,6) layer 1, [6,10) layer 2; a pass finishing layer 2, then layer 1, then the embedding.
+        // Buffer of 10: [0,2) embedding, [2,6) layer 1, [6,10) layer 2; a pass finishing layer 2, then
+        // layer 1, then the embedding.
         #expect(GradientWatermark.offsets(total: 10, stages: [[6..<10], [2..<4, 4..<6], [0..<2]]) == [6, 2, 0])
         // A tensor the pass finishes only at its end (here [8,10), tied to the input) holds everything back.
         #expect(GradientWatermark.offsets(total: 10, stages: [[4..<8], [0..<4]]) == [10, 10])

@@ -7,7 +7,7 @@ import Testing
 /// Cached decoding against the full forward pass.
 @Suite("Decoding with a key/value cache") struct DecodingTests {
     @Test(
-        "each appended token's logits equal the forward pass's at its position (with and without LayerNorm and positions)",
+        "each appended token's logits equal the forward pass's at its position (with/without LayerNorm and positions)",
         arguments: TestDevices.names)
     func cacheMatchesForward(device name: String) throws {
         let device = try TestDevices.named(name)

@@ -361,7 +361,8 @@ import Testing
             let reference = Self.referenceLoss(a, views, parameters, tokens: tokens, labels: labels, rows: rows)
             let loss = Double(try device.read(accumulator.whole)[0])
             #expect(abs(reference - loss) < 1e-5 * max(1, reference), "loss on \(device.name): \(loss) vs \(reference)")
-            // Entries from every kind of tensor: embeddings, LN gains/biases, q/k/v (attention), projections, MLP, head.
+            // Entries from every kind of tensor: embeddings, LN gains/biases, q/k/v (attention), projections,
+            // MLP, head.
             let block = views.blocks[0], last = views.blocks[1]
             let tensors = [
                 views.embedWeight, views.positions!, block.ln1Gain!, block.ln1Bias!, block.qkvWeight, block.qkvBias,
@@ -387,7 +388,10 @@ import Testing
     }
 
     @Test(
-        "the in-context shape (real inputs, no LayerNorm, no positions, every other position, 1 of 2 outputs): MSE gradients match double-precision central differences"
+        """
+        the in-context shape (real inputs, no LayerNorm, no positions, every other position, 1 of 2 outputs): \
+        MSE gradients match double-precision central differences
+        """
     )
     func inContextShapeFiniteDifferences() throws {
         let architecture = TransformerArchitecture(

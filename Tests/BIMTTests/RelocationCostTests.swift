@@ -60,7 +60,10 @@ struct RelocationCostTests {
     }
 
     @Test(
-        "scored with the training cost instead (wf 0 on the last matrix), every output swap ties and outputs move for nothing"
+        """
+        scored with the training cost instead (wf 0 on the last matrix), \
+        every output swap ties and outputs move for nothing
+        """
     )
     func trainingCostTiesEverything() throws {
         // The failure the relocation cost prevents: the first-minimum rule picks slot 0.

@@ -40,7 +40,10 @@ struct RelocationTests {
                                 NaiveRelocation.cost(network: net, settings: settings, parameters: swapped) - base
                             #expect(
                                 abs(Double(deltas[j * m + k]) - actual) <= 1e-5 * max(1, base),
-                                "\(device.name) \(reduction) layer \(group.layers) swap \(j)<->\(k): \(deltas[j * m + k]) vs \(actual)"
+                                """
+                                \(device.name) \(reduction) layer \(group.layers) swap \(j)<->\(k): \
+                                \(deltas[j * m + k]) vs \(actual)
+                                """
                             )
                         }
                     }

@@ -30,7 +30,10 @@ import Testing
     }
 
     @Test(
-        "in-context regression as the reference: x tokens [0, x], y tokens [y, 0], w ~ U[-1,1], x ~ U[1,3], every y a target"
+        """
+        in-context regression as the reference: x tokens [0, x], y tokens [y, 0], w ~ U[-1,1], x ~ U[1,3], \
+        every y a target
+        """
     )
     func inContext() throws {
         let task = try Tasks.inContextRegression(dimension: 2, pairs: 3, count: 50, seed: 4)
@@ -39,7 +42,8 @@ import Testing
         guard case let .regression(values, _) = data.targets else { Issue.record("not regression"); return }
         for e in 0..<data.count {
             let x = Array(data.inputs[(e * width)..<((e + 1) * width)]), y = Array(values[(e * 3)..<(e * 3 + 3)])
-            // x tokens at positions 0, 2, 4 ([0, x1, x2]); y tokens at 1, 3 ([y, 0, 0]) carry the targets of the x before them.
+            // x tokens at positions 0, 2, 4 ([0, x1, x2]); y tokens at 1, 3 ([y, 0, 0]) carry the targets
+            // of the x before them.
             #expect(x[0] == 0 && x[6] == 0 && x[12] == 0 && x[4] == 0 && x[5] == 0 && x[10] == 0 && x[11] == 0)
             #expect(x[3] == y[0] && x[9] == y[1])
             let xs = [(x[1], x[2]), (x[7], x[8]), (x[13], x[14])]
@@ -137,7 +141,8 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appending(path: "bimt-lm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: directory)
-        #expect(trainer.configuration?.model.transformerArchitecture?.vocabulary == 11) // " .acehmnost": counted from the file
+        // " .acehmnost": counted from the file
+        #expect(trainer.configuration?.model.transformerArchitecture?.vocabulary == 11)
         let final = try #require(try trainer.run())
         #expect(final.testLoss < 1.0, "a repeated sentence should be easy: test loss \(final.testLoss)")
         try FileManager.default.removeItem(at: url) // sampling needs only the checkpoint
@@ -152,7 +157,10 @@ import Testing
     }
 
     @Test(
-        "a JSON config sets transformer fields over a preset (or adds a transformer to an MLP preset); unknown fields are named"
+        """
+        a JSON config sets transformer fields over a preset (or adds a transformer to an MLP preset); \
+        unknown fields are named
+        """
     )
     func configurationFile() throws {
         let base = try TrainingConfiguration.preset("modadd-seq")
@@ -162,8 +170,10 @@ import Testing
         #expect(t.layers == 2 && t.heads == 8 && t.width == 128)
         let added = try ConfigurationFile.apply(
             data: Data(
-                #"{"task": {"kind": "incontext"}, "loss": "mse", "transformer": {"layers": 1, "width": 8, "heads": 2, "context": 3, "inputFeatures": 2, "outputs": 1, "mlpRatio": 4, "lastPositionOnly": true}}"#
-                    .utf8),
+                #"""
+                {"task": {"kind": "incontext"}, "loss": "mse", "transformer": {"layers": 1, "width": 8, "heads": 2, \#
+                "context": 3, "inputFeatures": 2, "outputs": 1, "mlpRatio": 4, "lastPositionOnly": true}}
+                """#.utf8),
             path: "c.json", over: try TrainingConfiguration.preset("independence"))
         try added.validate()
         #expect(try added.makeTask().train.inputWidth == 6)
@@ -199,7 +209,8 @@ import Testing
         let gpt = try #require(trainer.model as? GPT)
         var values = try trainer.device.read(gpt.parameters.whole)
         let block = gpt.views.blocks[0]
-        // Head 1 loses its keys (k rows 12..<16 of qkv); MLP neurons 0 and 3 lose their inputs; residual dimension 5 is cut everywhere.
+        // Head 1 loses its keys (k rows 12..<16 of qkv); MLP neurons 0 and 3 lose their inputs; residual
+        // dimension 5 is cut everywhere.
         for row in 12..<16 { for c in 0..<8 { values[block.qkvWeight.offset + row * 8 + c] = 0 } }
         for n in [0, 3] { for c in 0..<8 { values[block.fcWeight.offset + n * 8 + c] = 0 } }
         for v in [block.qkvWeight, block.fcWeight, gpt.views.headWeight] {

@@ -38,7 +38,10 @@ import Testing
     }
 
     @Test(
-        "a model trains on mapped token files, keeps its best checkpoint, resumes bit for bit and samples with meta.json's names"
+        """
+        a model trains on mapped token files, keeps its best checkpoint, resumes bit for bit and samples with \
+        meta.json's names
+        """
     )
     func trainResumeSample() throws {
         let letters = (0..<7).map { String(UnicodeScalar(UInt8(97 + $0))) }
@@ -91,7 +94,7 @@ import Testing
     }
 
     @Test(
-        "bad token files are refused before training: odd length, ids beyond the vocabulary, too short, no vocabulary size"
+        "bad token files are refused before training: odd length, ids out of vocabulary, too short, no vocabulary size"
     )
     func badFiles() throws {
         let good = Self.cycle(200, period: 5)

@@ -123,7 +123,7 @@ struct TrainCLITests {
     }
 
     @Test(
-        "the memory plan is printed before training and matches the device buffers a run holds; --dry-run trains nothing",
+        "the memory plan is printed before training, matches the device buffers a run holds; --dry-run trains nothing",
         arguments: [
             ["--preset", "independence", "--steps", "50"], ["--preset", "modadd", "--steps", "20"],
             ["--preset", "modadd-seq", "--modulus", "31", "--steps", "20"],
@@ -382,7 +382,8 @@ struct SoakTests {
             (["--preset", "charlm"], "--warmup-steps (learningRateSchedule.warmupSteps): must lie in 0 ..< 1"),
             (
                 ["--preset", "independence", "--text", empty.path],
-                "--data/--text/--tokens (task.path): a text file trains a character-level transformer (preset charlm), not an MLP"
+                "--data/--text/--tokens (task.path): a text file trains a character-level transformer (preset charlm), "
+                    + "not an MLP"
             ),
             (
                 ["--preset", "modadd-seq", "--heads", "3"],

@@ -202,7 +202,10 @@ struct MPITests {
     }
 
     @Test(
-        "a checkpoint does not depend on the rank count: 1 process for 100 steps, then 2 ranks to 200, as 1 process throughout"
+        """
+        a checkpoint does not depend on the rank count: 1 process for 100 steps, \
+        then 2 ranks to 200, as 1 process throughout
+        """
     )
     func resumeWithMoreRanks() throws {
         let common = [
@@ -290,7 +293,7 @@ struct MPITests {
     }
 
     @Test(
-        "SIGTERM to the ranks, a moment apart: every rank stops after the same step and rank 0 writes a checkpoint of it"
+        "SIGTERM to the ranks a moment apart: every rank stops after the same step and rank 0 writes a checkpoint of it"
     )
     func signalledStop() throws {
         let run = MPIRun.temporaryDirectory("stopped")

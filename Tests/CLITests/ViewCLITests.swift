@@ -81,7 +81,10 @@ struct ViewCLITests {
     }
 
     @Test(
-        "a run without snapshots gets its final network; a truncated frame is reported and the others kept; not a run is an error"
+        """
+        a run without snapshots gets its final network; a truncated frame is reported and the others kept; \
+        not a run is an error
+        """
     )
     func badRuns() throws {
         let run = try Self.trainedRun()

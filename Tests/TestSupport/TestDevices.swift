@@ -30,7 +30,8 @@ public enum TestDevices {
     public static func openCL(_ variant: GemmVariant = .automatic) throws -> Device {
         guard openCLAvailable else {
             throw ComputeError.invalidArgument(
-                "no OpenCL device, but this run requires one (CI=true or BIMT_REQUIRE_OPENCL=1): install pocl-opencl-icd "
+                "no OpenCL device, but this run requires one (CI=true or BIMT_REQUIRE_OPENCL=1): "
+                    + "install pocl-opencl-icd "
                     + "(scripts/install-deps) and check `clinfo -l`")
         }
         return try Device.open(.anyOpenCL, gemmVariant: variant).device

@@ -39,8 +39,9 @@ clblast_baseline* clblast_baseline_create(int n) {
 }
 
 int clblast_baseline_run(clblast_baseline* b) {
-    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, b->n, b->n, b->n, 1.0f,
-                                       b->a, 0, b->n, b->b, 0, b->n, 0.0f, b->c, 0, b->n, &b->queue, NULL);
+    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                       b->n, b->n, b->n, 1.0f, b->a, 0, b->n, b->b, 0, b->n, 0.0f, b->c, 0, b->n,
+                                       &b->queue, NULL);
     if (s != CLBlastSuccess) return (int)s;
     return clFinish(b->queue) == CL_SUCCESS ? 0 : -1;
 }

@@ -23,7 +23,8 @@ public struct Snapshots {
         public func apply(to values: inout [Float], network: SpatialNetwork) throws {
             guard matrices.count == network.connections.count else {
                 throw BIMTError.invalidSetting(
-                    "a snapshot of step \(step) has \(matrices.count) matrices; the model has \(network.connections.count)"
+                    "a snapshot of step \(step) has \(matrices.count) matrices; "
+                        + "the model has \(network.connections.count)"
                 )
             }
             for (connection, matrix) in zip(network.connections, matrices) {

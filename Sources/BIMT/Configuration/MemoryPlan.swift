@@ -28,8 +28,10 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         func mib(_ floats: Int) -> String { String(format: "%.1f MiB", Double(4 * floats) / 1_048_576) }
         return
-            "memory plan on \(deviceName): parameters \(mib(parameters)) (\(parameters) values), optimizer state \(mib(optimizerState)), "
-            + "data \(mib(data)), activations \(mib(activations)); total \(mib(totalBytes / 4)) of \(mib(deviceBytes / 4))"
+            "memory plan on \(deviceName): parameters \(mib(parameters)) (\(parameters) values), "
+            + "optimizer state \(mib(optimizerState)), "
+            + "data \(mib(data)), activations \(mib(activations)); "
+            + "total \(mib(totalBytes / 4)) of \(mib(deviceBytes / 4))"
     }
 
     /// Throws when the plan needs more than the device has, naming the largest part and what lowers it.

@@ -141,7 +141,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
             let end = schedule.decaySteps ?? steps
             try require(
                 schedule.warmupSteps >= 0 && schedule.warmupSteps < end, "learningRateSchedule.warmupSteps",
-                "must lie in 0 ..< \(end) (the decay's end), got \(schedule.warmupSteps): the warmup would outlast the run"
+                "must lie in 0 ..< \(end) (the decay's end), "
+                    + "got \(schedule.warmupSteps): the warmup would outlast the run"
             )
             try require(
                 end <= steps || schedule.decaySteps == nil, "learningRateSchedule.decaySteps",

@@ -25,7 +25,8 @@ public enum BIMTError: Error, Equatable, CustomStringConvertible {
         case let .invalidField(field, reason): "invalid \(field): \(reason)"
         case let .invalidFile(path, reason): "\(path): \(reason)"
         case let .diverged(what, step):
-            "training diverged: \(what) became non-finite (NaN or infinity) by step \(step); stopped, and the last checkpoint is "
+            "training diverged: \(what) became non-finite (NaN or infinity) by step \(step); "
+                + "stopped, and the last checkpoint is "
                 + "kept as it was. Lower the learning rate or lambda."
         case let .distributed(text): text
         }

@@ -54,7 +54,8 @@ public struct CostSettings: Sendable, Equatable, Codable {
             throw BIMTError.invalidField(
                 field: role,
                 reason:
-                    "l0, weightFactor and lastWeightFactor must be finite and >= 0; got l0 \(l0), weightFactor \(weightFactor), "
+                    "l0, weightFactor and lastWeightFactor must be finite and >= 0; "
+                    + "got l0 \(l0), weightFactor \(weightFactor), "
                     + "lastWeightFactor \(lastWeightFactor.map { "\($0)" } ?? "nil")")
         }
     }

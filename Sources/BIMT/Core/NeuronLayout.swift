@@ -52,7 +52,8 @@ public struct NeuronLayout: Sendable, Equatable, Codable {
                 throw BIMTError.invalidLayout(
                     layer: name,
                     reason:
-                        "\(m) slots do not make a square grid; give the grid's width (e.g. width \(m % 10 == 0 ? 10 : 1))"
+                        "\(m) slots do not make a square grid; "
+                        + "give the grid's width (e.g. width \(m % 10 == 0 ? 10 : 1))"
                 )
             }
             w = side

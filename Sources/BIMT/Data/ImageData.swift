@@ -18,7 +18,8 @@ public enum ImageData {
             }
             let hint =
                 directory == nil
-                ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or give a folder of MNIST-format IDX files"
+                ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) "
+                    + "or give a folder of MNIST-format IDX files"
                 : "give a folder holding the four MNIST-format IDX files"
             throw BIMTError.invalidFile(path: folder, reason: "has no \(stem)[.gz]; \(hint)")
         }

@@ -137,7 +137,8 @@ public struct SafeTensors: Sendable {
             else { throw fail("tensor '\(name)' has data_offsets \(offsets) outside the \(dataSize) data bytes") }
             guard end - begin == count * dtype.size else {
                 throw fail(
-                    "tensor '\(name)' of shape \(shape) \(dtypeName) needs \(count * dtype.size) bytes, offsets give \(end - begin)"
+                    "tensor '\(name)' of shape \(shape) \(dtypeName) needs \(count * dtype.size) bytes, "
+                        + "offsets give \(end - begin)"
                 )
             }
             tensors[name] = TensorInfo(dtype: dtype, shape: shape, begin: begin, end: end)

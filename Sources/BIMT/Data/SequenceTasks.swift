@@ -163,7 +163,8 @@ public enum TokenFiles {
             throw BIMTError.invalidField(
                 field: "task.vocabulary",
                 reason: size == nil
-                    ? "give the vocabulary size of the token files in \(folder) (or a meta.json with vocab_size beside them)"
+                    ? "give the vocabulary size of the token files in \(folder) "
+                        + "(or a meta.json with vocab_size beside them)"
                     : "must lie in 1...65536 (uint16 ids), got \(size!)")
         }
         if let count = names?.count, count != size {

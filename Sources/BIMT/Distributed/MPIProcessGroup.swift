@@ -35,7 +35,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
             environment["SLURM_PROCID"] != nil
         {
             throw BIMTError.distributed(
-                "srun started \(count) tasks without an MPI process-management interface, so they cannot find each other: "
+                "srun started \(count) tasks without an MPI process-management interface, "
+                    + "so they cannot find each other: "
                     + "start them with srun's --mpi=pmix (or with mpirun inside the allocation)")
         }
         return nil
@@ -50,7 +51,8 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         guard bimt_mpi_load(&reason, reason.count) == 0 else {
             let why = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw BIMTError.distributed(
-                "bimt was started by \(launcher) but cannot load MPI: \(why). Install Open MPI (Debian: apt-get install "
+                "bimt was started by \(launcher) but cannot load MPI: \(why). "
+                    + "Install Open MPI (Debian: apt-get install "
                     + "openmpi-bin) or point BIMT_MPI_LIBRARY at its libmpi.so")
         }
         return try MPIProcessGroup(timeout: timeout)
@@ -390,8 +392,10 @@ private final class Engine: @unchecked Sendable {
             warned.insert(peer)
             FileHandle.standardError.write(
                 Data(
-                    "bimt rank \(rank): waited \(waited) s in \(what) for rank \(peer), which answers (at step \(where_.step)): still waiting\n"
-                        .utf8))
+                    """
+                    bimt rank \(rank): waited \(waited) s in \(what) for rank \(peer), \
+                    which answers (at step \(where_.step)): still waiting\n
+                    """.utf8))
         }
         return false
     }

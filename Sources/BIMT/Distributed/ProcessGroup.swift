@@ -86,7 +86,8 @@ extension ProcessGroup {
         let differing = values.indices.filter { values[$0] != values[0] }
         if !differing.isEmpty {
             throw BIMTError.distributed(
-                "the ranks disagree on \(what): rank(s) \(differing.map(String.init).joined(separator: ", ")) differ from rank 0"
+                "the ranks disagree on \(what): rank(s) \(differing.map(String.init).joined(separator: ", ")) "
+                    + "differ from rank 0"
             )
         }
     }

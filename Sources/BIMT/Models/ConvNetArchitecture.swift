@@ -88,7 +88,8 @@ public struct ConvNetArchitecture: Sendable, Equatable, Codable {
             throw BIMTError.invalidField(
                 field: "convolution.poolSize",
                 reason:
-                    "block \(index) input \(size.height)x\(size.width) is smaller than the pool size \(poolSize); use fewer blocks or a smaller pool"
+                    "block \(index) input \(size.height)x\(size.width) is smaller than the pool size \(poolSize); "
+                    + "use fewer blocks or a smaller pool"
             )
         }
     }

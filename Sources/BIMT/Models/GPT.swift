@@ -9,7 +9,8 @@ import Foundation
 /// embed.weight     [vocabulary, width]  (tokens; nn.Embedding)  or  [width, features] + embed.bias (nn.Linear)
 /// pos              [context, width]
 /// blocks.l.ln1.weight / .bias [width]
-/// blocks.l.attn.qkv.weight [3 width, width], .bias [3 width]   (q, k, v stacked; head h = dims h*hd ..< (h+1)*hd of each)
+/// blocks.l.attn.qkv.weight [3 width, width], .bias [3 width]
+///                          (q, k, v stacked; head h = dims h*hd ..< (h+1)*hd of each)
 /// blocks.l.attn.proj.weight [width, width], .bias [width]
 /// blocks.l.ln2.weight / .bias [width]
 /// blocks.l.mlp.fc.weight [r width, width], .bias;  blocks.l.mlp.proj.weight [width, r width], .bias
@@ -67,7 +68,8 @@ public final class GPT: TrainableModel {
     /// The weight matrices, the embedding and the positions.
     public var matrixRanges: [Range<Int>] {
         ([views.embedWeight] + (views.positions.map { [$0] } ?? [])
-            + views.blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] } + [views.headWeight])
+            + views.blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] }
+            + [views.headWeight])
             .map(\.range)
     }
     let views: Views

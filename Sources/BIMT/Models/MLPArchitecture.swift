@@ -65,7 +65,8 @@ public struct MLPArchitecture: Sendable, Equatable, Codable {
                 throw BIMTError.invalidField(
                     field: "architecture.widths",
                     reason:
-                        "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) embedding dimensions = \(e.folds * e.dimension)"
+                        "the input width \(widths[0]) must be \(e.folds) tokens x \(e.dimension) "
+                        + "embedding dimensions = \(e.folds * e.dimension)"
                 )
             }
         }

@@ -72,7 +72,8 @@ public enum ModelSpec: Sendable, Equatable {
                 throw BIMTError.invalidField(
                     field: "architecture.widths",
                     reason:
-                        "the first width must be the conv blocks' flattened size \(convolution.flattenedWidth), got \(head.widths[0])"
+                        "the first width must be the conv blocks' flattened size \(convolution.flattenedWidth), "
+                        + "got \(head.widths[0])"
                 )
             }
         case let .transformer(t): try t.validate()
@@ -115,7 +116,8 @@ public enum ModelSpec: Sendable, Equatable {
                 throw BIMTError.invalidField(
                     field: "task",
                     reason:
-                        "task '\(data.name)' has \(data.train.targetsPerExample) targets per example (a sequence); \(familyName) predicts one"
+                        "task '\(data.name)' has \(data.train.targetsPerExample) targets per example (a sequence); "
+                        + "\(familyName) predicts one"
                 )
             }
         }
@@ -127,7 +129,9 @@ public enum ModelSpec: Sendable, Equatable {
                 throw BIMTError.invalidField(
                     field: "convolution",
                     reason:
-                        "the conv net takes \(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels) images; task '\(data.name)' gives "
+                        "the conv net takes "
+                        + "\(convolution.imageHeight)x\(convolution.imageWidth)x\(convolution.imageChannels) images; "
+                        + "task '\(data.name)' gives "
                         + (data.vocabulary != nil ? "tokens" : "\(data.train.inputWidth) inputs"))
             }
             widths = head.widths
@@ -139,7 +143,8 @@ public enum ModelSpec: Sendable, Equatable {
                     throw BIMTError.invalidField(
                         field: "architecture.embedding",
                         reason:
-                            "the embedding takes \(e.folds) tokens from a vocabulary of \(e.vocabulary); task '\(data.name)' gives "
+                            "the embedding takes \(e.folds) tokens from a vocabulary of \(e.vocabulary); "
+                            + "task '\(data.name)' gives "
                             + "\(data.train.inputWidth) inputs"
                             + (data.vocabulary.map { " from a vocabulary of \($0)" } ?? " of real features"))
                 }
@@ -153,7 +158,8 @@ public enum ModelSpec: Sendable, Equatable {
                     throw BIMTError.invalidField(
                         field: "architecture.widths",
                         reason:
-                            "the model's input width \(widths[0]) differs from the data's \(data.train.inputWidth) features"
+                            "the model's input width \(widths[0]) "
+                            + "differs from the data's \(data.train.inputWidth) features"
                     )
                 }
             }
@@ -190,7 +196,8 @@ public enum ModelSpec: Sendable, Equatable {
             throw BIMTError.invalidField(
                 field: "transformer.context",
                 reason:
-                    "task '\(task.name)' has sequences of \(length) positions, longer than the model's context of \(t.context)"
+                    "task '\(task.name)' has sequences of \(length) positions, "
+                    + "longer than the model's context of \(t.context)"
             )
         }
         let expected = t.predictedPositions(length: length).count
@@ -198,7 +205,8 @@ public enum ModelSpec: Sendable, Equatable {
             throw BIMTError.invalidField(
                 field: "transformer.predictionStride",
                 reason:
-                    "task '\(task.name)' has \(data.targetsPerExample) targets per sequence; the model predicts \(expected)"
+                    "task '\(task.name)' has \(data.targetsPerExample) targets per sequence; "
+                    + "the model predicts \(expected)"
                     + (t.lastPositionOnly
                         ? " (the last position)"
                         : t.predictionStride == 1 ? " (one per position)" : " (every \(t.predictionStride)th position)")

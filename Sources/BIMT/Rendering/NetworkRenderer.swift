@@ -29,7 +29,8 @@ public enum NetworkRenderer {
     /// A drawing as an SVG document.
     public static func svg(_ drawing: NetworkDrawing) -> String {
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(drawing.width))" height="\(Int(drawing.height))" viewBox="0 0 \(Int(drawing.width)) \(Int(drawing.height))">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(drawing.width))" height="\(Int(drawing.height))" \
+            viewBox="0 0 \(Int(drawing.width)) \(Int(drawing.height))">
             <rect width="100%" height="100%" fill="white"/>
 
             """
@@ -42,7 +43,8 @@ public enum NetworkRenderer {
             }
             svg += String(
                 format:
-                    "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
+                    "<text x=\"%.1f\" y=\"%.1f\" "
+                    + "font-family=\"sans-serif\" font-size=\"12\" text-anchor=\"end\">%@</text>\n",
                 label.x, label.y, escape(label.text))
         }
         for guide in drawing.guides {
@@ -53,7 +55,8 @@ public enum NetworkRenderer {
         for line in drawing.lines.reversed() {
             svg += String(
                 format:
-                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                    + "stroke=\"%@\" stroke-width=\"%.2f\" stroke-opacity=\"%.2f\"/>\n",
                 line.x1, line.y1, line.x2, line.y2, line.positive ? "#1f4fd1" : "#d11f1f", 3 * line.strength,
                 min(1, 0.25 + line.strength))
         }
@@ -66,7 +69,8 @@ public enum NetworkRenderer {
             if let label = next, label.neuron == index {
                 svg += String(
                     format:
-                        "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"%d\" text-anchor=\"middle\">%@</text>\n",
+                        "<text x=\"%.1f\" y=\"%.1f\" "
+                        + "font-family=\"sans-serif\" font-size=\"%d\" text-anchor=\"middle\">%@</text>\n",
                     label.x, label.y, label.size, escape(label.text))
                 next = labels.next()
             }

@@ -60,7 +60,8 @@ extension RunViewer {
             ctx.fillText(text, data.neurons[neuron][0], y);
           }
           document.getElementById("frame").textContent =
-            "step " + frame.step + (frame.relocated ? " (after a relocation)" : "") + ", frame " + (index + 1) + " of " + data.frames.length;
+            "step " + frame.step + (frame.relocated ? " (after a relocation)" : "") + ", frame " +
+            (index + 1) + " of " + data.frames.length;
           drawTimeline(index);
         }
 
@@ -99,8 +100,10 @@ extension RunViewer {
         const list = document.getElementById("modules");
         data.modules.forEach((m, i) => {
           const item = document.createElement("li");
-          const names = list => list.length > 8 ? list.slice(0, 8).join(", ") + ", ... (" + list.length + ")" : list.join(", ");
-          item.textContent = "module " + (i + 1) + ": {" + names(m.inputs) + "} \u2192 {" + names(m.outputs) + "}, hidden " + m.hidden.join("-");
+          const names = list =>
+            list.length > 8 ? list.slice(0, 8).join(", ") + ", ... (" + list.length + ")" : list.join(", ");
+          item.textContent = "module " + (i + 1) + ": {" + names(m.inputs) + "} \u2192 {" +
+            names(m.outputs) + "}, hidden " + m.hidden.join("-");
           item.addEventListener("click", () => {
             module = module === m ? null : m;
             for (const other of list.children) other.classList.remove("active");
@@ -111,13 +114,17 @@ extension RunViewer {
         });
         if (!data.modules.length) list.innerHTML = "<li>none joins inputs to outputs</li>";
         if (data.blocks) document.getElementById("blocks").innerHTML = data.blocks.map((b, i) =>
-          "block " + i + ": " + b.heads + " of " + b.headFractions.length + " heads alive, " + b.mlp + " of " + b.mlpTotal + " MLP neurons").join("<br>");
-        if (data.problems.length) document.getElementById("problems").textContent = "left out: " + data.problems.join("; ");
+          "block " + i + ": " + b.heads + " of " + b.headFractions.length + " heads alive, " +
+          b.mlp + " of " + b.mlpTotal + " MLP neurons").join("<br>");
+        if (data.problems.length)
+          document.getElementById("problems").textContent = "left out: " + data.problems.join("; ");
 
         // Curves: one panel per metric, a shared step axis, hover for values.
-        const curves = document.getElementById("curves"), cc = curves.getContext("2d"), logBox = document.getElementById("logscale");
-        const series = [["train_loss", "train loss", "#1f4fd1"], ["test_loss", "test loss", "#d11f1f"], ["cost", "connection cost", "#2a9d2a"],
-                        ["lambda", "lambda", "#8a4fd1"]].filter(([key]) => (data.metrics[key] || []).some(v => v !== null));
+        const curves = document.getElementById("curves"), cc = curves.getContext("2d"),
+          logBox = document.getElementById("logscale");
+        const series = [["train_loss", "train loss", "#1f4fd1"], ["test_loss", "test loss", "#d11f1f"],
+                        ["cost", "connection cost", "#2a9d2a"], ["lambda", "lambda", "#8a4fd1"]]
+          .filter(([key]) => (data.metrics[key] || []).some(v => v !== null));
         const steps = data.metrics.step || [];
         let hoverStep = -1;
         function drawCurves() {
@@ -151,13 +158,15 @@ extension RunViewer {
         }
         curves.addEventListener("mousemove", event => {
           const box = curves.getBoundingClientRect(), x = (event.clientX - box.left) * curves.width / box.width;
-          const panel = curves.width / Math.max(1, series.length), w = panel - 55, last = Math.max(1, steps[steps.length - 1] || 1);
+          const panel = curves.width / Math.max(1, series.length), w = panel - 55,
+            last = Math.max(1, steps[steps.length - 1] || 1);
           const step = Math.max(0, ((x % panel) - 40) / w * last);
           let best = 0;
           steps.forEach((s, i) => { if (Math.abs(s - step) < Math.abs(steps[best] - step)) best = i; });
           hoverStep = best;
           document.getElementById("readout").textContent = "step " + steps[best] + ": " +
-            series.map(([key, label]) => label + " " + (data.metrics[key][best] === null ? "-" : Number(data.metrics[key][best].toPrecision(5)))).join(", ");
+            series.map(([key, label]) => label + " " +
+              (data.metrics[key][best] === null ? "-" : Number(data.metrics[key][best].toPrecision(5)))).join(", ");
           drawCurves();
         });
         logBox.addEventListener("change", drawCurves);
@@ -170,7 +179,8 @@ extension RunViewer {
           const inked = canvas => {
             const pixels = pixelsOf(canvas);
             let count = 0;
-            for (let i = 0; i < pixels.length; i += 4) if (pixels[i] < 250 || pixels[i + 1] < 250 || pixels[i + 2] < 250) count++;
+            for (let i = 0; i < pixels.length; i += 4)
+              if (pixels[i] < 250 || pixels[i + 1] < 250 || pixels[i + 2] < 250) count++;
             return count;
           };
           // Per curve, the columns of the curves canvas holding a pixel of its colour: white blended

@@ -51,7 +51,8 @@ public enum RunViewer {
             .replacingOccurrences(of: "</", with: "<\\/")
         let html = """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>bimt run \(NetworkRenderer.escape(runDirectory.lastPathComponent))</title>
+            <html lang="en"><head><meta charset="utf-8">\
+            <title>bimt run \(NetworkRenderer.escape(runDirectory.lastPathComponent))</title>
             <style>\(style)</style></head>
             <body>
             <h1>\(NetworkRenderer.escape(runDirectory.lastPathComponent))</h1>
@@ -60,7 +61,8 @@ public enum RunViewer {
             <span id="frame"></span></div>
             <canvas id="timeline" width="900" height="14"></canvas>
             <div id="main"><canvas id="net"></canvas>
-            <div id="side"><h2>Modules (final network)</h2><ul id="modules"></ul><div id="blocks"></div><div id="problems"></div></div></div>
+            <div id="side"><h2>Modules (final network)</h2><ul id="modules"></ul>\
+            <div id="blocks"></div><div id="problems"></div></div></div>
             <h2>Training curves <label><input type="checkbox" id="logscale" checked> log scale</label></h2>
             <canvas id="curves" width="1000" height="240"></canvas><div id="readout">&nbsp;</div>
             <pre id="selftest" hidden></pre>

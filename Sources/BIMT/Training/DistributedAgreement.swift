@@ -108,7 +108,8 @@ extension TrainingOptions {
                     reason:
                         "a batch of \(batchSize) does not split evenly over \(ranks) ranks"
                         + (accumulationSteps > 1 ? " x \(accumulationSteps) micro-batches" : "")
-                        + "; use a multiple of \(unit) (e.g. \(max(unit, batchSize / unit * unit))) or another rank count"
+                        + "; use a multiple of \(unit) (e.g. \(max(unit, batchSize / unit * unit))) "
+                        + "or another rank count"
                 )
             }
         } else {
@@ -116,7 +117,8 @@ extension TrainingOptions {
                 throw BIMTError.invalidField(
                     field: "batchSize",
                     reason:
-                        "a full-batch run's \(trainingExamples) training examples do not split evenly over \(ranks) ranks; "
+                        "a full-batch run's \(trainingExamples) training examples "
+                        + "do not split evenly over \(ranks) ranks; "
                         + "set a batch size that is a multiple of \(ranks) or use another rank count")
             }
         }

@@ -176,8 +176,9 @@ public final class Trainer {
 
     /// Runs to the configured step count (or `until`), reporting every log point; writes
     /// metrics rows and checkpoints when the run has a directory (`checkpoint.safetensors`
-    /// every `checkpointEvery` steps, `best.safetensors` whenever the test loss is the lowest yet). When `shouldStop` turns
-    /// true (a signal), it writes a checkpoint after the current step and returns.
+    /// every `checkpointEvery` steps, `best.safetensors` whenever the test loss is the lowest
+    /// yet). When `shouldStop` turns true (a signal), it writes a checkpoint after the current
+    /// step and returns.
     /// `checkpointed` runs after each regular checkpoint (`bimt train --view` redraws its page there).
     @discardableResult
     public func run(

@@ -133,7 +133,8 @@ public enum TrainingBenchmark {
             let method = relocationMethod
             let alone =
                 String(format: "one evaluation: %.2f ms", evaluationSeconds * 1000)
-                + (relocationSeconds.map { "; one \(method) relocation: " + String(format: "%.2f ms", $0 * 1000) } ?? "")
+                + (relocationSeconds.map { "; one \(method) relocation: " + String(format: "%.2f ms", $0 * 1000) }
+                    ?? "")
             lines.append(alone + " (each the median of \(rounds) runs on its own)")
             let periods =
                 (relocationEvery.map { "one \(method) relocation every \($0) steps and " } ?? "")

@@ -120,7 +120,8 @@ struct GemmTuning: Equatable {
                 (tsn * tsk) % (gvw * threads) == 0
             else {
                 return
-                    "GVW must divide TSK, TSM and TSN, and each tile's GVW-wide loads must split evenly over the \(threads) work-items"
+                    "GVW must divide TSK, TSM and TSN, "
+                    + "and each tile's GVW-wide loads must split evenly over the \(threads) work-items"
             }
             let bytes = 4 * (1 + db) * tsk * (tsm + tsn)
             if bytes > device.localMemoryBytes {
@@ -151,6 +152,7 @@ struct GemmTuning: Equatable {
     }
 
     var defines: String {
-        "-DTSM=\(tsm) -DTSN=\(tsn) -DTSK=\(tsk) -DWPTM=\(wptm) -DWPTN=\(wptn) -DGVW=\(gvw) -DDB=\(db) -DVW=\(vw) -DNV=\(nv) -DRM=\(rm)"
+        "-DTSM=\(tsm) -DTSN=\(tsn) -DTSK=\(tsk) -DWPTM=\(wptm) "
+            + "-DWPTN=\(wptn) -DGVW=\(gvw) -DDB=\(db) -DVW=\(vw) -DNV=\(nv) -DRM=\(rm)"
     }
 }

@@ -53,13 +53,15 @@ public struct GemmTuningStore: Sendable, Equatable {
         guard let url, let data = try? Data(contentsOf: url) else { return }
         guard let file = try? JSONDecoder().decode(File.self, from: data) else {
             warnings.append(
-                "ignoring \(url.path): not a readable GEMM tuning file; using the default GEMM settings (run `bimt tune` to rewrite it)"
+                "ignoring \(url.path): not a readable GEMM tuning file; "
+                    + "using the default GEMM settings (run `bimt tune` to rewrite it)"
             )
             return
         }
         guard file.format == Self.format, file.version == 1 else {
             warnings.append(
-                "ignoring \(url.path): format '\(file.format)' version \(file.version) is not \(Self.format) version 1; using the default GEMM settings"
+                "ignoring \(url.path): format '\(file.format)' version \(file.version) "
+                    + "is not \(Self.format) version 1; using the default GEMM settings"
             )
             return
         }

@@ -78,8 +78,8 @@ void bimt_col2im(int H, int W, int C, int KH, int KW, int stride, int padding, i
 void bimt_pool_forward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, float* y);
 /// dx += dy at each window's first maximum per channel (isMax), or dy / K^2 everywhere;
 /// scratch holds 3 C floats.
-void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy, float* dx,
-                        float* scratch);
+void bimt_pool_backward(int H, int W, int C, int K, int isMax, int cell0, int cell1, const float* x, const float* dy,
+                        float* dx, float* scratch);
 // Activation `kind` (bimt_activation_forward's codes) and pooling backward, fused, for images
 // [image0, image1): dPre = f'(pre) * pool_backward(dy), overwritten; biasSum (may be NULL)
 // += the per-channel sums of dPre; scratch 3 * C floats.
@@ -88,8 +88,8 @@ void bimt_pool_activation_backward(int H, int W, int C, int K, int isMax, int ki
                                    float* scratch);
 // Bias, activation `kind` and pooling, fused, for images [image0, image1): pre += bias (per
 // channel), x = f(pre), y = pool(x); pixels past the last whole window are biased and activated.
-void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1, const float* bias,
-                               float* pre, float* x, float* y);
+void bimt_bias_activation_pool(int H, int W, int C, int K, int isMax, int kind, int image0, int image1,
+                               const float* bias, float* pre, float* x, float* y);
 
 // ---- Pointwise activations and softmax cross-entropy (twins of activation.cl, loss.cl),
 // with a vectorized exp (range reduction + degree-6 polynomial, ~2 ulp). kind: 0 relu,
