@@ -349,6 +349,12 @@ struct MPITests {
         #expect(disagreeing.status != 0)
         #expect(disagreeing.output.contains("the ranks disagree on the configuration"), "\(disagreeing.output)")
         #expect(!FileManager.default.fileExists(atPath: run.path))
+        // One rank resuming while the other starts afresh: the same calls on both, a clean refusal.
+        let mixed = try MPIRun.run(
+            ranks: 1, base, extra: [["train", "--resume", run.path, "--device", "cpu"]])
+        #expect(mixed.status != 0)
+        #expect(mixed.output.contains("the ranks disagree on the configuration"), "\(mixed.output)")
+        #expect(!FileManager.default.fileExists(atPath: run.path))
         // More ranks on a node than it has OpenCL devices.
         if TestDevices.runOpenCLTests {
             let devices = (try? OpenCLDiscovery.devices().count) ?? 0

@@ -86,19 +86,17 @@ public struct TrainingLaunch {
     /// step total, or the fresh run's resolved configuration.
     public func requireSameSettings(_ configuration: () throws -> TrainingConfiguration) throws {
         guard let group else { return }
-        var bytes: [UInt8]
-        switch start {
-        case let .resume(directory, steps):
-            bytes = Array("\(directory.path)\u{0}\(steps.map(String.init) ?? "")\u{0}".utf8)
-        case .fresh:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            bytes =
-                Array("\u{0}\u{0}".utf8)
-                + Array(
-                    try agreed("resolving the configuration") {
-                        try encoder.encode(try configuration())
-                    })
+        // Every rank makes the same calls, whatever it was started with: a rank resuming while
+        // another starts afresh is told the ranks disagree, not left in a mismatched exchange.
+        let bytes: [UInt8] = try agreed("resolving the configuration") {
+            switch start {
+            case let .resume(directory, steps):
+                return Array("\(directory.path)\u{0}\(steps.map(String.init) ?? "")\u{0}".utf8)
+            case .fresh:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                return Array("\u{0}\u{0}".utf8) + Array(try encoder.encode(try configuration()))
+            }
         }
         do {
             try group.requireSame(fnv1a64(bytes), "the configuration (preset, --config file, flags, --resume)")
@@ -125,7 +123,9 @@ public struct TrainingLaunch {
             case let .resume(directory, steps):
                 let trainer = try Trainer.resume(
                     directory: directory, device: device, steps: steps, processGroup: group)
-                if rank == 0 { log("resuming \(directory.path) at step \(trainer.step) of \(trainer.options.steps)") }
+                if rank == 0 {
+                    log("resuming \(directory.relativePath) at step \(trainer.step) of \(trainer.options.steps)")
+                }
                 return trainer
             case let .fresh(directory, initialWeights):
                 let configuration = try configuration()
