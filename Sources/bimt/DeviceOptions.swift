@@ -57,6 +57,16 @@ struct DrawingDeviceOptions: ParsableArguments {
     @Option(help: .hidden) var device: String?
     @Option(help: .hidden) var gemmVariant: String?
 
+    /// Values that would be refused where they apply are refused here too.
+    func validate() throws {
+        if let device {
+            do { _ = try DeviceSpecifier(parsing: device) } catch { throw ValidationError("\(error)") }
+        }
+        if let gemmVariant, GemmVariant(rawValue: gemmVariant) == nil {
+            throw ValidationError("unknown --gemm-variant '\(gemmVariant)'; use automatic, tiled or vector")
+        }
+    }
+
     func note(command: String) {
         if device != nil || gemmVariant != nil {
             printError("note: bimt \(command) draws on the host; --device and --gemm-variant are not used")

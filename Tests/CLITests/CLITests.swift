@@ -186,6 +186,11 @@ struct TrainCLITests {
         // Drawing opens no device: an older command line's --device still runs, with a note.
         let withDevice = try bimt(["render", run.path, "-o", svg.path, "--device", "opencl"])
         #expect(withDevice.status == 0 && withDevice.error.contains("draws on the host"), "\(withDevice.error)")
+        // ... and a value that would be refused where it applies is refused here too.
+        for bad in [["--device", "gpu7"], ["--gemm-variant", "fastest"]] {
+            #expect(try bimt(["render", run.path, "-o", svg.path] + bad).status == 64, "\(bad)")
+            #expect(try bimt(["view", run.path, "-o", svg.path + ".html"] + bad).status == 64, "\(bad)")
+        }
         // The same --out again must not overwrite the run.
         let again = try bimt(["train", "--device", "cpu", "--steps", "10", "--out", run.path])
         #expect(again.status != 0 && again.error.contains("--resume"))
