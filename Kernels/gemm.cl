@@ -31,26 +31,26 @@
 //   ceil(M/RM), batch).
 
 // ---- gemm_tiled tunables -----------------------------------------------------------
-#ifndef TSM
-#define TSM 64      // tile rows of C per work-group
+#ifndef TSM   // tile rows of C per work-group
+#error "TSM comes from the host (GemmTuning)"
 #endif
-#ifndef TSN
-#define TSN 64      // tile columns of C per work-group
+#ifndef TSN   // tile columns of C per work-group
+#error "TSN comes from the host (GemmTuning)"
 #endif
-#ifndef TSK
-#define TSK 16      // depth of the local-memory tiles
+#ifndef TSK   // depth of the local-memory tiles
+#error "TSK comes from the host (GemmTuning)"
 #endif
-#ifndef WPTM
-#define WPTM 4      // rows of C per work-item
+#ifndef WPTM   // rows of C per work-item
+#error "WPTM comes from the host (GemmTuning)"
 #endif
-#ifndef WPTN
-#define WPTN 4      // columns of C per work-item
+#ifndef WPTN   // columns of C per work-item
+#error "WPTN comes from the host (GemmTuning)"
 #endif
-#ifndef GVW
-#define GVW 4       // floats per global load: 1, 2, 4 or 8
+#ifndef GVW   // floats per global load: 1, 2, 4 or 8
+#error "GVW comes from the host (GemmTuning)"
 #endif
-#ifndef DB
-#define DB 1        // 1: double-buffered local tiles; 0: one buffer, two barriers per tile
+#ifndef DB   // 1: double-buffered local tiles; 0: one buffer, two barriers per tile
+#error "DB comes from the host (GemmTuning)"
 #endif
 
 #define RTSM (TSM / WPTM)   // work-group extent in M
@@ -197,14 +197,14 @@ __kernel void gemm_splitk_reduce(const int M, const int N, const int splits, con
 }
 
 // ---- gemm_vector tunables ----------------------------------------------------------
-#ifndef VW
-#define VW 16       // vector width in floats: 16 (AVX-512), 8 (AVX2)
+#ifndef VW   // vector width in floats: 16 (AVX-512), 8 (AVX2)
+#error "VW comes from the host (GemmTuning)"
 #endif
-#ifndef NV
-#define NV 2        // vectors per row of the block: the block is VW*NV columns wide
+#ifndef NV   // vectors per row of the block: the block is VW*NV columns wide
+#error "NV comes from the host (GemmTuning)"
 #endif
-#ifndef RM
-#define RM 6        // rows of C per work-item
+#ifndef RM   // rows of C per work-item
+#error "RM comes from the host (GemmTuning)"
 #endif
 
 #define floatV CAT(float, VW)

@@ -40,7 +40,8 @@ struct GemmTuning: Equatable {
     // it a 1536 x 384 x 4096 product ran at half the speed of one with K = 1024 on PoCL.
     var kc = 1024
 
-    /// gemm.cl's own defaults, whatever the device.
+    /// The defaults before any device is considered (gemm.cl has none of its own: every tunable
+    /// reaches it as `-D`).
     init() {}
 
     /// The device's defaults.
