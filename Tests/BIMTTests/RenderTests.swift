@@ -69,6 +69,44 @@ struct RenderTests {
         #expect(width == 4 * (8 * 3 + 2) && height == 4 * (8 * 3 + 2)) // a 4 x 4 grid of 8 x 8 fields, 3x scaled
     }
 
+    @Test("a checkpoint drawn on the host is the model drawn from its device: MLP, conv net, GPT")
+    func storedDrawing() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "bimt-stored-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try writeSyntheticImages(to: folder.appending(path: "images"), side: 8, train: 100, test: 20)
+        var mlp = try TrainingConfiguration.preset("mnist")
+        mlp.task = .images(folder: folder.appending(path: "images").path)
+        mlp.model.denseArchitecture?.widths = [64, 16, 10]
+        var conv = mlp
+        let convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4, 9])
+        conv.model = .convNet(
+            convolution,
+            head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid))
+        var gpt = try TrainingConfiguration.preset("modadd-seq")
+        gpt.model.transformerArchitecture?.layers = 1
+        for (name, var configuration) in [("mlp", mlp), ("conv", conv), ("gpt", gpt)] {
+            // Enough steps for relocations, so the stored permutations are not the identity.
+            configuration.steps = 60
+            configuration.swapEvery = 20
+            configuration.checkpointEvery = 60
+            let run = folder.appending(path: name)
+            let trainer = try Trainer(configuration: configuration, device: Device.cpu(), runDirectory: run)
+            try trainer.run()
+            let stored = try StoredModel.load(checkpoint: run.appending(path: Trainer.checkpointName))
+            #expect(stored.step == 60)
+            #expect(stored.values == (try trainer.device.read(trainer.model.parameters.whole)), "\(name)")
+            #expect(stored.network.permutations == trainer.model.network.permutations, "\(name)")
+            #expect(
+                NetworkRenderer.svg(stored) == (try NetworkRenderer.svg(trainer)),
+                "\(name): the stored drawing differs")
+            if name == "mlp" {
+                let host = try NetworkRenderer.receptiveFields(stored)
+                let device = try NetworkRenderer.receptiveFields(model: trainer.model)
+                #expect(host.0 == device.0 && host.1 == device.1 && host.2 == device.2)
+            }
+        }
+    }
+
     @Test("a missing image folder says how to get the data")
     func missingImages() throws {
         do {

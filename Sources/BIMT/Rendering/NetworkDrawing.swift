@@ -142,7 +142,9 @@ public struct NetworkDrawing: Sendable {
                         to: index[band[c.output]! * 1_000_000 + key / slotsIn]!))
             }
         }
-        lines.sort { $0.strength > $1.strength }
+        // Strongest first; ties (every connection's strongest line has strength 1) by their ends,
+        // so the order does not depend on the dictionary's per-process hash seed.
+        lines.sort { ($0.strength, $1.from, $1.to) > ($1.strength, $0.from, $0.to) }
         self.lines = Array(lines.prefix(maximumLines))
     }
 }
