@@ -119,5 +119,14 @@ struct CheckpointTests {
         #expect(checkpoint.inputPermutation == [1, 0] && checkpoint.configuration == nil && checkpoint.step == nil)
         #expect(throws: BIMTError.self) { try checkpoint.requireConfiguration() }
         #expect(try checkpoint.arrangement(from: [[0, 1], [0]]) == [[1, 0], [0]])
+        // A parameter of another element type is named as such, not as missing.
+        let integers = try SafeTensors.encode([.int64("layers.0.weight", shape: [1, 2], [1, 2])], metadata: [:])
+        let wrongType = try Checkpoint(bytes: integers, path: "ints.safetensors")
+        do {
+            _ = try wrongType.parameters.tensor("layers.0.weight")
+            Issue.record("an int64 tensor was read as a parameter")
+        } catch let BIMTError.invalidFile(path, reason) {
+            #expect(path == "ints.safetensors" && reason == "tensor 'layers.0.weight' is I64, expected F32 or F64")
+        }
     }
 }

@@ -20,6 +20,9 @@ public struct Checkpoint: Sendable, Equatable {
     public var path = "<memory>"
     /// The model's parameters as PyTorch-named tensors, in the file's order.
     public var tensors: [NamedTensor] = []
+    /// Tensors of other element types (name to dtype, e.g. `I64`), which no model reads: kept
+    /// to say why a model asking for one of them cannot have it.
+    public var otherTensors: [String: String] = [:]
     /// AdamW's first and second moments over the flat parameter buffer (nil: not stored).
     public var firstMoments: NamedTensor?, secondMoments: NamedTensor?
     /// `in_perm` and `out_perm`: the input and output layers' arrangement.
@@ -77,7 +80,11 @@ public struct Checkpoint: Sendable, Equatable {
                 if name == "optimizer.exp_avg" { firstMoments = moments } else { secondMoments = moments }
             default:
                 // Only float tensors are parameters; a model asking for another one finds it missing.
-                guard [.f32, .f64].contains(file.tensors[name]!.dtype) else { continue }
+                let dtype = file.tensors[name]!.dtype
+                guard [.f32, .f64].contains(dtype) else {
+                    otherTensors[name] = dtype.rawValue
+                    continue
+                }
                 let (shape, values) = try file.floats(name)
                 tensors.append(NamedTensor(name, shape: shape, values))
             }
@@ -162,7 +169,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// The model's parameter tensors, looked up by name.
-    public var parameters: NamedTensors { NamedTensors(tensors, path: path) }
+    public var parameters: NamedTensors { NamedTensors(tensors, path: path, otherTypes: otherTensors) }
 
     /// The configuration of a bimt checkpoint; throws for any other file.
     public func requireConfiguration() throws -> TrainingConfiguration {

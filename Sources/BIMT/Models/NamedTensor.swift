@@ -21,11 +21,14 @@ public struct NamedTensors: Sendable, Equatable {
     public var path: String
     /// The tensors in their order.
     public var tensors: [NamedTensor]
+    /// The file's tensors of other element types (name to dtype), for messages.
+    public var otherTypes: [String: String]
 
-    /// `tensors`, read from `path`.
-    public init(_ tensors: [NamedTensor], path: String = "<memory>") {
+    /// `tensors`, read from `path` (which also held `otherTypes`, tensors that are not floats).
+    public init(_ tensors: [NamedTensor], path: String = "<memory>", otherTypes: [String: String] = [:]) {
         self.tensors = tensors
         self.path = path
+        self.otherTypes = otherTypes
     }
 
     /// The tensor called `name`, if there is one.
@@ -34,6 +37,9 @@ public struct NamedTensors: Sendable, Equatable {
     /// The tensor called `name`; throws naming the tensors there are when it is missing.
     public func tensor(_ name: String) throws -> NamedTensor {
         guard let tensor = self[name] else {
+            if let dtype = otherTypes[name] {
+                throw BIMTError.invalidFile(path: path, reason: "tensor '\(name)' is \(dtype), expected F32 or F64")
+            }
             throw BIMTError.invalidFile(
                 path: path,
                 reason: "has no tensor '\(name)' (it has: "
