@@ -42,8 +42,8 @@ struct AnalyzeCommand: ParsableCommand {
         }
         print(
             String(
-                format: "threshold %.3g: %.1f%% of weights kept; wiring cost %.5g -> %.5g", report.threshold,
-                100 * report.fractionKept, report.wiringCost, report.wiringCostAfterPruning))
+                format: "threshold %.3g: %.1f%% of weights kept; connection cost %.5g -> %.5g", report.threshold,
+                100 * report.fractionKept, report.connectionCost, report.connectionCostAfterPruning))
         if let conv = report.convolutionFractionKept {
             print(
                 String(

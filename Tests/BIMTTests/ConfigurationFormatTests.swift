@@ -103,7 +103,7 @@ import Testing
         #expect(report.fractionKept == expected.fractionKept)
         #expect(abs(report.lossBefore - expected.lossBefore) <= Self.crossProcessorTolerance * expected.lossBefore)
         #expect(abs(report.lossAfter - expected.lossAfter) <= Self.crossProcessorTolerance * expected.lossAfter)
-        #expect(abs(report.wiringCost - expected.wiringCost) <= 1e-9 * expected.wiringCost)
+        #expect(abs(report.connectionCost - expected.connectionCost) <= 1e-9 * expected.connectionCost)
     }
 
     @Test("an old character model samples the same text, and draws without its text file")

@@ -30,9 +30,9 @@ public struct AnalysisReport: Sendable, Codable {
     /// Connected components joining inputs to outputs.
     public var modules: [ModuleReport]
     /// The connection cost of the weights before pruning.
-    public var wiringCost: Double
+    public var connectionCost: Double
     /// The same after pruning.
-    public var wiringCostAfterPruning: Double
+    public var connectionCostAfterPruning: Double
     /// The fraction of weights kept.
     public var fractionKept: Double
     /// Of the convolution kernels' weights only (nil for an MLP).
@@ -59,8 +59,8 @@ public struct AnalysisReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case threshold, modules
-        case wiringCost = "wiring_cost"
-        case wiringCostAfterPruning = "wiring_cost_after_pruning"
+        case connectionCost = "wiring_cost" // JSON keeps the keys bimt has always written
+        case connectionCostAfterPruning = "wiring_cost_after_pruning"
         case fractionKept = "fraction_kept"
         case convolutionFractionKept = "convolution_fraction_kept"
         case lossBefore = "test_loss_before"
@@ -84,7 +84,7 @@ public enum Analysis {
     public static let defaultThreshold: Float = 0.02
 
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
-    /// wiring cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
+    /// connection cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
@@ -93,7 +93,7 @@ public enum Analysis {
             throw BIMTError.invalidSetting("the threshold must lie in [0, 1], got \(threshold)")
         }
         let network = model.network
-        // The wiring cost of the training cost's geometry, weights only.
+        // The connection cost of the training cost's geometry, weights only.
         var settings = model.geometry.settings
         settings.penalizeBiases = false
         let (lossBefore, accuracyBefore, lastLossBefore) = try evaluate()
@@ -108,8 +108,8 @@ public enum Analysis {
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         let found = modules(network: network, embedded: model.embedding != nil, names: names, values: values)
         var report = AnalysisReport(
-            threshold: threshold, modules: found, wiringCost: costBefore,
-            wiringCostAfterPruning: costAfter,
+            threshold: threshold, modules: found, connectionCost: costBefore,
+            connectionCostAfterPruning: costAfter,
             fractionKept: Double(kept) / Double(max(1, total)),
             convolutionFractionKept: convTotal > 0 ? Double(convKept) / Double(convTotal) : nil,
             lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,

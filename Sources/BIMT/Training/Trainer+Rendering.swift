@@ -1,7 +1,7 @@
 /// Reports and pictures of a trainer's model, named by its task (`Analysis` and
 /// `NetworkRenderer` work on any model, or on a checkpoint's on the host).
 extension Analysis {
-    /// Prunes the trainer's model in place (on its device) and reports modules, wiring
+    /// Prunes the trainer's model in place (on its device) and reports modules, connection
     /// cost, the fraction of weights kept and the test loss before and after.
     public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
         var report = try analyze(
