@@ -1,5 +1,6 @@
 @testable import BIMTCompute
 import CBIMTKernels
+import Foundation
 import Testing
 import TestSupport
 
@@ -20,6 +21,35 @@ func runGemm(_ device: Device, _ op: GemmOperation, seed: UInt64) throws -> ([Fl
     let da = try device.makeBuffer(a), db = try device.makeBuffer(b), dc = try device.makeBuffer(c)
     try device.gemm(op, a: da.whole, b: db.whole, c: dc.whole)
     return (try device.read(dc.whole), a, b, c)
+}
+
+/// `BIMT_GEMM_VARIANT` puts the GPU's tiled kernel through every path on a CPU-type device:
+/// `scripts/test` runs the training suites once more with it set to `tiled`.
+@Suite("GEMM variant from the environment")
+struct GemmVariantEnvironmentTests {
+    @Test("BIMT_GEMM_VARIANT replaces automatic, never an explicit choice; a bad value is refused")
+    func resolution() throws {
+        let tiled = ["BIMT_GEMM_VARIANT": "tiled"]
+        #expect(try GemmVariant.automatic.resolved(deviceType: "CPU", environment: tiled) == .tiled)
+        #expect(try GemmVariant.vector.resolved(deviceType: "CPU", environment: tiled) == .vector)
+        #expect(try GemmVariant.automatic.resolved(deviceType: "CPU", environment: [:]) == .vector)
+        #expect(try GemmVariant.automatic.resolved(deviceType: "GPU", environment: ["BIMT_GEMM_VARIANT": ""]) == .tiled)
+        do {
+            _ = try GemmVariant.automatic.resolved(deviceType: "CPU", environment: ["BIMT_GEMM_VARIANT": "fast"])
+            Issue.record("a bad BIMT_GEMM_VARIANT was accepted")
+        } catch let ComputeError.invalidArgument(text) {
+            #expect(text.contains("BIMT_GEMM_VARIANT=fast") && text.contains("tiled or vector"))
+        }
+    }
+
+    @Test("the OpenCL test device runs the variant BIMT_GEMM_VARIANT names", requiresOpenCL)
+    func testDevice() throws {
+        let device = try TestDevices.openCL()
+        let description = try #require(device.openCLDescription)
+        let named = ProcessInfo.processInfo.environment["BIMT_GEMM_VARIANT"].flatMap(GemmVariant.init(rawValue:))
+        let expected = (named ?? .automatic).resolved(deviceType: description.type)
+        #expect(device.gemmVariant == expected)
+    }
 }
 
 @Suite("GEMM")

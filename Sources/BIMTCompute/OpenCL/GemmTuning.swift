@@ -14,6 +14,20 @@ public enum GemmVariant: String, Sendable, CaseIterable, Codable {
         self != .automatic ? self : (deviceType == "CPU" ? .vector : .tiled)
     }
 
+    /// The variant a device of `type` runs for this choice, where `BIMT_GEMM_VARIANT` in
+    /// `environment` replaces `automatic` (an explicit choice wins): so a whole run, its MPI
+    /// ranks or a test suite can put the GPU's tiled kernel through every path on a CPU device.
+    func resolved(deviceType: String, environment: [String: String]) throws -> GemmVariant {
+        guard self == .automatic, let text = environment["BIMT_GEMM_VARIANT"], !text.isEmpty else {
+            return resolved(deviceType: deviceType)
+        }
+        guard let chosen = GemmVariant(rawValue: text) else {
+            throw ComputeError.invalidArgument(
+                "BIMT_GEMM_VARIANT=\(text) is not a GEMM variant; use automatic, tiled or vector")
+        }
+        return chosen.resolved(deviceType: deviceType)
+    }
+
     /// The tunables that shape this variant's kernel (Kernels/gemm.cl's macros).
     var tunables: [String] {
         switch self {

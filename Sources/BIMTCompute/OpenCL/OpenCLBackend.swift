@@ -35,7 +35,8 @@ final class OpenCLBackend: ComputeBackend {
     ) throws {
         device = handle.description
         deviceID = handle.device
-        self.gemmVariant = gemmVariant.resolved(deviceType: device.type)
+        self.gemmVariant = try gemmVariant.resolved(
+            deviceType: device.type, environment: ProcessInfo.processInfo.environment)
         if let gemmTuning {
             tuning = GemmTuning(defaultsFor: device).applying(gemmTuning)
         } else {
