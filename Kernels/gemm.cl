@@ -52,6 +52,9 @@
 #ifndef DB   // 1: double-buffered local tiles; 0: one buffer, two barriers per tile
 #error "DB comes from the host (GemmTuning)"
 #endif
+#ifndef LPAD   // floats of padding after each k-row of a local tile, against bank conflicts
+#error "LPAD comes from the host (GemmTuning)"
+#endif
 
 #define RTSM (TSM / WPTM)   // work-group extent in M
 #define RTSN (TSN / WPTN)   // work-group extent in N
@@ -90,15 +93,18 @@ inline void fetch(__global const float* X, const int sT, const int sK, const int
     }
 }
 
-// Stores fetched load l (see fetch) into the local tile Xsub[TSK][T].
+// Stores fetched load l (see fetch) into the local tile Xsub[TSK][T + LPAD]. Without the
+// padding, the k-rows of a load along k would be T floats apart, a multiple of the 32 banks:
+// the work-items of a warp storing one load would hit TSK / GVW-way conflicts.
 inline void place(__local float* Xsub, const int sT, const int sK, const int T, const int e, const float* regs)
 {
+    const int row = T + LPAD;
     if (sK == 1 || sT != 1) {
         const int t = e / (TSK / GVW), k = (e % (TSK / GVW)) * GVW;
-        for (int j = 0; j < GVW; j++) Xsub[(k + j) * T + t] = regs[j];
+        for (int j = 0; j < GVW; j++) Xsub[(k + j) * row + t] = regs[j];
     } else {
         const int k = e / (T / GVW), t = (e % (T / GVW)) * GVW;
-        for (int j = 0; j < GVW; j++) Xsub[k * T + t + j] = regs[j];
+        for (int j = 0; j < GVW; j++) Xsub[k * row + t + j] = regs[j];
     }
 }
 
@@ -121,8 +127,8 @@ void gemm_tiled(const int M, const int N, const int K,
     C += offC + z * strideC;   // with splits > 1, C is the scratch of partial products
     const int depth = kEnd - kBegin;
 
-    __local float Asub[1 + DB][TSK * TSM];   // [k][m]
-    __local float Bsub[1 + DB][TSK * TSN];   // [k][n]
+    __local float Asub[1 + DB][TSK * (TSM + LPAD)];   // [k][m], rows padded
+    __local float Bsub[1 + DB][TSK * (TSN + LPAD)];   // [k][n], rows padded
     float ra[LOADS_A][GVW], rb[LOADS_B][GVW];
 
     float acc[WPTM][WPTN];
@@ -153,9 +159,9 @@ void gemm_tiled(const int M, const int N, const int K,
         for (int kk = 0; kk < TSK; kk++) {
             float b[WPTN];
             for (int j = 0; j < WPTN; j++)
-                b[j] = bs[kk * TSN + tn + j * RTSN];
+                b[j] = bs[kk * (TSN + LPAD) + tn + j * RTSN];
             for (int i = 0; i < WPTM; i++) {
-                const float a = as[kk * TSM + tm + i * RTSM];
+                const float a = as[kk * (TSM + LPAD) + tm + i * RTSM];
                 for (int j = 0; j < WPTN; j++)
                     acc[i][j] = fma(a, b[j], acc[i][j]);
             }

@@ -25,6 +25,42 @@ func runGemm(_ device: Device, _ op: GemmOperation, seed: UInt64) throws -> ([Fl
 
 /// `BIMT_GEMM_VARIANT` puts the GPU's tiled kernel through every path on a CPU-type device:
 /// `scripts/test` runs the training suites once more with it set to `tiled`.
+/// gemm_tiled's local tiles are padded (LPAD) so that a warp's stores of one load along k
+/// fall in distinct banks of a 32-bank local memory: the kernel's `place` indexing, replayed.
+@Suite("GEMM local tile padding")
+struct GemmLocalPaddingTests {
+    /// The most work-items of one 32-wide warp that store into one bank, for tile rows of `T`
+    /// floats padded by `pad`, over every element j of the GVW-wide load.
+    static func worstConflict(T: Int, tsk: Int, gvw: Int, pad: Int) -> Int {
+        (0..<gvw).map { j in
+            var perBank = [Int](repeating: 0, count: 32)
+            for e in 0..<32 {
+                let t = e / (tsk / gvw), k = (e % (tsk / gvw)) * gvw
+                perBank[((k + j) * (T + pad) + t) % 32] += 1
+            }
+            return perBank.max()!
+        }.max()!
+    }
+
+    @Test("no bank conflicts for TSK 8 to 32 and every load width; without padding there were")
+    func padding() {
+        for tsk in [8, 16, 32] {
+            for gvw in [1, 2, 4, 8] where tsk % gvw == 0 {
+                var tuning = GemmTuning()
+                tuning.tsk = tsk
+                tuning.gvw = gvw
+                for T in [32, 64, 128] {
+                    #expect(
+                        Self.worstConflict(T: T, tsk: tsk, gvw: gvw, pad: tuning.localPad) == 1, "\(tsk) \(gvw) \(T)")
+                }
+            }
+        }
+        // The default tiles (TSK 16, GVW 4, 64 rows) had 4-way conflicts unpadded.
+        #expect(Self.worstConflict(T: 64, tsk: 16, gvw: 4, pad: 0) == 4)
+        #expect(GemmTuning().defines.contains("-DLPAD=\(GemmTuning().localPad)"))
+    }
+}
+
 @Suite("GEMM variant from the environment")
 struct GemmVariantEnvironmentTests {
     @Test("BIMT_GEMM_VARIANT replaces automatic, never an explicit choice; a bad value is refused")

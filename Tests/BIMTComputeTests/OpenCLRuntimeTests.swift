@@ -76,7 +76,7 @@ struct OpenCLRuntimeTests {
         // The GEMM tunables likewise: GemmTuning's values reach gemm.cl as -D, and gemm.cl has
         // no defaults of its own that could drift from them.
         let gemm = try #require(EmbeddedKernels.sources["gemm"])
-        for name in ["TSM", "TSN", "TSK", "WPTM", "WPTN", "GVW", "DB", "VW", "NV", "RM"] {
+        for name in ["TSM", "TSN", "TSK", "WPTM", "WPTN", "GVW", "DB", "LPAD", "VW", "NV", "RM"] {
             #expect(backend.programs.buildOptions(for: "gemm").contains("-D\(name)="), "no -D\(name)")
             #expect(!gemm.contains("#define \(name) "), "Kernels/gemm.cl defines \(name)")
             #expect(gemm.contains("#error \"\(name) comes from the host"), "Kernels/gemm.cl: no guard for \(name)")

@@ -138,7 +138,7 @@ struct GemmTuning: Equatable {
                     "GVW must divide TSK, TSM and TSN, "
                     + "and each tile's GVW-wide loads must split evenly over the \(threads) work-items"
             }
-            let bytes = 4 * (1 + db) * tsk * (tsm + tsn)
+            let bytes = 4 * (1 + db) * tsk * (tsm + tsn + 2 * localPad)
             if bytes > device.localMemoryBytes {
                 return "tiles of \(bytes) bytes exceed the device's local memory"
             }
@@ -168,6 +168,12 @@ struct GemmTuning: Equatable {
 
     var defines: String {
         "-DTSM=\(tsm) -DTSN=\(tsn) -DTSK=\(tsk) -DWPTM=\(wptm) "
-            + "-DWPTN=\(wptn) -DGVW=\(gvw) -DDB=\(db) -DVW=\(vw) -DNV=\(nv) -DRM=\(rm)"
+            + "-DWPTN=\(wptn) -DGVW=\(gvw) -DDB=\(db) -DLPAD=\(localPad) -DVW=\(vw) -DNV=\(nv) -DRM=\(rm)"
     }
+
+    /// Floats after each k-row of gemm_tiled's local tiles (LPAD). A load along k spreads a
+    /// warp's stores over TSK / GVW rows; with rows a multiple of 32 floats apart they share
+    /// banks (4-way at TSK 16, GVW 4). Padding rows by 32 / TSK floats puts the TSK / GVW
+    /// rows' GVW-wide groups of columns side by side in 32 banks.
+    var localPad: Int { max(1, 32 / max(1, tsk)) }
 }
