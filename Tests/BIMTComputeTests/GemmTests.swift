@@ -55,9 +55,37 @@ struct GemmLocalPaddingTests {
                 }
             }
         }
-        // The default tiles (TSK 16, GVW 4, 64 rows) had 4-way conflicts unpadded.
+        // The CPU-device tiles (TSK 16, GVW 4, 64 rows) had 4-way conflicts unpadded.
         #expect(Self.worstConflict(T: 64, tsk: 16, gvw: 4, pad: 0) == 4)
         #expect(GemmTuning().defines.contains("-DLPAD=\(GemmTuning().localPad)"))
+    }
+}
+
+/// The tiled kernel's default shape per device class.
+@Suite("GEMM defaults per device")
+struct GemmDefaultsTests {
+    static func device(type: String, workGroup: Int, localBytes: Int) -> OpenCLDeviceDescription {
+        OpenCLDeviceDescription(
+            platformIndex: 0, deviceIndex: 0, platformName: "test", platformVersion: "OpenCL 3.0", name: "test",
+            vendor: "test", type: type, deviceVersion: "OpenCL 3.0", driverVersion: "1", openCLCVersion: "1.2",
+            computeUnits: 132, clockMHz: 1000, globalMemoryBytes: 1 << 34, maxAllocationBytes: 1 << 32,
+            localMemoryBytes: localBytes, maxWorkGroupSize: workGroup, preferredFloatVectorWidth: 1)
+    }
+
+    static func shape(_ values: Int...) -> [Int] { values }
+
+    @Test("a GPU gets 128 x 128 tiles of 8 x 8 per work-item where it can run them; a CPU device 64 x 64 of 4 x 4")
+    func registerTiles() {
+        let gpu = GemmTuning(defaultsFor: Self.device(type: "GPU", workGroup: 1024, localBytes: 49152))
+        #expect(Self.shape(gpu.tsm, gpu.tsn, gpu.wptm, gpu.wptn) == [128, 128, 8, 8])
+        #expect(gpu.problem(for: .tiled, on: Self.device(type: "GPU", workGroup: 1024, localBytes: 49152)) == nil)
+        // Too little local memory or too small a work-group: the smaller tiles.
+        let small = GemmTuning(defaultsFor: Self.device(type: "GPU", workGroup: 1024, localBytes: 32768))
+        #expect(Self.shape(small.tsm, small.wptm) == [64, 4])
+        let narrow = GemmTuning(defaultsFor: Self.device(type: "GPU", workGroup: 128, localBytes: 49152))
+        #expect(Self.shape(narrow.tsm, narrow.wptm) == [32, 4])
+        let cpu = GemmTuning(defaultsFor: Self.device(type: "CPU", workGroup: 4096, localBytes: 1 << 20))
+        #expect(Self.shape(cpu.tsm, cpu.tsn, cpu.wptm, cpu.wptn) == [64, 64, 4, 4])
     }
 }
 
@@ -132,6 +160,7 @@ struct GemmTests {
     static let tiledCases: [[String: Int]] = [
         [:],
         ["GVW": 1, "DB": 0, "KSPLIT": 1],
+        ["TSM": 128, "TSN": 128, "WPTM": 8, "WPTN": 8], // a GPU's defaults
         ["TSM": 128, "TSN": 128, "TSK": 16, "WPTM": 8, "WPTN": 8, "GVW": 8, "DB": 1, "KSPLIT": 16],
         ["TSM": 32, "TSN": 64, "TSK": 8, "WPTM": 2, "WPTN": 8, "GVW": 2, "DB": 0, "KSPLIT": 3],
     ]

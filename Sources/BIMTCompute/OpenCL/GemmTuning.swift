@@ -60,6 +60,14 @@ struct GemmTuning: Equatable {
 
     /// The device's defaults.
     init(defaultsFor device: OpenCLDeviceDescription) {
+        if device.isAccelerator {
+            // A GPU: 128 x 128 tiles of C, 8 x 8 per work-item (256 work-items of 64 accumulators),
+            // four times the work per loaded tile of the 4 x 4 default; kept only where the device
+            // runs it (work-group size, local memory). `bimt tune` searches around it.
+            var wide = self
+            (wide.tsm, wide.tsn, wide.wptm, wide.wptn) = (128, 128, 8, 8)
+            if wide.problem(for: .tiled, on: device) == nil { self = wide }
+        }
         if device.maxWorkGroupSize < (tsm / wptm) * (tsn / wptn) {
             tsm = 32; tsn = 32; wptm = 4; wptn = 4 // 8 x 8 = 64 work-items
         }
