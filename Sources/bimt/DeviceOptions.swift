@@ -12,9 +12,7 @@ struct DeviceOptions: ParsableArguments {
 
     func validate() throws {
         _ = try specifier()
-        guard GemmVariant(rawValue: gemmVariant) != nil else {
-            throw ValidationError("unknown --gemm-variant '\(gemmVariant)'; use automatic, tiled or vector")
-        }
+        _ = try Self.variant(gemmVariant)
         if gemmVariant != GemmVariant.automatic.rawValue, try specifier() == .cpu {
             throw ValidationError(
                 "--gemm-variant \(gemmVariant) does not apply to --device cpu: it shapes the "
@@ -23,8 +21,19 @@ struct DeviceOptions: ParsableArguments {
         }
     }
 
-    func specifier() throws -> DeviceSpecifier {
-        do { return try DeviceSpecifier(parsing: device) } catch { throw ValidationError("\(error)") }
+    func specifier() throws -> DeviceSpecifier { try Self.specifier(device) }
+
+    /// `--device`'s value, or a usage error naming the devices there are.
+    static func specifier(_ text: String) throws -> DeviceSpecifier {
+        do { return try DeviceSpecifier(parsing: text) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// `--gemm-variant`'s value, or a usage error listing the variants.
+    static func variant(_ text: String) throws -> GemmVariant {
+        guard let variant = GemmVariant(rawValue: text) else {
+            throw ValidationError("unknown --gemm-variant '\(text)'; use automatic, tiled or vector")
+        }
+        return variant
     }
 
     /// Opens the device, printing the one-line selection note to standard error. Process
@@ -59,12 +68,8 @@ struct DrawingDeviceOptions: ParsableArguments {
 
     /// Values that would be refused where they apply are refused here too.
     func validate() throws {
-        if let device {
-            do { _ = try DeviceSpecifier(parsing: device) } catch { throw ValidationError("\(error)") }
-        }
-        if let gemmVariant, GemmVariant(rawValue: gemmVariant) == nil {
-            throw ValidationError("unknown --gemm-variant '\(gemmVariant)'; use automatic, tiled or vector")
-        }
+        _ = try device.map(DeviceOptions.specifier)
+        _ = try gemmVariant.map(DeviceOptions.variant)
     }
 
     func note(command: String) {

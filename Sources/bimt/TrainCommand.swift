@@ -88,11 +88,19 @@ struct TrainCommand: ParsableCommand {
 
     /// Trains alone, or as one rank of `group`.
     func train(group: MPIProcessGroup?) throws {
+        // Resolved once (with --data it reads the user's file): every step below takes this one.
+        var resolved: TrainingConfiguration?
+        func configuration() throws -> TrainingConfiguration {
+            if let resolved { return resolved }
+            let configuration = try options.resolve()
+            resolved = configuration
+            return configuration
+        }
         let start: TrainingLaunch.Start
         if let resume {
             start = .resume(directory: URL(fileURLWithPath: resume), steps: options.steps)
         } else {
-            let directory = try out ?? defaultDirectory(options.resolve())
+            let directory = try out ?? defaultDirectory(configuration())
             start = .fresh(
                 directory: URL(fileURLWithPath: directory),
                 initialWeights: initFrom.map { URL(fileURLWithPath: $0) })
@@ -102,10 +110,10 @@ struct TrainCommand: ParsableCommand {
         }
         let rank = launch.rank
         let device = try launch.device { try deviceOptions.open(localRank: $0, of: $1, rank: $2) }
-        try launch.requireSameSettings { try options.resolve() }
+        try launch.requireSameSettings(configuration)
         if dryRun {
             do {
-                let plan = try launch.plan(try options.resolve(), on: device)
+                let plan = try launch.plan(try configuration(), on: device)
                 print(plan)
                 try plan.check()
                 print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")
@@ -114,7 +122,7 @@ struct TrainCommand: ParsableCommand {
             }
             return
         }
-        let trainer = try launch.trainer(on: device, configuration: { try options.resolve() }, quiet: quiet)
+        let trainer = try launch.trainer(on: device, configuration: configuration, quiet: quiet)
         let progress = ProgressLine(total: trainer.options.steps, quiet: quiet || rank != 0)
         let final: TrainingMetrics?
         let signals = StopSignals(timeout: stopTimeout)

@@ -27,6 +27,8 @@ func runGemm(_ device: Device, _ op: GemmOperation, seed: UInt64) throws -> ([Fl
 /// `scripts/test` runs the training suites once more with it set to `tiled`.
 /// gemm_tiled's local tiles are padded (LPAD) so that a warp's stores of one load along k
 /// fall in distinct banks of a 32-bank local memory: the kernel's `place` indexing, replayed.
+/// This checks the padding rule, not the kernel: a change to `place` must be mirrored here
+/// (the tiled GEMM tests check the kernel's results; only a GPU run shows the speed).
 @Suite("GEMM local tile padding")
 struct GemmLocalPaddingTests {
     /// The most work-items of one 32-wide warp that store into one bank, for tile rows of `T`

@@ -60,6 +60,19 @@ extension TrainingConfiguration {
                     lambdaSchedule: schedule, relocation: RelocationSettings(method: .greedy, topK: topK),
                     swapEvery: 500, logEvery: logEvery, checkpointEvery: checkpointEvery))
         }
+        // The conv nets: 3x3 ReLU blocks of `channels`, each max-pooled, then dense -> 10 (ring);
+        // lambda 0.2, x10 at 1/4, x0.1 at 9/10.
+        func convNet(channels: [Int]) -> TrainingConfiguration {
+            let convolution = ConvNetArchitecture(
+                imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: channels)
+            return images(
+                .convNet(
+                    convolution,
+                    head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)),
+                loss: .crossEntropy, steps: 10000, lambda: 0.2,
+                schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
+                topK: 8, logEvery: 500, checkpointEvery: 2500)
+        }
         switch name {
         case "independence": return symbolic(.independence, widths: [4, 20, 20, 2])
         case "feature-sharing": return symbolic(.featureSharing, widths: [3, 20, 20, 3])
@@ -100,28 +113,12 @@ extension TrainingConfiguration {
             // lambda 0.2 (x10 at 1/4, x0.1 at 9/10): of 0.05, 0.1, 0.2 and 0.4, the one pruning the most
             // conv weights at >= 90 % accuracy on 10000 held-out training images (scripts/convnet-lambda);
             // the test split was not read to choose it. [16, 32] channels could not reach both.
-            let convolution = ConvNetArchitecture(
-                imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [32, 64])
-            return images(
-                .convNet(
-                    convolution,
-                    head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)),
-                loss: .crossEntropy, steps: 10000, lambda: 0.2,
-                schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
-                topK: 8, logEvery: 500, checkpointEvery: 2500)
+            return convNet(channels: [32, 64])
         case "convnet-large":
             // Three blocks of 64, 128 and 256 channels (3x3, ReLU, 2x2 max-pool: 28 -> 14 -> 7 -> 3,
             // the last pool rounding down as PyTorch's does), dense 3*3*256 -> 10 (ring): BIMT on a
             // VGG-style net and the conv benchmark at scale. convnet's costs and schedule.
-            let convolution = ConvNetArchitecture(
-                imageHeight: 28, imageWidth: 28, imageChannels: 1, channels: [64, 128, 256])
-            return images(
-                .convNet(
-                    convolution,
-                    head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)),
-                loss: .crossEntropy, steps: 10000, lambda: 0.2,
-                schedule: [LambdaChange(fraction: 0.25, factor: 10), LambdaChange(fraction: 0.9, factor: 0.1)],
-                topK: 8, logEvery: 500, checkpointEvery: 2500)
+            return convNet(channels: [64, 128, 256])
         case "incontext", "modadd-seq", "charlm", "gpt-small", "gpt-bench":
             return transformerPreset(name)
         default:

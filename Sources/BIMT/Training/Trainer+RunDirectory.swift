@@ -78,13 +78,6 @@ extension Trainer {
         return checkpoint
     }
 
-    /// The checkpoint's tensors: PyTorch `nn.Linear` names, `in_perm` / `out_perm`, and the
-    /// AdamW moments over the flat parameter buffer.
-    public func checkpointTensors() throws -> [SafeTensors.Tensor] { try checkpoint().safeTensors }
-
-    /// The checkpoint's metadata: format, step, configuration, arrangement, names, sampler state.
-    public func checkpointMetadata() throws -> [String: String] { try checkpoint().metadata() }
-
     /// Writes `checkpoint.safetensors` atomically (temporary file + rename), after checking on
     /// the device that parameters and AdamW moments are finite (a diverged run keeps its last
     /// good checkpoint).

@@ -205,18 +205,28 @@ public final class Trainer {
             if let snapshots, metrics != nil || relocated {
                 try snapshots.write(step: step, relocated: relocated, model: model)
             }
+            // This step's checkpoint, checked and read from the device once even when it is
+            // written both as the best and as the regular checkpoint.
+            var saved: Checkpoint?
+            func save(to url: URL) throws {
+                if saved == nil {
+                    try requireFinite()
+                    saved = try checkpoint()
+                }
+                try saved!.write(to: url)
+            }
             if let metrics {
                 try agreement.requireSameState(of: model, at: step)
                 latest = metrics
                 try record(metrics)
                 if let runDirectory, metrics.testLoss < bestTestLoss {
                     bestTestLoss = metrics.testLoss
-                    try saveCheckpoint(to: runDirectory.appending(path: Self.bestCheckpointName))
+                    try save(to: runDirectory.appending(path: Self.bestCheckpointName))
                 }
                 progress(metrics)
             }
-            if runDirectory != nil && (step % options.checkpointEvery == 0 || step == options.steps) {
-                try saveCheckpoint()
+            if let runDirectory, step % options.checkpointEvery == 0 || step == options.steps {
+                try save(to: runDirectory.appending(path: Self.checkpointName))
                 try checkpointed()
             }
         }

@@ -52,17 +52,15 @@ final class TrainingStep {
         rankKey = UInt64(group.map { $0.size > 1 ? $0.rank : 0 } ?? 0) << 40
     }
 
-    func outputGradient(rows: Int) throws -> Buffer {
-        if let buffer = outputGradients[rows] { return buffer }
-        let buffer = try device.makeBuffer(count: rows * model.outputWidth)
-        outputGradients[rows] = buffer
-        return buffer
-    }
+    func outputGradient(rows: Int) throws -> Buffer { try buffer(rows: rows, in: &outputGradients) }
 
-    func scratchGradient(rows: Int) throws -> Buffer {
-        if let buffer = scratchGradients[rows] { return buffer }
+    func scratchGradient(rows: Int) throws -> Buffer { try buffer(rows: rows, in: &scratchGradients) }
+
+    /// `cache`'s [rows, outputs] buffer, made on first use.
+    private func buffer(rows: Int, in cache: inout [Int: Buffer]) throws -> Buffer {
+        if let buffer = cache[rows] { return buffer }
         let buffer = try device.makeBuffer(count: rows * model.outputWidth)
-        scratchGradients[rows] = buffer
+        cache[rows] = buffer
         return buffer
     }
 

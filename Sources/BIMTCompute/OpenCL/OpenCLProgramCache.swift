@@ -62,13 +62,14 @@ final class OpenCLProgramCache {
 
     /// Kernel `name` of Kernels/FILE.cl, created once.
     func kernel(_ file: String, _ name: String) throws -> cl_kernel {
-        let key = file + "/" + name
-        if let kernel = kernels[key] { return kernel }
+        // Kernel names are unique across Kernels/ (the embedder fails the build otherwise), so the
+        // name alone is the key: no string is built per launch.
+        if let kernel = kernels[name] { return kernel }
         var status: cl_int = 0
         guard let kernel = clCreateKernel(try program(file), name, &status), status == CL_SUCCESS else {
             throw ComputeError.openCL(call: "clCreateKernel(\(name))", code: status)
         }
-        kernels[key] = kernel
+        kernels[name] = kernel
         return kernel
     }
 
