@@ -22,6 +22,9 @@ let package = Package(
         // MPI (Open MPI's C ABI), dlopen'ed at run time too: data-parallel training when an MPI
         // launcher started the process; nothing is needed to build or to run one process.
         .target(name: "CMPI"),
+        // oneDNN 2.x's matmul (Debian's libdnnl2), dlopen'ed at run time for the CPU path's bf16
+        // products; without it the CPU path computes in fp32.
+        .target(name: "CDNNL"),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -46,7 +49,7 @@ let package = Package(
         .target(name: "CBIMTKernels"),
         .target(
             name: "BIMTCompute",
-            dependencies: ["COpenCL", "COpenBLAS", "CBIMTKernels"],
+            dependencies: ["COpenCL", "COpenBLAS", "CDNNL", "CBIMTKernels"],
             plugins: ["EmbedKernels"]
         ),
 

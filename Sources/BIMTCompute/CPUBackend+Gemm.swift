@@ -12,7 +12,17 @@ extension CPUBackend {
     /// of C per core (rows of C, or columns when N is larger) on Dispatch threads: OpenBLAS's
     /// own thread pool spins (sched_yield) between calls and fought the cores the rest of a
     /// training step needs.
-    func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+    func gemm(
+        _ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice, precision: MatrixPrecision
+    ) throws {
+        switch precision {
+        case .fp32: gemm(op, a: a, b: b, c: c)
+        case .bf16: try gemmBF16(op, a: a, b: b, c: c)
+        }
+    }
+
+    /// The fp32 product.
+    func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) {
         let pa = pointer(a), pb = pointer(b), pc = pointer(c)
         if CPUBackend.usesRowGemm(op) {
             rowGemm(op, pa, pb, pc)
@@ -56,6 +66,28 @@ extension CPUBackend {
             }
             if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
         }
+    }
+
+    /// The bf16 product through oneDNN: A and B are rounded into dense bf16 copies (as stored,
+    /// so a transpose stays a stride), then one oneDNN matmul over the whole batch writes C in
+    /// fp32 (alpha as its output scale, beta as its sum post-op). B with batch stride 0 is
+    /// rounded once and broadcast.
+    func gemmBF16(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        let dnnl = try OneDNN.shared.get()
+        let (ar, ac) = op.storedA, (br, bc) = op.storedB
+        let batchB = op.batchCount > 1 && op.strideB == 0 ? 1 : op.batchCount
+        let countA = op.batchCount * ar * ac, countB = batchB * br * bc
+        let words = bf16Scratch(count: countA + countB)
+        CPUBackend.packBF16(
+            pointer(a), rows: ar, columns: ac, ld: op.lda, batch: op.batchCount, stride: op.strideA, into: words)
+        CPUBackend.packBF16(
+            pointer(b), rows: br, columns: bc, ld: op.ldb, batch: batchB, stride: op.strideB, into: words + countA)
+        let key = OneDNN.Key(
+            bf16: true, batch: op.batchCount, batchB: batchB, m: op.m, n: op.n, k: op.k,
+            strideA: [op.m * op.k] + (op.transposeA ? [1, op.m] : [op.k, 1]),
+            strideB: [op.k * op.n] + (op.transposeB ? [1, op.k] : [op.n, 1]),
+            strideC: [op.batchCount > 1 ? op.strideC : op.m * op.ldc, op.ldc, 1], alpha: op.alpha, beta: op.beta)
+        try dnnl.run(key, a: words, b: words + countA, c: pointer(c))
     }
 
     /// Whether `op` goes to `bimt_gemm_rows` instead of OpenBLAS: tall products (M >= 256)

@@ -8,8 +8,24 @@ import Foundation
 final class CPUBackend: ComputeBackend {
     var cores: Int { processorCount }
 
+    /// The bf16 copies of a product's operands (CPUBackend+Gemm.swift), grown as needed.
+    private var bf16Words: UnsafeMutablePointer<UInt16>?
+    private var bf16Capacity = 0
+
     init() {
         openblas_set_num_threads(1)
+    }
+
+    deinit { bf16Words?.deallocate() }
+
+    /// Scratch for at least `count` bf16 words (contents undefined), valid until the next call.
+    func bf16Scratch(count: Int) -> UnsafeMutablePointer<UInt16> {
+        if let words = bf16Words, bf16Capacity >= count { return words }
+        bf16Words?.deallocate()
+        bf16Capacity = max(count, bf16Capacity * 3 / 2)
+        let words = UnsafeMutablePointer<UInt16>.allocate(capacity: bf16Capacity)
+        bf16Words = words
+        return words
     }
     var kind: DeviceKind { .cpu }
     var memoryBytes: Int { Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) }

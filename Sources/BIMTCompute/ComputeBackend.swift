@@ -14,7 +14,11 @@ protocol ComputeBackend: AnyObject {
     // One group per kernel family X: Device+X.swift, CPUBackend+X.swift, OpenCL/OpenCLBackend+X.swift.
 
     // GEMM (Device+Gemm.swift)
-    func gemm(_ operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws
+    func gemm(
+        _ operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice, precision: MatrixPrecision) throws
+
+    // Precision (Device+Precision.swift)
+    var bf16Support: BF16Support { get }
 
     // Elementwise (Device+Elementwise.swift)
     func fill(_ x: BufferSlice, value: Float) throws

@@ -14,6 +14,9 @@ public enum ComputeError: Error, Equatable, CustomStringConvertible {
     case foreignBuffer(String)
     /// A device allocation failed.
     case allocationFailed(device: String, bytes: Int, reason: String)
+    /// A capability the device or an optional library lacks (bf16 products without oneDNN,
+    /// say); the text says what is missing and how to get it.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -31,6 +34,8 @@ public enum ComputeError: Error, Equatable, CustomStringConvertible {
             return "buffer belongs to another device: \(text)"
         case let .allocationFailed(device, bytes, reason):
             return "could not allocate \(bytes) bytes on \(device): \(reason)"
+        case let .unavailable(text):
+            return text
         }
     }
 }

@@ -151,7 +151,8 @@ extension Device {
     }
 
     /// A strided-batched GEMM over the sequences for one head. Each operand: (slice, offset,
-    /// leading dimension, stride between sequences).
+    /// leading dimension, stride between sequences). Attention computes in fp32 at every
+    /// `matrixPrecision`, as the fused kernels do, so the two kernels give the same results.
     private func headProduct(
         _ shape: AttentionShape, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
         alpha: Float = 1, a: StridedOperand, b: StridedOperand, c: StridedOperand
@@ -159,7 +160,7 @@ extension Device {
         let product = GemmOperation.strided(
             m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha,
             batch: shape.sequences, a: a, b: b, c: c)
-        try gemm(product.operation, a: product.a, b: product.b, c: product.c)
+        try gemm(product.operation, a: product.a, b: product.b, c: product.c, precision: .fp32)
     }
 
     /// Floats of scratch fused attention uses on this device for `shape`, besides its

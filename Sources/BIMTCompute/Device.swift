@@ -8,6 +8,8 @@ import Dispatch
 /// a bad size or a slice too small is a thrown `ComputeError`, never a crash.
 public final class Device {
     let backend: any ComputeBackend
+    /// The precision of matrix products (Device+Precision.swift).
+    var activePrecision = MatrixPrecision.fp32
 
     init(backend: any ComputeBackend) {
         self.backend = backend

@@ -40,6 +40,11 @@ struct DevicesCommand: ParsableCommand {
             "      \(ProcessInfo.processInfo.activeProcessorCount) cores, SIMD: \(CPUFeatures.simdSummary), "
                 + "BLAS: OpenBLAS, single-threaded calls split over the cores")
         if let hint = CPUFeatures.blasKernelHint { print("      note: \(hint)") }
+        let bf16 = cpu.bf16Support
+        print(
+            "      bf16 products: "
+                + (bf16.available ? (bf16.native ? "native" : "emulated") + " (\(bf16.reason))" : "no (\(bf16.reason))")
+        )
     }
 
     private func mebibytes(_ bytes: Int) -> String { "\(bytes / (1 << 20)) MiB" }

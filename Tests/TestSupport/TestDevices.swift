@@ -53,6 +53,24 @@ public enum TestDevices {
     /// OpenCL device whenever one is expected.
     public static var names: [String] { runOpenCLTests ? ["cpu", "opencl"] : ["cpu"] }
 
+    /// The CPU path with bf16 products, or nil (with a warning) where this machine cannot run
+    /// them. Where real components are required, an AVX-512 machine without them (oneDNN
+    /// missing) fails instead: scripts/install-deps installs oneDNN.
+    public static func bf16CPU(sourceLocation: SourceLocation = #_sourceLocation) throws -> Device? {
+        let device = Device.cpu(), support = device.bf16Support
+        if support.available {
+            try device.setMatrixPrecision(.bf16)
+            return device
+        }
+        if requireRealComponents && CPUFeatures.processorFlags.contains("avx512f") {
+            Issue.record("bf16 products must run here: \(support.reason)", sourceLocation: sourceLocation)
+        } else {
+            Issue.record(
+                "bf16 products not tested: \(support.reason)", severity: .warning, sourceLocation: sourceLocation)
+        }
+        return nil
+    }
+
     /// The device a name from `names` stands for.
     public static func named(_ name: String) throws -> Device {
         name == "opencl" ? try openCL() : cpu()

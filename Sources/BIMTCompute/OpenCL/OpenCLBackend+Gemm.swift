@@ -1,5 +1,15 @@
 /// OpenCL launches of Kernels/gemm.cl.
 extension OpenCLBackend {
+    func gemm(
+        _ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice, precision: MatrixPrecision
+    ) throws {
+        guard precision == .fp32 else {
+            throw ComputeError.unavailable("bf16 products on \(name): \(bf16Support.reason)")
+        }
+        try gemm(op, a: a, b: b, c: c)
+    }
+
+    /// The fp32 product.
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
         switch gemmVariant {
         case .tiled, .automatic:
@@ -97,6 +107,12 @@ extension OpenCLBackend {
             K: k, rows: rows, width: width, chunk: chunk, X: x, sR: rowStride, sK: kStride,
             strideX: batchStride, P: panels, strideP: panelStride,
             global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
+    }
+}
+
+extension OpenCLBackend {
+    var bf16Support: BF16Support {
+        BF16Support(available: false, native: false, reason: "bimt's OpenCL kernels read fp32 operands only")
     }
 }
 

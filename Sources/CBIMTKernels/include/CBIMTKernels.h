@@ -108,4 +108,11 @@ double bimt_cross_entropy_rows(int cols, int r0, int r1, float scale, const floa
 /// splitmix64(key + (i + 1) * golden) >= threshold), else 0. In place is allowed.
 void bimt_dropout(int i0, int i1, uint64_t key, uint32_t threshold, float scale, const float* x, float* y);
 
+// ---- bf16 conversion (twin of precision.cl), precision.c.
+/// `rows` rows of `columns` floats, `ld` apart in x, into dense bfloat16 words in y (rows of
+/// `columns`): round to nearest, ties to even; NaN stays NaN.
+void bimt_bf16_from_rows(int rows, int columns, const float* x, long ld, uint16_t* y);
+/// x rounded to the nearest bfloat16 (ties to even), as a float.
+float bimt_bf16_round(float x);
+
 #endif

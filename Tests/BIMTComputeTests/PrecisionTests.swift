@@ -1,0 +1,143 @@
+@testable import BIMTCompute
+import CBIMTKernels
+import Foundation
+import Testing
+import TestSupport
+
+/// The value of a bfloat16 word, exactly (bf16 is the top half of an fp32).
+func bf16Value(_ word: UInt16) -> Float { Float(bitPattern: UInt32(word) << 16) }
+
+@Suite("bf16 rounding")
+struct BF16RoundingTests {
+    /// Independent of the C code: the two bf16 neighbours of x, and the nearer (ties to the
+    /// even mantissa), found by truncating and stepping one unit up.
+    static func nearest(_ x: Float) -> Float {
+        let down = Float(bitPattern: x.bitPattern & 0xffff_0000)
+        let up = Float(bitPattern: (x.bitPattern & 0xffff_0000) &+ 0x1_0000)
+        let below = abs(Double(x) - Double(down)), above = abs(Double(up) - Double(x))
+        if below != above { return below < above ? down : up }
+        return (down.bitPattern >> 16) & 1 == 0 ? down : up
+    }
+
+    @Test("round to nearest, ties to even, against a neighbour search")
+    func nearestEven() {
+        var generator = SeededGenerator(seed: 11)
+        var values: [Float] = [0, -0, 1, -1, 1 + 1.0 / 256, 1 + 3.0 / 256, 1 + 1.0 / 512, 1 + 3.0 / 512, 3.14159265]
+        values += [Float.leastNormalMagnitude, Float.leastNonzeroMagnitude, Float.greatestFiniteMagnitude / 2]
+        values += generator.uniform(2000).map { $0 * 1000 }
+        // Ties: the 16 dropped bits exactly 0x8000.
+        values += (0..<64).map { Float(bitPattern: 0x3f80_8000 &+ (UInt32($0) << 16)) }
+        for x in values where x.isFinite && abs(x) < Float.greatestFiniteMagnitude / 2 {
+            #expect(bimt_bf16_round(x) == Self.nearest(x), "\(x)")
+        }
+        // 1 + 2^-8 is a tie between 1 and 1 + 2^-7: even is 1. 1 + 3 * 2^-8 rounds up to 1 + 2^-6.
+        #expect(bimt_bf16_round(1 + 1.0 / 256) == 1)
+        #expect(bimt_bf16_round(1 + 3.0 / 256) == 1 + 1.0 / 64)
+    }
+
+    @Test("infinities stay, NaN stays NaN, the largest floats round to infinity")
+    func specials() {
+        #expect(bimt_bf16_round(.infinity) == .infinity)
+        #expect(bimt_bf16_round(-.infinity) == -.infinity)
+        #expect(bimt_bf16_round(.nan).isNaN)
+        // A NaN whose payload sits in the dropped bits only would truncate to infinity.
+        #expect(bimt_bf16_round(Float(bitPattern: 0x7f80_0001)).isNaN)
+        #expect(bimt_bf16_round(Float.greatestFiniteMagnitude) == .infinity)
+    }
+
+    @Test("rows with a leading dimension pack densely, as the scalar rounding")
+    func packRows() {
+        var generator = SeededGenerator(seed: 3)
+        let rows = 37, columns = 53, ld = 61, batch = 3, stride = rows * ld + 5
+        let x = generator.uniform(batch * stride)
+        var words = [UInt16](repeating: 0, count: batch * rows * columns)
+        x.withUnsafeBufferPointer { x in
+            words.withUnsafeMutableBufferPointer { w in
+                CPUBackend.packBF16(
+                    x.baseAddress!, rows: rows, columns: columns, ld: ld, batch: batch, stride: stride,
+                    into: w.baseAddress!)
+            }
+        }
+        for e in 0..<batch {
+            for r in 0..<rows {
+                for c in 0..<columns {
+                    let w = words[(e * rows + r) * columns + c], v = x[e * stride + r * ld + c]
+                    #expect(bf16Value(w) == bimt_bf16_round(v), "\(e) \(r) \(c)")
+                }
+            }
+        }
+    }
+}
+
+@Suite("bf16 GEMM")
+struct BF16GemmTests {
+    /// Products whose operands are bf16 values are exact in double; C accumulates them in fp32.
+    /// A bf16 GEMM must equal the double-precision product of the bf16-rounded operands up to
+    /// fp32 accumulation (K * 2^-24 relative, bounded here by 1e-5 * sqrt-ish slack), and must
+    /// differ from the fp32 product by about 2^-9 relative (it rounds, it does not truncate).
+    @Test(
+        "every transpose, batches, broadcast B, strided C, alpha and beta, against bf16-rounded double",
+        arguments: transposeCases.map { [$0.0, $0.1] })
+    func matchesRoundedReference(transposes: [Bool]) throws {
+        guard let device = try TestDevices.bf16CPU() else { return }
+        let (ta, tb) = (transposes[0], transposes[1])
+        let operations = [
+            GemmOperation(m: 129, n: 257, k: 33, transposeA: ta, transposeB: tb),
+            GemmOperation(m: 7, n: 1000, k: 129, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 1),
+            GemmOperation(
+                m: 33, n: 64, k: 257, transposeA: ta, transposeB: tb, beta: 0.25, ldc: 80, batchCount: 3,
+                strideB: 0, strideC: 33 * 80 + 16),
+            GemmOperation(m: 1, n: 1, k: 1000, transposeA: ta, transposeB: tb),
+        ]
+        for (index, op) in operations.enumerated() {
+            let (result, a, b, c) = try runGemm(device, op, seed: UInt64(40 + index))
+            let rounded = referenceGemm(op, a: a.map(bimt_bf16_round), b: b.map(bimt_bf16_round), c: c)
+            expectClose(result, rounded, tolerance: 2e-5, "bf16 \(op.summary)")
+            // fp32 operands give another answer: bf16 rounding happened.
+            let exact = referenceGemm(op, a: a, b: b, c: c)
+            let largest = zip(result, exact).map { abs(Double($0) - $1) }.max()!
+            if op.k > 1 { #expect(largest > 1e-4, "\(op.summary): no bf16 rounding seen (\(largest))") }
+        }
+    }
+
+    @Test("a primitive is reused across calls, and the fp32 setting goes back to fp32 products")
+    func switchBack() throws {
+        guard let device = try TestDevices.bf16CPU() else { return }
+        let op = GemmOperation(m: 64, n: 48, k: 96)
+        let first = try runGemm(device, op, seed: 1).0, second = try runGemm(device, op, seed: 1).0
+        #expect(first == second)
+        try device.setMatrixPrecision(.fp32)
+        let (result, a, b, c) = try runGemm(device, op, seed: 1)
+        expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5, "fp32 after bf16")
+        #expect(device.matrixPrecision == .fp32)
+    }
+
+    @Test("auto, fp32 and bf16 resolve against what the device offers")
+    func choice() throws {
+        let cpu = Device.cpu(), support = cpu.bf16Support
+        #expect(try cpu.choosePrecision(.fp32).precision == .fp32)
+        let auto = try cpu.choosePrecision(.auto)
+        #expect(auto.precision == (support.available && support.native ? .bf16 : .fp32))
+        #expect(auto.explanation.contains(support.reason))
+        if support.available {
+            #expect(try cpu.choosePrecision(.bf16).precision == .bf16)
+        } else {
+            #expect(throws: ComputeError.self) { try cpu.choosePrecision(.bf16) }
+        }
+    }
+
+    @Test("an OpenCL device without bf16 kernels refuses bf16 by name, and auto falls back to fp32")
+    func openCLRefuses() throws {
+        guard TestDevices.runOpenCLTests else { return }
+        let device = try TestDevices.openCL()
+        guard !device.bf16Support.available else { return }
+        do {
+            try device.setMatrixPrecision(.bf16)
+            Issue.record("bf16 accepted on \(device.name)")
+        } catch let error as ComputeError {
+            #expect(error.description.contains(device.name))
+        }
+        #expect(try device.choosePrecision(.auto).precision == .fp32)
+        #expect(device.matrixPrecision == .fp32)
+    }
+}
