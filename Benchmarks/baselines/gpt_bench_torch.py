@@ -10,6 +10,9 @@ Usage: python3 Benchmarks/baselines/gpt_bench_torch.py [--threads 2] [--steps 20
 `--gpt-small` times gpt-small's model and recipe instead (6 layers, width 384, 6 heads, context
 256, vocabulary 65; AdamW betas (0.9, 0.99), weight decay 0.1 on matrices only, clipping at
 norm 1), at `--batch` sequences (default 16), without dropout.
+`--precision bf16` runs the forward pass and the loss under `torch.autocast(dtype=torch.bfloat16)`
+(PyTorch's mixed precision: fp32 weights, gradients and AdamW state; products in bf16), the
+baseline for `bimt bench train --precision bf16`.
 """
 import argparse, statistics, sys, time
 import torch
@@ -24,6 +27,7 @@ parser.add_argument("--warmup", type=int, default=None, help="untimed steps (def
 parser.add_argument("--device", default="cpu", help="cpu or cuda")
 parser.add_argument("--gpt-small", action="store_true")
 parser.add_argument("--batch", type=int, default=None)
+parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.set_default_dtype(torch.float32)
@@ -58,8 +62,10 @@ def step():
     """One training step; returns its seconds."""
     start = time.perf_counter()
     opt.zero_grad(set_to_none=True)
-    logits = model(x)
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+    with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16,
+                        enabled=args.precision == "bf16"):
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
     cost = sum((params[n].abs() * d).mean() for n, d in distances.items())
     (loss + 1e-4 * cost).backward()
     if args.gpt_small:
@@ -74,4 +80,4 @@ warmup = warm_up(step, args.warmup)
 print(f"{warmup} warm-up steps", file=sys.stderr)
 times = [step() for _ in range(args.steps)]
 t = statistics.median(times)
-print(f"pytorch {torch.__version__} {args.device} threads {args.threads}: {t * 1e3:.2f} ms/step, {B * L / t:.0f} tokens/s")
+print(f"pytorch {torch.__version__} {args.device} {args.precision} threads {args.threads}: {t * 1e3:.2f} ms/step, {B * L / t:.0f} tokens/s")

@@ -61,10 +61,11 @@ struct TrainCommand: ParsableCommand {
             var given = try options.resolve()
             let untouched = try TrainingFlags.parse([]).resolve()
             given.steps = untouched.steps
+            given.precision = untouched.precision
             guard given == untouched, out == nil, initFrom == nil else {
                 throw ValidationError(
                     "--resume continues a run with its own configuration (its config.json); only --steps (a new total) "
-                        + "may be given with it, not other settings, --out or --init")
+                        + "and --precision may be given with it, not other settings, --out or --init")
             }
             if let steps = options.steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
         }
@@ -98,7 +99,7 @@ struct TrainCommand: ParsableCommand {
         }
         let start: TrainingLaunch.Start
         if let resume {
-            start = .resume(directory: URL(fileURLWithPath: resume), steps: options.steps)
+            start = .resume(directory: URL(fileURLWithPath: resume), steps: options.steps, precision: options.precision)
         } else {
             let directory = try out ?? defaultDirectory(configuration())
             start = .fresh(
@@ -115,6 +116,8 @@ struct TrainCommand: ParsableCommand {
             do {
                 let plan = try launch.plan(try configuration(), on: device)
                 print(plan)
+                print(
+                    "precision: \(try Trainer.choosePrecision(try configuration().precision, on: device).explanation)")
                 try plan.check()
                 print("fits: \(plan.totalBytes / 1_048_576) MiB of \(plan.deviceBytes / 1_048_576) MiB")
             } catch let error as BIMTError {

@@ -7,6 +7,7 @@ extension RelocationMethod: ExpressibleByArgument {}
 extension CostReduction: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension WeightDecayScope: ExpressibleByArgument {}
+extension PrecisionSetting: ExpressibleByArgument {}
 
 /// Hyperparameter flags shared by `train` and `bench train`; each overrides the preset
 /// (and the --config file). The library applies them (`TrainingConfiguration.applying`);
@@ -96,6 +97,13 @@ struct TrainingFlags: ParsableArguments {
             """
     )
     var snapshotBudget: Double?
+    @Option(
+        help: """
+            Matrix products in fp32, bf16 (bfloat16 operands, fp32 accumulation; weights, gradients and \
+            optimizer state stay fp32) or auto (bf16 where the device computes it natively). Default: the \
+            preset's (auto for charlm, gpt-small, convnet and convnet-large; fp32 for the paper's).
+            """)
+    var precision: PrecisionSetting?
 
     /// The flag that sets each configuration field, for the library's errors.
     static let flagNames: [String: String] = [
@@ -116,7 +124,7 @@ struct TrainingFlags: ParsableArguments {
         "gradientClip": "--grad-clip", "beta1": "--beta1", "beta2": "--beta2",
         "accumulationSteps": "--accumulation-steps", "evalBatches": "--eval-batches",
         "validationExamples": "--validation",
-        "snapshotBudget": "--snapshot-budget", "runDirectory": "--out",
+        "snapshotBudget": "--snapshot-budget", "runDirectory": "--out", "precision": "--precision",
     ]
 
     /// A library error found while building or setting up a run: a field that cannot work (on
@@ -188,6 +196,7 @@ struct TrainingFlags: ParsableArguments {
             o.evalBatches = evalBatches
             o.validationExamples = validation
             o.snapshotBudget = snapshotBudget
+            o.precision = precision
             return o
         }
     }

@@ -122,6 +122,78 @@ import Testing
         }
     }
 
+    /// bf16 products (Tests/Golden/gpt-tokens-bf16.safetensors): against a float64 PyTorch
+    /// model whose products round their operands to bf16 as bimt's do, closely; and against
+    /// PyTorch's own autocast, loosely.
+    ///
+    /// Tolerances. Against the rounded reference the only differences are fp32 accumulation
+    /// (about 1e-6) and the rare operand that fp32 and float64 round to neighbouring bf16
+    /// values (2^-8 relative for that one operand, diluted in its sum): 2e-3 of the largest
+    /// value. Autocast also rounds each product's result and attention's operands to bf16
+    /// (2^-9 relative each, about ten such roundings in sequence in this model), which moves
+    /// its output and gradients by up to about 1 % (measured: 0.5 % for the logits, 1.0 % for
+    /// the first MLP's weight gradient): 3e-2 of the largest value, and 1e-3 for the loss.
+    @Test("bf16 products: logits, loss, gradients and 3 AdamW steps against PyTorch, rounded and autocast")
+    func bf16MatchesPyTorch() throws {
+        guard let device = try TestDevices.bf16CPU() else { return }
+        let golden = try Golden("gpt-tokens-bf16.safetensors")
+        let model = try GPT(architecture: golden.architecture, costSettings: CostSettings(), device: device)
+        try device.write(try golden.values(model, prefix: "param"), to: model.parameters.whole)
+        let rows = try golden.shape("input")[0]
+        let input = try device.makeBuffer(try golden.tensor("input"))
+        let targets = try device.makeBuffer(try golden.tensor("targets"))
+        let output = try model.forward(input: input.whole, rows: rows)
+        let logits = try device.read(output)
+        #expect(Self.relativeError(logits, try golden.tensor("output")) < 2e-3, "logits")
+        #expect(Self.relativeError(logits, try golden.tensor("autocast.output")) < 3e-2, "logits against autocast")
+        // The reference can tell: fp32 products land well away from it.
+        let fp32 = Device.cpu()
+        let plain = try GPT(architecture: golden.architecture, costSettings: CostSettings(), device: fp32)
+        try fp32.write(try golden.values(plain, prefix: "param"), to: plain.parameters.whole)
+        let fp32Logits = try fp32.read(
+            try plain.forward(input: try fp32.makeBuffer(try golden.tensor("input")).whole, rows: rows))
+        #expect(
+            Self.relativeError(fp32Logits, try golden.tensor("output"))
+                > 4 * Self.relativeError(logits, try golden.tensor("output")), "fp32 logits as close as bf16's")
+        let gradient = try device.makeBuffer(count: output.count), accumulator = try device.makeBuffer(count: 2)
+        try Self.loss(device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+        let loss = Double(try device.read(accumulator.whole)[0])
+        expectClose(loss, Double(try golden.tensor("loss")[0]), relative: 1e-4, "loss")
+        expectClose(loss, Double(try golden.tensor("autocast.loss")[0]), relative: 1e-3, "loss against autocast")
+        try device.fill(model.gradients.whole, value: 0)
+        try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
+        let gradients = try device.read(model.gradients.whole)
+        for (tensor, view, _) in model.views.named(golden.architecture) {
+            let mine = Array(gradients[view.offset..<(view.offset + view.count)])
+            let rounded = Self.relativeError(mine, try golden.tensor("grad.\(tensor)"))
+            let autocast = Self.relativeError(mine, try golden.tensor("autocast.grad.\(tensor)"))
+            #expect(rounded < 2e-3, "grad.\(tensor): relative error \(rounded)")
+            #expect(autocast < 3e-2, "grad.\(tensor) against autocast: relative error \(autocast)")
+        }
+        for step in 1...3 {
+            if step > 1 {
+                let output = try model.forward(input: input.whole, rows: rows)
+                try Self.loss(
+                    device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+                try device.fill(model.gradients.whole, value: 0)
+                try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
+            }
+            try device.adamW(
+                golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
+                firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
+        }
+        let after = try device.read(model.parameters.whole), expected = try golden.values(model, prefix: "step3")
+        let first = try golden.values(model, prefix: "grad")
+        let worst = after.indices.filter { abs(first[$0]) >= 1e-4 }.map {
+            abs(Double(after[$0]) - Double(expected[$0]))
+        }
+        .max()!
+        // AdamW moves each parameter by about lr = 1e-2 per step whatever its gradient's size, so
+        // a gradient 2e-3 off (relative to the largest) moves a small entry's step by a few
+        // percent of it: 1e-3 is 3 % of three steps' movement (measured: 6e-4).
+        #expect(worst < 1e-3, "parameters after 3 AdamW steps: largest difference \(worst)")
+    }
+
     /// A small random GPT (tokens, every position) with its data on `device`.
     static func randomModel(_ device: Device, heads: Int = 2, last: Bool = false, seed: UInt64 = 5) throws -> (
         GPT, Buffer, Int

@@ -62,6 +62,37 @@ struct CLITests {
         #expect(opencl.status != 0 && opencl.error.contains("available: auto, cpu"), "\(opencl.error)")
     }
 
+    @Test("without oneDNN the binary says why, auto trains in fp32, and --precision bf16 is refused with the fix")
+    func noOneDNN() throws {
+        let missing = ["BIMT_DNNL_LIBRARY": "libNoSuchDNNL.so.2"]
+        let devices = try bimt(["devices"], environment: missing)
+        #expect(devices.status == 0 && devices.output.contains("bf16 products: no"), "\(devices.output)")
+        let auto = try bimt(["train", "--device", "cpu", "--precision", "auto", "--dry-run"], environment: missing)
+        #expect(auto.status == 0 && auto.output.contains("precision: fp32 (auto: oneDNN"), "\(auto.output)")
+        let bf16 = try bimt(["train", "--device", "cpu", "--precision", "bf16", "--dry-run"], environment: missing)
+        #expect(bf16.status == 64, "\(bf16.error)")
+        #expect(
+            bf16.error.contains("--precision") && bf16.error.contains("libNoSuchDNNL.so.2")
+                && bf16.error.contains("apt-get install libdnnl2"), "\(bf16.error)")
+        let unknown = try bimt(["train", "--device", "cpu", "--precision", "fp16", "--dry-run"])
+        #expect(unknown.status == 64 && unknown.error.contains("fp16"), "\(unknown.error)")
+    }
+
+    @Test("an OpenCL device refuses --precision bf16 by name; a resumed run may change its precision")
+    func precisionOnDevices() throws {
+        if TestDevices.runOpenCLTests {
+            let bf16 = try bimt(["train", "--device", "opencl", "--precision", "bf16", "--dry-run"])
+            #expect(bf16.status == 64 && bf16.error.contains("--precision"), "\(bf16.error)")
+        }
+        let run = FileManager.default.temporaryDirectory.appending(path: "bimt-precision-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: run) }
+        #expect(try bimt(["train", "--steps", "20", "--out", run.path, "--quiet"]).status == 0)
+        let resumed = try bimt(["train", "--resume", run.path, "--steps", "30", "--precision", "auto", "--quiet"])
+        #expect(resumed.status == 0 && resumed.error.contains("precision: "), "\(resumed.error)")
+        let other = try bimt(["train", "--resume", run.path, "--lr", "0.1"])
+        #expect(other.status == 64 && other.error.contains("--precision may be given"), "\(other.error)")
+    }
+
     @Test("bench gemm --json prints the documented object")
     func benchGemmJSON() throws {
         let result = try bimt([

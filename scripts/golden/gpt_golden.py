@@ -5,7 +5,16 @@ cross-entropy) and Tests/Golden/gpt-real.safetensors (real-vector inputs, last p
 only, MSE). Each file holds the initial parameters ("param.NAME", bimt's names and shapes),
 the input, the targets, the model output, the loss, every gradient ("grad.NAME") and the
 parameters after 3 AdamW steps ("step3.NAME"); its metadata holds the architecture and the
-AdamW settings. Run: python3 scripts/golden/gpt_golden.py  (torch, safetensors)
+AdamW settings.
+
+Tests/Golden/gpt-tokens-bf16.safetensors is the token model with bimt's bf16 products: every
+linear map (forward, input gradient and weight gradient) rounds both operands to bfloat16
+(from fp32, to nearest even) and accumulates exactly (float64 here); attention, LayerNorm,
+GELU, the loss and AdamW stay unrounded, as in bimt. It also holds "autocast.*": the output,
+loss and gradients of the same model and input under PyTorch's own
+torch.autocast("cpu", dtype=torch.bfloat16) in fp32, which also rounds the products' results
+and attention's operands to bf16.
+Run: python3 scripts/golden/gpt_golden.py  (torch, safetensors)
 """
 import json, math, os
 import torch
@@ -15,26 +24,56 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "..", "Tests", "Golden")
 
 
+def bf16(t):
+    """t rounded to the nearest bfloat16 (from fp32, ties to even), in t's dtype."""
+    return t.to(torch.float32).to(torch.bfloat16).to(t.dtype)
+
+
+class BF16Linear(torch.autograd.Function):
+    """y = x W^T + b whose three products (y, dx, dW) read bf16-rounded operands."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        return bf16(x) @ bf16(w).T + b
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, w = ctx.saved_tensors
+        dx = bf16(dy) @ bf16(w)
+        dw = bf16(dy).reshape(-1, dy.shape[-1]).T @ bf16(x).reshape(-1, x.shape[-1])
+        return dx, dw, dy.reshape(-1, dy.shape[-1]).sum(0)
+
+
+class Linear(torch.nn.Linear):
+    """nn.Linear, or with bf16 products when its model says so."""
+
+    rounded = False
+
+    def forward(self, x):
+        return BF16Linear.apply(x, self.weight, self.bias) if Linear.rounded else super().forward(x)
+
+
 class GPT(torch.nn.Module):
     def __init__(self, layers, width, heads, context, outputs, vocabulary=None, features=None, ratio=4, last=False):
         super().__init__()
         self.heads, self.last = heads, last
-        self.embed = torch.nn.Embedding(vocabulary, width) if vocabulary else torch.nn.Linear(features, width)
+        self.embed = torch.nn.Embedding(vocabulary, width) if vocabulary else Linear(features, width)
         self.pos = torch.nn.Parameter(torch.zeros(context, width))
         self.blocks = torch.nn.ModuleList()
         for _ in range(layers):
             b = torch.nn.Module()
             b.ln1 = torch.nn.LayerNorm(width)
             b.attn = torch.nn.Module()
-            b.attn.qkv = torch.nn.Linear(width, 3 * width)
-            b.attn.proj = torch.nn.Linear(width, width)
+            b.attn.qkv = Linear(width, 3 * width)
+            b.attn.proj = Linear(width, width)
             b.ln2 = torch.nn.LayerNorm(width)
             b.mlp = torch.nn.Module()
-            b.mlp.fc = torch.nn.Linear(width, ratio * width)
-            b.mlp.proj = torch.nn.Linear(ratio * width, width)
+            b.mlp.fc = Linear(width, ratio * width)
+            b.mlp.proj = Linear(ratio * width, width)
             self.blocks.append(b)
         self.ln_f = torch.nn.LayerNorm(width)
-        self.head = torch.nn.Linear(width, outputs)
+        self.head = Linear(width, outputs)
 
     @staticmethod
     def attend(q, k, v):
@@ -61,7 +100,7 @@ class GPT(torch.nn.Module):
         return self.head(h)
 
 
-def make(name, config, x, targets, loss_kind, seed):
+def make(name, config, x, targets, loss_kind, seed, rounded=False):
     torch.manual_seed(seed)
     model = GPT(**config)
     with torch.no_grad():
@@ -73,6 +112,7 @@ def make(name, config, x, targets, loss_kind, seed):
             else:
                 p.copy_(0.3 * torch.randn_like(p))
     initial = {k: v.detach().clone() for k, v in model.named_parameters()}
+    Linear.rounded = rounded
 
     def loss_of(out):
         if loss_kind == "ce":
@@ -96,6 +136,19 @@ def make(name, config, x, targets, loss_kind, seed):
         tensors["param." + k] = initial[k]
         tensors["grad." + k] = grads[k]
         tensors["step3." + k] = dict(model.named_parameters())[k].detach()
+    Linear.rounded = False
+    if rounded:
+        # PyTorch's autocast on the same model and input, in fp32 (its own rounding everywhere).
+        reference = GPT(**config).float()
+        reference.load_state_dict({k: v.float() for k, v in initial.items()})
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out32 = reference(x)
+            loss32 = loss_of(out32.float())
+        loss32.backward()
+        tensors["autocast.output"] = out32.detach().float()
+        tensors["autocast.loss"] = loss32.detach().reshape(1)
+        for k, p in reference.named_parameters():
+            tensors["autocast.grad." + k] = p.grad.detach()
     tensors = {k: v.to(torch.float32).contiguous() for k, v in tensors.items()}
     meta = {"config": json.dumps(config), "adamw": json.dumps({"lr": adam["lr"], "beta1": 0.9, "beta2": 0.999,
                                                                "eps": 1e-8, "weight_decay": adam["weight_decay"]}),
@@ -113,3 +166,6 @@ if __name__ == "__main__":
     real = torch.randn(4, 3, 3)
     make("gpt-real.safetensors", dict(layers=1, width=6, heads=3, context=3, outputs=2, features=3, last=True),
          real, torch.randn(4, 2), "mse", seed=2)
+    tokens = torch.randint(0, 11, (4, 8))
+    make("gpt-tokens-bf16.safetensors", dict(layers=2, width=16, heads=2, context=8, outputs=11, vocabulary=11),
+         tokens, torch.randint(0, 11, (4, 8)), "ce", seed=3, rounded=True)

@@ -51,7 +51,7 @@ public enum ConfigurationFile {
         "learningRateSchedule", "learningRateSchedule.warmupSteps", "learningRateSchedule.minimumLearningRate",
         "learningRateSchedule.decaySteps", "gradientClip", "beta1", "beta2", "weightDecayScope", "accumulationSteps",
         "evalBatches",
-        "snapshotBudget", "batchSampling", "validationExamples",
+        "snapshotBudget", "batchSampling", "validationExamples", "precision",
     ]
 
     static func merge(_ overrides: [String: Any], into base: inout [String: Any], path: String, prefix: String) throws {

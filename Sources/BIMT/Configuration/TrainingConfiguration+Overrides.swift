@@ -96,6 +96,8 @@ extension TrainingConfiguration {
         public var validationExamples: Int?
         /// MiB for network snapshots (0: none).
         public var snapshotBudget: Double?
+        /// fp32, bf16 or auto.
+        public var precision: PrecisionSetting?
 
         /// No changes.
         public init() {}
@@ -237,6 +239,7 @@ extension TrainingConfiguration {
         if let batches = o.evalBatches { c.evalBatches = batches }
         if let held = o.validationExamples { c.validationExamples = held }
         if let budget = o.snapshotBudget { c.snapshotBudget = budget }
+        if let precision = o.precision { c.precision = precision }
         try c.validate()
         // The user's data against the model they will feed (widths, labels for the loss).
         if let userData { try c.check(userData) }

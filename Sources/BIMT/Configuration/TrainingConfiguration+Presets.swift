@@ -113,12 +113,16 @@ extension TrainingConfiguration {
             // lambda 0.2 (x10 at 1/4, x0.1 at 9/10): of 0.05, 0.1, 0.2 and 0.4, the one pruning the most
             // conv weights at >= 90 % accuracy on 10000 held-out training images (scripts/convnet-lambda);
             // the test split was not read to choose it. [16, 32] channels could not reach both.
-            return convNet(channels: [32, 64])
+            var c = convNet(channels: [32, 64])
+            c.precision = .auto
+            return c
         case "convnet-large":
             // Three blocks of 64, 128 and 256 channels (3x3, ReLU, 2x2 max-pool: 28 -> 14 -> 7 -> 3,
             // the last pool rounding down as PyTorch's does), dense 3*3*256 -> 10 (ring): BIMT on a
             // VGG-style net and the conv benchmark at scale. convnet's costs and schedule.
-            return convNet(channels: [64, 128, 256])
+            var c = convNet(channels: [64, 128, 256])
+            c.precision = .auto
+            return c
         case "incontext", "modadd-seq", "charlm", "gpt-small", "gpt-bench":
             return transformerPreset(name)
         default:
@@ -197,6 +201,9 @@ extension TrainingConfiguration {
             c.gradientClip = 1
             c.weightDecayScope = .matrices
             c.evalBatches = small ? 200 : 20
+            // bf16 products where the device has them natively (the paper's presets stay fp32:
+            // their parity with the reference is an fp32 parity).
+            c.precision = .auto
             return c
         case "gpt-bench":
             return make(

@@ -1,3 +1,5 @@
+import BIMTCompute
+
 /// How a model is trained, apart from what it is: the loss, the optimizer, the connection
 /// cost's strength over time, the relocation schedule and the logging. A `Trainer` built
 /// from a model takes these alone; a `TrainingConfiguration` holds them beside the model and
@@ -60,6 +62,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// MiB the run directory's network snapshots (for `bimt view`) may take before older
     /// frames are thinned; 0: no snapshots; nil: `Snapshots.defaultBudgetMiB`.
     public var snapshotBudget: Double?
+    /// The precision of matrix products: fp32, bf16 (bfloat16 operands, fp32 accumulation;
+    /// weights, gradients and optimizer state stay fp32), or auto (bf16 where the device
+    /// computes it natively, else fp32). Checkpoints hold fp32 either way.
+    public var precision: PrecisionSetting = .fp32
 
     /// Options; the defaults are the paper's (seed 1, no weight decay, full batch, greedy top 30 every 200 steps).
     public init(
@@ -201,7 +207,7 @@ extension TrainingOptions {
             relocation, swapEvery
         case logEvery, checkpointEvery, learningRateSchedule, gradientClip, beta1, beta2, weightDecayScope,
             accumulationSteps, evalBatches
-        case snapshotBudget, batchSampling, validationExamples
+        case snapshotBudget, batchSampling, validationExamples, precision
     }
 
     /// Fields added after the first version take their defaults when absent.
@@ -230,6 +236,7 @@ extension TrainingOptions {
         snapshotBudget = try c.decodeIfPresent(Double.self, forKey: .snapshotBudget)
         batchSampling = try c.decodeIfPresent(BatchSampling.self, forKey: .batchSampling) ?? .epochs
         validationExamples = try c.decodeIfPresent(Int.self, forKey: .validationExamples)
+        precision = try c.decodeIfPresent(PrecisionSetting.self, forKey: .precision) ?? .fp32
     }
 
     /// Fields at their defaults are left out, so a run that does not use them writes the
@@ -259,5 +266,6 @@ extension TrainingOptions {
         try c.encodeIfPresent(snapshotBudget, forKey: .snapshotBudget)
         if batchSampling != .epochs { try c.encode(batchSampling, forKey: .batchSampling) }
         try c.encodeIfPresent(validationExamples, forKey: .validationExamples)
+        if precision != .fp32 { try c.encode(precision, forKey: .precision) }
     }
 }

@@ -91,10 +91,11 @@ extension Trainer {
     /// bit-identical to an uninterrupted run with the same configuration. `steps` sets a new
     /// total (at least the checkpoint's step; a finished run is extended): the lambda
     /// schedule and the bias-penalty start are fractions of the new total from then on, and
-    /// config.json records it. With a `processGroup` (of any size: a checkpoint does not
+    /// config.json records it. `precision` replaces the run's (checkpoints hold fp32, so a run
+    /// resumes at any precision). With a `processGroup` (of any size: a checkpoint does not
     /// depend on the rank count) every rank reads the checkpoint and only rank 0 writes.
     public static func resume(
-        directory: URL, device: Device, steps: Int? = nil,
+        directory: URL, device: Device, steps: Int? = nil, precision: PrecisionSetting? = nil,
         processGroup: (any ProcessGroup)? = nil
     ) throws -> Trainer {
         let configURL = directory.appending(path: "config.json")
@@ -117,6 +118,8 @@ extension Trainer {
             }
             configuration.steps = steps
         }
+        // Checkpoints hold fp32 weights and moments: a run resumes at any precision.
+        if let precision { configuration.precision = precision }
         let trainer = try Trainer(
             configuration: configuration, device: device, runDirectory: nil, processGroup: processGroup)
         try trainer.load(checkpoint, includeOptimizer: true)

@@ -17,6 +17,8 @@ public final class Trainer {
     public let model: any TrainableModel
     /// The model's device.
     public let device: Device
+    /// The precision of the run's matrix products (set on `device`), and why it was chosen.
+    public let precision: PrecisionChoice
     /// Where metrics and checkpoints go (nil: nowhere).
     public var runDirectory: URL? { resumedDirectory ?? initialDirectory }
     let initialDirectory: URL?
@@ -108,6 +110,8 @@ public final class Trainer {
     ) throws {
         self.model = model
         self.device = model.device
+        precision = try Self.choosePrecision(options.precision, on: model.device)
+        try model.device.setMatrixPrecision(precision.precision)
         self.options = options
         self.configuration = configuration
         processGroup = group
@@ -120,6 +124,14 @@ public final class Trainer {
         stepper = try TrainingStep(model: model, options: options, training: data.train, group: group)
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
         if let initialDirectory { try prepare(initialDirectory) }
+    }
+
+    /// The precision a run with `setting` computes at on `device`, and why; a precision the
+    /// device cannot run is an invalid `precision` field.
+    public static func choosePrecision(_ setting: PrecisionSetting, on device: Device) throws -> PrecisionChoice {
+        do { return try device.choosePrecision(setting) } catch let error as ComputeError {
+            throw BIMTError.invalidField(field: "precision", reason: error.description)
+        }
     }
 
     /// One training step; returns the metrics when the step is a log step.

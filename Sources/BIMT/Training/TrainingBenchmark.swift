@@ -53,6 +53,8 @@ public enum TrainingBenchmark {
         public var device: String
         /// The preset's name (or the task's kind).
         public var preset: String
+        /// The precision of the matrix products, and why it was chosen.
+        public var precision: PrecisionChoice
         /// Median seconds of a bare step.
         public var stepSeconds: Double
         /// Steps in each timed round.
@@ -81,7 +83,8 @@ public enum TrainingBenchmark {
         /// The result as `bimt bench train --json` prints it.
         public var jsonObject: [String: Any] {
             var object: [String: Any] = [
-                "device": device, "preset": preset, "seconds_per_step": stepSeconds,
+                "device": device, "preset": preset, "precision": precision.precision.rawValue,
+                "seconds_per_step": stepSeconds,
                 "seconds_per_evaluation": evaluationSeconds, "evaluation_every": evaluationEvery,
                 "seconds_per_step_amortized": amortizedSeconds, "timed_steps_per_round": timedStepsPerRound,
                 "rounds": rounds,
@@ -111,6 +114,7 @@ public enum TrainingBenchmark {
         public var lines: [String] {
             var lines = [
                 "device: \(device); preset \(preset); medians of \(rounds) rounds of \(timedStepsPerRound) steps",
+                "precision: \(precision.explanation)",
                 String(format: "step: %.4f ms (%.0f steps/s)", stepSeconds * 1000, 1 / stepSeconds),
             ]
             if let tokensPerStep {
@@ -228,7 +232,7 @@ public enum TrainingBenchmark {
         // Tokens per step for a transformer: every position of every sequence in the batch.
         let batch = configuration.batchSize ?? 1
         return Result(
-            device: device.name, preset: configuration.preset ?? configuration.task.kind,
+            device: device.name, preset: configuration.preset ?? configuration.task.kind, precision: trainer.precision,
             stepSeconds: bareSeconds, timedStepsPerRound: steps, rounds: settings.rounds,
             evaluationSeconds: evaluationSeconds, evaluationEvery: configuration.logEvery,
             relocationSeconds: relocationSeconds, relocationEvery: relocationPeriod,

@@ -14,7 +14,7 @@ public struct TrainingLaunch {
         /// A new run written to `directory`, optionally from the weights in `initialWeights`.
         case fresh(directory: URL, initialWeights: URL?)
         /// A run continued from its directory; `steps` is a new total (nil: the run's own).
-        case resume(directory: URL, steps: Int?)
+        case resume(directory: URL, steps: Int?, precision: PrecisionSetting?)
     }
 
     /// What the process trains.
@@ -90,8 +90,9 @@ public struct TrainingLaunch {
         // another starts afresh is told the ranks disagree, not left in a mismatched exchange.
         let bytes: [UInt8] = try agreed("resolving the configuration") {
             switch start {
-            case let .resume(directory, steps):
-                return Array("\(directory.path)\u{0}\(steps.map(String.init) ?? "")\u{0}".utf8)
+            case let .resume(directory, steps, precision):
+                return Array(
+                    "\(directory.path)\u{0}\(steps.map(String.init) ?? "")\u{0}\(precision?.rawValue ?? "")".utf8)
             case .fresh:
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
@@ -120,9 +121,9 @@ public struct TrainingLaunch {
     ) throws -> Trainer {
         let trainer: Trainer = try agreed("setting up the run") {
             switch start {
-            case let .resume(directory, steps):
+            case let .resume(directory, steps, precision):
                 let trainer = try Trainer.resume(
-                    directory: directory, device: device, steps: steps, processGroup: group)
+                    directory: directory, device: device, steps: steps, precision: precision, processGroup: group)
                 if rank == 0 {
                     log("resuming \(directory.relativePath) at step \(trainer.step) of \(trainer.options.steps)")
                 }
@@ -146,7 +147,14 @@ public struct TrainingLaunch {
                 return trainer
             }
         }
+        if rank == 0 { log("precision: \(trainer.precision.explanation)") }
         if let group {
+            // Every rank computes at the same precision (auto decides per device).
+            let bf16 = trainer.precision.precision == .bf16
+            do { try group.requireSame(bf16 ? 1 : 0, "the precision (rank 0: \(trainer.precision.explanation))") } catch
+            {
+                throw AgreedFailure(error)
+            }
             // Every rank must train on the same data (the same files, read the same way); the hash
             // covers the counts too.
             let data = trainer.dataFingerprint
