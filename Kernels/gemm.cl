@@ -22,7 +22,9 @@
 //   K into `splits` ranges (global z = batch * splits + split), each writing its partial
 //   product to scratch, and gemm_splitk_reduce sums them into C; it does so when the tiles
 //   alone would leave most compute units idle (KSPLIT caps the splits).
-//   Local size: (TSN/WPTN, TSM/WPTM, 1).
+//   Local size: (TSN/WPTN, TSM/WPTM, 1). gemm_tiled_bf16 is the same kernel on bf16 operands
+//   (16-bit words from precision.cl's bf16_pack), widened to fp32 as each tile is fetched:
+//   every device type's bf16 products, half the operand traffic, fp32 arithmetic.
 // - gemm_vector: CPU-type devices (PoCL). No local memory and no barriers: each
 //   work-item keeps an RM x (VW*NV) block of C in float-VW registers; per k it broadcasts
 //   RM floats of A (RM rows read in order, or a panel of a transposed A) and streams VW*NV
@@ -71,12 +73,24 @@
 #define STOREG(v, p) CAT(vstore, GVW)(v, 0, p)
 #endif
 #define floatG CAT(float, GVW)
+// bf16 operands (gemm_tiled_bf16): GVW 16-bit words, widened to the fp32 values they hold.
+#if GVW == 1
+#define BF16G(w) as_float((uint)(w) << 16)
+#else
+#define BF16G(w) CAT(as_float, GVW)(CAT(convert_uint, GVW)(w) << 16)
+#endif
+
+// Element i of an operand: an fp32, or (bf16) the fp32 value of the 16-bit word i.
+inline float element(__global const float* X, const int i, const int bf16)
+{
+    return bf16 ? as_float((uint)((__global const ushort*)X)[i] << 16) : X[i];
+}
 
 // Fetches load l of this work-item's share of the T x TSK tile (rows t0.., depth k0..) of an
 // operand X(t, k) = X[t * sT + k * sK] with `extent` rows into regs[GVW*l ...]: along k when
 // sK == 1, else along t when sT == 1, else GVW scalars; zeros outside the matrix.
 inline void fetch(__global const float* X, const int sT, const int sK, const int T, const int extent, const int K,
-                  const int t0, const int k0, const int e, float* regs)
+                  const int t0, const int k0, const int e, float* regs, const int bf16)
 {
     int t, k, dt, dk;
     if (sK == 1 || sT != 1) { t = e / (TSK / GVW); k = (e % (TSK / GVW)) * GVW; dt = 0; dk = 1; }
@@ -84,12 +98,13 @@ inline void fetch(__global const float* X, const int sT, const int sK, const int
     const int gt = t0 + t, gk = k0 + k;
     const bool contiguous = (dk == 1 && sK == 1) || (dt == 1 && sT == 1);
     if (contiguous && gt + dt * (GVW - 1) < extent && gk + dk * (GVW - 1) < K) {
-        STOREG(LOADG(X + gt * sT + gk * sK), regs);
+        if (bf16) STOREG(BF16G(LOADG((__global const ushort*)X + gt * sT + gk * sK)), regs);
+        else STOREG(LOADG(X + gt * sT + gk * sK), regs);
         return;
     }
     for (int j = 0; j < GVW; j++) {
         const int tj = gt + dt * j, kj = gk + dk * j;
-        regs[j] = (tj < extent && kj < K) ? X[tj * sT + kj * sK] : 0.0f;
+        regs[j] = (tj < extent && kj < K) ? element(X, tj * sT + kj * sK, bf16) : 0.0f;
     }
 }
 
@@ -108,13 +123,14 @@ inline void place(__local float* Xsub, const int sT, const int sK, const int T, 
     }
 }
 
-__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
-void gemm_tiled(const int M, const int N, const int K,
-                const float alpha, const float beta,
-                __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
-                __global const float* B, const int offB, const int sBk, const int sBn, const int strideB,
-                __global float* C, const int offC, const int ldc, const int strideC,
-                const int splits, const int kChunk)
+// The body of gemm_tiled and gemm_tiled_bf16; with bf16, A and B hold 16-bit words (offsets
+// in floats, strides in words) and each tile is widened to fp32 as it is fetched.
+inline void gemm_tiled_body(const int M, const int N, const int K, const float alpha, const float beta,
+                            __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
+                            __global const float* B, const int offB, const int sBk, const int sBn, const int strideB,
+                            __global float* C, const int offC, const int ldc, const int strideC,
+                            const int splits, const int kChunk, const int bf16,
+                            __local float (*Asub)[TSK * (TSM + LPAD)], __local float (*Bsub)[TSK * (TSN + LPAD)])
 {
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
@@ -122,13 +138,12 @@ void gemm_tiled(const int M, const int N, const int K,
     const int m0 = get_group_id(1) * TSM;
     const int z = get_global_id(2), batch = z / splits, split = z % splits;
     const int kBegin = split * kChunk, kEnd = min(K, kBegin + kChunk);
-    A += offA + batch * strideA + kBegin * sAk;
-    B += offB + batch * strideB + kBegin * sBk;
+    const int shiftA = batch * strideA + kBegin * sAk, shiftB = batch * strideB + kBegin * sBk;
+    A = bf16 ? (__global const float*)((__global const ushort*)(A + offA) + shiftA) : A + offA + shiftA;
+    B = bf16 ? (__global const float*)((__global const ushort*)(B + offB) + shiftB) : B + offB + shiftB;
     C += offC + z * strideC;   // with splits > 1, C is the scratch of partial products
     const int depth = kEnd - kBegin;
 
-    __local float Asub[1 + DB][TSK * (TSM + LPAD)];   // [k][m], rows padded
-    __local float Bsub[1 + DB][TSK * (TSN + LPAD)];   // [k][n], rows padded
     float ra[LOADS_A][GVW], rb[LOADS_B][GVW];
 
     float acc[WPTM][WPTN];
@@ -139,8 +154,8 @@ void gemm_tiled(const int M, const int N, const int K,
     const int tid = tm * RTSN + tn;
     const int tiles = (depth + TSK - 1) / TSK;
     if (tiles > 0) {
-        for (int l = 0; l < LOADS_A; l++) fetch(A, sAm, sAk, TSM, M, depth, m0, 0, tid + l * THREADS, ra[l]);
-        for (int l = 0; l < LOADS_B; l++) fetch(B, sBn, sBk, TSN, N, depth, n0, 0, tid + l * THREADS, rb[l]);
+        for (int l = 0; l < LOADS_A; l++) fetch(A, sAm, sAk, TSM, M, depth, m0, 0, tid + l * THREADS, ra[l], bf16);
+        for (int l = 0; l < LOADS_B; l++) fetch(B, sBn, sBk, TSN, N, depth, n0, 0, tid + l * THREADS, rb[l], bf16);
         for (int l = 0; l < LOADS_A; l++) place(Asub[0], sAm, sAk, TSM, tid + l * THREADS, ra[l]);
         for (int l = 0; l < LOADS_B; l++) place(Bsub[0], sBn, sBk, TSN, tid + l * THREADS, rb[l]);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -150,9 +165,9 @@ void gemm_tiled(const int M, const int N, const int K,
         const bool more = t + 1 < tiles;
         if (more) {   // the next tile's global loads overlap this tile's arithmetic
             for (int l = 0; l < LOADS_A; l++)
-                fetch(A, sAm, sAk, TSM, M, depth, m0, (t + 1) * TSK, tid + l * THREADS, ra[l]);
+                fetch(A, sAm, sAk, TSM, M, depth, m0, (t + 1) * TSK, tid + l * THREADS, ra[l], bf16);
             for (int l = 0; l < LOADS_B; l++)
-                fetch(B, sBn, sBk, TSN, N, depth, n0, (t + 1) * TSK, tid + l * THREADS, rb[l]);
+                fetch(B, sBn, sBk, TSN, N, depth, n0, (t + 1) * TSK, tid + l * THREADS, rb[l], bf16);
         }
         __local const float* as = Asub[current];
         __local const float* bs = Bsub[current];
@@ -185,6 +200,38 @@ void gemm_tiled(const int M, const int N, const int K,
             C[m * ldc + n] = alpha * acc[i][j] + prior;
         }
     }
+}
+
+// Local tiles are declared in the kernels (OpenCL C allows __local variables only there).
+__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
+void gemm_tiled(const int M, const int N, const int K,
+                const float alpha, const float beta,
+                __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
+                __global const float* B, const int offB, const int sBk, const int sBn, const int strideB,
+                __global float* C, const int offC, const int ldc, const int strideC,
+                const int splits, const int kChunk)
+{
+    __local float Asub[1 + DB][TSK * (TSM + LPAD)];   // [k][m], rows padded
+    __local float Bsub[1 + DB][TSK * (TSN + LPAD)];   // [k][n], rows padded
+    gemm_tiled_body(M, N, K, alpha, beta, A, offA, sAm, sAk, strideA, B, offB, sBk, sBn, strideB, C, offC, ldc,
+                    strideC, splits, kChunk, 0, Asub, Bsub);
+}
+
+// gemm_tiled on bf16 operands (16-bit words, as precision.cl's bf16_pack writes them; offA
+// and offB in floats, the strides in words), accumulating in fp32: every OpenCL device's
+// bf16 products.
+__kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
+void gemm_tiled_bf16(const int M, const int N, const int K,
+                     const float alpha, const float beta,
+                     __global const float* A, const int offA, const int sAm, const int sAk, const int strideA,
+                     __global const float* B, const int offB, const int sBk, const int sBn, const int strideB,
+                     __global float* C, const int offC, const int ldc, const int strideC,
+                     const int splits, const int kChunk)
+{
+    __local float Asub[1 + DB][TSK * (TSM + LPAD)];
+    __local float Bsub[1 + DB][TSK * (TSN + LPAD)];
+    gemm_tiled_body(M, N, K, alpha, beta, A, offA, sAm, sAk, strideA, B, offB, sBk, sBn, strideB, C, offC, ldc,
+                    strideC, splits, kChunk, 1, Asub, Bsub);
 }
 
 // C[b] = alpha * sum over the splits of partial[b * splits + s] + beta * C[b]; the partial

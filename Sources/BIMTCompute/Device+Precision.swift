@@ -73,8 +73,7 @@ extension Device {
             }
             return PrecisionChoice(
                 precision: .bf16,
-                explanation: "bf16 (asked for; " + (support.native ? support.reason : "emulated: \(support.reason)")
-                    + ")")
+                explanation: "bf16 (asked for; \(support.reason))")
         case .auto:
             if support.available && support.native {
                 return PrecisionChoice(precision: .bf16, explanation: "bf16 (auto: \(support.reason))")

@@ -79,7 +79,22 @@ struct BF16GemmTests {
         "every transpose, batches, broadcast B, strided C, alpha and beta, against bf16-rounded double",
         arguments: transposeCases.map { [$0.0, $0.1] })
     func matchesRoundedReference(transposes: [Bool]) throws {
-        guard let device = try TestDevices.bf16CPU() else { return }
+        for device in try Self.devices() { try Self.matchesRoundedReference(device, transposes: transposes) }
+    }
+
+    /// The devices with bf16 products: the CPU path where it has them, and the OpenCL device
+    /// (gemm_tiled_bf16 on any device type).
+    static func devices() throws -> [Device] {
+        var devices = [try TestDevices.bf16CPU()].compactMap { $0 }
+        if TestDevices.runOpenCLTests {
+            let device = try TestDevices.openCL()
+            try device.setMatrixPrecision(.bf16)
+            devices.append(device)
+        }
+        return devices
+    }
+
+    static func matchesRoundedReference(_ device: Device, transposes: [Bool]) throws {
         let (ta, tb) = (transposes[0], transposes[1])
         let operations = [
             GemmOperation(m: 129, n: 257, k: 33, transposeA: ta, transposeB: tb),
@@ -92,11 +107,11 @@ struct BF16GemmTests {
         for (index, op) in operations.enumerated() {
             let (result, a, b, c) = try runGemm(device, op, seed: UInt64(40 + index))
             let rounded = referenceGemm(op, a: a.map(bimt_bf16_round), b: b.map(bimt_bf16_round), c: c)
-            expectClose(result, rounded, tolerance: 2e-5, "bf16 \(op.summary)")
+            expectClose(result, rounded, tolerance: 2e-5, "bf16 \(op.summary) on \(device.name)")
             // fp32 operands give another answer: bf16 rounding happened.
             let exact = referenceGemm(op, a: a, b: b, c: c)
             let largest = zip(result, exact).map { abs(Double($0) - $1) }.max()!
-            if op.k > 1 { #expect(largest > 1e-4, "\(op.summary): no bf16 rounding seen (\(largest))") }
+            if op.k > 1 { #expect(largest > 1e-4, "\(op.summary) on \(device.name): no bf16 rounding seen") }
         }
     }
 
@@ -126,18 +141,18 @@ struct BF16GemmTests {
         }
     }
 
-    @Test("an OpenCL device without bf16 kernels refuses bf16 by name, and auto falls back to fp32")
-    func openCLRefuses() throws {
+    @Test("OpenCL: bf16 operands on every device, never chosen by auto without matrix units; split-K too")
+    func openCL() throws {
         guard TestDevices.runOpenCLTests else { return }
         let device = try TestDevices.openCL()
-        guard !device.bf16Support.available else { return }
-        do {
-            try device.setMatrixPrecision(.bf16)
-            Issue.record("bf16 accepted on \(device.name)")
-        } catch let error as ComputeError {
-            #expect(error.description.contains(device.name))
-        }
+        #expect(device.bf16Support.available && !device.bf16Support.native)
         #expect(try device.choosePrecision(.auto).precision == .fp32)
-        #expect(device.matrixPrecision == .fp32)
+        try device.setMatrixPrecision(.bf16)
+        // Deep and narrow: gemm_tiled splits K over the compute units, then sums the parts.
+        let op = GemmOperation(m: 16, n: 16, k: 4096, transposeA: true, beta: 0.5)
+        let (result, a, b, c) = try runGemm(device, op, seed: 7)
+        let rounded = referenceGemm(op, a: a.map(bimt_bf16_round), b: b.map(bimt_bf16_round), c: c)
+        expectClose(result, rounded, tolerance: 2e-5, "split-K bf16")
     }
+
 }

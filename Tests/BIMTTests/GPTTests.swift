@@ -135,7 +135,15 @@ import Testing
     /// the first MLP's weight gradient): 3e-2 of the largest value, and 1e-3 for the loss.
     @Test("bf16 products: logits, loss, gradients and 3 AdamW steps against PyTorch, rounded and autocast")
     func bf16MatchesPyTorch() throws {
-        guard let device = try TestDevices.bf16CPU() else { return }
+        var devices = [try TestDevices.bf16CPU()].compactMap { $0 }
+        if TestDevices.runOpenCLTests {
+            devices.append(try TestDevices.openCL())
+            try devices.last!.setMatrixPrecision(.bf16)
+        }
+        for device in devices { try Self.bf16MatchesPyTorch(device) }
+    }
+
+    static func bf16MatchesPyTorch(_ device: Device) throws {
         let golden = try Golden("gpt-tokens-bf16.safetensors")
         let model = try GPT(architecture: golden.architecture, costSettings: CostSettings(), device: device)
         try device.write(try golden.values(model, prefix: "param"), to: model.parameters.whole)
@@ -144,7 +152,7 @@ import Testing
         let targets = try device.makeBuffer(try golden.tensor("targets"))
         let output = try model.forward(input: input.whole, rows: rows)
         let logits = try device.read(output)
-        #expect(Self.relativeError(logits, try golden.tensor("output")) < 2e-3, "logits")
+        #expect(Self.relativeError(logits, try golden.tensor("output")) < 2e-3, "logits on \(device.name)")
         #expect(Self.relativeError(logits, try golden.tensor("autocast.output")) < 3e-2, "logits against autocast")
         // The reference can tell: fp32 products land well away from it.
         let fp32 = Device.cpu()
@@ -167,7 +175,7 @@ import Testing
             let mine = Array(gradients[view.offset..<(view.offset + view.count)])
             let rounded = Self.relativeError(mine, try golden.tensor("grad.\(tensor)"))
             let autocast = Self.relativeError(mine, try golden.tensor("autocast.grad.\(tensor)"))
-            #expect(rounded < 2e-3, "grad.\(tensor): relative error \(rounded)")
+            #expect(rounded < 2e-3, "grad.\(tensor) on \(device.name): relative error \(rounded)")
             #expect(autocast < 3e-2, "grad.\(tensor) against autocast: relative error \(autocast)")
         }
         for step in 1...3 {
@@ -191,7 +199,7 @@ import Testing
         // AdamW moves each parameter by about lr = 1e-2 per step whatever its gradient's size, so
         // a gradient 2e-3 off (relative to the largest) moves a small entry's step by a few
         // percent of it: 1e-3 is 3 % of three steps' movement (measured: 6e-4).
-        #expect(worst < 1e-3, "parameters after 3 AdamW steps: largest difference \(worst)")
+        #expect(worst < 1e-3, "parameters after 3 AdamW steps on \(device.name): largest difference \(worst)")
     }
 
     /// A small random GPT (tokens, every position) with its data on `device`.

@@ -78,11 +78,13 @@ struct CLITests {
         #expect(unknown.status == 64 && unknown.error.contains("fp16"), "\(unknown.error)")
     }
 
-    @Test("an OpenCL device refuses --precision bf16 by name; a resumed run may change its precision")
+    @Test("an OpenCL device takes --precision bf16 and says how; a resumed run may change its precision")
     func precisionOnDevices() throws {
         if TestDevices.runOpenCLTests {
             let bf16 = try bimt(["train", "--device", "opencl", "--precision", "bf16", "--dry-run"])
-            #expect(bf16.status == 64 && bf16.error.contains("--precision"), "\(bf16.error)")
+            #expect(bf16.status == 0 && bf16.output.contains("precision: bf16 (asked for; gemm_tiled_bf16"))
+            let auto = try bimt(["train", "--device", "opencl", "--precision", "auto", "--dry-run"])
+            #expect(auto.status == 0 && auto.output.contains("precision: fp32 (auto: "), "\(auto.output)")
         }
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-precision-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: run) }

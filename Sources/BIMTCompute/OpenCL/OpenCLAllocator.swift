@@ -16,6 +16,8 @@ final class OpenCLAllocator {
         case packedA // gemm_vector's panels of A
         case packedB // gemm_vector's panels of B
         case splitK // gemm_tiled's partial products, one per K range
+        case bf16A // A rounded to bf16 words (two per float)
+        case bf16B // B rounded to bf16 words
         case staging // copies (overlapping copy, permutation source)
         case partialSums // per-row or per-group partial costs
         case permutation // float-encoded permutation indices

@@ -3,42 +3,17 @@ extension OpenCLBackend {
     func gemm(
         _ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice, precision: MatrixPrecision
     ) throws {
-        guard precision == .fp32 else {
-            throw ComputeError.unavailable("bf16 products on \(name): \(bf16Support.reason)")
+        switch precision {
+        case .fp32: try gemm(op, a: a, b: b, c: c)
+        case .bf16: try gemmBF16(op, a: a, b: b, c: c)
         }
-        try gemm(op, a: a, b: b, c: c)
     }
 
     /// The fp32 product.
     func gemm(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
         switch gemmVariant {
         case .tiled, .automatic:
-            let (sAm, sAk) = op.stridesA
-            let sBk = op.transposeB ? 1 : op.ldb, sBn = op.transposeB ? op.ldb : 1
-            let t = tuning
-            let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
-            let tiles = [(op.n + t.tsn - 1) / t.tsn, (op.m + t.tsm - 1) / t.tsm]
-            let (splits, chunk) = t.kSplits(
-                m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
-            let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
-            if splits == 1 {
-                try enqueue.gemmTiled(
-                    M: op.m, N: op.n, K: op.k, alpha: op.alpha, beta: op.beta,
-                    A: a, sAm: sAm, sAk: sAk, strideA: op.strideA, B: b, sBk: sBk, sBn: sBn, strideB: op.strideB,
-                    C: c, ldc: op.ldc, strideC: op.strideC, splits: 1, kChunk: op.k, global: global, local: local)
-                return
-            }
-            // Each K range's product into scratch, then C = alpha * their sum + beta * C.
-            let partial = try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
-            try enqueue.gemmTiled(
-                M: op.m, N: op.n, K: op.k, alpha: 1, beta: 0,
-                A: a, sAm: sAm, sAk: sAk, strideA: op.strideA, B: b, sBk: sBk, sBn: sBn, strideB: op.strideB,
-                C: partial, ldc: op.n, strideC: op.m * op.n, splits: splits, kChunk: chunk,
-                global: global, local: local)
-            try enqueue.gemmSplitkReduce(
-                M: op.m, N: op.n, splits: splits, alpha: op.alpha, beta: op.beta, partial: partial,
-                C: c, ldc: op.ldc, strideC: op.strideC,
-                global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
+            try gemmTiled(op, a: a, b: b, c: c, bf16: false)
         case .vector:
             // K deeper than KC goes through in blocks of KC, each launch adding its block's
             // product into C (the first applies beta): a block's panel of B then stays in L2.
@@ -55,6 +30,52 @@ extension OpenCLBackend {
                 k0 += depth
             } while k0 < op.k
         }
+    }
+
+    /// The bf16 product on any device type: A and B rounded into dense 16-bit words as stored
+    /// (precision.cl's bf16_pack; a B with batch stride 0 once), then gemm_tiled_bf16, which
+    /// widens each tile to fp32 as it fetches it and accumulates in fp32.
+    func gemmBF16(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice) throws {
+        let (ar, ac) = op.storedA, (br, bc) = op.storedB
+        let batchB = op.batchCount > 1 && op.strideB == 0 ? 1 : op.batchCount
+        let packedA = try scratchSlice(.bf16A, count: (op.batchCount * ar * ac + 1) / 2)
+        let packedB = try scratchSlice(.bf16B, count: (batchB * br * bc + 1) / 2)
+        try enqueue.bf16Pack(
+            rows: ar, columns: ac, X: a, ld: op.lda, strideX: op.strideA, W: packedA,
+            global: [ac, ar, op.batchCount], local: [min(64, ac), 1, 1])
+        try enqueue.bf16Pack(
+            rows: br, columns: bc, X: b, ld: op.ldb, strideX: op.strideB, W: packedB,
+            global: [bc, br, batchB], local: [min(64, bc), 1, 1])
+        var dense = op
+        (dense.lda, dense.ldb) = (ac, bc)
+        (dense.strideA, dense.strideB) = (ar * ac, batchB == 1 && op.batchCount > 1 ? 0 : br * bc)
+        try gemmTiled(dense, a: packedA, b: packedB, c: c, bf16: true)
+    }
+
+    /// gemm_tiled (or, on bf16 words, gemm_tiled_bf16), split over K when the tiles alone
+    /// would leave most compute units idle.
+    private func gemmTiled(_ op: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice, bf16: Bool) throws {
+        let (sAm, sAk) = op.stridesA
+        let sBk = op.transposeB ? 1 : op.ldb, sBn = op.transposeB ? op.ldb : 1
+        let t = tuning
+        let local = [t.tsn / t.wptn, t.tsm / t.wptm, 1]
+        let tiles = [(op.n + t.tsn - 1) / t.tsn, (op.m + t.tsm - 1) / t.tsm]
+        let (splits, chunk) = t.kSplits(
+            m: op.m, n: op.n, k: op.k, batch: op.batchCount, computeUnits: device.computeUnits)
+        let global = [tiles[0] * local[0], tiles[1] * local[1], op.batchCount * splits]
+        // Each K range's product into scratch (then C = alpha * their sum + beta * C), or C itself.
+        let partial = splits == 1 ? c : try scratchSlice(.splitK, count: op.batchCount * splits * op.m * op.n)
+        let (alpha, beta, ldc, strideC) =
+            splits == 1 ? (op.alpha, op.beta, op.ldc, op.strideC) : (1, 0, op.n, op.m * op.n)
+        let launch = bf16 ? enqueue.gemmTiledBf16 : enqueue.gemmTiled
+        try launch(
+            op.m, op.n, op.k, alpha, beta, a, sAm, sAk, op.strideA, b, sBk, sBn, op.strideB, partial, ldc, strideC,
+            splits, splits == 1 ? op.k : chunk, global, local)
+        guard splits > 1 else { return }
+        try enqueue.gemmSplitkReduce(
+            M: op.m, N: op.n, splits: splits, alpha: op.alpha, beta: op.beta, partial: partial,
+            C: c, ldc: op.ldc, strideC: op.strideC,
+            global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
     }
 
     /// gemm_vector over all of K (see `gemm`).
@@ -112,7 +133,9 @@ extension OpenCLBackend {
 
 extension OpenCLBackend {
     var bf16Support: BF16Support {
-        BF16Support(available: false, native: false, reason: "bimt's OpenCL kernels read fp32 operands only")
+        BF16Support(
+            available: true, native: false,
+            reason: "gemm_tiled_bf16 reads bf16 operands and computes in fp32; bimt uses no matrix units on OpenCL yet")
     }
 }
 
