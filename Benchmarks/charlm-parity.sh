@@ -20,7 +20,7 @@ for corpus in "${corpora[@]}"; do
   [ -f "$text" ] || scripts/corpus "$corpus" "$text" >&2
   for seed in $seeds; do
     "$bimt" train --preset charlm --text "$text" --lambda 0 --relocation off --seed "$seed" --config "$work/all-windows.json" \
-      --device cpu --quiet --out "$work/$corpus-$seed" > /dev/null
+      --device cpu --precision fp32 --quiet --out "$work/$corpus-$seed" > /dev/null
     # The last metrics row's test loss (every window of the validation split, full precision).
     ours=$(awk -F, 'END { printf "%.4f", $3 }' "$work/$corpus-$seed/metrics.csv")
     theirs=$(python3 Benchmarks/baselines/nanogpt_charlm.py "$text" --seed "$seed" | sed -n 's/.*windows \([0-9.]*\)$/\1/p')

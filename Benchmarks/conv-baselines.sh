@@ -4,9 +4,11 @@
 # its default NCHW layout and PyTorch channels_last (NHWC, bimt's layout), so the machine's
 # noise falls on all three; prints each median (range) and bimt's speed-up.
 # Usage: Benchmarks/conv-baselines.sh [rounds] [presets...]   (default: 3 convnet convnet-large)
+# PRECISION=bf16 runs bimt with --precision bf16 and PyTorch under bf16 autocast (default fp32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
+precision=${PRECISION:-fp32}
 shift || true
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(convnet convnet-large)
@@ -18,12 +20,12 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for round in $(seq "$rounds"); do
     for preset in "${presets[@]}"; do
-        ms=$("$bimt" bench train --preset "$preset" --device cpu --repeat 3 --json 2>/dev/null \
+        ms=$("$bimt" bench train --preset "$preset" --device cpu --precision "$precision" --repeat 3 --json 2>/dev/null \
             | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds_per_step"] * 1e3)')
         echo "$preset bimt $ms" | tee -a "$log" >&2
         for layout in nchw channels-last; do
             flag=(); [ "$layout" = nchw ] || flag=(--channels-last)
-            ms=$(python3 Benchmarks/baselines/convnet_torch.py --preset "$preset" --threads "$threads" --steps 30 "${flag[@]}" \
+            ms=$(python3 Benchmarks/baselines/convnet_torch.py --preset "$preset" --threads "$threads" --steps 30 --precision "$precision" "${flag[@]}" \
                 | sed -n 's/.*: \([0-9.]*\) ms\/step/\1/p')
             echo "$preset $layout $ms" | tee -a "$log" >&2
         done

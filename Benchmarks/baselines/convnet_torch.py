@@ -8,8 +8,10 @@ no weight decay), and a connection cost on every weight and bias (mean |w| * dis
 step over --steps steps after a warm-up as `bimt bench train`'s (Benchmarks/baselines/bimt_warmup.py):
 --warmup N untimed steps, or without it until the step times settle, then one more; the count goes to
 stderr. Pass the --warmup given to bimt.
+`--precision bf16` runs the forward pass and the loss under torch.autocast(dtype=torch.bfloat16) (fp32
+weights, gradients and AdamW state), the baseline for `bimt bench train --precision bf16`.
 Usage: python3 Benchmarks/baselines/convnet_torch.py [--preset convnet|convnet-large] [--threads 2] [--steps 50]
-       [--warmup N] [--channels-last]
+       [--warmup N] [--channels-last] [--precision fp32|bf16]
 """
 import argparse, statistics, sys, time
 import torch
@@ -23,6 +25,7 @@ parser.add_argument("--steps", type=int, default=50)
 parser.add_argument("--warmup", type=int, default=None, help="untimed steps (default: until step times settle)")
 parser.add_argument("--batch", type=int, default=100)
 parser.add_argument("--channels-last", action="store_true", help="NHWC memory format (bimt's layout)")
+parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -45,7 +48,8 @@ def step():
     """One training step; returns its seconds."""
     start = time.perf_counter()
     opt.zero_grad(set_to_none=True)
-    loss = torch.nn.functional.cross_entropy(model(x), y)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
     cost = sum((p.abs() * d).mean() for p, d in zip(model.parameters(), distances))
     (loss + 0.2 * cost).backward()
     opt.step()
@@ -56,4 +60,5 @@ warmup = warm_up(step, args.warmup)
 print(f"{args.preset}: {warmup} warm-up steps", file=sys.stderr)
 times = [step() for _ in range(args.steps)]
 t = statistics.median(times)
-print(f"{args.preset}: pytorch {torch.__version__} cpu threads {args.threads}{' channels_last' if args.channels_last else ''}: {t * 1e3:.2f} ms/step")
+layout = " channels_last" if args.channels_last else ""
+print(f"{args.preset}: pytorch {torch.__version__} cpu {args.precision} threads {args.threads}{layout}: {t * 1e3:.2f} ms/step")

@@ -40,12 +40,8 @@ extension OpenCLBackend {
         let batchB = op.batchCount > 1 && op.strideB == 0 ? 1 : op.batchCount
         let packedA = try scratchSlice(.bf16A, count: (op.batchCount * ar * ac + 1) / 2)
         let packedB = try scratchSlice(.bf16B, count: (batchB * br * bc + 1) / 2)
-        try enqueue.bf16Pack(
-            rows: ar, columns: ac, X: a, ld: op.lda, strideX: op.strideA, W: packedA,
-            global: [ac, ar, op.batchCount], local: [min(64, ac), 1, 1])
-        try enqueue.bf16Pack(
-            rows: br, columns: bc, X: b, ld: op.ldb, strideX: op.strideB, W: packedB,
-            global: [bc, br, batchB], local: [min(64, bc), 1, 1])
+        try packBF16(a, rows: ar, columns: ac, ld: op.lda, batch: op.batchCount, stride: op.strideA, into: packedA)
+        try packBF16(b, rows: br, columns: bc, ld: op.ldb, batch: batchB, stride: op.strideB, into: packedB)
         var dense = op
         (dense.lda, dense.ldb) = (ac, bc)
         (dense.strideA, dense.strideB) = (ar * ac, batchB == 1 && op.batchCount > 1 ? 0 : br * bc)
@@ -128,14 +124,6 @@ extension OpenCLBackend {
             K: k, rows: rows, width: width, chunk: chunk, X: x, sR: rowStride, sK: kStride,
             strideX: batchStride, P: panels, strideP: panelStride,
             global: [(k + chunk - 1) / chunk, panelCount, batch], local: [1, min(16, panelCount), 1])
-    }
-}
-
-extension OpenCLBackend {
-    var bf16Support: BF16Support {
-        BF16Support(
-            available: true, native: false,
-            reason: "gemm_tiled_bf16 reads bf16 operands and computes in fp32; bimt uses no matrix units on OpenCL yet")
     }
 }
 
