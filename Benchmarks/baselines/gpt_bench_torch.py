@@ -28,13 +28,19 @@ parser.add_argument("--device", default="cpu", help="cpu or cuda")
 parser.add_argument("--gpt-small", action="store_true")
 parser.add_argument("--batch", type=int, default=None)
 parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+# Overrides of gpt-small's model (scripts/gpu-check --rehearse times a small one).
+parser.add_argument("--layers", type=int, default=6)
+parser.add_argument("--width", type=int, default=384)
+parser.add_argument("--heads", type=int, default=6)
+parser.add_argument("--context", type=int, default=256)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.set_default_dtype(torch.float32)
 torch.manual_seed(0)
 if args.gpt_small:
-    B, L, V = args.batch or 16, 256, 65
-    model = GPT(layers=6, width=384, heads=6, context=L, outputs=V, vocabulary=V).to(args.device)
+    B, L, V = args.batch or 16, args.context, 65
+    model = GPT(layers=args.layers, width=args.width, heads=args.heads, context=L, outputs=V,
+                vocabulary=V).to(args.device)
     opt = torch.optim.AdamW([{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
                              {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.99))
