@@ -3,29 +3,35 @@ import CBIMTKernels
 // The CPU twin of Kernels/precision.cl: fp32 to bf16 words (Sources/CBIMTKernels/precision.c),
 // and what the processor and oneDNN offer for bf16 products.
 extension CPUBackend {
-    /// Native with AMX or AVX512-BF16; emulated by oneDNN on other AVX-512 processors;
-    /// unavailable without oneDNN or AVX-512.
+    /// Native where oneDNN's bf16 product runs on AMX or AVX512-BF16 (its implementation
+    /// says which); emulated by oneDNN on other AVX-512 processors; unavailable without
+    /// AVX-512 or without oneDNN.
     var bf16Support: BF16Support {
+        let flags = CPUFeatures.processorFlags
+        guard CPUFeatures.skylakeXFlags.isSubset(of: flags) else {
+            return BF16Support(
+                available: false, native: false,
+                reason: "bf16 products on the CPU path need AVX-512 (oneDNN's bf16 kernels), and this processor has "
+                    + CPUFeatures.simdSummary)
+        }
         let dnnl: OneDNN
         switch OneDNN.shared {
         case let .failure(error): return BF16Support(available: false, native: false, reason: error.description)
         case let .success(loaded): dnnl = loaded
         }
-        let flags = CPUFeatures.processorFlags
-        if let unit = [("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16")].first(where: { flags.contains($0.0) })
-        {
-            return BF16Support(available: true, native: true, reason: "\(unit.1), oneDNN \(dnnl.version)")
-        }
-        if CPUFeatures.skylakeXFlags.isSubset(of: flags) {
+        guard let implementation = dnnl.bf16Implementation else {
             return BF16Support(
-                available: true, native: false,
-                reason: "no AMX-BF16 or AVX512-BF16: oneDNN \(dnnl.version) emulates bf16 with AVX-512, "
-                    + "no faster than fp32")
+                available: false, native: false,
+                reason: "oneDNN \(dnnl.version) offers no bf16 product on this processor")
+        }
+        let unit = implementation.contains("amx") ? "AMX-BF16" : implementation.contains("bf16") ? "AVX512-BF16" : nil
+        if let unit {
+            return BF16Support(available: true, native: true, reason: "\(unit), oneDNN \(dnnl.version)")
         }
         return BF16Support(
-            available: false, native: false,
-            reason: "oneDNN \(dnnl.version) computes bf16 products only with AVX-512, and this processor has "
-                + CPUFeatures.simdSummary)
+            available: true, native: false,
+            reason: "no AMX-BF16 or AVX512-BF16 (oneDNN \(dnnl.version) chose \(implementation)): it emulates bf16 "
+                + "with AVX-512 instructions")
     }
 
     /// `batch` stored matrices of `rows` x `columns` (leading dimension `ld`, `stride` floats

@@ -22,7 +22,7 @@ final class CPUBackend: ComputeBackend {
     func bf16Scratch(count: Int) -> UnsafeMutablePointer<UInt16> {
         if let words = bf16Words, bf16Capacity >= count { return words }
         bf16Words?.deallocate()
-        bf16Capacity = max(count, bf16Capacity * 3 / 2)
+        bf16Capacity = count // exactly: the memory plan counts the largest product's operands
         let words = UnsafeMutablePointer<UInt16>.allocate(capacity: bf16Capacity)
         bf16Words = words
         return words

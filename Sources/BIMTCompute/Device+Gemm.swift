@@ -6,8 +6,9 @@ extension Device {
         try gemm(operation, a: a, b: b, c: c, precision: activePrecision)
     }
 
-    /// The product at a given precision, whatever `matrixPrecision` says.
-    func gemm(
+    /// The product at a given precision, whatever `matrixPrecision` says (attention's
+    /// products are fp32 at either setting).
+    public func gemm(
         _ operation: GemmOperation, a: BufferSlice, b: BufferSlice, c: BufferSlice, precision: MatrixPrecision
     ) throws {
         try own(a, "GEMM A"); try own(b, "GEMM B"); try own(c, "GEMM C")

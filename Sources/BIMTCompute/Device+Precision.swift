@@ -44,7 +44,9 @@ extension Device {
     /// What this device offers for bf16 products.
     public var bf16Support: BF16Support { backend.bf16Support }
 
-    /// The precision of every matrix product this device runs from now on (fp32 until set).
+    /// The precision of every matrix product this device runs from now on (fp32 until set):
+    /// a setting of the device, so a program that trains at bf16 and then decodes on the same
+    /// device decodes at bf16 too. Attention computes in fp32 at either setting.
     public var matrixPrecision: MatrixPrecision { activePrecision }
 
     /// Sets the precision of matrix products; `.bf16` on a device that cannot run it is an
@@ -62,10 +64,12 @@ extension Device {
     /// Resolves `setting` for this device: `auto` picks bf16 only where it is native; an
     /// explicit `bf16` the device cannot run is an error.
     public func choosePrecision(_ setting: PrecisionSetting) throws -> PrecisionChoice {
+        // fp32 asks nothing of the device (nor loads oneDNN).
+        if setting == .fp32 { return PrecisionChoice(precision: .fp32, explanation: "fp32 (asked for)") }
         let support = bf16Support
         switch setting {
         case .fp32:
-            return PrecisionChoice(precision: .fp32, explanation: "fp32 (asked for)")
+            preconditionFailure("handled above")
         case .bf16:
             guard support.available else {
                 throw ComputeError.unavailable(

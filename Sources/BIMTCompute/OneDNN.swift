@@ -10,7 +10,7 @@ final class OneDNN: @unchecked Sendable {
     /// The loaded library, or why it could not be loaded (tried once per process).
     nonisolated(unsafe) static let shared: Result<OneDNN, ComputeError> = {
         var reason = [CChar](repeating: 0, count: 512)
-        guard bimt_dnnl_load(&reason, reason.count) == 0 else {
+        guard bimt_dnnl_load(Int32(processorCount), &reason, reason.count) == 0 else {
             return .failure(
                 .unavailable(
                     "oneDNN: "
@@ -25,7 +25,26 @@ final class OneDNN: @unchecked Sendable {
     private var primitives: [Key: OpaquePointer] = [:]
     private let lock = NSLock()
 
-    private init(version: String) { self.version = version }
+    /// The implementation oneDNN picks for a bf16 product (e.g. "brg:avx512_core_bf16", or
+    /// "brg:avx512_core_amx"): what the processor offers once oneDNN's own limits
+    /// (ONEDNN_MAX_CPU_ISA, a virtual machine's) apply; nil when it has none.
+    let bf16Implementation: String?
+
+    private init(version: String) {
+        self.version = version
+        var shape = bimt_dnnl_shape()
+        shape.bf16 = 1
+        (shape.batch, shape.batchB, shape.m, shape.n, shape.k) = (1, 1, 64, 64, 64)
+        (shape.strideA, shape.strideB, shape.strideC) = ((4096, 64, 1), (4096, 64, 1), (4096, 64, 1))
+        (shape.alpha, shape.beta) = (1, 0)
+        var reason = [CChar](repeating: 0, count: 256)
+        if let probe = bimt_dnnl_matmul_create(&shape, &reason, reason.count) {
+            bf16Implementation = String(cString: bimt_dnnl_matmul_implementation(probe))
+            bimt_dnnl_matmul_destroy(probe)
+        } else {
+            bf16Implementation = nil
+        }
+    }
 
     /// What identifies a primitive: the shape with every stride, the scales and the types.
     struct Key: Hashable {
@@ -48,7 +67,8 @@ final class OneDNN: @unchecked Sendable {
         var reason = [CChar](repeating: 0, count: 512)
         guard let created = bimt_dnnl_matmul_create(&shape, &reason, reason.count) else {
             throw ComputeError.unavailable(
-                String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    + "; train with --precision fp32 (or Device.setMatrixPrecision(.fp32))")
         }
         // Shapes in a training run are few; a long-running process that sees many (varying
         // chunk sizes) starts over rather than growing without bound.
@@ -67,9 +87,13 @@ final class OneDNN: @unchecked Sendable {
         let status = try lock.withLock { bimt_dnnl_matmul_run(try primitive(key), a, b, c) }
         guard status == 0 else {
             throw ComputeError.unavailable(
-                "oneDNN \(version) failed to run a \(key.m)x\(key.n)x\(key.k) matmul (status \(status))")
+                "oneDNN \(version) failed to run a \(key.m)x\(key.n)x\(key.k) matmul (status \(status)); "
+                    + "train with --precision fp32 (or Device.setMatrixPrecision(.fp32))")
         }
     }
+
+    /// Primitives created and kept.
+    var primitiveCount: Int { lock.withLock { primitives.count } }
 
     private func releaseAll() {
         for primitive in primitives.values { bimt_dnnl_matmul_destroy(primitive) }

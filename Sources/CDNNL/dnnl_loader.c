@@ -39,6 +39,7 @@ static char version[32];
 
 static const version_t *(*p_version)(void);
 static int (*p_engine_create)(engine_t *, int, size_t);
+static int (*p_engine_destroy)(engine_t);
 static int (*p_stream_create)(stream_t *, engine_t, unsigned);
 static int (*p_stream_wait)(stream_t);
 static int (*p_memory_desc_init_by_strides)(memory_desc *, int, const int64_t *, int, const int64_t *);
@@ -61,14 +62,19 @@ static int (*p_memory_create)(memory_t *, const memory_desc *, engine_t, void *)
 static int (*p_memory_set_data_handle)(memory_t, void *);
 static int (*p_memory_destroy)(memory_t);
 
-int bimt_dnnl_load(char *reason, size_t reasonSize) {
+int bimt_dnnl_load(int threads, char *reason, size_t reasonSize) {
     if (engine) return 0;
     const char *chosen = getenv("BIMT_DNNL_LIBRARY");
     const char *name = chosen && *chosen ? chosen : "libdnnl.so.2";
     // oneDNN runs on OpenMP (libgomp), whose threads spin after each product by default and
-    // took the cores from the rest of a training step (a third slower on 2 cores): they sleep
-    // instead, unless the user chose otherwise. libgomp reads this when dlopen loads it.
+    // took the cores from the rest of a training step (1289 against 1000 ms for gpt-small's
+    // bf16 step on 2 cores): they sleep instead, and there are as many as the CPU path's
+    // threads (data-parallel ranks share a node's cores), unless the user chose otherwise.
+    // libgomp reads both when dlopen loads it.
+    char count[16];
+    snprintf(count, sizeof count, "%d", threads > 0 ? threads : 1);
     setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    setenv("OMP_NUM_THREADS", count, 0);
     if (!library) library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!library) {
         const char *why = dlerror();
@@ -78,6 +84,7 @@ int bimt_dnnl_load(char *reason, size_t reasonSize) {
     struct { void **slot; const char *symbol; } table[] = {
         {(void **)&p_version, "dnnl_version"},
         {(void **)&p_engine_create, "dnnl_engine_create"},
+        {(void **)&p_engine_destroy, "dnnl_engine_destroy"},
         {(void **)&p_stream_create, "dnnl_stream_create"},
         {(void **)&p_stream_wait, "dnnl_stream_wait"},
         {(void **)&p_memory_desc_init_by_strides, "dnnl_memory_desc_init_by_strides"},
@@ -118,6 +125,7 @@ int bimt_dnnl_load(char *reason, size_t reasonSize) {
     int status = p_engine_create(&engine, ENGINE_CPU, 0);
     if (status == SUCCESS) status = p_stream_create(&stream, engine, STREAM_DEFAULT);
     if (status != SUCCESS) {
+        if (engine) p_engine_destroy(engine);
         engine = NULL;
         snprintf(reason, reasonSize, "oneDNN %s could not create its CPU engine (status %d)", version, status);
         return -1;
@@ -151,6 +159,7 @@ bimt_dnnl_matmul *bimt_dnnl_matmul_create(const bimt_dnnl_shape *s, char *reason
     int64_t dimsA[3] = {s->batch, s->m, s->k}, dimsB[3] = {s->batchB, s->k, s->n}, dimsC[3] = {s->batch, s->m, s->n};
     memory_desc a, b, c;
     matmul_desc desc;
+    const char *stage = "describe the operands of";
     int status = p_memory_desc_init_by_strides(&a, 3, dimsA, type, s->strideA);
     if (status == SUCCESS) status = p_memory_desc_init_by_strides(&b, 3, dimsB, type, s->strideB);
     if (status == SUCCESS) status = p_memory_desc_init_by_strides(&c, 3, dimsC, TYPE_F32, s->strideC);
@@ -165,6 +174,7 @@ bimt_dnnl_matmul *bimt_dnnl_matmul_create(const bimt_dnnl_shape *s, char *reason
         if (status == SUCCESS) status = p_attr_set_post_ops(attr, ops);
     }
     primitive_desc_t pd = NULL;
+    if (status == SUCCESS) stage = "find an implementation of";
     if (status == SUCCESS) status = p_primitive_desc_create(&pd, &desc, attr, engine, NULL);
     if (ops) p_post_ops_destroy(ops);
     if (attr) p_attr_destroy(attr);
@@ -182,8 +192,8 @@ bimt_dnnl_matmul *bimt_dnnl_matmul_create(const bimt_dnnl_shape *s, char *reason
     if (status == SUCCESS) status = p_memory_create(&m->c, &c, engine, NULL);
     if (status != SUCCESS) {
         snprintf(reason, reasonSize,
-                 "oneDNN %s has no %s matmul for batch %lld, %lld x %lld x %lld (status %d)", version,
-                 s->bf16 ? "bf16" : "fp32", (long long)s->batch, (long long)s->m, (long long)s->n,
+                 "oneDNN %s could not %s a %s matmul of batch %lld, %lld x %lld x %lld (status %d)", version,
+                 stage, s->bf16 ? "bf16" : "fp32", (long long)s->batch, (long long)s->m, (long long)s->n,
                  (long long)s->k, status);
         bimt_dnnl_matmul_destroy(m);
         return NULL;

@@ -11,7 +11,7 @@ struct BenchGemmCommand: ParsableCommand {
             GFLOP/s counts 2*M*N*K per product. max_rel_error is max|C - C_ref| / max|C_ref|, \
             against the CPU path's fp32 product for an OpenCL device, and against double-precision \
             dot products of the fp32 operands on 256 sampled entries for the CPU path (so in bf16 \
-            it includes the operands' rounding, about 1e-3 relative).
+            it includes the operands' rounding, about 2e-3 relative).
             """
     )
 

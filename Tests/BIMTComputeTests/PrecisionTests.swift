@@ -69,6 +69,28 @@ struct BF16RoundingTests {
     }
 }
 
+@Suite("bf16 and attention")
+struct BF16AttentionTests {
+    @Test("fused attention gives the same bits at either precision (it computes in fp32)")
+    func attentionStaysFP32() throws {
+        let shape = AttentionShape(sequences: 2, length: 70, heads: 2, headDimension: 8)
+        var generator = SeededGenerator(seed: 4)
+        let qkv = generator.uniform(shape.sequences * shape.length * 3 * shape.width)
+        for device in try BF16GemmTests.devices() {
+            func outputs() throws -> [Float] {
+                let input = try device.makeBuffer(qkv)
+                let output = try device.makeBuffer(count: shape.sequences * shape.length * shape.width)
+                let lse = try device.makeBuffer(count: shape.statisticsCount)
+                try device.causalAttentionForward(shape, qkv: input.whole, output: output.whole, logSumExp: lse.whole)
+                return try device.read(output.whole)
+            }
+            let bf16 = try outputs()
+            try device.setMatrixPrecision(.fp32)
+            #expect(try outputs() == bf16, "fused attention on \(device.name)")
+        }
+    }
+}
+
 @Suite("bf16 GEMM")
 struct BF16GemmTests {
     /// Products whose operands are bf16 values are exact in double; C accumulates them in fp32.
@@ -103,6 +125,10 @@ struct BF16GemmTests {
                 m: 33, n: 64, k: 257, transposeA: ta, transposeB: tb, beta: 0.25, ldc: 80, batchCount: 3,
                 strideB: 0, strideC: 33 * 80 + 16),
             GemmOperation(m: 1, n: 1, k: 1000, transposeA: ta, transposeB: tb),
+            // Leading dimensions wider than the rows, and one A for every batch entry.
+            GemmOperation(
+                m: 17, n: 23, k: 40, transposeA: ta, transposeB: tb, lda: 50, ldb: 45, ldc: 30, batchCount: 2,
+                strideA: 0, strideC: 17 * 30),
         ]
         for (index, op) in operations.enumerated() {
             let (result, a, b, c) = try runGemm(device, op, seed: UInt64(40 + index))
@@ -115,16 +141,35 @@ struct BF16GemmTests {
         }
     }
 
-    @Test("a primitive is reused across calls, and the fp32 setting goes back to fp32 products")
+    @Test("a primitive is made once per shape and reused; the fp32 setting goes back to fp32 products")
     func switchBack() throws {
-        guard let device = try TestDevices.bf16CPU() else { return }
-        let op = GemmOperation(m: 64, n: 48, k: 96)
-        let first = try runGemm(device, op, seed: 1).0, second = try runGemm(device, op, seed: 1).0
+        guard let device = try TestDevices.bf16CPU(), case let .success(dnnl) = OneDNN.shared else { return }
+        let op = GemmOperation(m: 64, n: 48, k: 97)
+        let first = try runGemm(device, op, seed: 1).0
+        let made = dnnl.primitiveCount
+        let second = try runGemm(device, op, seed: 1).0
         #expect(first == second)
+        #expect(dnnl.primitiveCount <= made, "a second product of the same shape made another primitive")
         try device.setMatrixPrecision(.fp32)
         let (result, a, b, c) = try runGemm(device, op, seed: 1)
         expectClose(result, referenceGemm(op, a: a, b: b, c: c), tolerance: 1e-5, "fp32 after bf16")
         #expect(device.matrixPrecision == .fp32)
+    }
+
+    @Test("NaN and infinity in an operand reach C; with beta 0 a NaN already in C is not read")
+    func specialValues() throws {
+        for device in try Self.devices() {
+            let op = GemmOperation(m: 4, n: 3, k: 5)
+            var a = [Float](repeating: 1, count: 20), b = [Float](repeating: 0.5, count: 15)
+            a[0] = .nan
+            b[1] = .infinity
+            let da = try device.makeBuffer(a), db = try device.makeBuffer(b)
+            let dc = try device.makeBuffer([Float](repeating: .nan, count: 12))
+            try device.gemm(op, a: da.whole, b: db.whole, c: dc.whole)
+            let c = try device.read(dc.whole)
+            #expect(c[0].isNaN && c[1].isNaN, "row 0 reads the NaN on \(device.name)")
+            #expect(c[4] == .infinity && c[5] == 2.5 && c[11] == 2.5, "\(c) on \(device.name)")
+        }
     }
 
     @Test("auto, fp32 and bf16 resolve against what the device offers")
@@ -150,6 +195,10 @@ struct BF16GemmTests {
         try device.setMatrixPrecision(.bf16)
         // Deep and narrow: gemm_tiled splits K over the compute units, then sums the parts.
         let op = GemmOperation(m: 16, n: 16, k: 4096, transposeA: true, beta: 0.5)
+        let backend = try #require(device.backend as? OpenCLBackend)
+        #expect(
+            backend.tuning.kSplits(m: 16, n: 16, k: 4096, batch: 1, computeUnits: backend.device.computeUnits).splits
+                > 1, "the product is not split over K")
         let (result, a, b, c) = try runGemm(device, op, seed: 7)
         let rounded = referenceGemm(op, a: a.map(bimt_bf16_round), b: b.map(bimt_bf16_round), c: c)
         expectClose(result, rounded, tolerance: 2e-5, "split-K bf16")

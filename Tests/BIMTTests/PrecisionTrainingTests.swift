@@ -53,6 +53,41 @@ struct PrecisionTrainingTests {
         }
     }
 
+    /// A conv net's products (im2col columns times the filters, forward and backward) go
+    /// through bf16 too: its output and gradients move by bf16's rounding, not more, and the
+    /// CPU path and OpenCL agree on them.
+    @Test("conv nets in bf16: close to fp32, not equal to it, the same on both devices")
+    func convNet() throws {
+        guard try TestDevices.bf16CPU() != nil else { return }
+        let convolution = ConvNetArchitecture(
+            imageHeight: 12, imageWidth: 12, imageChannels: 1, channels: [8, 16], kernelSize: 3, pool: "max",
+            poolSize: 2)
+        let head = MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid)
+        var generator = SeededGenerator(seed: 12)
+        let images = generator.uniform(6 * 144)
+        func run(_ device: Device, _ precision: MatrixPrecision) throws -> (output: [Float], gradients: [Float]) {
+            let net = try ConvNet(convolution: convolution, head: head, costSettings: CostSettings(), device: device)
+            try net.initialize(seed: 3)
+            try device.setMatrixPrecision(precision)
+            let input = try device.makeBuffer(images)
+            let output = try net.forward(input: input.whole, rows: 6)
+            let values = try device.read(output)
+            try device.fill(net.gradients.whole, value: 0)
+            try net.backward(input: input.whole, rows: 6, outputGradient: try device.makeBuffer(values).whole)
+            return (values, try device.read(net.gradients.whole))
+        }
+        let fp32 = try run(Device.cpu(), .fp32), bf16 = try run(Device.cpu(), .bf16)
+        expectClose(bf16.output, fp32.output, tolerance: 2e-2, "bf16 logits against fp32")
+        expectClose(bf16.gradients, fp32.gradients, tolerance: 3e-2, "bf16 gradients against fp32")
+        #expect(bf16.output != fp32.output, "bf16 made no difference")
+        if TestDevices.runOpenCLTests {
+            let openCL = try run(try TestDevices.openCL(), .bf16)
+            expectClose(openCL.output, bf16.output, tolerance: 1e-4, "bf16 logits, OpenCL against the CPU path")
+            expectClose(
+                openCL.gradients, bf16.gradients, tolerance: 1e-3, "bf16 gradients, OpenCL against the CPU path")
+        }
+    }
+
     /// A text with structure to learn: sentences drawn from a few words, seeded.
     static let text: URL = {
         var generator = SeededGenerator(seed: 9)
@@ -112,7 +147,11 @@ struct PrecisionTrainingTests {
         let metrics = try #require(try resumed.trainStep())
         #expect(metrics.trainLoss.isFinite)
         try resumed.saveCheckpoint()
+        // config.json records the new precision: a plain resume keeps it.
+        let again = try Trainer.resume(directory: directory, device: Device.cpu())
+        #expect(again.step == 5 && again.precision.precision == .bf16)
         let back = try Trainer.resume(directory: directory, device: Device.cpu(), precision: .fp32)
         #expect(back.step == 5 && back.precision.precision == .fp32)
+        #expect(try Trainer.resume(directory: directory, device: Device.cpu()).precision.precision == .fp32)
     }
 }

@@ -126,6 +126,10 @@ extension TrainingConfiguration {
                     sequences: max(micro, chunk), length: length / a.valuesPerPosition,
                     heads: a.heads, headDimension: a.headDimension))
         }
+        if (try? device.choosePrecision(o.precision))?.precision == .bf16 {
+            // The largest product's operands as bf16 words (two per float), rounded per product.
+            activations += (model.bf16OperandWords(rows: max(micro, chunk), inputWidth: length) + 1) / 2
+        }
         return MemoryPlan(
             parameters: parameters, optimizerState: optimizer, data: floats, activations: activations,
             deviceBytes: device.memoryBytes, deviceName: device.name)
@@ -140,6 +144,35 @@ extension ModelSpec {
         case let .convNet(convolution, head):
             (try? ConvNet.spatialNetwork(convolution, head: head).parameterExtent) ?? 0
         case let .transformer(t): GPT.Views(t).count
+        }
+    }
+
+    /// The most bf16 words one matrix product's two operands take (the copies a bf16 product
+    /// rounds them into) in a forward and backward pass of `rows` examples: a linear map's
+    /// input and weight, its output gradient and weight, or (the weight gradient) its output
+    /// gradient and input.
+    func bf16OperandWords(rows: Int, inputWidth: Int) -> Int {
+        /// x [r, i] -> y [r, o] with W [o, i]: the largest of its three products.
+        func linear(_ r: Int, _ i: Int, _ o: Int) -> Int { max(r * (i + o), r * i + o * i, r * o + o * i) }
+        func dense(_ r: Int, _ widths: [Int]) -> Int {
+            zip(widths, widths.dropFirst()).map { linear(r, $0, $1) }.max() ?? 0
+        }
+        switch self {
+        case let .mlp(a):
+            return dense(rows, a.widths)
+        case let .convNet(c, head):
+            let sizes = c.sizes
+            var words = dense(rows, head.widths)
+            for b in 0..<c.channels.count {
+                let chunk = c.columnChunk(block: b, rows: rows), (h, w, _) = sizes[b]
+                words = max(words, linear(chunk * h * w, c.columnsPerImage(block: b) / (h * w), c.channels[b]))
+            }
+            return words
+        case let .transformer(a):
+            let n = rows * (inputWidth / a.valuesPerPosition), d = a.width, hidden = a.mlpRatio * d
+            return max(
+                linear(n, d, 3 * d), linear(n, d, hidden), linear(n, hidden, d), linear(n, d, a.scoredOutputs),
+                linear(n, a.inputWidth, d))
         }
     }
 

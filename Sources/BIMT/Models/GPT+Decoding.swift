@@ -72,19 +72,20 @@ extension GPT {
                 try model.linear(try norm(b.ln1Gain, b.ln1Bias), b.qkvWeight, b.qkvBias, rows: 1, into: qkv.whole)
                 try device.copy(qkv.slice(offset: d, count: d), to: keys[l].slice(offset: p * d, count: d))
                 try device.copy(qkv.slice(offset: 2 * d, count: d), to: values[l].slice(offset: p * d, count: d))
-                // Per head: s = q_h K_h^T / sqrt(hd) over the t cached positions, softmax, y_h = s V_h.
+                // Per head: s = q_h K_h^T / sqrt(hd) over the t cached positions, softmax, y_h = s V_h
+                // (in fp32 at either precision, as training's attention).
                 let scoreRows = scores.slice(offset: 0, count: a.heads * t)
                 try device.gemm(
                     GemmOperation(
                         m: 1, n: t, k: hd, transposeB: true, alpha: scale, lda: hd, ldb: d, ldc: t,
                         batchCount: a.heads, strideA: hd, strideB: hd, strideC: t),
-                    a: qkv.slice(offset: 0, count: d), b: keys[l].whole, c: scoreRows)
+                    a: qkv.slice(offset: 0, count: d), b: keys[l].whole, c: scoreRows, precision: .fp32)
                 try device.softmaxRows(scoreRows, output: scoreRows, rows: a.heads, columns: t)
                 try device.gemm(
                     GemmOperation(
                         m: 1, n: hd, k: t, lda: t, ldb: d, ldc: d, batchCount: a.heads, strideA: t, strideB: hd,
                         strideC: hd),
-                    a: scoreRows, b: values[l].whole, c: attention.whole)
+                    a: scoreRows, b: values[l].whole, c: attention.whole, precision: .fp32)
                 try model.linear(
                     attention.whole, b.projWeight, b.projBias, rows: 1, into: residual.whole, accumulate: true)
                 try model.linear(try norm(b.ln2Gain, b.ln2Bias), b.fcWeight, b.fcBias, rows: 1, into: hidden.whole)

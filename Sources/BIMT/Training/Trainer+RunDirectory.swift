@@ -91,9 +91,10 @@ extension Trainer {
     /// bit-identical to an uninterrupted run with the same configuration. `steps` sets a new
     /// total (at least the checkpoint's step; a finished run is extended): the lambda
     /// schedule and the bias-penalty start are fractions of the new total from then on, and
-    /// config.json records it. `precision` replaces the run's (checkpoints hold fp32, so a run
-    /// resumes at any precision). With a `processGroup` (of any size: a checkpoint does not
-    /// depend on the rank count) every rank reads the checkpoint and only rank 0 writes.
+    /// config.json records it. `precision` replaces the run's, and config.json records it too
+    /// (checkpoints hold fp32, so a run resumes at any precision). With a `processGroup` (of
+    /// any size: a checkpoint does not depend on the rank count) every rank reads the
+    /// checkpoint and only rank 0 writes.
     public static func resume(
         directory: URL, device: Device, steps: Int? = nil, precision: PrecisionSetting? = nil,
         processGroup: (any ProcessGroup)? = nil
@@ -135,7 +136,7 @@ extension Trainer {
         trainer.bestTestLoss = checkpoint.bestTestLoss ?? .infinity
         guard (processGroup?.rank ?? 0) == 0 else { return trainer }
         try trainer.adopt(directory: directory, keepingMetricsThrough: step)
-        if steps != nil {
+        if steps != nil || precision != nil {
             do {
                 try encoder.encode(trainer.configuration ?? configuration).write(to: configURL, options: .atomic)
             } catch {

@@ -111,7 +111,6 @@ public final class Trainer {
         self.model = model
         self.device = model.device
         precision = try Self.choosePrecision(options.precision, on: model.device)
-        try model.device.setMatrixPrecision(precision.precision)
         self.options = options
         self.configuration = configuration
         processGroup = group
@@ -124,6 +123,8 @@ public final class Trainer {
         stepper = try TrainingStep(model: model, options: options, training: data.train, group: group)
         finiteScratch = try device.makeBuffer(count: 6 * Self.finiteColumns)
         if let initialDirectory { try prepare(initialDirectory) }
+        // Last, so that a trainer that fails to build leaves the device as it was.
+        try device.setMatrixPrecision(precision.precision)
     }
 
     /// The precision a run with `setting` computes at on `device`, and why; a precision the

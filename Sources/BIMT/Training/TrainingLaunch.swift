@@ -151,8 +151,10 @@ public struct TrainingLaunch {
         if let group {
             // Every rank computes at the same precision (auto decides per device).
             let bf16 = trainer.precision.precision == .bf16
-            do { try group.requireSame(bf16 ? 1 : 0, "the precision (rank 0: \(trainer.precision.explanation))") } catch
-            {
+            let what =
+                "the precision (rank 0: \(trainer.precision.explanation); give every rank the same "
+                + "--precision fp32 or bf16 instead of auto)"
+            do { try group.requireSame(bf16 ? 1 : 0, what) } catch {
                 throw AgreedFailure(error)
             }
             // Every rank must train on the same data (the same files, read the same way); the hash

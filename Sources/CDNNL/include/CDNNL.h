@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 /// Loads oneDNN 2.x (`BIMT_DNNL_LIBRARY`, else libdnnl.so.2) and creates its CPU engine and
-/// stream. Returns 0, or -1 with the reason in `reason`.
-int bimt_dnnl_load(char *reason, size_t reasonSize);
+/// stream; its OpenMP threads number `threads` and sleep between products unless
+/// OMP_NUM_THREADS and OMP_WAIT_POLICY say otherwise. Returns 0, or -1 with the reason.
+int bimt_dnnl_load(int threads, char *reason, size_t reasonSize);
 /// "2.6.3" once loaded; "" before.
 const char *bimt_dnnl_version(void);
 
