@@ -61,10 +61,29 @@ struct OpenCLRuntimeTests {
         #expect(cache.load(key: key) == nil)
     }
 
+    @Test("work-group sizes come from the device class and its limit; BIMT_OPENCL_GROUPS forces a class")
+    func workGroups() throws {
+        let gpu = try WorkGroups.forDevice(type: "GPU", maxWorkGroupSize: 1024, environment: [:])
+        #expect(gpu == WorkGroups.gpuClass && gpu.group >= 128 && gpu.reduction >= 256)
+        #expect(try WorkGroups.forDevice(type: "CPU", maxWorkGroupSize: 4096, environment: [:]) == .cpuClass)
+        // A device with small work-groups caps every size (at a power of two).
+        let small = try WorkGroups.forDevice(type: "accelerator", maxWorkGroupSize: 96, environment: [:])
+        #expect(small == WorkGroups(group: 64, pointwise: 64, row: 64, reduction: 64))
+        let forced = try WorkGroups.forDevice(
+            type: "CPU", maxWorkGroupSize: 4096, environment: ["BIMT_OPENCL_GROUPS": "gpu"])
+        #expect(forced == .gpuClass)
+        #expect(throws: ComputeError.self) {
+            try WorkGroups.forDevice(type: "CPU", maxWorkGroupSize: 4096, environment: ["BIMT_OPENCL_GROUPS": "big"])
+        }
+        // The constants every program gets follow the groups.
+        let constants = KernelConstants(groups: gpu)
+        #expect(constants.defines.contains("-D ROW_LOCAL=128") && constants.defines.contains("-D REDUCE_LOCAL=256"))
+    }
+
     @Test("every shared kernel constant is a -D of every program and defined by no kernel file")
     func kernelConstantsComeFromTheHost() throws {
         let backend = try backend(cache: KernelBinaryCache(directory: nil))
-        for constant in KernelConstants.all {
+        for constant in backend.constants.all {
             for file in EmbeddedKernels.sources.keys {
                 #expect(backend.programs.buildOptions(for: file).contains("-D \(constant.name)=\(constant.value)"))
                 let source = try #require(EmbeddedKernels.sources[file])

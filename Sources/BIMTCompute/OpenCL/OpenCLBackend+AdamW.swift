@@ -17,7 +17,7 @@ extension OpenCLBackend {
     }
 
     func squaredNorm(_ x: BufferSlice, into out: BufferSlice) throws {
-        let local = KernelConstants.normLocal.value, groups = max(1, min(256, (x.count + local - 1) / local))
+        let local = constants.normLocal.value, groups = max(1, min(256, (x.count + local - 1) / local))
         let partial = try scratchSlice(.partialSums, count: groups)
         try enqueue.squaredNormPartial(n: x.count, x: x, partial: partial, global: [groups * local], local: [local])
         try reduceSum(partial, accumulate: false, into: out)

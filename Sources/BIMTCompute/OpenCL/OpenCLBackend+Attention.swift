@@ -18,7 +18,7 @@ extension OpenCLBackend {
         try enqueue.attentionTransposeHead(
             length: shape.length, ld: 3 * shape.width, column: column, hd: shape.headDimension, x: qkv, y: y,
             global: [shape.length, shape.headDimension, shape.sequences],
-            local: [min(16, device.maxWorkGroupSize), 1, 1])
+            local: [groups.group, 1, 1])
     }
 
     func causalAttentionForward(
@@ -29,7 +29,7 @@ extension OpenCLBackend {
             block = AttentionShape.queryBlock(openCL: true)
         let (keyLow, keyHigh) = (UInt32(truncatingIfNeeded: dropoutKey), UInt32(truncatingIfNeeded: dropoutKey >> 32))
         let (threshold, dropScale) = (DropoutMask.threshold(dropoutRate), DropoutMask.scale(dropoutRate))
-        let rowLocal = KernelConstants.rowLocal.value
+        let rowLocal = constants.rowLocal.value
         let s = try scratchSlice(.attentionScores, count: shape.sequences * min(block, l) * l)
         let kt = try scratchSlice(.attentionKeys, count: shape.sequences * hd * l)
         for head in 0..<shape.heads {
@@ -61,7 +61,7 @@ extension OpenCLBackend {
         let scale = 1 / Float(hd).squareRoot(), count = shape.sequences * min(block, l) * l
         let (keyLow, keyHigh) = (UInt32(truncatingIfNeeded: dropoutKey), UInt32(truncatingIfNeeded: dropoutKey >> 32))
         let (threshold, dropScale) = (DropoutMask.threshold(dropoutRate), DropoutMask.scale(dropoutRate))
-        let rowLocal = KernelConstants.rowLocal.value
+        let rowLocal = constants.rowLocal.value
         let s = try scratchSlice(.attentionScores, count: count),
             dp = try scratchSlice(.attentionScoreGradients, count: count)
         let kt = try scratchSlice(.attentionKeys, count: shape.sequences * hd * l)

@@ -1,7 +1,7 @@
 /// OpenCL launches of Kernels/bias.cl.
 extension OpenCLBackend {
     func addBias(_ bias: BufferSlice, to x: BufferSlice, rows: Int, columns: Int) throws {
-        let lx = min(64, device.maxWorkGroupSize)
+        let lx = groups.pointwise
         try enqueue.biasAdd(rows: rows, cols: columns, bias: bias, x: x, global: [columns, rows], local: [lx, 1])
     }
 

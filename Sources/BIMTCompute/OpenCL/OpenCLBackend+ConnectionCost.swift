@@ -4,7 +4,7 @@ extension OpenCLBackend {
         _ pass: ConnectionCostPass, weights: BufferSlice, gradient: BufferSlice?,
         outCoordinates: BufferSlice, inCoordinates: BufferSlice, cost: BufferSlice
     ) throws {
-        let partial = try scratchSlice(.partialSums, count: pass.rows), costLocal = KernelConstants.costLocal.value
+        let partial = try scratchSlice(.partialSums, count: pass.rows), costLocal = constants.costLocal.value
         try enqueue.connectionCostRows(
             R: pass.rows, Q: pass.columns, wf: pass.weightFactor, l0: pass.l0,
             costScale: pass.costScale, gradScale: pass.gradientScale, metric: Int(pass.metric.code),
@@ -18,7 +18,7 @@ extension OpenCLBackend {
         values: BufferSlice, gradient: BufferSlice?, l0: Float, costScale: Float, gradientScale: Float,
         cost: BufferSlice
     ) throws {
-        let costLocal = KernelConstants.costLocal.value, groups = (values.count + costLocal - 1) / costLocal
+        let costLocal = constants.costLocal.value, groups = (values.count + costLocal - 1) / costLocal
         let partial = try scratchSlice(.partialSums, count: groups)
         try enqueue.l1Cost(
             n: values.count, l0: l0, costScale: costScale, gradScale: gradientScale,

@@ -5,7 +5,7 @@ extension OpenCLBackend {
             N: s.batch, H: s.height, W: s.width, C: s.channels, KH: s.kernelHeight, KW: s.kernelWidth,
             stride: s.stride, pad: s.padding, Ho: s.outputHeight, Wo: s.outputWidth,
             x: input, cols: columns,
-            global: [s.patchSize, s.patchCount], local: [min(16, s.patchSize), 1])
+            global: [s.patchSize, s.patchCount], local: [min(groups.group, s.patchSize), 1])
     }
 
     func col2im(_ s: ConvolutionShape, columnGradient: BufferSlice, inputGradient: BufferSlice) throws {
@@ -13,6 +13,6 @@ extension OpenCLBackend {
             N: s.batch, H: s.height, W: s.width, C: s.channels, KH: s.kernelHeight, KW: s.kernelWidth,
             stride: s.stride, pad: s.padding, Ho: s.outputHeight, Wo: s.outputWidth,
             cols: columnGradient, dx: inputGradient,
-            global: [s.channels, s.batch * s.height * s.width], local: [min(16, s.channels), 1])
+            global: [s.channels, s.batch * s.height * s.width], local: [min(groups.group, s.channels), 1])
     }
 }

@@ -7,7 +7,7 @@ extension OpenCLBackend {
         try enqueue.embeddingForward(
             rows: rows, folds: folds, dim: dimension, tokens: tokens, table: table,
             out: output,
-            global: [folds * dimension, rows], local: [min(16, folds * dimension), 1])
+            global: [folds * dimension, rows], local: [min(groups.group, folds * dimension), 1])
     }
 
     func embeddingBackward(
@@ -20,7 +20,7 @@ extension OpenCLBackend {
         for fold in 0..<folds {
             try enqueue.oneHot(
                 rows: rows, folds: folds, fold: fold, vocab: vocabulary, tokens: tokens, out: oneHot,
-                global: [vocabulary, rows], local: [min(16, vocabulary), 1])
+                global: [vocabulary, rows], local: [min(groups.group, vocabulary), 1])
             try gemm(
                 GemmOperation(
                     m: vocabulary, n: dimension, k: rows, transposeA: true, beta: 1,

@@ -71,7 +71,7 @@ extension OpenCLBackend {
         try enqueue.gemmSplitkReduce(
             M: op.m, N: op.n, splits: splits, alpha: op.alpha, beta: op.beta, partial: partial,
             C: c, ldc: op.ldc, strideC: op.strideC,
-            global: [op.n, op.m, op.batchCount], local: [min(16, op.n), 1, 1])
+            global: [op.n, op.m, op.batchCount], local: [min(groups.group, op.n), 1, 1])
     }
 
     /// gemm_vector over all of K (see `gemm`).

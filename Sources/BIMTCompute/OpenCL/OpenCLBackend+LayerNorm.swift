@@ -6,7 +6,7 @@ extension OpenCLBackend {
     ) throws {
         try enqueue.layernormForward(
             R: rows, C: columns, eps: epsilon, x: x, gamma: gamma, beta: beta, y: output,
-            mean: mean, rstd: rstd, global: [rows], local: [min(16, device.maxWorkGroupSize)])
+            mean: mean, rstd: rstd, global: [rows], local: [groups.group])
     }
 
     func layerNormBackward(
@@ -17,7 +17,7 @@ extension OpenCLBackend {
         try enqueue.layernormBackwardInput(
             R: rows, C: columns, x: x, gamma: gamma, dy: outputGradient, mean: mean,
             rstd: rstd, dx: inputGradient,
-            global: [rows], local: [min(16, device.maxWorkGroupSize)])
+            global: [rows], local: [groups.group])
         let chunks = reductionChunks(rows), partial = try scratchSlice(.columnPartials, count: 2 * chunks * columns)
         try enqueue.layernormParametersPartial(
             R: rows, C: columns, chunkRows: reductionChunkRows, x: x,

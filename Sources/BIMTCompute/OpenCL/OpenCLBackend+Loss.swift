@@ -1,7 +1,7 @@
 /// OpenCL launches of Kernels/loss.cl.
 extension OpenCLBackend {
     func mseLoss(output: BufferSlice, target: BufferSlice, outputGradient: BufferSlice, loss: BufferSlice) throws {
-        let local = KernelConstants.lossLocal.value, groups = (output.count + local - 1) / local
+        let local = constants.lossLocal.value, groups = (output.count + local - 1) / local
         let partial = try scratchSlice(.partialSums, count: groups)
         try enqueue.mseLoss(
             n: output.count, y: output, t: target, dy: outputGradient, partial: partial,
@@ -18,7 +18,7 @@ extension OpenCLBackend {
         try enqueue.crossEntropy(
             rows: rows, cols: columns, z: logits, labels: labels, dz: logitGradient,
             rowLoss: rowLoss, correct: rowCorrect,
-            global: [rows], local: [min(16, device.maxWorkGroupSize)])
+            global: [rows], local: [groups.group])
         // Mean loss: scale the per-row losses by 1 / rows before summing.
         try scale(rowLoss, by: 1 / Float(rows))
         try reduceSum(rowLoss, accumulate: true, into: loss)

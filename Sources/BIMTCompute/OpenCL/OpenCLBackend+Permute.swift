@@ -12,7 +12,7 @@ extension OpenCLBackend {
     ) throws {
         try enqueue.gatherRows(
             rows: index.count, cols: columns, src: source, perm: index, dst: destination,
-            global: [columns, index.count], local: [min(16, columns), 1])
+            global: [columns, index.count], local: [min(groups.group, columns), 1])
     }
 
     func permute(_ x: BufferSlice, rows: Int, columns: Int, permutation: [Int], alongRows: Bool) throws {
@@ -20,7 +20,7 @@ extension OpenCLBackend {
         try permutation.map(Float.init).withUnsafeBufferPointer { try write($0, to: indices) }
         let copy = try scratchSlice(.staging, count: x.count)
         try self.copy(x, to: copy)
-        let (global, local) = ([columns, rows], [min(16, columns), 1])
+        let (global, local) = ([columns, rows], [min(groups.group, columns), 1])
         if alongRows {
             try enqueue.gatherRows(
                 rows: rows, cols: columns, src: copy, perm: indices, dst: x,

@@ -4,7 +4,7 @@ extension OpenCLBackend {
         try enqueue.poolForward(
             N: s.batch, H: s.height, W: s.width, C: s.channels, K: s.size, isMax: s.isMax ? 1 : 0,
             x: input, y: output,
-            global: [s.channels, s.outputCount / s.channels], local: [min(16, s.channels), 1])
+            global: [s.channels, s.outputCount / s.channels], local: [min(groups.group, s.channels), 1])
     }
 
     func poolBackward(
@@ -14,7 +14,7 @@ extension OpenCLBackend {
         try enqueue.poolBackward(
             N: s.batch, H: s.height, W: s.width, C: s.channels, K: s.size, isMax: s.isMax ? 1 : 0,
             x: input, dy: outputGradient, dx: inputGradient,
-            global: [s.channels, s.inputCount / s.channels], local: [min(16, s.channels), 1])
+            global: [s.channels, s.inputCount / s.channels], local: [min(groups.group, s.channels), 1])
     }
 
     func biasActivationPool(
@@ -24,7 +24,7 @@ extension OpenCLBackend {
         try enqueue.biasActivationPool(
             N: s.batch, H: s.height, W: s.width, C: s.channels, K: s.size, isMax: s.isMax ? 1 : 0,
             kind: Int(activation.kernelCode), bias: bias, pre: preactivation, x: activated, y: output,
-            global: [s.channels, s.outputCount / s.channels], local: [min(16, s.channels), 1])
+            global: [s.channels, s.outputCount / s.channels], local: [min(groups.group, s.channels), 1])
     }
 
     func poolActivationBackward(
@@ -36,7 +36,7 @@ extension OpenCLBackend {
             N: s.batch, H: s.height, W: s.width, C: s.channels, K: s.size, isMax: s.isMax ? 1 : 0,
             kind: Int(activation.kernelCode), pre: preactivation, x: input, dy: outputGradient,
             dpre: preactivationGradient,
-            global: [s.channels, s.inputCount / s.channels], local: [min(16, s.channels), 1])
+            global: [s.channels, s.inputCount / s.channels], local: [min(groups.group, s.channels), 1])
         if let biasGradient {
             try sumColumns(
                 preactivationGradient, rows: s.inputCount / s.channels, columns: s.channels,

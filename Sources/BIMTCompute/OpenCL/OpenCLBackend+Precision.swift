@@ -15,6 +15,6 @@ extension OpenCLBackend {
     ) throws {
         try enqueue.bf16Pack(
             rows: rows, columns: columns, X: x, ld: ld, strideX: stride, W: words,
-            global: [columns, rows, batch], local: [min(64, columns), 1, 1])
+            global: [columns, rows, batch], local: [min(groups.pointwise, columns), 1, 1])
     }
 }

@@ -3,7 +3,7 @@ extension OpenCLBackend {
     /// out[0] = (or += with `accumulate`) the sum of `x`, on the device: Kernels/reduce.cl's
     /// reduce_sum, the last step of the losses, the squared norm and the connection cost.
     func reduceSum(_ x: BufferSlice, accumulate: Bool, into out: BufferSlice) throws {
-        let local = KernelConstants.reduceLocal.value
+        let local = constants.reduceLocal.value
         try enqueue.reduceSum(
             n: x.count, accumulate: accumulate ? 1 : 0, x: x, out: out,
             global: [local], local: [local])

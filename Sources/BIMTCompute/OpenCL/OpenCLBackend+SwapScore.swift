@@ -7,7 +7,7 @@ extension OpenCLBackend {
         let (m, metric, accumulate) = (pass.units, Int(pass.metric.code), pass.accumulate ? 1 : 0)
         if gemmVariant == .vector {
             // CPU-type device: register-blocked (SWAP_VW slots x SWAP_RU units per work-item).
-            let (slots, units) = (KernelConstants.swapSlotsPerItem.value, KernelConstants.swapUnitsPerItem.value)
+            let (slots, units) = (constants.swapSlotsPerItem.value, constants.swapUnitsPerItem.value)
             let blocks = [(m + slots - 1) / slots, (m + units - 1) / units]
             try enqueue.swapScoresVector(
                 m: m, I: pass.otherCount, F: pass.folds, sJ: pass.rowStride, sI: pass.otherStride, wscale: pass.scale,
@@ -18,17 +18,18 @@ extension OpenCLBackend {
         try enqueue.swapScores(
             m: m, I: pass.otherCount, F: pass.folds, sJ: pass.rowStride, sI: pass.otherStride, wscale: pass.scale,
             metric: metric, accumulate: accumulate, W: weights, slots: slotCoordinates, other: otherCoordinates,
-            C: scores, global: [m, m], local: [min(16, m), 1])
+            C: scores, global: [m, m], local: [min(groups.group, m), 1])
     }
 
     func unitAbsoluteSums(_ pass: SwapScorePass, weights: BufferSlice, sums: BufferSlice) throws {
         try enqueue.unitAbsSums(
             m: pass.units, I: pass.otherCount, F: pass.folds, sJ: pass.rowStride, sI: pass.otherStride,
             wscale: pass.scale, accumulate: pass.accumulate ? 1 : 0, W: weights, S: sums,
-            global: [pass.units], local: [min(16, pass.units)])
+            global: [pass.units], local: [min(groups.group, pass.units)])
     }
 
     func swapDeltas(scores: BufferSlice, units: Int, deltas: BufferSlice) throws {
-        try enqueue.swapDeltas(m: units, C: scores, D: deltas, global: [units, units], local: [min(16, units), 1])
+        try enqueue.swapDeltas(
+            m: units, C: scores, D: deltas, global: [units, units], local: [min(groups.group, units), 1])
     }
 }

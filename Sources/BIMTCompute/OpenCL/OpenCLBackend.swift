@@ -12,6 +12,9 @@ final class OpenCLBackend: ComputeBackend {
     let queue: cl_command_queue
     let gemmVariant: GemmVariant
     let tuning: GemmTuning
+    /// The kernel constants and work-group sizes of this device.
+    let constants: KernelConstants
+    var groups: WorkGroups { constants.groups }
     let programs: OpenCLProgramCache
     let allocator: OpenCLAllocator
     /// Kernel launches since the last clFinish (see `countLaunch`).
@@ -53,6 +56,10 @@ final class OpenCLBackend: ComputeBackend {
             throw ComputeError.invalidArgument(
                 "GEMM settings \(tuning.values(for: self.gemmVariant)) cannot run on \(device.name): \(problem)")
         }
+        constants = KernelConstants(
+            groups: try WorkGroups.forDevice(
+                type: device.type, maxWorkGroupSize: device.maxWorkGroupSize,
+                environment: ProcessInfo.processInfo.environment))
         var status: cl_int = 0
         var id: cl_device_id? = handle.device
         guard let context = clCreateContext(nil, 1, &id, nil, nil, &status) else {
@@ -66,7 +73,7 @@ final class OpenCLBackend: ComputeBackend {
         self.queue = queue
         programs = OpenCLProgramCache(
             device: device, deviceID: deviceID, context: context, cache: cache,
-            gemmDefines: tuning.defines)
+            gemmDefines: tuning.defines, constants: constants)
         allocator = OpenCLAllocator(device: device, name: Self.name(of: device), context: context, queue: queue)
     }
 
@@ -111,5 +118,5 @@ final class OpenCLBackend: ComputeBackend {
     }
 
     /// Local size for one-dimensional pointwise kernels.
-    var pointwiseLocal: [Int] { [min(64, device.maxWorkGroupSize)] }
+    var pointwiseLocal: [Int] { [groups.pointwise] }
 }

@@ -11,6 +11,8 @@ final class OpenCLProgramCache {
     /// The backend's context; the backend releases it after `releaseAll()`.
     let context: cl_context
     let cache: KernelBinaryCache
+    /// The shared kernel constants' `-D` options, given to every program.
+    let constants: KernelConstants
     /// The GEMM tunables' `-D` options (`GemmTuning.defines`), given to gemm.cl only.
     let gemmDefines: String
     private var programs: [String: cl_program] = [:]
@@ -18,8 +20,9 @@ final class OpenCLProgramCache {
 
     init(
         device: OpenCLDeviceDescription, deviceID: cl_device_id, context: cl_context, cache: KernelBinaryCache,
-        gemmDefines: String
+        gemmDefines: String, constants: KernelConstants
     ) {
+        self.constants = constants
         self.device = device
         self.deviceID = deviceID
         self.context = context
@@ -38,7 +41,7 @@ final class OpenCLProgramCache {
     /// Build options for a kernel file: the language level, the shared kernel constants
     /// (`KernelConstants`), the GEMM tunables, and `BIMT_OPENCL_OPTIONS` from the environment.
     func buildOptions(for file: String) -> String {
-        var options = "-cl-std=CL1.2 -cl-mad-enable " + KernelConstants.defines
+        var options = "-cl-std=CL1.2 -cl-mad-enable " + constants.defines
         if file == "gemm" { options += " " + gemmDefines }
         if let extra = ProcessInfo.processInfo.environment["BIMT_OPENCL_OPTIONS"] { options += " " + extra }
         return options
