@@ -9,6 +9,7 @@ protocol ComputeBackend: AnyObject {
     func makeStorage(count: Int) throws -> BufferStorage
     func write(_ values: UnsafeBufferPointer<Float>, to slice: BufferSlice) throws
     func read(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws
+    func startRead(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws -> PendingRead
     func synchronize() throws
 
     // One group per kernel family X: Device+X.swift, CPUBackend+X.swift, OpenCL/OpenCLBackend+X.swift.

@@ -80,6 +80,17 @@ public final class Device {
         try backend.write(values, to: slice)
     }
 
+    /// Starts copying `slice` into `values` (their counts must agree) after every operation
+    /// queued before, without waiting for it: on an OpenCL device the host goes on queueing
+    /// work while the device finishes what the copy waits for. `values` must stay valid, and
+    /// untouched, until the read has completed (`PendingRead.isComplete` or `wait()`). On the
+    /// CPU path the copy is done when this returns.
+    public func startRead(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws -> PendingRead {
+        try own(slice, "read source")
+        try same(values.count, slice.count, "read of a slice of \(slice.count) into \(values.count) values")
+        return try backend.startRead(slice, into: values)
+    }
+
     /// The host memory a slice lives in on the CPU path, where another thread (a collective
     /// summing gradients over processes) may work on it in place; nil on an OpenCL device.
     public func hostMemory(_ slice: BufferSlice) throws -> UnsafeMutableBufferPointer<Float>? {
@@ -170,5 +181,42 @@ public final class Device {
             throw ComputeError.foreignBuffer("a convolution operand was not allocated by \(name)")
         }
         guard condition else { throw ComputeError.shapeMismatch(text()) }
+    }
+}
+
+/// A copy from a device to the host that may still be running (`Device.startRead`).
+public final class PendingRead {
+    private let poll: () throws -> Bool
+    private let block: () throws -> Void
+    private let release: () -> Void
+    private var done: Bool
+
+    /// A read the backend finished already.
+    static var finished: PendingRead { PendingRead(done: true, poll: { true }, block: {}, release: {}) }
+
+    init(
+        done: Bool, poll: @escaping () throws -> Bool, block: @escaping () throws -> Void, release: @escaping () -> Void
+    ) {
+        self.done = done
+        self.poll = poll
+        self.block = block
+        self.release = release
+    }
+
+    deinit { release() }
+
+    /// Whether the values have arrived (never waits).
+    public var isComplete: Bool {
+        get throws {
+            if !done { done = try poll() }
+            return done
+        }
+    }
+
+    /// Waits for the values.
+    public func wait() throws {
+        guard !done else { return }
+        try block()
+        done = true
     }
 }

@@ -18,7 +18,8 @@ static char failure[512];
     X(clReleaseContext) X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clFinish) X(clCreateBuffer) \
     X(clReleaseMemObject) X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clCreateProgramWithSource) \
     X(clCreateProgramWithBinary) X(clBuildProgram) X(clGetProgramInfo) X(clGetProgramBuildInfo) \
-    X(clReleaseProgram) X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clEnqueueNDRangeKernel)
+    X(clReleaseProgram) X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clEnqueueNDRangeKernel) \
+    X(clFlush) X(clGetEventInfo) X(clWaitForEvents) X(clReleaseEvent)
 
 #define DECLARE(name) static __typeof__(&name) p_##name;
 ENTRY_POINTS(DECLARE)
@@ -86,6 +87,12 @@ cl_int clReleaseCommandQueue(cl_command_queue q) {
     return READY() ? p_clReleaseCommandQueue(q) : CL_INVALID_COMMAND_QUEUE;
 }
 cl_int clFinish(cl_command_queue q) { return READY() ? p_clFinish(q) : CL_INVALID_COMMAND_QUEUE; }
+cl_int clFlush(cl_command_queue q) { return READY() ? p_clFlush(q) : CL_INVALID_COMMAND_QUEUE; }
+cl_int clGetEventInfo(cl_event e, cl_event_info i, size_t s, void *v, size_t *r) {
+    return READY() ? p_clGetEventInfo(e, i, s, v, r) : CL_INVALID_EVENT;
+}
+cl_int clWaitForEvents(cl_uint n, const cl_event *e) { return READY() ? p_clWaitForEvents(n, e) : CL_INVALID_EVENT; }
+cl_int clReleaseEvent(cl_event e) { return READY() ? p_clReleaseEvent(e) : CL_INVALID_EVENT; }
 cl_mem clCreateBuffer(cl_context c, cl_mem_flags f, size_t s, void *h, cl_int *e) {
     if (!READY()) { if (e) *e = CL_INVALID_CONTEXT; return NULL; }
     return p_clCreateBuffer(c, f, s, h, e);

@@ -55,3 +55,20 @@ struct ElementwiseTests {
         #expect(throws: ComputeError.self) { try device.write([1, 2, 3], to: a.whole) }
     }
 }
+
+@Suite("reads without waiting")
+struct StartReadTests {
+    @Test("a started read returns the values after the work queued before it", arguments: TestDevices.names)
+    func startRead(device name: String) throws {
+        let device = try TestDevices.named(name)
+        let buffer = try device.makeBuffer([Float](repeating: 1, count: 1 << 20))
+        try device.scale(buffer.whole, by: 3)
+        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1 << 19)
+        defer { values.deallocate() }
+        let read = try device.startRead(buffer.slice(offset: 1 << 19, count: 1 << 19), into: values)
+        try read.wait()
+        #expect(try read.isComplete)
+        #expect(values.allSatisfy { $0 == 3 })
+        #expect(throws: ComputeError.self) { try device.startRead(buffer.whole, into: values) }
+    }
+}

@@ -102,6 +102,52 @@ struct DataParallelTests {
         }
     }
 
+    /// A group of two ranks with the same gradient: a sum doubles the values (so the mean is
+    /// the gradient itself), and the buckets' sums are recorded in the order they start.
+    final class Mirror: ProcessGroup {
+        var started: [String] = []
+        var rank: Int { 0 }
+        var size: Int { 2 }
+        var localRank: Int { 0 }
+        var localSize: Int { 2 }
+        var hostName: String { "test" }
+        func sum(_ values: [Double], _ what: String) throws -> [Double] { values.map { 2 * $0 } }
+        func allGather(_ bytes: [UInt8], _ what: String) throws -> [[UInt8]] { [bytes, bytes] }
+        func broadcast(_ bytes: [UInt8], root: Int, _ what: String) throws -> [UInt8] { bytes }
+        func startSum(_ values: UnsafeMutableBufferPointer<Float>, _ what: String) throws -> PendingSum {
+            started.append(what)
+            for i in values.indices { values[i] *= 2 }
+            return PendingSum(id: started.count, count: values.count)
+        }
+        func wait(_ pending: PendingSum) throws {}
+        func noteStep(_ step: Int) {}
+    }
+
+    /// On OpenCL a bucket is read without waiting and its sum starts once the read has
+    /// arrived: the sums must still start in bucket order, see the bucket's final values, and
+    /// leave the mean in the buffer.
+    @Test("the gradient exchange sums every bucket in order and leaves the mean", arguments: TestDevices.names)
+    func exchange(device name: String) throws {
+        let device = try TestDevices.named(name)
+        var generator = SeededGenerator(seed: 8)
+        let values = generator.uniform(100_000)
+        let gradients = try device.makeBuffer(values), group = Mirror()
+        let exchange = try GradientExchange(group: group, device: device, gradients: gradients, bucketElements: 30_000)
+        for step in 0..<2 {
+            group.started = []
+            exchange.begin()
+            // The last buckets become final first (as a backward pass makes them), while the device
+            // still has work queued before each read.
+            for offset in [70_000, 40_000, 10_000] {
+                try device.scale(gradients.slice(offset: offset, count: 100_000 - offset), by: 1)
+                try exchange.ready(from: offset)
+            }
+            try exchange.finish()
+            #expect(group.started == (1...4).map { "the gradient sum (bucket \($0) of 4)" }, "step \(step)")
+            #expect(try device.read(gradients.whole) == values, "the mean of two equal gradients is the gradient")
+        }
+    }
+
     @Test("a dataset's rows keep their targets, for regression and for several targets per example")
     func datasetRows() throws {
         let inputs: [Float] = (0..<12).map(Float.init) // 6 examples of 2

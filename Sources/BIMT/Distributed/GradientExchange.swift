@@ -5,7 +5,10 @@ import Foundation
 /// still runs: the model reports how far its gradients are final (`ready(from:)`, a flat
 /// offset; backward passes go from the last parameters to the first), and every bucket above
 /// that point starts at once. On the CPU path the sums run in place on the gradient memory;
-/// on an OpenCL device a bucket is read into host memory first and written back at the end.
+/// on an OpenCL device a bucket is read into host memory first (without waiting: the host goes
+/// on queueing the backward pass, and a bucket's sum starts once its read has arrived) and
+/// written back at the end. Sums start in bucket order on every rank, as MPI requires of
+/// collectives; only when they start depends on the device.
 final class GradientExchange {
     let group: any ProcessGroup
     let device: Device
@@ -15,6 +18,8 @@ final class GradientExchange {
     /// Host copies of the buckets (nil on the CPU path, which sums in place).
     private let staging: UnsafeMutableBufferPointer<Float>?
     private var pending: [PendingSum] = []
+    /// Buckets read from the device whose sums have not started, in bucket order.
+    private var reading: [(read: PendingRead, memory: UnsafeMutableBufferPointer<Float>, bucket: Int)] = []
     private var started = 0
     private var active = false
     /// Seconds the training thread waited for sums after its backward pass (communication the
@@ -49,7 +54,7 @@ final class GradientExchange {
 
     /// The backward pass that makes this step's final gradients begins.
     func begin() {
-        precondition(pending.isEmpty, "a gradient exchange began before the last one finished")
+        precondition(pending.isEmpty && reading.isEmpty, "a gradient exchange began before the last one finished")
         started = 0
         active = true
     }
@@ -60,16 +65,29 @@ final class GradientExchange {
         while started < buckets.count && buckets[started].lowerBound >= offset {
             let range = buckets[started]
             let slice = gradients.slice(offset: range.lowerBound, count: range.count)
-            let memory: UnsafeMutableBufferPointer<Float>
             if let staging {
-                memory = UnsafeMutableBufferPointer(rebasing: staging[range])
-                try device.read(slice, into: memory)
+                let memory = UnsafeMutableBufferPointer(rebasing: staging[range])
+                reading.append((try device.startRead(slice, into: memory), memory, started))
             } else {
-                memory = try device.hostMemory(slice)!
+                try startSum(try device.hostMemory(slice)!, bucket: started)
             }
-            pending.append(try group.startSum(memory, "the gradient sum (bucket \(started + 1) of \(buckets.count))"))
             started += 1
         }
+        try startArrivedSums(waiting: false)
+    }
+
+    /// Starts the sums of the buckets whose reads have arrived, in bucket order (stopping at
+    /// the first still on its way), or of all of them, waiting for each, with `waiting`.
+    private func startArrivedSums(waiting: Bool) throws {
+        while let first = reading.first {
+            if waiting { try first.read.wait() } else if try !first.read.isComplete { return }
+            reading.removeFirst()
+            try startSum(first.memory, bucket: first.bucket)
+        }
+    }
+
+    private func startSum(_ memory: UnsafeMutableBufferPointer<Float>, bucket: Int) throws {
+        pending.append(try group.startSum(memory, "the gradient sum (bucket \(bucket + 1) of \(buckets.count))"))
     }
 
     /// Starts what is left, waits for every bucket, and leaves the mean gradient over the
@@ -78,7 +96,11 @@ final class GradientExchange {
         try ready(from: 0)
         active = false
         let start = DispatchTime.now().uptimeNanoseconds
-        defer { pending.removeAll() }
+        defer {
+            pending.removeAll()
+            reading.removeAll()
+        }
+        try startArrivedSums(waiting: true)
         for sum in pending { try group.wait(sum) }
         waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         steps += 1

@@ -78,6 +78,39 @@ final class OpenCLAllocator {
             "clEnqueueReadBuffer")
     }
 
+    /// A non-blocking read: enqueued with an event and flushed to the device, so it runs as
+    /// soon as the work before it is done; the result tells when the values have arrived.
+    func startRead(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws -> PendingRead {
+        guard let base = values.baseAddress, slice.count > 0 else { return .finished }
+        var event: cl_event?
+        try OpenCLStatus.check(
+            clEnqueueReadBuffer(
+                queue, memory(slice), cl_bool(CL_FALSE), slice.offset * 4, slice.count * 4, base, 0, nil, &event),
+            "clEnqueueReadBuffer")
+        guard let event else {
+            throw ComputeError.openCL(call: "clEnqueueReadBuffer (no event)", code: CL_INVALID_EVENT)
+        }
+        try OpenCLStatus.check(clFlush(queue), "clFlush")
+        let shared = UncheckedSendable(event)
+        return PendingRead(
+            done: false,
+            poll: {
+                var status: cl_int = 0
+                try OpenCLStatus.check(
+                    clGetEventInfo(
+                        shared.value, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size,
+                        &status, nil),
+                    "clGetEventInfo")
+                if status < 0 { throw ComputeError.openCL(call: "clEnqueueReadBuffer (its event)", code: status) }
+                return status == CL_COMPLETE
+            },
+            block: {
+                var waited: cl_event? = shared.value
+                try OpenCLStatus.check(clWaitForEvents(1, &waited), "clWaitForEvents")
+            },
+            release: { clReleaseEvent(shared.value) })
+    }
+
     func memory(_ slice: BufferSlice) -> cl_mem {
         guard case let .openCL(memory) = slice.buffer.storage else {
             preconditionFailure("OpenCL backend given a host buffer")

@@ -93,6 +93,10 @@ final class OpenCLBackend: ComputeBackend {
         try allocator.write(values, to: slice)
     }
 
+    func startRead(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws -> PendingRead {
+        try allocator.startRead(slice, into: values)
+    }
+
     func read(_ slice: BufferSlice, into values: UnsafeMutableBufferPointer<Float>) throws {
         try allocator.read(slice, into: values)
     }
