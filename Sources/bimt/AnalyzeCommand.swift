@@ -6,20 +6,37 @@ import Foundation
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Prune a checkpoint's weights below T x max|w| per matrix and report its modules."
+        abstract: "Prune a checkpoint's weights below T x max|w| per matrix and report its modules.",
+        discussion: """
+            --loss-budget B finds T instead: the largest threshold whose pruning raises the test \
+            (or validation) loss by at most B, by bisection over [0, 1] (to 2^-20; about 22 \
+            evaluations), then reports that pruning. --json: fraction_kept is the fraction of \
+            weights kept, families_kept the same per kind of matrix (attention, mlp, embeddings, \
+            head, convolutions, dense), loss_budget and search_evaluations the search's.
+            """
     )
 
     @OptionGroup var deviceOptions: DeviceOptions
     @Argument(help: "A checkpoint.safetensors written by bimt train (or its run directory).") var checkpoint: String
-    @Option(help: "Pruning threshold relative to each matrix's largest |w|.") var threshold: Float = Analysis
-        .defaultThreshold
+    @Option(help: "Pruning threshold relative to each matrix's largest |w| (default 0.02).") var threshold: Float?
+    @Option(help: "Prune as far as the loss may rise by this much (finds the threshold; not with --threshold).")
+    var lossBudget: Double?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Evaluate on the task's test split, also for a run that held out validation examples (--validation).")
     var testSplit = false
 
     func validate() throws {
-        guard threshold >= 0 && threshold <= 1 else {
+        if let threshold, !(threshold >= 0 && threshold <= 1) {
             throw ValidationError("--threshold must lie in [0, 1], got \(threshold)")
+        }
+        if let lossBudget {
+            guard threshold == nil else {
+                throw ValidationError("--loss-budget finds the threshold itself: give it or --threshold, not both")
+            }
+            guard lossBudget.isFinite, lossBudget >= 0 else {
+                throw ValidationError(
+                    "--loss-budget is how much pruning may raise the loss: a number >= 0, got \(lossBudget)")
+            }
         }
     }
 
@@ -30,7 +47,9 @@ struct AnalyzeCommand: ParsableCommand {
             let trainer = try Trainer.load(
                 checkpoint: checkpointURL(checkpoint), device: device,
                 onTestSplit: testSplit)
-            report = try Analysis.analyze(trainer, threshold: threshold)
+            report =
+                try lossBudget.map { try Analysis.analyze(trainer, lossBudget: $0) }
+                ?? Analysis.analyze(trainer, threshold: threshold ?? Analysis.defaultThreshold)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
         }
@@ -44,6 +63,20 @@ struct AnalyzeCommand: ParsableCommand {
             String(
                 format: "threshold %.3g: %.1f%% of weights kept; connection cost %.5g -> %.5g", report.threshold,
                 100 * report.fractionKept, report.connectionCost, report.connectionCostAfterPruning))
+        if let budget = report.lossBudget, let evaluations = report.searchEvaluations {
+            print(
+                String(
+                    format: "loss budget %.4g: the largest threshold within it is %.4g (%d evaluations)", budget,
+                    report.threshold, evaluations))
+        }
+        if let families = report.familiesKept, families.count > 1 {
+            print(
+                "weights kept per kind: "
+                    + families.sorted { $0.key < $1.key }.map {
+                        "\($0.key) " + String(format: "%.1f%%", 100 * $0.value)
+                    }
+                    .joined(separator: ", "))
+        }
         if let conv = report.convolutionFractionKept {
             print(
                 String(

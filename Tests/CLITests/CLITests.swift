@@ -96,6 +96,25 @@ struct CLITests {
         #expect(other.status == 64 && other.error.contains("--precision may be given"), "\(other.error)")
     }
 
+    @Test("analyze --loss-budget finds the threshold and says so; with --threshold, or negative, it is refused")
+    func lossBudget() throws {
+        let run = FileManager.default.temporaryDirectory.appending(path: "bimt-budget-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: run) }
+        #expect(try bimt(["train", "--steps", "300", "--out", run.path, "--quiet"]).status == 0)
+        let result = try bimt(["analyze", run.path, "--loss-budget", "0.01", "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(object["loss_budget"] as? Double == 0.01)
+        #expect((object["families_kept"] as? [String: Double])?["mlp"] != nil, "\(object)")
+        let before = try #require(object["test_loss_before"] as? Double)
+        let after = try #require(object["test_loss_after"] as? Double)
+        #expect(after <= before + 0.01)
+        for bad in [["--loss-budget", "0.01", "--threshold", "0.1"], ["--loss-budget", "-1"]] {
+            let refused = try bimt(["analyze", run.path] + bad)
+            #expect(refused.status == 64 && refused.error.contains("--loss-budget"), "\(bad): \(refused.error)")
+        }
+    }
+
     @Test("bench gemm --json prints the documented object")
     func benchGemmJSON() throws {
         let result = try bimt([

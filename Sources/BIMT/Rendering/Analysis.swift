@@ -56,6 +56,12 @@ public struct AnalysisReport: Sendable, Codable {
     /// The split the losses and accuracies are of: "validation" for a run that held out
     /// validation examples and was analyzed on them, else "test" (nil: test).
     public var evaluatedOn: String?
+    /// The fraction of weights kept per kind of matrix: "attention", "mlp", "embeddings",
+    /// "head" (a transformer's), "convolutions", "dense" (a conv net's head).
+    public var familiesKept: [String: Double]?
+    /// With a loss budget: how much the loss could rise, and the threshold search's evaluations.
+    public var lossBudget: Double?
+    public var searchEvaluations: Int?
 
     enum CodingKeys: String, CodingKey {
         case threshold, modules
@@ -72,6 +78,9 @@ public struct AnalysisReport: Sendable, Codable {
         case blocks
         case residualDimensionsUsed = "residual_dimensions_used"
         case evaluatedOn = "evaluated_on"
+        case familiesKept = "families_kept"
+        case lossBudget = "loss_budget"
+        case searchEvaluations = "search_evaluations"
     }
 }
 
@@ -100,7 +109,7 @@ public enum Analysis {
         var values = try model.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
-        let (kept, total, convKept, convTotal) = prune(
+        let (kept, total, convKept, convTotal, families) = prune(
             &values, network: network, threshold: threshold,
             convolutions: convolutions)
         try model.device.write(values, to: model.parameters.whole)
@@ -115,6 +124,7 @@ public enum Analysis {
             lossBefore: lossBefore, lossAfter: lossAfter, accuracyBefore: accuracyBefore,
             accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore,
             lastLossAfter: lastLossAfter)
+        report.familiesKept = families
         if let gpt = model as? GPT {
             (report.blocks, report.residualDimensionsUsed) = transformer(gpt.architecture, values)
         }
@@ -142,11 +152,13 @@ public enum Analysis {
     }
 
     /// Sets the weights below threshold x max|w| of their matrix to 0; counts the weights kept
-    /// and in all, and those of the first `convolutions` matrices (the conv kernels).
+    /// and in all, those of the first `convolutions` matrices (the conv kernels), and the
+    /// fraction kept per kind of matrix (`family`).
     static func prune(_ values: inout [Float], network: SpatialNetwork, threshold: Float, convolutions: Int)
-        -> (kept: Int, total: Int, convolutionKept: Int, convolutionTotal: Int)
+        -> (kept: Int, total: Int, convolutionKept: Int, convolutionTotal: Int, families: [String: Double])
     {
         var kept = 0, total = 0, convKept = 0, convTotal = 0
+        var families: [String: (kept: Int, total: Int)] = [:]
         for (index, c) in network.connections.enumerated() {
             let before = kept
             let range = c.weight.offset..<(c.weight.offset + c.weight.count)
@@ -156,8 +168,66 @@ public enum Analysis {
             }
             total += c.weight.count
             if index < convolutions { convKept += kept - before; convTotal += c.weight.count }
+            let name = family(c.name, index: index, convolutions: convolutions)
+            families[name, default: (0, 0)].kept += kept - before
+            families[name, default: (0, 0)].total += c.weight.count
         }
-        return (kept, total, convKept, convTotal)
+        return (kept, total, convKept, convTotal, families.mapValues { Double($0.kept) / Double(max(1, $0.total)) })
+    }
+
+    /// The kind of matrix connection `name` (the `index`-th) is.
+    static func family(_ name: String, index: Int, convolutions: Int) -> String {
+        if index < convolutions { return "convolutions" }
+        if name == "embed" { return "embeddings" }
+        if name == "head" { return "head" }
+        if name.contains(".attn.") { return "attention" }
+        if name.contains(".mlp.") || name.hasPrefix("layers.") { return "mlp" }
+        return "dense"
+    }
+
+    /// The sparsest magnitude pruning whose loss (`evaluate`'s) rises by at most `lossBudget`:
+    /// the largest threshold (relative to each matrix's largest |w|, to 2^-20) that meets the
+    /// budget, found by bisection over [0, 1] (threshold 0 prunes nothing, so it always meets
+    /// it), then the report of `analyze` at that threshold. The search assumes the loss grows
+    /// with the threshold; where it does not, the result is a threshold that meets the budget
+    /// with every smaller one tried meeting it too.
+    public static func analyze(
+        model: any TrainableModel, names: NeuronNames, lossBudget: Double,
+        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+    ) throws -> AnalysisReport {
+        guard lossBudget.isFinite, lossBudget >= 0 else {
+            throw BIMTError.invalidSetting(
+                "the loss budget is how much pruning may raise the test loss: a finite number >= 0, got \(lossBudget)")
+        }
+        let original = try model.device.read(model.parameters.whole)
+        let base = try evaluate().loss
+        guard base.isFinite else {
+            throw BIMTError.invalidSetting(
+                "the model's loss before pruning is \(base): no budget can be measured from it")
+        }
+        let convolutions = (model as? ConvNet)?.blockCount ?? 0
+        var evaluations = 1
+        func meets(_ threshold: Float) throws -> Bool {
+            var values = original
+            _ = prune(&values, network: model.network, threshold: threshold, convolutions: convolutions)
+            try model.device.write(values, to: model.parameters.whole)
+            evaluations += 1
+            return try evaluate().loss <= base + lossBudget // a NaN loss does not meet it
+        }
+        var low: Float = 0, high: Float = 1
+        if try meets(high) {
+            low = high
+        } else {
+            for _ in 0..<20 {
+                let middle = (low + high) / 2
+                if try meets(middle) { low = middle } else { high = middle }
+            }
+        }
+        try model.device.write(original, to: model.parameters.whole)
+        var report = try analyze(model: model, names: names, threshold: low, evaluate: evaluate)
+        report.lossBudget = lossBudget
+        report.searchEvaluations = evaluations + 2
+        return report
     }
 
     /// Heads and MLP neurons that survive pruning, per block, and the residual dimensions in use
