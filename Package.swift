@@ -32,6 +32,14 @@ let package = Package(
         ),
 
         .systemLibrary(
+            name: "CIGraph",
+            pkgConfig: "igraph",
+            providers: [.apt(["libigraph-dev"])]
+        ),
+        // Modularity of the pruned network's neuron graph (Louvain communities, Newman's Q) through igraph.
+        .target(name: "CBIMTGraph", dependencies: ["CIGraph"]),
+
+        .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -54,7 +62,7 @@ let package = Package(
         ),
 
         // MARK: BIMT: layouts, connection cost, swap scores, relocation
-        .target(name: "BIMT", dependencies: ["BIMTCompute", "CZlib", "CMPI"]),
+        .target(name: "BIMT", dependencies: ["BIMTCompute", "CZlib", "CMPI", "CBIMTGraph"]),
 
         // MARK: Command-line tool
         .executableTarget(

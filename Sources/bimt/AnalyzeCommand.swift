@@ -13,6 +13,11 @@ struct AnalyzeCommand: ParsableCommand {
             evaluations), then reports that pruning. --json: fraction_kept is the fraction of \
             weights kept, families_kept the same per kind of matrix (attention, mlp, embeddings, \
             head, convolutions, dense), loss_budget and search_evaluations the search's.
+
+            --modularity measures the pruned network against --nulls copies whose every matrix \
+            has its weights shuffled (same sparsity): Newman's modularity Q of its neuron graph \
+            (Louvain communities, igraph), the nulls' mean and spread, and the z-score; and the \
+            |w|-weighted mean connection length against the same nulls (JSON: "modularity").
             """
     )
 
@@ -21,6 +26,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Pruning threshold relative to each matrix's largest |w| (default 0.02).") var threshold: Float?
     @Option(help: "Prune as far as the loss may rise by this much (finds the threshold; not with --threshold).")
     var lossBudget: Double?
+    @Flag(help: "Also measure modularity and locality against shuffled-weight nulls.") var modularity = false
+    @Option(help: "Shuffled nulls for --modularity (at least 2).") var nulls: Int = 10
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Evaluate on the task's test split, also for a run that held out validation examples (--validation).")
     var testSplit = false
@@ -28,6 +35,9 @@ struct AnalyzeCommand: ParsableCommand {
     func validate() throws {
         if let threshold, !(threshold >= 0 && threshold <= 1) {
             throw ValidationError("--threshold must lie in [0, 1], got \(threshold)")
+        }
+        if modularity, nulls < 2 {
+            throw ValidationError("--nulls must be at least 2 (a z-score needs a spread), got \(nulls)")
         }
         if let lossBudget {
             guard threshold == nil else {
@@ -47,9 +57,11 @@ struct AnalyzeCommand: ParsableCommand {
             let trainer = try Trainer.load(
                 checkpoint: checkpointURL(checkpoint), device: device,
                 onTestSplit: testSplit)
+            let nulls = modularity ? self.nulls : nil
             report =
-                try lossBudget.map { try Analysis.analyze(trainer, lossBudget: $0) }
-                ?? Analysis.analyze(trainer, threshold: threshold ?? Analysis.defaultThreshold)
+                try lossBudget.map { try Analysis.analyze(trainer, lossBudget: $0, modularityNulls: nulls) }
+                ?? Analysis.analyze(
+                    trainer, threshold: threshold ?? Analysis.defaultThreshold, modularityNulls: nulls)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
         }
@@ -92,6 +104,18 @@ struct AnalyzeCommand: ParsableCommand {
             loss += String(format: ", at the last position %.5g -> %.5g", a, b)
         }
         print(loss)
+        if let m = report.modularity {
+            let z = m.z.map { String(format: "z %.1f", $0) } ?? "z undefined (the nulls do not vary)"
+            let lengthZ = m.lengthZ.map { String(format: "z %.1f", $0) } ?? "z undefined"
+            print(
+                String(
+                    format: "modularity Q %.4f (%d communities) against %d shuffled nulls %.4f +- %.4f: ", m.q,
+                    m.communities, m.nulls, m.nullMean, m.nullStd) + z)
+            print(
+                String(
+                    format: "mean connection length %.4f against the nulls' %.4f +- %.4f: ", m.meanLength,
+                    m.nullLengthMean, m.nullLengthStd) + lengthZ)
+        }
         if let blocks = report.blocks, let used = report.residualDimensionsUsed {
             print("transformer: \(used) residual dimensions in use")
             for (l, block) in blocks.enumerated() {

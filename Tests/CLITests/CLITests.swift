@@ -101,7 +101,7 @@ struct CLITests {
         let run = FileManager.default.temporaryDirectory.appending(path: "bimt-budget-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: run) }
         #expect(try bimt(["train", "--steps", "300", "--out", run.path, "--quiet"]).status == 0)
-        let result = try bimt(["analyze", run.path, "--loss-budget", "0.01", "--json"])
+        let result = try bimt(["analyze", run.path, "--loss-budget", "0.01", "--modularity", "--nulls", "5", "--json"])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         #expect(object["loss_budget"] as? Double == 0.01)
@@ -109,6 +109,12 @@ struct CLITests {
         let before = try #require(object["test_loss_before"] as? Double)
         let after = try #require(object["test_loss_after"] as? Double)
         #expect(after <= before + 0.01)
+        let modularity = try #require(object["modularity"] as? [String: Any], "\(object)")
+        for key in ["q", "null_mean", "null_std", "mean_length", "null_length_mean"] {
+            #expect(modularity[key] is Double, "\(key) in \(modularity)")
+        }
+        #expect(modularity["nulls"] as? Int == 5)
+        #expect(try bimt(["analyze", run.path, "--modularity", "--nulls", "1"]).status == 64)
         for bad in [["--loss-budget", "0.01", "--threshold", "0.1"], ["--loss-budget", "-1"]] {
             let refused = try bimt(["analyze", run.path] + bad)
             #expect(refused.status == 64 && refused.error.contains("--loss-budget"), "\(bad): \(refused.error)")

@@ -62,6 +62,8 @@ public struct AnalysisReport: Sendable, Codable {
     /// With a loss budget: how much the loss could rise, and the threshold search's evaluations.
     public var lossBudget: Double?
     public var searchEvaluations: Int?
+    /// Modularity and locality of the pruned network against shuffled nulls (when asked for).
+    public var modularity: ModularityReport?
 
     enum CodingKeys: String, CodingKey {
         case threshold, modules
@@ -81,6 +83,7 @@ public struct AnalysisReport: Sendable, Codable {
         case familiesKept = "families_kept"
         case lossBudget = "loss_budget"
         case searchEvaluations = "search_evaluations"
+        case modularity
     }
 }
 
@@ -94,8 +97,11 @@ public enum Analysis {
 
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
     /// connection cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
+    /// With `modularityNulls`, also the pruned network's modularity and locality against that
+    /// many shuffled nulls (`modularity(network:values:metric:nulls:seed:)`).
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
+        modularityNulls: Int? = nil,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
         guard threshold >= 0, threshold <= 1 else {
@@ -125,6 +131,10 @@ public enum Analysis {
             accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore,
             lastLossAfter: lastLossAfter)
         report.familiesKept = families
+        if let nulls = modularityNulls {
+            report.modularity = try modularity(
+                network: network, values: values, metric: model.geometry.settings.metric, nulls: nulls)
+        }
         if let gpt = model as? GPT {
             (report.blocks, report.residualDimensionsUsed) = transformer(gpt.architecture, values)
         }
@@ -192,7 +202,7 @@ public enum Analysis {
     /// with the threshold; where it does not, the result is a threshold that meets the budget
     /// with every smaller one tried meeting it too.
     public static func analyze(
-        model: any TrainableModel, names: NeuronNames, lossBudget: Double,
+        model: any TrainableModel, names: NeuronNames, lossBudget: Double, modularityNulls: Int? = nil,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
         guard lossBudget.isFinite, lossBudget >= 0 else {
@@ -224,7 +234,8 @@ public enum Analysis {
             }
         }
         try model.device.write(original, to: model.parameters.whole)
-        var report = try analyze(model: model, names: names, threshold: low, evaluate: evaluate)
+        var report = try analyze(
+            model: model, names: names, threshold: low, modularityNulls: modularityNulls, evaluate: evaluate)
         report.lossBudget = lossBudget
         report.searchEvaluations = evaluations + 2
         return report
@@ -284,11 +295,10 @@ public enum Analysis {
 
     /// Connected components over the non-zero weights, keeping those that join at least
     /// one input to at least one output.
-    static func modules(network: SpatialNetwork, embedded: Bool, names: NeuronNames, values: [Float])
-        -> [ModuleReport]
-    {
-        // A node is a slot of a swap group: the layers of one group (a conv layer's channel sheet
-        // seen unfolded and folded) are one set of neurons.
+    /// The network's neurons as nodes: a node is a slot of a swap group (the layers of one group,
+    /// such as a conv layer's channel sheet seen unfolded and folded, are one set of neurons).
+    /// Returns each group's first node (and, last, the node count) and the node of a layer's neuron.
+    static func nodes(of network: SpatialNetwork) -> (groupOffsets: [Int], node: (Int, Int) -> Int) {
         let groupOf = Dictionary(
             uniqueKeysWithValues: network.groups.enumerated().flatMap { g, group in group.layers.map { ($0, g) } })
         let groupOffsets = network.groups.reduce(into: [0]) {
@@ -300,6 +310,13 @@ public enum Analysis {
             // Unfolded input/output layers keep one node per neuron (their names are per neuron).
             return groupOffsets[groupOf[layer]!] + (folds == 1 ? neuron : neuron % slots)
         }
+        return (groupOffsets, node)
+    }
+
+    static func modules(network: SpatialNetwork, embedded: Bool, names: NeuronNames, values: [Float])
+        -> [ModuleReport]
+    {
+        let (groupOffsets, node) = nodes(of: network)
         var parent = Array(0..<groupOffsets.last!)
         func find(_ x: Int) -> Int {
             var x = x

@@ -4,18 +4,22 @@ extension Analysis {
     /// Prunes the trainer's model in place (on its device) and reports modules, connection
     /// cost, the fraction of weights kept and the test loss before and after.
     /// The trainer's model pruned as far as its evaluation loss may rise by `lossBudget`.
-    public static func analyze(_ trainer: Trainer, lossBudget: Double) throws -> AnalysisReport {
+    public static func analyze(_ trainer: Trainer, lossBudget: Double, modularityNulls: Int? = nil) throws
+        -> AnalysisReport
+    {
         var report = try analyze(
             model: trainer.model, names: trainer.neuronNames, lossBudget: lossBudget,
-            evaluate: trainer.evaluateWithLast)
+            modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast)
         report.evaluatedOn = trainer.options.evaluationSplitName
         return report
     }
 
-    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold) throws -> AnalysisReport {
+    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil)
+        throws -> AnalysisReport
+    {
         var report = try analyze(
             model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-            evaluate: trainer.evaluateWithLast)
+            modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast)
         report.evaluatedOn = trainer.options.evaluationSplitName
         return report
     }

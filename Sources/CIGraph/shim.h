@@ -1,0 +1,2 @@
+// igraph's C library (Debian's libigraph-dev): community detection and modularity.
+#include <igraph.h>
