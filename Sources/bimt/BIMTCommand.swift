@@ -8,7 +8,8 @@ struct BIMTCommand: ParsableCommand {
         commandName: "bimt",
         abstract: "Brain-Inspired Modular Training on OpenCL devices and a fast CPU path.",
         subcommands: [
-            TrainCommand.self, SampleCommand.self, AnalyzeCommand.self, RenderCommand.self, ViewCommand.self,
+            TrainCommand.self, SweepCommand.self, SampleCommand.self, AnalyzeCommand.self, RenderCommand.self,
+            ViewCommand.self,
             DevicesCommand.self, BenchCommand.self, TuneCommand.self, SoakCommand.self,
         ]
     )

@@ -121,6 +121,24 @@ struct CLITests {
         }
     }
 
+    @Test("sweep: a bad grid is refused before anything is trained; a small one writes its study")
+    func sweep() throws {
+        let study = FileManager.default.temporaryDirectory.appending(path: "bimt-sweep-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: study) }
+        for bad in [["--methods", "bimt,dropout"], ["--lambda", "0.1"], ["--seeds", ""], ["--lambdas", "-1"]] {
+            let result = try bimt(["sweep", "--out", study.path, "--lambdas", "0.01", "--device", "cpu"] + bad)
+            #expect(result.status == 64, "\(bad): \(result.error)")
+            #expect(!FileManager.default.fileExists(atPath: study.path), "\(bad) created the study")
+        }
+        let result = try bimt([
+            "sweep", "--out", study.path, "--lambdas", "0.01", "--methods", "bimt,none", "--steps", "100",
+            "--nulls", "3", "--device", "cpu",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("| bimt-lambda-0.01-seed-1 |") && result.error.contains("run 2 of 2"))
+        #expect(FileManager.default.fileExists(atPath: study.appending(path: "study.svg").path))
+    }
+
     @Test("bench gemm --json prints the documented object")
     func benchGemmJSON() throws {
         let result = try bimt([

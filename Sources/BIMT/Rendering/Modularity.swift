@@ -147,9 +147,13 @@ extension Analysis {
         }
         let (qMean, qStd) = spread(nullQ), (lMean, lStd) = spread(nullLength)
         let length = meanLength(network: network, values: values, metric: metric)
+        // A spread at rounding level (nulls that all fall apart the same way) gives no z-score.
+        func z(_ x: Double, _ mean: Double, _ std: Double) -> Double? {
+            std > 1e-9 * max(1, abs(mean)) ? (x - mean) / std : nil
+        }
         return ModularityReport(
             q: q, communities: Set(membership).count, nulls: nulls, nullMean: qMean, nullStd: qStd,
-            z: qStd > 0 ? (q - qMean) / qStd : nil, meanLength: length, nullLengthMean: lMean, nullLengthStd: lStd,
-            lengthZ: lStd > 0 ? (length - lMean) / lStd : nil)
+            z: z(q, qMean, qStd), meanLength: length, nullLengthMean: lMean, nullLengthStd: lStd,
+            lengthZ: z(length, lMean, lStd))
     }
 }

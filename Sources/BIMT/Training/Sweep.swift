@@ -1,0 +1,265 @@
+import BIMTCompute
+import Foundation
+
+/// How a sweep's run is regularized.
+public enum SweepMethod: String, Sendable, CaseIterable, Codable {
+    /// The configuration's own connection cost and swaps, at the run's lambda.
+    case bimt
+    /// Plain L1: the cost's weight factor 0 (every weight pays l0 |w|), no swaps, at the run's lambda.
+    case l1
+    /// No penalty: lambda 0, no swaps (one run per seed; the lambdas do not apply).
+    case none
+
+    /// `base` regularized this way at `lambda`.
+    func apply(to base: TrainingConfiguration, lambda: Float) -> TrainingConfiguration {
+        var c = base
+        switch self {
+        case .bimt:
+            c.lambda = lambda
+        case .l1:
+            c.lambda = lambda
+            c.cost.weightFactor = 0
+            c.cost.lastWeightFactor = nil
+            c.relocation.method = .off
+        case .none:
+            c.lambda = 0
+            c.relocation.method = .off
+        }
+        return c
+    }
+}
+
+/// `bimt sweep`: a grid of ordinary training runs (lambdas x methods x seeds) in one study
+/// directory, then every run analyzed at a loss budget with its modularity against nulls,
+/// written as study.csv, study.md and study.svg. A sweep stopped at any moment resumes:
+/// finished runs are skipped, an interrupted one resumes from its last checkpoint.
+public struct Sweep: Sendable {
+    /// One run of the grid.
+    public struct Run: Sendable, Equatable {
+        public var name: String
+        public var method: SweepMethod
+        /// nil for `none`.
+        public var lambda: Float?
+        public var seed: UInt64
+        public var configuration: TrainingConfiguration
+    }
+
+    /// The study's directory (one run directory per run inside).
+    public let directory: URL
+    /// The configuration every run starts from (its lambda and seed are the grid's).
+    public let base: TrainingConfiguration
+    public let runs: [Run]
+
+    /// The grid, checked before anything is trained: at least one method and seed, lambdas >= 0
+    /// (at least one unless every method is `none`).
+    public init(
+        base: TrainingConfiguration, lambdas: [Float], methods: [SweepMethod], seeds: [UInt64], directory: URL
+    ) throws {
+        guard !methods.isEmpty, !seeds.isEmpty else {
+            throw BIMTError.invalidField(field: "sweep", reason: "the grid is empty: give at least one method and seed")
+        }
+        guard methods.allSatisfy({ $0 == .none }) || !lambdas.isEmpty else {
+            throw BIMTError.invalidField(
+                field: "sweep", reason: "methods bimt and l1 need at least one lambda (--lambdas 0.01,0.1)")
+        }
+        for lambda in lambdas where !(lambda.isFinite && lambda >= 0) {
+            throw BIMTError.invalidField(field: "sweep", reason: "lambdas must be finite and >= 0, got \(lambda)")
+        }
+        guard Set(seeds).count == seeds.count, Set(lambdas).count == lambdas.count,
+            Set(methods).count == methods.count
+        else {
+            throw BIMTError.invalidField(field: "sweep", reason: "a lambda, method or seed is given twice")
+        }
+        try base.validate()
+        self.base = base
+        self.directory = directory
+        var runs: [Run] = []
+        for method in methods {
+            for lambda in method == .none ? [nil] : lambdas.map(Optional.some) {
+                for seed in seeds {
+                    var c = method.apply(to: base, lambda: lambda ?? 0)
+                    c.seed = seed
+                    let name = "\(method.rawValue)" + (lambda.map { "-lambda-\($0)" } ?? "") + "-seed-\(seed)"
+                    runs.append(Run(name: name, method: method, lambda: lambda, seed: seed, configuration: c))
+                }
+            }
+        }
+        self.runs = runs
+    }
+
+    /// The run directory of `run`.
+    public func directory(of run: Run) -> URL { directory.appending(path: run.name) }
+
+    static let studyFile = "study.json"
+
+    /// Writes study.json on first use; later, refuses a directory whose study trained another
+    /// configuration (a run of the same name would otherwise be resumed with other settings).
+    public func prepare() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appending(path: Self.studyFile)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var neutral = base
+        (neutral.lambda, neutral.seed) = (0, 0)
+        let mine = try encoder.encode(neutral)
+        if let existing = try? Data(contentsOf: url) {
+            guard let theirs = try? JSONDecoder().decode(TrainingConfiguration.self, from: existing) else {
+                throw BIMTError.invalidFile(path: url.path, reason: "is not a bimt study description")
+            }
+            guard theirs == neutral else {
+                throw BIMTError.invalidSetting(
+                    "\(directory.path) holds a study of another configuration (preset "
+                        + "\(theirs.preset ?? theirs.task.kind), \(theirs.steps) steps); give the same preset and "
+                        + "flags to resume it, or another --out")
+            }
+            return
+        }
+        try mine.write(to: url, options: .atomic)
+    }
+
+    /// Where a run stands: finished (its checkpoint is at its last step), interrupted (a
+    /// checkpoint before it) or not started.
+    public enum RunState: Equatable, Sendable {
+        case finished, interrupted(step: Int), notStarted
+    }
+
+    public func state(of run: Run) -> RunState {
+        let url = directory(of: run).appending(path: Trainer.checkpointName)
+        guard let checkpoint = try? Checkpoint.read(from: url), let step = checkpoint.step else { return .notStarted }
+        return step >= run.configuration.steps ? .finished : .interrupted(step: step)
+    }
+
+    /// Trains every run that is not finished, in order: an interrupted one from its checkpoint,
+    /// one never checkpointed from the start (its directory cleared). `report` hears a line per
+    /// run with the runs done and an estimate of the time left; `shouldStop` ends the current
+    /// run at its next step (it checkpoints) and the sweep with it.
+    public func train(device: Device, report: (String) -> Void, shouldStop: () -> Bool = { false }) throws {
+        try prepare()
+        var seconds: [Double] = []
+        for (index, run) in runs.enumerated() {
+            let state = state(of: run), runDirectory = directory(of: run)
+            let done = runs.count - index
+            let eta =
+                seconds.isEmpty
+                ? ""
+                : String(format: ", about %.0f s left", seconds.reduce(0, +) / Double(seconds.count) * Double(done))
+            let trainer: Trainer
+            switch state {
+            case .finished:
+                report("run \(index + 1) of \(runs.count): \(run.name) finished already")
+                continue
+            case let .interrupted(step):
+                report("run \(index + 1) of \(runs.count): \(run.name), resuming at step \(step)\(eta)")
+                trainer = try Trainer.resume(directory: runDirectory, device: device)
+            case .notStarted:
+                report("run \(index + 1) of \(runs.count): \(run.name)\(eta)")
+                try? FileManager.default.removeItem(at: runDirectory)
+                trainer = try Trainer(configuration: run.configuration, device: device, runDirectory: runDirectory)
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try trainer.run(shouldStop: shouldStop)
+            if trainer.interrupted { return }
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+    }
+
+    /// One analyzed run: the study's row.
+    public struct Row: Sendable {
+        public var run: Run
+        public var report: AnalysisReport
+    }
+
+    /// Analyzes every finished run at `lossBudget` (on its evaluation split) with modularity
+    /// against `nulls` shuffled nulls, and writes study.csv, study.md and study.svg.
+    public func analyze(device: Device, lossBudget: Double, nulls: Int) throws -> [Row] {
+        var rows: [Row] = []
+        for run in runs {
+            guard state(of: run) == .finished else {
+                throw BIMTError.invalidSetting("run \(run.name) has not finished: train the sweep first")
+            }
+            let trainer = try Trainer.load(
+                checkpoint: directory(of: run).appending(path: Trainer.checkpointName), device: device)
+            rows.append(
+                Row(run: run, report: try Analysis.analyze(trainer, lossBudget: lossBudget, modularityNulls: nulls)))
+        }
+        try StudyFiles.write(rows, lossBudget: lossBudget, to: directory)
+        return rows
+    }
+}
+
+/// study.csv, study.md and study.svg of a sweep.
+enum StudyFiles {
+    static let columns = [
+        "run", "method", "lambda", "seed", "loss", "loss_pruned", "threshold", "weights_kept", "q", "null_q_mean",
+        "null_q_std", "q_z", "mean_length", "null_length_mean", "length_z",
+    ]
+
+    static func values(_ row: Sweep.Row) -> [String] {
+        let r = row.report, m = r.modularity
+        func number(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
+        return [
+            row.run.name, row.run.method.rawValue, row.run.lambda.map { "\($0)" } ?? "", "\(row.run.seed)",
+            number(r.lossBefore), number(r.lossAfter), number(Double(r.threshold)), number(r.fractionKept),
+            number(m?.q), number(m?.nullMean), number(m?.nullStd), number(m?.z), number(m?.meanLength),
+            number(m?.nullLengthMean), number(m?.lengthZ),
+        ]
+    }
+
+    static func write(_ rows: [Sweep.Row], lossBudget: Double, to directory: URL) throws {
+        let csv = ([columns] + rows.map(values)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        try Data(csv.utf8).write(to: directory.appending(path: "study.csv"), options: .atomic)
+        var md = "Each run pruned as far as its loss may rise by \(lossBudget); Q and mean connection length against "
+        md += "shuffled-weight nulls (z-scores).\n\n"
+        md += "| run | loss | pruned | weights kept | Q (nulls) | z | length z |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        for row in rows {
+            let r = row.report, m = r.modularity
+            md +=
+                "| \(row.run.name) | "
+                + String(format: "%.4f | %.4f | %.1f %% | ", r.lossBefore, r.lossAfter, 100 * r.fractionKept)
+            md += m.map { String(format: "%.3f (%.3f) | ", $0.q, $0.nullMean) } ?? "| "
+            md += (m?.z).map { String(format: "%.1f", $0) } ?? ""
+            md += " | " + ((m?.lengthZ).map { String(format: "%.1f", $0) } ?? "") + " |\n"
+        }
+        try Data(md.utf8).write(to: directory.appending(path: "study.md"), options: .atomic)
+        try Data(svg(rows).utf8).write(to: directory.appending(path: "study.svg"), options: .atomic)
+    }
+
+    /// Two scatter plots side by side, a colour per method and a point per run: weights kept
+    /// against the loss, and Q against the loss.
+    static func svg(_ rows: [Sweep.Row]) -> String {
+        let colours: [SweepMethod: String] = [.bimt: "#1f77b4", .l1: "#d62728", .none: "#2ca02c"]
+        let losses = rows.map(\.report.lossBefore)
+        let (lo, hi) = (losses.min() ?? 0, losses.max() ?? 1)
+        let span = hi > lo ? hi - lo : 1
+        let (w, h, pad) = (360.0, 260.0, 40.0)
+        func panel(_ x0: Double, _ title: String, _ value: (AnalysisReport) -> Double?, _ top: Double) -> String {
+            var s = "<g transform=\"translate(\(x0),0)\">"
+            s += "<rect x=\"\(pad)\" y=\"\(pad)\" width=\"\(w - 2 * pad)\" height=\"\(h - 2 * pad)\" "
+            s += "fill=\"none\" stroke=\"#888\"/>"
+            s += "<text x=\"\(w / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"13\">\(title)</text>"
+            s += "<text x=\"\(w / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\" font-size=\"11\">loss "
+            s += String(format: "%.3f to %.3f", lo, hi) + "</text>"
+            for row in rows {
+                guard let v = value(row.report) else { continue }
+                let x = pad + (row.report.lossBefore - lo) / span * (w - 2 * pad)
+                let y = h - pad - min(1, max(0, v / top)) * (h - 2 * pad)
+                s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" ", x, y)
+                s += "fill=\"\(colours[row.run.method]!)\"><title>\(row.run.name)</title></circle>"
+            }
+            return s + "</g>"
+        }
+        let qs = rows.compactMap { $0.report.modularity?.q }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * w)\" height=\"\(h + 30)\">"
+        svg += panel(0, "weights kept (0 to 1)", { $0.fractionKept }, 1)
+        svg += panel(
+            w, String(format: "modularity Q (0 to %.2f)", qs.max() ?? 1), { $0.modularity?.q }, max(qs.max() ?? 1, 1e-9)
+        )
+        var x = pad
+        for method in SweepMethod.allCases where rows.contains(where: { $0.run.method == method }) {
+            svg += "<circle cx=\"\(x)\" cy=\"\(h + 15)\" r=\"4\" fill=\"\(colours[method]!)\"/>"
+            svg += "<text x=\"\(x + 8)\" y=\"\(h + 19)\" font-size=\"11\">\(method.rawValue)</text>"
+            x += 60
+        }
+        return svg + "</svg>\n"
+    }
+}

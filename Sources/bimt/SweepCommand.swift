@@ -1,0 +1,90 @@
+import ArgumentParser
+import BIMT
+import BIMTCompute
+import Foundation
+
+extension SweepMethod: ExpressibleByArgument {}
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Train a grid of runs (lambdas x methods x seeds) in one study directory and compare them.",
+        discussion: """
+            Methods: bimt (the preset's connection cost and swaps), l1 (weight factor 0: every weight \\
+            pays l0 |w|; no swaps) and none (lambda 0, no swaps; one run per seed). Any training \\
+            flag applies to every run, except --lambda and --seed, which the grid sets. Each run is an \\
+            ordinary run directory in --out (e.g. bimt-lambda-0.01-seed-1); a sweep stopped at any \\
+            moment (Ctrl-C checkpoints the current run) resumes when started again with the same \\
+            flags: finished runs are skipped, an interrupted one resumes from its checkpoint. Then \\
+            every run is analyzed as `bimt analyze RUN --loss-budget B --modularity` would, into \\
+            study.csv, study.md (the table) and study.svg (weights kept, and Q, against the loss, \\
+            a colour per method).
+            """
+    )
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var options: TrainingFlags
+    @Option(help: "Lambdas, comma-separated (e.g. 0.01,0.03,0.1).") var lambdas: String = ""
+    @Option(help: "Methods, comma-separated: bimt, l1, none.") var methods: String = "bimt,l1,none"
+    @Option(help: "Seeds, comma-separated.") var seeds: String = "1"
+    @Option(help: "The study directory.") var out: String
+    @Option(help: "How far each run's loss may rise when it is pruned for the study.") var lossBudget: Double = 0.05
+    @Option(help: "Shuffled-weight nulls per run for the modularity z-score (at least 2).") var nulls: Int = 10
+    @Option(help: "Seconds a stop signal waits for the current run's checkpoint.") var stopTimeout: Double = 30
+
+    func list<T>(_ text: String, _ flag: String, _ parse: (String) -> T?) throws -> [T] {
+        try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map {
+            guard let value = parse($0) else { throw ValidationError("\(flag): '\($0)' is not valid") }
+            return value
+        }
+    }
+
+    func sweep() throws -> Sweep {
+        guard options.lambda == nil, options.seed == nil else {
+            throw ValidationError("--lambda and --seed are the grid's: give --lambdas and --seeds instead")
+        }
+        let methods = try list(self.methods, "--methods (bimt, l1 or none)") { SweepMethod(rawValue: $0) }
+        let lambdas = try list(lambdas, "--lambdas") { Float($0) }
+        let seeds = try list(seeds, "--seeds") { UInt64($0) }
+        do {
+            return try Sweep(
+                base: try options.resolve(), lambdas: lambdas, methods: methods, seeds: seeds,
+                directory: URL(fileURLWithPath: out))
+        } catch let error as BIMTError {
+            throw TrainingFlags.failure(error)
+        }
+    }
+
+    func validate() throws {
+        guard lossBudget.isFinite, lossBudget >= 0 else {
+            throw ValidationError(
+                "--loss-budget is how much pruning may raise the loss: a number >= 0, got \(lossBudget)")
+        }
+        guard nulls >= 2 else { throw ValidationError("--nulls must be at least 2 (a z-score needs a spread)") }
+        if let size = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"], (Int(size) ?? 1) > 1 {
+            throw ValidationError("bimt sweep runs as one process: start it without mpirun")
+        }
+        _ = try sweep()
+    }
+
+    func run() throws {
+        let sweep = try sweep()
+        let device = try deviceOptions.open()
+        do {
+            try sweep.prepare()
+            printError("study: \(sweep.runs.count) runs in \(sweep.directory.path)")
+            let signals = StopSignals(timeout: stopTimeout)
+            try sweep.train(device: device, report: { printError($0) }, shouldStop: { signals.requested })
+            if signals.requested {
+                printError("stopped; start the same command again to resume")
+                throw ExitCode(130)
+            }
+            printError("analyzing every run at a loss budget of \(lossBudget), with \(nulls) nulls each")
+            let rows = try sweep.analyze(device: device, lossBudget: lossBudget, nulls: nulls)
+            print(try String(contentsOf: sweep.directory.appending(path: "study.md"), encoding: .utf8), terminator: "")
+            printError("wrote study.csv, study.md and study.svg (\(rows.count) runs) in \(sweep.directory.path)")
+        } catch let error as BIMTError {
+            throw RuntimeFailure(error.description)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+@testable import BIMT
+import BIMTCompute
+import Foundation
+import Testing
+
+/// `bimt sweep`: the grid, its refusals, a sweep interrupted and resumed, and the study files.
+@Suite("sweeps")
+struct SweepTests {
+    static func base(steps: Int = 200) throws -> TrainingConfiguration {
+        var c = try TrainingConfiguration.preset("independence")
+        c.steps = steps
+        c.checkpointEvery = 50
+        c.logEvery = 50
+        c.snapshotBudget = 0
+        return c
+    }
+
+    static func temporary() -> URL {
+        FileManager.default.temporaryDirectory.appending(path: "bimt-sweep-\(UUID().uuidString)")
+    }
+
+    @Test("the grid: a run per lambda, method and seed (none: per seed), named; empty or repeated grids refused")
+    func grid() throws {
+        let sweep = try Sweep(
+            base: Self.base(), lambdas: [0.01, 0.1], methods: [.bimt, .l1, .none], seeds: [1, 2],
+            directory: Self.temporary())
+        #expect(sweep.runs.count == 2 * 2 + 2 * 2 + 2)
+        #expect(sweep.runs.first?.name == "bimt-lambda-0.01-seed-1" && sweep.runs.last?.name == "none-seed-2")
+        let l1 = try #require(sweep.runs.first { $0.method == .l1 })
+        #expect(l1.configuration.cost.weightFactor == 0 && l1.configuration.relocation.method == .off)
+        #expect(l1.configuration.lambda == 0.01 && l1.configuration.seed == 1)
+        let none = try #require(sweep.runs.first { $0.method == .none })
+        #expect(none.configuration.lambda == 0 && none.lambda == nil)
+        let bad: [([Float], [SweepMethod], [UInt64])] = [
+            ([0.1], [], [1]), ([0.1], [.bimt], []), ([], [.bimt], [1]), ([-1], [.l1], [1]), ([0.1, 0.1], [.bimt], [1]),
+        ]
+        for (lambdas, methods, seeds) in bad {
+            #expect(throws: BIMTError.self) {
+                try Sweep(
+                    base: Self.base(), lambdas: lambdas, methods: methods, seeds: seeds, directory: Self.temporary())
+            }
+        }
+        #expect(
+            try Sweep(base: Self.base(), lambdas: [], methods: [.none], seeds: [3], directory: Self.temporary())
+                .runs.count == 1)
+    }
+
+    @Test("a sweep stopped mid-run resumes it from its checkpoint, to the same weights as one never stopped")
+    func interruptedAndResumed() throws {
+        let directory = Self.temporary()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sweep = try Sweep(
+            base: Self.base(), lambdas: [0.01], methods: [.bimt, .none], seeds: [1], directory: directory)
+        var calls = 0, lines: [String] = []
+        // Stop during the first run, after 120 of its 200 steps.
+        try sweep.train(
+            device: Device.cpu(), report: { lines.append($0) },
+            shouldStop: {
+                calls += 1; return calls > 120
+            })
+        #expect(sweep.state(of: sweep.runs[0]) == .interrupted(step: 120))
+        #expect(sweep.state(of: sweep.runs[1]) == .notStarted)
+        lines = []
+        try sweep.train(device: Device.cpu(), report: { lines.append($0) })
+        #expect(lines.first?.contains("resuming at step 120") == true, "\(lines)")
+        #expect(sweep.runs.allSatisfy { sweep.state(of: $0) == .finished })
+        // The resumed run ends where an uninterrupted one does (the CPU path resumes bit-identically).
+        let alone = Self.temporary()
+        defer { try? FileManager.default.removeItem(at: alone) }
+        let trainer = try Trainer(configuration: sweep.runs[0].configuration, device: Device.cpu(), runDirectory: alone)
+        try trainer.run()
+        let resumed = try Checkpoint.read(
+            from: sweep.directory(of: sweep.runs[0]).appending(path: Trainer.checkpointName))
+        let straight = try Checkpoint.read(from: alone.appending(path: Trainer.checkpointName))
+        #expect(resumed.tensors == straight.tensors)
+        // A third start trains nothing.
+        lines = []
+        try sweep.train(device: Device.cpu(), report: { lines.append($0) })
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains("finished already") }, "\(lines)")
+        // The study: a row per run, the table and the picture.
+        let rows = try sweep.analyze(device: Device.cpu(), lossBudget: 0.05, nulls: 3)
+        #expect(rows.count == 2 && rows.allSatisfy { $0.report.lossAfter <= $0.report.lossBefore + 0.05 })
+        let csv = try String(contentsOf: directory.appending(path: "study.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 3 && csv.hasPrefix("run,method,lambda,seed,loss"))
+        #expect(try String(contentsOf: directory.appending(path: "study.svg"), encoding: .utf8).contains("<circle"))
+        #expect(FileManager.default.fileExists(atPath: directory.appending(path: "study.md").path))
+        // The same directory with another configuration is refused before anything is trained.
+        let other = try Sweep(
+            base: Self.base(steps: 300), lambdas: [0.01], methods: [.bimt, .none], seeds: [1], directory: directory)
+        #expect(throws: BIMTError.self) { try other.prepare() }
+    }
+}
