@@ -31,13 +31,9 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
-        .systemLibrary(
-            name: "CIGraph",
-            pkgConfig: "igraph",
-            providers: [.apt(["libigraph-dev"])]
-        ),
-        // Modularity of the pruned network's neuron graph (Louvain communities, Newman's Q) through igraph.
-        .target(name: "CBIMTGraph", dependencies: ["CIGraph"]),
+        // Modularity of the pruned network's neuron graph (Louvain communities, Newman's Q) through
+        // igraph, dlopen'ed at run time too: only `bimt analyze --modularity` and `bimt sweep` need it.
+        .target(name: "CBIMTGraph"),
 
         .systemLibrary(
             name: "CZlib",

@@ -10,15 +10,16 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Train a grid of runs (lambdas x methods x seeds) in one study directory and compare them.",
         discussion: """
-            Methods: bimt (the preset's connection cost and swaps), l1 (weight factor 0: every weight \\
-            pays l0 |w|; no swaps) and none (lambda 0, no swaps; one run per seed). Any training \\
-            flag applies to every run, except --lambda and --seed, which the grid sets. Each run is an \\
-            ordinary run directory in --out (e.g. bimt-lambda-0.01-seed-1); a sweep stopped at any \\
-            moment (Ctrl-C checkpoints the current run) resumes when started again with the same \\
-            flags: finished runs are skipped, an interrupted one resumes from its checkpoint. Then \\
-            every run is analyzed as `bimt analyze RUN --loss-budget B --modularity` would, into \\
-            study.csv, study.md (the table) and study.svg (weights kept, and Q, against the loss, \\
-            a colour per method).
+            Methods: bimt (the preset's connection cost and swaps), l1 (weight factor 0: every weight \
+            pays l0 |w|; no swaps) and none (lambda 0, no swaps; one run per seed). Any training \
+            flag applies to every run, except --lambda and --seed, which the grid sets. Each run is an \
+            ordinary run directory in --out (e.g. bimt-lambda-0.01-seed-1); a sweep stopped at any \
+            moment (Ctrl-C checkpoints the current run) resumes when started again with the same \
+            flags: finished runs are skipped, an interrupted one resumes from its checkpoint, one \
+            that diverged is noted and not retried. Then every run is pruned as far as its loss \
+            stays within the no-penalty run's (same seed) plus --loss-budget, and measured as \
+            `bimt analyze --modularity` does, into study.csv, study.md (the table) and study.svg \
+            (weights kept, and Q, against the loss, a colour per method).
             """
     )
 

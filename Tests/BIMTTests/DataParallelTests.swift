@@ -133,18 +133,25 @@ struct DataParallelTests {
         let values = generator.uniform(100_000)
         let gradients = try device.makeBuffer(values), group = Mirror()
         let exchange = try GradientExchange(group: group, device: device, gradients: gradients, bucketElements: 30_000)
+        // The last buckets become final first (as a backward pass makes them), each after the work
+        // that finishes it (doubling the part that became final) is queued, and nothing writes a
+        // final part again: a read that ran ahead of that work would leave a bucket undoubled.
+        let offsets = [70_000, 40_000, 10_000]
+        let expected = values.indices.map { i in i >= 10_000 ? 2 * values[i] : values[i] }
         for step in 0..<2 {
+            try device.write(values, to: gradients.whole)
             group.started = []
             exchange.begin()
-            // The last buckets become final first (as a backward pass makes them), while the device
-            // still has work queued before each read.
-            for offset in [70_000, 40_000, 10_000] {
-                try device.scale(gradients.slice(offset: offset, count: 100_000 - offset), by: 1)
+            var end = 100_000
+            for offset in offsets {
+                try device.scale(gradients.slice(offset: offset, count: end - offset), by: 2)
                 try exchange.ready(from: offset)
+                end = offset
             }
             try exchange.finish()
             #expect(group.started == (1...4).map { "the gradient sum (bucket \($0) of 4)" }, "step \(step)")
-            #expect(try device.read(gradients.whole) == values, "the mean of two equal gradients is the gradient")
+            // The mean of two equal gradients is the gradient, written back into the buffer.
+            #expect(try device.read(gradients.whole) == expected, "step \(step)")
         }
     }
 

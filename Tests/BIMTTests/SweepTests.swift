@@ -45,6 +45,31 @@ struct SweepTests {
                 .runs.count == 1)
     }
 
+    @Test("a run that diverges is recorded, not retried, and noted in the study; an unreadable checkpoint is an error")
+    func divergedAndUnreadable() throws {
+        let directory = Self.temporary()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var base = try Self.base(steps: 100)
+        base.learningRate = 1e30 // diverges at once
+        let sweep = try Sweep(base: base, lambdas: [0.01], methods: [.bimt], seeds: [1], directory: directory)
+        var lines: [String] = []
+        try sweep.train(device: Device.cpu(), report: { lines.append($0) })
+        guard case .diverged = try sweep.state(of: sweep.runs[0]) else {
+            Issue.record("not recorded as diverged: \(lines)")
+            return
+        }
+        lines = []
+        try sweep.train(device: Device.cpu(), report: { lines.append($0) })
+        #expect(lines.count == 1 && lines[0].contains("not retried"), "\(lines)")
+        let rows = try sweep.analyze(device: Device.cpu(), lossBudget: 0.05, nulls: 2)
+        #expect(rows.count == 1 && rows[0].report == nil && rows[0].note?.hasPrefix("diverged") == true)
+        // A checkpoint that cannot be read stops the sweep rather than clearing the run.
+        try FileManager.default.removeItem(at: sweep.directory(of: sweep.runs[0]).appending(path: "diverged.txt"))
+        try Data("not a checkpoint".utf8).write(
+            to: sweep.directory(of: sweep.runs[0]).appending(path: Trainer.checkpointName))
+        #expect(throws: (any Error).self) { try sweep.train(device: Device.cpu(), report: { _ in }) }
+    }
+
     @Test("a sweep stopped mid-run resumes it from its checkpoint, to the same weights as one never stopped")
     func interruptedAndResumed() throws {
         let directory = Self.temporary()
@@ -58,12 +83,12 @@ struct SweepTests {
             shouldStop: {
                 calls += 1; return calls > 120
             })
-        #expect(sweep.state(of: sweep.runs[0]) == .interrupted(step: 120))
-        #expect(sweep.state(of: sweep.runs[1]) == .notStarted)
+        #expect(try sweep.state(of: sweep.runs[0]) == .interrupted(step: 120))
+        #expect(try sweep.state(of: sweep.runs[1]) == .notStarted)
         lines = []
         try sweep.train(device: Device.cpu(), report: { lines.append($0) })
         #expect(lines.first?.contains("resuming at step 120") == true, "\(lines)")
-        #expect(sweep.runs.allSatisfy { sweep.state(of: $0) == .finished })
+        #expect(try sweep.runs.allSatisfy { try sweep.state(of: $0) == .finished })
         // The resumed run ends where an uninterrupted one does (the CPU path resumes bit-identically).
         let alone = Self.temporary()
         defer { try? FileManager.default.removeItem(at: alone) }
@@ -78,8 +103,18 @@ struct SweepTests {
         try sweep.train(device: Device.cpu(), report: { lines.append($0) })
         #expect(lines.count == 2 && lines.allSatisfy { $0.contains("finished already") }, "\(lines)")
         // The study: a row per run, the table and the picture.
+        // Every run is pruned to the no-penalty run's loss plus the budget (or noted as above it).
         let rows = try sweep.analyze(device: Device.cpu(), lossBudget: 0.05, nulls: 3)
-        #expect(rows.count == 2 && rows.allSatisfy { $0.report.lossAfter <= $0.report.lossBefore + 0.05 })
+        let reference = try #require(rows.first { $0.run.method == .none }?.report)
+        #expect(rows.count == 2)
+        for row in rows {
+            if let report = row.report {
+                #expect(report.lossCeiling == reference.lossBefore + 0.05, "\(row.run.name)")
+                #expect(report.lossAfter <= reference.lossBefore + 0.05, "\(row.run.name)")
+            } else {
+                #expect(row.note?.contains("before pruning") == true, "\(row.run.name): \(row.note ?? "")")
+            }
+        }
         let csv = try String(contentsOf: directory.appending(path: "study.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 3 && csv.hasPrefix("run,method,lambda,seed,loss"))
         #expect(try String(contentsOf: directory.appending(path: "study.svg"), encoding: .utf8).contains("<circle"))

@@ -114,6 +114,11 @@ struct CLITests {
             #expect(modularity[key] is Double, "\(key) in \(modularity)")
         }
         #expect(modularity["nulls"] as? Int == 5)
+        // igraph is loaded at run time: without it only --modularity fails, saying how to get it.
+        let missing = ["BIMT_IGRAPH_LIBRARY": "libNoSuchIGraph.so.3"]
+        #expect(try bimt(["analyze", run.path], environment: missing).status == 0)
+        let without = try bimt(["analyze", run.path, "--modularity"], environment: missing)
+        #expect(without.status == 1 && without.error.contains("apt-get install libigraph3"), "\(without.error)")
         #expect(try bimt(["analyze", run.path, "--modularity", "--nulls", "1"]).status == 64)
         for bad in [["--loss-budget", "0.01", "--threshold", "0.1"], ["--loss-budget", "-1"]] {
             let refused = try bimt(["analyze", run.path] + bad)

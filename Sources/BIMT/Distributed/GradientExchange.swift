@@ -50,11 +50,17 @@ final class GradientExchange {
             ? UnsafeMutableBufferPointer<Float>.allocate(capacity: gradients.count) : nil
     }
 
-    deinit { staging?.deallocate() }
+    deinit {
+        drainReads()
+        staging?.deallocate()
+    }
 
     /// The backward pass that makes this step's final gradients begins.
     func begin() {
-        precondition(pending.isEmpty && reading.isEmpty, "a gradient exchange began before the last one finished")
+        // A step that failed part-way (its error already reported) leaves reads behind: they land
+        // in the staging memory, so they are waited for before it is used again.
+        drainReads()
+        precondition(pending.isEmpty, "a gradient exchange began before the last one finished")
         started = 0
         active = true
     }
@@ -86,6 +92,12 @@ final class GradientExchange {
         }
     }
 
+    /// Waits for any read still on its way into the staging memory, and forgets it.
+    private func drainReads() {
+        for read in reading { try? read.read.wait() }
+        reading.removeAll()
+    }
+
     private func startSum(_ memory: UnsafeMutableBufferPointer<Float>, bucket: Int) throws {
         pending.append(try group.startSum(memory, "the gradient sum (bucket \(bucket + 1) of \(buckets.count))"))
     }
@@ -98,7 +110,7 @@ final class GradientExchange {
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
             pending.removeAll()
-            reading.removeAll()
+            drainReads()
         }
         try startArrivedSums(waiting: true)
         for sum in pending { try group.wait(sum) }

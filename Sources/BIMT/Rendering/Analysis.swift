@@ -62,6 +62,9 @@ public struct AnalysisReport: Sendable, Codable {
     /// With a loss budget: how much the loss could rise, and the threshold search's evaluations.
     public var lossBudget: Double?
     public var searchEvaluations: Int?
+    /// The loss the pruning had to stay within: the loss before pruning plus the budget, or a
+    /// reference run's loss plus it (`bimt sweep` uses its no-penalty run's).
+    public var lossCeiling: Double?
     /// Modularity and locality of the pruned network against shuffled nulls (when asked for).
     public var modularity: ModularityReport?
 
@@ -83,6 +86,7 @@ public struct AnalysisReport: Sendable, Codable {
         case familiesKept = "families_kept"
         case lossBudget = "loss_budget"
         case searchEvaluations = "search_evaluations"
+        case lossCeiling = "loss_ceiling"
         case modularity
     }
 }
@@ -209,11 +213,30 @@ public enum Analysis {
             throw BIMTError.invalidSetting(
                 "the loss budget is how much pruning may raise the test loss: a finite number >= 0, got \(lossBudget)")
         }
-        let original = try model.device.read(model.parameters.whole)
         let base = try evaluate().loss
         guard base.isFinite else {
             throw BIMTError.invalidSetting(
                 "the model's loss before pruning is \(base): no budget can be measured from it")
+        }
+        var report = try analyze(
+            model: model, names: names, lossCeiling: base + lossBudget, modularityNulls: modularityNulls,
+            evaluate: evaluate)
+        report.lossBudget = lossBudget
+        return report
+    }
+
+    /// The sparsest magnitude pruning whose loss stays within `lossCeiling`, searched as the
+    /// budget version does (`bimt sweep` sets the ceiling from its no-penalty run); a model
+    /// already above the ceiling unpruned is an error, since no pruning can meet it.
+    public static func analyze(
+        model: any TrainableModel, names: NeuronNames, lossCeiling: Double, modularityNulls: Int? = nil,
+        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+    ) throws -> AnalysisReport {
+        let original = try model.device.read(model.parameters.whole)
+        let base = try evaluate().loss
+        guard base <= lossCeiling else {
+            throw BIMTError.invalidSetting(
+                "the loss before pruning (\(base)) is already above \(lossCeiling): no pruning can meet the budget")
         }
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
         var evaluations = 1
@@ -222,7 +245,7 @@ public enum Analysis {
             _ = prune(&values, network: model.network, threshold: threshold, convolutions: convolutions)
             try model.device.write(values, to: model.parameters.whole)
             evaluations += 1
-            return try evaluate().loss <= base + lossBudget // a NaN loss does not meet it
+            return try evaluate().loss <= lossCeiling // a NaN loss does not meet it
         }
         var low: Float = 0, high: Float = 1
         if try meets(high) {
@@ -236,7 +259,7 @@ public enum Analysis {
         try model.device.write(original, to: model.parameters.whole)
         var report = try analyze(
             model: model, names: names, threshold: low, modularityNulls: modularityNulls, evaluate: evaluate)
-        report.lossBudget = lossBudget
+        report.lossCeiling = lossCeiling
         report.searchEvaluations = evaluations + 2
         return report
     }

@@ -47,11 +47,25 @@ extension Analysis {
         var from: [Int32] = [], to: [Int32] = [], weights: [Double] = []
     }
 
-    /// igraph's random generator and error handler are global: one caller at a time.
+    /// igraph's random generator is global: one caller at a time.
     private static let igraph = NSLock()
+
+    /// Loads igraph once; why it could not be, with the fix.
+    private static let igraphLoaded: String? = {
+        var reason = [CChar](repeating: 0, count: 512)
+        guard bimt_igraph_load(&reason, reason.count) != 0 else { return nil }
+        return "modularity needs igraph: "
+            + String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            + "; install it with `sudo apt-get install libigraph3` (or run scripts/install-deps)"
+    }()
+
+    static func requireIGraph() throws {
+        if let problem = igraph.withLock({ igraphLoaded }) { throw BIMTError.invalidSetting(problem) }
+    }
 
     /// Louvain communities of `graph` (seeded) and their Q.
     static func louvain(_ graph: WeightedGraph, seed: UInt64) throws -> (q: Double, membership: [Int32]) {
+        try requireIGraph()
         var membership = [Int32](repeating: 0, count: graph.nodes), q = 0.0
         let status = igraph.withLock {
             bimt_louvain(
@@ -64,6 +78,7 @@ extension Analysis {
 
     /// Newman's Q of a given partition of `graph`.
     static func modularity(_ graph: WeightedGraph, membership: [Int32]) throws -> Double {
+        try requireIGraph()
         var q = 0.0
         let status = igraph.withLock {
             bimt_modularity(

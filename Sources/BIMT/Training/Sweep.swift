@@ -117,15 +117,29 @@ public struct Sweep: Sendable {
         try mine.write(to: url, options: .atomic)
     }
 
-    /// Where a run stands: finished (its checkpoint is at its last step), interrupted (a
-    /// checkpoint before it) or not started.
+    /// Where a run stands: finished (its checkpoint is at its last step), diverged (it stopped
+    /// on a non-finite loss, recorded in its directory's `diverged.txt`; not retried),
+    /// interrupted (a checkpoint before its last step) or not started.
     public enum RunState: Equatable, Sendable {
-        case finished, interrupted(step: Int), notStarted
+        case finished, diverged(String), interrupted(step: Int), notStarted
+
+        var isDiverged: Bool { if case .diverged = self { true } else { false } }
     }
 
-    public func state(of run: Run) -> RunState {
-        let url = directory(of: run).appending(path: Trainer.checkpointName)
-        guard let checkpoint = try? Checkpoint.read(from: url), let step = checkpoint.step else { return .notStarted }
+    static let divergedFile = "diverged.txt"
+
+    /// A checkpoint that exists but cannot be read is an error (the run is not cleared).
+    public func state(of run: Run) throws -> RunState {
+        let runDirectory = directory(of: run)
+        if let text = try? String(contentsOf: runDirectory.appending(path: Self.divergedFile), encoding: .utf8) {
+            return .diverged(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let url = runDirectory.appending(path: Trainer.checkpointName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return .notStarted }
+        guard let step = try Checkpoint.read(from: url).step else {
+            throw BIMTError.invalidFile(
+                path: url.path, reason: "records no step: remove the run's directory to retrain it")
+        }
         return step >= run.configuration.steps ? .finished : .interrupted(step: step)
     }
 
@@ -136,17 +150,22 @@ public struct Sweep: Sendable {
     public func train(device: Device, report: (String) -> Void, shouldStop: () -> Bool = { false }) throws {
         try prepare()
         var seconds: [Double] = []
+        let states = try runs.map { try state(of: $0) }
+        var left = states.filter { $0 != .finished && !$0.isDiverged }.count
         for (index, run) in runs.enumerated() {
-            let state = state(of: run), runDirectory = directory(of: run)
-            let done = runs.count - index
+            let runDirectory = directory(of: run)
+            // The mean time of the runs trained so far, times the runs left to train.
             let eta =
                 seconds.isEmpty
                 ? ""
-                : String(format: ", about %.0f s left", seconds.reduce(0, +) / Double(seconds.count) * Double(done))
+                : String(format: ", about %.0f s left", seconds.reduce(0, +) / Double(seconds.count) * Double(left))
             let trainer: Trainer
-            switch state {
+            switch states[index] {
             case .finished:
                 report("run \(index + 1) of \(runs.count): \(run.name) finished already")
+                continue
+            case let .diverged(why):
+                report("run \(index + 1) of \(runs.count): \(run.name) diverged earlier (\(why)); not retried")
                 continue
             case let .interrupted(step):
                 report("run \(index + 1) of \(runs.count): \(run.name), resuming at step \(step)\(eta)")
@@ -157,30 +176,59 @@ public struct Sweep: Sendable {
                 trainer = try Trainer(configuration: run.configuration, device: device, runDirectory: runDirectory)
             }
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try trainer.run(shouldStop: shouldStop)
+            do {
+                _ = try trainer.run(shouldStop: shouldStop)
+            } catch let error as BIMTError {
+                guard case .diverged = error else { throw error }
+                // A large lambda can make a run diverge: the study records it and goes on.
+                try Data("\(error)\n".utf8).write(to: runDirectory.appending(path: Self.divergedFile), options: .atomic)
+                report("run \(index + 1) of \(runs.count): \(run.name) diverged: \(error)")
+            }
             if trainer.interrupted { return }
+            left -= 1
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
     }
 
-    /// One analyzed run: the study's row.
+    /// One analyzed run: the study's row. `report` is nil, and `note` says why, for a run that
+    /// diverged or whose loss was above the ceiling before any pruning.
     public struct Row: Sendable {
         public var run: Run
-        public var report: AnalysisReport
+        public var report: AnalysisReport?
+        public var note: String?
     }
 
-    /// Analyzes every finished run at `lossBudget` (on its evaluation split) with modularity
-    /// against `nulls` shuffled nulls, and writes study.csv, study.md and study.svg.
+    /// Analyzes every finished run, on its evaluation split, pruned as far as its loss stays
+    /// within the ceiling: the loss of the no-penalty run of the same seed plus `lossBudget`
+    /// (every method compared at the same loss), or the run's own loss plus it where the sweep
+    /// has no `none` runs; with modularity against `nulls` shuffled nulls. Writes study.csv,
+    /// study.md and study.svg.
     public func analyze(device: Device, lossBudget: Double, nulls: Int) throws -> [Row] {
+        func trainer(_ run: Run) throws -> Trainer {
+            try Trainer.load(checkpoint: directory(of: run).appending(path: Trainer.checkpointName), device: device)
+        }
+        var reference: [UInt64: Double] = [:]
+        for run in runs where run.method == .none {
+            if try state(of: run) == .finished { reference[run.seed] = try trainer(run).evaluateWithLast().loss }
+        }
         var rows: [Row] = []
         for run in runs {
-            guard state(of: run) == .finished else {
+            switch try state(of: run) {
+            case .finished: break
+            case let .diverged(why):
+                rows.append(Row(run: run, report: nil, note: "diverged: \(why)"))
+                continue
+            default:
                 throw BIMTError.invalidSetting("run \(run.name) has not finished: train the sweep first")
             }
-            let trainer = try Trainer.load(
-                checkpoint: directory(of: run).appending(path: Trainer.checkpointName), device: device)
-            rows.append(
-                Row(run: run, report: try Analysis.analyze(trainer, lossBudget: lossBudget, modularityNulls: nulls)))
+            let trainer = try trainer(run)
+            let ceiling = try (reference[run.seed] ?? trainer.evaluateWithLast().loss) + lossBudget
+            do {
+                let report = try Analysis.analyze(trainer, lossCeiling: ceiling, modularityNulls: nulls)
+                rows.append(Row(run: run, report: report, note: nil))
+            } catch let BIMTError.invalidSetting(why) where why.contains("no pruning can meet") {
+                rows.append(Row(run: run, report: nil, note: String(format: "loss above %.4f before pruning", ceiling)))
+            }
         }
         try StudyFiles.write(rows, lossBudget: lossBudget, to: directory)
         return rows
@@ -191,28 +239,34 @@ public struct Sweep: Sendable {
 enum StudyFiles {
     static let columns = [
         "run", "method", "lambda", "seed", "loss", "loss_pruned", "threshold", "weights_kept", "q", "null_q_mean",
-        "null_q_std", "q_z", "mean_length", "null_length_mean", "length_z",
+        "null_q_std", "q_z", "mean_length", "null_length_mean", "length_z", "loss_ceiling", "note",
     ]
 
     static func values(_ row: Sweep.Row) -> [String] {
-        let r = row.report, m = r.modularity
+        let r = row.report, m = r?.modularity
         func number(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
         return [
             row.run.name, row.run.method.rawValue, row.run.lambda.map { "\($0)" } ?? "", "\(row.run.seed)",
-            number(r.lossBefore), number(r.lossAfter), number(Double(r.threshold)), number(r.fractionKept),
-            number(m?.q), number(m?.nullMean), number(m?.nullStd), number(m?.z), number(m?.meanLength),
-            number(m?.nullLengthMean), number(m?.lengthZ),
+            number(r?.lossBefore), number(r?.lossAfter), number(r.map { Double($0.threshold) }),
+            number(r?.fractionKept), number(m?.q), number(m?.nullMean), number(m?.nullStd), number(m?.z),
+            number(m?.meanLength), number(m?.nullLengthMean), number(m?.lengthZ), number(r?.lossCeiling),
+            (row.note ?? "").replacingOccurrences(of: ",", with: ";"),
         ]
     }
 
     static func write(_ rows: [Sweep.Row], lossBudget: Double, to directory: URL) throws {
         let csv = ([columns] + rows.map(values)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
         try Data(csv.utf8).write(to: directory.appending(path: "study.csv"), options: .atomic)
-        var md = "Each run pruned as far as its loss may rise by \(lossBudget); Q and mean connection length against "
+        var md = "Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus \(lossBudget) "
+        md += "(its own loss plus that in a sweep without `none` runs); Q and mean connection length against "
         md += "shuffled-weight nulls (z-scores).\n\n"
         md += "| run | loss | pruned | weights kept | Q (nulls) | z | length z |\n|---|---:|---:|---:|---:|---:|---:|\n"
         for row in rows {
-            let r = row.report, m = r.modularity
+            guard let r = row.report else {
+                md += "| \(row.run.name) | \(row.note ?? "") | | | | | |\n"
+                continue
+            }
+            let m = r.modularity
             md +=
                 "| \(row.run.name) | "
                 + String(format: "%.4f | %.4f | %.1f %% | ", r.lossBefore, r.lossAfter, 100 * r.fractionKept)
@@ -228,7 +282,8 @@ enum StudyFiles {
     /// against the loss, and Q against the loss.
     static func svg(_ rows: [Sweep.Row]) -> String {
         let colours: [SweepMethod: String] = [.bimt: "#1f77b4", .l1: "#d62728", .none: "#2ca02c"]
-        let losses = rows.map(\.report.lossBefore)
+        let analyzed = rows.compactMap { row in row.report.map { (run: row.run, report: $0) } }
+        let losses = analyzed.map(\.report.lossBefore)
         let (lo, hi) = (losses.min() ?? 0, losses.max() ?? 1)
         let span = hi > lo ? hi - lo : 1
         let (w, h, pad) = (360.0, 260.0, 40.0)
@@ -237,9 +292,9 @@ enum StudyFiles {
             s += "<rect x=\"\(pad)\" y=\"\(pad)\" width=\"\(w - 2 * pad)\" height=\"\(h - 2 * pad)\" "
             s += "fill=\"none\" stroke=\"#888\"/>"
             s += "<text x=\"\(w / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"13\">\(title)</text>"
-            s += "<text x=\"\(w / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\" font-size=\"11\">loss "
+            s += "<text x=\"\(w / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\" font-size=\"11\">loss before pruning "
             s += String(format: "%.3f to %.3f", lo, hi) + "</text>"
-            for row in rows {
+            for row in analyzed {
                 guard let v = value(row.report) else { continue }
                 let x = pad + (row.report.lossBefore - lo) / span * (w - 2 * pad)
                 let y = h - pad - min(1, max(0, v / top)) * (h - 2 * pad)
@@ -248,7 +303,7 @@ enum StudyFiles {
             }
             return s + "</g>"
         }
-        let qs = rows.compactMap { $0.report.modularity?.q }
+        let qs = analyzed.compactMap { $0.report.modularity?.q }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * w)\" height=\"\(h + 30)\">"
         svg += panel(0, "weights kept (0 to 1)", { $0.fractionKept }, 1)
         svg += panel(

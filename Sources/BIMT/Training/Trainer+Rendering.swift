@@ -14,6 +14,17 @@ extension Analysis {
         return report
     }
 
+    /// The trainer's model pruned as far as its evaluation loss stays within `lossCeiling`.
+    public static func analyze(_ trainer: Trainer, lossCeiling: Double, modularityNulls: Int? = nil) throws
+        -> AnalysisReport
+    {
+        var report = try analyze(
+            model: trainer.model, names: trainer.neuronNames, lossCeiling: lossCeiling,
+            modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast)
+        report.evaluatedOn = trainer.options.evaluationSplitName
+        return report
+    }
+
     public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil)
         throws -> AnalysisReport
     {

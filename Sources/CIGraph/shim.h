@@ -1,2 +1,0 @@
-// igraph's C library (Debian's libigraph-dev): community detection and modularity.
-#include <igraph.h>
