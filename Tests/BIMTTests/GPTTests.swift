@@ -64,6 +64,25 @@ import Testing
 
     static func relativeError(_ x: [Float], _ reference: [Float]) -> Double { maxRelativeError(x, reference) }
 
+    /// Three AdamW steps with the golden file's settings; the first uses the gradient the model
+    /// holds, the others a new forward and backward pass each.
+    static func threeAdamWSteps(
+        _ model: GPT, _ golden: Golden, input: Buffer, rows: Int, targets: Buffer, gradient: Buffer, accumulator: Buffer
+    ) throws {
+        let device = model.device
+        for step in 1...3 {
+            if step > 1 {
+                let output = try model.forward(input: input.whole, rows: rows)
+                try loss(device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
+                try device.fill(model.gradients.whole, value: 0)
+                try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
+            }
+            try device.adamW(
+                golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
+                firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
+        }
+    }
+
     @Test(
         "logits, loss, every gradient and 3 AdamW steps match PyTorch (float64) on every device",
         arguments: ["gpt-tokens.safetensors", "gpt-real.safetensors"])
@@ -94,18 +113,8 @@ import Testing
                 #expect(error < 1e-4, "\(name) grad.\(tensor) on \(device.name): relative error \(error)")
             }
             // Three AdamW steps; the first uses the gradient above.
-            for step in 1...3 {
-                if step > 1 {
-                    let output = try model.forward(input: input.whole, rows: rows)
-                    try Self.loss(
-                        device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
-                    try device.fill(model.gradients.whole, value: 0)
-                    try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
-                }
-                try device.adamW(
-                    golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                    firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
-            }
+            try Self.threeAdamWSteps(
+                model, golden, input: input, rows: rows, targets: targets, gradient: gradient, accumulator: accumulator)
             // Entries whose true gradient is 0 (the key bias: softmax ignores a per-row constant)
             // carry rounding noise of either sign, which Adam scales to a full step: skip them.
             let after = try device.read(model.parameters.whole),
@@ -178,18 +187,8 @@ import Testing
             #expect(rounded < 2e-3, "grad.\(tensor) on \(device.name): relative error \(rounded)")
             #expect(autocast < 3e-2, "grad.\(tensor) against autocast: relative error \(autocast)")
         }
-        for step in 1...3 {
-            if step > 1 {
-                let output = try model.forward(input: input.whole, rows: rows)
-                try Self.loss(
-                    device, golden, output: output, targets: targets, gradient: gradient, accumulator: accumulator)
-                try device.fill(model.gradients.whole, value: 0)
-                try model.backward(input: input.whole, rows: rows, outputGradient: gradient.whole)
-            }
-            try device.adamW(
-                golden.adamW, step: step, parameters: model.parameters.whole, gradients: model.gradients.whole,
-                firstMoments: model.firstMoments.whole, secondMoments: model.secondMoments.whole)
-        }
+        try threeAdamWSteps(
+            model, golden, input: input, rows: rows, targets: targets, gradient: gradient, accumulator: accumulator)
         let after = try device.read(model.parameters.whole), expected = try golden.values(model, prefix: "step3")
         let first = try golden.values(model, prefix: "grad")
         let worst = after.indices.filter { abs(first[$0]) >= 1e-4 }.map {

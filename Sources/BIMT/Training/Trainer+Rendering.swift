@@ -3,34 +3,41 @@
 extension Analysis {
     /// Prunes the trainer's model in place (on its device) and reports modules, connection
     /// cost, the fraction of weights kept and the test loss before and after.
+    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil)
+        throws -> AnalysisReport
+    {
+        onSplit(
+            of: trainer,
+            try analyze(
+                model: trainer.model, names: trainer.neuronNames, threshold: threshold,
+                modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast))
+    }
+
     /// The trainer's model pruned as far as its evaluation loss may rise by `lossBudget`.
     public static func analyze(_ trainer: Trainer, lossBudget: Double, modularityNulls: Int? = nil) throws
         -> AnalysisReport
     {
-        var report = try analyze(
-            model: trainer.model, names: trainer.neuronNames, lossBudget: lossBudget,
-            modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast)
-        report.evaluatedOn = trainer.options.evaluationSplitName
-        return report
+        onSplit(
+            of: trainer,
+            try analyze(
+                model: trainer.model, names: trainer.neuronNames, lossBudget: lossBudget,
+                modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast))
     }
 
     /// The trainer's model pruned as far as its evaluation loss stays within `lossCeiling`.
     public static func analyze(_ trainer: Trainer, lossCeiling: Double, modularityNulls: Int? = nil) throws
         -> AnalysisReport
     {
-        var report = try analyze(
-            model: trainer.model, names: trainer.neuronNames, lossCeiling: lossCeiling,
-            modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast)
-        report.evaluatedOn = trainer.options.evaluationSplitName
-        return report
+        onSplit(
+            of: trainer,
+            try analyze(
+                model: trainer.model, names: trainer.neuronNames, lossCeiling: lossCeiling,
+                modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast))
     }
 
-    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil)
-        throws -> AnalysisReport
-    {
-        var report = try analyze(
-            model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-            modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast)
+    /// `report`, labelled with the split the trainer evaluates on.
+    private static func onSplit(of trainer: Trainer, _ report: AnalysisReport) -> AnalysisReport {
+        var report = report
         report.evaluatedOn = trainer.options.evaluationSplitName
         return report
     }
