@@ -64,13 +64,12 @@ extension Device {
     /// Resolves `setting` for this device: `auto` picks bf16 only where it is native; an
     /// explicit `bf16` the device cannot run is an error.
     public func choosePrecision(_ setting: PrecisionSetting) throws -> PrecisionChoice {
-        // fp32 asks nothing of the device (nor loads oneDNN).
-        if setting == .fp32 { return PrecisionChoice(precision: .fp32, explanation: "fp32 (asked for)") }
-        let support = bf16Support
         switch setting {
         case .fp32:
-            preconditionFailure("handled above")
+            // fp32 asks nothing of the device (nor loads oneDNN).
+            return PrecisionChoice(precision: .fp32, explanation: "fp32 (asked for)")
         case .bf16:
+            let support = bf16Support
             guard support.available else {
                 throw ComputeError.unavailable(
                     "bf16 products are not available on \(name): \(support.reason); use fp32 or auto")
@@ -79,6 +78,7 @@ extension Device {
                 precision: .bf16,
                 explanation: "bf16 (asked for; \(support.reason))")
         case .auto:
+            let support = bf16Support
             if support.available && support.native {
                 return PrecisionChoice(precision: .bf16, explanation: "bf16 (auto: \(support.reason))")
             }

@@ -77,11 +77,6 @@ final class OneDNN: @unchecked Sendable {
         return created
     }
 
-    /// The implementation oneDNN picked for `key`, e.g. "brg:avx512_core_bf16".
-    func implementation(_ key: Key) throws -> String {
-        try lock.withLock { String(cString: bimt_dnnl_matmul_implementation(try primitive(key))) }
-    }
-
     /// Runs the product of `key` on these operands and waits for it.
     func run(_ key: Key, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>) throws {
         let status = try lock.withLock { bimt_dnnl_matmul_run(try primitive(key), a, b, c) }

@@ -218,8 +218,8 @@ public enum Analysis {
             throw BIMTError.invalidSetting(
                 "the model's loss before pruning is \(base): no budget can be measured from it")
         }
-        var report = try analyze(
-            model: model, names: names, lossCeiling: base + lossBudget, modularityNulls: modularityNulls,
+        var report = try searchPruning(
+            model: model, names: names, within: base + lossBudget, base: base, modularityNulls: modularityNulls,
             evaluate: evaluate)
         report.lossBudget = lossBudget
         return report
@@ -232,12 +232,21 @@ public enum Analysis {
         model: any TrainableModel, names: NeuronNames, lossCeiling: Double, modularityNulls: Int? = nil,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
-        let original = try model.device.read(model.parameters.whole)
-        let base = try evaluate().loss
+        try searchPruning(
+            model: model, names: names, within: lossCeiling, base: try evaluate().loss,
+            modularityNulls: modularityNulls, evaluate: evaluate)
+    }
+
+    /// The bisection of both: `base` is the loss before pruning, evaluated once by the caller.
+    private static func searchPruning(
+        model: any TrainableModel, names: NeuronNames, within lossCeiling: Double, base: Double,
+        modularityNulls: Int?, evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+    ) throws -> AnalysisReport {
         guard base <= lossCeiling else {
             throw BIMTError.invalidSetting(
                 "the loss before pruning (\(base)) is already above \(lossCeiling): no pruning can meet the budget")
         }
+        let original = try model.device.read(model.parameters.whole)
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
         var evaluations = 1
         func meets(_ threshold: Float) throws -> Bool {
