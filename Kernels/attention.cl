@@ -14,14 +14,6 @@
 // One work-group of ROW_LOCAL work-items per (sequence, block row), striding over the
 // columns. Global size: sequences * rows * ROW_LOCAL.
 
-inline bool attention_keep(const ulong key, const ulong index, const uint threshold) {
-    ulong z = key + (index + 1) * 0x9E3779B97F4A7C15UL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-    z ^= z >> 31;
-    return (uint)(z >> 40) >= threshold;
-}
-
 // s -> dropout(softmax) over each row's causal prefix; masked columns up to the block's
 // last key set to 0; lse [sequences * heads * length].
 __kernel __attribute__((reqd_work_group_size(ROW_LOCAL, 1, 1)))

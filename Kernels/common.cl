@@ -80,3 +80,13 @@ inline float activation_derivative(const int kind, const float v)
     const float t = tanh(v);
     return 1.0f - t * t;
 }
+
+// dropout.cl's keep test for element `index` of the attention probabilities under `key`:
+// attention.cl's and attention_single.cl's dropout of P, drawn as the unfused path draws it.
+inline bool attention_keep(const ulong key, const ulong index, const uint threshold) {
+    ulong z = key + (index + 1) * 0x9E3779B97F4A7C15UL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+    z ^= z >> 31;
+    return (uint)(z >> 40) >= threshold;
+}

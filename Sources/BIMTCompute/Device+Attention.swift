@@ -164,13 +164,28 @@ extension Device {
     }
 
     /// Floats of scratch fused attention uses on this device for `shape`, besides its
-    /// statistics: two blocks of scores of [queryBlock, length] per core on the CPU path; on
-    /// OpenCL, two of [sequences, queryBlock, length] and a head's keys and values transposed.
+    /// statistics: two blocks of scores of [queryBlock, length] per core on the CPU path; none
+    /// for OpenCL's single-launch kernels (their tiles live in local memory); on OpenCL's
+    /// blocked path, two of [sequences, queryBlock, length] and a head's keys and values transposed.
     public func fusedAttentionScratchCount(_ shape: AttentionShape) -> Int {
         let openCL = kind.isOpenCL, rows = min(shape.length, AttentionShape.queryBlock(openCL: openCL))
-        return openCL
-            ? 2 * shape.sequences * (rows + shape.headDimension) * shape.length
-            : 2 * processorCount * rows * shape.length
+        guard openCL else { return 2 * processorCount * rows * shape.length }
+        if let backend = backend as? OpenCLBackend, backend.singleLaunchAttentionProblem(shape) == nil {
+            return 0
+        }
+        return 2 * shape.sequences * (rows + shape.headDimension) * shape.length
+    }
+
+    /// How fused attention runs on this device for `shape`, in words: on OpenCL, the
+    /// single-launch kernels or the blocked path and why.
+    public func fusedAttentionKernels(_ shape: AttentionShape) -> String {
+        guard let backend = backend as? OpenCLBackend else {
+            return "CPU path: blocks of \(AttentionShape.queryBlock(openCL: false)) query rows, one per core"
+        }
+        let blocked = "blocked: GEMMs per head and block of \(AttentionShape.queryBlock(openCL: true)) query rows"
+        if let problem = backend.singleLaunchAttentionProblem(shape) { return "\(blocked) (\(problem))" }
+        let (block, local) = (backend.constants.attentionBlock.value, backend.constants.attentionLocal.value)
+        return "single launch per layer (backward: two), \(block)-row tiles, work-groups of \(local)"
     }
 
     private func attentionChecks(

@@ -48,13 +48,22 @@ extension Device {
     /// falls back to the CPU path when OpenCL has none (or no platform at all);
     /// `selectionNote` says in one line what was picked and why.
     /// `gemmTuning` builds an OpenCL device's GEMM with these tunables instead of its own;
+    /// `workGroups` (group, pointwise, row, reduction) sets its work-group sizes likewise;
     /// `gemmTuningStore` is where its stored tuning is read (nil: `GemmTuningStore.fromEnvironment`).
     public static func open(
         _ specifier: DeviceSpecifier, gemmVariant: GemmVariant = .automatic,
-        gemmTuning: [String: Int]? = nil, gemmTuningStore: GemmTuningStore? = nil
+        gemmTuning: [String: Int]? = nil, workGroups: [String: Int]? = nil, gemmTuningStore: GemmTuningStore? = nil
     ) throws
         -> (device: Device, selectionNote: String)
     {
+        let groups = try workGroups.map { values in
+            guard let groups = WorkGroups(values: values) else {
+                throw ComputeError.invalidArgument(
+                    "work-group sizes must name exactly " + WorkGroups.names.joined(separator: ", ")
+                        + ", got \(values.keys.sorted())")
+            }
+            return groups
+        }
         switch specifier {
         case .cpu:
             let device = Device.cpu()
@@ -68,7 +77,7 @@ extension Device {
             if let handle = handles.first(where: { $0.description.isAccelerator }) {
                 let device = Device(
                     backend: try OpenCLBackend(
-                        handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                        handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning, workGroups: groups,
                         tuningStore: gemmTuningStore))
                 return (device, "device: \(device.name) (auto: first OpenCL GPU/accelerator)")
             }
@@ -85,7 +94,7 @@ extension Device {
             }
             let device = Device(
                 backend: try OpenCLBackend(
-                    handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                    handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning, workGroups: groups,
                     tuningStore: gemmTuningStore))
             return (device, "device: \(device.name)")
         case let .openCL(p, d):
@@ -100,7 +109,7 @@ extension Device {
             }
             let device = Device(
                 backend: try OpenCLBackend(
-                    handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning,
+                    handle: handle, gemmVariant: gemmVariant, gemmTuning: gemmTuning, workGroups: groups,
                     tuningStore: gemmTuningStore))
             return (device, "device: \(device.name)")
         }
@@ -110,6 +119,10 @@ extension Device {
     public var gemmTuning: [String: Int]? {
         (backend as? OpenCLBackend).map { $0.tuning.values(for: $0.gemmVariant) }
     }
+
+    /// The work-group sizes an OpenCL device's kernels run with (group, pointwise, row,
+    /// reduction; nil on the CPU path).
+    public var workGroups: [String: Int]? { (backend as? OpenCLBackend)?.groups.values }
 
     /// The OpenCL device's description (nil on the CPU path).
     public var openCLDescription: OpenCLDeviceDescription? { (backend as? OpenCLBackend)?.device }

@@ -19,7 +19,7 @@ static char failure[512];
     X(clReleaseMemObject) X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clCreateProgramWithSource) \
     X(clCreateProgramWithBinary) X(clBuildProgram) X(clGetProgramInfo) X(clGetProgramBuildInfo) \
     X(clReleaseProgram) X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clEnqueueNDRangeKernel) \
-    X(clFlush) X(clGetEventInfo) X(clWaitForEvents) X(clReleaseEvent)
+    X(clFlush) X(clGetEventInfo) X(clWaitForEvents) X(clReleaseEvent) X(clGetKernelWorkGroupInfo)
 
 #define DECLARE(name) static __typeof__(&name) p_##name;
 ENTRY_POINTS(DECLARE)
@@ -118,6 +118,10 @@ cl_program clCreateProgramWithBinary(cl_context c, cl_uint n, const cl_device_id
 cl_int clBuildProgram(cl_program p, cl_uint n, const cl_device_id *d, const char *o,
                       void (CL_CALLBACK *f)(cl_program, void *), void *u) {
     return READY() ? p_clBuildProgram(p, n, d, o, f, u) : CL_INVALID_PROGRAM;
+}
+cl_int clGetKernelWorkGroupInfo(cl_kernel k, cl_device_id d, cl_kernel_work_group_info i, size_t s, void *v,
+                                size_t *r) {
+    return READY() ? p_clGetKernelWorkGroupInfo(k, d, i, s, v, r) : CL_INVALID_KERNEL;
 }
 cl_int clGetProgramInfo(cl_program p, cl_program_info i, size_t s, void *v, size_t *r) {
     return READY() ? p_clGetProgramInfo(p, i, s, v, r) : CL_INVALID_PROGRAM;

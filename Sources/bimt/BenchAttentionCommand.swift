@@ -48,6 +48,11 @@ struct BenchAttentionCommand: ParsableCommand {
         var rows: [[String: Any]] = []
         if !json {
             print("device: \(device.name)")
+            for length in lengths {
+                let shape = AttentionShape(
+                    sequences: sequences, length: length, heads: heads, headDimension: headDimension)
+                print("fused attention at length \(length): \(device.fusedAttentionKernels(shape))")
+            }
             print("length  kernel   forward ms  backward ms  stored MiB  scratch MiB  max_rel_diff")
         }
         for length in lengths {
@@ -74,6 +79,10 @@ struct BenchAttentionCommand: ParsableCommand {
             let object: [String: Any] = [
                 "device": device.name, "sequences": sequences, "heads": heads,
                 "head_dimension": headDimension, "dropout": Double(dropout), "results": rows,
+                "fused_kernels": lengths.map {
+                    device.fusedAttentionKernels(
+                        AttentionShape(sequences: sequences, length: $0, heads: heads, headDimension: headDimension))
+                },
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

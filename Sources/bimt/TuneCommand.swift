@@ -5,7 +5,9 @@ import Foundation
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Search the OpenCL GEMM kernel's tunables on a device and store the fastest verified settings.",
+        abstract:
+            "Search the OpenCL GEMM kernel's tunables and the kernels' work-group sizes on a device and store "
+            + "the fastest verified settings.",
         discussion: """
             Each candidate is built, checked against the CPU path on every shape (max \
             |C - C_cpu| / max |C_cpu| within --tolerance; a candidate that fails is never \
@@ -15,6 +17,13 @@ struct TuneCommand: ParsableCommand {
             the kernel cache ($BIMT_GEMM_TUNING_FILE overrides the place), and every later \
             run on that device (train, bench) builds its GEMM with it. BIMT_GEMM_TUNING \
             still overrides single tunables.
+
+            Then the work-group sizes of the other kernels (the 2-D kernels' group, the \
+            pointwise kernels', the row kernels' and the reductions') are searched the same \
+            way on gpt-small-sized LayerNorm, softmax, gradient norm, AdamW and bias kernels \
+            (checked against the CPU path, timed; the median of three timings of the best \
+            wins) and stored with the GEMM settings (--no-work-groups skips this). \
+            BIMT_OPENCL_GROUPS=gpu|cpu overrides the stored sizes.
             """
     )
 
@@ -26,6 +35,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Largest accepted max |C - C_cpu| / max |C_cpu|.") var tolerance: Double = 1e-4
     @Option(help: "Candidates to try at most (the device's current settings first).") var maxCandidates: Int = 64
     @Flag(help: "Report the winner without storing it.") var dryRun = false
+    @Flag(inversion: .prefixedNo, help: "Search the work-group sizes after the GEMM.") var workGroups = true
 
     func validate() throws {
         guard `repeat` >= 1, maxCandidates >= 1, tolerance >= 0 else {
@@ -81,6 +91,33 @@ struct TuneCommand: ParsableCommand {
                 settings,
                 winner.gflops, winner.defaultGflops, winner.defaultGflops > 0 ? winner.gflops / winner.defaultGflops : 0
             ))
+        var entry = winner
+        if workGroups {
+            let groups: WorkGroupTuningReport
+            do {
+                groups = try WorkGroupTuner.tune(
+                    specifier, variant: GemmVariant(rawValue: winner.variant) ?? .automatic,
+                    gemmTuning: winner.values, repeats: `repeat`, tolerance: tolerance,
+                    maxCandidates: maxCandidates, progress: { print($0) })
+            } catch let error as ComputeError {
+                throw RuntimeFailure(error.description)
+            }
+            if let best = groups.winner {
+                let before =
+                    best.defaultSeconds.map {
+                        String(format: "%.2f ms, %.2fx", $0 * 1e3, best.seconds > 0 ? $0 / best.seconds : 0)
+                    } ?? "failed verification"
+                print(
+                    "best work-groups of \(groups.trials.count): \(WorkGroupTuner.describe(best.values)), "
+                        + String(format: "%.2f ms", best.seconds * 1e3) + " (the device's sizes before: \(before))")
+                entry.groups = best.values
+                entry.groupSeconds = best.seconds
+                entry.defaultGroupSeconds = best.defaultSeconds
+                if !dryRun { try store.store(entry) }
+            } else {
+                printError("warning: no work-group candidate passed verification; the device class's sizes stay")
+            }
+        }
         if dryRun {
             print("not stored (--dry-run)")
         } else {

@@ -1,4 +1,4 @@
-import BIMTCompute
+@testable import BIMTCompute
 import Foundation
 import Testing
 import TestSupport
@@ -60,11 +60,22 @@ func referenceAttention(_ shape: AttentionShape, qkv: [Float], outputGradient g:
 
 @Suite("Fused causal attention")
 struct AttentionTests {
-    /// Lengths around the CPU path's 64-row blocks and the OpenCL kernels' 16-row tiles.
+    /// The devices, the OpenCL one twice: with the single-launch kernels and with the blocked path.
+    func attentionDevices() throws -> [(Device, OpenCLAttentionKernels)] {
+        try opDevices().flatMap { device in
+            device.backend is OpenCLBackend ? [(device, .single), (device, .blocked)] : [(device, .single)]
+        }
+    }
+
+    /// Lengths around the CPU path's 64-row blocks and the OpenCL kernels' 32-row tiles; head
+    /// dimensions odd and even, up to the single-launch kernels' 64, and one past it (72: the
+    /// blocked OpenCL path).
     static let shapes = [
         AttentionShape(sequences: 2, length: 5, heads: 2, headDimension: 3),
         AttentionShape(sequences: 1, length: 70, heads: 3, headDimension: 8),
         AttentionShape(sequences: 2, length: 130, heads: 2, headDimension: 16),
+        AttentionShape(sequences: 1, length: 97, heads: 2, headDimension: 64),
+        AttentionShape(sequences: 2, length: 33, heads: 1, headDimension: 72),
     ]
 
     @Test(
@@ -76,14 +87,16 @@ struct AttentionTests {
             g = generator.uniform(shape.rows * shape.width)
         let key: UInt64 = 0xDEAD_BEEF_1234_5678
         let expected = referenceAttention(shape, qkv: qkv, outputGradient: g, rate: rate, key: key)
-        for device in try opDevices() {
+        for (device, kernels) in try attentionDevices() {
+            (device.backend as? OpenCLBackend)?.attentionKernels = kernels
             let bqkv = try device.makeBuffer(qkv), out = try device.makeBuffer(count: shape.rows * shape.width)
             let lse = try device.makeBuffer(count: shape.statisticsCount)
             try device.causalAttentionForward(
                 shape, qkv: bqkv.whole, output: out.whole, logSumExp: lse.whole,
                 dropoutRate: rate, dropoutKey: key)
             expectClose(
-                try device.read(out.whole), expected.output, tolerance: 2e-5, "\(device.name) \(shape) output",
+                try device.read(out.whole), expected.output, tolerance: 2e-5,
+                "\(device.name) \(kernels) \(shape) output",
                 columns: shape.width)
             // Stale values in the gradient must not leak into the result (it is set, not added).
             let dqkv = try device.makeBuffer([Float](repeating: .nan, count: qkv.count))
@@ -92,7 +105,7 @@ struct AttentionTests {
                 logSumExp: lse.whole, qkvGradient: dqkv.whole, dropoutRate: rate, dropoutKey: key)
             expectClose(
                 try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5,
-                "\(device.name) \(shape) qkv gradient",
+                "\(device.name) \(kernels) \(shape) qkv gradient",
                 columns: 3 * shape.width)
             // The unfused path (its reference in training) agrees with the same definition.
             let scores = try (0..<3).map { _ in try device.makeBuffer(count: shape.scoresCount) }
@@ -110,6 +123,62 @@ struct AttentionTests {
                 try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5,
                 "\(device.name) \(shape) unfused qkv gradient", columns: 3 * shape.width)
         }
+    }
+
+    @Test("OpenCL: one launch per layer forward, two backward, where the head fits the tiles")
+    func singleLaunch() throws {
+        guard TestDevices.runOpenCLTests else { return }
+        let device = try TestDevices.openCL()
+        let backend = try #require(device.backend as? OpenCLBackend)
+        backend.attentionKernels = .single
+        for (shape, launches) in [
+            (AttentionShape(sequences: 3, length: 100, heads: 4, headDimension: 64), (1, 2)),
+            (AttentionShape(sequences: 3, length: 100, heads: 4, headDimension: 65), nil),
+        ] {
+            let qkv = try device.makeBuffer(count: shape.rows * 3 * shape.width),
+                out = try device.makeBuffer(count: shape.rows * shape.width),
+                lse = try device.makeBuffer(count: shape.statisticsCount),
+                dqkv = try device.makeBuffer(count: shape.rows * 3 * shape.width)
+            let problem = backend.singleLaunchAttentionProblem(shape)
+            let before = backend.launches
+            try device.causalAttentionForward(shape, qkv: qkv.whole, output: out.whole, logSumExp: lse.whole)
+            let forward = backend.launches - before
+            try device.causalAttentionBackward(
+                shape, qkv: qkv.whole, output: out.whole, outputGradient: out.whole, logSumExp: lse.whole,
+                qkvGradient: dqkv.whole)
+            let backward = backend.launches - before - forward
+            if let (f, b) = launches {
+                #expect(problem == nil && forward == f && backward == b, "\(shape): \(problem ?? "")")
+            } else {
+                // The blocked path: GEMMs per head and query block.
+                #expect(problem?.contains("head dimension 65") == true && forward >= 4 * shape.heads)
+            }
+        }
+    }
+
+    @Test("OpenCL: the single-launch kernels with work-groups of 64 to 1024", arguments: [32, 256, 1024])
+    func singleLaunchGroups(row: Int) throws {
+        guard TestDevices.runOpenCLTests else { return }
+        let groups = ["group": 16, "pointwise": 64, "row": row, "reduction": 64]
+        let device = try Device.open(.anyOpenCL, workGroups: groups).device
+        let backend = try #require(device.backend as? OpenCLBackend)
+        backend.attentionKernels = .single
+        #expect(backend.constants.attentionLocal.value == max(row, 64))
+        let shape = AttentionShape(sequences: 2, length: 45, heads: 2, headDimension: 40)
+        var generator = SeededGenerator(seed: 5)
+        let qkv = generator.uniform(shape.rows * 3 * shape.width, -1.5, 1.5),
+            g = generator.uniform(shape.rows * shape.width)
+        let expected = referenceAttention(shape, qkv: qkv, outputGradient: g, rate: 0.3, key: 77)
+        let bqkv = try device.makeBuffer(qkv), out = try device.makeBuffer(count: shape.rows * shape.width)
+        let lse = try device.makeBuffer(count: shape.statisticsCount), dqkv = try device.makeBuffer(count: qkv.count)
+        try device.causalAttentionForward(
+            shape, qkv: bqkv.whole, output: out.whole, logSumExp: lse.whole, dropoutRate: 0.3, dropoutKey: 77)
+        try device.causalAttentionBackward(
+            shape, qkv: bqkv.whole, output: out.whole, outputGradient: try device.makeBuffer(g).whole,
+            logSumExp: lse.whole, qkvGradient: dqkv.whole, dropoutRate: 0.3, dropoutKey: 77)
+        #expect(backend.singleLaunchAttentionProblem(shape) == nil)
+        expectClose(try device.read(out.whole), expected.output, tolerance: 2e-5, "row \(row) output")
+        expectClose(try device.read(dqkv.whole), expected.qkvGradient, tolerance: 2e-5, "row \(row) qkv gradient")
     }
 
     @Test("bad shapes, buffers and rates are refused")

@@ -1,4 +1,4 @@
-import BIMTCompute
+@testable import BIMTCompute
 import Foundation
 import Testing
 import TestSupport
@@ -89,5 +89,77 @@ struct GemmTuningTests {
         for key in impossible.keys { impossible[key] = 100_000 }
         let (_, refused) = try opened(entry(device: description.name, values: impossible))
         #expect(refused == defaults)
+    }
+
+    @Test("work-group sizes: the verified winner is stored with the GEMM settings and used by a device opened later")
+    func workGroups() throws {
+        let small = WorkGroupTuner.Size(
+            tokens: 64, softmaxRows: 96, parameters: 5000,
+            attention: AttentionShape(sequences: 2, length: 40, heads: 2, headDimension: 64))
+        let report = try WorkGroupTuner.tune(
+            .anyOpenCL, variant: .automatic, gemmTuning: nil, repeats: 1, tolerance: 1e-4, maxCandidates: 3,
+            size: small, progress: { _ in })
+        let winner = try #require(report.winner)
+        let before = try #require(
+            try Device.open(.anyOpenCL, gemmTuningStore: GemmTuningStore(url: nil)).device.workGroups)
+        #expect(report.trials.count == 3 && report.trials[0].values == before)
+        #expect(report.trials.allSatisfy { $0.seconds != nil }, "\(report.trials.compactMap(\.failure))")
+        #expect(
+            report.trials.contains { $0.values == winner.values } && winner.seconds > 0
+                && (winner.defaultSeconds ?? 0) > 0)
+        // Candidates differ from the current sizes in one size each (the first stage: group).
+        #expect(
+            report.trials.dropFirst().allSatisfy { trial in
+                trial.values.filter { before[$0.key] != $0.value }.map(\.key) == ["group"]
+            })
+
+        // Stored beside the GEMM settings, the sizes reach the kernels of a device opened later.
+        let url = Self.temporaryFile()
+        var store = GemmTuningStore(url: url)
+        var entry = try #require(
+            try GemmTuner.tune(.anyOpenCL, shapes: Self.shapes, repeats: 1, maxCandidates: 1, store: &store).winner)
+        let chosen = ["group": 32, "pointwise": 128, "row": 32, "reduction": 128]
+        entry.groups = chosen
+        try store.store(entry)
+        let device = try Device.open(.anyOpenCL, gemmTuningStore: GemmTuningStore(url: url)).device
+        #expect(device.workGroups == chosen)
+        let backend = try #require(device.backend as? OpenCLBackend)
+        #expect(backend.programs.buildOptions(for: "softmax").contains("-D ROW_LOCAL=32"))
+        // A training-sized pass gives the CPU path's results with them.
+        let expected = try WorkGroupTuner.Workload(Device.cpu(), size: small)
+        let workload = try WorkGroupTuner.Workload(device, size: small)
+        try expected.run()
+        try workload.run()
+        for ((name, got), (_, want)) in zip(try workload.results(), try expected.results()) {
+            expectClose(got, want, tolerance: 1e-4, name)
+        }
+        // Sizes the device cannot run, or an entry naming other sizes, are ignored with a reason.
+        for bad in [
+            ["group": 3, "pointwise": 64, "row": 64, "reduction": 64],
+            ["group": 1 << 20, "pointwise": 64, "row": 64, "reduction": 64], ["row": 64],
+        ] {
+            entry.groups = bad
+            try store.store(entry)
+            let reread = GemmTuningStore(url: url)
+            let description = try #require(device.openCLDescription)
+            #expect(reread.groups(for: description, variant: try #require(device.gemmVariant)).problem != nil)
+            #expect(try Device.open(.anyOpenCL, gemmTuningStore: reread).device.workGroups == before)
+        }
+        // A GEMM-only tuning keeps the stored sizes.
+        entry.groups = chosen
+        try store.store(entry)
+        entry.groups = nil
+        try store.store(entry)
+        #expect(GemmTuningStore(url: url).entries.first?.groups == chosen)
+        // BIMT_OPENCL_GROUPS wins over what is stored; the class sizes apply without either.
+        let stored = try #require(WorkGroups(values: chosen))
+        #expect(
+            try WorkGroups.forDevice(type: "GPU", maxWorkGroupSize: 1024, environment: [:], stored: stored) == stored)
+        #expect(
+            try WorkGroups.forDevice(
+                type: "GPU", maxWorkGroupSize: 1024, environment: ["BIMT_OPENCL_GROUPS": "gpu"], stored: stored)
+                == .gpuClass)
+        #expect(WorkGroupTuner.candidates(around: 64, multiple: 8, limit: 4096) == [16, 32, 128, 256])
+        #expect(WorkGroupTuner.candidates(around: 16, multiple: 32, limit: 64) == [32, 64])
     }
 }

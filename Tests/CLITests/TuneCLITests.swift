@@ -12,11 +12,12 @@ struct TuneCLITests {
         let run = try bimt(
             [
                 "tune", "--device", "opencl", "--shape", "96x64x80", "80x48x64:NT", "--repeat", "1", "--max-candidates",
-                "3",
+                "3", "--no-work-groups",
             ],
             environment: ["BIMT_GEMM_TUNING_FILE": file.path])
         #expect(
-            run.status == 0 && run.output.contains("best of 3") && run.output.contains("stored for"), "\(run.error)")
+            run.status == 0 && run.output.contains("best of 3") && run.output.contains("stored for")
+                && !run.output.contains("work-groups"), "\(run.error)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
         #expect((json?["entries"] as? [Any])?.count == 1)
         let cpu = try bimt(["tune", "--device", "cpu"])

@@ -18,6 +18,11 @@ public struct GemmTuningStore: Sendable, Equatable {
         public var gflops: Double, defaultGflops: Double
         /// The shapes tuned on, "MxNxK" with their transposes.
         public var shapes: [String]
+        /// The work-group sizes `WorkGroupTuner` found fastest on the device (group,
+        /// pointwise, row, reduction), with the seconds of its workload with them and with the
+        /// device class's sizes; nil where they were not tuned (files written before they were).
+        public var groups: [String: Int]? = nil
+        public var groupSeconds: Double? = nil, defaultGroupSeconds: Double? = nil
     }
 
     struct File: Codable {
@@ -85,17 +90,43 @@ public struct GemmTuningStore: Sendable, Equatable {
         return (nil, "ignoring the stored GEMM tuning for \(device.name): \(problem); using the defaults")
     }
 
-    /// Adds `entry`, replacing the one for the same device, driver and variant, and writes
-    /// the file atomically.
+    /// The stored work-group sizes for `device` (with the entry of `variant`); sizes that
+    /// cannot run there are left out, with the reason.
+    func groups(for device: OpenCLDeviceDescription, variant: GemmVariant) -> (groups: WorkGroups?, problem: String?) {
+        guard let values = entry(for: device, variant: variant).entry?.groups else { return (nil, nil) }
+        guard let groups = WorkGroups(values: values) else {
+            return (
+                nil,
+                "ignoring the stored work-group sizes for \(device.name): they do not name exactly "
+                    + WorkGroups.names.joined(separator: ", ") + "; using the device class's"
+            )
+        }
+        if let problem = groups.problem(maxWorkGroupSize: device.maxWorkGroupSize) {
+            return (
+                nil, "ignoring the stored work-group sizes for \(device.name): \(problem); using the device class's"
+            )
+        }
+        return (groups, nil)
+    }
+
+    /// Adds `entry`, replacing the one for the same device, driver and variant (whose
+    /// work-group sizes it keeps when `entry` has none: a GEMM-only tuning does not undo an
+    /// earlier work-group search), and writes the file atomically.
     public mutating func store(_ entry: Entry) throws {
         guard let url else {
             throw ComputeError.invalidArgument(
                 "nowhere to store GEMM tuning: the kernel cache is off; set BIMT_GEMM_TUNING_FILE")
         }
-        entries.removeAll {
-            $0.device == entry.device && $0.platform == entry.platform && $0.driver == entry.driver
-                && $0.variant == entry.variant
+        var entry = entry
+        let same = { (other: Entry) in
+            other.device == entry.device && other.platform == entry.platform && other.driver == entry.driver
+                && other.variant == entry.variant
         }
+        if entry.groups == nil, let earlier = entries.first(where: same) {
+            (entry.groups, entry.groupSeconds, entry.defaultGroupSeconds) =
+                (earlier.groups, earlier.groupSeconds, earlier.defaultGroupSeconds)
+        }
+        entries.removeAll(where: same)
         entries.append(entry)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -26,9 +26,31 @@ struct KernelConstants: Equatable {
     var swapSlotsPerItem: Constant { Constant(name: "SWAP_VW", value: 16) }
     /// Units per work-item of `swap_scores_vector`.
     var swapUnitsPerItem: Constant { Constant(name: "SWAP_RU", value: 8) }
+    /// Query (or key) rows per tile of attention.cl's single-launch kernels.
+    var attentionBlock: Constant { Constant(name: "ATT_BLOCK", value: 32) }
+    /// The largest head dimension the single-launch attention kernels hold in their tiles:
+    /// four tiles of ATT_BLOCK x (ATT_HEAD_MAX + 1) floats and two of scores fit the 48 KiB of
+    /// local memory every GPU offers (`attentionLocalBytes`).
+    var attentionHeadMax: Constant { Constant(name: "ATT_HEAD_MAX", value: 64) }
+    /// Work-items of a single-launch attention work-group: the row kernels' size, at least
+    /// ATT_HEAD_MAX (each work-item owns one column of a block's outputs; ATT_BLOCK divides it,
+    /// so one work-item per row can update the rows' softmax statistics) and at most
+    /// ATT_BLOCK^2 (each owns whole scores of a tile).
+    var attentionLocal: Constant {
+        let (block, head) = (attentionBlock.value, attentionHeadMax.value)
+        return Constant(name: "ATT_LOCAL", value: min(max(groups.row, head, block), block * block))
+    }
+    /// Local memory of the largest single-launch attention kernel (attention_backward_key).
+    var attentionLocalBytes: Int {
+        let (block, head) = (attentionBlock.value, attentionHeadMax.value)
+        return 4 * (4 * block * (head + 1) + 2 * block * (block + 1) + 2 * block)
+    }
 
     var all: [Constant] {
-        [rowLocal, costLocal, reduceLocal, normLocal, lossLocal, swapSlotsPerItem, swapUnitsPerItem]
+        [
+            rowLocal, costLocal, reduceLocal, normLocal, lossLocal, swapSlotsPerItem, swapUnitsPerItem,
+            attentionBlock, attentionHeadMax, attentionLocal,
+        ]
     }
 
     /// The build options that define them all.
@@ -39,9 +61,11 @@ struct KernelConstants: Equatable {
 /// accelerators) get groups of several warps or wavefronts, so that an SM or CU can keep
 /// enough of them resident; CPU-type devices (PoCL) keep the small groups measured fastest
 /// there (one work-group runs on one core). Every size is capped by the device's largest
-/// work-group, rounded down to a power of two. `BIMT_OPENCL_GROUPS=gpu` (or `cpu`) picks the
-/// class regardless of the device: the tests run the training suites on PoCL with GPU-class
-/// groups, so the GPU's launch shapes are exercised before a GPU sees them.
+/// work-group, rounded down to a power of two. `bimt tune` times other sizes on the device
+/// (`WorkGroupTuner`) and stores the fastest verified ones beside its GEMM settings.
+/// `BIMT_OPENCL_GROUPS=gpu` (or `cpu`) picks a class's sizes regardless of the device and of
+/// what is stored: the tests run the training suites on PoCL with GPU-class groups, so the
+/// GPU's launch shapes are exercised before a GPU sees them.
 struct WorkGroups: Equatable {
     /// Work-items along x of the kernels that map columns (or channels) to x and rows to y,
     /// and of the per-row kernels (LayerNorm, per-row losses).
@@ -56,12 +80,49 @@ struct WorkGroups: Equatable {
     static let gpuClass = WorkGroups(group: 128, pointwise: 256, row: 128, reduction: 256)
     static let cpuClass = WorkGroups(group: 16, pointwise: 64, row: 64, reduction: 64)
 
+    /// The sizes by name, as `bimt tune` stores them: group, pointwise, row, reduction.
+    var values: [String: Int] { ["group": group, "pointwise": pointwise, "row": row, "reduction": reduction] }
+
+    /// Sizes from `values` (every name of `values`, none other), or nil.
+    init?(values: [String: Int]) {
+        guard Set(values.keys) == Set(WorkGroups.names), let group = values["group"],
+            let pointwise = values["pointwise"], let row = values["row"], let reduction = values["reduction"]
+        else { return nil }
+        self.init(group: group, pointwise: pointwise, row: row, reduction: reduction)
+    }
+
+    init(group: Int, pointwise: Int, row: Int, reduction: Int) {
+        self.group = group
+        self.pointwise = pointwise
+        self.row = row
+        self.reduction = reduction
+    }
+
+    static let names = ["group", "pointwise", "row", "reduction"]
+
+    /// Why these sizes cannot run on a device whose work-groups hold at most
+    /// `maxWorkGroupSize` work-items (nil: they can). Each must be a power of two (the
+    /// reductions halve their groups) no larger than the device allows.
+    func problem(maxWorkGroupSize: Int) -> String? {
+        for (name, size) in values.sorted(by: { $0.key < $1.key }) {
+            if size < 1 || size & (size - 1) != 0 { return "work-group size \(name) \(size) is not a power of two" }
+            if size > maxWorkGroupSize {
+                return "work-group size \(name) \(size) exceeds the device's \(maxWorkGroupSize)"
+            }
+        }
+        return nil
+    }
+
     /// The sizes for a device of `type` ("GPU", "CPU", "accelerator", ...) whose work-groups
-    /// hold at most `maxWorkGroupSize` work-items.
-    static func forDevice(type: String, maxWorkGroupSize: Int, environment: [String: String]) throws -> WorkGroups {
+    /// hold at most `maxWorkGroupSize` work-items: `BIMT_OPENCL_GROUPS`'s class if set, else
+    /// `stored` (what `bimt tune` found for the device, already checked to run there), else
+    /// the device's class.
+    static func forDevice(
+        type: String, maxWorkGroupSize: Int, environment: [String: String], stored: WorkGroups? = nil
+    ) throws -> WorkGroups {
         var chosen = type == "GPU" || type == "accelerator" ? gpuClass : cpuClass
         switch environment["BIMT_OPENCL_GROUPS"] {
-        case nil, "": break
+        case nil, "": if let stored { return stored }
         case "gpu": chosen = gpuClass
         case "cpu": chosen = cpuClass
         case let other?:

@@ -17,8 +17,16 @@ final class OpenCLBackend: ComputeBackend {
     var groups: WorkGroups { constants.groups }
     let programs: OpenCLProgramCache
     let allocator: OpenCLAllocator
+    /// Fused attention's kernels (`OpenCLAttentionKernels.resolved`; the tests set both), and why.
+    var attentionKernels: OpenCLAttentionKernels
+    let attentionKernelsReason: String
+    /// Why the single-launch attention kernels cannot run on this device ("" when they can;
+    /// nil until first asked).
+    var attentionDeviceProblem: String?
     /// Kernel launches since the last clFinish (see `countLaunch`).
     private var launchesSinceFinish = 0
+    /// Kernel launches since the backend was made (what the tests count).
+    private(set) var launches = 0
 
     static func name(of device: OpenCLDeviceDescription) -> String {
         "\(device.name) (\(device.platformName), \(device.specifier))"
@@ -29,21 +37,22 @@ final class OpenCLBackend: ComputeBackend {
     var memoryBytes: Int { device.globalMemoryBytes }
 
     /// `gemmTuning` (tunable name to value) replaces the device's defaults, its stored
-    /// tuning and the environment's override: `bimt tune` tries candidates this way.
-    /// `tuningStore` is where stored tuning is read (nil: the environment's place).
+    /// tuning and the environment's override, and `workGroups` the work-group sizes likewise:
+    /// `bimt tune` tries candidates this way. `tuningStore` is where stored tuning is read
+    /// (nil: the environment's place).
     init(
         handle: OpenCLDiscovery.Handle, gemmVariant: GemmVariant,
         cache: KernelBinaryCache = .fromEnvironment, gemmTuning: [String: Int]? = nil,
-        tuningStore: GemmTuningStore? = nil
+        workGroups: WorkGroups? = nil, tuningStore: GemmTuningStore? = nil
     ) throws {
         device = handle.description
         deviceID = handle.device
         self.gemmVariant = try gemmVariant.resolved(
             deviceType: device.type, environment: ProcessInfo.processInfo.environment)
+        let store = tuningStore ?? GemmTuningStore.fromEnvironment
         if let gemmTuning {
             tuning = GemmTuning(defaultsFor: device).applying(gemmTuning)
         } else {
-            let store = tuningStore ?? GemmTuningStore.fromEnvironment
             let stored = store.entry(for: device, variant: self.gemmVariant)
             for warning in store.warnings + [stored.problem].compactMap({ $0 }) {
                 FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
@@ -52,14 +61,26 @@ final class OpenCLBackend: ComputeBackend {
                 for: device, environment: ProcessInfo.processInfo.environment,
                 stored: stored.entry?.values)
         }
+        var storedGroups: WorkGroups?
+        if workGroups == nil {
+            let stored = store.groups(for: device, variant: self.gemmVariant)
+            if let problem = stored.problem { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
+            storedGroups = stored.groups
+        }
         if let problem = tuning.problem(for: self.gemmVariant, on: device) {
             throw ComputeError.invalidArgument(
                 "GEMM settings \(tuning.values(for: self.gemmVariant)) cannot run on \(device.name): \(problem)")
         }
+        (attentionKernels, attentionKernelsReason) = try OpenCLAttentionKernels.resolved(
+            environment: ProcessInfo.processInfo.environment, deviceType: device.type)
+        if let problem = workGroups?.problem(maxWorkGroupSize: device.maxWorkGroupSize) {
+            throw ComputeError.invalidArgument("work-group sizes cannot run on \(device.name): \(problem)")
+        }
         constants = KernelConstants(
-            groups: try WorkGroups.forDevice(
-                type: device.type, maxWorkGroupSize: device.maxWorkGroupSize,
-                environment: ProcessInfo.processInfo.environment))
+            groups: try workGroups
+                ?? WorkGroups.forDevice(
+                    type: device.type, maxWorkGroupSize: device.maxWorkGroupSize,
+                    environment: ProcessInfo.processInfo.environment, stored: storedGroups))
         var status: cl_int = 0
         var id: cl_device_id? = handle.device
         guard let context = clCreateContext(nil, 1, &id, nil, nil, &status) else {
@@ -117,6 +138,7 @@ final class OpenCLBackend: ComputeBackend {
     /// at clFinish (a blocking read is not enough): a long run that never synchronizes grew
     /// ~0.4 KiB per training step. Drain now and then.
     func countLaunch() throws {
+        launches += 1
         launchesSinceFinish += 1
         if launchesSinceFinish >= 4096 { try synchronize() }
     }

@@ -76,6 +76,27 @@ final class OpenCLProgramCache {
         return kernel
     }
 
+    /// What the device says of kernel `name` of Kernels/FILE.cl as built here: the most
+    /// work-items one of its work-groups may hold (CL_KERNEL_WORK_GROUP_SIZE, which registers
+    /// and local memory can make smaller than the device's limit) and the multiple of
+    /// work-items it runs best at (CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE: the warp,
+    /// wavefront or SIMD width).
+    func workGroupInfo(_ file: String, _ name: String) throws -> (largest: Int, preferredMultiple: Int) {
+        let kernel = try kernel(file, name)
+        func query(_ parameter: Int32, _ label: String) throws -> Int {
+            var value = 0
+            try OpenCLStatus.check(
+                clGetKernelWorkGroupInfo(
+                    kernel, deviceID, cl_kernel_work_group_info(parameter), MemoryLayout<Int>.size, &value, nil),
+                "clGetKernelWorkGroupInfo(\(name), \(label))")
+            return value
+        }
+        return (
+            try query(CL_KERNEL_WORK_GROUP_SIZE, "CL_KERNEL_WORK_GROUP_SIZE"),
+            try query(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, "CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE")
+        )
+    }
+
     /// The cache key of a program: device, versions, build options and the source itself.
     func cacheKey(source: String, options: String) -> String {
         [
