@@ -19,7 +19,12 @@ struct SweepCommand: ParsableCommand {
             that diverged is noted and not retried. Then every run is pruned as far as its loss \
             stays within the no-penalty run's (same seed) plus --loss-budget, and measured as \
             `bimt analyze --modularity` does, into study.csv, study.md (the table) and study.svg \
-            (weights kept, and Q, against the loss, a colour per method).
+            (weights kept, and Q, against the loss, a colour per method), and index.html, which \
+            links each run's viewer (view.html, as `bimt view` writes it).
+
+            Under mpirun the ranks share the runs out (run i to rank i modulo the ranks, each an \
+            ordinary single-process run on the rank's share of the node's cores); when every \
+            rank is done, rank 0 analyzes and writes the study: mpirun -np 4 bimt sweep ...
             """
     )
 
@@ -62,30 +67,52 @@ struct SweepCommand: ParsableCommand {
                 "--loss-budget is how much pruning may raise the loss: a number >= 0, got \(lossBudget)")
         }
         guard nulls >= 2 else { throw ValidationError("--nulls must be at least 2 (a z-score needs a spread)") }
-        if let size = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"], (Int(size) ?? 1) > 1 {
-            throw ValidationError("bimt sweep runs as one process: start it without mpirun")
-        }
         _ = try sweep()
     }
 
     func run() throws {
         let sweep = try sweep()
-        let device = try deviceOptions.open()
-        do {
-            try sweep.prepare()
-            printError("study: \(sweep.runs.count) runs in \(sweep.directory.path)")
+        var stopped = false
+        // A rank with fewer or shorter runs waits for the others as long as they live.
+        try TrainingLaunch.run(rankTimeout: 30, behindLimit: .infinity) { group in
+            let (rank, ranks) = (group?.rank ?? 0, group?.size ?? 1)
+            let say = { (line: String) in printError(ranks > 1 ? "rank \(rank): \(line)" : line) }
+            // A rank takes its local rank's device, as `bimt train` under mpirun does.
+            let device = try deviceOptions.open(
+                localRank: group?.localRank ?? 0, of: group?.localSize ?? 1, rank: group?.rank)
             let signals = StopSignals(timeout: stopTimeout)
-            try sweep.train(device: device, report: { printError($0) }, shouldStop: { signals.requested })
-            if signals.requested {
-                printError("stopped; start the same command again to resume")
-                throw ExitCode(130)
+            do {
+                try sweep.prepare()
+                if rank == 0 {
+                    printError(
+                        "study: \(sweep.runs.count) runs in \(sweep.directory.path)"
+                            + (ranks > 1 ? ", shared by \(ranks) ranks (run i to rank i mod \(ranks))" : ""))
+                }
+                try sweep.train(device: device, share: (rank, ranks), report: say, shouldStop: { signals.requested })
+            } catch let error as BIMTError {
+                throw RuntimeFailure(error.description)
             }
-            printError("analyzing every run at a loss budget of \(lossBudget), with \(nulls) nulls each")
-            let rows = try sweep.analyze(device: device, lossBudget: lossBudget, nulls: nulls)
-            print(try String(contentsOf: sweep.directory.appending(path: "study.md"), encoding: .utf8), terminator: "")
-            printError("wrote study.csv, study.md and study.svg (\(rows.count) runs) in \(sweep.directory.path)")
-        } catch let error as BIMTError {
-            throw RuntimeFailure(error.description)
+            // Every rank finishes its runs (or stops) before the study is analyzed.
+            let stops = try group?.sum([signals.requested ? 1 : 0], "the sweep's training")[0] ?? 0
+            if signals.requested || stops > 0 {
+                if rank == 0 { printError("stopped; start the same command again to resume") }
+                stopped = true
+                return
+            }
+            guard rank == 0 else { return }
+            do {
+                printError("analyzing every run at a loss budget of \(lossBudget), with \(nulls) nulls each")
+                let rows = try sweep.analyze(device: device, lossBudget: lossBudget, nulls: nulls)
+                print(
+                    try String(contentsOf: sweep.directory.appending(path: "study.md"), encoding: .utf8),
+                    terminator: "")
+                printError(
+                    "wrote study.csv, study.md, study.svg and index.html (\(rows.count) runs) in "
+                        + sweep.directory.path)
+            } catch let error as BIMTError {
+                throw RuntimeFailure(error.description)
+            }
         }
+        if stopped { throw ExitCode(130) }
     }
 }

@@ -119,9 +119,34 @@ struct SweepTests {
         #expect(csv.split(separator: "\n").count == 3 && csv.hasPrefix("run,method,lambda,seed,loss"))
         #expect(try String(contentsOf: directory.appending(path: "study.svg"), encoding: .utf8).contains("<circle"))
         #expect(FileManager.default.fileExists(atPath: directory.appending(path: "study.md").path))
+        // The study's page links each run's viewer, written beside its checkpoint.
+        let page = try String(contentsOf: directory.appending(path: "index.html"), encoding: .utf8)
+        for run in sweep.runs {
+            #expect(page.contains("<a href=\"\(run.name)/view.html\">\(run.name)</a>"), "\(run.name)")
+            let viewer = try String(
+                contentsOf: sweep.directory(of: run).appending(path: "view.html"), encoding: .utf8)
+            #expect(viewer.hasPrefix("<!DOCTYPE html>") || viewer.contains("<html"))
+        }
         // The same directory with another configuration is refused before anything is trained.
         let other = try Sweep(
             base: Self.base(steps: 300), lambdas: [0.01], methods: [.bimt, .none], seeds: [1], directory: directory)
         #expect(throws: BIMTError.self) { try other.prepare() }
+    }
+
+    @Test("ranks share a sweep out: run i to rank i mod ranks, and together they train every run once")
+    func shared() throws {
+        let directory = Self.temporary()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sweep = try Sweep(
+            base: Self.base(), lambdas: [0.01, 0.1], methods: [.bimt, .none], seeds: [1], directory: directory)
+        #expect(sweep.runs.count == 3)
+        var lines: [String] = []
+        try sweep.train(device: Device.cpu(), share: (1, 2), report: { lines.append($0) })
+        #expect(lines.count == 1 && lines[0].contains("run 2 of 3"), "\(lines)")
+        #expect(try sweep.runs.map { try sweep.state(of: $0) } == [.notStarted, .finished, .notStarted])
+        lines = []
+        try sweep.train(device: Device.cpu(), share: (0, 2), report: { lines.append($0) })
+        #expect(lines.count == 2 && lines[0].contains("run 1 of 3") && lines[1].contains("run 3 of 3"), "\(lines)")
+        #expect(try sweep.runs.allSatisfy { try sweep.state(of: $0) == .finished })
     }
 }

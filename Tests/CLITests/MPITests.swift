@@ -113,6 +113,31 @@ enum MPIRun {
 
 @Suite("data-parallel training over MPI", .serialized)
 struct MPITests {
+    @Test("sweep under mpirun: the ranks share the runs out, and rank 0 writes the study")
+    func sweep() throws {
+        let study = MPIRun.temporaryDirectory("sweep")
+        defer { try? FileManager.default.removeItem(at: study) }
+        let (status, output) = try MPIRun.run(
+            ranks: 2,
+            [
+                "sweep", "--out", study.path, "--lambdas", "0.01,0.1", "--methods", "bimt,none", "--steps", "100",
+                "--nulls", "3", "--device", "cpu",
+            ])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("shared by 2 ranks"), "\(output)")
+        // Runs 1 and 3 on rank 0, run 2 on rank 1; every run trained once.
+        for (rank, run) in [(0, 1), (1, 2), (0, 3)] {
+            #expect(output.contains("rank \(rank): run \(run) of 3"), "rank \(rank), run \(run): \(output)")
+        }
+        #expect(!output.contains("rank 1: run 1 of 3") && !output.contains("rank 0: run 2 of 3"))
+        let table = try String(contentsOf: study.appending(path: "study.md"), encoding: .utf8)
+        #expect(
+            ["bimt-lambda-0.01-seed-1", "bimt-lambda-0.1-seed-1", "none-seed-1"].allSatisfy {
+                table.contains("| \($0) |")
+            }, "\(table)")
+        #expect(FileManager.default.fileExists(atPath: study.appending(path: "index.html").path))
+    }
+
     /// Compares two runs' logged losses (to `lossTolerance` relative), connection costs and
     /// final arrangements.
     func expectSameRun(_ one: URL, _ two: URL, lossTolerance: Double = 1e-5, _ label: String) throws {

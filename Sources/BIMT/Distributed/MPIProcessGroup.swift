@@ -45,7 +45,9 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
     /// The group of this process when an MPI launcher started it (nil otherwise: a plain
     /// single-process run). Throws when the launcher is there but MPI cannot be loaded or
     /// started, saying what to install.
-    public static func start(timeout: Double = 30) throws -> MPIProcessGroup? {
+    /// `behindLimit` (default: max(600, 10 x timeout)) is how long a wait may last while every
+    /// rank still answers; `.infinity` waits for a live rank however long its work takes.
+    public static func start(timeout: Double = 30, behindLimit: Double? = nil) throws -> MPIProcessGroup? {
         guard let launcher = try launcher() else { return nil }
         var reason = [CChar](repeating: 0, count: 1024)
         guard bimt_mpi_load(&reason, reason.count) == 0 else {
@@ -55,13 +57,13 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
                     + "Install Open MPI (Debian: apt-get install "
                     + "openmpi-bin) or point BIMT_MPI_LIBRARY at its libmpi.so")
         }
-        return try MPIProcessGroup(timeout: timeout)
+        return try MPIProcessGroup(timeout: timeout, behindLimit: behindLimit ?? max(600, 10 * timeout))
     }
 
-    private init(timeout: Double) throws {
-        precondition(timeout > 0)
+    private init(timeout: Double, behindLimit: Double) throws {
+        precondition(timeout > 0 && behindLimit > 0)
         self.timeout = timeout
-        behindLimit = max(600, 10 * timeout)
+        self.behindLimit = behindLimit
         engine = Engine(timeout: timeout, behindLimit: behindLimit)
         worker = Worker(engine: engine)
         // MPI is initialized on the communication thread, which makes every MPI call after.

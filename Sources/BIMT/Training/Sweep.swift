@@ -146,13 +146,23 @@ public struct Sweep: Sendable {
     /// Trains every run that is not finished, in order: an interrupted one from its checkpoint,
     /// one never checkpointed from the start (its directory cleared). `report` hears a line per
     /// run with the runs done and an estimate of the time left; `shouldStop` ends the current
-    /// run at its next step (it checkpoints) and the sweep with it.
-    public func train(device: Device, report: (String) -> Void, shouldStop: () -> Bool = { false }) throws {
+    /// run at its next step (it checkpoints) and the sweep with it. With `share` (rank, ranks),
+    /// this process trains only the runs whose index in `runs` is rank modulo ranks, each as an
+    /// ordinary single-process run: the ranks of an MPI job share a study out between them.
+    public func train(
+        device: Device, share: (rank: Int, ranks: Int) = (0, 1), report: (String) -> Void,
+        shouldStop: () -> Bool = { false }
+    ) throws {
+        precondition(share.ranks >= 1 && (0..<share.ranks).contains(share.rank))
         try prepare()
         var seconds: [Double] = []
-        let states = try runs.map { try state(of: $0) }
-        var left = states.filter { $0 != .finished && !$0.isDiverged }.count
-        for (index, run) in runs.enumerated() {
+        let mine = runs.indices.filter { $0 % share.ranks == share.rank }
+        // Only this process's runs: another rank may be writing its own.
+        var states: [Int: RunState] = [:]
+        for index in mine { states[index] = try state(of: runs[index]) }
+        var left = mine.filter { states[$0] != .finished && !states[$0]!.isDiverged }.count
+        for index in mine {
+            let run = runs[index]
             let runDirectory = directory(of: run)
             // The mean time of the runs trained so far, times the runs left to train.
             let eta =
@@ -160,7 +170,7 @@ public struct Sweep: Sendable {
                 ? ""
                 : String(format: ", about %.0f s left", seconds.reduce(0, +) / Double(seconds.count) * Double(left))
             let trainer: Trainer
-            switch states[index] {
+            switch states[index]! {
             case .finished:
                 report("run \(index + 1) of \(runs.count): \(run.name) finished already")
                 continue
@@ -202,7 +212,8 @@ public struct Sweep: Sendable {
     /// within the ceiling: the loss of the no-penalty run of the same seed plus `lossBudget`
     /// (every method compared at the same loss), or the run's own loss plus it where the sweep
     /// has no `none` runs; with modularity against `nulls` shuffled nulls. Writes study.csv,
-    /// study.md and study.svg.
+    /// study.md, study.svg, each finished run's viewer (RUN/view.html) and index.html, the
+    /// study's page linking them.
     public func analyze(device: Device, lossBudget: Double, nulls: Int) throws -> [Row] {
         func trainer(_ run: Run) throws -> Trainer {
             try Trainer.load(checkpoint: directory(of: run).appending(path: Trainer.checkpointName), device: device)
@@ -230,7 +241,14 @@ public struct Sweep: Sendable {
                 rows.append(Row(run: run, report: nil, note: String(format: "loss above %.4f before pruning", ceiling)))
             }
         }
-        try StudyFiles.write(rows, lossBudget: lossBudget, to: directory)
+        // Each finished run's viewer, for the study's page to link.
+        var viewers = Set<String>()
+        for row in rows where row.report != nil || row.note?.hasPrefix("loss above") == true {
+            let (html, _) = try RunViewer.html(runDirectory: directory(of: row.run))
+            try Data(html.utf8).write(to: directory(of: row.run).appending(path: "view.html"), options: .atomic)
+            viewers.insert(row.run.name)
+        }
+        try StudyFiles.write(rows, lossBudget: lossBudget, viewers: viewers, to: directory)
         return rows
     }
 }
@@ -254,7 +272,7 @@ enum StudyFiles {
         ]
     }
 
-    static func write(_ rows: [Sweep.Row], lossBudget: Double, to directory: URL) throws {
+    static func write(_ rows: [Sweep.Row], lossBudget: Double, viewers: Set<String>, to directory: URL) throws {
         let csv = ([columns] + rows.map(values)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
         try Data(csv.utf8).write(to: directory.appending(path: "study.csv"), options: .atomic)
         var md = "Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus \(lossBudget) "
@@ -276,6 +294,45 @@ enum StudyFiles {
         }
         try Data(md.utf8).write(to: directory.appending(path: "study.md"), options: .atomic)
         try Data(svg(rows).utf8).write(to: directory.appending(path: "study.svg"), options: .atomic)
+        try Data(html(rows, lossBudget: lossBudget, viewers: viewers).utf8).write(
+            to: directory.appending(path: "index.html"), options: .atomic)
+    }
+
+    /// The study's page: the picture, and the table with each run's name linking its viewer
+    /// (RUN/view.html) where `viewers` holds the run.
+    static func html(_ rows: [Sweep.Row], lossBudget: Double, viewers: Set<String>) -> String {
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        var page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bimt study</title>\n"
+        page += "<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}"
+        page += "td,th{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}"
+        page += "td:first-child,th:first-child{text-align:left}</style></head><body>\n<h1>bimt study</h1>\n"
+        page += "<p>Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus "
+        page += "\(lossBudget); Q and the mean connection length against shuffled-weight nulls (z-scores). "
+        page += "A run's name opens its viewer: its curves and its network at every snapshot.</p>\n"
+        page += "<p><img src=\"study.svg\" alt=\"weights kept, and Q, against the loss\"></p>\n"
+        page += "<table><tr><th>run</th><th>loss</th><th>pruned</th><th>weights kept</th><th>Q</th>"
+        page += "<th>nulls' Q</th><th>z</th><th>length z</th></tr>\n"
+        for row in rows {
+            let name = escaped(row.run.name)
+            let link =
+                viewers.contains(row.run.name) ? "<a href=\"\(name)/view.html\">\(name)</a>" : name
+            guard let r = row.report else {
+                page += "<tr><td>\(link)</td><td colspan=\"7\">\(escaped(row.note ?? ""))</td></tr>\n"
+                continue
+            }
+            let m = r.modularity
+            let cells = [
+                String(format: "%.4f", r.lossBefore), String(format: "%.4f", r.lossAfter),
+                String(format: "%.1f %%", 100 * r.fractionKept), m.map { String(format: "%.3f", $0.q) } ?? "",
+                m.map { String(format: "%.3f", $0.nullMean) } ?? "", (m?.z).map { String(format: "%.1f", $0) } ?? "",
+                (m?.lengthZ).map { String(format: "%.1f", $0) } ?? "",
+            ]
+            page += "<tr><td>\(link)</td>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
+        }
+        return page + "</table></body></html>\n"
     }
 
     /// Two scatter plots side by side, a colour per method and a point per run: weights kept

@@ -50,8 +50,13 @@ public struct TrainingLaunch {
     /// a node divide its cores between them). An
     /// `AgreedFailure` (every rank has it) ends MPI cleanly and is rethrown for each rank to
     /// report; any other error is this rank's alone, and stops the whole job.
-    public static func run(rankTimeout: Double, _ body: (MPIProcessGroup?) throws -> Void) throws {
-        guard let group = try MPIProcessGroup.start(timeout: rankTimeout) else { return try body(nil) }
+    /// `behindLimit` as `MPIProcessGroup.start` takes it.
+    public static func run(
+        rankTimeout: Double, behindLimit: Double? = nil, _ body: (MPIProcessGroup?) throws -> Void
+    ) throws {
+        guard let group = try MPIProcessGroup.start(timeout: rankTimeout, behindLimit: behindLimit) else {
+            return try body(nil)
+        }
         Device.limitCPUThreads(Device.cpuThreads / group.localSize)
         do {
             try body(group)
