@@ -12,7 +12,9 @@ struct AnalyzeCommand: ParsableCommand {
             (or validation) loss by at most B, by bisection over [0, 1] (to 2^-20; about 22 \
             evaluations), then reports that pruning. --json: fraction_kept is the fraction of \
             weights kept, families_kept the same per kind of matrix (attention, mlp, embeddings, \
-            head, convolutions, dense), loss_budget and search_evaluations the search's.
+            head, convolutions, dense), loss_budget and search_evaluations the search's; for a \
+            conv net, channels and channels_connected: each block's channels, and those still in \
+            a module after pruning.
 
             --modularity measures the pruned network against --nulls copies whose every matrix \
             has its weights shuffled (same sparsity): Newman's modularity Q of its neuron graph \
@@ -115,6 +117,10 @@ struct AnalyzeCommand: ParsableCommand {
                 String(
                     format: "mean connection length %.4f against the nulls' %.4f +- %.4f: ", m.meanLength,
                     m.nullLengthMean, m.nullLengthStd) + lengthZ)
+        }
+        if let channels = report.channels, let connected = report.channelsConnected {
+            let blocks = zip(connected, channels).map { "\($0) of \($1)" }.joined(separator: ", ")
+            print("conv net: channels in a module per block: \(blocks)")
         }
         if let blocks = report.blocks, let used = report.residualDimensionsUsed {
             print("transformer: \(used) residual dimensions in use")

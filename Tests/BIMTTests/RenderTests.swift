@@ -52,10 +52,18 @@ struct RenderTests {
         // One band per swap group: input sheet, two channel sheets, the output ring.
         #expect(svg.components(separatedBy: "<circle").count - 1 == 1 + 4 + 9 + 10)
         #expect(throws: BIMTError.self) { try NetworkRenderer.receptiveFields(model: convTrainer.model) }
+        // Unpruned first (analysis prunes the model in place).
+        let unpruned = try Analysis.analyze(convTrainer, threshold: 0)
         let report = try Analysis.analyze(convTrainer, threshold: 0.1)
         // Every module counts its hidden neurons per channel sheet; with no module that would hold vacuously.
         #expect(report.convolutionFractionKept != nil && !report.modules.isEmpty, "\(report.modules)")
         #expect(report.modules.allSatisfy { $0.hiddenNeurons.count == 2 }, "\(report.modules)")
+        // Channels per block, and those in a module: the modules' counts summed, all of them unpruned.
+        #expect(report.channels == [4, 9])
+        #expect(
+            report.channelsConnected
+                == (0..<2).map { b in report.modules.reduce(0) { $0 + $1.hiddenNeurons[b] } })
+        #expect(unpruned.channelsConnected == [4, 9] && unpruned.channels == [4, 9], "\(unpruned.modules)")
 
         var mlp = try TrainingConfiguration.preset("mnist")
         mlp.task = .images(folder: folder.path)

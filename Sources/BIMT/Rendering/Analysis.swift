@@ -67,6 +67,10 @@ public struct AnalysisReport: Sendable, Codable {
     public var lossCeiling: Double?
     /// Modularity and locality of the pruned network against shuffled nulls (when asked for).
     public var modularity: ModularityReport?
+    /// A conv net's channels per block, and those still in a module (joined to an input and
+    /// an output through kept weights) after pruning; nil otherwise.
+    public var channels: [Int]?
+    public var channelsConnected: [Int]?
 
     enum CodingKeys: String, CodingKey {
         case threshold, modules
@@ -87,7 +91,8 @@ public struct AnalysisReport: Sendable, Codable {
         case lossBudget = "loss_budget"
         case searchEvaluations = "search_evaluations"
         case lossCeiling = "loss_ceiling"
-        case modularity
+        case modularity, channels
+        case channelsConnected = "channels_connected"
     }
 }
 
@@ -135,6 +140,11 @@ public enum Analysis {
             accuracyAfter: accuracyAfter, lastLossBefore: lastLossBefore,
             lastLossAfter: lastLossAfter)
         report.familiesKept = families
+        if convolutions > 0 {
+            let sheets = Array(hiddenGroups(of: network).prefix(convolutions))
+            report.channels = sheets.map { network.layers[network.groups[$0].layers[0]].layout.slots }
+            report.channelsConnected = sheets.indices.map { b in found.reduce(0) { $0 + $1.hiddenNeurons[b] } }
+        }
         if let nulls = modularityNulls {
             report.modularity = try modularity(
                 network: network, values: values, metric: model.geometry.settings.metric, nulls: nulls)
@@ -345,6 +355,15 @@ public enum Analysis {
         return (groupOffsets, node)
     }
 
+    /// The swap groups of hidden neurons, in the network's order (a conv net's channel sheets
+    /// first, block by block): every group but the input's and the output's.
+    static func hiddenGroups(of network: SpatialNetwork) -> [Int] {
+        let last = network.layers.count - 1
+        return network.groups.indices.filter { g in
+            !network.groups[g].layers.contains(0) && !network.groups[g].layers.contains(last)
+        }
+    }
+
     static func modules(network: SpatialNetwork, embedded: Bool, names: NeuronNames, values: [Float])
         -> [ModuleReport]
     {
@@ -365,9 +384,7 @@ public enum Analysis {
         }
         let last = network.layers.count - 1
         let inputNames = names.inputs, outputNames = names.outputs
-        let hiddenGroups = network.groups.indices.filter { g in
-            !network.groups[g].layers.contains(0) && !network.groups[g].layers.contains(last)
-        }
+        let hiddenGroups = hiddenGroups(of: network)
         var groups: [Int: ModuleReport] = [:]
         func visit(_ root: Int, _ update: (inout ModuleReport) -> Void) {
             var module =
