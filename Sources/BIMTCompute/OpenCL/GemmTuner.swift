@@ -138,34 +138,19 @@ public enum GemmTuner {
         }
         var report = GemmTuningReport(trials: trials, winner: nil)
         guard bestGflops != nil else { return report }
-        // One timing each is noisy: the three fastest and the defaults are timed twice more,
-        // alternating, and the best median wins. A candidate that fails now drops out.
-        let verified = trials.filter { $0.gflops != nil }.sorted { $0.gflops! > $1.gflops! }
-        var finalists = Array(verified.prefix(3))
-        if let own = verified.first(where: { $0.values == defaults }),
-            !finalists.contains(where: { $0.values == defaults })
-        {
-            finalists.append(own)
-        }
-        var timings = finalists.map { [$0.gflops!] }
-        for _ in 0..<2 {
-            for (i, finalist) in finalists.enumerated() where !timings[i].isEmpty {
-                guard let gflops = measure(finalist.values).gflops else { timings[i] = []; continue }
-                timings[i].append(gflops)
-            }
-        }
-        let medians = timings.map { $0.isEmpty ? nil : median($0) }
-        guard let winner = medians.indices.filter({ medians[$0] != nil }).max(by: { medians[$0]! < medians[$1]! })
+        guard
+            let confirmed = TuningFinalists.confirm(
+                trials.compactMap { trial in trial.gflops.map { (trial.values, $0) } }, defaults: defaults,
+                higherIsBetter: true, measure: { measure($0).gflops })
         else { return report }
-        let defaultMedian = finalists.firstIndex { $0.values == defaults }.flatMap { medians[$0] }
         progress(
             String(
-                format: "confirmed: %@, median %.1f GFLOP/s of 3 timings", settings(finalists[winner].values),
-                medians[winner]!))
+                format: "confirmed: %@, median %.1f GFLOP/s of 3 timings", settings(confirmed.values),
+                confirmed.score))
         report.winner = GemmTuningStore.Entry(
             device: description.name, platform: description.platformName, driver: description.driverVersion,
-            variant: resolved.rawValue, values: finalists[winner].values, gflops: medians[winner]!,
-            defaultGflops: defaultMedian ?? 0, shapes: shapes.map(\.description))
+            variant: resolved.rawValue, values: confirmed.values, gflops: confirmed.score,
+            defaultGflops: confirmed.defaultScore ?? 0, shapes: shapes.map(\.description))
         if !dryRun, let winner = report.winner { try store.store(winner) }
         return report
     }

@@ -213,31 +213,17 @@ public enum WorkGroupTuner {
             }
         }
         var report = WorkGroupTuningReport(trials: trials, winner: nil)
-        let verified = trials.filter { $0.seconds != nil }.sorted { $0.seconds! < $1.seconds! }
-        var finalists = Array(verified.prefix(3))
-        if let own = verified.first(where: { $0.values == defaults }),
-            !finalists.contains(where: { $0.values == defaults })
-        {
-            finalists.append(own)
-        }
-        guard !finalists.isEmpty else { return report }
-        var timings = finalists.map { [$0.seconds!] }
-        for _ in 0..<2 {
-            for (i, finalist) in finalists.enumerated() where !timings[i].isEmpty {
-                guard let seconds = measure(finalist.values).seconds else { timings[i] = []; continue }
-                timings[i].append(seconds)
-            }
-        }
-        let medians = timings.map { $0.isEmpty ? nil : median($0) }
-        guard let winner = medians.indices.filter({ medians[$0] != nil }).min(by: { medians[$0]! < medians[$1]! })
+        guard
+            let confirmed = TuningFinalists.confirm(
+                trials.compactMap { trial in trial.seconds.map { (trial.values, $0) } }, defaults: defaults,
+                higherIsBetter: false, measure: { measure($0).seconds })
         else { return report }
-        let defaultMedian = finalists.firstIndex { $0.values == defaults }.flatMap { medians[$0] }
         progress(
             String(
-                format: "confirmed: work-groups %@, median %.2f ms of 3 timings", settings(finalists[winner].values),
-                medians[winner]! * 1e3))
+                format: "confirmed: work-groups %@, median %.2f ms of 3 timings", settings(confirmed.values),
+                confirmed.score * 1e3))
         report.winner = WorkGroupTuningReport.Winner(
-            values: finalists[winner].values, seconds: medians[winner]!, defaultSeconds: defaultMedian)
+            values: confirmed.values, seconds: confirmed.score, defaultSeconds: confirmed.defaultScore)
         return report
     }
 
