@@ -71,18 +71,40 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        let sweep = try sweep()
         var stopped = false
+        do {
+            try runRanks { stopped = true }
+        } catch let failure as AgreedFailure {
+            // Every rank has the same error: each reports it in one write (the ranks share the stream).
+            printError("Error: " + failure.description)
+            throw ExitCode.failure
+        }
+        if stopped { throw ExitCode(130) }
+    }
+
+    /// Trains this process's share of the study (all of it alone), then, on rank 0, analyzes it;
+    /// `stopped` is called when a signal stopped the sweep.
+    func runRanks(stopped: () -> Void) throws {
+        let sweep = try sweep()
         // A rank with fewer or shorter runs waits for the others as long as they live.
         try TrainingLaunch.run(rankTimeout: 30, behindLimit: .infinity) { group in
             let (rank, ranks) = (group?.rank ?? 0, group?.size ?? 1)
             let say = { (line: String) in printError(ranks > 1 ? "rank \(rank): \(line)" : line) }
+            // Setup on every rank first, agreed: a bad flag or a study of another configuration
+            // stops every rank with the same message before anything is trained.
+            func agreed<T>(_ what: String, _ body: () throws -> T) throws -> T {
+                guard let group else { return try body() }
+                do { return try group.agreeing(what, body) } catch { throw AgreedFailure(error) }
+            }
             // A rank takes its local rank's device, as `bimt train` under mpirun does.
-            let device = try deviceOptions.open(
-                localRank: group?.localRank ?? 0, of: group?.localSize ?? 1, rank: group?.rank)
+            let device = try agreed("opening the devices") {
+                try deviceOptions.open(localRank: group?.localRank ?? 0, of: group?.localSize ?? 1, rank: group?.rank)
+            }
+            try agreed("preparing the study") {
+                do { try sweep.prepare() } catch let error as BIMTError { throw RuntimeFailure(error.description) }
+            }
             let signals = StopSignals(timeout: stopTimeout)
             do {
-                try sweep.prepare()
                 if rank == 0 {
                     printError(
                         "study: \(sweep.runs.count) runs in \(sweep.directory.path)"
@@ -92,11 +114,14 @@ struct SweepCommand: ParsableCommand {
             } catch let error as BIMTError {
                 throw RuntimeFailure(error.description)
             }
+            if signals.requested && ranks > 1 {
+                say("stopped at a checkpoint; waiting for the other ranks (Ctrl-C stops them all)")
+            }
             // Every rank finishes its runs (or stops) before the study is analyzed.
             let stops = try group?.sum([signals.requested ? 1 : 0], "the sweep's training")[0] ?? 0
             if signals.requested || stops > 0 {
                 if rank == 0 { printError("stopped; start the same command again to resume") }
-                stopped = true
+                stopped()
                 return
             }
             guard rank == 0 else { return }
@@ -113,6 +138,5 @@ struct SweepCommand: ParsableCommand {
                 throw RuntimeFailure(error.description)
             }
         }
-        if stopped { throw ExitCode(130) }
     }
 }

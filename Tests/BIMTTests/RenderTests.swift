@@ -43,22 +43,23 @@ struct RenderTests {
         let convolution = ConvNetArchitecture(imageHeight: 8, imageWidth: 8, imageChannels: 1, channels: [4, 9])
         conv.model = .convNet(
             convolution,
-            head: MLPArchitecture(widths: [convolution.flattenedWidth, 10], activation: .relu, layout: .grid))
+            head: MLPArchitecture(widths: [convolution.flattenedWidth, 16, 10], activation: .relu, layout: .grid))
         conv.steps = 30
         let convTrainer = try Trainer(configuration: conv, device: Device.cpu(), runDirectory: nil)
         try convTrainer.run()
         let svg = try NetworkRenderer.svg(convTrainer)
         #expect(svg.hasPrefix("<svg") && svg.contains("<line") && svg.hasSuffix("</svg>\n"))
-        // One band per swap group: input sheet, two channel sheets, the output ring.
-        #expect(svg.components(separatedBy: "<circle").count - 1 == 1 + 4 + 9 + 10)
+        // One band per swap group: input sheet, two channel sheets, the head's hidden layer, the output ring.
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 1 + 4 + 9 + 16 + 10)
         #expect(throws: BIMTError.self) { try NetworkRenderer.receptiveFields(model: convTrainer.model) }
         // Unpruned first (analysis prunes the model in place).
         let unpruned = try Analysis.analyze(convTrainer, threshold: 0)
         let report = try Analysis.analyze(convTrainer, threshold: 0.1)
         // Every module counts its hidden neurons per channel sheet; with no module that would hold vacuously.
         #expect(report.convolutionFractionKept != nil && !report.modules.isEmpty, "\(report.modules)")
-        #expect(report.modules.allSatisfy { $0.hiddenNeurons.count == 2 }, "\(report.modules)")
-        // Channels per block, and those in a module: the modules' counts summed, all of them unpruned.
+        #expect(report.modules.allSatisfy { $0.hiddenNeurons.count == 3 }, "\(report.modules)")
+        // Channels per block (the channel sheets, not the head's hidden layer), and those in a
+        // module: all of them unpruned.
         #expect(report.channels == [4, 9])
         #expect(
             report.channelsConnected

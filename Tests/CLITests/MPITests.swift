@@ -136,6 +136,18 @@ struct MPITests {
                 table.contains("| \($0) |")
             }, "\(table)")
         #expect(FileManager.default.fileExists(atPath: study.appending(path: "index.html").path))
+        // The same directory with other flags: every rank refuses it, with one message, before training.
+        let (refused, why) = try MPIRun.run(
+            ranks: 2,
+            [
+                "sweep", "--out", study.path, "--lambdas", "0.01,0.1", "--methods", "bimt,none", "--steps", "300",
+                "--nulls", "3", "--device", "cpu",
+            ])
+        #expect(
+            refused != 0 && why.contains("Error: rank 0: invalid setting")
+                && why.contains("rank 1: invalid setting") && why.contains("holds a study of another configuration"),
+            "\(why)")
+        #expect(!why.contains("run 1 of 3") && !why.contains("MPI_ABORT"), "\(why)")
     }
 
     /// Compares two runs' logged losses (to `lossTolerance` relative), connection costs and

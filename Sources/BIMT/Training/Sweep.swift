@@ -241,12 +241,17 @@ public struct Sweep: Sendable {
                 rows.append(Row(run: run, report: nil, note: String(format: "loss above %.4f before pruning", ceiling)))
             }
         }
-        // Each finished run's viewer, for the study's page to link.
-        var viewers = Set<String>()
+        // Each finished run's viewer, for the study's page to link (a viewer that cannot be
+        // written costs its link, with the reason on the page, not the study).
+        var viewers: [String: String?] = [:]
         for row in rows where row.report != nil || row.note?.hasPrefix("loss above") == true {
-            let (html, _) = try RunViewer.html(runDirectory: directory(of: row.run))
-            try Data(html.utf8).write(to: directory(of: row.run).appending(path: "view.html"), options: .atomic)
-            viewers.insert(row.run.name)
+            do {
+                let (html, _) = try RunViewer.html(runDirectory: directory(of: row.run))
+                try Data(html.utf8).write(to: directory(of: row.run).appending(path: "view.html"), options: .atomic)
+                viewers[row.run.name] = .some(nil)
+            } catch {
+                viewers[row.run.name] = .some("no viewer: \(error)")
+            }
         }
         try StudyFiles.write(rows, lossBudget: lossBudget, viewers: viewers, to: directory)
         return rows
@@ -272,7 +277,7 @@ enum StudyFiles {
         ]
     }
 
-    static func write(_ rows: [Sweep.Row], lossBudget: Double, viewers: Set<String>, to directory: URL) throws {
+    static func write(_ rows: [Sweep.Row], lossBudget: Double, viewers: [String: String?], to directory: URL) throws {
         let csv = ([columns] + rows.map(values)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
         try Data(csv.utf8).write(to: directory.appending(path: "study.csv"), options: .atomic)
         var md = "Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus \(lossBudget) "
@@ -299,8 +304,8 @@ enum StudyFiles {
     }
 
     /// The study's page: the picture, and the table with each run's name linking its viewer
-    /// (RUN/view.html) where `viewers` holds the run.
-    static func html(_ rows: [Sweep.Row], lossBudget: Double, viewers: Set<String>) -> String {
+    /// (RUN/view.html) where `viewers` has it without a failure (with one, the reason beside the name).
+    static func html(_ rows: [Sweep.Row], lossBudget: Double, viewers: [String: String?]) -> String {
         func escaped(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -318,7 +323,11 @@ enum StudyFiles {
         for row in rows {
             let name = escaped(row.run.name)
             let link =
-                viewers.contains(row.run.name) ? "<a href=\"\(name)/view.html\">\(name)</a>" : name
+                switch viewers[row.run.name] {
+                case .some(nil): "<a href=\"\(name)/view.html\">\(name)</a>"
+                case let .some(.some(failure)): "\(name) (\(escaped(failure)))"
+                case nil: name
+                }
             guard let r = row.report else {
                 page += "<tr><td>\(link)</td><td colspan=\"7\">\(escaped(row.note ?? ""))</td></tr>\n"
                 continue
