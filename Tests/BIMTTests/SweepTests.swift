@@ -117,6 +117,14 @@ struct SweepTests {
         }
         let csv = try String(contentsOf: directory.appending(path: "study.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 3 && csv.hasPrefix("run,method,lambda,seed,loss"))
+        // Every row has every column; the analyzed runs give their weights kept per kind of matrix.
+        let table = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(table.allSatisfy { $0.count == table[0].count } && table[0].last == "alive", "\(table)")
+        let mlp = try #require(table[0].firstIndex(of: "kept_mlp"))
+        for (row, line) in zip(rows, table.dropFirst()) where row.report != nil {
+            let kept = try #require(row.report?.familiesKept?["mlp"])
+            #expect(abs((Double(line[mlp]) ?? -1) - kept) < 1e-5, "\(line)")
+        }
         #expect(try String(contentsOf: directory.appending(path: "study.svg"), encoding: .utf8).contains("<circle"))
         #expect(FileManager.default.fileExists(atPath: directory.appending(path: "study.md").path))
         // The study's page links each run's viewer, written beside its checkpoint.

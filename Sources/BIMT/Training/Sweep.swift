@@ -260,10 +260,37 @@ public struct Sweep: Sendable {
 
 /// study.csv, study.md and study.svg of a sweep.
 enum StudyFiles {
-    static let columns = [
-        "run", "method", "lambda", "seed", "loss", "loss_pruned", "threshold", "weights_kept", "q", "null_q_mean",
-        "null_q_std", "q_z", "mean_length", "null_length_mean", "length_z", "loss_ceiling", "note",
-    ]
+    /// The kinds of matrix `AnalysisReport.familiesKept` names, in the study's order.
+    static let families = ["attention", "mlp", "embeddings", "head", "convolutions", "dense"]
+
+    static let columns =
+        [
+            "run", "method", "lambda", "seed", "loss", "loss_pruned", "threshold", "weights_kept", "q", "null_q_mean",
+            "null_q_std", "q_z", "mean_length", "null_length_mean", "length_z", "loss_ceiling", "note",
+        ] + families.map { "kept_\($0)" } + ["alive"]
+
+    /// What is still alive after pruning: a transformer's heads and MLP neurons, a conv net's
+    /// channels per block in a module ("" for an MLP).
+    static func alive(_ report: AnalysisReport) -> String {
+        if let blocks = report.blocks {
+            let heads = blocks.reduce(0) { $0 + $1.headsAlive },
+                allHeads = blocks.reduce(0) { $0 + $1.headFractionKept.count }
+            let neurons = blocks.reduce(0) { $0 + $1.mlpNeuronsAlive },
+                allNeurons = blocks.reduce(0) { $0 + $1.mlpNeurons }
+            return "heads \(heads)/\(allHeads); MLP neurons \(neurons)/\(allNeurons)"
+        }
+        if let channels = report.channels, let connected = report.channelsConnected {
+            return "channels " + zip(connected, channels).map { "\($0)/\($1)" }.joined(separator: "; ")
+        }
+        return ""
+    }
+
+    /// The fraction kept per kind of matrix, in percent ("mlp 20.1 %, attention 35.0 %").
+    static func familiesText(_ report: AnalysisReport) -> String {
+        families.compactMap { name in
+            report.familiesKept?[name].map { String(format: "%@ %.1f %%", name, 100 * $0) }
+        }.joined(separator: ", ")
+    }
 
     static func values(_ row: Sweep.Row) -> [String] {
         let r = row.report, m = r?.modularity
@@ -274,7 +301,7 @@ enum StudyFiles {
             number(r?.fractionKept), number(m?.q), number(m?.nullMean), number(m?.nullStd), number(m?.z),
             number(m?.meanLength), number(m?.nullLengthMean), number(m?.lengthZ), number(r?.lossCeiling),
             (row.note ?? "").replacingOccurrences(of: ",", with: ";"),
-        ]
+        ] + families.map { number(r?.familiesKept?[$0]) } + [r.map(alive) ?? ""]
     }
 
     static func write(_ rows: [Sweep.Row], lossBudget: Double, viewers: [String: String?], to directory: URL) throws {
@@ -283,10 +310,11 @@ enum StudyFiles {
         var md = "Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus \(lossBudget) "
         md += "(its own loss plus that in a sweep without `none` runs); Q and mean connection length against "
         md += "shuffled-weight nulls (z-scores).\n\n"
-        md += "| run | loss | pruned | weights kept | Q (nulls) | z | length z |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        md += "| run | loss | pruned | weights kept | Q (nulls) | z | length z | kept per kind | alive |\n"
+        md += "|---|---:|---:|---:|---:|---:|---:|---|---|\n"
         for row in rows {
             guard let r = row.report else {
-                md += "| \(row.run.name) | \(row.note ?? "") | | | | | |\n"
+                md += "| \(row.run.name) | \(row.note ?? "") | | | | | | | |\n"
                 continue
             }
             let m = r.modularity
@@ -295,7 +323,8 @@ enum StudyFiles {
                 + String(format: "%.4f | %.4f | %.1f %% | ", r.lossBefore, r.lossAfter, 100 * r.fractionKept)
             md += m.map { String(format: "%.3f (%.3f) | ", $0.q, $0.nullMean) } ?? "| "
             md += (m?.z).map { String(format: "%.1f", $0) } ?? ""
-            md += " | " + ((m?.lengthZ).map { String(format: "%.1f", $0) } ?? "") + " |\n"
+            md += " | " + ((m?.lengthZ).map { String(format: "%.1f", $0) } ?? "")
+            md += " | \(familiesText(r)) | \(alive(r)) |\n"
         }
         try Data(md.utf8).write(to: directory.appending(path: "study.md"), options: .atomic)
         try Data(svg(rows).utf8).write(to: directory.appending(path: "study.svg"), options: .atomic)
@@ -319,7 +348,7 @@ enum StudyFiles {
         page += "A run's name opens its viewer: its curves and its network at every snapshot.</p>\n"
         page += "<p><img src=\"study.svg\" alt=\"weights kept, and Q, against the loss\"></p>\n"
         page += "<table><tr><th>run</th><th>loss</th><th>pruned</th><th>weights kept</th><th>Q</th>"
-        page += "<th>nulls' Q</th><th>z</th><th>length z</th></tr>\n"
+        page += "<th>nulls' Q</th><th>z</th><th>length z</th><th>kept per kind</th><th>alive</th></tr>\n"
         for row in rows {
             let name = escaped(row.run.name)
             let link =
@@ -329,7 +358,7 @@ enum StudyFiles {
                 case nil: name
                 }
             guard let r = row.report else {
-                page += "<tr><td>\(link)</td><td colspan=\"7\">\(escaped(row.note ?? ""))</td></tr>\n"
+                page += "<tr><td>\(link)</td><td colspan=\"9\">\(escaped(row.note ?? ""))</td></tr>\n"
                 continue
             }
             let m = r.modularity
@@ -337,7 +366,7 @@ enum StudyFiles {
                 String(format: "%.4f", r.lossBefore), String(format: "%.4f", r.lossAfter),
                 String(format: "%.1f %%", 100 * r.fractionKept), m.map { String(format: "%.3f", $0.q) } ?? "",
                 m.map { String(format: "%.3f", $0.nullMean) } ?? "", (m?.z).map { String(format: "%.1f", $0) } ?? "",
-                (m?.lengthZ).map { String(format: "%.1f", $0) } ?? "",
+                (m?.lengthZ).map { String(format: "%.1f", $0) } ?? "", escaped(familiesText(r)), escaped(alive(r)),
             ]
             page += "<tr><td>\(link)</td>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
         }
