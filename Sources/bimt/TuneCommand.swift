@@ -36,6 +36,11 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Candidates to try at most (the device's current settings first).") var maxCandidates: Int = 64
     @Flag(help: "Report the winner without storing it.") var dryRun = false
     @Flag(inversion: .prefixedNo, help: "Search the work-group sizes after the GEMM.") var workGroups = true
+    @Option(
+        help: ArgumentHelp(
+            "The work-group search's workload: gpt-small (gpt-small's shapes) or small (a quick check of the "
+                + "search itself, as the rehearsals run it).", valueName: "size"))
+    var workGroupWorkload: String = "gpt-small"
 
     func validate() throws {
         guard `repeat` >= 1, maxCandidates >= 1, tolerance >= 0 else {
@@ -47,6 +52,9 @@ struct TuneCommand: ParsableCommand {
                     + "uses OpenBLAS, which has no tunables here (choose --device opencl or opencl:P:D)")
         }
         _ = try parsedShapes()
+        guard ["gpt-small", "small"].contains(workGroupWorkload) else {
+            throw ValidationError("--work-group-workload must be gpt-small or small, got '\(workGroupWorkload)'")
+        }
     }
 
     func parsedShapes() throws -> [GemmShape] {
@@ -98,7 +106,8 @@ struct TuneCommand: ParsableCommand {
                 groups = try WorkGroupTuner.tune(
                     specifier, variant: GemmVariant(rawValue: winner.variant) ?? .automatic,
                     gemmTuning: winner.values, repeats: `repeat`, tolerance: tolerance,
-                    maxCandidates: maxCandidates, progress: { print($0) })
+                    maxCandidates: maxCandidates, size: workGroupWorkload == "small" ? .small : .gptSmall,
+                    progress: { print($0) })
             } catch let error as ComputeError {
                 throw RuntimeFailure(error.description)
             }

@@ -93,9 +93,7 @@ struct GemmTuningTests {
 
     @Test("work-group sizes: the verified winner is stored with the GEMM settings and used by a device opened later")
     func workGroups() throws {
-        let small = WorkGroupTuner.Size(
-            tokens: 64, softmaxRows: 96, parameters: 5000,
-            attention: AttentionShape(sequences: 2, length: 40, heads: 2, headDimension: 64))
+        let small = WorkGroupTuner.Size.small
         let report = try WorkGroupTuner.tune(
             .anyOpenCL, variant: .automatic, gemmTuning: nil, repeats: 1, tolerance: 1e-4, maxCandidates: 3,
             size: small, progress: { _ in })

@@ -20,6 +20,19 @@ struct TuneCLITests {
                 && !run.output.contains("work-groups"), "\(run.error)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
         #expect((json?["entries"] as? [Any])?.count == 1)
+        // With the work-group search (its quick workload): the sizes join the device's entry.
+        let groups = try bimt(
+            [
+                "tune", "--device", "opencl", "--shape", "96x64x80", "--repeat", "1", "--max-candidates", "2",
+                "--work-group-workload", "small",
+            ],
+            environment: ["BIMT_GEMM_TUNING_FILE": file.path])
+        #expect(groups.status == 0 && groups.output.contains("best work-groups of 2"), "\(groups.error)")
+        let stored = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
+        let entries = stored?["entries"] as? [[String: Any]]
+        #expect(entries?.count == 1 && (entries?[0]["groups"] as? [String: Int])?.count == 4, "\(stored ?? [:])")
+        let workload = try bimt(["tune", "--device", "opencl", "--work-group-workload", "huge"])
+        #expect(workload.status == 64 && workload.error.contains("gpt-small or small"), "\(workload.error)")
         let cpu = try bimt(["tune", "--device", "cpu"])
         #expect(cpu.status != 0 && cpu.error.contains("tuning is for OpenCL devices"))
         let shape = try bimt(["tune", "--device", "opencl", "--shape", "12x3"])

@@ -36,15 +36,21 @@ public struct WorkGroupTuningReport: Sendable {
 public enum WorkGroupTuner {
     /// The workload's sizes: rows of its activations (of width 384, and the MLP's 1536),
     /// rows of its softmax (of 256 columns), parameters, and the attention's.
-    struct Size {
+    public struct Size: Sendable {
         var tokens: Int, softmaxRows: Int, parameters: Int, attention: AttentionShape
         let width = 384, hidden = 1536, softmaxColumns = 256
 
         /// gpt-small at batch 16: 4096 tokens; 6144 softmax rows; 4M parameters; attention
         /// over 4 of its sequences (6 heads of 64, context 256).
-        static let gptSmall = Size(
+        public static let gptSmall = Size(
             tokens: 4096, softmaxRows: 6144, parameters: 1 << 22,
             attention: AttentionShape(sequences: 4, length: 256, heads: 6, headDimension: 64))
+        /// A quick pass through the search (64 tokens, 96 softmax rows, 5000 parameters, one
+        /// short sequence's attention): what the rehearsals and tests run; its timings say
+        /// little about training.
+        public static let small = Size(
+            tokens: 64, softmaxRows: 96, parameters: 5000,
+            attention: AttentionShape(sequences: 2, length: 40, heads: 2, headDimension: 64))
     }
 
     /// The workload's buffers on one device, filled from a fixed seed.
@@ -137,18 +143,8 @@ public enum WorkGroupTuner {
     /// `tolerance` bounds each result's largest difference from the CPU path over its largest value.
     public static func tune(
         _ specifier: DeviceSpecifier, variant: GemmVariant = .automatic, gemmTuning: [String: Int]? = nil,
-        repeats: Int = 3, tolerance: Double = 1e-4, maxCandidates: Int = 24,
+        repeats: Int = 3, tolerance: Double = 1e-4, maxCandidates: Int = 24, size: Size = .gptSmall,
         progress: (String) -> Void = { _ in }
-    ) throws -> WorkGroupTuningReport {
-        try tune(
-            specifier, variant: variant, gemmTuning: gemmTuning, repeats: repeats, tolerance: tolerance,
-            maxCandidates: maxCandidates, size: .gptSmall, progress: progress)
-    }
-
-    /// `tune` with the workload at `size` (the tests' is small).
-    static func tune(
-        _ specifier: DeviceSpecifier, variant: GemmVariant, gemmTuning: [String: Int]?, repeats: Int,
-        tolerance: Double, maxCandidates: Int, size: Size, progress: (String) -> Void
     ) throws -> WorkGroupTuningReport {
         guard repeats >= 1, maxCandidates >= 1, tolerance >= 0 else {
             throw ComputeError.invalidArgument("tuning needs repeats >= 1, candidates >= 1 and a tolerance >= 0")
