@@ -3,6 +3,8 @@ import BIMT
 import BIMTCompute
 import Foundation
 
+extension NullModel: ExpressibleByArgument {}
+
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
@@ -17,7 +19,8 @@ struct AnalyzeCommand: ParsableCommand {
             a module after pruning.
 
             --modularity measures the pruned network against --nulls copies whose every matrix \
-            has its weights shuffled (same sparsity): Newman's modularity Q of its neuron graph \
+            has its weights shuffled (same sparsity), or with --null degree rewired so that every \
+            neuron keeps its number of connections: Newman's modularity Q of its neuron graph \
             (Louvain communities, igraph), the nulls' mean and spread, and the z-score; and the \
             |w|-weighted mean connection length against the same nulls (JSON: "modularity").
             """
@@ -29,7 +32,12 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Prune as far as the loss may rise by this much (finds the threshold; not with --threshold).")
     var lossBudget: Double?
     @Flag(help: "Also measure modularity and locality against shuffled-weight nulls.") var modularity = false
-    @Option(help: "Shuffled nulls for --modularity (at least 2).") var nulls: Int = 10
+    @Option(help: "Nulls for --modularity (at least 2).") var nulls: Int = 10
+    @Option(
+        help: ArgumentHelp(
+            "The nulls: shuffled (each matrix's entries shuffled) or degree (kept weights rewired, every "
+                + "neuron keeping its number of connections)."))
+    var null: NullModel = .shuffled
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Evaluate on the task's test split, also for a run that held out validation examples (--validation).")
     var testSplit = false
@@ -61,9 +69,12 @@ struct AnalyzeCommand: ParsableCommand {
                 onTestSplit: testSplit)
             let nulls = modularity ? self.nulls : nil
             report =
-                try lossBudget.map { try Analysis.analyze(trainer, lossBudget: $0, modularityNulls: nulls) }
+                try lossBudget.map {
+                    try Analysis.analyze(trainer, lossBudget: $0, modularityNulls: nulls, nullModel: null)
+                }
                 ?? Analysis.analyze(
-                    trainer, threshold: threshold ?? Analysis.defaultThreshold, modularityNulls: nulls)
+                    trainer, threshold: threshold ?? Analysis.defaultThreshold, modularityNulls: nulls,
+                    nullModel: null)
         } catch let error as BIMTError {
             throw RuntimeFailure(error.description)
         }
@@ -111,8 +122,9 @@ struct AnalyzeCommand: ParsableCommand {
             let lengthZ = m.lengthZ.map { String(format: "z %.1f", $0) } ?? "z undefined"
             print(
                 String(
-                    format: "modularity Q %.4f (%d communities) against %d shuffled nulls %.4f +- %.4f: ", m.q,
-                    m.communities, m.nulls, m.nullMean, m.nullStd) + z)
+                    format: "modularity Q %.4f (%d communities) against %d %@ nulls %.4f +- %.4f: ", m.q,
+                    m.communities, m.nulls, (m.null == .degree ? "degree-preserving" : "shuffled") as NSString,
+                    m.nullMean, m.nullStd) + z)
             print(
                 String(
                     format: "mean connection length %.4f against the nulls' %.4f +- %.4f: ", m.meanLength,

@@ -35,7 +35,12 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Seeds, comma-separated.") var seeds: String = "1"
     @Option(help: "The study directory.") var out: String
     @Option(help: "How far each run's loss may rise when it is pruned for the study.") var lossBudget: Double = 0.05
-    @Option(help: "Shuffled-weight nulls per run for the modularity z-score (at least 2).") var nulls: Int = 10
+    @Option(help: "Nulls per run for the modularity z-score (at least 2).") var nulls: Int = 10
+    @Option(
+        help: ArgumentHelp(
+            "The nulls: shuffled (each matrix's entries shuffled) or degree (kept weights rewired, every "
+                + "neuron keeping its number of connections)."))
+    var null: NullModel = .shuffled
     @Option(help: "Seconds a stop signal waits for the current run's checkpoint.") var stopTimeout: Double = 30
 
     func list<T>(_ text: String, _ flag: String, _ parse: (String) -> T?) throws -> [T] {
@@ -126,8 +131,9 @@ struct SweepCommand: ParsableCommand {
             }
             guard rank == 0 else { return }
             do {
-                printError("analyzing every run at a loss budget of \(lossBudget), with \(nulls) nulls each")
-                let rows = try sweep.analyze(device: device, lossBudget: lossBudget, nulls: nulls)
+                printError(
+                    "analyzing every run at a loss budget of \(lossBudget), with \(nulls) \(null.rawValue) nulls each")
+                let rows = try sweep.analyze(device: device, lossBudget: lossBudget, nulls: nulls, null: null)
                 print(
                     try String(contentsOf: sweep.directory.appending(path: "study.md"), encoding: .utf8),
                     terminator: "")

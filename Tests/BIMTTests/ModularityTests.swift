@@ -86,4 +86,34 @@ struct ModularityTests {
                 network: modularNet, values: [Float](repeating: 0, count: modular.count), metric: .manhattan)
         }
     }
+
+    @Test("degree-preserving nulls: every neuron keeps its connection count and magnitudes; blocks still stand out")
+    func degreePreserving() throws {
+        var generator = SeededGenerator(seed: 3)
+        let (rows, columns) = (12, 9)
+        var values = (0..<(rows * columns)).map { _ in
+            Float.random(in: 0..<1, using: &generator) < 0.3 ? Float.random(in: -1...1, using: &generator) : 0
+        }
+        values.insert(contentsOf: [7, 7], at: 0) // an offset: entries before the matrix stay
+        let original = values
+        Analysis.rewire(&values, offset: 2, rows: rows, columns: columns, using: &generator)
+        #expect(values[0..<2] == original[0..<2])
+        func kept(_ v: [Float], row: Int) -> [Float] {
+            (0..<columns).map { v[2 + row * columns + $0] }.filter { $0 != 0 }.sorted()
+        }
+        func count(_ v: [Float], column: Int) -> Int { (0..<rows).filter { v[2 + $0 * columns + column] != 0 }.count }
+        for r in 0..<rows { #expect(kept(values, row: r) == kept(original, row: r), "row \(r)") }
+        for c in 0..<columns { #expect(count(values, column: c) == count(original, column: c), "column \(c)") }
+        #expect(values != original, "nothing was rewired")
+
+        // Two disjoint blocks: modular against degree-preserving nulls too (they mix the blocks).
+        let (modularNet, modular) = try Self.network(modular: true)
+        let report = try Analysis.modularity(
+            network: modularNet, values: modular, metric: .manhattan, nulls: 20, null: .degree)
+        #expect(report.null == .degree && (report.z ?? 0) > 3 && (report.lengthZ ?? 0) < -3, "\(report)")
+        let (randomNet, random) = try Self.network(modular: false)
+        let null = try Analysis.modularity(
+            network: randomNet, values: random, metric: .manhattan, nulls: 20, null: .degree)
+        #expect(abs(null.z ?? 0) < 3, "\(null)")
+    }
 }

@@ -107,10 +107,10 @@ public enum Analysis {
     /// Prunes `model` in place (on its device) and reports its modules (named by `names`),
     /// connection cost, the fraction of weights kept, and `evaluate`'s test loss before and after.
     /// With `modularityNulls`, also the pruned network's modularity and locality against that
-    /// many shuffled nulls (`modularity(network:values:metric:nulls:seed:)`).
+    /// many nulls of `nullModel` (`modularity(network:values:metric:nulls:null:seed:)`).
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
-        modularityNulls: Int? = nil,
+        modularityNulls: Int? = nil, nullModel: NullModel = .shuffled,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
         guard threshold >= 0, threshold <= 1 else {
@@ -147,7 +147,8 @@ public enum Analysis {
         }
         if let nulls = modularityNulls {
             report.modularity = try modularity(
-                network: network, values: values, metric: model.geometry.settings.metric, nulls: nulls)
+                network: network, values: values, metric: model.geometry.settings.metric, nulls: nulls,
+                null: nullModel)
         }
         if let gpt = model as? GPT {
             (report.blocks, report.residualDimensionsUsed) = transformer(gpt.architecture, values)
@@ -217,6 +218,7 @@ public enum Analysis {
     /// with every smaller one tried meeting it too.
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, lossBudget: Double, modularityNulls: Int? = nil,
+        nullModel: NullModel = .shuffled,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
         guard lossBudget.isFinite, lossBudget >= 0 else {
@@ -230,6 +232,7 @@ public enum Analysis {
         }
         var report = try searchPruning(
             model: model, names: names, within: base + lossBudget, base: base, modularityNulls: modularityNulls,
+            nullModel: nullModel,
             evaluate: evaluate)
         report.lossBudget = lossBudget
         return report
@@ -240,17 +243,19 @@ public enum Analysis {
     /// already above the ceiling unpruned is an error, since no pruning can meet it.
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, lossCeiling: Double, modularityNulls: Int? = nil,
+        nullModel: NullModel = .shuffled,
         evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
         try searchPruning(
             model: model, names: names, within: lossCeiling, base: try evaluate().loss,
-            modularityNulls: modularityNulls, evaluate: evaluate)
+            modularityNulls: modularityNulls, nullModel: nullModel, evaluate: evaluate)
     }
 
     /// The bisection of both: `base` is the loss before pruning, evaluated once by the caller.
     private static func searchPruning(
         model: any TrainableModel, names: NeuronNames, within lossCeiling: Double, base: Double,
-        modularityNulls: Int?, evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+        modularityNulls: Int?, nullModel: NullModel,
+        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
     ) throws -> AnalysisReport {
         guard base <= lossCeiling else {
             throw BIMTError.invalidSetting(
@@ -277,7 +282,8 @@ public enum Analysis {
         }
         try model.device.write(original, to: model.parameters.whole)
         var report = try analyze(
-            model: model, names: names, threshold: low, modularityNulls: modularityNulls, evaluate: evaluate)
+            model: model, names: names, threshold: low, modularityNulls: modularityNulls, nullModel: nullModel,
+            evaluate: evaluate)
         report.lossCeiling = lossCeiling
         report.searchEvaluations = evaluations + 2
         return report

@@ -2,6 +2,18 @@ import BIMTCompute
 import CBIMTGraph
 import Foundation
 
+/// The nulls a pruned network's modularity and locality are measured against.
+public enum NullModel: String, Sendable, Codable, CaseIterable {
+    /// Every matrix's entries shuffled: the same sparsity and magnitudes, no structure at all
+    /// (each neuron's number of connections is random too).
+    case shuffled
+    /// Every matrix's kept weights rewired by checkerboard swaps ((r1, c1), (r2, c2) to
+    /// (r1, c2), (r2, c1) where both are empty; ten swaps tried per weight), each weight
+    /// moving with its row: every neuron keeps its number of kept weights in and out, and its
+    /// outgoing magnitudes; which neurons they join is random.
+    case degree
+}
+
 /// How modular a pruned network is, against nulls: Newman's modularity Q of its neuron graph
 /// (nodes: the neurons, as `bimt analyze`'s modules count them; edges: the kept weights
 /// between two neurons, weighted by their summed |w|) with communities found by Louvain
@@ -15,6 +27,9 @@ public struct ModularityReport: Sendable, Codable, Equatable {
     public var communities: Int
     /// Shuffled nulls measured.
     public var nulls: Int
+    /// What the nulls keep of the network (`NullModel`; nil in reports from before the choice:
+    /// shuffled).
+    public var null: NullModel? = nil
     /// The nulls' Q: mean and standard deviation (n - 1).
     public var nullMean: Double
     public var nullStd: Double
@@ -30,7 +45,7 @@ public struct ModularityReport: Sendable, Codable, Equatable {
     public var lengthZ: Double?
 
     enum CodingKeys: String, CodingKey {
-        case q, communities, nulls, z
+        case q, communities, nulls, z, null
         case nullMean = "null_mean"
         case nullStd = "null_std"
         case meanLength = "mean_length"
@@ -133,9 +148,10 @@ extension Analysis {
     }
 
     /// Q and mean length of the network with weights `values` (pruned), against `nulls` copies
-    /// whose every matrix has its entries shuffled (seeded by `seed`).
+    /// whose every matrix is rewired as `null` says (seeded by `seed`).
     public static func modularity(
-        network: SpatialNetwork, values: [Float], metric: DistanceMetric, nulls: Int = 10, seed: UInt64 = 1
+        network: SpatialNetwork, values: [Float], metric: DistanceMetric, nulls: Int = 10,
+        null: NullModel = .shuffled, seed: UInt64 = 1
     ) throws -> ModularityReport {
         guard nulls >= 2 else {
             throw BIMTError.invalidSetting("a modularity z-score needs at least 2 shuffled nulls, got \(nulls)")
@@ -151,7 +167,13 @@ extension Analysis {
             var shuffled = values
             for c in network.connections {
                 let range = c.weight.offset..<(c.weight.offset + c.weight.count)
-                shuffled[range].shuffle(using: &generator)
+                switch null {
+                case .shuffled: shuffled[range].shuffle(using: &generator)
+                case .degree:
+                    rewire(
+                        &shuffled, offset: c.weight.offset, rows: c.weight.rows, columns: c.weight.columns,
+                        using: &generator)
+                }
             }
             nullQ.append(try louvain(neuronGraph(network: network, values: shuffled), seed: seed &+ UInt64(n) &+ 1).q)
             nullLength.append(meanLength(network: network, values: shuffled, metric: metric))
@@ -167,8 +189,35 @@ extension Analysis {
             std > 1e-9 * max(1, abs(mean)) ? (x - mean) / std : nil
         }
         return ModularityReport(
-            q: q, communities: Set(membership).count, nulls: nulls, nullMean: qMean, nullStd: qStd,
+            q: q, communities: Set(membership).count, nulls: nulls, null: null, nullMean: qMean, nullStd: qStd,
             z: z(q, qMean, qStd), meanLength: length, nullLengthMean: lMean, nullLengthStd: lStd,
             lengthZ: z(length, lMean, lStd))
+    }
+
+    /// Rewires the kept (nonzero) weights of the [rows, columns] matrix at `offset` by
+    /// checkerboard swaps, ten tried per weight: a weight keeps its row and takes the column
+    /// of the other, so every row and every column keeps its count of kept weights.
+    static func rewire(
+        _ values: inout [Float], offset: Int, rows: Int, columns: Int, using generator: inout SeededGenerator
+    ) {
+        var edges = (0..<(rows * columns)).filter { values[offset + $0] != 0 }
+        guard edges.count >= 2 else { return }
+        var occupied = [Bool](repeating: false, count: rows * columns)
+        for e in edges { occupied[e] = true }
+        var weight = [Float](repeating: 0, count: rows * columns)
+        for e in edges { weight[e] = values[offset + e] }
+        for _ in 0..<(10 * edges.count) {
+            let x = Int.random(in: 0..<edges.count, using: &generator)
+            let y = Int.random(in: 0..<edges.count, using: &generator)
+            let (r1, c1) = edges[x].quotientAndRemainder(dividingBy: columns)
+            let (r2, c2) = edges[y].quotientAndRemainder(dividingBy: columns)
+            let (a, b) = (r1 * columns + c2, r2 * columns + c1)
+            guard r1 != r2, c1 != c2, !occupied[a], !occupied[b] else { continue }
+            (occupied[edges[x]], occupied[edges[y]], occupied[a], occupied[b]) = (false, false, true, true)
+            (weight[a], weight[b]) = (weight[edges[x]], weight[edges[y]])
+            (edges[x], edges[y]) = (a, b)
+        }
+        for i in 0..<(rows * columns) { values[offset + i] = 0 }
+        for e in edges { values[offset + e] = weight[e] }
     }
 }

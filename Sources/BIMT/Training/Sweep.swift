@@ -211,10 +211,10 @@ public struct Sweep: Sendable {
     /// Analyzes every finished run, on its evaluation split, pruned as far as its loss stays
     /// within the ceiling: the loss of the no-penalty run of the same seed plus `lossBudget`
     /// (every method compared at the same loss), or the run's own loss plus it where the sweep
-    /// has no `none` runs; with modularity against `nulls` shuffled nulls. Writes study.csv,
+    /// has no `none` runs; with modularity against `nulls` nulls of `null`. Writes study.csv,
     /// study.md, study.svg, each finished run's viewer (RUN/view.html) and index.html, the
     /// study's page linking them.
-    public func analyze(device: Device, lossBudget: Double, nulls: Int) throws -> [Row] {
+    public func analyze(device: Device, lossBudget: Double, nulls: Int, null: NullModel = .shuffled) throws -> [Row] {
         func trainer(_ run: Run) throws -> Trainer {
             try Trainer.load(checkpoint: directory(of: run).appending(path: Trainer.checkpointName), device: device)
         }
@@ -235,7 +235,8 @@ public struct Sweep: Sendable {
             let trainer = try trainer(run)
             let ceiling = try (reference[run.seed] ?? trainer.evaluateWithLast().loss) + lossBudget
             do {
-                let report = try Analysis.analyze(trainer, lossCeiling: ceiling, modularityNulls: nulls)
+                let report = try Analysis.analyze(
+                    trainer, lossCeiling: ceiling, modularityNulls: nulls, nullModel: null)
                 rows.append(Row(run: run, report: report, note: nil))
             } catch let BIMTError.invalidSetting(why) where why.contains("no pruning can meet") {
                 rows.append(Row(run: run, report: nil, note: String(format: "loss above %.4f before pruning", ceiling)))
@@ -253,7 +254,7 @@ public struct Sweep: Sendable {
                 viewers[row.run.name] = .some("no viewer: \(error)")
             }
         }
-        try StudyFiles.write(rows, lossBudget: lossBudget, viewers: viewers, to: directory)
+        try StudyFiles.write(rows, lossBudget: lossBudget, null: null, viewers: viewers, to: directory)
         return rows
     }
 }
@@ -304,12 +305,22 @@ enum StudyFiles {
         ] + families.map { number(r?.familiesKept?[$0]) } + [r.map(alive) ?? ""]
     }
 
-    static func write(_ rows: [Sweep.Row], lossBudget: Double, viewers: [String: String?], to directory: URL) throws {
+    /// How the nulls were made, in words.
+    static func nullsText(_ null: NullModel) -> String {
+        switch null {
+        case .shuffled: "shuffled-weight nulls"
+        case .degree: "degree-preserving nulls (kept weights rewired, every neuron keeping its number of connections)"
+        }
+    }
+
+    static func write(
+        _ rows: [Sweep.Row], lossBudget: Double, null: NullModel, viewers: [String: String?], to directory: URL
+    ) throws {
         let csv = ([columns] + rows.map(values)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
         try Data(csv.utf8).write(to: directory.appending(path: "study.csv"), options: .atomic)
         var md = "Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus \(lossBudget) "
         md += "(its own loss plus that in a sweep without `none` runs); Q and mean connection length against "
-        md += "shuffled-weight nulls (z-scores).\n\n"
+        md += "\(nullsText(null)) (z-scores).\n\n"
         md += "| run | loss | pruned | weights kept | Q (nulls) | z | length z | kept per kind | alive |\n"
         md += "|---|---:|---:|---:|---:|---:|---:|---|---|\n"
         for row in rows {
@@ -328,13 +339,13 @@ enum StudyFiles {
         }
         try Data(md.utf8).write(to: directory.appending(path: "study.md"), options: .atomic)
         try Data(svg(rows).utf8).write(to: directory.appending(path: "study.svg"), options: .atomic)
-        try Data(html(rows, lossBudget: lossBudget, viewers: viewers).utf8).write(
+        try Data(html(rows, lossBudget: lossBudget, null: null, viewers: viewers).utf8).write(
             to: directory.appending(path: "index.html"), options: .atomic)
     }
 
     /// The study's page: the picture, and the table with each run's name linking its viewer
     /// (RUN/view.html) where `viewers` has it without a failure (with one, the reason beside the name).
-    static func html(_ rows: [Sweep.Row], lossBudget: Double, viewers: [String: String?]) -> String {
+    static func html(_ rows: [Sweep.Row], lossBudget: Double, null: NullModel, viewers: [String: String?]) -> String {
         func escaped(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -344,7 +355,7 @@ enum StudyFiles {
         page += "td,th{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}"
         page += "td:first-child,th:first-child{text-align:left}</style></head><body>\n<h1>bimt study</h1>\n"
         page += "<p>Each run pruned as far as its loss stays within the no-penalty run's (same seed) plus "
-        page += "\(lossBudget); Q and the mean connection length against shuffled-weight nulls (z-scores). "
+        page += "\(lossBudget); Q and the mean connection length against \(nullsText(null)) (z-scores). "
         page += "A run's name opens its viewer: its curves and its network at every snapshot.</p>\n"
         page += "<p><img src=\"study.svg\" alt=\"weights kept, and Q, against the loss\"></p>\n"
         page += "<table><tr><th>run</th><th>loss</th><th>pruned</th><th>weights kept</th><th>Q</th>"

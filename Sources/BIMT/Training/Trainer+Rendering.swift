@@ -3,36 +3,43 @@
 extension Analysis {
     /// Prunes the trainer's model in place (on its device) and reports modules, connection
     /// cost, the fraction of weights kept and the test loss before and after.
-    public static func analyze(_ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil)
+    public static func analyze(
+        _ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil,
+        nullModel: NullModel = .shuffled
+    )
         throws -> AnalysisReport
     {
         onSplit(
             of: trainer,
             try analyze(
                 model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-                modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast))
+                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: trainer.evaluateWithLast))
     }
 
     /// The trainer's model pruned as far as its evaluation loss may rise by `lossBudget`.
-    public static func analyze(_ trainer: Trainer, lossBudget: Double, modularityNulls: Int? = nil) throws
+    public static func analyze(
+        _ trainer: Trainer, lossBudget: Double, modularityNulls: Int? = nil, nullModel: NullModel = .shuffled
+    ) throws
         -> AnalysisReport
     {
         onSplit(
             of: trainer,
             try analyze(
                 model: trainer.model, names: trainer.neuronNames, lossBudget: lossBudget,
-                modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast))
+                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: trainer.evaluateWithLast))
     }
 
     /// The trainer's model pruned as far as its evaluation loss stays within `lossCeiling`.
-    public static func analyze(_ trainer: Trainer, lossCeiling: Double, modularityNulls: Int? = nil) throws
+    public static func analyze(
+        _ trainer: Trainer, lossCeiling: Double, modularityNulls: Int? = nil, nullModel: NullModel = .shuffled
+    ) throws
         -> AnalysisReport
     {
         onSplit(
             of: trainer,
             try analyze(
                 model: trainer.model, names: trainer.neuronNames, lossCeiling: lossCeiling,
-                modularityNulls: modularityNulls, evaluate: trainer.evaluateWithLast))
+                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: trainer.evaluateWithLast))
     }
 
     /// `report`, labelled with the split the trainer evaluates on.
