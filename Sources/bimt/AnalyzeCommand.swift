@@ -3,8 +3,6 @@ import BIMT
 import BIMTCompute
 import Foundation
 
-extension NullModel: ExpressibleByArgument {}
-
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
@@ -32,12 +30,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Prune as far as the loss may rise by this much (finds the threshold; not with --threshold).")
     var lossBudget: Double?
     @Flag(help: "Also measure modularity and locality against shuffled-weight nulls.") var modularity = false
-    @Option(help: "Nulls for --modularity (at least 2).") var nulls: Int = 10
-    @Option(
-        help: ArgumentHelp(
-            "The nulls: shuffled (each matrix's entries shuffled) or degree (kept weights rewired, every "
-                + "neuron keeping its number of connections)."))
-    var null: NullModel = .shuffled
+    @OptionGroup var nullOptions: NullOptions
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Evaluate on the task's test split, also for a run that held out validation examples (--validation).")
     var testSplit = false
@@ -45,9 +38,6 @@ struct AnalyzeCommand: ParsableCommand {
     func validate() throws {
         if let threshold, !(threshold >= 0 && threshold <= 1) {
             throw ValidationError("--threshold must lie in [0, 1], got \(threshold)")
-        }
-        if modularity, nulls < 2 {
-            throw ValidationError("--nulls must be at least 2 (a z-score needs a spread), got \(nulls)")
         }
         if let lossBudget {
             guard threshold == nil else {
@@ -67,7 +57,7 @@ struct AnalyzeCommand: ParsableCommand {
             let trainer = try Trainer.load(
                 checkpoint: checkpointURL(checkpoint), device: device,
                 onTestSplit: testSplit)
-            let nulls = modularity ? self.nulls : nil
+            let (nulls, null) = (modularity ? nullOptions.nulls : nil, nullOptions.null)
             report =
                 try lossBudget.map {
                     try Analysis.analyze(trainer, lossBudget: $0, modularityNulls: nulls, nullModel: null)

@@ -35,12 +35,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Seeds, comma-separated.") var seeds: String = "1"
     @Option(help: "The study directory.") var out: String
     @Option(help: "How far each run's loss may rise when it is pruned for the study.") var lossBudget: Double = 0.05
-    @Option(help: "Nulls per run for the modularity z-score (at least 2).") var nulls: Int = 10
-    @Option(
-        help: ArgumentHelp(
-            "The nulls: shuffled (each matrix's entries shuffled) or degree (kept weights rewired, every "
-                + "neuron keeping its number of connections)."))
-    var null: NullModel = .shuffled
+    @OptionGroup var nullOptions: NullOptions
     @Option(help: "Seconds a stop signal waits for the current run's checkpoint.") var stopTimeout: Double = 30
 
     func list<T>(_ text: String, _ flag: String, _ parse: (String) -> T?) throws -> [T] {
@@ -71,7 +66,6 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError(
                 "--loss-budget is how much pruning may raise the loss: a number >= 0, got \(lossBudget)")
         }
-        guard nulls >= 2 else { throw ValidationError("--nulls must be at least 2 (a z-score needs a spread)") }
         _ = try sweep()
     }
 
@@ -132,8 +126,10 @@ struct SweepCommand: ParsableCommand {
             guard rank == 0 else { return }
             do {
                 printError(
-                    "analyzing every run at a loss budget of \(lossBudget), with \(nulls) \(null.rawValue) nulls each")
-                let rows = try sweep.analyze(device: device, lossBudget: lossBudget, nulls: nulls, null: null)
+                    "analyzing every run at a loss budget of \(lossBudget), with \(nullOptions.nulls) "
+                        + "\(nullOptions.null.rawValue) nulls each")
+                let rows = try sweep.analyze(
+                    device: device, lossBudget: lossBudget, nulls: nullOptions.nulls, null: nullOptions.null)
                 print(
                     try String(contentsOf: sweep.directory.appending(path: "study.md"), encoding: .utf8),
                     terminator: "")
