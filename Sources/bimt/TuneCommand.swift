@@ -36,6 +36,11 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Candidates to try at most (the device's current settings first).") var maxCandidates: Int = 64
     @Flag(help: "Report the winner without storing it.") var dryRun = false
     @Flag(inversion: .prefixedNo, help: "Search the work-group sizes after the GEMM.") var workGroups = true
+    @Flag(
+        help: ArgumentHelp(
+            "Search only the work-group sizes, with the device's stored (or default) GEMM settings, and store "
+                + "them with those."))
+    var onlyWorkGroups = false
     @Option(
         help: ArgumentHelp(
             "The work-group search's workload: gpt-small (gpt-small's shapes) or small (a quick check of the "
@@ -52,6 +57,10 @@ struct TuneCommand: ParsableCommand {
                     + "uses OpenBLAS, which has no tunables here (choose --device opencl or opencl:P:D)")
         }
         _ = try parsedShapes()
+        if onlyWorkGroups, !workGroups || !shapes.isEmpty {
+            throw ValidationError(
+                "--only-work-groups searches the work-group sizes alone: not with --no-work-groups or --shape")
+        }
         guard ["gpt-small", "small"].contains(workGroupWorkload) else {
             throw ValidationError("--work-group-workload must be gpt-small or small, got '\(workGroupWorkload)'")
         }
@@ -75,9 +84,26 @@ struct TuneCommand: ParsableCommand {
                 .openCLDescription
             specifier = picked.map { .openCL(platform: $0.platformIndex, device: $0.deviceIndex) } ?? .anyOpenCL
         }
-        let chosen = try parsedShapes()
         var store = GemmTuningStore.fromEnvironment
         for warning in store.warnings { printError("warning: \(warning)") }
+        if onlyWorkGroups {
+            let device: Device
+            do {
+                device = try Device.open(
+                    specifier, gemmVariant: GemmVariant(rawValue: deviceOptions.gemmVariant) ?? .automatic,
+                    gemmTuningStore: store
+                ).device
+            } catch let error as ComputeError {
+                throw RuntimeFailure(error.description)
+            }
+            guard var entry = store.entryOrCurrent(for: device) else {
+                throw RuntimeFailure("tuning is for OpenCL devices; the CPU path has no work-groups")
+            }
+            try searchWorkGroups(specifier, entry: &entry, store: &store)
+            report(stored: entry, in: store)
+            return
+        }
+        let chosen = try parsedShapes()
         let report: GemmTuningReport
         do {
             report = try GemmTuner.tune(
@@ -100,39 +126,48 @@ struct TuneCommand: ParsableCommand {
                 winner.gflops, winner.defaultGflops, winner.defaultGflops > 0 ? winner.gflops / winner.defaultGflops : 0
             ))
         var entry = winner
-        if workGroups {
-            let groups: WorkGroupTuningReport
-            do {
-                groups = try WorkGroupTuner.tune(
-                    specifier, variant: GemmVariant(rawValue: winner.variant) ?? .automatic,
-                    gemmTuning: winner.values, repeats: `repeat`, tolerance: tolerance,
-                    maxCandidates: maxCandidates, size: workGroupWorkload == "small" ? .small : .gptSmall,
-                    progress: { print($0) })
-            } catch let error as ComputeError {
-                throw RuntimeFailure(error.description)
-            }
-            if let best = groups.winner {
-                let before =
-                    best.defaultSeconds.map {
-                        String(format: "%.2f ms, %.2fx", $0 * 1e3, best.seconds > 0 ? $0 / best.seconds : 0)
-                    } ?? "failed verification"
-                print(
-                    "best work-groups of \(groups.trials.count): \(WorkGroupTuner.describe(best.values)), "
-                        + String(format: "%.2f ms", best.seconds * 1e3) + " (the device's sizes before: \(before))")
-                entry.groups = best.values
-                entry.groupSeconds = best.seconds
-                entry.defaultGroupSeconds = best.defaultSeconds
-                if !dryRun { try store.store(entry) }
-            } else {
-                printError("warning: no work-group candidate passed verification; the device class's sizes stay")
-            }
+        if workGroups { try searchWorkGroups(specifier, entry: &entry, store: &store) }
+        self.report(stored: entry, in: store)
+    }
+
+    /// Searches the work-group sizes with `entry`'s GEMM settings; stores the winner in `entry`
+    /// (and in `store`, unless --dry-run).
+    func searchWorkGroups(
+        _ specifier: DeviceSpecifier, entry: inout GemmTuningStore.Entry, store: inout GemmTuningStore
+    ) throws {
+        let groups: WorkGroupTuningReport
+        do {
+            groups = try WorkGroupTuner.tune(
+                specifier, variant: GemmVariant(rawValue: entry.variant) ?? .automatic,
+                gemmTuning: entry.values, repeats: `repeat`, tolerance: tolerance,
+                maxCandidates: maxCandidates, size: workGroupWorkload == "small" ? .small : .gptSmall,
+                progress: { print($0) })
+        } catch let error as ComputeError {
+            throw RuntimeFailure(error.description)
         }
+        guard let best = groups.winner else {
+            printError("warning: no work-group candidate passed verification; the device class's sizes stay")
+            return
+        }
+        let before =
+            best.defaultSeconds.map {
+                String(format: "%.2f ms, %.2fx", $0 * 1e3, best.seconds > 0 ? $0 / best.seconds : 0)
+            } ?? "failed verification"
+        print(
+            "best work-groups of \(groups.trials.count): \(WorkGroupTuner.describe(best.values)), "
+                + String(format: "%.2f ms", best.seconds * 1e3) + " (the device's sizes before: \(before))")
+        entry.groups = best.values
+        entry.groupSeconds = best.seconds
+        entry.defaultGroupSeconds = best.defaultSeconds
+        if !dryRun { try store.store(entry) }
+    }
+
+    func report(stored entry: GemmTuningStore.Entry, in store: GemmTuningStore) {
         if dryRun {
             print("not stored (--dry-run)")
         } else {
             print(
-                "stored for \(winner.device) (\(winner.platform), driver \(winner.driver)) in \(store.url?.path ?? "?")"
-            )
+                "stored for \(entry.device) (\(entry.platform), driver \(entry.driver)) in \(store.url?.path ?? "?")")
         }
     }
 }

@@ -31,6 +31,35 @@ struct TuneCLITests {
         let stored = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
         let entries = stored?["entries"] as? [[String: Any]]
         #expect(entries?.count == 1 && (entries?[0]["groups"] as? [String: Int])?.count == 4, "\(stored ?? [:])")
+        // The work-group search alone keeps the stored GEMM settings and replaces the sizes.
+        let gemm = entries?[0]["values"] as? [String: Int]
+        let alone = try bimt(
+            [
+                "tune", "--device", "opencl", "--only-work-groups", "--work-group-workload", "small", "--repeat", "1",
+                "--max-candidates", "2",
+            ],
+            environment: ["BIMT_GEMM_TUNING_FILE": file.path])
+        #expect(
+            alone.status == 0 && alone.output.contains("best work-groups of 2") && !alone.output.contains("GFLOP/s"),
+            "\(alone.output) \(alone.error)")
+        let after =
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])?["entries"]
+            as? [[String: Any]]
+        #expect(after?.count == 1 && after?[0]["values"] as? [String: Int] == gemm && after?[0]["groups"] != nil)
+        // With nothing stored yet, the sizes are stored with the device's current GEMM settings.
+        let fresh = file.deletingLastPathComponent().appending(path: "fresh.json")
+        let first = try bimt(
+            [
+                "tune", "--device", "opencl", "--only-work-groups", "--work-group-workload", "small", "--repeat", "1",
+                "--max-candidates", "2",
+            ],
+            environment: ["BIMT_GEMM_TUNING_FILE": fresh.path])
+        let created =
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: fresh)) as? [String: Any])?["entries"]
+            as? [[String: Any]]
+        #expect(first.status == 0 && created?.count == 1 && created?[0]["groups"] != nil, "\(first.error)")
+        let both = try bimt(["tune", "--device", "opencl", "--only-work-groups", "--no-work-groups"])
+        #expect(both.status == 64 && both.error.contains("--only-work-groups"), "\(both.error)")
         let workload = try bimt(["tune", "--device", "opencl", "--work-group-workload", "huge"])
         #expect(workload.status == 64 && workload.error.contains("gpt-small or small"), "\(workload.error)")
         let cpu = try bimt(["tune", "--device", "cpu"])

@@ -90,6 +90,19 @@ public struct GemmTuningStore: Sendable, Equatable {
         return (nil, "ignoring the stored GEMM tuning for \(device.name): \(problem); using the defaults")
     }
 
+    /// The entry of the OpenCL device `device` as it runs (its GEMM variant): the stored one,
+    /// or, where none is stored (or it cannot run there), one holding the device's current GEMM
+    /// settings, unmeasured (0 GFLOP/s, no shapes): what a work-group search alone stores its
+    /// sizes in. Nil on the CPU path.
+    public func entryOrCurrent(for device: Device) -> Entry? {
+        guard let backend = device.backend as? OpenCLBackend else { return nil }
+        if let stored = entry(for: backend.device, variant: backend.gemmVariant).entry { return stored }
+        return Entry(
+            device: backend.device.name, platform: backend.device.platformName, driver: backend.device.driverVersion,
+            variant: backend.gemmVariant.rawValue, values: backend.tuning.values(for: backend.gemmVariant), gflops: 0,
+            defaultGflops: 0, shapes: [])
+    }
+
     /// The stored work-group sizes for `device` (with the entry of `variant`); sizes that
     /// cannot run there are left out, with the reason.
     func groups(for device: OpenCLDeviceDescription, variant: GemmVariant) -> (groups: WorkGroups?, problem: String?) {
