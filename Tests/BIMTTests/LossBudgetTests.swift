@@ -41,6 +41,17 @@ struct LossBudgetTests {
         #expect(report.lossAfter <= base + budget, "\(report.lossAfter) over \(base) + \(budget)")
         #expect(report.lossBefore == base && report.lossBudget == budget)
         #expect((report.searchEvaluations ?? 0) >= 20)
+        // Every evaluation the search makes is counted, and none is made twice: the report's
+        // before and after are the search's own.
+        try trainer.device.write(weights, to: trainer.model.parameters.whole)
+        var calls = 0
+        let counted = try Analysis.analyze(
+            model: trainer.model, names: trainer.neuronNames, lossBudget: budget,
+            evaluate: {
+                calls += 1
+                return try trainer.evaluateWithLast()
+            })
+        #expect(calls == counted.searchEvaluations && counted.threshold == report.threshold, "\(calls) evaluations")
         // What it reports is the pruning at that threshold; the model is left pruned, as analyze leaves it.
         #expect(abs(report.lossAfter - (try Self.loss(trainer, weights, threshold: report.threshold))) < 1e-9)
         #expect(report.familiesKept == ["mlp": report.fractionKept])

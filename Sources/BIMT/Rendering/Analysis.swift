@@ -111,7 +111,21 @@ public enum Analysis {
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, threshold: Float = defaultThreshold,
         modularityNulls: Int? = nil, nullModel: NullModel = .shuffled,
-        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+        evaluate: () throws -> Evaluation
+    ) throws -> AnalysisReport {
+        try analyze(
+            model: model, names: names, threshold: threshold, modularityNulls: modularityNulls, nullModel: nullModel,
+            evaluate: evaluate, before: nil, after: nil)
+    }
+
+    /// What `evaluate` gives: the loss, and the accuracy and last-position loss where the task has them.
+    public typealias Evaluation = (loss: Double, accuracy: Double?, lastLoss: Double?)
+
+    /// `analyze` at `threshold`, with the evaluations before and after pruning already made
+    /// (by a search that evaluated them) taken as given instead of made again.
+    private static func analyze(
+        model: any TrainableModel, names: NeuronNames, threshold: Float, modularityNulls: Int?,
+        nullModel: NullModel, evaluate: () throws -> Evaluation, before: Evaluation?, after: Evaluation?
     ) throws -> AnalysisReport {
         guard threshold >= 0, threshold <= 1 else {
             throw BIMTError.invalidSetting("the threshold must lie in [0, 1], got \(threshold)")
@@ -120,7 +134,7 @@ public enum Analysis {
         // The connection cost of the training cost's geometry, weights only.
         var settings = model.geometry.settings
         settings.penalizeBiases = false
-        let (lossBefore, accuracyBefore, lastLossBefore) = try evaluate()
+        let (lossBefore, accuracyBefore, lastLossBefore) = try before ?? evaluate()
         var values = try model.device.read(model.parameters.whole)
         let costBefore = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
@@ -128,7 +142,7 @@ public enum Analysis {
             &values, network: network, threshold: threshold,
             convolutions: convolutions)
         try model.device.write(values, to: model.parameters.whole)
-        let (lossAfter, accuracyAfter, lastLossAfter) = try evaluate()
+        let (lossAfter, accuracyAfter, lastLossAfter) = try after ?? evaluate()
         let costAfter = NaiveRelocation.cost(network: network, settings: settings, parameters: values)
         let found = modules(network: network, embedded: model.embedding != nil, names: names, values: values)
         var report = AnalysisReport(
@@ -219,21 +233,20 @@ public enum Analysis {
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, lossBudget: Double, modularityNulls: Int? = nil,
         nullModel: NullModel = .shuffled,
-        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+        evaluate: () throws -> Evaluation
     ) throws -> AnalysisReport {
         guard lossBudget.isFinite, lossBudget >= 0 else {
             throw BIMTError.invalidSetting(
                 "the loss budget is how much pruning may raise the test loss: a finite number >= 0, got \(lossBudget)")
         }
-        let base = try evaluate().loss
-        guard base.isFinite else {
+        let before = try evaluate()
+        guard before.loss.isFinite else {
             throw BIMTError.invalidSetting(
-                "the model's loss before pruning is \(base): no budget can be measured from it")
+                "the model's loss before pruning is \(before.loss): no budget can be measured from it")
         }
         var report = try searchPruning(
-            model: model, names: names, within: base + lossBudget, base: base, modularityNulls: modularityNulls,
-            nullModel: nullModel,
-            evaluate: evaluate)
+            model: model, names: names, within: before.loss + lossBudget, before: before,
+            modularityNulls: modularityNulls, nullModel: nullModel, evaluate: evaluate)
         report.lossBudget = lossBudget
         return report
     }
@@ -244,32 +257,39 @@ public enum Analysis {
     public static func analyze(
         model: any TrainableModel, names: NeuronNames, lossCeiling: Double, modularityNulls: Int? = nil,
         nullModel: NullModel = .shuffled,
-        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+        evaluate: () throws -> Evaluation
     ) throws -> AnalysisReport {
         try searchPruning(
-            model: model, names: names, within: lossCeiling, base: try evaluate().loss,
+            model: model, names: names, within: lossCeiling, before: try evaluate(),
             modularityNulls: modularityNulls, nullModel: nullModel, evaluate: evaluate)
     }
 
-    /// The bisection of both: `base` is the loss before pruning, evaluated once by the caller.
+    /// The bisection of both: `before` is the evaluation before pruning, made once by the
+    /// caller; the evaluation at the threshold found is the search's own, not made again.
     private static func searchPruning(
-        model: any TrainableModel, names: NeuronNames, within lossCeiling: Double, base: Double,
-        modularityNulls: Int?, nullModel: NullModel,
-        evaluate: () throws -> (loss: Double, accuracy: Double?, lastLoss: Double?)
+        model: any TrainableModel, names: NeuronNames, within lossCeiling: Double, before: Evaluation,
+        modularityNulls: Int?, nullModel: NullModel, evaluate: () throws -> Evaluation
     ) throws -> AnalysisReport {
-        guard base <= lossCeiling else {
+        guard before.loss <= lossCeiling else {
             throw BIMTError.invalidSetting(
-                "the loss before pruning (\(base)) is already above \(lossCeiling): no pruning can meet the budget")
+                "the loss before pruning (\(before.loss)) is already above \(lossCeiling): no pruning can meet the "
+                    + "budget")
         }
         let original = try model.device.read(model.parameters.whole)
         let convolutions = (model as? ConvNet)?.blockCount ?? 0
         var evaluations = 1
+        // The evaluation at `low`, the largest threshold known to meet the ceiling (0 prunes
+        // nothing: its evaluation is `before`'s).
+        var atLow: Evaluation = before
         func meets(_ threshold: Float) throws -> Bool {
             var values = original
             _ = prune(&values, network: model.network, threshold: threshold, convolutions: convolutions)
             try model.device.write(values, to: model.parameters.whole)
             evaluations += 1
-            return try evaluate().loss <= lossCeiling // a NaN loss does not meet it
+            let evaluation = try evaluate()
+            guard evaluation.loss <= lossCeiling else { return false } // a NaN loss does not meet it
+            atLow = evaluation
+            return true
         }
         var low: Float = 0, high: Float = 1
         if try meets(high) {
@@ -283,9 +303,9 @@ public enum Analysis {
         try model.device.write(original, to: model.parameters.whole)
         var report = try analyze(
             model: model, names: names, threshold: low, modularityNulls: modularityNulls, nullModel: nullModel,
-            evaluate: evaluate)
+            evaluate: evaluate, before: before, after: atLow)
         report.lossCeiling = lossCeiling
-        report.searchEvaluations = evaluations + 2
+        report.searchEvaluations = evaluations
         return report
     }
 

@@ -6,45 +6,42 @@ extension Analysis {
     public static func analyze(
         _ trainer: Trainer, threshold: Float = defaultThreshold, modularityNulls: Int? = nil,
         nullModel: NullModel = .shuffled
-    )
-        throws -> AnalysisReport
-    {
-        onSplit(
-            of: trainer,
+    ) throws -> AnalysisReport {
+        try onSplit(of: trainer) {
             try analyze(
                 model: trainer.model, names: trainer.neuronNames, threshold: threshold,
-                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: trainer.evaluateWithLast))
+                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: $0)
+        }
     }
 
     /// The trainer's model pruned as far as its evaluation loss may rise by `lossBudget`.
     public static func analyze(
         _ trainer: Trainer, lossBudget: Double, modularityNulls: Int? = nil, nullModel: NullModel = .shuffled
-    ) throws
-        -> AnalysisReport
-    {
-        onSplit(
-            of: trainer,
+    ) throws -> AnalysisReport {
+        try onSplit(of: trainer) {
             try analyze(
                 model: trainer.model, names: trainer.neuronNames, lossBudget: lossBudget,
-                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: trainer.evaluateWithLast))
+                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: $0)
+        }
     }
 
     /// The trainer's model pruned as far as its evaluation loss stays within `lossCeiling`.
     public static func analyze(
         _ trainer: Trainer, lossCeiling: Double, modularityNulls: Int? = nil, nullModel: NullModel = .shuffled
-    ) throws
-        -> AnalysisReport
-    {
-        onSplit(
-            of: trainer,
+    ) throws -> AnalysisReport {
+        try onSplit(of: trainer) {
             try analyze(
                 model: trainer.model, names: trainer.neuronNames, lossCeiling: lossCeiling,
-                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: trainer.evaluateWithLast))
+                modularityNulls: modularityNulls, nullModel: nullModel, evaluate: $0)
+        }
     }
 
-    /// `report`, labelled with the split the trainer evaluates on.
-    private static func onSplit(of trainer: Trainer, _ report: AnalysisReport) -> AnalysisReport {
-        var report = report
+    /// `analysis` given the trainer's evaluation, its report labelled with the split the
+    /// trainer evaluates on.
+    private static func onSplit(
+        of trainer: Trainer, _ analysis: (() throws -> Evaluation) throws -> AnalysisReport
+    ) throws -> AnalysisReport {
+        var report = try analysis(trainer.evaluateWithLast)
         report.evaluatedOn = trainer.options.evaluationSplitName
         return report
     }

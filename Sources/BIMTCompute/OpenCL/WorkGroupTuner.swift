@@ -53,7 +53,30 @@ public enum WorkGroupTuner {
             attention: AttentionShape(sequences: 2, length: 40, heads: 2, headDimension: 64))
     }
 
-    /// The workload's buffers on one device, filled from a fixed seed.
+    /// The workload's inputs on the host, drawn once from a fixed seed (every candidate's
+    /// device gets the same).
+    struct Inputs {
+        let x: [Float], gamma: [Float], beta: [Float], dy: [Float], scores: [Float], weights: [Float]
+        let gradients: [Float], wide: [Float], bias: [Float], qkv: [Float], attendedGradient: [Float]
+
+        init(_ size: Size) {
+            var generator = SeededGenerator(seed: 29)
+            let (t, w, h, a) = (size.tokens, size.width, size.hidden, size.attention)
+            x = generator.uniform(t * w)
+            gamma = generator.uniform(w, 0.5, 1.5)
+            beta = generator.uniform(w)
+            dy = generator.uniform(t * w)
+            scores = generator.uniform(size.softmaxRows * size.softmaxColumns, -4, 4)
+            weights = generator.uniform(size.parameters)
+            gradients = generator.uniform(size.parameters, -1e-3, 1e-3)
+            wide = generator.uniform(t * h)
+            bias = generator.uniform(h)
+            qkv = generator.uniform(a.rows * 3 * a.width)
+            attendedGradient = generator.uniform(a.rows * a.width)
+        }
+    }
+
+    /// The workload's buffers on one device, filled from `inputs` (drawn for `size` when not given).
     final class Workload {
         let device: Device, size: Size
         let x: Buffer, gamma: Buffer, beta: Buffer, normalized: Buffer, mean: Buffer, rstd: Buffer
@@ -63,39 +86,35 @@ public enum WorkGroupTuner {
         let wide: Buffer, bias: Buffer, columnSums: Buffer
         let qkv: Buffer, attended: Buffer, logSumExp: Buffer, attendedGradient: Buffer, qkvGradient: Buffer
 
-        init(_ device: Device, size: Size) throws {
+        init(_ device: Device, size: Size, inputs: Inputs? = nil) throws {
             self.device = device
             self.size = size
-            var generator = SeededGenerator(seed: 29)
-            let (t, w, h) = (size.tokens, size.width, size.hidden)
-            func random(_ count: Int, _ low: Float = -1, _ high: Float = 1) throws -> Buffer {
-                try device.makeBuffer(generator.uniform(count, low, high))
-            }
-            x = try random(t * w)
-            gamma = try random(w, 0.5, 1.5)
-            beta = try random(w)
+            let inputs = inputs ?? Inputs(size)
+            let (t, w, h, a) = (size.tokens, size.width, size.hidden, size.attention)
+            x = try device.makeBuffer(inputs.x)
+            gamma = try device.makeBuffer(inputs.gamma)
+            beta = try device.makeBuffer(inputs.beta)
             normalized = try device.makeBuffer(count: t * w)
             mean = try device.makeBuffer(count: t)
             rstd = try device.makeBuffer(count: t)
-            dy = try random(t * w)
+            dy = try device.makeBuffer(inputs.dy)
             dx = try device.makeBuffer(count: t * w)
             dgamma = try device.makeBuffer(count: w)
             dbeta = try device.makeBuffer(count: w)
-            scores = try random(size.softmaxRows * size.softmaxColumns, -4, 4)
+            scores = try device.makeBuffer(inputs.scores)
             probabilities = try device.makeBuffer(count: scores.count)
-            weights = try random(size.parameters)
-            gradients = try random(size.parameters, -1e-3, 1e-3)
+            weights = try device.makeBuffer(inputs.weights)
+            gradients = try device.makeBuffer(inputs.gradients)
             first = try device.makeBuffer([Float](repeating: 0, count: size.parameters))
             second = try device.makeBuffer([Float](repeating: 0, count: size.parameters))
             norm = try device.makeBuffer(count: 1)
-            wide = try random(t * h)
-            bias = try random(h)
+            wide = try device.makeBuffer(inputs.wide)
+            bias = try device.makeBuffer(inputs.bias)
             columnSums = try device.makeBuffer(count: h)
-            let a = size.attention
-            qkv = try random(a.rows * 3 * a.width)
+            qkv = try device.makeBuffer(inputs.qkv)
             attended = try device.makeBuffer(count: a.rows * a.width)
             logSumExp = try device.makeBuffer(count: a.statisticsCount)
-            attendedGradient = try random(a.rows * a.width)
+            attendedGradient = try device.makeBuffer(inputs.attendedGradient)
             qkvGradient = try device.makeBuffer(count: a.rows * 3 * a.width)
         }
 
@@ -158,7 +177,8 @@ public enum WorkGroupTuner {
         }
         let defaults = backend.groups.values, limit = backend.device.maxWorkGroupSize
         let multiple = max(1, try backend.programs.workGroupInfo("elementwise", "fill").preferredMultiple)
-        let reference = try Workload(Device.cpu(), size: size)
+        let inputs = Inputs(size)
+        let reference = try Workload(Device.cpu(), size: size, inputs: inputs)
         try reference.run()
         let expected = try reference.results()
 
@@ -170,7 +190,7 @@ public enum WorkGroupTuner {
                     specifier, gemmVariant: variant, gemmTuning: gemmTuning, workGroups: values,
                     gemmTuningStore: GemmTuningStore(url: nil)
                 ).device
-                let workload = try Workload(device, size: size)
+                let workload = try Workload(device, size: size, inputs: inputs)
                 try workload.run()
                 for ((name, got), (_, want)) in zip(try workload.results(), expected) {
                     let largest = want.map { abs(Double($0)) }.max() ?? 0
